@@ -1,0 +1,116 @@
+"""The `tierwise` command. Each command parses its arguments and makes one library call."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .errors import TierwiseError
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+def _project(path: str):
+    from .project import load_project
+
+    return load_project(path)
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    try:
+        index, count = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("use i/n, e.g. 2/4") from None
+    if not 1 <= index <= count:
+        raise click.BadParameter("i must be between 1 and n")
+    return index, count
+
+
+project_option = click.option("--project", "project_dir", default=".", show_default=True,
+                              type=click.Path(file_okay=False), help="The project folder (with tierwise.yaml).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tierwise", message="tierwise %(version)s")
+def cli() -> None:
+    """Tierwise: for each task type, the cheapest model that is good enough, and how sure we are."""
+
+
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False))
+def init(folder: str) -> None:
+    """Scaffold tierwise.yaml, evals/, golden_sets/ and registry.yaml in FOLDER."""
+    from .scaffold import init_project
+
+    for path in init_project(folder):
+        click.echo(f"created {path}")
+
+
+@cli.command()
+@project_option
+def validate(project_dir: str) -> None:
+    """Check specs, golden sets and the catalog; calls no model."""
+    project = _project(project_dir)
+    cases = sum(len(t.golden) for t in project.tasks.values())
+    click.echo(f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models")
+
+
+@cli.command()
+@project_option
+def models(project_dir: str) -> None:
+    """The catalog: kind, price, and whether each model can run here."""
+    from .catalog_view import catalog_table
+
+    click.echo(catalog_table(_project(project_dir)))
+
+
+@cli.command()
+@click.argument("tasks", nargs=-1)
+@click.option("--models", "models_", help="Comma-separated model names to run (default: each task's candidates).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N cases of each golden set.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@click.option("--no-cache", is_flag=True, help="Call again even when a result or cached response exists.")
+@click.option("--shard", help="Run only shard i of n (i/n) of the cases, for parallel CI jobs.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+@project_option
+def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> None:
+    """Evaluate TASKS (default: all) against their candidate models."""
+    from .evaluate import run as run_eval
+    from .summary import format_table
+
+    result = run_eval(_project(project_dir), list(tasks) or None,
+                      [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
+                      limit, store, no_cache, _shard(shard), progress=not quiet)
+    c = result.counts
+    click.echo(format_table(result.summary))
+    click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
+               f"{c.errors} errors; results in the store")
+    if c.interrupted:
+        click.echo("interrupted: finished results are stored; run the same command again to resume", err=True)
+        sys.exit(130)
+
+
+def main() -> None:
+    """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except TierwiseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

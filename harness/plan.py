@@ -1,0 +1,102 @@
+"""Planning a run: which calls the specs ask for today, each with its call key. Calls nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SpecError
+from .golden import Case, case_hash
+from .models import Candidate
+from .models._local import choices_grammar
+from .specs import Task
+
+
+@dataclass
+class Item:
+    """One case for one model: the rendered messages and the key that identifies the call."""
+
+    task: Task
+    cand: Candidate
+    case: Case
+    messages: list[dict[str, str]]
+    params: dict[str, Any]
+    extra: dict[str, Any]
+    call_key: str
+    spec_hash: str
+
+    @property
+    def stored_params(self) -> dict[str, Any]:
+        return {**self.params, **self.extra}
+
+
+@dataclass
+class Plan:
+    items: list[Item] = field(default_factory=list)
+
+    def current_keys(self) -> dict[tuple[str, str], set[str]]:
+        """(task, model) -> call keys the specs ask for now: which stored rows are current."""
+        keys: dict[tuple[str, str], set[str]] = {}
+        for it in self.items:
+            keys.setdefault((it.task.name, it.cand.name), set()).add(it.call_key)
+        return keys
+
+
+def constraint(task: Task, cand: Candidate) -> dict[str, Any]:
+    """Extra call arguments that constrain output to the spec's contract, where the model can."""
+    out = task.spec.output
+    if out is None or cand.kind == "python":
+        return {}
+    if cand.kind == "local":
+        if out.choices:
+            return {"extra_body": {"grammar": choices_grammar(out.choices)}}
+        return {"extra_body": {"response_format": {"type": "json_object", "schema": out.json_schema}}}
+    if out.json_schema and _supports_schema(cand.litellm_model or ""):
+        return {"response_format": {"type": "json_schema",
+                                    "json_schema": {"name": task.name[:64], "schema": out.json_schema}}}
+    return {}
+
+
+def _supports_schema(model: str) -> bool:
+    from .models._litellm import litellm
+
+    try:
+        return bool(litellm().supports_response_schema(model=model))
+    except Exception:
+        return False
+
+
+def call_key(cand: Candidate, messages: list[dict[str, str]], params: dict[str, Any], extra: dict[str, Any]) -> str:
+    payload = {"model": cand.identity, "messages": messages, "params": params, "extra": extra}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
+
+def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | None = None,
+             shard: tuple[int, int] | None = None) -> Plan:
+    """Every (task, candidate, case) the specs ask for, rendered and keyed."""
+    import jinja2
+
+    plan = Plan()
+    for task in tasks:
+        cases = task.golden.cases[:limit] if limit else task.golden.cases
+        if shard:
+            index, count = shard
+            cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
+        params = task.params()
+        for name in task.spec.candidates:
+            cand = candidates.get(name)
+            if cand is None:
+                continue
+            extra = constraint(task, cand)
+            spec_hash = task.spec_hash(name)
+            for case in cases:
+                try:
+                    messages = task.render(name, case.vars)
+                except jinja2.TemplateError as exc:
+                    raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
+                                    f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
+                key = call_key(cand, messages, params, extra)
+                plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash))
+    return plan

@@ -1,0 +1,321 @@
+"""The results store: SQLAlchemy 2.0 Core over SQLite (default, WAL) or PostgreSQL.
+
+Tables: runs, results (one row per task x model x case x call key), grades, and a
+response cache keyed on model + rendered messages + every call parameter. The schema is
+versioned by an ordered list of named migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+
+from .errors import StoreError
+
+metadata = sa.MetaData()
+
+migrations_table = sa.Table(
+    "tierwise_migrations", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("status", sa.String(20), nullable=False),  # running | finished | interrupted | failed
+    sa.Column("tierwise_version", sa.String(40)),
+    sa.Column("litellm_version", sa.String(40)),
+    sa.Column("price_map_version", sa.String(80)),
+    sa.Column("argv", sa.Text),
+    sa.Column("info", sa.Text),  # JSON: tasks, models, skipped models and why
+)
+
+results = sa.Table(
+    "results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("case_id", sa.String(200), nullable=False),
+    sa.Column("call_key", sa.String(64), nullable=False),
+    sa.Column("spec_hash", sa.String(64), nullable=False),
+    sa.Column("golden_hash", sa.String(64), nullable=False),
+    sa.Column("case_hash", sa.String(64), nullable=False),
+    sa.Column("grader_hash", sa.String(64), nullable=False),
+    sa.Column("messages", sa.Text, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("output", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("error_type", sa.String(100)),
+    sa.Column("finish_reason", sa.String(40)),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("cost", sa.Float),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("cached", sa.Boolean, nullable=False, default=False),
+    sa.Column("score", sa.Float),
+    sa.Column("passed", sa.Boolean),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("task", "model", "case_id", "call_key", name="uq_results_case_call"),
+)
+
+grades = sa.Table(
+    "grades", metadata,
+    sa.Column("result_id", sa.Integer, sa.ForeignKey("results.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("grader", sa.String(100), nullable=False),
+    sa.Column("options", sa.Text, nullable=False),
+    sa.Column("weight", sa.Float, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+response_cache = sa.Table(
+    "response_cache", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+
+def _m001_initial(conn: sa.Connection) -> None:
+    for table in (runs, results, grades, response_cache):
+        table.create(conn, checkfirst=True)
+
+
+def _m002_result_lookup_index(conn: sa.Connection) -> None:
+    sa.Index("ix_results_task_model", results.c.task, results.c.model).create(conn, checkfirst=True)
+
+
+# Ordered, named, append-only: a store records which it has applied.
+MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
+    ("001_initial", _m001_initial),
+    ("002_result_lookup_index", _m002_result_lookup_index),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class ResultRow:
+    """One finished call (or failure) with its grades, ready to be written."""
+
+    run_id: str
+    task: str
+    model: str
+    case_id: str
+    call_key: str
+    spec_hash: str
+    golden_hash: str
+    case_hash: str
+    grader_hash: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    output: str | None
+    error: str | None
+    error_type: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None
+    latency_ms: float | None
+    attempts: int
+    cached: bool
+    score: float | None
+    passed: bool | None
+    grades: list[dict[str, Any]]
+    cache_key: str | None = None        # set when the response may be cached (never for errors)
+    cache_response: dict[str, Any] | None = None
+
+
+class Store:
+    """A results store at a SQLAlchemy URL, migrated to the current schema on open."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = _make_engine(url)
+        self._migrate()
+
+    # -- schema -----------------------------------------------------------------
+    def _migrate(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                migrations_table.create(conn, checkfirst=True)
+                applied = {r[0] for r in conn.execute(sa.select(migrations_table.c.name))}
+                known = {name for name, _ in MIGRATIONS}
+                unknown = sorted(applied - known)
+                if unknown:
+                    raise StoreError(f"{_safe_url(self.url)}: store has migration {unknown[-1]!r} from a newer "
+                                     f"tierwise; fix: upgrade tierwise (pip install -U tierwise)")
+                for name, fn in MIGRATIONS:
+                    if name not in applied:
+                        fn(conn)
+                        conn.execute(migrations_table.insert().values(name=name, applied_at=time.time()))
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"{_safe_url(self.url)}: cannot open the store ({_first_line(exc)}); "
+                             f"fix: check the store URL in tierwise.yaml or --store") from None
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(migrations_table)).scalar_one()
+
+    # -- runs -------------------------------------------------------------------
+    def start_run(self, **fields: Any) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        info = fields.pop("info", None)
+        with self.engine.begin() as conn:
+            conn.execute(runs.insert().values(id=run_id, started_at=time.time(), status="running",
+                                              info=json.dumps(info or {}), **fields))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"finished_at": time.time(), "status": status}
+        if info is not None:
+            values["info"] = json.dumps(info)
+        with self.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    def runs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(runs).order_by(runs.c.started_at)).mappings().all()
+        return [dict(r) for r in rows]
+
+    # -- results ----------------------------------------------------------------
+    def existing(self, task: str, model: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """Stored results of one task and model, keyed by (case_id, call_key)."""
+        cols = [results.c.id, results.c.case_id, results.c.call_key, results.c.error,
+                results.c.grader_hash, results.c.output]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
+            return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
+
+    def cached_response(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            raw = conn.execute(sa.select(response_cache.c.response).where(response_cache.c.key == key)).scalar()
+        return json.loads(raw) if raw else None
+
+    def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Cached responses for many call keys at once."""
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                query = sa.select(response_cache.c.key, response_cache.c.response).where(response_cache.c.key.in_(chunk))
+                found.update({k: json.loads(v) for k, v in conn.execute(query)})
+        return found
+
+    def write_results(self, rows: Iterable[ResultRow]) -> int:
+        """Write finished results in one transaction (upsert on the case and call key)."""
+        n = 0
+        with self.engine.begin() as conn:
+            for row in rows:
+                self._write_one(conn, row)
+                n += 1
+        return n
+
+    def _write_one(self, conn: sa.Connection, row: ResultRow) -> None:
+        values = {k: v for k, v in row.__dict__.items() if k not in ("grades", "cache_key", "cache_response")}
+        values["messages"] = json.dumps(row.messages, ensure_ascii=False)
+        values["params"] = json.dumps(row.params, ensure_ascii=False, sort_keys=True, default=str)
+        values["created_at"] = time.time()
+        key = (results.c.task == row.task) & (results.c.model == row.model) & \
+              (results.c.case_id == row.case_id) & (results.c.call_key == row.call_key)
+        existing = conn.execute(sa.select(results.c.id).where(key)).scalar()
+        if existing is None:
+            result_id = conn.execute(results.insert().values(**values)).inserted_primary_key[0]
+        else:
+            result_id = existing
+            conn.execute(results.update().where(results.c.id == existing).values(**values))
+            conn.execute(grades.delete().where(grades.c.result_id == existing))
+        if row.grades:
+            conn.execute(grades.insert(), [
+                {"result_id": result_id, "idx": i, "grader": g["grader"],
+                 "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
+                 "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
+                for i, g in enumerate(row.grades)
+            ])
+        if row.cache_key and row.cache_response is not None and row.error is None:
+            present = conn.execute(sa.select(response_cache.c.key).where(response_cache.c.key == row.cache_key)).scalar()
+            if present is None:
+                conn.execute(response_cache.insert().values(
+                    key=row.cache_key, model=row.model, created_at=time.time(),
+                    response=json.dumps(row.cache_response, ensure_ascii=False)))
+
+    def results_frame(self, tasks: list[str] | None = None, current: dict[tuple[str, str], set[str]] | None = None):
+        """All results as a pandas DataFrame (one row per case x model).
+
+        `current` maps (task, model) to the call keys of the current specs; when given, only
+        those rows are returned, so a frame describes exactly what the specs ask today.
+        """
+        import pandas as pd
+
+        query = sa.select(results)
+        if tasks:
+            query = query.where(results.c.task.in_(tasks))
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        if current is not None and not frame.empty:
+            keep = [call_key in current.get((task, model), ()) for task, model, call_key
+                    in zip(frame["task"], frame["model"], frame["call_key"])]
+            frame = frame[keep].reset_index(drop=True)
+        return frame
+
+    def grades_frame(self, result_ids: list[int] | None = None):
+        import pandas as pd
+
+        query = sa.select(grades)
+        if result_ids is not None:
+            query = query.where(grades.c.result_id.in_(result_ids))
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # WAL: readers never block the writer; NORMAL: no fsync per commit
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise StoreError(f"store URL {_safe_url(url)!r} is not usable ({exc}); fix: use sqlite:///path.db or "
+                         f"postgresql+psycopg://user@host/db") from None
+    except ModuleNotFoundError as exc:
+        raise StoreError(f"store URL needs the {exc.name} driver; fix: pip install 'tierwise[postgres]'") from None
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<store url>"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
