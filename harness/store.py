@@ -96,7 +96,7 @@ def _m001_initial(conn: sa.Connection) -> None:
 
 
 def _m002_result_lookup_index(conn: sa.Connection) -> None:
-    sa.Index("ix_results_task_model", results.c.task, results.c.model).create(conn, checkfirst=True)
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_task_model ON results (task, model)"))
 
 
 # Ordered, named, append-only: a store records which it has applied.

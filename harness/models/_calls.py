@@ -94,17 +94,21 @@ def _fill(result: CallResult, response: Any) -> None:
 
 
 async def _call_python(cand: "Candidate", variables: dict[str, Any]) -> CallResult:
-    started = time.perf_counter()
+    def timed() -> tuple[Any, float]:
+        # Timed inside the worker thread, so queueing for a thread does not count as latency.
+        started = time.perf_counter()
+        value = cand.function(dict(variables))
+        return value, (time.perf_counter() - started) * 1000
+
     try:
-        value = await asyncio.wait_for(asyncio.to_thread(cand.function, dict(variables)), timeout=cand.timeout_s)
+        value, latency_ms = await asyncio.wait_for(asyncio.to_thread(timed), timeout=cand.timeout_s)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 - a crashing rule is a recorded error, not a crash
-        return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__,
-                          latency_ms=(time.perf_counter() - started) * 1000)
+        return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__)
     output = "" if value is None else value if isinstance(value, str) else str(value)
     return CallResult(output=output, finish_reason="stop", attempts=1, prompt_tokens=0, completion_tokens=0,
-                      latency_ms=(time.perf_counter() - started) * 1000)
+                      latency_ms=latency_ms)
 
 
 def retry_after_s(exc: BaseException) -> float | None:

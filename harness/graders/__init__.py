@@ -1,0 +1,12 @@
+"""Graders: every grader turns (output, case) into a Grade (score, passed, reason).
+
+A grader is a registered factory: `@grader("name")` on a function that takes the grader's
+options as keyword arguments and returns the grading callable.
+"""
+
+from __future__ import annotations
+
+from . import _builtin  # noqa: F401 - registers the built-in graders
+from ._registry import Grade, GraderInstance, build_grader, build_graders, combine, grader, known_graders
+
+__all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "known_graders"]

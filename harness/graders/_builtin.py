@@ -1,0 +1,401 @@
+"""The built-in graders. Each factory checks its options and returns `(output, case) -> Grade`."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from typing import Any, Callable
+
+from ..golden import Case
+from ._registry import BadOption, Grade, GradeFn, grader
+from ._text import (
+    NORMALIZERS,
+    extract_label,
+    first_number,
+    json_equal,
+    label_form,
+    parse_json,
+    rouge_l_f,
+    show,
+    similarity_ratio,
+    token_f1_score,
+)
+
+
+# ---- shared helpers -------------------------------------------------------------------------
+
+
+def _normalizer(value: Any) -> Callable[[str], str]:
+    # A single name is accepted too: `normalize: lower` reads naturally in YAML.
+    names = _str_list("normalize", [value] if isinstance(value, str) else value, allow_empty=True)
+    for name in names:
+        if name not in NORMALIZERS:
+            raise BadOption("normalize", f"unknown normaliser {name!r}; known: {', '.join(sorted(NORMALIZERS))}")
+
+    def apply(text: str) -> str:
+        for name in names:
+            text = NORMALIZERS[name](text)
+        return text
+
+    return apply
+
+
+def _str_list(option: str, value: Any, *, allow_empty: bool = False) -> list[str]:
+    value = list(value) if isinstance(value, tuple) else value  # defaults are tuples
+    ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value) and (value or allow_empty)
+    if not ok:
+        raise BadOption(option, f"must be a list of non-empty strings, got {value!r}; fix: e.g. {option}: [a, b]")
+    return list(value)
+
+
+def _number(option: str, value: Any, *, low: float = 0.0, high: float = math.inf) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+    if not ok:
+        span = f"in [{low:g}, {high:g}]" if high < math.inf else f">= {low:g}"
+        raise BadOption(option, f"must be a number {span}, got {value!r}")
+    return float(value)
+
+
+def _bool(option: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadOption(option, f"must be true or false, got {value!r}")
+    return value
+
+
+def _expected_texts(case: Case) -> list[str]:
+    """The case's expected value as candidate strings (a list means any of them)."""
+    expected = case.expected
+    values = expected if isinstance(expected, list) else [expected]
+    if expected is None or expected == [] or any(isinstance(v, (dict, list)) or v is None for v in values):
+        raise ValueError(f"case {case.id!r} needs 'expected' as a string or list of strings, got {expected!r}")
+    return [str(v) for v in values]
+
+
+def _one_of(values: list[str]) -> str:
+    return show(values[0]) if len(values) == 1 else "one of " + ", ".join(show(v) for v in values)
+
+
+# ---- exact, contains, regex ------------------------------------------------------------------
+
+
+@grader("exact")
+def exact(*, normalize: list[str] = ("strip",)) -> GradeFn:
+    norm = _normalizer(normalize)
+
+    def grade(output: str, case: Case) -> Grade:
+        expected = _expected_texts(case)
+        got = norm(output)
+        if any(norm(e) == got for e in expected):
+            return Grade(1.0, True, f"matches {show(output)}")
+        return Grade(0.0, False, f"expected {_one_of(expected)}, got {show(output)}")
+
+    return grade
+
+
+def _needles(option: str, given: Any, case: Case, norm: Callable[[str], str]) -> list[tuple[str, str]]:
+    """(shown, normalised) pairs from the option, else from the case's expected value."""
+    values = given if given is not None else _expected_texts(case)
+    pairs = [(v, norm(v)) for v in values]
+    if any(not n for _, n in pairs):
+        # An empty needle is "found" in every output and would pass everything silently.
+        raise ValueError(f"{option}: an empty value matches every output; fix the case or the option")
+    return pairs
+
+
+@grader("contains")
+def contains(*, value: str | None = None, normalize: list[str] = ("lower",)) -> GradeFn:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise BadOption("value", f"must be a non-empty string, got {value!r}")
+    norm = _normalizer(normalize)
+
+    def grade(output: str, case: Case) -> Grade:
+        if value is None and isinstance(case.expected, list):
+            raise ValueError("expected is a list; use contains_any or contains_all")
+        ((shown, needle),) = _needles("value", [value] if value else None, case, norm)
+        if needle in norm(output):
+            return Grade(1.0, True, f"found {show(shown)}")
+        return Grade(0.0, False, f"{show(shown)} not found in {show(output)}")
+
+    return grade
+
+
+@grader("contains_any", aliases=("contains-any",))
+def contains_any(*, values: list[str] | None = None, normalize: list[str] = ("lower",)) -> GradeFn:
+    values = None if values is None else _str_list("values", values)
+    norm = _normalizer(normalize)
+
+    def grade(output: str, case: Case) -> Grade:
+        pairs, text = _needles("values", values, case, norm), norm(output)
+        found = [shown for shown, needle in pairs if needle in text]
+        if found:
+            return Grade(1.0, True, f"found {show(found[0])}")
+        return Grade(0.0, False, f"none of {', '.join(show(s) for s, _ in pairs)} found in {show(output)}")
+
+    return grade
+
+
+@grader("contains_all", aliases=("contains-all",))
+def contains_all(*, values: list[str] | None = None, normalize: list[str] = ("lower",)) -> GradeFn:
+    values = None if values is None else _str_list("values", values)
+    norm = _normalizer(normalize)
+
+    def grade(output: str, case: Case) -> Grade:
+        pairs, text = _needles("values", values, case, norm), norm(output)
+        missing = [shown for shown, needle in pairs if needle not in text]
+        score = 1 - len(missing) / len(pairs)  # partial credit; passing still needs every value
+        if not missing:
+            return Grade(1.0, True, f"found all {len(pairs)} values")
+        found = len(pairs) - len(missing)
+        return Grade(score, False, f"missing {', '.join(map(show, missing))} ({found} of {len(pairs)} found)")
+
+    return grade
+
+
+_REGEX_FLAGS = {"ignorecase": re.IGNORECASE, "multiline": re.MULTILINE, "dotall": re.DOTALL}
+
+
+@grader("regex")
+def regex(*, pattern: str, flags: list[str] = (), full: bool = False) -> GradeFn:
+    if not isinstance(pattern, str) or not pattern:
+        raise BadOption("pattern", f"must be a non-empty string, got {pattern!r}")
+    bits = 0
+    for flag in _str_list("flags", flags, allow_empty=True):
+        if flag not in _REGEX_FLAGS:
+            raise BadOption("flags", f"unknown flag {flag!r}; known: {', '.join(sorted(_REGEX_FLAGS))}")
+        bits |= _REGEX_FLAGS[flag]
+    try:
+        compiled = re.compile(pattern, bits)
+    except re.error as exc:
+        raise BadOption("pattern", f"invalid regex {pattern!r}: {exc}; fix the pattern (YAML: quote it)") from None
+    full = _bool("full", full)
+
+    def grade(output: str, case: Case) -> Grade:
+        match = compiled.fullmatch(output) if full else compiled.search(output)
+        if match:
+            return Grade(1.0, True, f"/{pattern}/ matched {show(match.group(0))}")
+        how = "does not fully match" if full else "has no match for"
+        return Grade(0.0, False, f"{show(output)} {how} /{pattern}/")
+
+    return grade
+
+
+# ---- choice --------------------------------------------------------------------------------
+
+
+@grader("choice")
+def choice(*, choices: list[str] | None = None, output_spec: dict[str, Any] | None = None) -> GradeFn:
+    if choices is None:
+        choices = (output_spec or {}).get("choices")
+        if not choices:
+            raise BadOption(
+                "choices", "none given and the task has no output choices; fix: add choices: [a, b] "
+                "to this grader or output: {choices: [a, b]} to the task")
+    labels = _str_list("choices", choices)
+
+    def grade(output: str, case: Case) -> Grade:
+        if isinstance(case.expected, list):
+            raise ValueError(f"case {case.id!r}: choice needs one expected label, got a list")
+        (expected,) = _expected_texts(case)
+        label, why = extract_label(output, labels)
+        if label is None:
+            return Grade(0.0, False, why)
+        if label_form(label) == label_form(expected):
+            return Grade(1.0, True, f"label {show(label)}")
+        return Grade(0.0, False, f"expected {show(expected)}, got {show(label)}")
+
+    return grade
+
+
+# ---- json ----------------------------------------------------------------------------------
+
+
+def _schema_checker(schema: Any, output_spec: dict[str, Any] | None) -> Any:
+    """A jsonschema validator, or None when no schema applies."""
+    if schema is None or schema is True:
+        task_schema = (output_spec or {}).get("json_schema")
+        if schema is True and task_schema is None:
+            raise BadOption("schema", "true means the task's output json_schema, but the task has none; "
+                                      "fix: give the schema here or add output: {json_schema: ...} to the task")
+        schema = task_schema
+    if schema is None or schema is False:
+        return None
+    if not isinstance(schema, dict):
+        raise BadOption("schema", f"must be a JSON Schema mapping or true, got {schema!r}")
+    import jsonschema  # only tasks with a schema pay for the import
+
+    cls = jsonschema.validators.validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise BadOption("schema", f"not a valid JSON Schema: {exc.message}") from None
+    return cls(schema)
+
+
+def _compare_fields(fields: Any, want: Any, got: Any) -> Grade:
+    if fields == "all":
+        if not isinstance(want, dict):
+            raise ValueError(f"fields: 'all' needs expected to be a JSON object, got {show(want)}")
+        fields = list(want)
+    if not isinstance(want, dict) or any(f not in want for f in fields):
+        raise ValueError(f"fields: expected must be a JSON object with fields {fields}, got {show(want)}")
+    if not fields:
+        return Grade(1.0, True, "valid JSON (no fields to compare)")
+    if not isinstance(got, dict):
+        return Grade(0.0, False, f"expected a JSON object, got {type(got).__name__}")
+    wrong = [f for f in fields if f not in got or not json_equal(want[f], got[f])]
+    if not wrong:
+        return Grade(1.0, True, f"valid JSON; all {len(fields)} fields match")
+    details = ", ".join(
+        f"{f}: expected {show(want[f])}, got {show(got[f]) if f in got else '(missing)'}" for f in wrong
+    )
+    return Grade(1 - len(wrong) / len(fields), False, f"{len(fields) - len(wrong)}/{len(fields)} fields match; {details}")
+
+
+@grader("json")
+def json_(*, schema: Any = None, fields: Any = None, output_spec: dict[str, Any] | None = None) -> GradeFn:
+    checker = _schema_checker(schema, output_spec)
+    if fields is not None and fields != "all":
+        if not isinstance(fields, list):
+            raise BadOption("fields", f"must be a list of field names or 'all', got {fields!r}")
+        fields = _str_list("fields", fields)
+
+    def grade(output: str, case: Case) -> Grade:
+        try:
+            value = parse_json(output)
+        except ValueError as exc:
+            return Grade(0.0, False, f"invalid JSON ({exc}) in {show(output)}")
+        if checker is not None:
+            error = _best_error(checker, value)
+            if error is not None:
+                return Grade(0.0, False, f"schema violation at {error.json_path}: {_cut(error.message)}")
+        wanted = fields if fields is not None else ("all" if isinstance(case.expected, dict) else None)
+        if wanted is None:
+            return Grade(1.0, True, "valid JSON" + (", matches schema" if checker is not None else ""))
+        return _compare_fields(wanted, case.expected, value)
+
+    return grade
+
+
+def _best_error(checker: Any, value: Any) -> Any:
+    from jsonschema.exceptions import best_match
+
+    return best_match(checker.iter_errors(value))
+
+
+def _cut(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---- numeric -------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if abs(x) < 1e15 else repr(x)
+
+
+@grader("numeric")
+def numeric(*, tolerance: float = 0, relative: float = 0) -> GradeFn:
+    tolerance, relative = _number("tolerance", tolerance), _number("relative", relative)
+
+    def grade(output: str, case: Case) -> Grade:
+        want = case.expected
+        if isinstance(want, str):
+            want = first_number(want)
+        if isinstance(want, bool) or not isinstance(want, (int, float)):
+            raise ValueError(f"case {case.id!r} needs a numeric 'expected', got {case.expected!r}")
+        got = first_number(output)
+        if got is None:
+            return Grade(0.0, False, f"expected {_fmt(want)}, no number found in {show(output)}")
+        allowed = max(tolerance, relative * abs(want))
+        off = abs(got - want)
+        # The small slack absorbs binary rounding (0.1 + 0.2 style) when the tolerance is 0.
+        if off <= allowed + 1e-12 * max(1.0, abs(want)):
+            return Grade(1.0, True, f"got {_fmt(got)}, expected {_fmt(want)}")
+        return Grade(0.0, False, f"expected {_fmt(want)}, got {_fmt(got)} (off by {_fmt(off)}; allowed {_fmt(allowed)})")
+
+    return grade
+
+
+# ---- overlap: token F1, ROUGE-L, edit similarity -------------------------------------------
+
+
+def _overlap(label: str, measure: Callable[[Any, Any], float], tokens: bool, normalize: Any, pass_at: Any) -> GradeFn:
+    """A continuous score against expected (for a list, the best of them), passed at pass_at."""
+    norm, pass_at = _normalizer(normalize), _number("pass_at", pass_at, high=1.0)
+
+    def prepare(text: str) -> Any:
+        return norm(text).split() if tokens else norm(text)
+
+    def grade(output: str, case: Case) -> Grade:
+        got = prepare(output)
+        score, best = max((measure(got, prepare(e)), e) for e in _expected_texts(case))
+        score = round(score, 6)  # keep 0.9999999999 from failing a pass_at of 1
+        verdict = ">=" if score >= pass_at else "<"
+        return Grade(score, score >= pass_at, f"{label} {score:.2f} {verdict} {pass_at:g} vs {show(best)}")
+
+    return grade
+
+
+@grader("token_f1")
+def token_f1(*, normalize: list[str] = ("lower", "strip_punctuation"), pass_at: float = 0.5) -> GradeFn:
+    return _overlap("token F1", token_f1_score, True, normalize, pass_at)
+
+
+@grader("rouge_l")
+def rouge_l(*, normalize: list[str] = ("lower", "strip_punctuation"), pass_at: float = 0.5) -> GradeFn:
+    return _overlap("ROUGE-L", rouge_l_f, True, normalize, pass_at)
+
+
+@grader("similarity")
+def similarity(*, normalize: list[str] = ("strip", "lower"), pass_at: float = 0.8) -> GradeFn:
+    return _overlap("similarity", similarity_ratio, False, normalize, pass_at)
+
+
+# ---- python --------------------------------------------------------------------------------
+
+
+def _import_callable(path: Any) -> Callable[..., Any]:
+    if not isinstance(path, str) or path.count(":") != 1 or not all(path.split(":")):
+        raise BadOption("function", f"must be 'package.module:callable', got {path!r}")
+    module_name, attr = path.split(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except Exception as exc:  # noqa: BLE001 - any failure while importing user code is a config error
+        raise BadOption("function", f"cannot import {path!r}: {type(exc).__name__}: {exc}; "
+                                    "fix: check the path and that the module imports from the project root") from None
+    if not callable(target):
+        raise BadOption("function", f"{path!r} is a {type(target).__name__}, not a callable")
+    return target
+
+
+def _to_grade(result: Any, pass_at: float) -> Grade:
+    """Accept what a custom grader naturally returns: a Grade, bool, score, or dict."""
+    if isinstance(result, Grade):
+        return result
+    if isinstance(result, bool):
+        return Grade(float(result), result, "passed" if result else "failed")
+    if isinstance(result, (int, float)):
+        return Grade(result, result >= pass_at, f"score {result:.2f}")
+    if isinstance(result, dict) and "score" in result and set(result) <= {"score", "passed", "reason"}:
+        score = result["score"]
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise TypeError(f"'score' must be a number in [0, 1], got {score!r}")
+        return Grade(score, bool(result.get("passed", score >= pass_at)), str(result.get("reason", "")))
+    raise TypeError(f"custom grader returned {show(result)}; return a Grade, a bool, "
+                    "a float in [0, 1], or a dict with score (and passed, reason)")
+
+
+@grader("python")
+def python(*, function: str, options: dict[str, Any] | None = None, pass_at: float = 1.0) -> GradeFn:
+    target = _import_callable(function)
+    if options is not None and not (isinstance(options, dict) and all(isinstance(k, str) for k in options)):
+        raise BadOption("options", f"must be a mapping of keyword arguments, got {options!r}")
+    kwargs, pass_at = dict(options or {}), _number("pass_at", pass_at, high=1.0)
+
+    def grade(output: str, case: Case) -> Grade:
+        return _to_grade(target(output, case, **kwargs), pass_at)
+
+    return grade

@@ -1,0 +1,109 @@
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from harness.errors import StoreError
+from harness.store import MIGRATIONS, SCHEMA_VERSION, ResultRow, Store, migrations_table
+
+PG_URL = os.environ.get("TIERWISE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _row(case_id: str = "c1", call_key: str = "k1", error: str | None = None, **kw) -> ResultRow:
+    values = dict(run_id="r1", task="t", model="m", case_id=case_id, call_key=call_key, spec_hash="s",
+                  golden_hash="g", case_hash="h", grader_hash="gh", messages=[{"role": "user", "content": "hi"}],
+                  params={"temperature": 0}, output=None if error else "yes", error=error,
+                  error_type="X" if error else None, finish_reason="stop", prompt_tokens=3, completion_tokens=1,
+                  cost=0.001, latency_ms=12.0, attempts=1, cached=False, score=0.0 if error else 1.0,
+                  passed=not error, grades=[] if error else [{"grader": "exact", "options": {}, "weight": 1.0,
+                                                              "score": 1.0, "passed": True, "reason": "ok"}],
+                  cache_key=None if error else call_key,
+                  cache_response=None if error else {"output": "yes", "finish_reason": "stop"})
+    values.update(kw)
+    return ResultRow(**values)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'results.db'}")
+    else:
+        pytest.importorskip("psycopg")
+        schema = f"tw_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+        admin = sa.create_engine(PG_URL)
+        try:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        except sa.exc.OperationalError:
+            pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+        s = Store(PG_URL + f"?options=-csearch_path%3D{schema}")
+        request.addfinalizer(lambda: _drop(admin, schema))
+    yield s
+    s.close()
+
+
+def _drop(admin, schema):
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_new_store_is_at_current_schema_version(store):
+    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
+
+
+def test_reopening_applies_no_migration_twice(store):
+    again = Store(store.url)
+    assert again.schema_version() == SCHEMA_VERSION
+    again.close()
+
+
+def test_store_from_a_newer_tierwise_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    Store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(migrations_table.insert().values(name="999_future", applied_at=0))
+    with pytest.raises(StoreError, match=r"migration '999_future' from a newer tierwise; fix: upgrade"):
+        Store(url)
+
+
+def test_result_with_grades_round_trips(store):
+    store.write_results([_row()])
+    frame = store.results_frame()
+    assert frame.loc[0, "output"] == "yes" and frame.loc[0, "score"] == 1.0
+    grades = store.grades_frame()
+    assert list(grades["grader"]) == ["exact"]
+
+
+def test_same_case_and_call_key_is_updated_not_duplicated(store):
+    store.write_results([_row(error="boom")])
+    store.write_results([_row()])
+    frame = store.results_frame()
+    assert len(frame) == 1 and frame.loc[0, "error"] is None
+    assert len(store.grades_frame()) == 1
+
+
+def test_errors_are_never_cached(store):
+    store.write_results([_row(case_id="a", call_key="ka", error="500")])
+    store.write_results([_row(case_id="b", call_key="kb")])
+    assert set(store.cached_responses(["ka", "kb"])) == {"kb"}
+
+
+def test_current_filter_keeps_only_current_call_keys(store):
+    store.write_results([_row(call_key="old"), _row(call_key="new")])
+    frame = store.results_frame(current={("t", "m"): {"new"}})
+    assert list(frame["call_key"]) == ["new"]
+
+
+def test_runs_record_status(store):
+    run_id = store.start_run(tierwise_version="t", litellm_version="l", price_map_version="p", argv="run",
+                             info={"skipped": {}})
+    store.finish_run(run_id, "finished")
+    assert store.runs()[-1]["status"] == "finished"
+
+
+def test_unreachable_store_is_a_clear_error(tmp_path):
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StoreError, match=r"cannot open the store"):
+        Store(f"sqlite:///{tmp_path / 'dir.db'}")
