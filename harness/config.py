@@ -70,6 +70,7 @@ class ProjectConfig(_Strict):
     concurrency: int = Field(16, ge=1, le=1024)
     timeout_s: float = Field(60.0, gt=0)
     retries: int = Field(3, ge=0, le=20)
+    retry_backoff_s: float = Field(0.5, ge=0, le=60)  # first backoff; doubles per attempt, with jitter
     models: dict[str, ModelEntry] = Field(default_factory=dict)
     volumes: dict[str, float] = Field(default_factory=dict)
     local_threads: int | None = Field(None, ge=1)

@@ -64,6 +64,7 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
                   "limit": limit, "shard": list(shard) if shard else None},
         )
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
+                             backoff_s=project.config.retry_backoff_s,
                              local_threads=project.config.local_threads)
         status = "failed"
         try:

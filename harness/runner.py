@@ -25,6 +25,7 @@ class RunOptions:
     run_id: str = ""
     no_cache: bool = False
     retries: int = 3
+    backoff_s: float = 0.5
     local_threads: int | None = None
 
 
@@ -170,7 +171,7 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
         if it.cand.kind == "local":
             api_base, api_key = server.base_url, "sk-local-not-a-secret"
         result = await complete(it.cand, it.messages, it.params, it.extra, retries=options.retries,
-                                api_base=api_base, api_key=api_key, variables=it.case.vars)
+                                backoff_base_s=options.backoff_s, api_base=api_base, api_key=api_key, variables=it.case.vars)
         counts.called += 1
     if result.error is not None:
         counts.errors += 1

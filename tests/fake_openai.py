@@ -116,6 +116,7 @@ class FakeOpenAI:
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
         self._ready.clear()
+        self._startup_error = None
         self._thread = threading.Thread(target=self._run, args=(sock,), name="fake-openai", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -265,8 +266,8 @@ class FakeOpenAI:
         if fault.kind == "malformed":
             return web.Response(status=200, text="{this is not json", content_type="application/json")
         if fault.kind == "empty_choices":
-            return web.json_response({"id": "chatcmpl-fake-empty", "object": "chat.completion", "created": 0,
-                                      "model": "fake-model", "choices": []})
+            body = {"id": "chatcmpl-fake-empty", "object": "chat.completion", "created": 0, "choices": []}
+            return web.json_response(body)
         # "stall": wait, but wake at once when the server stops, so shutdown never hangs.
         assert self._stopping is not None
         try:
@@ -278,7 +279,8 @@ class FakeOpenAI:
     def _completion(self, body: dict) -> dict:
         reply = self.responder(body)
         content, finish_reason = reply if isinstance(reply, tuple) else (reply, "stop")
-        prompt_tokens = sum(_count_tokens(_text(m.get("content"))) for m in body.get("messages") or [] if isinstance(m, dict))
+        messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        prompt_tokens = sum(_count_tokens(_text(m.get("content"))) for m in messages)
         completion_tokens = _count_tokens(content)
         return {
             "id": f"chatcmpl-fake-{next(self._ids)}",

@@ -157,6 +157,28 @@ def test_fault_with_times_none_never_runs_out(fake_openai):
             complete(fake_openai)
 
 
+def test_concurrent_requests_consume_exactly_times_faults(fake_openai):
+    fake_openai.fail("500", times=3)
+
+    async def ten_calls():
+        calls = [
+            litellm.acompletion(
+                model="openai/fake-model",
+                api_base=fake_openai.base_url,
+                api_key="sk-test",
+                messages=[{"role": "user", "content": f"call {i}"}],
+                timeout=5,
+                num_retries=0,
+            )
+            for i in range(10)
+        ]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(ten_calls())
+    assert sum(isinstance(o, litellm.InternalServerError) for o in outcomes) == 3
+    assert fake_openai.count == 10
+
+
 @pytest.mark.parametrize(
     ("retry_kwargs", "requests_sent"),
     [

@@ -16,10 +16,14 @@ if TYPE_CHECKING:
 # Exception class names (LiteLLM's) that a later attempt may cure.
 _RETRYABLE = {
     "RateLimitError", "InternalServerError", "ServiceUnavailableError", "APIConnectionError",
-    "Timeout", "APIError", "BadGatewayError", "TimeoutError", "JSONDecodeError", "APIResponseValidationError",
+    "Timeout", "APIError", "BadGatewayError", "TimeoutError", "JSONDecodeError", "APIResponseValidationError", "MalformedResponse",
 }
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
+
+
+class MalformedResponse(Exception):
+    """The provider answered, but not with a usable completion."""
 
 
 @dataclass
@@ -48,7 +52,10 @@ async def complete(cand: "Candidate", messages: list[dict[str, str]], params: di
         started = time.perf_counter()
         try:
             response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=cand.timeout_s + 5)
-            _fill(result, response)
+            try:
+                _fill(result, response)
+            except (AttributeError, IndexError, TypeError, ValueError) as exc:
+                raise MalformedResponse(f"malformed response: {exc}") from None
             result.latency_ms = (time.perf_counter() - started) * 1000
             result.error = result.error_type = None
             return result
