@@ -94,6 +94,28 @@ def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> No
         sys.exit(130)
 
 
+@cli.command()
+@click.argument("tasks", nargs=-1)
+@click.option("--write", is_flag=True, help="Update registry.yaml and its evidence file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON document (docs/json.md).")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def recommend(tasks, write, as_json, store, project_dir) -> None:
+    """Per task, the cheapest model whose quality clears the bar, with fallbacks and evidence."""
+    import json
+
+    from .decisions import recommend as decide_all, write as write_registry
+    from .recommend_view import format_recommendation
+
+    project = _project(project_dir)
+    rec = decide_all(project, list(tasks) or None, store)
+    wrote = write_registry(project, rec) if write else None
+    if as_json:
+        click.echo(json.dumps(rec.to_dict(), indent=2))
+    else:
+        click.echo(format_recommendation(rec, wrote))
+
+
 def main() -> None:
     """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
     try:

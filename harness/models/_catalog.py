@@ -68,6 +68,7 @@ def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool
             if problem:
                 cand.available, cand.skip_reason = False, problem
             cand.concurrency = 1  # one llama.cpp model answers one request at a time
+            cand.litellm_model = f"openai/{name}"  # served under its catalog name as the alias
         else:
             _load_python(cand)
         out[name] = cand

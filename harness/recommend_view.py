@@ -1,0 +1,91 @@
+"""`tierwise recommend` as text: per task, what to run, how sure, what it costs, and why."""
+
+from __future__ import annotations
+
+import math
+
+from .decisions import Recommendation
+from .recommend import Decision
+
+
+def format_recommendation(rec: Recommendation, wrote: list[str] | None = None) -> str:
+    blocks = [_task_block(d) for d in rec.decisions]
+    counts = {s: sum(d.status == s for d in rec.decisions) for s in ("recommend", "keep", "no_qualifier", "no_data")}
+    tail = (f"{len(rec.decisions)} tasks: {counts['recommend']} to change, {counts['keep']} unchanged, "
+            f"{counts['no_qualifier']} with nothing qualifying, {counts['no_data']} without results")
+    spend = _monthly(rec.decisions)
+    if spend:
+        tail += "\n" + spend
+    if rec.skipped:
+        tail += "\nnot evaluated here: " + "; ".join(f"{m} ({why})" for m, why in rec.skipped.items())
+    if wrote is not None:
+        tail += ("\nwrote registry entries for: " + ", ".join(wrote)) if wrote else "\nregistry already up to date"
+    elif counts["recommend"]:
+        tail += "\nrun `tierwise recommend --write` to update the registry"
+    return "\n\n".join(blocks + [tail])
+
+
+def _task_block(d: Decision) -> str:
+    head = f"{d.task}  (threshold {d.threshold:g} at {d.confidence:.0%} confidence)"
+    lines = [head]
+    current = d.current["model"] if d.current else "(no entry)"
+    lines.append(f"  current:    {current}{_name(d.current_model)}")
+    best = next((c for c in d.candidates if c.model == d.recommended), None)
+    if best is not None:
+        verb = "keep" if d.status == "keep" else "recommend"
+        fallbacks = ", ".join(d.fallbacks) or "none"
+        lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
+        lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f} ({best.method}, n={best.n})"
+                     f"   errors {best.error_rate:.1%}   p95 {_ms(best.p95_ms)}")
+        lines.append(f"  cost:       {_per_1k(d.cost_per_1k_recommended)} per 1,000 calls{_saving(d)}")
+    else:
+        lines.append("  verdict:    entry unchanged")
+    lines.append(f"  why:        {d.reason}")
+    if d.comparison is not None:
+        lines.append(f"  compared:   {d.comparison.detail}")
+    for note in d.notes:
+        lines.append(f"  note:       {note}")
+    if d.sample_size_note and d.status in ("no_qualifier", "no_data"):
+        lines.append(f"  sample:     {d.sample_size_note}")
+    return "\n".join(lines)
+
+
+def _name(model: str | None) -> str:
+    return f"  [{model}]" if model else ""
+
+
+def _ms(value: float) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.0f} ms"
+
+
+def _per_1k(value: float | None) -> str:
+    if value is None:
+        return "unpriced"
+    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def _saving(d: Decision) -> str:
+    if d.cost_per_1k_current is None or d.cost_per_1k_recommended is None or d.status != "recommend":
+        return ""
+    saving = d.cost_per_1k_current - d.cost_per_1k_recommended
+    text = f"   (saves {_per_1k(saving)} per 1,000 vs current)" if saving >= 0 else \
+        f"   (costs {_per_1k(-saving)} more per 1,000 than current)"
+    if d.monthly_volume:
+        text += f"; ${saving * d.monthly_volume / 1000:,.2f}/month at {d.monthly_volume:,.0f} calls"
+    return text
+
+
+def _monthly(decisions: list[Decision]) -> str:
+    """Projected monthly spend before and after, over tasks with a volume and both prices known."""
+    before = after = 0.0
+    counted = 0
+    for d in decisions:
+        if not d.monthly_volume or d.cost_per_1k_current is None:
+            continue
+        new = d.cost_per_1k_recommended if d.cost_per_1k_recommended is not None else d.cost_per_1k_current
+        before += d.cost_per_1k_current * d.monthly_volume / 1000
+        after += new * d.monthly_volume / 1000
+        counted += 1
+    if not counted:
+        return ""
+    return f"projected monthly spend over {counted} tasks with volumes: ${before:,.2f} now → ${after:,.2f} recommended"

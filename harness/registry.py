@@ -1,0 +1,160 @@
+"""registry.yaml (what the application runs) and its evidence file (why each entry is there).
+
+The registry is rewritten atomically (temp file, fsync, rename), keeping the user's comments
+and key order (ruamel.yaml round trip). The evidence sits beside it as
+`<registry>.evidence.json`, committed with it, so `tierwise gate` can check every entry on
+a fresh checkout without the results database.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import RegistryError
+
+EVIDENCE_VERSION = 1
+ENTRY_KEYS = ("model", "fallbacks", "max_tokens", "temperature")
+
+
+def evidence_path(registry_path: Path) -> Path:
+    return registry_path.with_name(registry_path.stem + ".evidence.json")
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML()  # round-trip: comments and key order survive
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    return y
+
+
+def read_registry(path: Path) -> dict[str, dict[str, Any]]:
+    """The registry's task entries as plain dicts ({} when the file does not exist yet)."""
+    if not path.exists():
+        return {}
+    doc = _load(path)
+    tasks = doc.get("tasks") if isinstance(doc, dict) else None
+    if tasks is None:
+        return {}
+    if not isinstance(tasks, dict):
+        raise RegistryError(f"{path.name}: tasks: must be a mapping of task name to entry")
+    out = {}
+    for name, entry in tasks.items():
+        if not isinstance(entry, dict) or "model" not in entry:
+            raise RegistryError(f"{path.name}: tasks.{name}: an entry needs at least model:")
+        unknown = [k for k in entry if k not in ENTRY_KEYS]
+        if unknown:
+            raise RegistryError(f"{path.name}: tasks.{name}.{unknown[0]}: unknown key; known: {', '.join(ENTRY_KEYS)}")
+        out[str(name)] = {k: _plain(v) for k, v in entry.items()}
+    return out
+
+
+def _load(path: Path) -> Any:
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _yaml().load(path.read_text(encoding="utf-8")) or {}
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        raise RegistryError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def update_registry(path: Path, entries: dict[str, dict[str, Any]]) -> bool:
+    """Set these task entries, keeping everything else; atomic; returns whether the file changed."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    doc = _load(path) if path.exists() else CommentedMap()
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path.name}: must be a mapping with a tasks: key")
+    if doc.get("tasks") is None:
+        doc["tasks"] = CommentedMap()
+    tasks = doc["tasks"]
+    for name, new in entries.items():
+        entry = tasks.get(name)
+        if entry is None:
+            entry = tasks[name] = CommentedMap()
+        for key in ENTRY_KEYS:
+            if key not in new or new[key] is None:
+                if key in entry:
+                    del entry[key]
+                continue
+            value = new[key]
+            if isinstance(value, list):
+                seq = CommentedSeq(value)
+                seq.fa.set_flow_style()
+                value = seq
+            if _plain(entry.get(key)) != _plain(value):
+                entry[key] = value
+    buf = io.StringIO()
+    _yaml().dump(doc, buf)
+    text = buf.getvalue()
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(path, text)
+    return True
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write a file so that a reader sees the old or the new content, never a half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_evidence(registry_path: Path) -> dict[str, Any]:
+    """The evidence document; a missing or malformed file is a RegistryError naming the fix."""
+    path = evidence_path(registry_path)
+    if not path.exists():
+        raise RegistryError(f"{path.name}: evidence file not found; fix: run `tierwise run` then "
+                            f"`tierwise recommend --write` and commit {path.name}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"{path.name}: malformed evidence ({exc}); fix: re-create it with "
+                            f"`tierwise recommend --write`") from None
+    if not isinstance(doc, dict) or doc.get("version") != EVIDENCE_VERSION or not isinstance(doc.get("tasks"), dict):
+        raise RegistryError(f"{path.name}: not a Tierwise evidence file (version {EVIDENCE_VERSION}); "
+                            f"fix: re-create it with `tierwise recommend --write`")
+    return doc
+
+
+def write_evidence(registry_path: Path, tasks: dict[str, Any]) -> bool:
+    """Merge these tasks' evidence into the evidence file (atomic); returns whether it changed."""
+    path = evidence_path(registry_path)
+    try:
+        doc = read_evidence(registry_path)
+    except RegistryError:
+        doc = {"version": EVIDENCE_VERSION, "tasks": {}}
+    doc["tasks"].update(tasks)
+    doc["tasks"] = dict(sorted(doc["tasks"].items()))
+    text = json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(path, text)
+    return True

@@ -1,0 +1,17 @@
+# Sourced by scripts/example and scripts/test: use the active virtual environment, or make
+# and use .venv in the repository. pip's wheel cache keeps the llama-cpp-python build, so only
+# the first install on a machine compiles it (about 10 minutes on 2 cores).
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    echo "creating .venv (a virtual environment for Tierwise) …" >&2
+    python3 -m venv .venv
+  fi
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
+export LITELLM_LOCAL_MODEL_COST_MAP=True
+install() {
+  echo "installing tierwise$1 …" >&2
+  python -m pip install --disable-pip-version-check -q -e ".$1" || {
+    echo "error: pip install -e '.$1' failed; see the lines above" >&2; exit 2; }
+}
