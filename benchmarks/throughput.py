@@ -1,0 +1,110 @@
+"""Harness throughput against plain `litellm.acompletion`, in the same run.
+
+Both drive the same OpenAI-compatible loopback server (fixed delay per answer) with the same
+concurrency; the harness also renders, grades and commits every result to SQLite. Prints
+calls/s for both and the ratio (goal: >= 0.9), and `tierwise --help` start time.
+
+    python benchmarks/throughput.py [--cases 2000] [--concurrency 16] [--delay 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from tests.fake_openai import FakeOpenAI  # noqa: E402
+
+
+def messages_for(i: int) -> list[dict[str, str]]:
+    return [{"role": "system", "content": "Answer yes or no."}, {"role": "user", "content": f"yes case {i}"}]
+
+
+async def plain_litellm(base_url: str, n: int, concurrency: int) -> float:
+    import litellm
+
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with limit:
+            await litellm.acompletion(model="openai/fake-model", api_base=base_url, api_key="sk-bench",
+                                      messages=messages_for(i), temperature=0, max_tokens=4, timeout=30,
+                                      num_retries=0, max_retries=0)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return n / (time.perf_counter() - started)
+
+
+def harness_run(base_url: str, n: int, concurrency: int) -> float:
+    from harness import load_project, run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "evals").mkdir()
+        (root / "golden_sets").mkdir()
+        (root / "tierwise.yaml").write_text(json.dumps({
+            "concurrency": concurrency,
+            "models": {"fake": {"litellm": "openai/fake-model", "api_base": base_url, "api_key_env": "BENCH_KEY",
+                                "price": {"input_per_mtok": 1, "output_per_mtok": 2}}}}))
+        (root / "evals" / "bench.yaml").write_text(json.dumps({
+            "task": "bench", "golden_set": "golden_sets/bench.jsonl",
+            "prompt": {"system": "Answer yes or no.", "user": "yes case {{ i }}"},
+            "params": {"temperature": 0, "max_tokens": 4},
+            "graders": [{"type": "exact", "normalize": ["strip", "lower"]}],
+            "threshold": 0.9, "candidates": ["fake"]}))
+        (root / "golden_sets" / "bench.jsonl").write_text(
+            "".join(json.dumps({"id": f"c{i}", "vars": {"i": i}, "expected": "yes"}) + "\n" for i in range(n)))
+        os.environ["BENCH_KEY"] = "sk-bench"
+        project = load_project(root)
+        started = time.perf_counter()
+        result = run(project, progress=False, argv=["bench"])
+        elapsed = time.perf_counter() - started
+        assert result.counts.called == n and result.counts.errors == 0, result.counts
+        return n / elapsed
+
+
+def help_start_time(repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "harness.cli", "--help"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--delay", type=float, default=0.02)
+    args = parser.parse_args()
+    with FakeOpenAI(delay=args.delay) as server:
+        asyncio.run(plain_litellm(server.base_url, 50, args.concurrency))  # warm-up: imports, connection pool
+        base = asyncio.run(plain_litellm(server.base_url, args.cases, args.concurrency))
+        ours = harness_run(server.base_url, args.cases, args.concurrency)
+        base2 = asyncio.run(plain_litellm(server.base_url, args.cases, args.concurrency))
+    baseline = (base + base2) / 2
+    ceiling = args.concurrency / args.delay
+    print(f"cases {args.cases}, concurrency {args.concurrency}, server delay {args.delay * 1000:.0f} ms "
+          f"(ceiling {ceiling:.0f} calls/s)")
+    print(f"plain litellm.acompletion: {baseline:8.1f} calls/s  (runs: {base:.1f}, {base2:.1f})")
+    print(f"tierwise run (harness):    {ours:8.1f} calls/s  (render, call, grade, commit to SQLite)")
+    print(f"ratio harness / plain:     {ours / baseline:8.3f}  (goal >= 0.9)")
+    print(f"`tierwise --help` start:   {help_start_time():8.3f} s (median of 5)")
+
+
+if __name__ == "__main__":
+    main()
