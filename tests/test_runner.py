@@ -213,3 +213,55 @@ def _query(db: Path, sql: str):
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
+    n = 60
+    with FakeOpenAI(delay=0.05) as server:
+        _project(tmp_path, server, n=n, config={"concurrency": 2})
+        env = {**os.environ, "TW_FAKE_KEY": SECRET, "PYTHONPATH": str(Path(__file__).parents[1])}
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        db = tmp_path / ".tierwise" / "results.db"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _count(db) < 6:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "run the same command again to resume" in err
+        stored = _count(db)
+        assert 6 <= stored < n
+        status = _query(db, "SELECT status FROM runs")[0][0]
+        assert status == "interrupted"
+        out = run(load_project(tmp_path), progress=False)
+        assert out.counts.reused == stored and out.counts.called == n - stored
+
+
+@pytest.mark.postgres
+def test_run_against_postgresql_store(tmp_path):
+    import sqlalchemy as sa
+
+    pytest.importorskip("psycopg")
+    from tests.test_store import PG_URL
+
+    schema = f"tw_run_{os.getpid()}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError:
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    url = PG_URL + f"?options=-csearch_path%3D{schema}"
+    try:
+        write_project(tmp_path, config={"store": url})
+        project = load_project(tmp_path)
+        first = run(project, progress=False)
+        again = run(project, progress=False)
+        assert first.counts.called == 6 and again.counts.reused == 6
+        assert len(results(project)) == 6 and results(project)["score"].eq(1.0).all()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
