@@ -22,3 +22,26 @@ def fake_openai():
     """A started FakeOpenAI server with the default echo responder."""
     with FakeOpenAI() as server:
         yield server
+
+
+PG_URL = os.environ.get("TIERWISE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url(request, tmp_path):
+    """A SQLAlchemy URL into a fresh schema of the local PostgreSQL server, dropped afterwards."""
+    pytest.importorskip("psycopg")
+    import sqlalchemy as sa
+
+    schema = f"tw_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError:
+        admin.dispose()
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    yield PG_URL + f"?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

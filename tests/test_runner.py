@@ -239,29 +239,10 @@ def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
 
 
 @pytest.mark.postgres
-def test_run_against_postgresql_store(tmp_path):
-    import sqlalchemy as sa
-
-    pytest.importorskip("psycopg")
-    from tests.test_store import PG_URL
-
-    schema = f"tw_run_{os.getpid()}"
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    url = PG_URL + f"?options=-csearch_path%3D{schema}"
-    try:
-        write_project(tmp_path, config={"store": url})
-        project = load_project(tmp_path)
-        first = run(project, progress=False)
-        again = run(project, progress=False)
-        assert first.counts.called == 6 and again.counts.reused == 6
-        assert len(results(project)) == 6 and results(project)["score"].eq(1.0).all()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def test_run_against_postgresql_store(tmp_path, pg_url):
+    write_project(tmp_path, config={"store": pg_url})
+    project = load_project(tmp_path)
+    first = run(project, progress=False)
+    again = run(project, progress=False)
+    assert first.counts.called == 6 and again.counts.reused == 6
+    assert len(results(project)) == 6 and results(project)["score"].eq(1.0).all()

@@ -1,12 +1,8 @@
-import os
-
 import pytest
 import sqlalchemy as sa
 
 from harness.errors import StoreError
 from harness.store import MIGRATIONS, SCHEMA_VERSION, ResultRow, Store, migrations_table
-
-PG_URL = os.environ.get("TIERWISE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _row(case_id: str = "c1", call_key: str = "k1", error: str | None = None, **kw) -> ResultRow:
@@ -25,27 +21,10 @@ def _row(case_id: str = "c1", call_key: str = "k1", error: str | None = None, **
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'results.db'}")
-    else:
-        pytest.importorskip("psycopg")
-        schema = f"tw_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-        admin = sa.create_engine(PG_URL)
-        try:
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        except sa.exc.OperationalError:
-            pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-        s = Store(PG_URL + f"?options=-csearch_path%3D{schema}")
-        request.addfinalizer(lambda: _drop(admin, schema))
+    url = f"sqlite:///{tmp_path / 'results.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    s = Store(url)
     yield s
     s.close()
-
-
-def _drop(admin, schema):
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_new_store_is_at_current_schema_version(store):
