@@ -116,6 +116,45 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
         click.echo(format_recommendation(rec, wrote))
 
 
+@cli.command()
+@click.option("--base", metavar="REF", help="Git ref to compare registry.yaml against; changed entries are gated first.")
+@click.option("--rerun", is_flag=True, help="Re-evaluate the changed tasks (all without --base) instead of trusting "
+                                            "the recorded evidence; needs the models' keys.")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write JUnit XML, one test case per registry entry.")
+@click.option("--store", help="SQLAlchemy URL of the results store for --rerun (default: tierwise.yaml's).")
+@project_option
+def gate(base, rerun, junit, store, project_dir) -> None:
+    """Check that every registry.yaml entry is backed by current, passing evidence (exit 1 if not)."""
+    from .gate import gate as run_gate, write_junit
+
+    result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun)
+    if junit:
+        write_junit(result, junit)
+    click.echo(result.text())
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("tasks", nargs=-1)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Folder for index.html, summary.md and report.json (default: the project's reports/).")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def report(tasks, out_dir, store, project_dir) -> None:
+    """Write the HTML report (self-contained, opens offline), a Markdown summary and JSON."""
+    from .decisions import recommend as decide_all
+    from .report import append_step_summary, build_report
+
+    project = _project(project_dir)
+    files = build_report(project, decide_all(project, list(tasks) or None, store), out_dir, store=store)
+    for path in (files.html, files.markdown, files.json):
+        click.echo(f"wrote {path}")
+    summary = append_step_summary(files)
+    if summary is not None:
+        click.echo(f"appended the summary to {summary}")
+
+
 def main() -> None:
     """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
     try:
