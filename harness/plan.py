@@ -51,7 +51,14 @@ def constraint(task: Task, cand: Candidate) -> dict[str, Any]:
         return {}
     if cand.kind == "local":
         if out.choices:
-            return {"extra_body": {"grammar": choices_grammar(out.choices)}}
+            extra: dict[str, Any] = {"extra_body": {"grammar": choices_grammar(out.choices)}}
+            # Grammar-constrained sampling may spell a label a character at a time, so a
+            # max_tokens tuned for API tokenizers would cut labels short; the grammar itself
+            # bounds the answer, so allow the longest label in the worst case.
+            needed = max(len(c) for c in out.choices) + 1
+            if (task.spec.params.max_tokens or needed) < needed:
+                extra["max_tokens"] = needed
+            return extra
         return {"extra_body": {"response_format": {"type": "json_object", "schema": out.json_schema}}}
     if out.json_schema and _supports_schema(cand.litellm_model or ""):
         return {"response_format": {"type": "json_schema",
