@@ -184,6 +184,9 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
         decision.status = "no_qualifier"
         decision.reason = (f"nothing qualifies; best is {top.model} ({top.why_not}); "
                            f"{'entry left as it is' if current else 'no entry written'}")
+        near = _near_miss(task, top)
+        if near:
+            decision.notes.append(near)
         return decision
     decision.recommended = best.model
     decision.fallbacks = [f.model for f in fallbacks]
@@ -196,6 +199,19 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     if current_res is not None and current_res.model != best.model and current_res.n:
         decision.comparison = compare(frame, current_res.model, best.model)
     return decision
+
+
+def _near_miss(task: Task, top: CandidateResult) -> str | None:
+    """When the best mean clears the bar but its bound does not: how many cases would show it."""
+    from . import stats
+
+    if top.method == "bootstrap" or not top.mean > task.spec.threshold or top.lower >= task.spec.threshold:
+        return None
+    needed = stats.cases_needed(task.spec.threshold, task.spec.confidence, true_rate=top.mean)
+    if needed is None or needed <= top.n:
+        return None
+    return (f"{top.model}'s mean {top.mean:.3f} is above {task.spec.threshold:g} but {top.n} cases cannot show it "
+            f"at {task.spec.confidence:.0%} confidence; at that rate about {needed} cases would")
 
 
 def _entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult]) -> dict[str, Any]:

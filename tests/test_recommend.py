@@ -284,3 +284,11 @@ def test_write_records_evidence_for_gate(tmp_path):
     assert [f["model"] for f in evidence["fallbacks"]] == ["dear"]
     assert evidence_path(project.registry_path).name == "registry.evidence.json"
     assert write(project, recommend(project)) == []  # idempotent
+
+
+def test_near_miss_says_how_many_cases_would_show_it(tmp_path):
+    task, cands = _task(tmp_path, n=60, threshold=0.9)
+    d = decide(task, cands, _frame({"cheap": _scores(60, 58)}), None)
+    assert d.status == "no_qualifier"
+    assert any(n.startswith("cheap's mean 0.967 is above 0.9 but 60 cases cannot show it at 95% confidence; "
+                            "at that rate about ") for n in d.notes)
