@@ -75,8 +75,13 @@ def _supports_schema(model: str) -> bool:
         return False
 
 
-def call_key(cand: Candidate, messages: list[dict[str, str]], params: dict[str, Any], extra: dict[str, Any]) -> str:
-    payload = {"model": cand.identity, "messages": messages, "params": params, "extra": extra}
+def call_key(cand: Candidate, messages: list[dict[str, str]], params: dict[str, Any], extra: dict[str, Any],
+             variables: dict[str, Any] | None = None) -> str:
+    """Identifies a call: the model and everything it is sent (a python: candidate is sent the vars)."""
+    if cand.kind == "python":
+        payload = {"model": cand.identity, "vars": variables}
+    else:
+        payload = {"model": cand.identity, "messages": messages, "params": params, "extra": extra}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
 
 
@@ -104,6 +109,6 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
                 except jinja2.TemplateError as exc:
                     raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
                                     f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
-                key = call_key(cand, messages, params, extra)
+                key = call_key(cand, messages, params, extra, case.vars)
                 plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash))
     return plan

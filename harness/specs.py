@@ -74,6 +74,7 @@ class Task:
     path: str
     golden: Any  # GoldenSet
     graders: list[Any]  # list[GraderInstance]
+    prompt_free: frozenset[str] = frozenset()  # python: candidates, which get the case vars, not the prompt
 
     @property
     def name(self) -> str:
@@ -110,7 +111,7 @@ class Task:
     def spec_hash(self, model: str) -> str:
         """Hash of everything in the spec that decides this model's outputs and scores."""
         payload = {
-            "prompt": self.prompt_for(model),
+            "prompt": None if model in self.prompt_free else self.prompt_for(model),
             "output": self.spec.output.model_dump(exclude_none=True) if self.spec.output else None,
             "params": self.params(),
             "graders": [{"name": g.name, "options": g.options, "weight": g.weight} for g in self.graders],
@@ -159,7 +160,8 @@ def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
     golden = load_golden_set(golden_path, shown_as=spec.golden_set)
     output_spec = spec.output.model_dump(exclude_none=True) if spec.output else None
     graders = build_graders(spec.graders, f"{shown}: graders", output_spec)
-    task = Task(spec, shown, golden, graders)
+    prompt_free = frozenset(n for n in spec.candidates if getattr(models.get(n), "python", None))
+    task = Task(spec, shown, golden, graders, prompt_free)
     _check_templates(task, shown)
     return task
 

@@ -207,16 +207,53 @@ def test_golden_case_added_after_the_evidence_is_stale(proj):
     assert "golden_sets/u.jsonl changed since the evidence (12 → 13 cases)" in _line(_gate(proj), "u")
 
 
-def test_prompt_changed_after_the_evidence_is_stale(proj):
+@pytest.fixture(scope="module")
+def api_template(tmp_path_factory) -> Path:
+    """Evidence for an LLM candidate (through LiteLLM to a loopback server) beside a python: rule."""
+    from tests.fake_openai import FakeOpenAI
+
+    root = tmp_path_factory.mktemp("api") / "p"
+    with FakeOpenAI() as server:
+        models = {**MODELS, "api": {"litellm": "openai/fake-model", "api_base": server.base_url,
+                                    "api_key_env": "TW_GATE_FAKE_KEY",
+                                    "price": {"input_per_mtok": 1.0, "output_per_mtok": 1.0}}}
+        specs = {"v": spec("v", candidates=["api"], params={"temperature": 0, "max_tokens": 4}),
+                 "w": spec("w", candidates=["rule", "api"], params={"temperature": 0, "max_tokens": 4})}
+        write_project(root, models=models, specs=specs, golden={"v": cases(12), "w": cases(12)})
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TW_GATE_FAKE_KEY", "sk-test")
+            project = load_project(root)
+            run(project, progress=False)
+            write(project, recommend(project))
+    shutil.rmtree(root / ".tierwise")
+    return root
+
+
+@pytest.fixture
+def api_proj(tmp_path, api_template) -> Path:
+    root = tmp_path / "p"
+    shutil.copytree(api_template, root)
+    return root
+
+
+def test_prompt_changed_after_the_evidence_is_stale(api_proj):
+    assert _line(_gate(api_proj), "v").startswith("PASS v: api")
+    _edit_spec(api_proj, "v", lambda d: d["prompt"].update(system="Answer yes or no."))
+    assert _line(_gate(api_proj), "v") == (
+        "STALE v: stale evidence: evals/v.yaml changed since the evidence for api (prompt, output, params or "
+        "graders); fix: tierwise run v && tierwise recommend v --write")
+
+
+def test_prompt_variant_of_a_fallback_makes_its_evidence_stale(api_proj):
+    assert _line(_gate(api_proj), "w").startswith("PASS w: rule")
+    _edit_spec(api_proj, "w", lambda d: d["prompt"].update(variants={"api": {"system": "Shout it."}}))
+    assert "fallback evals/w.yaml changed since the evidence for api" in _line(_gate(api_proj), "w")
+
+
+def test_prompt_change_leaves_a_python_rules_evidence_current(proj):
+    # A python: candidate is called with the case vars, never the prompt.
     _edit_spec(proj, "u", lambda d: d["prompt"].update(system="Answer yes or no."))
-    assert _line(_gate(proj), "u") == (
-        "STALE u: stale evidence: evals/u.yaml changed since the evidence for rule (prompt, output, params or "
-        "graders); fix: tierwise run u && tierwise recommend u --write")
-
-
-def test_prompt_variant_of_a_fallback_makes_its_evidence_stale(proj):
-    _edit_spec(proj, "t", lambda d: d["prompt"].update(variants={"upper": {"system": "Shout it."}}))
-    assert "fallback evals/t.yaml changed since the evidence for upper" in _line(_gate(proj), "t")
+    assert _line(_gate(proj), "u").startswith("PASS u: rule")
 
 
 def test_threshold_raised_above_the_evidence_fails(proj):

@@ -48,3 +48,13 @@ def test_limit_and_shards_partition_the_cases(tmp_path):
     shards = [{it.case.id for it in plan_run([task], {"rule": cands["rule"]}, shard=(i, 3)).items} for i in (1, 2, 3)]
     assert set().union(*shards) == {c.id for c in task.golden.cases}
     assert sum(len(s) for s in shards) == len(task.golden)
+
+
+def test_python_candidates_ignore_the_prompt(tmp_path):
+    _, task, cands = _task(tmp_path)
+    before = {it.cand.name: it.call_key for it in plan_run([task], cands).items if it.case.id == "c000"}
+    spec_before = {name: task.spec_hash(name) for name in ("rule", "local")}
+    _, task, cands = _task(tmp_path, prompt={"system": "A new system prompt.", "user": "{{ text }}"})
+    after = {it.cand.name: it.call_key for it in plan_run([task], cands).items if it.case.id == "c000"}
+    assert after["rule"] == before["rule"] and task.spec_hash("rule") == spec_before["rule"]
+    assert after["local"] != before["local"] and task.spec_hash("local") != spec_before["local"]
