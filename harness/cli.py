@@ -158,7 +158,7 @@ def report(tasks, out_dir, store, project_dir) -> None:
 def main() -> None:
     """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except TierwiseError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -171,6 +171,7 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -41,13 +41,32 @@ class Project:
         return out
 
 
+_ACTIVE_ROOTS: list[Path] = []
+
+
+def _activate(root: Path) -> None:
+    """python: candidates and custom graders import from the project root. Modules imported
+    from another project loaded earlier in this process (a notebook, a test run) are dropped,
+    so a `rules.py` here never resolves to another project's `rules.py`."""
+    for old in [r for r in _ACTIVE_ROOTS if r != root]:
+        _ACTIVE_ROOTS.remove(old)
+        while str(old) in sys.path:
+            sys.path.remove(str(old))
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if file and Path(file).resolve().is_relative_to(old):
+                del sys.modules[name]
+    if root not in _ACTIVE_ROOTS:
+        _ACTIVE_ROOTS.append(root)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
 def load_project(root: str | Path = ".") -> Project:
     """Load the catalog and every eval spec, validating everything; calls no model."""
     root = Path(root).resolve()
     config = load_config(root)
-    # python: candidates and custom graders are imported relative to the project root.
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    _activate(root)
     project = Project(root, config)
     evals_dir = root / "evals"
     if not evals_dir.is_dir():

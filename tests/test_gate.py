@@ -101,19 +101,13 @@ def test_backed_registry_passes_without_a_store(proj, monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def example_template(tmp_path_factory) -> Path:
-    """The bundled example, copied as a fresh clone would have it, evaluated with its rule candidates.
-
-    The shipped thresholds sit just above what the rules reach (that is the example's point), so
-    the copy lowers two of them to 0.85: then recommend --write puts rules into the registry.
-    """
+    """The bundled example, copied as a fresh clone would have it, evaluated with its rule
+    candidates (no keys, no local models needed), registry written, store deleted."""
     root = tmp_path_factory.mktemp("example") / "p"
     root.mkdir()
     for name in ("evals", "golden_sets", "examples"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "tierwise.yaml", root)
-    for task in ("ticket_triage", "date_extraction"):
-        path = root / "evals" / f"{task}.yaml"
-        path.write_text(re.sub(r"^threshold: .*$", "threshold: 0.85", path.read_text(), flags=re.M))
     project = load_project(root)
     run(project, models=RULES, progress=False)
     write(project, recommend(project))
@@ -124,21 +118,22 @@ def example_template(tmp_path_factory) -> Path:
 def test_bundled_example_passes_on_fresh_clone_after_recommend_write(example_template, monkeypatch, capsys):
     code, out, _ = _tierwise(monkeypatch, capsys, "gate", "--project", str(example_template))
     assert code == 0, out
-    assert "PASS date_extraction: date-rule, lower 0.899 ≥ 0.85 (n=60)" in out
-    assert "PASS ticket_triage: triage-keywords, lower 0.870 ≥ 0.85 (n=68)" in out
-    assert "not in registry.yaml (not gated): contact_extraction, relevance, sentiment, title_generation" in out
+    passed = re.findall(r"^PASS (\w+): ([\w-]+), lower ([\d.]+) ≥ ([\d.]+) \(n=(\d+)\)$", out, flags=re.M)
+    assert passed, out
+    assert ("ticket_triage", "triage-keywords") in {(t, m) for t, m, *_ in passed}
+    assert all(float(lower) >= float(threshold) for *_, lower, threshold, _ in passed)
 
 
-def test_bundled_example_fails_at_its_shipped_thresholds(example_template, tmp_path):
+def test_bundled_example_fails_when_a_threshold_is_raised_above_its_evidence(example_template, tmp_path):
     root = shutil.copytree(example_template, tmp_path / "p")
-    for task in ("ticket_triage", "date_extraction"):
-        shutil.copy(REPO / "evals" / f"{task}.yaml", root / "evals")
+    path = root / "evals" / "ticket_triage.yaml"
+    path.write_text(re.sub(r"^threshold: .*$", "threshold: 0.99", path.read_text(), flags=re.M))
     result = _gate(root)
     assert result.exit_code == 1
-    assert _line(result, "ticket_triage") == (
-        "FAIL ticket_triage: triage-keywords lower 0.870 < threshold 0.90 (n=68, recorded at threshold 0.85); "
-        "fix: tierwise run ticket_triage && tierwise recommend ticket_triage --write")
-    assert "date-rule lower 0.899 < threshold 0.90" in _line(result, "date_extraction")
+    line = _line(result, "ticket_triage")
+    assert re.fullmatch(r"FAIL ticket_triage: triage-keywords lower 0\.\d+ < threshold 0\.99 \(n=\d+, recorded at "
+                        r"threshold 0\.85\); fix: tierwise run ticket_triage && tierwise recommend ticket_triage "
+                        r"--write", line), line
 
 
 @pytest.mark.skipif(not (REPO / "registry.yaml").exists(), reason="no registry.yaml committed in the repository yet")

@@ -1,0 +1,76 @@
+"""The command line: one-line errors with exit code 2, fast start, init, validate, models."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from tests.projfix import spec, write_project
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tierwise(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr()
+    return exit_.value.code, out.out, out.err
+
+
+def test_bad_spec_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path, specs={"t": spec(graders=[{"type": "containz"}])})
+    code, out, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: evals/t.yaml: graders[0].type: unknown grader 'containz'")
+    assert "Traceback" not in err
+
+
+def test_run_refuses_bad_input_before_any_call(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ missing }}"})})
+    code, _, err = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path))
+    assert code == 2 and "variable 'missing' is not provided by case 'c000'" in err
+    assert not (tmp_path / ".tierwise").exists()
+
+
+def test_missing_config_says_run_init(tmp_path, monkeypatch, capsys):
+    code, _, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code == 2 and "tierwise init" in err
+
+
+def test_init_scaffolds_a_project_that_validates_and_runs(tmp_path, monkeypatch, capsys):
+    _tierwise_ok = _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    assert _tierwise_ok[0] in (0, None)
+    code, out, _ = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert "ok: 1 tasks, 4 cases" in out
+    code, out, err = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models", "yes-rule")
+    assert code in (0, None) and "is_question" in out and "yes-rule" in out
+
+
+def test_init_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
+    _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    code, _, err = _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    assert code == 2 and "already exists" in err
+
+
+def test_models_lists_availability(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    write_project(tmp_path, models={"rule": {"python": "rules:echo"}, "gpt": {"litellm": "openai/gpt-4.1-mini"}})
+    code, out, _ = _tierwise(monkeypatch, capsys, "models", "--project", str(tmp_path))
+    assert "rule" in out and "ready" in out
+    assert "skipped" in out and "OPENAI_API_KEY is not set" in out
+
+
+def test_unknown_task_lists_known(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path)
+    code, _, err = _tierwise(monkeypatch, capsys, "run", "nope", "--project", str(tmp_path))
+    assert code == 2 and "unknown task 'nope'; known: t" in err
+
+
+def test_help_imports_no_heavy_module():
+    code = ("import sys, harness.cli; heavy = [m for m in ('litellm', 'pandas', 'scipy', 'llama_cpp', 'jinja2') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
