@@ -216,41 +216,74 @@ class Store:
         return found
 
     def write_results(self, rows: Iterable[ResultRow]) -> int:
-        """Write finished results in one transaction (upsert on the case and call key)."""
-        n = 0
+        """Write finished results in one transaction: upsert on (task, model, case, call key),
+        replace their grades, and cache successful responses. A few statements per batch, not
+        per row, so the writer keeps up with many concurrent calls."""
+        # A batch may finish the same call twice; the last write wins, as it would one by one.
+        rows = list({(r.task, r.model, r.case_id, r.call_key): r for r in rows}.values())
+        if not rows:
+            return 0
         with self.engine.begin() as conn:
-            for row in rows:
-                self._write_one(conn, row)
-                n += 1
-        return n
-
-    def _write_one(self, conn: sa.Connection, row: ResultRow) -> None:
-        values = {k: v for k, v in row.__dict__.items() if k not in ("grades", "cache_key", "cache_response")}
-        values["messages"] = json.dumps(row.messages, ensure_ascii=False)
-        values["params"] = json.dumps(row.params, ensure_ascii=False, sort_keys=True, default=str)
-        values["created_at"] = time.time()
-        key = (results.c.task == row.task) & (results.c.model == row.model) & \
-              (results.c.case_id == row.case_id) & (results.c.call_key == row.call_key)
-        existing = conn.execute(sa.select(results.c.id).where(key)).scalar()
-        if existing is None:
-            result_id = conn.execute(results.insert().values(**values)).inserted_primary_key[0]
-        else:
-            result_id = existing
-            conn.execute(results.update().where(results.c.id == existing).values(**values))
-            conn.execute(grades.delete().where(grades.c.result_id == existing))
-        if row.grades:
-            conn.execute(grades.insert(), [
+            ids = self._upsert_results(conn, rows)
+            conn.execute(grades.delete().where(grades.c.result_id.in_(ids)))
+            grade_rows = [
                 {"result_id": result_id, "idx": i, "grader": g["grader"],
                  "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
                  "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
-                for i, g in enumerate(row.grades)
-            ])
-        if row.cache_key and row.cache_response is not None and row.error is None:
-            present = conn.execute(sa.select(response_cache.c.key).where(response_cache.c.key == row.cache_key)).scalar()
-            if present is None:
-                conn.execute(response_cache.insert().values(
-                    key=row.cache_key, model=row.model, created_at=time.time(),
-                    response=json.dumps(row.cache_response, ensure_ascii=False)))
+                for result_id, row in zip(ids, rows) for i, g in enumerate(row.grades)
+            ]
+            if grade_rows:
+                conn.execute(grades.insert(), grade_rows)
+            cache_rows = {row.cache_key: {"key": row.cache_key, "model": row.model, "created_at": time.time(),
+                                          "response": json.dumps(row.cache_response, ensure_ascii=False)}
+                          for row in rows if row.cache_key and row.cache_response is not None and row.error is None}
+            if cache_rows:
+                self._insert_cache(conn, list(cache_rows.values()))
+        return len(rows)
+
+    def _upsert_results(self, conn: sa.Connection, rows: list[ResultRow]) -> list[int]:
+        """Upsert the batch's result rows; returns their ids in order (one statement where the
+        dialect has INSERT … ON CONFLICT … RETURNING)."""
+        now = time.time()
+        batch: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for row in rows:
+            values = {k: v for k, v in row.__dict__.items() if k not in ("grades", "cache_key", "cache_response")}
+            values["messages"] = json.dumps(row.messages, ensure_ascii=False)
+            values["params"] = json.dumps(row.params, ensure_ascii=False, sort_keys=True, default=str)
+            values["created_at"] = now
+            batch[(row.task, row.model, row.case_id, row.call_key)] = values
+        insert = _dialect_insert(conn)
+        if insert is not None:
+            stmt = insert(results)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[results.c.task, results.c.model, results.c.case_id, results.c.call_key],
+                set_={k: stmt.excluded[k] for k in next(iter(batch.values()))})
+            returned = conn.execute(stmt.returning(results.c.task, results.c.model, results.c.case_id,
+                                                   results.c.call_key, results.c.id), list(batch.values()))
+            ids = {tuple(r[:4]): r[4] for r in returned}
+        else:
+            ids = {key: self._upsert_one(conn, values) for key, values in batch.items()}
+        return [ids[(row.task, row.model, row.case_id, row.call_key)] for row in rows]
+
+    def _upsert_one(self, conn: sa.Connection, values: dict[str, Any]) -> int:
+        key = (results.c.task == values["task"]) & (results.c.model == values["model"]) & \
+              (results.c.case_id == values["case_id"]) & (results.c.call_key == values["call_key"])
+        existing = conn.execute(sa.select(results.c.id).where(key)).scalar()
+        if existing is None:
+            return conn.execute(results.insert().values(**values)).inserted_primary_key[0]
+        conn.execute(results.update().where(results.c.id == existing).values(**values))
+        return existing
+
+    def _insert_cache(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        insert = _dialect_insert(conn)
+        if insert is not None:
+            conn.execute(insert(response_cache).on_conflict_do_nothing(index_elements=[response_cache.c.key]), rows)
+            return
+        present = set(conn.execute(sa.select(response_cache.c.key)
+                                   .where(response_cache.c.key.in_([r["key"] for r in rows]))).scalars())
+        fresh = [r for r in rows if r["key"] not in present]
+        if fresh:
+            conn.execute(response_cache.insert(), fresh)
 
     def results_frame(self, tasks: list[str] | None = None, current: dict[tuple[str, str], set[str]] | None = None):
         """All results as a pandas DataFrame (one row per case x model).
@@ -282,6 +315,18 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _dialect_insert(conn: sa.Connection):
+    """INSERT with ON CONFLICT for the dialects that have it (SQLite, PostgreSQL), else None."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert
 
 
 def _make_engine(url: str) -> sa.Engine:
