@@ -16,7 +16,6 @@ from typing import Any, Callable
 from .graders import combine
 from .models import CallResult, Candidate, complete, cost_of
 from .plan import Item, Plan
-from .golden import case_hash
 from .store import ResultRow, Store
 
 
@@ -201,7 +200,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str) -> ResultRow:
                     "latency_ms": result.latency_ms}
     return ResultRow(
         run_id=run_id, task=it.task.name, model=it.cand.name, case_id=it.case.id, call_key=it.call_key,
-        spec_hash=it.spec_hash, golden_hash=it.task.golden.sha256, case_hash=case_hash(it.case),
+        spec_hash=it.spec_hash, golden_hash=it.task.golden.sha256, case_hash=it.task.case_hashes[it.case.id],
         grader_hash=it.task.grader_hash(), messages=it.messages, params=it.stored_params, output=result.output,
         error=result.error, error_type=result.error_type, finish_reason=result.finish_reason,
         prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost=cost,

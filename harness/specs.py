@@ -84,6 +84,13 @@ class Task:
     def _templates(self) -> dict[tuple[str, str], Any]:
         return {}
 
+    @cached_property
+    def case_hashes(self) -> dict[str, str]:
+        """Each case's hash by id, computed once."""
+        from .golden import case_hash
+
+        return {c.id: case_hash(c) for c in self.golden.cases}
+
     def prompt_for(self, model: str) -> dict[str, str | None]:
         """The system and user templates this model gets (its variant, else the default)."""
         p = self.spec.prompt
@@ -119,7 +126,12 @@ class Task:
         return _hash(payload)
 
     def grader_hash(self) -> str:
-        return _hash([{"name": g.name, "options": g.options, "weight": g.weight} for g in self.graders])
+        """Hash of the graders (cached: it is asked for every result)."""
+        cached = self.__dict__.get("_grader_hash")
+        if cached is None:
+            cached = self.__dict__["_grader_hash"] = _hash(
+                [{"name": g.name, "options": g.options, "weight": g.weight} for g in self.graders])
+        return cached
 
 
 def _hash(payload: Any) -> str:
