@@ -60,6 +60,15 @@ class ModelEntry(BaseModel):
         return "litellm" if self.litellm else "local" if self.local else "python"
 
     @property
+    def target(self) -> str:
+        """The string registry.yaml's `model:` holds for this entry."""
+        if self.kind == "litellm":
+            return self.litellm or ""
+        if self.kind == "local":
+            return f"local:{self.local}"
+        return f"python:{self.python}"
+
+    @property
     def call_options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 

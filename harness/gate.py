@@ -266,12 +266,8 @@ def _quality(task: Any, record: dict[str, Any], label: str) -> list[str]:
 
 
 def target(entry: ModelEntry) -> str:
-    """The registry `model:` string for a catalog entry (as recommend.target_of, without resolving it)."""
-    if entry.kind == "litellm":
-        return entry.litellm or ""
-    if entry.kind == "local":
-        return f"local:{entry.local}"
-    return f"python:{entry.python}"
+    """The registry `model:` string for a catalog entry."""
+    return entry.target
 
 
 def _catalog_name(project: Project, task: Any, model: str | None) -> str | None:

@@ -84,11 +84,21 @@ class Decision:
 
 def target_of(cand: Candidate) -> str:
     """The string the registry's `model:` holds for a candidate."""
-    if cand.kind == "litellm":
-        return cand.litellm_model or ""
-    if cand.kind == "local":
-        return f"local:{cand.entry.local}"
-    return f"python:{cand.entry.python}"
+    return cand.entry.target
+
+
+def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | None:
+    """Monthly spend now and after, over tasks with a volume and a known current price."""
+    before = after = 0.0
+    counted = 0
+    for d in decisions:
+        if not d.monthly_volume or d.cost_per_1k_current is None:
+            continue
+        new = d.cost_per_1k_recommended if d.cost_per_1k_recommended is not None else d.cost_per_1k_current
+        before += d.cost_per_1k_current * d.monthly_volume / 1000
+        after += new * d.monthly_volume / 1000
+        counted += 1
+    return (before, after, counted) if counted else None
 
 
 def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any) -> list[CandidateResult]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .decisions import Recommendation
-from .recommend import Decision
+from .recommend import Decision, projected_monthly
 
 
 def format_recommendation(rec: Recommendation, wrote: list[str] | None = None) -> str:
@@ -76,16 +76,8 @@ def _saving(d: Decision) -> str:
 
 
 def _monthly(decisions: list[Decision]) -> str:
-    """Projected monthly spend before and after, over tasks with a volume and both prices known."""
-    before = after = 0.0
-    counted = 0
-    for d in decisions:
-        if not d.monthly_volume or d.cost_per_1k_current is None:
-            continue
-        new = d.cost_per_1k_recommended if d.cost_per_1k_recommended is not None else d.cost_per_1k_current
-        before += d.cost_per_1k_current * d.monthly_volume / 1000
-        after += new * d.monthly_volume / 1000
-        counted += 1
-    if not counted:
+    spend = projected_monthly(decisions)
+    if spend is None:
         return ""
+    before, after, counted = spend
     return f"projected monthly spend over {counted} tasks with volumes: ${before:,.2f} now → ${after:,.2f} recommended"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..recommend import CandidateResult, Decision
+from ..recommend import CandidateResult, Decision, projected_monthly
 from ._fmt import score
 
 VERDICTS = {  # status -> (short label, css class)
@@ -264,15 +264,5 @@ def quality(c: CandidateResult | None, confidence: float) -> str:
 
 def monthly(views: list[TaskView]) -> tuple[float, float, int] | None:
     """Projected monthly spend now and after, over tasks with a volume and both prices."""
-    before = after = 0.0
-    counted = 0
-    for v in views:
-        d = v.d
-        if not d.monthly_volume or d.cost_per_1k_current is None:
-            continue
-        new = d.cost_per_1k_recommended if d.cost_per_1k_recommended is not None else d.cost_per_1k_current
-        before += d.cost_per_1k_current * d.monthly_volume / 1000
-        after += new * d.monthly_volume / 1000
-        counted += 1
-    return (before, after, counted) if counted else None
+    return projected_monthly([v.d for v in views])
 
