@@ -80,7 +80,7 @@ def models(project_dir: str) -> None:
 def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .evaluate import run as run_eval
-    from .summary import format_table
+    from .run_summary import format_table
 
     result = run_eval(_project(project_dir), list(tasks) or None,
                       [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,

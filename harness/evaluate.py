@@ -13,7 +13,7 @@ from .progress import Progress
 from .project import Project
 from .runner import RunCounts, RunOptions, execute
 from .store import Store
-from .summary import summarize
+from .run_summary import summarize
 
 
 @dataclass

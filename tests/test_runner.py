@@ -246,3 +246,14 @@ def test_run_against_postgresql_store(tmp_path, pg_url):
     again = run(project, progress=False)
     assert first.counts.called == 6 and again.counts.reused == 6
     assert len(results(project)) == 6 and results(project)["score"].eq(1.0).all()
+
+
+def test_python_api_returns_frames(tmp_path):
+    import harness
+
+    write_project(tmp_path)
+    project = harness.load_project(tmp_path)
+    harness.run(project, progress=False)
+    frame, summary = harness.results(project), harness.summary(project)
+    assert len(frame) == 6 and {"task", "model", "case_id", "output", "score", "latency_ms", "cost"} <= set(frame.columns)
+    assert list(summary[["task", "model", "n"]].itertuples(index=False, name=None)) == [("t", "rule", 6)]

@@ -66,7 +66,7 @@ class TaskView:
 
 
 def task_views(project: Any, rec: Any) -> list[TaskView]:
-    from ..summary import summarize
+    from ..run_summary import summarize
     from ._svg import cost_quality_chart
 
     summary = summarize(rec.frame)
