@@ -54,7 +54,10 @@ def init(folder: str) -> None:
 @project_option
 def validate(project_dir: str) -> None:
     """Check specs, golden sets and the catalog; calls no model."""
+    from .evaluate import check
+
     project = _project(project_dir)
+    check(project)
     cases = sum(len(t.golden) for t in project.tasks.values())
     click.echo(f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models")
 
@@ -155,13 +158,31 @@ def report(tasks, out_dir, store, project_dir) -> None:
         click.echo(f"appended the summary to {summary}")
 
 
+def _terminate_as_interrupt() -> None:
+    """A CI cancel (SIGTERM) ends a run like Ctrl-C: finished results kept, the run marked."""
+    import signal
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use)
+        pass
+
+
 def main() -> None:
     """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
+    _terminate_as_interrupt()
     try:
         code = cli.main(standalone_mode=False)
     except TierwiseError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a path that is a folder, not writable, …: bad input, not a crash
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

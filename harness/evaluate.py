@@ -39,6 +39,12 @@ def candidates_for(project: Project, tasks: list, models: list[str] | None = Non
     return resolve_candidates(project.config, names, check_keys=check_keys)
 
 
+def check(project: Project) -> None:
+    """Everything `run` checks before a call: python: candidates import, every prompt renders."""
+    tasks = project.select(None)
+    plan_run(tasks, candidates_for(project, tasks, check_keys=False))
+
+
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
@@ -59,7 +65,7 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         run_id = db.start_run(
             tierwise_version=version("tierwise") if _installed() else "dev",
             litellm_version=version("litellm"), price_map_version=price_map_version(),
-            argv=" ".join(argv if argv is not None else sys.argv[1:]),
+            argv=_safe_argv(argv if argv is not None else sys.argv[1:]),
             info={"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
                   "limit": limit, "shard": list(shard) if shard else None},
         )
@@ -97,6 +103,23 @@ def results(project: Project, tasks: list[str] | None = None, store: str | None 
 def summary(project: Project, tasks: list[str] | None = None, store: str | None = None):
     """The per task x model summary of the current results."""
     return summarize(results(project, tasks, store))
+
+
+def _safe_argv(argv: list[str]) -> str:
+    """The command line for the run record, with any store URL's password hidden."""
+    from .redact import redact
+    from .store import _safe_url
+
+    out, hide_next = [], False
+    for arg in argv:
+        if hide_next:
+            arg, hide_next = _safe_url(arg), False
+        elif arg == "--store":
+            hide_next = True
+        elif arg.startswith("--store="):
+            arg = "--store=" + _safe_url(arg.split("=", 1)[1])
+        out.append(arg)
+    return redact(" ".join(out))
 
 
 def _installed() -> bool:

@@ -252,7 +252,7 @@ def _quality(task: Any, record: dict[str, Any], label: str) -> list[str]:
     lower, n = record["lower"], record.get("n") or 0
     if n < len(task.golden):
         out.append(f"{label}{record['model']} was evaluated on {n} of {len(task.golden)} cases")
-    if lower < spec.threshold:
+    if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
         was = record.get("threshold")
         note = f", recorded at threshold {_t(was)}" if isinstance(was, (int, float)) and was != spec.threshold else ""
         out.append(f"{label}{record['model']} lower {lower:.3f} < threshold {_t(spec.threshold)} (n={n}{note})")

@@ -28,6 +28,10 @@ class Item:
     spec_hash: str
 
     @property
+    def fingerprint(self) -> tuple[str, str, str]:
+        return self.call_key, self.task.case_hashes[self.case.id], self.task.grader_hash()
+
+    @property
     def stored_params(self) -> dict[str, Any]:
         return {**self.params, **self.extra}
 
@@ -36,11 +40,15 @@ class Item:
 class Plan:
     items: list[Item] = field(default_factory=list)
 
-    def current_keys(self) -> dict[tuple[str, str], set[str]]:
-        """(task, model) -> call keys the specs ask for now: which stored rows are current."""
-        keys: dict[tuple[str, str], set[str]] = {}
+    def current_keys(self) -> dict[tuple[str, str], dict[str, tuple[str, str, str]]]:
+        """(task, model) -> case id -> (call key, case hash, grader hash) the specs ask for now.
+
+        A stored row is current only when all three match: the same call for the same case,
+        graded against the same expected answer by the same graders.
+        """
+        keys: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}
         for it in self.items:
-            keys.setdefault((it.task.name, it.cand.name), set()).add(it.call_key)
+            keys.setdefault((it.task.name, it.cand.name), {})[it.case.id] = it.fingerprint
         return keys
 
 
@@ -88,8 +96,6 @@ def call_key(cand: Candidate, messages: list[dict[str, str]], params: dict[str, 
 def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | None = None,
              shard: tuple[int, int] | None = None) -> Plan:
     """Every (task, candidate, case) the specs ask for, rendered and keyed."""
-    import jinja2
-
     plan = Plan()
     for task in tasks:
         cases = task.golden.cases[:limit] if limit else task.golden.cases
@@ -106,7 +112,7 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
             for case in cases:
                 try:
                     messages = task.render(name, case.vars)
-                except jinja2.TemplateError as exc:
+                except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
                     raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
                                     f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
                 key = call_key(cand, messages, params, extra, case.vars)

@@ -39,8 +39,17 @@ def read_registry(path: Path) -> dict[str, dict[str, Any]]:
     """The registry's task entries as plain dicts ({} when the file does not exist yet)."""
     if not path.exists():
         return {}
+    if not path.is_file():
+        raise RegistryError(f"{path}: is not a file; fix: point registry: in tierwise.yaml at a YAML file")
     doc = _load(path)
-    tasks = doc.get("tasks") if isinstance(doc, dict) else None
+    if doc in ({}, None):
+        return {}
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path.name}: must be a mapping with a tasks: key, got a {'list' if isinstance(doc, list) else type(doc).__name__}")
+    unknown_top = [k for k in doc if k != "tasks"]
+    if unknown_top:
+        raise RegistryError(f"{path.name}: {unknown_top[0]}: unknown key; known: tasks")
+    tasks = doc.get("tasks")
     if tasks is None:
         return {}
     if not isinstance(tasks, dict):
@@ -52,8 +61,25 @@ def read_registry(path: Path) -> dict[str, dict[str, Any]]:
         unknown = [k for k in entry if k not in ENTRY_KEYS]
         if unknown:
             raise RegistryError(f"{path.name}: tasks.{name}.{unknown[0]}: unknown key; known: {', '.join(ENTRY_KEYS)}")
-        out[str(name)] = {k: _plain(v) for k, v in entry.items()}
+        entry = {k: _plain(v) for k, v in entry.items()}
+        _check_entry_types(path, str(name), entry)
+        out[str(name)] = entry
     return out
+
+
+def _check_entry_types(path: Path, name: str, entry: dict[str, Any]) -> None:
+    where = f"{path.name}: tasks.{name}"
+    if not isinstance(entry["model"], str) or not entry["model"]:
+        raise RegistryError(f"{where}.model: must be a model string such as openai/gpt-4.1-mini")
+    fallbacks = entry.get("fallbacks", [])
+    if not isinstance(fallbacks, list) or not all(isinstance(f, str) for f in fallbacks):
+        raise RegistryError(f"{where}.fallbacks: must be a list of model strings")
+    max_tokens = entry.get("max_tokens")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise RegistryError(f"{where}.max_tokens: must be a positive whole number")
+    temperature = entry.get("temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise RegistryError(f"{where}.temperature: must be a number")
 
 
 def _load(path: Path) -> Any:

@@ -123,7 +123,7 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
             stored[group] = store.existing(*group)
         row = stored[group].get((it.case.id, it.call_key))
         if (not options.no_cache and row is not None and row["error"] is None
-                and row["grader_hash"] == it.task.grader_hash()):
+                and (row["call_key"], row["case_hash"], row["grader_hash"]) == it.fingerprint):
             counts.reused += 1
             continue
         pending.append(it)
@@ -200,7 +200,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str) -> ResultRow:
                     "latency_ms": result.latency_ms}
     return ResultRow(
         run_id=run_id, task=it.task.name, model=it.cand.name, case_id=it.case.id, call_key=it.call_key,
-        spec_hash=it.spec_hash, golden_hash=it.task.golden.sha256, case_hash=it.task.case_hashes[it.case.id],
+        spec_hash=it.spec_hash, golden_hash=it.task.golden.sha256, case_hash=it.fingerprint[1],
         grader_hash=it.task.grader_hash(), messages=it.messages, params=it.stored_params, output=result.output,
         error=result.error, error_type=result.error_type, finish_reason=result.finish_reason,
         prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost=cost,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,8 @@ class Task:
     path: str
     golden: Any  # GoldenSet
     graders: list[Any]  # list[GraderInstance]
-    prompt_free: frozenset[str] = frozenset()  # python: candidates, which get the case vars, not the prompt
+    # python: candidates (name -> import path): they get the case vars, not the prompt
+    prompt_free: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -117,8 +118,11 @@ class Task:
 
     def spec_hash(self, model: str) -> str:
         """Hash of everything in the spec that decides this model's outputs and scores."""
+        from ._source import source_digest
+
         payload = {
             "prompt": None if model in self.prompt_free else self.prompt_for(model),
+            "code": source_digest(self.prompt_free[model]) if model in self.prompt_free else None,
             "output": self.spec.output.model_dump(exclude_none=True) if self.spec.output else None,
             "params": self.params(),
             "graders": [{"name": g.name, "options": g.options, "weight": g.weight} for g in self.graders],
@@ -129,8 +133,14 @@ class Task:
         """Hash of the graders (cached: it is asked for every result)."""
         cached = self.__dict__.get("_grader_hash")
         if cached is None:
-            cached = self.__dict__["_grader_hash"] = _hash(
-                [{"name": g.name, "options": g.options, "weight": g.weight} for g in self.graders])
+            from ._source import source_digest
+
+            graders = [{"name": g.name, "options": g.options, "weight": g.weight,
+                        "code": source_digest(g.options["function"]) if g.name == "python" else None}
+                       for g in self.graders]
+            # choice and json graders read the output spec (labels, schema): it decides scores too
+            output = self.spec.output.model_dump(exclude_none=True) if self.spec.output else None
+            cached = self.__dict__["_grader_hash"] = _hash({"graders": graders, "output": output})
         return cached
 
 
@@ -172,7 +182,7 @@ def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
     golden = load_golden_set(golden_path, shown_as=spec.golden_set)
     output_spec = spec.output.model_dump(exclude_none=True) if spec.output else None
     graders = build_graders(spec.graders, f"{shown}: graders", output_spec)
-    prompt_free = frozenset(n for n in spec.candidates if getattr(models.get(n), "python", None))
+    prompt_free = {n: models[n].python for n in spec.candidates if getattr(models.get(n), "python", None)}
     task = Task(spec, shown, golden, graders, prompt_free)
     _check_templates(task, shown)
     return task

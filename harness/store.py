@@ -149,6 +149,19 @@ class Store:
 
     # -- schema -----------------------------------------------------------------
     def _migrate(self) -> None:
+        # Several shards opening a new store at once race to create it: the losers find its
+        # tables or migration rows already there, and trying again applies what is missing.
+        for attempt in range(3):
+            try:
+                self._apply_migrations()
+                return
+            except sa.exc.SQLAlchemyError as exc:
+                if attempt == 2:
+                    raise StoreError(f"{_safe_url(self.url)}: cannot prepare the store ({_first_line(exc)}); "
+                                     f"fix: check the store URL and that it is writable") from None
+                time.sleep(0.2 * (attempt + 1))
+
+    def _apply_migrations(self) -> None:
         try:
             with self.engine.begin() as conn:
                 migrations_table.create(conn, checkfirst=True)
@@ -163,6 +176,8 @@ class Store:
                         fn(conn)
                         conn.execute(migrations_table.insert().values(name=name, applied_at=time.time()))
         except sa.exc.OperationalError as exc:
+            if "already exists" in str(exc):
+                raise  # a concurrent migration; _migrate retries
             raise StoreError(f"{_safe_url(self.url)}: cannot open the store ({_first_line(exc)}); "
                              f"fix: check the store URL in tierwise.yaml or --store") from None
 
@@ -195,7 +210,7 @@ class Store:
     def existing(self, task: str, model: str) -> dict[tuple[str, str], dict[str, Any]]:
         """Stored results of one task and model, keyed by (case_id, call_key)."""
         cols = [results.c.id, results.c.case_id, results.c.call_key, results.c.error,
-                results.c.grader_hash, results.c.output]
+                results.c.grader_hash, results.c.case_hash]
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
             return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
@@ -277,19 +292,22 @@ class Store:
     def _insert_cache(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         insert = _dialect_insert(conn)
         if insert is not None:
-            conn.execute(insert(response_cache).on_conflict_do_nothing(index_elements=[response_cache.c.key]), rows)
+            stmt = insert(response_cache)
+            # The newest answer wins: after --no-cache, a regrade must use what was called last.
+            conn.execute(stmt.on_conflict_do_update(index_elements=[response_cache.c.key],
+                                                    set_={"response": stmt.excluded.response,
+                                                          "created_at": stmt.excluded.created_at}), rows)
             return
-        present = set(conn.execute(sa.select(response_cache.c.key)
-                                   .where(response_cache.c.key.in_([r["key"] for r in rows]))).scalars())
-        fresh = [r for r in rows if r["key"] not in present]
-        if fresh:
-            conn.execute(response_cache.insert(), fresh)
+        conn.execute(response_cache.delete().where(response_cache.c.key.in_([r["key"] for r in rows])))
+        conn.execute(response_cache.insert(), rows)
 
-    def results_frame(self, tasks: list[str] | None = None, current: dict[tuple[str, str], set[str]] | None = None):
+    def results_frame(self, tasks: list[str] | None = None,
+                      current: dict[tuple[str, str], dict[str, tuple[str, str, str]]] | None = None):
         """All results as a pandas DataFrame (one row per case x model).
 
-        `current` maps (task, model) to the call keys of the current specs; when given, only
-        those rows are returned, so a frame describes exactly what the specs ask today.
+        `current` maps (task, model) to {case id: (call key, case hash, grader hash)} of the
+        current specs (Plan.current_keys); when given, only matching rows are returned, so a
+        frame describes exactly what the specs and golden sets ask today.
         """
         import pandas as pd
 
@@ -299,8 +317,10 @@ class Store:
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         if current is not None and not frame.empty:
-            keep = [call_key in current.get((task, model), ()) for task, model, call_key
-                    in zip(frame["task"], frame["model"], frame["call_key"])]
+            keep = [current.get((task, model), {}).get(case_id) == (call_key, case_h, grader_h)
+                    for task, model, case_id, call_key, case_h, grader_h
+                    in zip(frame["task"], frame["model"], frame["case_id"], frame["call_key"],
+                           frame["case_hash"], frame["grader_hash"])]
             frame = frame[keep].reset_index(drop=True)
         return frame
 
@@ -351,7 +371,8 @@ def _make_engine(url: str) -> sa.Engine:
         raise StoreError(f"store URL {_safe_url(url)!r} is not usable ({exc}); fix: use sqlite:///path.db or "
                          f"postgresql+psycopg://user@host/db") from None
     except ModuleNotFoundError as exc:
-        raise StoreError(f"store URL needs the {exc.name} driver; fix: pip install 'tierwise[postgres]'") from None
+        fix = "pip install 'tierwise[postgres]'" if url.startswith("postgres") else f"pip install {exc.name}"
+        raise StoreError(f"store URL needs the {exc.name} driver; fix: {fix}") from None
 
 
 def _safe_url(url: str) -> str:

@@ -74,3 +74,34 @@ def test_help_imports_no_heavy_module():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_validate_renders_every_prompt(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ text | round }}"})})
+    code, _, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code == 2 and "evals/t.yaml: prompt: cannot render case 'c000'" in err
+
+
+def test_validate_imports_python_candidates(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path, files={"rules.py": "1 / 0\n"})
+    code, _, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code == 2 and "models.rule.python: importing 'rules' failed: ZeroDivisionError" in err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("- a\n", "registry.yaml: must be a mapping with a tasks: key, got a list"),
+    ("task: {}\n", "registry.yaml: task: unknown key; known: tasks"),
+    ("tasks:\n  t: {model: x, fallbacks: [{a: 1}]}\n", "registry.yaml: tasks.t.fallbacks: must be a list of model strings"),
+])
+def test_malformed_registry_is_bad_input(tmp_path, monkeypatch, capsys, text, message):
+    write_project(tmp_path)
+    (tmp_path / "registry.yaml").write_text(text)
+    code, _, err = _tierwise(monkeypatch, capsys, "gate", "--project", str(tmp_path))
+    assert code == 2 and message in err
+
+
+def test_report_into_a_file_path_is_bad_input(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path)
+    (tmp_path / "afile").write_text("")
+    code, _, err = _tierwise(monkeypatch, capsys, "report", "--project", str(tmp_path), "--out", str(tmp_path / "afile" / "x"))
+    assert code == 2 and err.startswith("error: ") and "Traceback" not in err

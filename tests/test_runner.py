@@ -257,3 +257,35 @@ def test_python_api_returns_frames(tmp_path):
     frame, summary = harness.results(project), harness.summary(project)
     assert len(frame) == 6 and {"task", "model", "case_id", "output", "score", "latency_ms", "cost"} <= set(frame.columns)
     assert list(summary[["task", "model", "n"]].itertuples(index=False, name=None)) == [("t", "rule", 6)]
+
+
+def test_editing_an_expected_answer_regrades_without_calling(tmp_path, fake_openai):
+    project = _project(tmp_path, fake_openai, n=4)
+    run(project, progress=False)
+    calls = fake_openai.count
+    golden = tmp_path / "golden_sets" / "t.jsonl"
+    golden.write_text(golden.read_text().replace('"expected": "yes"', '"expected": "maybe"'))
+    project = load_project(tmp_path)
+    out = run(project, progress=False)
+    assert fake_openai.count == calls and out.counts.cached == 2 and out.counts.reused == 2
+    assert list(results(project).sort_values("case_id")["score"]) == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_editing_a_python_rule_reruns_it(tmp_path):
+    write_project(tmp_path)
+    run(load_project(tmp_path), progress=False)
+    rules = tmp_path / "rules.py"
+    rules.write_text(rules.read_text().replace('return vars.get("text", "")', 'return "nonsense"', 1))
+    project = load_project(tmp_path)
+    out = run(project, progress=False)
+    assert out.counts.called == 6 and results(project)["score"].eq(0.0).all()
+
+
+def test_python_rule_returning_a_dict_is_json(tmp_path):
+    write_project(tmp_path, files={"rules.py": "def echo(vars):\n    return {'text': vars['text'], 'n': None}\n"},
+                  specs={"t": spec(graders=[{"type": "json", "fields": ["text"]}])},
+                  golden={"t": [{"id": "a", "vars": {"text": "yes"}, "expected": {"text": "yes"}}]})
+    project = load_project(tmp_path)
+    run(project, progress=False)
+    row = results(project).iloc[0]
+    assert row["output"] == '{"text": "yes", "n": null}' and row["score"] == 1.0

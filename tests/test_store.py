@@ -69,10 +69,12 @@ def test_errors_are_never_cached(store):
     assert set(store.cached_responses(["ka", "kb"])) == {"kb"}
 
 
-def test_current_filter_keeps_only_current_call_keys(store):
-    store.write_results([_row(call_key="old"), _row(call_key="new")])
-    frame = store.results_frame(current={("t", "m"): {"new"}})
-    assert list(frame["call_key"]) == ["new"]
+def test_current_filter_keeps_only_rows_matching_call_case_and_graders(store):
+    store.write_results([_row(call_key="old"), _row(call_key="new"), _row(case_id="c2", call_key="new"),
+                         _row(case_id="gone", call_key="new")])
+    current = {("t", "m"): {"c1": ("new", "h", "gh"), "c2": ("new", "edited-case", "gh")}}
+    frame = store.results_frame(current=current)
+    assert list(zip(frame["case_id"], frame["call_key"])) == [("c1", "new")]
 
 
 def test_runs_record_status(store):

@@ -113,7 +113,17 @@ async def _call_python(cand: "Candidate", variables: dict[str, Any]) -> CallResu
         raise
     except Exception as exc:  # noqa: BLE001 - a crashing rule is a recorded error, not a crash
         return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__)
-    output = "" if value is None else value if isinstance(value, str) else str(value)
+    if value is None:
+        output = ""
+    elif isinstance(value, str):
+        output = value
+    else:  # a dict or list is meant as JSON (a json grader reads it), anything else as its text
+        import json
+
+        try:
+            output = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            output = str(value)
     return CallResult(output=output, finish_reason="stop", attempts=1, prompt_tokens=0, completion_tokens=0,
                       latency_ms=latency_ms)
 

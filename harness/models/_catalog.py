@@ -44,7 +44,10 @@ class Candidate:
         elif self.kind == "local":
             ident["model"] = self.entry.local
         else:
+            from .._source import source_digest
+
             ident["function"] = self.entry.python
+            ident["source"] = source_digest(self.entry.python or "")
         return ident
 
 
@@ -96,16 +99,40 @@ def _check_litellm(cand: Candidate) -> None:
         cand.skip_reason = (f"{' or '.join(missing)} is not set" if missing else "provider key is not set")
 
 
+_LOADED_MTIME: dict[str, int] = {}
+
+
+def _import_fresh(module_name: str):
+    """Import a user module, reloading it when its file changed since it was imported here
+    (a notebook or a long-lived process must run the rule as it is now, not as it was)."""
+    import sys
+
+    module = sys.modules.get(module_name)
+    if module is not None and getattr(module, "__file__", None):
+        mtime = os.stat(module.__file__).st_mtime_ns
+        if _LOADED_MTIME.get(module_name, mtime) != mtime:
+            module = importlib.reload(module)
+        _LOADED_MTIME[module_name] = mtime
+        return module
+    module = importlib.import_module(module_name)
+    if getattr(module, "__file__", None):
+        _LOADED_MTIME[module_name] = os.stat(module.__file__).st_mtime_ns
+    return module
+
+
 def _load_python(cand: Candidate) -> None:
     path = cand.entry.python or ""
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {path!r} must be 'package.module:function'")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        fn = getattr(_import_fresh(module_name), attr)
     except ImportError as exc:
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: cannot import {module_name!r} ({exc}); "
                           f"fix: check the module path (relative to the project root)") from None
+    except Exception as exc:  # noqa: BLE001 - user code failing at import is bad input, not a crash
+        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: importing {module_name!r} failed: "
+                          f"{type(exc).__name__}: {exc}; fix the module") from None
     except AttributeError:
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {module_name!r} has no {attr!r}") from None
     if not callable(fn):

@@ -100,6 +100,13 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self, wait_s: float = 180.0) -> "LocalServer":
+        try:
+            return self._start(wait_s)
+        except BaseException:  # Ctrl-C while loading must not leave a server behind
+            self.stop()
+            raise
+
+    def _start(self, wait_s: float) -> "LocalServer":
         self._dir = tempfile.TemporaryDirectory(prefix="tierwise-llama-")
         self.port = _free_port()
         config = {
