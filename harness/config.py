@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,10 @@ class ModelEntry(BaseModel):
         if len(kinds) != 1:
             raise ValueError("needs exactly one of litellm:, local:, python:")
         extra = sorted(self.model_extra or {})
+        for key in extra:  # `pric:` would otherwise be sent to the provider as a call option
+            close = difflib.get_close_matches(key, sorted(ModelEntry.model_fields), n=1, cutoff=0.75)
+            if close:
+                raise ValueError(f"unknown key {key!r}; did you mean {close[0]!r}?")
         if extra and kinds[0] != "litellm":
             raise ValueError(f"unknown key {extra[0]!r}; call options are only allowed beside litellm:")
         if "api_key" in (self.model_extra or {}):

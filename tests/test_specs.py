@@ -125,3 +125,10 @@ def test_prompt_variant_overrides_only_its_model(tmp_path):
     assert task.render("rule", {"text": "a"})[0]["content"] == "S"
     assert task.render("other", {"text": "a"})[0]["content"] == "V"
     assert task.spec_hash("rule") == task.spec_hash("other")  # python: candidates are sent the vars, not the prompt
+
+
+def test_typo_beside_litellm_is_not_sent_as_a_call_option(tmp_path):
+    write_project(tmp_path, models={"rule": {"python": "rules:echo"},
+                                    "x": {"litellm": "openai/x", "pric": {"per_call": 1}}})
+    with pytest.raises(ConfigError, match=r"tierwise\.yaml: models\.x: .*unknown key 'pric'; did you mean 'price'\?"):
+        load_project(tmp_path)
