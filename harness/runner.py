@@ -64,7 +64,7 @@ class _Writer:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
-            if batch[-1] is None or None in batch:
+            if None in batch:
                 done = True
                 batch = [r for r in batch if r is not None]
             if not batch or self.error is not None:

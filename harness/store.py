@@ -215,11 +215,6 @@ class Store:
             rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
             return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
 
-    def cached_response(self, key: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            raw = conn.execute(sa.select(response_cache.c.response).where(response_cache.c.key == key)).scalar()
-        return json.loads(raw) if raw else None
-
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}
