@@ -148,7 +148,7 @@ async def _run_local(groups: list[list[Item]], cache, writer, options, counts, s
     for group in groups:
         if any(it.call_key not in cache for it in group):
             await complete(group[0].cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
-                           api_base=server.base_url, api_key="sk-local-not-a-secret")
+                           api_base=server.base_url, api_key=server.api_key)
         await _run_model(group, cache, writer, options, counts, server)
 
 
@@ -172,7 +172,7 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
     else:
         api_base = api_key = None
         if it.cand.kind == "local":
-            api_base, api_key = server.base_url, "sk-local-not-a-secret"
+            api_base, api_key = server.base_url, server.api_key
         result = await complete(it.cand, it.messages, it.params, it.extra, retries=options.retries,
                                 backoff_base_s=options.backoff_s, api_base=api_base, api_key=api_key, variables=it.case.vars)
         counts.called += 1

@@ -87,6 +87,8 @@ def _free_port() -> int:
 class LocalServer:
     """llama-cpp-python's server on 127.0.0.1, serving each model under its alias."""
 
+    api_key = "sk-local-not-a-secret"  # the server checks none; the OpenAI client wants one
+
     def __init__(self, models: dict[str, str], threads: int | None = None, n_ctx: int = 2048):
         self.models = models  # alias -> local: value
         self.threads = threads or max(1, os.cpu_count() or 1)
