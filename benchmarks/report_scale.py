@@ -65,10 +65,9 @@ def write_project(root: Path, n_cases: int, n_models: int, n_tasks: int) -> None
 
 def synthesise(root: Path) -> int:
     """One stored, graded result per planned call; returns how many were written."""
-    from harness.evaluate import candidates_for
-    from harness.golden import case_hash
-    from harness.plan import plan_run
+    from harness.fingerprint import case_hash
     from harness.project import load_project
+    from harness.runner import candidates_for, plan_run
     from harness.store import ResultRow, Store
 
     project = load_project(root)
@@ -139,7 +138,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="Build in this folder and keep it (default: a temporary one).")
     args = ap.parse_args()
 
-    from harness.decisions import recommend
+    from harness.decide import recommend
     from harness.project import load_project
     from harness.report import build_report
 

@@ -44,7 +44,7 @@ def cli() -> None:
 @click.argument("folder", default=".", type=click.Path(file_okay=False))
 def init(folder: str) -> None:
     """Scaffold tierwise.yaml, evals/, golden_sets/ and registry.yaml in FOLDER."""
-    from .scaffold import init_project
+    from .project import init_project
 
     for path in init_project(folder):
         click.echo(f"created {path}")
@@ -54,7 +54,7 @@ def init(folder: str) -> None:
 @project_option
 def validate(project_dir: str) -> None:
     """Check specs, golden sets and the catalog; calls no model."""
-    from .evaluate import check
+    from .runner import check
 
     project = _project(project_dir)
     check(project)
@@ -66,7 +66,7 @@ def validate(project_dir: str) -> None:
 @project_option
 def models(project_dir: str) -> None:
     """The catalog: kind, price, and whether each model can run here."""
-    from .catalog_view import catalog_table
+    from .models import catalog_table
 
     click.echo(catalog_table(_project(project_dir)))
 
@@ -82,14 +82,14 @@ def models(project_dir: str) -> None:
 @project_option
 def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
-    from .evaluate import run as run_eval
-    from .run_summary import format_table
+    from .report import run_table
+    from .runner import run as run_eval
 
     result = run_eval(_project(project_dir), list(tasks) or None,
                       [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
                       limit, store, no_cache, _shard(shard), progress=not quiet)
     c = result.counts
-    click.echo(format_table(result.summary))
+    click.echo(run_table(result.summary))
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
                f"{c.errors} errors; results in the store")
     if c.interrupted:
@@ -107,8 +107,9 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
     """Per task, the cheapest model whose quality clears the bar, with fallbacks and evidence."""
     import json
 
-    from .decisions import recommend as decide_all, write as write_registry
-    from .recommend_view import format_recommendation
+    from .decide import recommend as decide_all
+    from .registry import write_registry
+    from .report import recommendation_text
 
     project = _project(project_dir)
     rec = decide_all(project, list(tasks) or None, store)
@@ -116,7 +117,7 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
     if as_json:
         click.echo(json.dumps(rec.to_dict(), indent=2))
     else:
-        click.echo(format_recommendation(rec, wrote))
+        click.echo(recommendation_text(rec, wrote))
 
 
 @cli.command()
@@ -129,7 +130,8 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
 @project_option
 def gate(base, rerun, junit, store, project_dir) -> None:
     """Check that every registry.yaml entry is backed by current, passing evidence (exit 1 if not)."""
-    from .gate import gate as run_gate, write_junit
+    from .registry import gate as run_gate
+    from .registry import write_junit
 
     result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun)
     if junit:
@@ -146,7 +148,7 @@ def gate(base, rerun, junit, store, project_dir) -> None:
 @project_option
 def report(tasks, out_dir, store, project_dir) -> None:
     """Write the HTML report (self-contained, opens offline), a Markdown summary and JSON."""
-    from .decisions import recommend as decide_all
+    from .decide import recommend as decide_all
     from .report import append_step_summary, build_report
 
     project = _project(project_dir)

@@ -10,6 +10,13 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   . .venv/bin/activate
 fi
 export LITELLM_LOCAL_MODEL_COST_MAP=True
+# llama.cpp builds for the CPU it compiles on by default (-march=native). Some virtual machines
+# report AMX or AVX-512 that their hypervisor does not enable, and that build then dies with
+# "Illegal instruction" on the first token. Build for x86-64-v3 (AVX2, FMA, F16C) instead: it
+# runs on every machine of this kind and costs a little speed at most.
+if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+  export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+fi
 install() {
   echo "installing tierwise$1 …" >&2
   python -m pip install --disable-pip-version-check -q -e ".$1" || {

@@ -7,6 +7,14 @@ options as keyword arguments and returns the grading callable.
 from __future__ import annotations
 
 from . import _builtin  # noqa: F401 - registers the built-in graders
-from ._registry import Grade, GraderInstance, build_grader, build_graders, combine, grader, known_graders
+from ._registry import (
+    Grade,
+    GraderInstance,
+    build_grader,
+    build_graders,
+    combine,
+    grader,
+    known_graders,
+)
 
 __all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "known_graders"]

@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any, Callable
 
-from ..golden import Case
+from ..project import Case
 from ._registry import BadOption, Grade, GradeFn, grader
 from ._text import (
     NORMALIZERS,
@@ -21,7 +21,6 @@ from ._text import (
     similarity_ratio,
     token_f1_score,
 )
-
 
 # ---- shared helpers -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..errors import GraderError
-from ..golden import Case
+from ..project import Case
 
 _OUTPUT_SPEC = "output_spec"  # a factory parameter filled from the task, never by the user
 

@@ -1,7 +1,12 @@
-"""Models: the catalog's candidates, their prices, local llama.cpp serving, and calls."""
+"""Models: the catalog's candidates, their prices, local llama.cpp serving, output contracts,
+and calls (timeouts, retries, Retry-After)."""
 
-from ._catalog import Candidate, resolve_candidates
 from ._calls import CallResult, complete
-from ._pricing import cost_of, price_map_version
+from ._catalog import Candidate, resolve_candidates
+from ._contract import constraint
+from ._local import LocalServer, choices_grammar, weights_identity
+from ._pricing import cost_of, is_priced, price_map_version
+from ._view import catalog_rows, catalog_table
 
-__all__ = ["Candidate", "CallResult", "complete", "cost_of", "price_map_version", "resolve_candidates"]
+__all__ = ["CallResult", "Candidate", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
+           "constraint", "cost_of", "is_priced", "price_map_version", "resolve_candidates", "weights_identity"]

@@ -167,7 +167,7 @@ def _delay(exc: BaseException, attempt: int, base: float) -> float:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
-    from ..redact import redact
+    from ..util import redact
 
     text = redact(" ".join(str(exc).split()))
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..config import ModelEntry, ProjectConfig
 from ..errors import ConfigError
+from ..project import ModelEntry, ProjectConfig
 from . import _local
 
 
@@ -37,18 +37,12 @@ class Candidate:
     @property
     def identity(self) -> dict[str, Any]:
         """What decides this model's answers (for cache keys and evidence); never secrets."""
-        ident: dict[str, Any] = {"kind": self.kind}
-        if self.kind == "litellm":
-            ident["model"] = self.litellm_model
-            ident["options"] = {k: v for k, v in sorted(self.call_options.items()) if k != "api_key_env"}
-        elif self.kind == "local":
-            ident["model"] = self.entry.local
-        else:
-            from .._source import source_digest
+        cached = self.__dict__.get("_identity")
+        if cached is None:
+            from ..fingerprint import candidate_identity
 
-            ident["function"] = self.entry.python
-            ident["source"] = source_digest(self.entry.python or "")
-        return ident
+            cached = self.__dict__["_identity"] = candidate_identity(self.entry)
+        return cached
 
 
 def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool = True) -> dict[str, Candidate]:

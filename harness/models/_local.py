@@ -53,6 +53,11 @@ BUNDLED: dict[str, Callable[[], Path]] = {
     "smollm2-135m-instruct": _smollm2,
     "gemma3-270m": _gemma3,
 }
+# The sha256 of each bundled model's GGUF file: its identity in results and evidence.
+BUNDLED_SHA256: dict[str, str] = {
+    "smollm2-135m-instruct": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    "gemma3-270m": "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+}
 
 
 def problem(local: str | None) -> str:
@@ -70,11 +75,18 @@ def problem(local: str | None) -> str:
 
 
 def weights_path(local: str) -> Path:
+    """The GGUF file of a local model; a bundled one must have its pinned sha256."""
     if local in BUNDLED:
         try:
-            return BUNDLED[local]()
+            path = BUNDLED[local]()
         except (FileNotFoundError, ValueError, FileExistsError) as exc:
             raise ConfigError(f"local model {local!r}: {exc}") from None
+        from ..fingerprint import file_sha256
+
+        if local in BUNDLED_SHA256 and file_sha256(path) != BUNDLED_SHA256[local]:
+            raise ConfigError(f"local model {local!r}: {path} is not the pinned model (sha256 differs); "
+                              f"fix: delete it and reinstall with {LOCAL_FIX}")
+        return path
     return Path(local).expanduser().resolve()
 
 
@@ -166,3 +178,17 @@ class LocalServer:
 def choices_grammar(choices: list[str]) -> str:
     """A GBNF grammar whose only sentences are the given labels."""
     return "root ::= " + " | ".join(json.dumps(c) for c in choices)
+
+
+def weights_identity(local: str) -> dict[str, object]:
+    """What identifies a local model's weights in results and evidence: the file's size and
+    sha256 for a .gguf path (a swapped file is another model), the pinned digest for a bundled
+    model. Needs no llama.cpp, so the gate can call it on a fresh checkout."""
+    if local in BUNDLED_SHA256:
+        return {"sha256": BUNDLED_SHA256[local]}
+    path = Path(local).expanduser()
+    if not path.is_file():
+        return {"missing": str(path)}
+    from ..fingerprint import file_sha256
+
+    return {"size": path.stat().st_size, "sha256": file_sha256(path)}

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..util import tierwise_version
 from ._cases import TEXT_LIMIT, case_payload, load_reasons, script_json
 from ._data import headline, monthly, registry_diff, run_infos, task_views
 from ._fmt import FILTERS
@@ -32,7 +33,7 @@ def build_report(project: Any, rec: Any, out_dir: str | Path | None = None, stor
     """Write index.html (self-contained, opens offline), summary.md and report.json to out_dir
     (default: the project's reports/).
 
-    `rec` is what `harness.decisions.recommend` returned; `store` is the results store URL
+    `rec` is what `harness.recommend` returned; `store` is the results store URL
     (default: the project's), read for the graders' reasons shown in the case browser.
     """
     out = Path(out_dir).resolve() if out_dir is not None else project.root / "reports"
@@ -44,7 +45,7 @@ def build_report(project: Any, rec: Any, out_dir: str | Path | None = None, stor
     runs = run_infos(rec)
     ids = rec.frame["id"].tolist() if rec.frame is not None and len(rec.frame) else []
     cases = case_payload(project, rec, load_reasons(project.store_url(store), ids))
-    meta = {"project": project.root.name, "tierwise_version": _version(), "store": rec.store,
+    meta = {"project": project.root.name, "tierwise_version": tierwise_version(), "store": rec.store,
             "generated_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "html": HTML_NAME}
 
@@ -95,12 +96,3 @@ def _env():
                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     env.filters.update(FILTERS)
     return env
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tierwise")
-    except PackageNotFoundError:
-        return "dev"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..recommend import CandidateResult, Decision, projected_monthly
+from ..decide import CandidateResult, Decision, projected_monthly
 from ._fmt import score
 
 VERDICTS = {  # status -> (short label, css class)
@@ -66,7 +66,7 @@ class TaskView:
 
 
 def task_views(project: Any, rec: Any) -> list[TaskView]:
-    from ..run_summary import summarize
+    from ..decide import summarize
     from ._svg import cost_quality_chart
 
     summary = summarize(rec.frame)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
-from ..recommend import Decision
+from ..decide import Decision
 from ._fmt import money as _money
 
 W, H = 680, 360

@@ -1,0 +1,143 @@
+"""Every identity that decides whether a stored result or a recorded piece of evidence is
+still current, computed in this one place.
+
+The runner's "can this stored result be reused" check and the gate's "is this evidence stale"
+check call the same functions, so whatever changes a model's answers or their scores makes
+both stale at once:
+
+- `candidate_identity`: the catalog entry: a LiteLLM model string with every call option
+  (api_base, reasoning_effort, …; never a key), a local model's weights file (its size and
+  sha256, not its name), a python: rule's source file;
+- `call_key`: one call: the candidate's identity and everything it is sent;
+- `case_hash`: what a golden case asks and expects;
+- `grader_hash`: the graders, their options, the code of custom graders, and the output
+  contract (labels, schema) the graders read;
+- `spec_hash`: everything in the spec and catalog that decides one model's outputs and scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .project import Case, ModelEntry, Task
+
+_HARNESS_DIR = Path(__file__).resolve().parent
+# Call options that choose credentials, not answers: never part of an identity (nor stored).
+SECRET_OPTIONS = frozenset({"api_key", "api_key_env"})
+
+
+def canonical(payload: Any) -> str:
+    """The canonical JSON text of a payload (sorted keys), the input of every hash here."""
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def digest(payload: Any, length: int = 16) -> str:
+    """A short sha256 of a payload's canonical JSON."""
+    return hashlib.sha256(canonical(payload).encode()).hexdigest()[:length]
+
+
+def file_sha256(path: str | Path) -> str:
+    """The full sha256 of a file, computed once per (path, size, mtime) in a process."""
+    path = Path(path)
+    stat = path.stat()
+    return _file_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _file_sha256(path: str, _size: int, _mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def source_digest(import_path: str) -> str:
+    """sha256 (short) of the file that defines `package.module:function`; "" when not found.
+
+    Only that module's own file counts: a change in a module it imports is not seen.
+    """
+    module = import_path.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return ""
+    origin = getattr(spec, "origin", None)
+    if not origin or not Path(origin).is_file():
+        return ""
+    return file_sha256(origin)[:16]
+
+
+def candidate_identity(entry: "ModelEntry") -> dict[str, Any]:
+    """What decides a catalog entry's answers (for call keys and evidence); never secrets."""
+    if entry.kind == "litellm":
+        options = {k: v for k, v in sorted(entry.call_options.items()) if k not in SECRET_OPTIONS}
+        return {"kind": "litellm", "model": entry.litellm, "options": options}
+    if entry.kind == "local":
+        from .models import weights_identity
+
+        return {"kind": "local", "model": entry.local, "weights": weights_identity(entry.local or "")}
+    return {"kind": "python", "function": entry.python, "source": source_digest(entry.python or "")}
+
+
+def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any],
+             extra: dict[str, Any], variables: dict[str, Any] | None = None) -> str:
+    """Identifies one call: the candidate and everything it is sent (a python: rule is sent the vars)."""
+    if identity.get("kind") == "python":
+        payload = {"model": identity, "vars": variables}
+    else:
+        payload = {"model": identity, "messages": messages, "params": params, "extra": extra}
+    return digest(payload, 32)
+
+
+def case_hash(case: "Case") -> str:
+    """A stable hash of what a case asks and expects (not its line number)."""
+    return digest([case.id, case.vars, case.expected])
+
+
+def grader_code(grader: Any) -> str | None:
+    """The digest of the user code a grader runs: a `python` grader's function, or the module
+    of a custom registered grader; None for Tierwise's own graders."""
+    if grader.name == "python":
+        return source_digest(grader.options["function"])
+    try:
+        source = inspect.getsourcefile(grader.fn)
+    except TypeError:
+        return None
+    if not source or Path(source).resolve().is_relative_to(_HARNESS_DIR):
+        return None
+    return file_sha256(source)[:16]
+
+
+def _graders(task: "Task") -> list[dict[str, Any]]:
+    return [{"name": g.name, "options": g.options, "weight": g.weight, "code": grader_code(g)}
+            for g in task.graders]
+
+
+def _output(task: "Task") -> dict[str, Any] | None:
+    return task.spec.output.model_dump(exclude_none=True) if task.spec.output else None
+
+
+def grader_hash(task: "Task") -> str:
+    """The graders (with their code) and the output contract they read (labels, schema)."""
+    return digest({"graders": _graders(task), "output": _output(task)})
+
+
+def spec_hash(task: "Task", model: str, identity: dict[str, Any]) -> str:
+    """Everything in the spec and the catalog that decides this model's outputs and scores."""
+    prompt_free = identity.get("kind") == "python"  # a rule gets the case vars, not the prompt
+    payload = {
+        "prompt": None if prompt_free else task.prompt_for(model),
+        "output": _output(task),
+        "params": task.params(),
+        "graders": _graders(task),
+        "candidate": identity,
+    }
+    return digest(payload)

@@ -1,0 +1,210 @@
+"""Eval specs (evals/<task>.yaml): strict models, prompt templates, and cross-file checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from ..errors import SpecError
+from ..util import Strict as _Strict
+from ..util import shown_path
+from ._yaml import pydantic_error, read_yaml
+
+
+class PromptVariant(_Strict):
+    system: str | None = None
+    user: str | None = None
+
+
+class Prompt(_Strict):
+    system: str | None = None
+    user: str
+    variants: dict[str, PromptVariant] = Field(default_factory=dict)
+
+
+class Output(_Strict):
+    choices: list[str] | None = Field(None, min_length=1)
+    json_schema: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Output":
+        if (self.choices is None) == (self.json_schema is None):
+            raise ValueError("give exactly one of choices: or json_schema:, or omit output: for free text")
+        if self.choices is not None and len(set(self.choices)) != len(self.choices):
+            raise ValueError("choices must be distinct")
+        return self
+
+
+class Params(_Strict):
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    top_p: float | None = Field(None, gt=0, le=1)
+    stop: list[str] | str | None = None
+    seed: int | None = None
+
+
+class TaskSpec(_Strict):
+    task: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    golden_set: str
+    prompt: Prompt
+    output: Output | None = None
+    params: Params = Field(default_factory=Params)
+    graders: list[dict[str, Any]]
+    threshold: float = Field(ge=0, le=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    max_p95_latency_ms: float | None = Field(None, gt=0)
+    max_error_rate: float | None = Field(None, ge=0, le=1)
+    candidates: list[str] = Field(min_length=1)
+
+
+@dataclass
+class Task:
+    """A loaded, validated task: spec, golden set, graders, and where they came from."""
+
+    spec: TaskSpec
+    path: str
+    golden: Any  # GoldenSet
+    graders: list[Any]  # list[GraderInstance]
+    # the catalog entries of its candidates (name -> ModelEntry)
+    models: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.task
+
+    @cached_property
+    def _templates(self) -> dict[tuple[str, str], Any]:
+        return {}
+
+    @cached_property
+    def case_hashes(self) -> dict[str, str]:
+        """Each case's hash by id, computed once."""
+        from ..fingerprint import case_hash
+
+        return {c.id: case_hash(c) for c in self.golden.cases}
+
+    def prompt_for(self, model: str) -> dict[str, str | None]:
+        """The system and user templates this model gets (its variant, else the default)."""
+        p = self.spec.prompt
+        variant = p.variants.get(model)
+        system = variant.system if variant and variant.system is not None else p.system
+        user = variant.user if variant and variant.user is not None else p.user
+        return {"system": system, "user": user}
+
+    def render(self, model: str, variables: dict[str, Any]) -> list[dict[str, str]]:
+        """Render the chat messages for one case and model (undefined variables are errors)."""
+        messages = []
+        for role, source in self.prompt_for(model).items():
+            if source is None:
+                continue
+            key = (model, role)
+            template = self._templates.get(key)
+            if template is None:
+                template = self._templates[key] = _env().from_string(source)
+            messages.append({"role": role, "content": template.render(**variables)})
+        return messages
+
+    def params(self) -> dict[str, Any]:
+        return self.spec.params.model_dump(exclude_none=True)
+
+    def spec_hash(self, model: str) -> str:
+        """Everything in the spec and the catalog that decides this model's outputs and scores."""
+        from ..fingerprint import candidate_identity, spec_hash
+
+        return spec_hash(self, model, candidate_identity(self.models[model]))
+
+    def grader_hash(self) -> str:
+        """Hash of the graders and the output contract (cached: it is asked for every result)."""
+        cached = self.__dict__.get("_grader_hash")
+        if cached is None:
+            from ..fingerprint import grader_hash
+
+            cached = self.__dict__["_grader_hash"] = grader_hash(self)
+        return cached
+
+
+_ENV = None
+
+
+def _env():
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    return _ENV
+
+
+def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
+    """Load and fully validate one eval spec against the catalog and its golden set."""
+    from ..graders import build_graders
+    from ._golden import load_golden_set
+
+    shown = shown_path(path, root)
+    data = read_yaml(path, shown, SpecError)
+    if not isinstance(data, dict):
+        raise SpecError(f"{shown}: must be a mapping (task, golden_set, prompt, graders, ...)")
+    try:
+        spec = TaskSpec.model_validate(data)
+    except ValidationError as exc:
+        raise pydantic_error(exc, shown, TaskSpec, SpecError) from None
+
+    _check_models(spec, shown, models)
+    golden_path = (root / spec.golden_set) if not Path(spec.golden_set).is_absolute() else Path(spec.golden_set)
+    if not golden_path.is_file():
+        raise SpecError(f"{shown}: golden_set: {spec.golden_set} does not exist; fix: create it or correct the path")
+    golden = load_golden_set(golden_path, shown_as=spec.golden_set)
+    output_spec = spec.output.model_dump(exclude_none=True) if spec.output else None
+    graders = build_graders(spec.graders, f"{shown}: graders", output_spec)
+    task = Task(spec, shown, golden, graders, {n: models[n] for n in spec.candidates})
+    _check_templates(task, shown)
+    return task
+
+
+def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:
+    known = ", ".join(sorted(models)) or "(none: add models to tierwise.yaml)"
+    for i, name in enumerate(spec.candidates):
+        if name not in models:
+            raise SpecError(f"{shown}: candidates[{i}]: unknown model {name!r}; known: {known}; "
+                            f"fix: add it to tierwise.yaml models: or correct the name")
+    if len(set(spec.candidates)) != len(spec.candidates):
+        dup = next(n for n in spec.candidates if spec.candidates.count(n) > 1)
+        raise SpecError(f"{shown}: candidates: {dup!r} is listed twice")
+    for name in spec.prompt.variants:
+        if name not in models:
+            raise SpecError(f"{shown}: prompt.variants.{name}: unknown model {name!r}; known: {known}")
+
+
+def _check_templates(task: Task, shown: str) -> None:
+    """Every variable a template uses must be provided by every case, before any call."""
+    import jinja2
+    from jinja2 import meta
+
+    env = _env()
+    sources: dict[str, str] = {}
+    p = task.spec.prompt
+    if p.system is not None:
+        sources["prompt.system"] = p.system
+    sources["prompt.user"] = p.user
+    for model, variant in p.variants.items():
+        for role in ("system", "user"):
+            text = getattr(variant, role)
+            if text is not None:
+                sources[f"prompt.variants.{model}.{role}"] = text
+    for place, source in sources.items():
+        try:
+            names = meta.find_undeclared_variables(env.parse(source))
+        except jinja2.TemplateSyntaxError as exc:
+            raise SpecError(f"{shown}: {place}: template syntax error on its line {exc.lineno}: {exc.message}") from None
+        for case in task.golden.cases:
+            missing = sorted(n for n in names if n not in case.vars)
+            if missing:
+                raise SpecError(
+                    f"{shown}: {place}: variable {missing[0]!r} is not provided by case {case.id!r} "
+                    f"({task.spec.golden_set}:{case.line}); fix: add it to that case's vars or change the template"
+                )

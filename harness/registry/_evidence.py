@@ -1,0 +1,168 @@
+"""The evidence behind each registry entry: one versioned model, read and written here and
+nowhere else (recommend writes it, the gate and the report read it).
+
+It sits beside the registry as `<registry>.evidence.json`, committed with it, so `tierwise
+gate` can check every entry on a fresh checkout without the results database. The format is
+documented in docs/evidence.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from ..errors import RegistryError
+from ..util import Strict, atomic_write, tierwise_version
+
+EVIDENCE_VERSION = 1
+
+
+class ModelEvidence(Strict):
+    """What one model scored on the task's golden set, and what it was measured as."""
+
+    model: str                       # catalog name
+    target: str                      # the registry `model:` string
+    spec_hash: str                   # fingerprint.spec_hash: spec + catalog entry it was measured with
+    identity: dict[str, Any] | None = None  # fingerprint.candidate_identity (no secrets), to say what changed
+    n: int = Field(ge=0)
+    mean: float | None = None
+    lower: float
+    method: str = ""
+    error_rate: float | None = None
+    p95_ms: float | None = None
+    cost_per_call: float | None = None
+    run_ids: list[str] = Field(default_factory=list)
+    price_map_version: str = ""
+
+
+class TaskEvidence(ModelEvidence):
+    """The recommended model's evidence, the task's bar, and its fallbacks' evidence."""
+
+    params: dict[str, Any] = Field(default_factory=dict)   # max_tokens, temperature as evaluated
+    golden_set: str
+    golden_hash: str
+    threshold: float
+    confidence: float
+    fallbacks: list[ModelEvidence] = Field(default_factory=list)
+    tierwise_version: str = ""
+    recorded_at: str = ""
+
+    def records(self) -> dict[str, ModelEvidence]:
+        """Every model's evidence (the main one and the fallbacks) by registry target."""
+        out: dict[str, ModelEvidence] = {fb.target: fb for fb in self.fallbacks}
+        out[self.target] = self
+        return out
+
+
+class EvidenceFile(Strict):
+    """The whole file. Task records stay as read until asked for, so one malformed record
+    fails its own registry entry in the gate, not every entry."""
+
+    version: Literal[1] = EVIDENCE_VERSION
+    tasks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def record(self, task: str) -> TaskEvidence | None:
+        """The task's evidence; None when there is none; ValueError saying what is malformed."""
+        raw = self.tasks.get(task)
+        if raw is None:
+            return None
+        try:
+            return TaskEvidence.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"missing {where}" if first["type"] == "missing" else f"{where}: {first['msg']}") from None
+
+
+def evidence_path(registry_path: Path) -> Path:
+    return registry_path.with_name(registry_path.stem + ".evidence.json")
+
+
+def read_evidence(registry_path: Path, missing_ok: bool = False) -> EvidenceFile:
+    """The evidence file; a missing (unless missing_ok) or malformed one is a RegistryError."""
+    path = evidence_path(registry_path)
+    if not path.exists():
+        if missing_ok:
+            return EvidenceFile()
+        raise RegistryError(f"{path.name}: evidence file not found; fix: run `tierwise run` then "
+                            f"`tierwise recommend --write` and commit {path.name}")
+    try:
+        return parse_evidence(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise RegistryError(f"{path.name}: cannot read ({exc.strerror}); fix: check the file") from None
+
+
+def parse_evidence(raw: bytes | str, shown: str) -> EvidenceFile:
+    """Parse evidence text; every problem names the file and the fix."""
+    fix = (f"fix: resolve it by hand (a merge conflict?) or delete {shown} and re-create it with "
+           f"`tierwise recommend --write`")
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+        doc = json.loads(text)
+    except UnicodeDecodeError:
+        raise RegistryError(f"{shown}: not UTF-8; {fix}") from None
+    except json.JSONDecodeError as exc:
+        raise RegistryError(f"{shown}: malformed evidence ({exc}); {fix}") from None
+    if not isinstance(doc, dict) or doc.get("version") != EVIDENCE_VERSION:
+        raise RegistryError(f"{shown}: not a Tierwise evidence file (version {EVIDENCE_VERSION}); {fix}")
+    try:
+        return EvidenceFile.model_validate(doc)
+    except ValidationError as exc:
+        from ..project import pydantic_error
+
+        raise RegistryError(f"{pydantic_error(exc, shown, EvidenceFile, RegistryError)}; {fix}") from None
+
+
+def write_evidence(registry_path: Path, tasks: dict[str, TaskEvidence]) -> bool:
+    """Merge these tasks' evidence into the evidence file, keeping every other task's (atomic).
+
+    A malformed existing file stops the write with its error: it is never silently replaced.
+    Returns whether the file changed."""
+    path = evidence_path(registry_path)
+    doc = read_evidence(registry_path, missing_ok=True)
+    merged = {**doc.tasks, **{name: ev.model_dump(mode="json") for name, ev in tasks.items()}}
+    doc.tasks = dict(sorted(merged.items()))
+    text = json.dumps(doc.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8-sig") == text:
+        return False
+    atomic_write(path, text)
+    return True
+
+
+def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> TaskEvidence:
+    """The evidence record of one decided task (its recommended model and fallbacks)."""
+    task = project.tasks[decision.task]
+    by_model = {c.model: c for c in decision.candidates}
+    run_versions = {r["id"]: r.get("price_map_version") for r in runs}
+
+    def record(name: str) -> dict[str, Any]:
+        from ..fingerprint import candidate_identity
+
+        c = by_model[name]
+        return {
+            "model": name, "target": c.target, "spec_hash": c.spec_hash,
+            "identity": candidate_identity(project.config.models[name]), "n": c.n, "mean": _r(c.mean),
+            "lower": _r(c.lower), "method": c.method, "error_rate": _r(c.error_rate), "p95_ms": _r(c.p95_ms),
+            "cost_per_call": c.cost_per_call, "run_ids": c.run_ids,
+            "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
+        }
+
+    entry = decision.entry
+    return TaskEvidence.model_validate({
+        **record(decision.recommended),
+        "params": {k: entry.get(k) for k in ("max_tokens", "temperature") if entry.get(k) is not None},
+        "golden_set": task.spec.golden_set, "golden_hash": task.golden.sha256,
+        "threshold": task.spec.threshold, "confidence": task.spec.confidence,
+        "fallbacks": [record(name) for name in decision.fallbacks],
+        "tierwise_version": tierwise_version(),
+        "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+    })
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 6)

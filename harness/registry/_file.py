@@ -1,0 +1,141 @@
+"""registry.yaml: what the application runs, task by task.
+
+The registry is rewritten atomically (temp file, fsync, rename), keeping the user's comments
+and key order (ruamel.yaml round trip). `write_registry` writes a recommendation's entries
+and, first, their evidence (registry/_evidence.py).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from ..errors import RegistryError
+from ..util import atomic_write
+
+ENTRY_KEYS = ("model", "fallbacks", "max_tokens", "temperature")
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    y = YAML()  # round-trip: comments and key order survive
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096
+    return y
+
+
+def read_registry(path: Path) -> dict[str, dict[str, Any]]:
+    """The registry's task entries as plain dicts ({} when the file does not exist yet)."""
+    if not path.exists():
+        return {}
+    if not path.is_file():
+        raise RegistryError(f"{path}: is not a file; fix: point registry: in tierwise.yaml at a YAML file")
+    doc = _load(path)
+    if doc in ({}, None):
+        return {}
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path.name}: must be a mapping with a tasks: key, got a {'list' if isinstance(doc, list) else type(doc).__name__}")
+    unknown_top = [k for k in doc if k != "tasks"]
+    if unknown_top:
+        raise RegistryError(f"{path.name}: {unknown_top[0]}: unknown key; known: tasks")
+    tasks = doc.get("tasks")
+    if tasks is None:
+        return {}
+    if not isinstance(tasks, dict):
+        raise RegistryError(f"{path.name}: tasks: must be a mapping of task name to entry")
+    out = {}
+    for name, entry in tasks.items():
+        if not isinstance(entry, dict) or "model" not in entry:
+            raise RegistryError(f"{path.name}: tasks.{name}: an entry needs at least model:")
+        unknown = [k for k in entry if k not in ENTRY_KEYS]
+        if unknown:
+            raise RegistryError(f"{path.name}: tasks.{name}.{unknown[0]}: unknown key; known: {', '.join(ENTRY_KEYS)}")
+        entry = {k: _plain(v) for k, v in entry.items()}
+        _check_entry_types(path, str(name), entry)
+        out[str(name)] = entry
+    return out
+
+
+def _check_entry_types(path: Path, name: str, entry: dict[str, Any]) -> None:
+    where = f"{path.name}: tasks.{name}"
+    if not isinstance(entry["model"], str) or not entry["model"]:
+        raise RegistryError(f"{where}.model: must be a model string such as openai/gpt-4.1-mini")
+    fallbacks = entry.get("fallbacks", [])
+    if not isinstance(fallbacks, list) or not all(isinstance(f, str) for f in fallbacks):
+        raise RegistryError(f"{where}.fallbacks: must be a list of model strings")
+    max_tokens = entry.get("max_tokens")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise RegistryError(f"{where}.max_tokens: must be a positive whole number")
+    temperature = entry.get("temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise RegistryError(f"{where}.temperature: must be a number")
+
+
+def _load(path: Path) -> Any:
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return _yaml().load(path.read_text(encoding="utf-8")) or {}
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        raise RegistryError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def update_registry(path: Path, entries: dict[str, dict[str, Any]]) -> bool:
+    """Set these task entries, keeping everything else; atomic; returns whether the file changed."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    doc = _load(path) if path.exists() else CommentedMap()
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{path.name}: must be a mapping with a tasks: key")
+    if doc.get("tasks") is None:
+        doc["tasks"] = CommentedMap()
+    tasks = doc["tasks"]
+    for name, new in entries.items():
+        entry = tasks.get(name)
+        if entry is None:
+            entry = tasks[name] = CommentedMap()
+        for key in ENTRY_KEYS:
+            if key not in new or new[key] is None:
+                if key in entry:
+                    del entry[key]
+                continue
+            value = new[key]
+            if isinstance(value, list):
+                seq = CommentedSeq(value)
+                seq.fa.set_flow_style()
+                value = seq
+            if _plain(entry.get(key)) != _plain(value):
+                entry[key] = value
+    buf = io.StringIO()
+    _yaml().dump(doc, buf)
+    text = buf.getvalue()
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(path, text)
+    return True
+
+
+def write_registry(project: Any, rec: Any) -> list[str]:
+    """Write a recommendation's entries and their evidence; returns the tasks whose entry changed."""
+    from ._evidence import build_evidence, write_evidence
+
+    decided = [d for d in rec.decisions if d.entry is not None]
+    if not decided:
+        return []
+    # Evidence first: a registry entry must never be newer than the evidence behind it.
+    write_evidence(project.registry_path, {d.task: build_evidence(project, d, rec.runs) for d in decided})
+    update_registry(project.registry_path, {d.task: d.entry for d in decided})
+    return [d.task for d in decided if d.changed]

@@ -1,0 +1,348 @@
+"""`tierwise gate`: is every registry.yaml entry backed by current, passing evidence?
+
+The gate runs on a fresh CI checkout: no results database, no keys, no model calls. It reads
+registry.yaml and its evidence file, recomputes the spec and golden-set hashes from the current
+evals/ and golden_sets/ (load_project calls no model), and checks each entry:
+
+- the evidence is for exactly the registry's model, fallbacks, max_tokens and temperature;
+- it was measured on the current spec, prompt and golden set (otherwise it is *stale*);
+- its lower confidence bound clears the task's current threshold and limits.
+
+With `base` the entries that changed against a git ref are gated (and listed) first. With
+`rerun` the changed tasks (all without `base`) are evaluated again and judged on fresh
+results instead of the recorded evidence; only then are litellm and the store touched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import RegistryError
+from ..project import Project
+from ..util import shown_path
+from ._evidence import ModelEvidence, TaskEvidence, evidence_path, read_evidence
+from ._file import read_registry
+
+PASS, FAIL, STALE = "pass", "fail", "stale"
+PARAM_KEYS = ("max_tokens", "temperature")
+
+
+@dataclass
+class TaskGate:
+    """The verdict on one registry entry."""
+
+    task: str
+    status: str                 # pass | fail | stale
+    message: str                # what holds, or what is wrong
+    fix: str = ""               # the command (or edit) that fixes it
+    changes: list[str] = field(default_factory=list)  # how it differs from --base; [] when unchanged
+    rerun: bool = False         # judged on fresh results rather than recorded evidence
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def line(self) -> str:
+        tag = " [changed]" if self.changed else ""
+        text = f"{self.status.upper()} {self.task}{tag}: {self.message}"
+        return text + (f"; fix: {self.fix}" if self.fix and self.status != PASS else "")
+
+
+@dataclass
+class GateResult:
+    tasks: list[TaskGate]
+    registry: str                                   # the registry file as shown to the user
+    base: str | None = None
+    removed: list[str] = field(default_factory=list)   # entries removed since base
+    ungated: list[str] = field(default_factory=list)   # tasks with a spec but no registry entry
+
+    @property
+    def failures(self) -> list[TaskGate]:
+        return [t for t in self.tasks if t.status != PASS]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.base is not None:
+            changed = [f"{t.task} ({', '.join(t.changes)})" for t in self.tasks if t.changed]
+            out.append(f"changed against {self.base}: {'; '.join(changed) or 'no registry entries'}"
+                       + (f"; removed: {', '.join(self.removed)}" if self.removed else ""))
+        out += [t.line for t in self.tasks]
+        if self.ungated:
+            out.append(f"not in {self.registry} (not gated): {', '.join(self.ungated)}")
+        out.append(self.summary())
+        return out
+
+    def summary(self) -> str:
+        if not self.tasks:
+            return f"gate passed: {self.registry} has no entries to check"
+        counts = {s: sum(t.status == s for t in self.tasks) for s in (PASS, FAIL, STALE)}
+        text = (f"{len(self.tasks)} {self.registry} entries: {counts[PASS]} passed, {counts[FAIL]} failed, "
+                f"{counts[STALE]} stale")
+        if self.base is not None:
+            text += f" ({sum(t.changed for t in self.tasks)} changed against {self.base})"
+        return ("gate passed: " if self.ok else "gate failed: ") + text
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
+
+
+def gate(project: Project, base: str | None = None, rerun: bool = False, store: str | None = None,
+         progress: bool = False) -> GateResult:
+    """Check every registry entry against its evidence (or fresh results with `rerun`)."""
+    path = project.registry_path
+    shown = shown_path(path, project.root)
+    if not path.exists():
+        raise RegistryError(f"{shown}: not found; fix: `tierwise run` then `tierwise recommend --write`, "
+                            f"and commit {shown} with {evidence_path(path).name}")
+    registry = read_registry(path)
+    try:
+        evidence, evidence_problem = read_evidence(path), ""
+    except RegistryError as exc:
+        evidence, evidence_problem = None, str(exc).split("; fix:")[0]
+
+    changes: dict[str, list[str]] = {}
+    removed: list[str] = []
+    if base is not None:
+        from ._git import changes_since
+
+        changes, removed = changes_since(project, base, registry, evidence.tasks if evidence else {})
+
+    to_rerun = [n for n in registry if n in project.tasks and (base is None or changes.get(n))] if rerun else []
+    fresh = _rerun(project, {n: registry[n] for n in to_rerun}, store, progress) if to_rerun else {}
+
+    verdicts = []
+    for name, entry in registry.items():
+        if name in fresh:
+            verdict = fresh[name]
+        else:
+            verdict = check_entry(project, name, entry, evidence, evidence_problem)
+        verdict.changes = changes.get(name, [])
+        verdicts.append(verdict)
+    verdicts.sort(key=lambda v: not v.changed)  # stable: changed entries first, registry order kept
+    ungated = [n for n in project.tasks if n not in registry]
+    return GateResult(verdicts, shown, base, removed, ungated)
+
+
+def _run_fix(task: str, models: list[str] | None = None) -> str:
+    only = f" --models {','.join(models)}" if models else ""
+    return f"tierwise run {task}{only} && tierwise recommend {task} --write"
+
+
+def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+                evidence_problem: str = "") -> TaskGate:
+    """Judge one registry entry against its recorded evidence; calls no model, reads no store."""
+    task = project.tasks.get(name)
+    if task is None:
+        return TaskGate(name, FAIL, "registry entry has no eval spec (no evals/*.yaml defines this task)",
+                        f"restore its spec in evals/, or remove tasks.{name} from {project.config.registry}")
+    fix = _run_fix(name)
+    if evidence_problem:
+        return TaskGate(name, FAIL, f"no evidence: {evidence_problem}",
+                        f"{fix}, and commit {evidence_path(project.registry_path).name}")
+    model = entry.get("model")
+    try:
+        record = evidence.record(name)
+    except ValueError as exc:
+        return TaskGate(name, FAIL, f"evidence for {name} is malformed ({exc})", fix)
+    if record is None:
+        return TaskGate(name, FAIL, f"registry model {model} has no evidence", _fix_for_target(project, name, model))
+    if model != record.target:
+        return TaskGate(name, FAIL, f"registry model {model} has no evidence (the evidence is for {record.target})",
+                        _fix_for_target(project, name, model))
+
+    problems: list[str] = []   # the entry differs from what was measured
+    restore = []
+    for key in PARAM_KEYS:
+        have, measured = entry.get(key), record.params.get(key)
+        if have != measured:
+            problems.append(f"registry {key} {_v(have)} but the evidence was measured with {key} {_v(measured)}")
+            restore.append(f"{key}: {_v(measured)}")
+    if restore:
+        fix = (f"set {', '.join(restore)} back in {project.config.registry}, or change params: in {task.path} "
+               f"and run {_run_fix(name)}")
+    records = {r.target: r for r in record.fallbacks}
+    fallbacks = entry.get("fallbacks") or []
+    fallbacks = fallbacks if isinstance(fallbacks, list) else [fallbacks]
+    problems += [f"fallback {fb} has no evidence" for fb in fallbacks if fb not in records]
+    stale = _staleness(project, task, record, [records[fb] for fb in fallbacks if fb in records])
+    if problems:
+        return TaskGate(name, FAIL, "; ".join(problems + stale), fix)
+    if stale:
+        return TaskGate(name, STALE, "stale evidence: " + "; ".join(stale), fix)
+
+    quality = _quality(task, record, "", record.threshold)
+    quality += [q for fb in fallbacks for q in _quality(task, records[fb], "fallback ", None)]
+    if quality:
+        return TaskGate(name, FAIL, "; ".join(quality), fix)
+    text = f"{record.model}, lower {record.lower:.3f} ≥ {_t(task.spec.threshold)} (n={record.n})"
+    if fallbacks:
+        text += "; fallbacks " + ", ".join(f"{records[fb].model} {records[fb].lower:.3f}" for fb in fallbacks)
+    return TaskGate(name, PASS, text)
+
+
+def _staleness(project: Project, task: Any, record: TaskEvidence, fallbacks: list[ModelEvidence]) -> list[str]:
+    """Why the evidence no longer describes what the current catalog, spec and golden set ask for."""
+    stale = _stale_model(project, task, record, record.params)
+    for fb in fallbacks:
+        stale += [f"fallback {s}" for s in _stale_model(project, task, fb, record.params)]
+    if record.golden_hash != task.golden.sha256:
+        count = f"{record.n} → {len(task.golden)} cases" if record.n != len(task.golden) else "cases edited"
+        stale.append(f"{task.spec.golden_set} changed since the evidence ({count})")
+    if record.confidence != task.spec.confidence:
+        stale.append(f"confidence changed from {record.confidence:g} to {task.spec.confidence:g} in {task.path}")
+    return stale
+
+
+def _stale_model(project: Project, task: Any, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:
+    """Why one model's record no longer describes what the current catalog and spec would run."""
+    from ..fingerprint import candidate_identity
+
+    name = record.model
+    entry = project.config.models.get(name)
+    if entry is None:
+        return [f"{name} is no longer in tierwise.yaml models"]
+    if entry.target != record.target:
+        return [f"tierwise.yaml models.{name} now points to {entry.target}, the evidence is for {record.target}"]
+    if name not in task.models:
+        return [f"{name} is no longer a candidate in {task.path}"]
+    if record.spec_hash == task.spec_hash(name):
+        return []
+    identity = candidate_identity(entry)
+    if record.identity is not None and record.identity != identity:
+        return [f"tierwise.yaml models.{name} changed since the evidence ({_identity_change(record.identity, identity)})"]
+    return [f"{task.path} changed since the evidence for {name} ({_spec_change(task, measured)})"]
+
+
+def _identity_change(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Name what changed in a catalog entry's identity: a call option, the weights, the rule's code."""
+    if old.get("kind") != new.get("kind"):
+        return f"kind {old.get('kind')} → {new.get('kind')}"
+    if new.get("kind") == "local":
+        weights = new.get("weights") or {}
+        if "missing" in weights:
+            return f"weights file {weights['missing']} not found"
+        return f"weights file changed (sha256 {str((old.get('weights') or {}).get('sha256'))[:12]}… → " \
+               f"{str(weights.get('sha256'))[:12]}…)"
+    if new.get("kind") == "python":
+        return f"source of {new.get('function')} changed"
+    before, after = old.get("options") or {}, new.get("options") or {}
+    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return "call options changed: " + ", ".join(f"{k} {before.get(k)!r} → {after.get(k)!r}" for k in keys) \
+        if keys else "model changed"
+
+
+def _spec_change(task: Any, measured: dict[str, Any]) -> str:
+    """Name the part of the spec that changed, where the evidence lets us tell."""
+    params = task.params()
+    for key in PARAM_KEYS:
+        if key in params and params[key] != measured.get(key):
+            return f"params.{key} {_v(measured.get(key))} → {_v(params[key])}"
+    return "prompt, output, params or graders"
+
+
+def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: float | None) -> list[str]:
+    spec, out = task.spec, []
+    lower, n = record.lower, record.n
+    if n < len(task.golden):
+        out.append(f"{label}{record.model} was evaluated on {n} of {len(task.golden)} cases")
+    if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
+        was = recorded_threshold
+        note = f", recorded at threshold {_t(was)}" if was is not None and was != spec.threshold else ""
+        out.append(f"{label}{record.model} lower {lower:.3f} < threshold {_t(spec.threshold)} (n={n}{note})")
+    rate = record.error_rate
+    if spec.max_error_rate is not None and rate is not None and rate > spec.max_error_rate:
+        out.append(f"{label}{record.model} error rate {rate:.1%} > max_error_rate {spec.max_error_rate:.1%}")
+    p95 = record.p95_ms
+    if spec.max_p95_latency_ms is not None and p95 is not None and p95 > spec.max_p95_latency_ms:
+        out.append(f"{label}{record.model} p95 {p95:.0f} ms > max_p95_latency_ms {spec.max_p95_latency_ms:.0f}")
+    return out
+
+
+def _catalog_name(project: Project, task: Any, model: str | None) -> str | None:
+    """The task candidate whose registry string is `model`."""
+    return next((m for m in task.spec.candidates if project.config.models[m].target == model), None)
+
+
+def _fix_for_target(project: Project, name: str, model: str | None) -> str:
+    task = project.tasks[name]
+    catalog = _catalog_name(project, task, model)
+    if catalog is not None:
+        return _run_fix(name, [catalog])
+    return f"add {model} to tierwise.yaml models: and to candidates: in {task.path}, then {_run_fix(name)}"
+
+
+# --rerun ---------------------------------------------------------------------------------------
+
+def _rerun(project: Project, entries: dict[str, dict[str, Any]], store: str | None,
+           progress: bool) -> dict[str, TaskGate]:
+    """Evaluate these entries' models now and judge each entry on the fresh results."""
+    from ..decide import recommend
+    from ..runner import run
+
+    out: dict[str, TaskGate] = {}
+    ready: dict[str, list[str]] = {}
+    for name, entry in entries.items():
+        task = project.tasks[name]
+        wanted = [entry.get("model"), *(entry.get("fallbacks") or [])]
+        names = [_catalog_name(project, task, t) for t in wanted]
+        missing = [t for t, n in zip(wanted, names) if n is None]
+        if missing:
+            out[name] = TaskGate(name, FAIL, f"cannot re-evaluate: {missing[0]} is not a candidate in {task.path}",
+                                 _fix_for_target(project, name, missing[0]), rerun=True)
+            continue
+        run(project, tasks=[name], models=names, store=store, progress=progress)
+        ready[name] = names
+    if not ready:
+        return out
+    rec = recommend(project, tasks=list(ready), store=store)
+    for decision in rec.decisions:
+        out[decision.task] = _judge_fresh(project, decision, entries[decision.task], ready[decision.task], rec.skipped)
+    return out
+
+
+def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: list[str],
+                 skipped: dict[str, str]) -> TaskGate:
+    name, task = decision.task, project.tasks[decision.task]
+    fix = _run_fix(name)
+    by_model = {c.model: c for c in decision.candidates}
+    problems = []
+    params = task.params()
+    for key in PARAM_KEYS:
+        if key in params and entry.get(key) != params[key]:
+            problems.append(f"registry {key} {_v(entry.get(key))} but {task.path} evaluates with {_v(params[key])}")
+    for i, model in enumerate(names):
+        res = by_model[model]
+        if not res.qualifies:
+            why = skipped.get(model) or res.why_not
+            problems.append(f"re-evaluated: {'fallback ' if i else ''}{model} does not qualify ({why})")
+    if problems:
+        return TaskGate(name, FAIL, "; ".join(problems), fix, rerun=True)
+    main = by_model[names[0]]
+    text = f"{main.model}, lower {main.lower:.3f} ≥ {_t(task.spec.threshold)} (n={main.n}), re-evaluated"
+    if names[1:]:
+        text += "; fallbacks " + ", ".join(f"{m} {by_model[m].lower:.3f}" for m in names[1:])
+    return TaskGate(name, PASS, text, rerun=True)
+
+
+# formatting ------------------------------------------------------------------------------------
+
+def _v(value: Any) -> str:
+    return "(none)" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _t(value: float) -> str:
+    """A threshold: two decimals unless it needs more."""
+    if isinstance(value, float) and math.isfinite(value) and round(value, 2) != value:
+        return f"{value:g}"
+    return f"{value:.2f}"

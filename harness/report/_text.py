@@ -1,0 +1,108 @@
+"""Terminal text: the run's summary table, and `tierwise recommend` (per task, what to run,
+how sure, what it costs, and why). Reads the same in a terminal and a CI log."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..decide import Decision, Recommendation, projected_monthly
+from ._fmt import money, signed_money
+
+
+def run_table(summary: Any) -> str:
+    """The per task × model table a run prints (summary: decide.summarize's DataFrame)."""
+    header = f"{'task':<20} {'model':<18} {'n':>4} {'mean':>6} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} " \
+             f"{'tok in':>7} {'tok out':>7} {'$ / call':>11}"
+    lines = [header, "-" * len(header)]
+    for r in summary.itertuples(index=False):
+        lines.append(
+            f"{r.task:<20.20} {r.model:<18.18} {r.n:>4} {r.mean:>6.3f} {r.errors:>4} {_num(r.p50_ms, 8, 0)} "
+            f"{_num(r.p95_ms, 8, 0)} {_num(r.prompt_tokens, 7, 0)} {_num(r.completion_tokens, 7, 1)} "
+            f"{_per_call(r.cost_per_call)}"
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float, width: int, digits: int) -> str:
+    return f"{'–':>{width}}" if value is None or math.isnan(value) else f"{value:>{width}.{digits}f}"
+
+
+def _per_call(value: float) -> str:
+    if value is None or math.isnan(value):
+        return f"{'unpriced':>11}"
+    return f"{value:>11.7f}" if value < 0.01 else f"{value:>11.4f}"
+
+
+def recommendation_text(rec: Recommendation, wrote: list[str] | None = None) -> str:
+    """`tierwise recommend`'s text: a block per task, then the totals."""
+    blocks = [_task_block(d) for d in rec.decisions]
+    counts = {s: sum(d.status == s for d in rec.decisions) for s in ("recommend", "keep", "no_qualifier", "no_data")}
+    tail = (f"{len(rec.decisions)} tasks: {counts['recommend']} to change, {counts['keep']} unchanged, "
+            f"{counts['no_qualifier']} with nothing qualifying, {counts['no_data']} without results")
+    spend = _monthly(rec.decisions)
+    if spend:
+        tail += "\n" + spend
+    if rec.skipped:
+        tail += "\nnot evaluated here: " + "; ".join(f"{m} ({why})" for m, why in rec.skipped.items())
+    if wrote is not None:
+        tail += ("\nwrote registry entries for: " + ", ".join(wrote)) if wrote else "\nregistry already up to date"
+    elif counts["recommend"]:
+        tail += "\nrun `tierwise recommend --write` to update the registry"
+    return "\n\n".join(blocks + [tail])
+
+
+def _task_block(d: Decision) -> str:
+    head = f"{d.task}  (threshold {d.threshold:g} at {d.confidence:.0%} confidence)"
+    lines = [head]
+    current = d.current["model"] if d.current else "(no entry)"
+    lines.append(f"  current:    {current}{_name(d.current_model)}")
+    best = next((c for c in d.candidates if c.model == d.recommended), None)
+    if best is not None:
+        verb = "keep" if d.status == "keep" else "recommend"
+        fallbacks = ", ".join(d.fallbacks) or "none"
+        lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
+        lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f} ({best.method}, n={best.n})"
+                     f"   errors {best.error_rate:.1%}   p95 {_ms(best.p95_ms)}")
+        lines.append(f"  cost:       {_per_1k(d.cost_per_1k_recommended)} per 1,000 calls{_saving(d)}")
+    else:
+        lines.append("  verdict:    entry unchanged")
+    lines.append(f"  why:        {d.reason}")
+    if d.comparison is not None:
+        lines.append(f"  compared:   {d.comparison.detail}")
+    for note in d.notes:
+        lines.append(f"  note:       {note}")
+    if d.sample_size_note and d.status in ("no_qualifier", "no_data"):
+        lines.append(f"  sample:     {d.sample_size_note}")
+    return "\n".join(lines)
+
+
+def _name(model: str | None) -> str:
+    return f"  [{model}]" if model else ""
+
+
+def _ms(value: float) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.0f} ms"
+
+
+def _per_1k(value: float | None) -> str:
+    return "unpriced" if value is None else money(value)
+
+
+def _saving(d: Decision) -> str:
+    if d.cost_per_1k_current is None or d.cost_per_1k_recommended is None or d.status != "recommend":
+        return ""
+    saving = d.cost_per_1k_current - d.cost_per_1k_recommended
+    text = f"   (saves {money(saving)} per 1,000 vs current)" if saving >= 0 else \
+        f"   (costs {money(-saving)} more per 1,000 than current)"
+    if d.monthly_volume:
+        text += f"; {signed_money(saving * d.monthly_volume / 1000)}/month at {d.monthly_volume:,.0f} calls"
+    return text
+
+
+def _monthly(decisions: list[Decision]) -> str:
+    spend = projected_monthly(decisions)
+    if spend is None:
+        return ""
+    before, after, counted = spend
+    return f"projected monthly spend over {counted} tasks with volumes: {money(before)} now → {money(after)} recommended"

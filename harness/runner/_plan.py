@@ -1,0 +1,76 @@
+"""Planning a run: which calls the specs ask for today, each with its call key. Calls nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpecError
+from ..fingerprint import call_key, case_hash
+from ..models import Candidate, constraint
+from ..project import Case, Task
+
+
+@dataclass
+class Item:
+    """One case for one model: the rendered messages and the key that identifies the call."""
+
+    task: Task
+    cand: Candidate
+    case: Case
+    messages: list[dict[str, str]]
+    params: dict[str, Any]
+    extra: dict[str, Any]
+    call_key: str
+    spec_hash: str
+
+    @property
+    def fingerprint(self) -> tuple[str, str, str]:
+        return self.call_key, self.task.case_hashes[self.case.id], self.task.grader_hash()
+
+    @property
+    def stored_params(self) -> dict[str, Any]:
+        return {**self.params, **self.extra}
+
+
+@dataclass
+class Plan:
+    items: list[Item] = field(default_factory=list)
+
+    def current_keys(self) -> dict[tuple[str, str], dict[str, tuple[str, str, str]]]:
+        """(task, model) -> case id -> (call key, case hash, grader hash) the specs ask for now.
+
+        A stored row is current only when all three match: the same call for the same case,
+        graded against the same expected answer by the same graders.
+        """
+        keys: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}
+        for it in self.items:
+            keys.setdefault((it.task.name, it.cand.name), {})[it.case.id] = it.fingerprint
+        return keys
+
+
+def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | None = None,
+             shard: tuple[int, int] | None = None) -> Plan:
+    """Every (task, candidate, case) the specs ask for, rendered and keyed."""
+    plan = Plan()
+    for task in tasks:
+        cases = task.golden.cases[:limit] if limit else task.golden.cases
+        if shard:
+            index, count = shard
+            cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
+        params = task.params()
+        for name in task.spec.candidates:
+            cand = candidates.get(name)
+            if cand is None:
+                continue
+            extra = constraint(task, cand)
+            spec_hash = task.spec_hash(name)
+            for case in cases:
+                try:
+                    messages = task.render(name, case.vars)
+                except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
+                    raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
+                                    f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
+                key = call_key(cand.identity, messages, params, extra, case.vars)
+                plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash))
+    return plan

@@ -1,0 +1,83 @@
+"""Progress on long work: a bar per task x model on a terminal, plain lines elsewhere (CI logs)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+
+class Progress:
+    """Counts committed results per (task, model) and shows them."""
+
+    def __init__(self, enabled: bool = True, stream: Any = None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._lock = threading.Lock()
+        self._totals: dict[tuple[str, str], int] = {}
+        self._done: dict[tuple[str, str], int] = {}
+        self._errors: dict[tuple[str, str], int] = {}
+        self._started: dict[tuple[str, str], float] = {}
+        self._bars: Any = None
+        self._ids: dict[tuple[str, str], Any] = {}
+
+    def start(self, items: list[Any]) -> None:
+        for it in items:
+            key = (it.task.name, it.cand.name)
+            self._totals[key] = self._totals.get(key, 0) + 1
+            self._done.setdefault(key, 0)
+            self._errors.setdefault(key, 0)
+        if not self.enabled or not items:
+            return
+        if self.tty:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as Bars
+
+            self._bars = Bars(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
+                              TextColumn("{task.fields[err]}"), TimeRemainingColumn(),
+                              console=Console(file=self.stream), transient=False)
+            for key, total in self._totals.items():
+                self._ids[key] = self._bars.add_task(f"{key[0]} × {key[1]}", total=total, err="")
+            self._bars.start()
+        else:
+            self.line(f"running {len(items)} calls across {len(self._totals)} task × model pairs")
+
+    def advance(self, row: Any) -> None:
+        key = (row.task, row.model)
+        with self._lock:
+            self._started.setdefault(key, time.monotonic())
+            self._done[key] = self._done.get(key, 0) + 1
+            if row.error is not None:
+                self._errors[key] = self._errors.get(key, 0) + 1
+            done, total, errors = self._done[key], self._totals.get(key, 0), self._errors.get(key, 0)
+        if not self.enabled:
+            return
+        if self._bars is not None:
+            self._bars.update(self._ids[key], completed=done, err=f"{errors} errors" if errors else "")
+        elif done == total:
+            took = time.monotonic() - self._started[key]
+            self.line(f"  {key[0]} × {key[1]}: {done}/{total} done"
+                      f"{f', {errors} errors' if errors else ''} ({took:.1f}s)")
+
+    def note(self, message: str) -> None:
+        if self.enabled:
+            if self._bars is not None:
+                self._bars.console.print(message)
+            else:
+                self.line(message)
+
+    def line(self, message: str) -> None:
+        print(message, file=self.stream, flush=True)
+
+    def stop(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None

@@ -1,0 +1,129 @@
+"""The store's schema: tables and the ordered, named, append-only migrations that build them,
+and the record of one finished call (ResultRow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+migrations_table = sa.Table(
+    "tierwise_migrations", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("status", sa.String(20), nullable=False),  # running | finished | interrupted | failed
+    sa.Column("tierwise_version", sa.String(40)),
+    sa.Column("litellm_version", sa.String(40)),
+    sa.Column("price_map_version", sa.String(80)),
+    sa.Column("argv", sa.Text),
+    sa.Column("info", sa.Text),  # JSON: tasks, models, skipped models and why
+)
+
+results = sa.Table(
+    "results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("case_id", sa.String(200), nullable=False),
+    sa.Column("call_key", sa.String(64), nullable=False),
+    sa.Column("spec_hash", sa.String(64), nullable=False),
+    sa.Column("golden_hash", sa.String(64), nullable=False),
+    sa.Column("case_hash", sa.String(64), nullable=False),
+    sa.Column("grader_hash", sa.String(64), nullable=False),
+    sa.Column("messages", sa.Text, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("output", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("error_type", sa.String(100)),
+    sa.Column("finish_reason", sa.String(40)),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("cost", sa.Float),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("cached", sa.Boolean, nullable=False, default=False),
+    sa.Column("score", sa.Float),
+    sa.Column("passed", sa.Boolean),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("task", "model", "case_id", "call_key", name="uq_results_case_call"),
+)
+
+grades = sa.Table(
+    "grades", metadata,
+    sa.Column("result_id", sa.Integer, sa.ForeignKey("results.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("grader", sa.String(100), nullable=False),
+    sa.Column("options", sa.Text, nullable=False),
+    sa.Column("weight", sa.Float, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+response_cache = sa.Table(
+    "response_cache", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+
+def _m001_initial(conn: sa.Connection) -> None:
+    for table in (runs, results, grades, response_cache):
+        table.create(conn, checkfirst=True)
+
+
+def _m002_result_lookup_index(conn: sa.Connection) -> None:
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_task_model ON results (task, model)"))
+
+
+# Ordered, named, append-only: a store records which it has applied.
+MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
+    ("001_initial", _m001_initial),
+    ("002_result_lookup_index", _m002_result_lookup_index),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass
+class ResultRow:
+    """One finished call (or failure) with its grades, ready to be written."""
+
+    run_id: str
+    task: str
+    model: str
+    case_id: str
+    call_key: str
+    spec_hash: str
+    golden_hash: str
+    case_hash: str
+    grader_hash: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    output: str | None
+    error: str | None
+    error_type: str | None
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None
+    latency_ms: float | None
+    attempts: int
+    cached: bool
+    score: float | None
+    passed: bool | None
+    grades: list[dict[str, Any]]
+    cache_key: str | None = None        # set when the response may be cached (never for errors)
+    cache_response: dict[str, Any] | None = None

@@ -1,0 +1,227 @@
+"""The decision rule, the simulation of its error rate, and the registry writer."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import load_project, run
+from harness.decide import decide, pick, recommend
+from harness.models import resolve_candidates
+from harness.registry import (
+    read_registry,
+)
+from harness.registry import write_registry as write
+from tests.projfix import spec, write_project
+
+MODELS = {
+    "rule": {"python": "rules:echo", "price": {"per_call": 0.0}},
+    "cheap": {"python": "rules:echo", "price": {"per_call": 0.001}},
+    "mid": {"python": "rules:upper", "price": {"per_call": 0.002}},
+    "dear": {"python": "rules:echo", "price": {"per_call": 0.01}},
+}
+
+
+def _task(tmp_path, n=100, **kw):
+    write_project(tmp_path, models=MODELS, golden={"t": [{"id": f"c{i}", "vars": {"text": "x"}, "expected": "x"}
+                                                         for i in range(n)]},
+                  specs={"t": spec(candidates=["rule", "cheap", "mid", "dear"], **kw)})
+    project = load_project(tmp_path)
+    cands = resolve_candidates(project.config, list(MODELS))
+    return project.tasks["t"], cands
+
+
+def _frame(scores: dict[str, list[float]], cost: dict[str, float] | None = None, latency: float = 100.0,
+           errors: dict[str, int] | None = None) -> pd.DataFrame:
+    rows = []
+    for model, values in scores.items():
+        for i, s in enumerate(values):
+            err = "boom" if errors and i < errors.get(model, 0) else None
+            rows.append({"task": "t", "model": model, "case_id": f"c{i}", "score": 0.0 if err else s,
+                         "error": err, "latency_ms": latency, "cost": (cost or {}).get(model, 0.001),
+                         "completion_tokens": 3, "finish_reason": "stop", "run_id": "r1"})
+    return pd.DataFrame(rows)
+
+
+def _scores(n: int, right: int) -> list[float]:
+    return [1.0] * right + [0.0] * (n - right)
+
+
+def test_cheapest_qualifying_candidate_wins(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.9)
+    frame = _frame({"cheap": _scores(100, 100), "mid": _scores(100, 100), "dear": _scores(100, 100)},
+                   cost={"cheap": 0.001, "mid": 0.002, "dear": 0.01})
+    d = decide(task, cands, frame, None)
+    assert d.status == "recommend" and d.recommended == "cheap"
+    assert d.entry["model"] == "python:rules:echo" and d.reason.startswith("cheapest of 3 qualifying")
+
+
+def test_candidate_below_bound_does_not_qualify_and_reason_says_so(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.9)
+    frame = _frame({"cheap": _scores(100, 91), "dear": _scores(100, 100)}, cost={"cheap": 0.001, "dear": 0.01})
+    d = decide(task, cands, frame, None)
+    assert d.recommended == "dear"
+    cheap = next(c for c in d.candidates if c.model == "cheap")
+    assert not cheap.qualifies and cheap.lower < 0.9 < cheap.mean
+    assert "cheap fell short: lower bound" in d.reason
+
+
+def test_error_rate_over_limit_disqualifies(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.5, max_error_rate=0.02)
+    frame = _frame({"cheap": _scores(100, 100), "dear": _scores(100, 100)}, cost={"cheap": 0.001, "dear": 0.01},
+                   errors={"cheap": 5})
+    d = decide(task, cands, frame, None)
+    assert d.recommended == "dear"
+    assert "error rate 5.0% > 2.0%" in next(c.why_not for c in d.candidates if c.model == "cheap")
+
+
+def test_p95_latency_over_limit_disqualifies(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.5, max_p95_latency_ms=50)
+    frame = _frame({"cheap": _scores(100, 100)}, latency=80)
+    d = decide(task, cands, frame, None)
+    assert d.status == "no_qualifier" and "p95 latency 80 ms > 50 ms" in d.reason
+
+
+def test_tie_on_cost_prefers_higher_lower_bound(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.8)
+    frame = _frame({"cheap": _scores(100, 95), "dear": _scores(100, 100)}, cost={"cheap": 0.002, "dear": 0.002})
+    assert decide(task, cands, frame, None).recommended == "dear"
+
+
+def test_nothing_qualifies_leaves_entry_and_names_best_and_shortfall(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.95)
+    current = {"model": "python:rules:upper", "max_tokens": 8}
+    frame = _frame({"cheap": _scores(100, 90), "dear": _scores(100, 93)})
+    d = decide(task, cands, frame, current)
+    assert d.status == "no_qualifier" and d.entry is None and not d.changed
+    assert d.reason.startswith("nothing qualifies; best is dear (lower bound") and "entry left as it is" in d.reason
+
+
+def test_no_results_at_all_says_run_first(tmp_path):
+    task, cands = _task(tmp_path)
+    d = decide(task, cands, _frame({}), None)
+    assert d.status == "no_data" and "tierwise run t" in d.reason
+
+
+def test_partial_coverage_does_not_qualify(tmp_path):
+    task, cands = _task(tmp_path, n=100, threshold=0.5)
+    d = decide(task, cands, _frame({"cheap": _scores(40, 40)}), None)
+    assert d.status == "no_qualifier"
+    assert "evaluated on 40 of 100 cases" in next(c.why_not for c in d.candidates if c.model == "cheap")
+
+
+def test_unpriced_candidate_cannot_be_recommended(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.5)
+    frame = _frame({"cheap": _scores(100, 100)}, cost={"cheap": math.nan})
+    d = decide(task, cands, frame, None)
+    assert d.status == "no_qualifier" and "no price known" in d.reason
+
+
+def test_small_golden_set_gets_sample_size_advice(tmp_path):
+    task, cands = _task(tmp_path, n=20, threshold=0.95)
+    d = decide(task, cands, _frame({"cheap": _scores(20, 20)}), None)
+    assert d.status == "no_qualifier"
+    assert d.sample_size_note == "20 cases cannot show 0.95 at 95% confidence even if all pass; at least 59 are needed"
+
+
+def test_fallbacks_prefer_another_provider():
+    from harness.decide import CandidateResult
+
+    def c(model, provider, cost):
+        return CandidateResult(model=model, target=model, provider=provider, available=True, n=10, cases=10,
+                               mean=1, lower=0.9, cost_per_call=cost, qualifies=True)
+
+    best, fallbacks = pick([c("a1", "openai", 1), c("a2", "openai", 2), c("b1", "anthropic", 3), c("g1", "gemini", 4)])
+    assert best.model == "a1" and [f.model for f in fallbacks] == ["b1", "g1"]
+
+
+def test_unchanged_entry_is_kept(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.9, params={"temperature": 0, "max_tokens": 8})
+    frame = _frame({"cheap": _scores(100, 100)})
+    first = decide(task, cands, frame, None)
+    again = decide(task, cands, frame, first.entry)
+    assert again.status == "keep" and not again.changed
+
+
+def test_change_shows_paired_comparison_with_current(tmp_path):
+    task, cands = _task(tmp_path, threshold=0.8)
+    frame = _frame({"cheap": _scores(100, 96), "dear": _scores(100, 97)}, cost={"cheap": 0.001, "dear": 0.01})
+    d = decide(task, cands, frame, {"model": "python:rules:echo#dear"})
+    assert d.comparison is None  # the current model string matches no candidate
+    cands["dear"].entry.python = "rules:dear_impl"
+    d = decide(task, cands, frame, {"model": "python:rules:dear_impl"})
+    assert d.comparison is not None and d.comparison.test == "mcnemar"
+    assert d.comparison.current == "dear" and d.comparison.proposed == "cheap"
+
+
+# --- simulation: how often does the rule recommend a model that is truly below the bar? -----------
+
+def _simulate(seed: int, n: int, truth: dict[str, float], task, cands) -> str | None:
+    rng = np.random.default_rng(seed)
+    scores = {m: (rng.random(n) < p).astype(float).tolist() for m, p in truth.items()}
+    d = decide(task, cands, _frame(scores, cost={"cheap": 0.001, "mid": 0.002, "dear": 0.01}), None)
+    return d.recommended
+
+
+@pytest.mark.parametrize("true_cheap", [0.85, 0.895])
+def test_simulation_false_recommendation_rate_is_within_one_minus_confidence(tmp_path, true_cheap):
+    n, seeds = 200, 400
+    task, cands = _task(tmp_path, n=n, threshold=0.9, confidence=0.95)
+    truth = {"cheap": true_cheap, "mid": 0.97, "dear": 0.99}
+    picks = [_simulate(seed, n, truth, task, cands) for seed in range(seeds)]
+    false_rate = picks.count("cheap") / seeds
+    # 1 - confidence, plus three standard errors of a 400-seed Monte Carlo estimate.
+    assert false_rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / seeds), false_rate
+
+
+def test_simulation_finds_the_cheapest_good_model_with_enough_cases(tmp_path):
+    n, seeds = 400, 200
+    task, cands = _task(tmp_path, n=n, threshold=0.9, confidence=0.95)
+    truth = {"cheap": 0.80, "mid": 0.97, "dear": 0.99}
+    picks = [_simulate(seed, n, truth, task, cands) for seed in range(seeds)]
+    assert picks.count("mid") / seeds >= 0.95
+
+
+RANDOM_RULES = '''
+import random, zlib
+
+def _right(vars, accuracy, salt):
+    rng = random.Random(zlib.crc32(f"{salt}:{vars['seed']}:{vars['text']}".encode()))
+    return vars["text"] if rng.random() < accuracy else "wrong"
+
+def weak(vars):
+    return _right(vars, 0.85, "weak")
+
+def strong(vars):
+    return _right(vars, 0.98, "strong")
+'''
+
+
+def test_simulation_through_the_real_harness_with_python_candidates(tmp_path):
+    """A few seeds end to end: real python: candidates, store, recommend, registry write."""
+    picks = []
+    for seed in range(3):
+        root = tmp_path / f"s{seed}"
+        write_project(root, models={"weak": {"python": "simrules:weak", "price": {"per_call": 0.001}},
+                                    "strong": {"python": "simrules:strong", "price": {"per_call": 0.01}}},
+                      golden={"t": [{"id": f"c{i}", "vars": {"text": f"x{i}", "seed": seed}, "expected": f"x{i}"}
+                                    for i in range(150)]},
+                      specs={"t": spec(candidates=["weak", "strong"], threshold=0.9)},
+                      files={"simrules.py": RANDOM_RULES})
+        project = load_project(root)
+        run(project, progress=False)
+        rec = recommend(project)
+        write(project, rec)
+        picks.append(read_registry(project.registry_path)["t"]["model"])
+    assert picks == ["python:simrules:strong"] * 3
+
+
+# --- registry writer ---------------------------------------------------------------------------------
+
+def test_near_miss_says_how_many_cases_would_show_it(tmp_path):
+    task, cands = _task(tmp_path, n=60, threshold=0.9)
+    d = decide(task, cands, _frame({"cheap": _scores(60, 58)}), None)
+    assert d.status == "no_qualifier"
+    assert any(n.startswith("cheap's mean 0.967 is above 0.9 but 60 cases cannot show it at 95% confidence; "
+                            "at that rate about ") for n in d.notes)

@@ -1,0 +1,391 @@
+"""Tests for harness.decide.stats: bounds, paired tests and sample sizes."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from harness.decide.stats import (
+    Bound,
+    bootstrap_lower,
+    cases_needed,
+    clopper_pearson_lower,
+    is_binary,
+    lower_bound,
+    mcnemar_exact,
+    paired_bootstrap,
+    percentile,
+    sample_size_note,
+    wilson_lower,
+)
+
+# (successes, n, confidence, wilson_lower, clopper_pearson_lower), computed once with
+# statsmodels 0.15.0: proportion_confint(k, n, alpha=2 * (1 - confidence), method=...)[0]
+# with method "wilson" and "beta" (a one-sided bound at c is the two-sided one at 2(1 - c)).
+REFERENCE = [
+    (0, 10, 0.95, 0.0, 0.0),
+    (10, 10, 0.95, 0.787058029916593, 0.7411344491069478),
+    (1, 1, 0.95, 0.2698659487840541, 0.050000000000000044),
+    (0, 1, 0.95, 0.0, 0.0),
+    (7, 10, 0.95, 0.44169979586983504, 0.3933757838945877),
+    (45, 50, 0.9, 0.8322871956907351, 0.8223818723826234),
+    (95, 100, 0.95, 0.9008389147209472, 0.8977466223567255),
+    (59, 59, 0.95, 0.9561539644147508, 0.9504923901117731),
+    (18, 20, 0.99, 0.6522591618020745, 0.6416647373591131),
+    (3, 30, 0.8, 0.06273895837814679, 0.051583585897881014),
+    (500, 520, 0.975, 0.9413415299451787, 0.9412225039573063),
+]
+
+
+# --------------------------------------------------------------------------- binomial bounds
+
+
+@pytest.mark.parametrize("k, n, confidence, wilson, _exact", REFERENCE)
+def test_wilson_lower_matches_statsmodels_reference(k, n, confidence, wilson, _exact):
+    assert wilson_lower(k, n, confidence) == pytest.approx(wilson, abs=1e-12)
+
+
+@pytest.mark.parametrize("k, n, confidence, _wilson, exact", REFERENCE)
+def test_clopper_pearson_lower_matches_statsmodels_reference(k, n, confidence, _wilson, exact):
+    assert clopper_pearson_lower(k, n, confidence) == pytest.approx(exact, abs=1e-12)
+
+
+def test_bounds_match_statsmodels_live():
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    for k, n, c in [(k, n, c) for k, n, c, _, _ in REFERENCE] + [(13, 17, 0.9), (2, 3, 0.6)]:
+        wilson = proportion.proportion_confint(k, n, alpha=2 * (1 - c), method="wilson")[0]
+        exact = proportion.proportion_confint(k, n, alpha=2 * (1 - c), method="beta")[0]
+        assert wilson_lower(k, n, c) == pytest.approx(wilson, abs=1e-12)
+        assert clopper_pearson_lower(k, n, c) == pytest.approx(exact, abs=1e-12)
+
+
+@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower])
+def test_bound_is_zero_without_cases(bound):
+    assert bound(0, 0, 0.95) == 0.0
+
+
+@pytest.mark.parametrize("n", [1, 5, 59, 1000])
+def test_clopper_pearson_all_successes_is_root_of_alpha(n):
+    assert clopper_pearson_lower(n, n, 0.95) == pytest.approx(0.05 ** (1 / n), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 5, 59, 1000])
+def test_wilson_all_successes_is_n_over_n_plus_z_squared(n):
+    z2 = 1.6448536269514722**2
+    assert wilson_lower(n, n, 0.95) == pytest.approx(n / (n + z2), rel=1e-12)
+
+
+@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower])
+def test_bound_falls_as_confidence_rises(bound):
+    assert bound(40, 50, 0.99) < bound(40, 50, 0.95) < bound(40, 50, 0.8) < 0.8
+
+
+@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower])
+@pytest.mark.parametrize("k, n, c", [(3, 2, 0.95), (-1, 5, 0.95), (1, 5, 1.0), (1, 5, 0.0)])
+def test_bound_rejects_bad_arguments(bound, k, n, c):
+    with pytest.raises(ValueError):
+        bound(k, n, c)
+
+
+# --------------------------------------------------------------------------- is_binary / Bound
+
+
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ([0, 1, 1], True),
+        ([0.0, 1.0], True),
+        ([True, False], True),
+        ([1, 1, 1], True),
+        ([], True),
+        ([0, 0.5, 1], False),
+        ([0.999], False),
+        ([2], False),
+    ],
+)
+def test_is_binary(scores, expected):
+    assert is_binary(scores) is expected
+
+
+def test_bound_is_frozen():
+    bound = Bound(mean=0.9, lower=0.8, method="exact", n=10)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bound.lower = 0.9  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- lower_bound
+
+
+def test_lower_bound_auto_uses_exact_for_pass_fail():
+    bound = lower_bound([1] * 18 + [0] * 2, 0.95)
+    assert bound == Bound(mean=0.9, lower=clopper_pearson_lower(18, 20, 0.95), method="exact", n=20)
+
+
+def test_lower_bound_auto_uses_bootstrap_for_continuous():
+    scores = [0.5, 0.7, 0.9, 1.0, 0.8, 0.95]
+    bound = lower_bound(scores, 0.95)
+    assert (bound.method, bound.n) == ("bootstrap", 6)
+    assert bound.mean == pytest.approx(np.mean(scores))
+    assert bound.lower == bootstrap_lower(scores, 0.95)
+
+
+def test_lower_bound_accepts_booleans():
+    assert lower_bound([True, True, False, True], 0.9).mean == 0.75
+
+
+def test_lower_bound_forced_wilson():
+    bound = lower_bound([1, 0, 1], 0.9, method="wilson")
+    assert (bound.method, bound.lower) == ("wilson", wilson_lower(2, 3, 0.9))
+
+
+def test_lower_bound_forced_bootstrap_on_pass_fail():
+    assert lower_bound([1, 0, 1, 1], 0.9, method="bootstrap").method == "bootstrap"
+
+
+@pytest.mark.parametrize("method", ["exact", "wilson"])
+def test_lower_bound_refuses_binomial_method_on_continuous_scores(method):
+    with pytest.raises(ValueError, match="pass/fail"):
+        lower_bound([0.5, 1.0], 0.95, method=method)
+
+
+def test_lower_bound_of_no_scores_is_nan_mean_and_zero_lower():
+    bound = lower_bound([], 0.95)
+    assert math.isnan(bound.mean) and (bound.lower, bound.n) == (0.0, 0)
+
+
+@pytest.mark.parametrize("kwargs", [{"method": "median"}, {"confidence": 1.5}])
+def test_lower_bound_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        lower_bound([1, 0], **{"confidence": 0.95, **kwargs})
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_is_deterministic_with_a_seed():
+    scores = np.random.default_rng(1).beta(5, 2, 40)
+    assert bootstrap_lower(scores, 0.95, seed=7) == bootstrap_lower(scores, 0.95, seed=7)
+
+
+def test_bootstrap_seed_changes_the_draws():
+    scores = np.random.default_rng(1).beta(5, 2, 40)
+    assert bootstrap_lower(scores, 0.95, seed=1) != bootstrap_lower(scores, 0.95, seed=2)
+
+
+def test_bootstrap_lower_is_below_the_mean_and_above_the_minimum():
+    scores = np.random.default_rng(2).beta(5, 2, 40)
+    assert scores.min() < bootstrap_lower(scores, 0.95) < scores.mean()
+
+
+def test_bootstrap_lower_falls_as_confidence_rises():
+    scores = np.random.default_rng(3).beta(5, 2, 40)
+    assert bootstrap_lower(scores, 0.99) < bootstrap_lower(scores, 0.9)
+
+
+@pytest.mark.parametrize("scores, expected", [([], 0.0), ([0.8], 0.0), ([0.7] * 12, 0.7)])
+def test_bootstrap_degenerate_samples(scores, expected):
+    assert bootstrap_lower(scores, 0.95) == expected
+
+
+def test_bootstrap_large_sample_is_drawn_in_blocks_and_is_tight():
+    scores = np.random.default_rng(4).random(5000)
+    lower = bootstrap_lower(scores, 0.95, n_resamples=1000)
+    assert scores.mean() - 0.02 < lower < scores.mean()
+
+
+def test_bootstrap_refuses_non_finite_scores():
+    with pytest.raises(ValueError, match="finite"):
+        bootstrap_lower([0.5, float("nan")], 0.95)
+
+
+def test_bootstrap_coverage_is_near_nominal():
+    # 200 samples of 30 skewed scores (Beta(8, 1), true mean 8/9): the 95 % lower bound should
+    # sit below the true mean about 95 % of the time (binomial s.e. over 200 is 0.015).
+    rng = np.random.default_rng(12345)
+    true_mean = 8 / 9
+    covered = [
+        bootstrap_lower(rng.beta(8, 1, 30), 0.95, n_resamples=2000, seed=i) <= true_mean
+        for i in range(200)
+    ]
+    assert 0.90 <= np.mean(covered) <= 0.99
+
+
+# --------------------------------------------------------------------------- percentile
+
+
+@pytest.mark.parametrize(
+    "values, q",
+    [([1, 2, 3, 4], 50), ([1, 2, 3, 4], 95), ([120.0, 80.0, 3000.0, 95.0, 101.0], 95), ([7], 50)],
+)
+def test_percentile_matches_numpy_linear(values, q):
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_percentile_of_nothing_is_nan():
+    assert math.isnan(percentile([], 95))
+
+
+@pytest.mark.parametrize("q", [-1, 101])
+def test_percentile_rejects_q_out_of_range(q):
+    with pytest.raises(ValueError):
+        percentile([1, 2], q)
+
+
+# --------------------------------------------------------------------------- McNemar
+
+
+def _pairs(both: int, a_only: int, b_only: int, neither: int) -> tuple[list[bool], list[bool]]:
+    """Paired outcomes with the given 2x2 table."""
+    a = [True] * both + [True] * a_only + [False] * b_only + [False] * neither
+    b = [True] * both + [False] * a_only + [True] * b_only + [False] * neither
+    return a, b
+
+
+def test_mcnemar_textbook_example():
+    # Fagerland, Lydersen & Laake (2013), BMC Med Res Methodol 13:91, airway
+    # hyper-responsiveness before/after (Bentur et al. 2009): discordant 1 vs 7, exact p = 0.070.
+    result = mcnemar_exact(*_pairs(both=1, a_only=7, b_only=1, neither=12))
+    assert (result.a_only, result.b_only) == (7, 1)
+    assert result.p_value == pytest.approx(18 / 256)
+
+
+@pytest.mark.parametrize("a_only, b_only", [(0, 5), (3, 9), (10, 10), (25, 12), (1, 40)])
+def test_mcnemar_matches_scipy_binomtest(a_only, b_only):
+    result = mcnemar_exact(*_pairs(both=30, a_only=a_only, b_only=b_only, neither=4))
+    expected = binomtest(b_only, a_only + b_only, 0.5).pvalue
+    assert result.p_value == pytest.approx(expected, rel=1e-12)
+
+
+def test_mcnemar_without_discordant_pairs_is_one():
+    assert mcnemar_exact(*_pairs(both=5, a_only=0, b_only=0, neither=3)).p_value == 1.0
+
+
+def test_mcnemar_rejects_unequal_lengths():
+    with pytest.raises(ValueError, match="length"):
+        mcnemar_exact([True, False], [True])
+
+
+# --------------------------------------------------------------------------- paired bootstrap
+
+
+def test_paired_bootstrap_difference_is_b_minus_a():
+    result = paired_bootstrap([0.5, 0.6, 0.7, 0.9], [0.6, 0.8, 0.7, 1.0])
+    assert result.diff == pytest.approx(0.1)
+    assert result.low <= result.diff <= result.high
+
+
+def test_paired_bootstrap_is_deterministic_with_a_seed():
+    rng = np.random.default_rng(5)
+    a, b = rng.random(30), rng.random(30)
+    assert paired_bootstrap(a, b, seed=3) == paired_bootstrap(a, b, seed=3)
+
+
+def test_paired_bootstrap_identical_scores_show_no_difference():
+    result = paired_bootstrap([0.2, 0.9, 0.5], [0.2, 0.9, 0.5])
+    assert (result.diff, result.low, result.high, result.p_value) == (0.0, 0.0, 0.0, 1.0)
+
+
+def test_paired_bootstrap_clear_improvement_is_significant():
+    rng = np.random.default_rng(6)
+    a = rng.beta(4, 4, 60)
+    b = np.clip(a + 0.2 + rng.normal(0, 0.05, 60), 0, 1)
+    result = paired_bootstrap(a, b, n_resamples=2000)
+    assert result.low > 0 and result.p_value < 0.01
+
+
+def test_paired_bootstrap_noise_is_not_significant():
+    rng = np.random.default_rng(7)
+    result = paired_bootstrap(rng.random(50), rng.random(50), n_resamples=2000)
+    assert result.low < 0 < result.high and result.p_value > 0.05
+
+
+@pytest.mark.parametrize("a, b, p", [([], [], 1.0), ([0.4], [0.9], 1.0)])
+def test_paired_bootstrap_too_few_pairs_is_no_evidence(a, b, p):
+    assert paired_bootstrap(a, b).p_value == p
+
+
+def test_paired_bootstrap_rejects_unequal_lengths():
+    with pytest.raises(ValueError, match="length"):
+        paired_bootstrap([0.1, 0.2], [0.3])
+
+
+# --------------------------------------------------------------------------- sample sizes
+
+
+@pytest.mark.parametrize(
+    "threshold, confidence, true_rate, method, expected",
+    [
+        (0.95, 0.95, 1.0, "exact", 59),  # 0.05 ** (1 / n) >= 0.95  ->  n >= 58.4
+        (0.95, 0.95, 1.0, "wilson", 52),  # n / (n + z^2) >= 0.95   ->  n >= 51.4
+        (0.90, 0.95, 1.0, "exact", 29),
+        (0.99, 0.99, 1.0, "exact", 459),
+        (0.95, 0.95, 0.98, "exact", 181),
+        (0.80, 0.90, 0.90, "wilson", 29),
+    ],
+)
+def test_cases_needed(threshold, confidence, true_rate, method, expected):
+    assert cases_needed(threshold, confidence, true_rate, method) == expected
+
+
+@pytest.mark.parametrize(
+    "threshold, confidence, true_rate, method",
+    [(0.95, 0.95, 1.0, "exact"), (0.95, 0.95, 0.98, "exact"), (0.8, 0.9, 0.9, "wilson")],
+)
+def test_cases_needed_is_the_smallest_n_that_clears(threshold, confidence, true_rate, method):
+    bound = clopper_pearson_lower if method == "exact" else wilson_lower
+    needed = cases_needed(threshold, confidence, true_rate, method)
+    clears = [
+        bound(math.floor(true_rate * n + 1e-9), n, confidence) >= threshold
+        for n in range(1, needed + 1)
+    ]
+    assert clears[-1] and not any(clears[:-1])
+
+
+@pytest.mark.parametrize("true_rate", [0.95, 0.9])
+def test_cases_needed_is_none_when_true_rate_does_not_beat_threshold(true_rate):
+    assert cases_needed(0.95, 0.95, true_rate) is None
+
+
+def test_cases_needed_is_none_beyond_the_cap():
+    assert cases_needed(0.999999, 0.95) is None
+
+
+def test_cases_needed_refuses_bootstrap():
+    with pytest.raises(ValueError):
+        cases_needed(0.9, 0.95, method="bootstrap")
+
+
+def test_sample_size_note_wording():
+    assert sample_size_note(20, 0.95, 0.95) == (
+        "20 cases cannot show 0.95 at 95% confidence even if all pass; at least 59 are needed"
+    )
+
+
+@pytest.mark.parametrize("n", [59, 200])
+def test_sample_size_note_is_none_when_enough_cases(n):
+    assert sample_size_note(n, 0.95, 0.95) is None
+
+
+def test_sample_size_note_fractional_confidence():
+    assert sample_size_note(10, 0.9, 0.975) == (
+        "10 cases cannot show 0.9 at 97.5% confidence even if all pass; at least 36 are needed"
+    )
+
+
+def test_sample_size_note_threshold_of_one():
+    assert sample_size_note(500, 1.0, 0.95) == (
+        "500 cases cannot show 1 at 95% confidence even if all pass; "
+        "no number of cases can, so lower the threshold below 1"
+    )
+
+
+def test_sample_size_note_beyond_the_cap():
+    assert sample_size_note(10, 0.999999, 0.95).endswith("; more than 100000 are needed")
+
+
+def test_sample_size_note_wilson():
+    assert sample_size_note(51, 0.95, 0.95, method="wilson").endswith("at least 52 are needed")
