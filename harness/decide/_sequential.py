@@ -148,7 +148,7 @@ def _lower_at(x: np.ndarray, lam: np.ndarray, alpha: float, truncation: float) -
     if not crosses(1e-12):
         return 0.0
     lo = 1e-12
-    while hi - lo > 1e-9:
+    while hi - lo > 1e-7:  # far below the 3 decimals shown
         mid = 0.5 * (lo + hi)
         if crosses(mid):
             lo = mid
