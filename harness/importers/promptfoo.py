@@ -84,7 +84,7 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
 
     models, candidates, params, judges = _catalog(suite, dropped)
     graders, expected, latency = _graders(suite, judges, models, dropped, report)
-    cases = _cases(suite, expected, base)
+    cases = _cases(suite, expected)
     files: dict[str, str] = {}
     echo_functions: dict[str, str] = {}
     for prompt in suite.prompts:
@@ -198,7 +198,8 @@ def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, A
         mapped_here: list[Mapped] = []
         _test_options(t, dropped)
         if t.threshold is not None:
-            dropped.append(Dropped(t.file, f"{t.place}.threshold", f"test threshold {t.threshold}",
+            at = f"{t.place}, __threshold" if t.file.endswith(".csv") else f"{t.place}.threshold"
+            dropped.append(Dropped(t.file, at, f"test threshold {t.threshold}",
                                    "Tierwise has no per-case pass threshold: a case passes when every grader passes, "
                                    "and the task's threshold applies to the mean score"))
         judge = t.options.get("provider")
@@ -262,7 +263,7 @@ def _group(per_test: list[list[Mapped]], n: int) -> tuple[list[dict[str, Any]], 
             for sub in by_value.values():
                 config = dict(first.config)
                 config[first.option] = sub[0][1].value
-                built.append((config, {j: True for j, _ in sub}, False, first.name))
+                built.append((config, {j: True for j, _ in sub}, False, sub[0][1].name))
     return _expected(built, n)
 
 
@@ -306,10 +307,10 @@ def _test_options(t: Test, dropped: list[Dropped]) -> None:
 # ---- cases, prompts, specs ------------------------------------------------------------------
 
 
-def _cases(suite: Suite, expected: list[Any], base: str) -> list[dict[str, Any]]:
+def _cases(suite: Suite, expected: list[Any]) -> list[dict[str, Any]]:
     cases = []
     for j, (t, want) in enumerate(zip(suite.tests, expected)):
-        case: dict[str, Any] = {"id": f"{base[:12]}-{j + 1:03d}", "vars": t.vars}
+        case: dict[str, Any] = {"id": f"pf-{j + 1:03d}", "vars": t.vars}
         if want is not None:
             case["expected"] = want
         metadata = {"promptfoo": f"{t.file}: {t.place}"}
