@@ -385,3 +385,39 @@ def test_providers_without_a_litellm_counterpart_are_refused(provider):
 )
 def test_csv_expected_strings(text, assertion):
     assert assertion_from_string(text) == assertion
+
+
+# ---- end to end: an imported suite runs ---------------------------------------------------------
+
+
+def test_an_imported_echo_suite_runs_end_to_end(tmp_path):
+    """Import, load, run (the echo candidate is a python function: no model, no network), read
+    the stored results: the scores are promptfoo's verdicts on the same outputs."""
+    pytest.importorskip("litellm")  # harness.run records the LiteLLM version of each run
+    import harness
+
+    (tmp_path / "pf").mkdir()
+    (tmp_path / "pf" / "promptfooconfig.yaml").write_text(textwrap.dedent("""
+        description: Echo parity
+        prompts: ["{{answer}}"]
+        providers: [echo]
+        defaultTest:
+          assert: [{type: not-icontains, value: sorry}]
+        tests:
+          - vars: {answer: Paris}
+            assert: [{type: equals, value: Paris}]
+          - vars: {answer: "Sorry, Paris"}
+            assert: [{type: equals, value: Paris}]
+          - vars: {answer: "60"}
+            assert: [{type: regex, value: "^\\\\d+$"}]
+          - vars: {answer: 'Here: {"a": 1}'}
+            assert: [{type: is-json}]
+    """))
+    report = import_promptfoo(tmp_path / "pf" / "promptfooconfig.yaml", tmp_path / "out", strict=True)
+    assert report.tasks == ["echo_parity"] and report.candidates == ["echo"]
+    project = harness.load_project(tmp_path / "out")
+    harness.run(project, progress=False, argv=["run"])
+    frame = harness.results(project).sort_values("case_id")
+    assert list(frame["case_id"]) == ["pf-001", "pf-002", "pf-003", "pf-004"]
+    assert list(frame["passed"]) == [True, False, True, False]  # "Sorry" fails not-icontains; no whole JSON
+    assert list(frame["score"]) == [1.0, 0.0, 1.0, 0.5]  # case 4 still passes its not-icontains grader
