@@ -10,7 +10,10 @@ from typing import Any, Callable
 from ..project import Case
 from ._registry import BadOption, Grade, GradeFn, grader
 from ._text import (
+    MAX_LEN,
     NORMALIZERS,
+    all_numbers,
+    answer_text,
     extract_label,
     first_number,
     json_equal,
@@ -18,8 +21,10 @@ from ._text import (
     parse_json,
     rouge_l_f,
     show,
+    levenshtein,
     similarity_ratio,
     token_f1_score,
+    whole_number,
 )
 
 # ---- shared helpers -------------------------------------------------------------------------
@@ -71,6 +76,29 @@ def _expected_texts(case: Case) -> list[str]:
     return [str(v) for v in values]
 
 
+def _choice(option: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    if value not in allowed:
+        raise BadOption(option, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
+    return value
+
+
+_ANSWER_READS = (None, "first", "last")
+
+
+def _answer_reader(answer: Any) -> Callable[[str], str | None]:
+    """`answer: last` reads what follows the last 'ANSWER:' (inspect_ai's answer convention, the
+    last one so a model that corrects itself is graded on its final answer); `first` the first;
+    unset (the default) reads the whole output."""
+    which = _choice("answer", answer, _ANSWER_READS)
+    if which is None:
+        return lambda output: output
+    return lambda output: answer_text(output, which)
+
+
+def _no_answer(answer: str, output: str) -> Grade:
+    return Grade(0.0, False, f"no 'ANSWER:' line (answer: {answer}) in {show(output)}")
+
+
 def _one_of(values: list[str]) -> str:
     return show(values[0]) if len(values) == 1 else "one of " + ", ".join(show(v) for v in values)
 
@@ -78,16 +106,21 @@ def _one_of(values: list[str]) -> str:
 # ---- exact, contains, regex ------------------------------------------------------------------
 
 
-@grader("exact")
-def exact(*, normalize: list[str] = ("strip",)) -> GradeFn:
-    norm = _normalizer(normalize)
+@grader("exact", recorded_if_set=("answer",))
+def exact(*, normalize: list[str] = ("strip",), answer: str | None = None) -> GradeFn:
+    """Equal to expected after the normalisers (default: strip). `answer: first|last` compares
+    only the text after an 'ANSWER:' instead of the whole output."""
+    norm, read = _normalizer(normalize), _answer_reader(answer)
 
     def grade(output: str, case: Case) -> Grade:
         expected = _expected_texts(case)
-        got = norm(output)
+        text = read(output)
+        if text is None:
+            return _no_answer(str(answer), output)
+        got = norm(text)
         if any(norm(e) == got for e in expected):
-            return Grade(1.0, True, f"matches {show(output)}")
-        return Grade(0.0, False, f"expected {_one_of(expected)}, got {show(output)}")
+            return Grade(1.0, True, f"matches {show(text)}")
+        return Grade(0.0, False, f"expected {_one_of(expected)}, got {show(text)}")
 
     return grade
 
@@ -154,8 +187,11 @@ def contains_all(*, values: list[str] | None = None, normalize: list[str] = ("lo
 _REGEX_FLAGS = {"ignorecase": re.IGNORECASE, "multiline": re.MULTILINE, "dotall": re.DOTALL}
 
 
-@grader("regex")
-def regex(*, pattern: str, flags: list[str] = (), full: bool = False) -> GradeFn:
+@grader("regex", recorded_if_set=("group",))
+def regex(*, pattern: str, flags: list[str] = (), full: bool = False, group: int | str | None = None) -> GradeFn:
+    """The output matches the pattern (searched, or `full: true` for the whole output). With
+    `group: N` (or a group name) the captured text must also equal expected, ignoring case and
+    surrounding space, as inspect_ai's `pattern` scorer compares its group with the target."""
     if not isinstance(pattern, str) or not pattern:
         raise BadOption("pattern", f"must be a non-empty string, got {pattern!r}")
     bits = 0
@@ -168,13 +204,24 @@ def regex(*, pattern: str, flags: list[str] = (), full: bool = False) -> GradeFn
     except re.error as exc:
         raise BadOption("pattern", f"invalid regex {pattern!r}: {exc}; fix the pattern (YAML: quote it)") from None
     full = _bool("full", full)
+    if group is not None:
+        known = set(compiled.groupindex) | set(range(1, compiled.groups + 1))
+        if isinstance(group, bool) or group not in known:
+            have = f"groups 1..{compiled.groups}" if compiled.groups else "no groups"
+            raise BadOption("group", f"{group!r} is not a group of /{pattern}/ (it has {have}"
+                                     f"{', names ' + ', '.join(compiled.groupindex) if compiled.groupindex else ''})")
 
     def grade(output: str, case: Case) -> Grade:
         match = compiled.fullmatch(output) if full else compiled.search(output)
-        if match:
+        if not match:
+            how = "does not fully match" if full else "has no match for"
+            return Grade(0.0, False, f"{show(output)} {how} /{pattern}/")
+        if group is None:
             return Grade(1.0, True, f"/{pattern}/ matched {show(match.group(0))}")
-        how = "does not fully match" if full else "has no match for"
-        return Grade(0.0, False, f"{show(output)} {how} /{pattern}/")
+        expected, got = _expected_texts(case), match.group(group)
+        if got is not None and any(e.strip().casefold() == got.strip().casefold() for e in expected):
+            return Grade(1.0, True, f"group {group} of /{pattern}/ is {show(got)}")
+        return Grade(0.0, False, f"group {group} of /{pattern}/ is {show(got)}, expected {_one_of(expected)}")
 
     return grade
 
@@ -182,8 +229,11 @@ def regex(*, pattern: str, flags: list[str] = (), full: bool = False) -> GradeFn
 # ---- choice --------------------------------------------------------------------------------
 
 
-@grader("choice")
-def choice(*, choices: list[str] | None = None, output_spec: dict[str, Any] | None = None) -> GradeFn:
+@grader("choice", recorded_if_set=("answer",))
+def choice(*, choices: list[str] | None = None, answer: str | None = None,
+           output_spec: dict[str, Any] | None = None) -> GradeFn:
+    """The one label the output names equals expected. `answer: last` reads the label from the
+    last 'ANSWER: X' (a model that corrects itself is graded on its final answer); `first` the first."""
     if choices is None:
         choices = (output_spec or {}).get("choices")
         if not choices:
@@ -191,12 +241,16 @@ def choice(*, choices: list[str] | None = None, output_spec: dict[str, Any] | No
                 "choices", "none given and the task has no output choices; fix: add choices: [a, b] "
                 "to this grader or output: {choices: [a, b]} to the task")
     labels = _str_list("choices", choices)
+    read = _answer_reader(answer)
 
     def grade(output: str, case: Case) -> Grade:
         if isinstance(case.expected, list):
             raise ValueError(f"case {case.id!r}: choice needs one expected label, got a list")
         (expected,) = _expected_texts(case)
-        label, why = extract_label(output, labels)
+        text = read(output)
+        if text is None:
+            return _no_answer(str(answer), output)
+        label, why = extract_label(text, labels)
         if label is None:
             return Grade(0.0, False, why)
         if label_form(label) == label_form(expected):
@@ -209,7 +263,7 @@ def choice(*, choices: list[str] | None = None, output_spec: dict[str, Any] | No
 # ---- json ----------------------------------------------------------------------------------
 
 
-def _schema_checker(schema: Any, output_spec: dict[str, Any] | None) -> Any:
+def _schema_checker(schema: Any, output_spec: dict[str, Any] | None, formats: bool = True) -> Any:
     """A jsonschema validator, or None when no schema applies."""
     if schema is None or schema is True:
         task_schema = (output_spec or {}).get("json_schema")
@@ -228,7 +282,8 @@ def _schema_checker(schema: Any, output_spec: dict[str, Any] | None) -> Any:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise BadOption("schema", f"not a valid JSON Schema: {exc.message}") from None
-    return cls(schema)
+    # Without a format checker JSON Schema treats `format` as a note: "date" would pass "soon".
+    return cls(schema, format_checker=cls.FORMAT_CHECKER if formats else None)
 
 
 def _compare_fields(fields: Any, want: Any, got: Any) -> Grade:
@@ -251,9 +306,21 @@ def _compare_fields(fields: Any, want: Any, got: Any) -> Grade:
     return Grade(1 - len(wrong) / len(fields), False, f"{len(fields) - len(wrong)}/{len(fields)} fields match; {details}")
 
 
-@grader("json")
-def json_(*, schema: Any = None, fields: Any = None, output_spec: dict[str, Any] | None = None) -> GradeFn:
-    checker = _schema_checker(schema, output_spec)
+_JSON_MODES = ("find", "whole")
+
+
+@grader("json", recorded_if_set=("mode", "formats"))
+def json_(*, schema: Any = None, fields: Any = None, mode: str = "find", formats: bool = True,
+          output_spec: dict[str, Any] | None = None) -> GradeFn:
+    """Valid JSON, optionally matching a JSON Schema and fields of expected.
+
+    mode: find (default) takes the JSON in the text: the whole output, a ```json fence, else the
+    first {...}; whole requires the whole output (trimmed) to be JSON, as promptfoo's is-json.
+    formats: true (default) checks the schema's `format`s (date, email, ipv4, ...) with
+    jsonschema's format checker; false treats them as notes, as JSON Schema does by default.
+    """
+    mode, formats = _choice("mode", mode, _JSON_MODES), _bool("formats", formats)
+    checker = _schema_checker(schema, output_spec, formats)
     if fields is not None and fields != "all":
         if not isinstance(fields, list):
             raise BadOption("fields", f"must be a list of field names or 'all', got {fields!r}")
@@ -261,7 +328,7 @@ def json_(*, schema: Any = None, fields: Any = None, output_spec: dict[str, Any]
 
     def grade(output: str, case: Case) -> Grade:
         try:
-            value = parse_json(output)
+            value = parse_json(output) if mode == "find" else _whole_json(output)
         except ValueError as exc:
             return Grade(0.0, False, f"invalid JSON ({exc}) in {show(output)}")
         if checker is not None:
@@ -274,6 +341,16 @@ def json_(*, schema: Any = None, fields: Any = None, output_spec: dict[str, Any]
         return _compare_fields(wanted, case.expected, value)
 
     return grade
+
+
+def _whole_json(output: str) -> Any:
+    import json
+
+    try:
+        return json.loads(output)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the whole output must be JSON (mode: whole): {exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno}") from None
 
 
 def _best_error(checker: Any, value: Any) -> Any:
@@ -293,9 +370,23 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if abs(x) < 1e15 else repr(x)
 
 
-@grader("numeric")
-def numeric(*, tolerance: float = 0, relative: float = 0) -> GradeFn:
+_NUMERIC_READS = ("first", "last", "anywhere", "whole")
+
+
+@grader("numeric", recorded_if_set=("read",))
+def numeric(*, tolerance: float = 0, relative: float = 0, read: str = "first") -> GradeFn:
+    """A number in the output within tolerance (absolute) or relative (fraction) of expected.
+
+    read: which number counts. first (default); last ("28 + 32 = 60" reads 60, for worked
+    answers); anywhere (passes when any number in the output is close enough); whole (the
+    whole output, trimmed, must be one number).
+    """
     tolerance, relative = _number("tolerance", tolerance), _number("relative", relative)
+    read = _choice("read", read, _NUMERIC_READS)
+
+    def close(got: float, want: float, allowed: float) -> bool:
+        # The small slack absorbs binary rounding (0.1 + 0.2 style) when the tolerance is 0.
+        return abs(got - want) <= allowed + 1e-12 * max(1.0, abs(want))
 
     def grade(output: str, case: Case) -> Grade:
         want = case.expected
@@ -303,13 +394,23 @@ def numeric(*, tolerance: float = 0, relative: float = 0) -> GradeFn:
             want = first_number(want)
         if isinstance(want, bool) or not isinstance(want, (int, float)):
             raise ValueError(f"case {case.id!r} needs a numeric 'expected', got {case.expected!r}")
-        got = first_number(output)
-        if got is None:
-            return Grade(0.0, False, f"expected {_fmt(want)}, no number found in {show(output)}")
         allowed = max(tolerance, relative * abs(want))
+        if read == "whole":
+            found = [] if (w := whole_number(output)) is None else [w]
+        else:
+            found = all_numbers(output)
+        if not found:
+            where = "the whole output is not a number" if read == "whole" else "no number found"
+            return Grade(0.0, False, f"expected {_fmt(want)}, {where} in {show(output)}")
+        if read == "anywhere":
+            hit = next((g for g in found if close(g, want, allowed)), None)
+            if hit is not None:
+                return Grade(1.0, True, f"got {_fmt(hit)} (among {len(found)} numbers), expected {_fmt(want)}")
+            return Grade(0.0, False, f"expected {_fmt(want)}, none of {', '.join(map(_fmt, found[:8]))} "
+                                     f"is within {_fmt(allowed)}")
+        got = found[-1] if read == "last" else found[0]
         off = abs(got - want)
-        # The small slack absorbs binary rounding (0.1 + 0.2 style) when the tolerance is 0.
-        if off <= allowed + 1e-12 * max(1.0, abs(want)):
+        if close(got, want, allowed):
             return Grade(1.0, True, f"got {_fmt(got)}, expected {_fmt(want)}")
         return Grade(0.0, False, f"expected {_fmt(want)}, got {_fmt(got)} (off by {_fmt(off)}; allowed {_fmt(allowed)})")
 
@@ -337,7 +438,9 @@ def _overlap(label: str, measure: Callable[[Any, Any], float], tokens: bool, nor
 
 
 @grader("token_f1")
-def token_f1(*, normalize: list[str] = ("lower", "strip_punctuation"), pass_at: float = 0.5) -> GradeFn:
+def token_f1(*, normalize: list[str] = ("squad",), pass_at: float = 0.5) -> GradeFn:
+    """SQuAD's token F1; the default normalisation is SQuAD v1.1's (lower-case, no punctuation,
+    no articles a/an/the), so "The answer is 3.14." vs "3.14" scores 0.50 as SQuAD's script does."""
     return _overlap("token F1", token_f1_score, True, normalize, pass_at)
 
 
@@ -346,9 +449,26 @@ def rouge_l(*, normalize: list[str] = ("lower", "strip_punctuation"), pass_at: f
     return _overlap("ROUGE-L", rouge_l_f, True, normalize, pass_at)
 
 
-@grader("similarity")
-def similarity(*, normalize: list[str] = ("strip", "lower"), pass_at: float = 0.8) -> GradeFn:
-    return _overlap("similarity", similarity_ratio, False, normalize, pass_at)
+@grader("similarity", recorded_if_set=("max_distance",))
+def similarity(*, normalize: list[str] = ("strip", "lower"), pass_at: float = 0.8,
+               max_distance: int | None = None) -> GradeFn:
+    """Edit similarity (1 - distance / longer length), passed at pass_at. With `max_distance: N`
+    it is promptfoo's `levenshtein` instead: passed (score 1) when the edit distance is at most N
+    characters, else score 0; pass_at does not apply then. promptfoo's default N is 5."""
+    if max_distance is None:
+        return _overlap("similarity", similarity_ratio, False, normalize, pass_at)
+    if isinstance(max_distance, bool) or not isinstance(max_distance, int) or max_distance < 0:
+        raise BadOption("max_distance", f"must be a whole number of characters >= 0, got {max_distance!r}")
+    norm = _normalizer(normalize)
+
+    def grade(output: str, case: Case) -> Grade:
+        got = norm(output)[:MAX_LEN]
+        distance, best = min((levenshtein(norm(e)[:MAX_LEN], got), e) for e in _expected_texts(case))
+        verdict = "<=" if distance <= max_distance else ">"
+        return Grade(float(distance <= max_distance), distance <= max_distance,
+                     f"edit distance {distance} {verdict} {max_distance} vs {show(best)}")
+
+    return grade
 
 
 # ---- python --------------------------------------------------------------------------------

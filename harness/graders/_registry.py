@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 from ..errors import GraderError
@@ -16,11 +16,16 @@ _OUTPUT_SPEC = "output_spec"  # a factory parameter filled from the task, never 
 
 @dataclass(frozen=True)
 class Grade:
-    """What every grader returns: a score in [0, 1], pass/fail, and a human reason."""
+    """What every grader returns: a score in [0, 1], pass/fail, and a human reason.
+
+    `applies` is False only for a grader with `expected_key:` on a case that gives no value
+    under that key (a promptfoo test without that assertion): `combine` leaves it out.
+    """
 
     score: float
     passed: bool
     reason: str = ""
+    applies: bool = True
 
     def __post_init__(self) -> None:
         score = self.score
@@ -44,12 +49,32 @@ class BadOption(ValueError):
 
 _FACTORIES: dict[str, Factory] = {}
 _CANONICAL: dict[str, str] = {}  # every accepted name (aliases too) -> canonical name
+_RECORDED_IF_SET: dict[str, frozenset[str]] = {}
+
+# Options every grader takes, handled here rather than by its factory:
+#   not: true          -> the grade is negated (pass <-> fail, score 1 or 0), its reason says so
+#   expected_key: NAME -> the grader compares with case.expected[NAME] instead of case.expected;
+#                         a case without that key is not graded by it (see Grade.applies)
+NEGATE, EXPECTED_KEY = "not", "expected_key"
+_COMMON = (NEGATE, EXPECTED_KEY)
 
 
-def grader(name: str, *, aliases: Sequence[str] = ()) -> Callable[[Factory], Factory]:
-    """Register a grader factory under `name` (and any aliases)."""
+def grader(name: str, *, aliases: Sequence[str] = (), recorded_if_set: Sequence[str] = ()
+           ) -> Callable[[Factory], Factory]:
+    """Register a grader factory under `name` (and any aliases).
+
+    `recorded_if_set` names options that are stored with a grade only when given a value other
+    than their default, so adding an option to a grader leaves the identity (and the registry
+    evidence) of every grader that does not use it unchanged.
+    """
 
     def register(factory: Factory) -> Factory:
+        params = inspect.signature(factory).parameters
+        for option in (*recorded_if_set, *_COMMON):
+            if option in _COMMON and option in params:
+                raise ValueError(f"grader {name!r}: option {option!r} is reserved for every grader")
+            if option not in _COMMON and option not in params:
+                raise ValueError(f"grader {name!r}: recorded_if_set names unknown option {option!r}")
         for each in (name, *aliases):
             if not isinstance(each, str) or not each:
                 raise ValueError(f"grader names must be non-empty strings, got {each!r}")
@@ -58,6 +83,7 @@ def grader(name: str, *, aliases: Sequence[str] = ()) -> Callable[[Factory], Fac
                 raise ValueError(f"grader {each!r} is already registered")
             _CANONICAL[each] = name
         _FACTORIES[name] = factory
+        _RECORDED_IF_SET[name] = frozenset(recorded_if_set)
         return factory
 
     return register
@@ -105,6 +131,13 @@ def build_grader(config: dict[str, Any], where: str, output_spec: dict[str, Any]
         raise GraderError(f"{where}.type: unknown grader {given!r}; known: {known}")
     name = _CANONICAL[given]
     weight = _weight(options.pop("weight", 1.0), where)
+    negate = options.pop(NEGATE, False)
+    if not isinstance(negate, bool):
+        raise GraderError(f"{where}.not: must be true or false, got {negate!r}")
+    expected_key = options.pop(EXPECTED_KEY, None)
+    if expected_key is not None and (not isinstance(expected_key, str) or not expected_key):
+        raise GraderError(f"{where}.expected_key: must be a non-empty string (a key of each case's "
+                          f"expected mapping), got {expected_key!r}")
     factory = _FACTORIES[name]
     params = _option_params(factory)
     _check_names(options, params, name, where)
@@ -120,9 +153,46 @@ def build_grader(config: dict[str, Any], where: str, output_spec: dict[str, Any]
         raise GraderError(f"{where}: grader {name!r}: {exc}") from None
     if not callable(fn):
         raise TypeError(f"grader factory {name!r} returned {type(fn).__name__}, not a callable")
-    resolved = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
-    resolved.update(options)
+    quiet = _RECORDED_IF_SET.get(name, frozenset())
+    resolved = {k: p.default for k, p in params.items()
+                if p.default is not inspect.Parameter.empty and k not in quiet}
+    resolved.update({k: v for k, v in options.items() if k not in quiet or v != params[k].default})
+    if expected_key is not None:
+        fn = _keyed(fn, expected_key)
+        resolved[EXPECTED_KEY] = expected_key
+    if negate:
+        fn = _negated(fn)
+        resolved[NEGATE] = True
     return GraderInstance(name, _jsonable(resolved), weight, fn)
+
+
+def _keyed(fn: GradeFn, key: str) -> GradeFn:
+    """Grade against case.expected[key]; a case without that key is not graded by this grader."""
+
+    def grade(output: str, case: Case) -> Grade:
+        expected = case.expected
+        if expected is None or (isinstance(expected, dict) and key not in expected):
+            return Grade(1.0, True, f"not applicable: case has no expected {key!r}", applies=False)
+        if not isinstance(expected, dict):
+            raise ValueError(f"case {case.id!r}: expected_key {key!r} needs expected to be a mapping, "
+                             f"got {type(expected).__name__}")
+        return fn(output, replace(case, expected=expected[key]))
+
+    return grade
+
+
+def _negated(fn: GradeFn) -> GradeFn:
+    """`not: true`: pass when the grader fails. Pass/fail only (score 1 or 0), as promptfoo's not-
+    assertions; a grader error stays an error (score 0), never a pass."""
+
+    def grade(output: str, case: Case) -> Grade:
+        inner = fn(output, case)
+        if not inner.applies:
+            return inner
+        passed = not inner.passed
+        return Grade(float(passed), passed, f"negated (not: true): {inner.reason}")
+
+    return grade
 
 
 def build_graders(
@@ -137,17 +207,22 @@ def build_graders(
 
 
 def combine(instances: Sequence[GraderInstance], grades: Sequence[Grade]) -> Grade:
-    """Weighted mean score; passed only when every grader passed."""
+    """Weighted mean score over the graders that apply to the case; passed only when every one
+    of them passed. A case no grader applies to passes with score 1 (as a promptfoo test
+    without assertions does), and its reason says so."""
     if len(instances) != len(grades) or not grades:
         raise ValueError(f"need one grade per grader, got {len(grades)} grades for {len(instances)} graders")
-    total = sum(i.weight for i in instances)
-    score = sum(i.weight * g.score for i, g in zip(instances, grades)) / total
-    if len(grades) == 1:
-        reason = grades[0].reason
+    pairs = [(i, g) for i, g in zip(instances, grades) if g.applies]
+    if not pairs:
+        return Grade(1.0, True, "no grader applies to this case")
+    total = sum(i.weight for i, _ in pairs)
+    score = sum(i.weight * g.score for i, g in pairs) / total
+    if len(pairs) == 1:
+        reason = pairs[0][1].reason
     else:
-        reason = "; ".join(f"{i.name}: {g.reason}" for i, g in zip(instances, grades))
+        reason = "; ".join(f"{i.name}: {g.reason}" for i, g in pairs)
     # Float rounding can leave a mean of ones at 1.0000000000000002.
-    return Grade(min(1.0, max(0.0, score)), all(g.passed for g in grades), reason)
+    return Grade(min(1.0, max(0.0, score)), all(g.passed for _, g in pairs), reason)
 
 
 def _weight(value: Any, where: str) -> float:
@@ -169,7 +244,8 @@ def _check_names(options: dict[str, Any], params: dict[str, inspect.Parameter], 
     unknown = sorted(set(options) - set(params), key=str)
     if unknown:
         known = ", ".join(sorted(params)) or "(none)"
-        raise GraderError(f"{where}: unknown option {unknown[0]!r} for grader {name!r}; known: {known}")
+        raise GraderError(f"{where}: unknown option {unknown[0]!r} for grader {name!r}; known: {known} "
+                          f"(and for every grader: weight, not, expected_key)")
     for option, p in params.items():
         if p.default is inspect.Parameter.empty and option not in options:
             raise GraderError(f"{where}: grader {name!r} needs option {option!r}; fix: add {option}: <value>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import string
 import unicodedata
 from collections import Counter
 from typing import Any, Callable
@@ -28,9 +29,26 @@ def is_punct(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
+# A "." that is not a decimal point: not between two digits.
+_LONE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+
+
 def _strip_punctuation(text: str) -> str:
+    """Drop punctuation, but keep a decimal point: '3.14.' -> '3.14', 'a.b' -> 'ab'."""
     # Classify each distinct character once: a 1 MB output then costs milliseconds.
-    return text.translate({ord(ch): None for ch in set(text) if is_punct(ch)})
+    text = text.translate({ord(ch): None for ch in set(text) if ch != "." and is_punct(ch)})
+    return _LONE_DOT.sub("", text)
+
+
+_ASCII_PUNCT = {ord(ch): None for ch in string.punctuation}
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD v1.1's answer normalisation, as its official evaluation script does it: lower-case,
+    drop ASCII punctuation (decimal points too: '3.14' -> '314', on both sides alike), drop the
+    articles a/an/the, collapse whitespace. Kept exact so scores compare with published ones."""
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_ASCII_PUNCT)).split())
 
 
 NORMALIZERS: dict[str, Callable[[str], str]] = {
@@ -39,6 +57,7 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
     "collapse_whitespace": lambda s: " ".join(s.split()),
     "strip_punctuation": _strip_punctuation,
     "strip_quotes": lambda s: s.strip().strip(QUOTES).strip(),
+    "squad": squad_normalize,
 }
 
 
@@ -120,13 +139,41 @@ _NUMBER = re.compile(
 )
 
 
+def _value(match: re.Match[str]) -> float:
+    value = float(match["digits"].replace(",", "") + (match["exp"] or ""))
+    return -value if match["sign"] in ("-", "−") or match["sign2"] else value
+
+
 def first_number(text: str) -> float | None:
     """The first number in the text: '-$1,234.50' -> -1234.5; None when there is none."""
     match = _NUMBER.search(text)
-    if match is None:
+    return None if match is None else _value(match)
+
+
+def all_numbers(text: str) -> list[float]:
+    """Every number in the text, in order: '28 + 32 = 60' -> [28, 32, 60]."""
+    return [_value(m) for m in _NUMBER.finditer(text)]
+
+
+def whole_number(text: str) -> float | None:
+    """The number when the whole text (trimmed, a trailing '.' allowed) is one number, else None."""
+    text = text.strip()
+    text = text[:-1] if text.endswith(".") and not text.endswith("..") else text
+    match = _NUMBER.fullmatch(text)
+    return None if match is None else _value(match)
+
+
+# inspect_ai's `answer` convention: the model ends with a line "ANSWER: <answer>".
+_ANSWER_LINE = re.compile(r"ANSWER[ \t]*:[ \t]*([^\n]*)", re.IGNORECASE)
+
+
+def answer_text(output: str, which: str) -> str | None:
+    """The text after the first or last 'ANSWER:' in the output (to the end of its line), or None."""
+    found = [m.group(1).strip() for m in _ANSWER_LINE.finditer(output)]
+    found = [f for f in found if f]
+    if not found:
         return None
-    value = float(match["digits"].replace(",", "") + (match["exp"] or ""))
-    return -value if match["sign"] in ("-", "−") or match["sign2"] else value
+    return found[0] if which == "first" else found[-1]
 
 
 def token_f1_score(got: list[str], want: list[str]) -> float:

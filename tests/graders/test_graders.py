@@ -47,6 +47,7 @@ def scratch_registry(monkeypatch):
     """Register test graders without leaving them in the real registry."""
     monkeypatch.setattr(_registry, "_FACTORIES", dict(_registry._FACTORIES))
     monkeypatch.setattr(_registry, "_CANONICAL", dict(_registry._CANONICAL))
+    monkeypatch.setattr(_registry, "_RECORDED_IF_SET", dict(_registry._RECORDED_IF_SET))
 
 
 # ---- registry and option checking ------------------------------------------------------------
@@ -76,12 +77,13 @@ def test_non_mapping_entry_is_an_error():
 
 
 def test_unknown_option_lists_the_known_options():
-    with pytest.raises(GraderError, match=rf"^{W}: unknown option 'foo' for grader 'exact'; known: normalize$"):
+    with pytest.raises(GraderError, match=rf"^{W}: unknown option 'foo' for grader 'exact'; known: answer, normalize "
+                       r"\(and for every grader: weight, not, expected_key\)$"):
         build({"type": "exact", "foo": 1})
 
 
 def test_output_spec_is_not_a_user_option():
-    with pytest.raises(GraderError, match="unknown option 'output_spec' for grader 'choice'; known: choices$"):
+    with pytest.raises(GraderError, match="unknown option 'output_spec' for grader 'choice'; known: answer, choices "):
         build({"type": "choice", "output_spec": {"choices": ["a"]}})
 
 
@@ -94,7 +96,7 @@ def test_missing_required_option_says_how_to_fix():
     ("config", "message"),
     [
         ({"type": "exact", "normalize": ["upper"]},
-         r"\.normalize: unknown normaliser 'upper'; known: collapse_whitespace, lower, strip, strip_punctuation, strip_quotes"),
+         r"\.normalize: unknown normaliser 'upper'; known: collapse_whitespace, lower, squad, strip, strip_punctuation, strip_quotes"),
         ({"type": "exact", "normalize": [1]}, r"\.normalize: must be a list of non-empty strings"),
         ({"type": "regex", "pattern": "(unclosed"}, r"\.pattern: invalid regex '\(unclosed': missing \)"),
         ({"type": "regex", "pattern": "x", "flags": ["global"]}, r"\.flags: unknown flag 'global'; known: dotall, ignorecase, multiline"),
@@ -523,10 +525,13 @@ def test_numeric_non_numeric_expected_is_a_grader_error():
     ("config", "output", "expected", "score"),
     [
         ({"type": "token_f1"}, "Paris.", "paris", 1.0),
-        ({"type": "token_f1"}, "the cat sat", "the cat", 0.8),
+        # SQuAD's normalisation drops the articles: [cat, sat] vs [cat] is F1 2/3
+        ({"type": "token_f1"}, "the cat sat", "the cat", pytest.approx(2 / 3, abs=1e-6)),
+        ({"type": "token_f1", "normalize": ["lower", "strip_punctuation"]}, "the cat sat", "the cat", 0.8),
         ({"type": "token_f1"}, "dog", "the cat", 0.0),
         ({"type": "token_f1"}, "", "the cat", 0.0),
-        ({"type": "token_f1"}, "cat", ["dog", "the cat"], pytest.approx(2 / 3, abs=1e-6)),
+        ({"type": "token_f1"}, "cat", ["dog", "the cat"], 1.0),
+        ({"type": "token_f1", "normalize": ["lower"]}, "cat", ["dog", "the cat"], pytest.approx(2 / 3, abs=1e-6)),
         ({"type": "token_f1"}, "b a", "a b", 1.0),
         ({"type": "rouge_l"}, "b a", "a b", 0.5),
         ({"type": "rouge_l"}, "the cat sat on the mat", "the cat on the mat", pytest.approx(10 / 11, abs=1e-6)),
@@ -543,8 +548,8 @@ def test_overlap_scores(config, output, expected, score):
 @pytest.mark.parametrize(
     ("config", "passed"),
     [
-        ({"type": "token_f1"}, True),  # 0.8 >= 0.5
-        ({"type": "token_f1", "pass_at": 0.9}, False),
+        ({"type": "token_f1"}, True),  # 0.67 >= 0.5
+        ({"type": "token_f1", "pass_at": 0.7}, False),
         ({"type": "rouge_l", "pass_at": 0.8}, True),
         ({"type": "similarity"}, False),  # 7/11 < 0.8
         ({"type": "similarity", "pass_at": 0.6}, True),
@@ -555,7 +560,7 @@ def test_overlap_passes_at_pass_at(config, passed):
 
 
 def test_overlap_reason_gives_score_threshold_and_reference():
-    assert grade({"type": "token_f1"}, "the cat sat", "the cat").reason == "token F1 0.80 >= 0.5 vs 'the cat'"
+    assert grade({"type": "token_f1"}, "the cat sat", "the cat").reason == "token F1 0.67 >= 0.5 vs 'the cat'"
 
 
 @pytest.mark.parametrize(
@@ -668,3 +673,245 @@ def test_huge_output_is_graded_fast_with_a_short_reason(config, expected):
     result = grade(config, HUGE, expected)
     assert time.perf_counter() - start < 0.5
     assert "grader error" not in result.reason and len(result.reason) < 300
+
+
+# ---- parity with promptfoo's assertions and inspect_ai's scorers (issue 16, part 0) ----------
+
+
+@pytest.mark.parametrize(
+    ("config", "output", "expected", "passed"),
+    [
+        ({"type": "contains", "value": "sorry", "not": True}, "Here you go.", None, True),
+        ({"type": "contains", "value": "sorry", "not": True}, "Sorry, I can't.", None, False),
+        ({"type": "regex", "pattern": r"\d", "not": True}, "no digits", None, True),
+        ({"type": "exact", "not": True}, "billing", "billing", False),
+    ],
+)
+def test_not_negates_pass_and_score(config, output, expected, passed):
+    got = grade(config, output, expected)
+    assert (got.passed, got.score) == (passed, float(passed))
+    assert got.reason.startswith("negated (not: true): ")
+
+
+def test_not_is_recorded_with_the_grader_and_absent_when_unset():
+    assert build({"type": "contains", "value": "x", "not": True}).options == {"value": "x", "normalize": ["lower"], "not": True}
+    assert build({"type": "contains", "value": "x"}).options == {"value": "x", "normalize": ["lower"]}
+
+
+def test_not_does_not_turn_a_grader_error_into_a_pass():
+    got = grade({"type": "exact", "not": True}, "anything", None)  # no expected: the grader errors
+    assert (got.passed, got.score) == (False, 0.0)
+    assert got.reason.startswith("grader error:")
+
+
+def test_not_applies_to_custom_graders(scratch_registry):
+    @grader("always_passes")
+    def always_passes():
+        return lambda output, case: Grade(1.0, True, "fine")
+
+    got = grade({"type": "always_passes", "not": True}, "x")
+    assert (got.passed, got.reason) == (False, "negated (not: true): fine")
+
+
+def test_not_must_be_a_boolean():
+    with pytest.raises(GraderError, match=rf"^{W}\.not: must be true or false, got 'yes'"):
+        build({"type": "contains", "value": "x", "not": "yes"})
+
+
+def test_reserved_option_names_cannot_be_factory_parameters(scratch_registry):
+    with pytest.raises(ValueError, match="option 'expected_key' is reserved"):
+        @grader("keyed")
+        def keyed(*, expected_key: str = "a"):
+            return lambda output, case: Grade(1.0, True)
+
+
+def test_expected_key_grades_against_that_key_of_expected():
+    config = {"type": "contains", "expected_key": "mention"}
+    assert grade(config, "Ahoy matey", {"mention": "ahoy", "rubric": "pirate"}).passed
+    assert not grade(config, "Hello", {"mention": "ahoy"}).passed
+
+
+def test_expected_key_missing_from_a_case_is_not_applicable_and_left_out_of_combine():
+    graders = build_graders([{"type": "contains", "expected_key": "a"}, {"type": "contains", "expected_key": "b"}], "g")
+    case = Case("c1", {}, {"a": "ahoy"})
+    grades = [g.grade("Ahoy there", case) for g in graders]
+    assert [g.applies for g in grades] == [True, False]
+    assert grades[1].reason == "not applicable: case has no expected 'b'"
+    assert combine(graders, grades) == Grade(1.0, True, "found 'ahoy'")
+
+
+def test_a_case_no_grader_applies_to_passes_and_says_so():
+    graders = build_graders([{"type": "contains", "expected_key": "a", "not": True}], "g")
+    grades = [graders[0].grade("x", Case("c1", {}, None))]
+    assert not grades[0].applies  # negation keeps "not applicable" as it is
+    assert combine(graders, grades) == Grade(1.0, True, "no grader applies to this case")
+
+
+def test_json_mode_whole_needs_the_whole_output_to_be_json():
+    chatty = 'Sure! Here it is: {"a": 1}'
+    assert grade({"type": "json"}, chatty).passed  # default: find the JSON in the text
+    got = grade({"type": "json", "mode": "whole"}, chatty)
+    assert not got.passed and "the whole output must be JSON (mode: whole)" in got.reason
+    assert grade({"type": "json", "mode": "whole"}, ' {"a": 1}\n').passed
+
+
+def test_json_mode_must_be_known():
+    with pytest.raises(GraderError, match=rf"^{W}\.mode: must be one of find, whole, got 'strict'"):
+        build({"type": "json", "mode": "strict"})
+
+
+DATE_SCHEMA = {"type": "object", "properties": {"due": {"type": "string", "format": "date"}}}
+
+
+@pytest.mark.parametrize(
+    ("output", "formats", "passed"),
+    [
+        ('{"due": "2024-03-04"}', True, True),
+        ('{"due": "next Tuesday"}', True, False),
+        ('{"due": "2024-02-30"}', True, False),  # no such day
+        ('{"due": "next Tuesday"}', False, True),  # formats: false treats format as a note
+    ],
+)
+def test_json_schema_format_is_checked(output, formats, passed):
+    got = grade({"type": "json", "schema": DATE_SCHEMA, "formats": formats}, output)
+    assert got.passed is passed
+    if not passed:
+        assert "is not a 'date'" in got.reason
+
+
+@pytest.mark.parametrize(
+    ("read", "output", "passed"),
+    [
+        ("first", "28 + 32 = 60", False),
+        ("last", "28 + 32 = 60", True),
+        ("anywhere", "28 + 32 = 60", True),
+        ("anywhere", "28 + 32 = 61", False),
+        ("whole", "60", True),
+        ("whole", " 60.\n", True),
+        ("whole", "60 apples", False),
+        ("last", "It is 60. Final answer: 61", False),
+    ],
+)
+def test_numeric_read_chooses_which_number_counts(read, output, passed):
+    assert grade({"type": "numeric", "read": read}, output, 60).passed is passed
+
+
+def test_numeric_read_last_reason_names_the_number_read():
+    assert grade({"type": "numeric", "read": "last"}, "28 + 32 = 60", 60).reason == "got 60, expected 60"
+    assert grade({"type": "numeric"}, "28 + 32 = 60", 60).reason == "expected 60, got 28 (off by 32; allowed 0)"
+
+
+def test_numeric_read_must_be_known_and_is_recorded_only_when_set():
+    with pytest.raises(GraderError, match=rf"^{W}\.read: must be one of first, last, anywhere, whole"):
+        build({"type": "numeric", "read": "final"})
+    assert build({"type": "numeric"}).options == {"tolerance": 0, "relative": 0}
+    assert build({"type": "numeric", "read": "last"}).options == {"tolerance": 0, "relative": 0, "read": "last"}
+
+
+# SQuAD v1.1's official F1: normalise (lower, drop string.punctuation, drop a/an/the, collapse
+# whitespace), then the harmonic mean of token precision and recall over the common bag.
+@pytest.mark.parametrize(
+    ("output", "expected", "f1"),
+    [
+        ("The answer is 3.14.", "3.14", 0.5),  # [answer, is, 314] vs [314]: P 1/3, R 1
+        ("the Denver Broncos!", "Denver Broncos", 1.0),
+        ("an apple a day", "Apple", pytest.approx(2 / 3, abs=1e-6)),  # [apple, day] vs [apple]
+        ("Carolina Panthers", "Denver Broncos", 0.0),
+        ("Santa Clara, California", "Levi's Stadium in the San Francisco Bay Area at Santa Clara, California",
+         pytest.approx(2 * 1 * (3 / 11) / (1 + 3 / 11), abs=1e-6)),  # P 3/3, R 3/11
+    ],
+)
+def test_token_f1_matches_squad_v1_1(output, expected, f1):
+    assert grade({"type": "token_f1"}, output, expected).score == f1
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [("The answer is 3.14.", "answer is 314"), ("A  cat,\tan hat", "cat hat"), ("theory", "theory"),
+     ("Levi's", "levis")],
+)
+def test_squad_normaliser(text, normalised):
+    from harness.graders._text import NORMALIZERS
+
+    assert NORMALIZERS["squad"](text) == normalised
+
+
+@pytest.mark.parametrize(
+    ("text", "stripped"),
+    [("3.14", "3.14"), ("Pi is 3.14.", "Pi is 3.14"), ("e.g. 1,000!", "eg 1000"), ("v.2", "v2"), ("...", "")],
+)
+def test_strip_punctuation_keeps_decimal_points(text, stripped):
+    from harness.graders._text import NORMALIZERS
+
+    assert NORMALIZERS["strip_punctuation"](text) == stripped
+
+
+def test_exact_with_strip_punctuation_does_not_equate_3_14_and_314():
+    assert not grade({"type": "exact", "normalize": ["strip_punctuation"]}, "314", "3.14").passed
+    assert grade({"type": "exact", "normalize": ["strip_punctuation"]}, "3.14.", "3.14").passed
+
+
+@pytest.mark.parametrize(
+    ("max_distance", "output", "passed"),
+    [(5, "sitting", True), (3, "sitting", True), (2, "sitting", False), (0, "kitten", True)],
+)
+def test_similarity_max_distance_is_promptfoos_levenshtein(max_distance, output, passed):
+    got = grade({"type": "similarity", "max_distance": max_distance, "normalize": []}, output, "kitten")
+    assert (got.passed, got.score) == (passed, float(passed))
+    distance = 0 if output == "kitten" else 3
+    assert got.reason == f"edit distance {distance} {'<=' if passed else '>'} {max_distance} vs 'kitten'"
+
+
+def test_similarity_max_distance_must_be_a_whole_number():
+    with pytest.raises(GraderError, match=rf"^{W}\.max_distance: must be a whole number of characters >= 0"):
+        build({"type": "similarity", "max_distance": 2.5})
+    assert build({"type": "similarity"}).options == {"normalize": ["strip", "lower"], "pass_at": 0.8}
+
+
+@pytest.mark.parametrize(
+    ("config", "output", "passed"),
+    [
+        ({"type": "regex", "pattern": r"answer is (\w+)", "group": 1}, "The answer is paris.", True),
+        ({"type": "regex", "pattern": r"answer is (\w+)", "group": 1}, "The answer is Lyon.", False),
+        ({"type": "regex", "pattern": r"answer is (?P<city>\w+)", "group": "city"}, "the answer is PARIS", True),
+        ({"type": "regex", "pattern": r"answer is (\w+)"}, "The answer is Lyon.", True),  # no group: match only
+    ],
+)
+def test_regex_group_is_compared_with_expected(config, output, passed):
+    assert grade(config, output, "Paris").passed is passed
+
+
+def test_regex_group_reason_and_unknown_group():
+    got = grade({"type": "regex", "pattern": r"answer is (\w+)", "group": 1}, "The answer is Lyon.", "Paris")
+    assert got.reason == r"group 1 of /answer is (\w+)/ is 'Lyon', expected 'Paris'"
+    with pytest.raises(GraderError, match=rf"^{W}\.group: 2 is not a group of /a\(b\)/ \(it has groups 1\.\.1\)"):
+        build({"type": "regex", "pattern": "a(b)", "group": 2})
+
+
+CORRECTED = "Let me think. ANSWER: billing\nWait, the charge was for a login issue.\nANSWER: account"
+
+
+@pytest.mark.parametrize(
+    ("config", "passed"),
+    [
+        ({"type": "choice", "choices": ["billing", "account"], "answer": "last"}, True),
+        ({"type": "choice", "choices": ["billing", "account"], "answer": "first"}, False),
+        ({"type": "choice", "choices": ["billing", "account"]}, False),  # whole output: ambiguous
+        ({"type": "exact", "normalize": ["strip", "lower"], "answer": "last"}, True),
+    ],
+)
+def test_answer_last_reads_the_final_answer_line(config, passed):
+    assert grade(config, CORRECTED, "account").passed is passed
+
+
+def test_answer_without_an_answer_line_fails_and_says_so():
+    got = grade({"type": "choice", "choices": ["a", "b"], "answer": "last"}, "I think b", "b")
+    assert (got.passed, got.reason) == (False, "no 'ANSWER:' line (answer: last) in 'I think b'")
+
+
+def test_answer_option_is_recorded_only_when_set():
+    assert build({"type": "exact"}).options == {"normalize": ["strip"]}
+    assert build({"type": "choice", "choices": ["a"]}).options == {"choices": ["a"]}
+    assert build({"type": "choice", "choices": ["a"], "answer": "last"}).options == {"choices": ["a"], "answer": "last"}
+    with pytest.raises(GraderError, match=rf"^{W}\.answer: must be one of None, first, last"):
+        build({"type": "exact", "answer": "final"})

@@ -1,0 +1,485 @@
+"""`tierwise import promptfoo CONFIG`: a promptfoo suite as Tierwise evals, golden sets and catalog.
+
+How a suite maps (see docs/promptfoo.md):
+
+- every promptfoo prompt becomes one task (a Tierwise task has one prompt; its candidates
+  compete on it). One prompt: the task is named after the suite; several: `<suite>_<label>`.
+  All tasks of a suite share one golden set, `golden_sets/<suite>.jsonl`.
+- every test (after defaultTest is merged in and list-valued vars are expanded) is one case.
+- every distinct check becomes one grader. A check whose value differs from test to test
+  (equals: Yarr, equals: Ahoy) is one grader reading the value from each case's `expected`;
+  a check only some tests have gets `expected_key:`, and cases without that key skip it.
+- every provider becomes a catalog entry (a LiteLLM model string) and a candidate;
+  promptfoo's `echo` becomes a python candidate that returns the rendered prompt.
+
+Whatever cannot be carried over is listed in the report with its file and place; with
+`strict=True` it is an error and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ._promptfoo_asserts import NO_VALUE, Mapped, NotCarried, dropped_for, map_assertion
+from ._promptfoo_providers import PARAM_KEYS, Unsupported, catalog_entry, model_name
+from ._promptfoo_read import Dropped, Prompt, Suite, Test, read_suite
+
+DEFAULT_THRESHOLD = 0.9
+
+
+@dataclass
+class ImportReport:
+    """What an import wrote, and everything it could not carry over."""
+
+    config: Path
+    out_dir: Path
+    tasks: list[str] = field(default_factory=list)
+    cases: int = 0
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    candidates: list[str] = field(default_factory=list)
+    needs_judge: list[str] = field(default_factory=list)  # tasks with an llm_judge grader
+    written: list[Path] = field(default_factory=list)
+    not_carried: list[Dropped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report as the CLI prints it."""
+        out = [f"imported {self.config} into {self.out_dir}: {len(self.tasks)} task(s) "
+               f"({', '.join(self.tasks) or 'none'}), {self.cases} case(s), candidates: "
+               f"{', '.join(self.candidates) or 'none'}"]
+        if self.needs_judge:
+            out.append(f"needs the llm_judge grader and a judge model: {', '.join(self.needs_judge)}")
+        out += [f"note: {n}" for n in self.notes]
+        if self.not_carried:
+            out.append(f"not carried over ({len(self.not_carried)}):")
+            out += [f"  {d}" for d in self.not_carried]
+        else:
+            out.append("everything was carried over")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,
+                     threshold: float = DEFAULT_THRESHOLD) -> ImportReport:
+    """Turn a promptfoo config into a Tierwise project in out_dir (which must not hold one yet).
+
+    threshold: the tasks' quality bar (promptfoo has none; a suite passes when every test does).
+    strict: anything that cannot be carried over is a ConfigError, and nothing is written.
+    """
+    config, out_dir = Path(config), Path(out_dir)
+    if not config.is_file():
+        raise ConfigError(f"{config}: promptfoo config not found; fix: give the path to promptfooconfig.yaml")
+    suite = read_suite(config)
+    report = ImportReport(config, out_dir)
+    dropped = list(suite.dropped)
+    base = _slug(suite.description or config.resolve().parent.name or "promptfoo")[:40].strip("_") or "promptfoo"
+
+    models, candidates, params, judges = _catalog(suite, dropped)
+    graders, expected, latency = _graders(suite, judges, models, dropped, report)
+    cases = _cases(suite, expected)
+    files: dict[str, str] = {}
+    echo_functions: dict[str, str] = {}
+    for prompt in suite.prompts:
+        task = _task_name(base, prompt, suite, report.tasks)
+        if not _prompt_ok(prompt, suite, dropped):
+            continue
+        if not graders:
+            dropped.append(Dropped(prompt.file, prompt.place, f"prompt {prompt.label!r}",
+                                   "no assertion could be carried over, and a Tierwise task needs a grader"))
+            continue
+        task_candidates = list(candidates)
+        if "echo" in candidates:
+            name = "echo" if len(suite.prompts) == 1 else f"echo-{task}"
+            models[name] = {"python": f"promptfoo_echo:{_py_name(task)}"}
+            echo_functions[_py_name(task)] = repr({"system": prompt.system, "user": prompt.user})
+            task_candidates[task_candidates.index("echo")] = name
+        if not task_candidates:
+            dropped.append(Dropped(suite.config_file, "providers", f"prompt {prompt.label!r}",
+                                   "no provider could be carried over, and a Tierwise task needs a candidate"))
+            continue
+        spec = _spec(task, base, prompt, suite, graders, params, latency, threshold, task_candidates)
+        files[f"evals/{task}.yaml"] = _header(config, prompt) + _dump_yaml(spec)
+        report.tasks.append(task)
+        report.candidates = sorted(set(report.candidates) | set(task_candidates))
+        if any(g["type"] == "llm_judge" for g in graders):
+            report.needs_judge.append(task)
+    report.models, report.cases = models, len(cases) if report.tasks else 0
+    report.not_carried = _dedupe(dropped)
+    if strict and report.not_carried:
+        listed = "; ".join(str(d) for d in report.not_carried[:20])
+        raise ConfigError(f"{config}: {len(report.not_carried)} thing(s) cannot be carried over (--strict): {listed}; "
+                          "fix: change the promptfoo suite, or import without --strict and finish by hand")
+    if report.tasks:
+        files[f"golden_sets/{base}.jsonl"] = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
+    files["tierwise.yaml"] = _project_yaml(config, models)
+    files["registry.yaml"] = ("# What the application runs, per task type; `tierwise recommend --write` fills it.\n"
+                              "tasks: {}\n")
+    if echo_functions:
+        files["promptfoo_echo.py"] = _echo_module(config, echo_functions)
+    python_files = {g["function"]: g.pop("_python_file") for g in graders if "_python_file" in g}
+    if python_files:
+        files["promptfoo_graders.py"] = _graders_module(config, out_dir, python_files)
+    _write(out_dir, files, report)
+    return report
+
+
+# ---- catalog --------------------------------------------------------------------------------
+
+
+def _catalog(suite: Suite, dropped: list[Dropped]) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, Any], dict[str, str]]:
+    """Catalog entries and candidates from the providers; the call parameters they agree on."""
+    models: dict[str, dict[str, Any]] = {}
+    candidates: list[str] = []
+    taken: set[str] = set()
+    seen_params: list[dict[str, Any]] = []
+    for p in suite.providers:
+        if p.id == "echo":
+            candidates.append("echo")
+            continue
+        try:
+            entry, skipped = catalog_entry(p.id, p.config)
+        except Unsupported as exc:
+            dropped.append(Dropped(p.file, p.place, f"provider {p.id!r}", str(exc)))
+            continue
+        for key, why in skipped:
+            dropped.append(Dropped(p.file, f"{p.place}.config.{key}", f"provider option {key!r}", why))
+        name = model_name(p.id, p.label, taken)
+        models[name] = entry
+        candidates.append(name)
+        seen_params.append({PARAM_KEYS[k]: v for k, v in p.config.items() if k in PARAM_KEYS})
+    params: dict[str, Any] = {}
+    for key in sorted({k for s in seen_params for k in s}):
+        values = [s.get(key) for s in seen_params]
+        if all(v == values[0] for v in values):
+            params[key] = values[0]
+        else:
+            dropped.append(Dropped(suite.config_file, "providers", f"call parameter {key!r}",
+                                   f"the providers set different values ({values}); a Tierwise task has one value "
+                                   "for all candidates (set per-model values with prompt variants or the catalog)"))
+    return models, candidates, params, {}
+
+
+def _judge_name(provider_id: str | None, judges: dict[str, str], models: dict[str, dict[str, Any]],
+                dropped: list[Dropped], file: str, place: str) -> str | None:
+    if provider_id is None:
+        return None
+    if provider_id in judges:
+        return judges[provider_id]
+    try:
+        entry, _ = catalog_entry(provider_id, {})
+    except Unsupported as exc:
+        dropped.append(Dropped(file, place, f"grading provider {provider_id!r}", str(exc)))
+        return None
+    same = next((n for n, e in models.items() if e == entry), None)
+    name = same or model_name(provider_id, None, set(models))
+    models.setdefault(name, entry)
+    judges[provider_id] = name
+    return name
+
+
+# ---- graders and expected values ------------------------------------------------------------
+
+
+def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, Any]], dropped: list[Dropped],
+             report: ImportReport) -> tuple[list[dict[str, Any]], list[Any], float | None]:
+    """The task's graders and each case's expected value (plain, or a mapping by expected_key)."""
+    per_test: list[list[Mapped]] = []
+    latency: float | None = None
+    metrics: set[str] = set()
+    for t in suite.tests:
+        mapped_here: list[Mapped] = []
+        _test_options(t, dropped)
+        if t.threshold is not None:
+            at = f"{t.place}, __threshold" if t.file.endswith(".csv") else f"{t.place}.threshold"
+            dropped.append(Dropped(t.file, at, f"test threshold {t.threshold}",
+                                   "Tierwise has no per-case pass threshold: a case passes when every grader passes, "
+                                   "and the task's threshold applies to the mean score"))
+        judge = t.options.get("provider")
+        for a, file, place in t.asserts:
+            if isinstance(a, dict) and a.get("metric"):
+                metrics.add(str(a["metric"]))
+            try:
+                m = map_assertion(a, t.vars, judge)
+            except NotCarried as exc:
+                dropped.append(dropped_for(a, file, place, str(exc)))
+                continue
+            if m.note and m.note not in report.notes:
+                report.notes.append(m.note)
+            if m.latency_ms is not None:
+                latency = m.latency_ms if latency is None else min(latency, m.latency_ms)
+                continue
+            if m.config["type"] == "llm_judge":
+                name = _judge_name(m.judge, judges, models, dropped, file, place)
+                if name is not None:
+                    m.config["judge"] = name
+            if m.python_file is not None:
+                path, func = m.python_file
+                m.config["function"] = f"promptfoo_graders:{_py_name(Path(path).stem + '_' + func)}"
+                m.config["_python_file"] = [path, func]
+            mapped_here.append(m)
+        per_test.append(mapped_here)
+    if metrics:
+        report.notes.append(f"promptfoo metric names ({', '.join(sorted(metrics))}) are not kept: Tierwise scores a "
+                            "task as the weighted mean of its graders, and each grade keeps its grader's reason")
+    return _group(per_test, len(suite.tests)) + (latency,)
+
+
+def _group(per_test: list[list[Mapped]], n: int) -> tuple[list[dict[str, Any]], list[Any]]:
+    # The k-th check of one kind in a test lines up with the k-th of that kind in every other
+    # test (defaultTest's come first, so they line up exactly): five rubrics stay five graders.
+    groups: dict[str, list[tuple[int, Mapped]]] = {}
+    for j, ms in enumerate(per_test):
+        seen: dict[str, int] = {}
+        for m in ms:
+            template = json.dumps([m.config, m.option], sort_keys=True, default=str)
+            k = seen[template] = seen.get(template, -1) + 1
+            groups.setdefault(f"{template}#{k}", []).append((j, m))
+    # (config, payload by case, reads expected)
+    built: list[tuple[dict[str, Any], dict[int, Any], bool, str]] = []
+    for members in groups.values():
+        first = members[0][1]
+        values = [m.value for _, m in members]
+        same = all(json.dumps(v, sort_keys=True, default=str) == json.dumps(values[0], sort_keys=True, default=str)
+                   for v in values)
+        if first.value is NO_VALUE or (first.option is not None and same):
+            config = dict(first.config)
+            if first.option is not None:
+                config[first.option] = first.value
+            built.append((config, {j: True for j, _ in members}, False, first.name))
+        elif first.via_expected:
+            built.append((dict(first.config), {j: m.value for j, m in members}, True, first.name))
+        else:  # the value must be an option (a regex pattern, a schema): one grader per value
+            by_value: dict[str, list[tuple[int, Mapped]]] = {}
+            for j, m in members:
+                by_value.setdefault(json.dumps(m.value, sort_keys=True, default=str), []).append((j, m))
+            for sub in by_value.values():
+                config = dict(first.config)
+                config[first.option] = sub[0][1].value
+                built.append((config, {j: True for j, _ in sub}, False, sub[0][1].name))
+    return _expected(built, n)
+
+
+def _expected(built: list[tuple[dict[str, Any], dict[int, Any], bool, str]], n: int
+              ) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Plain `expected` when one grader reads it for every case and no other needs a key;
+    otherwise a mapping per case, one key per grader that reads it or applies to some cases only."""
+    needs_key = [i for i, (_, payload, reads, _) in enumerate(built) if reads or len(payload) < n]
+    if len(needs_key) == 1 and built[needs_key[0]][2] and len(built[needs_key[0]][1]) == n:
+        i = needs_key[0]
+        return [c for c, *_ in built], [built[i][1][j] for j in range(n)]
+    expected: list[Any] = [None] * n
+    taken: set[str] = set()
+    graders = []
+    for i, (config, payload, reads, name) in enumerate(built):
+        config = dict(config)
+        if i in needs_key:
+            key, k = name, 2
+            while key in taken:
+                key, k = f"{name}_{k}", k + 1
+            taken.add(key)
+            config["expected_key"] = key
+            for j, value in payload.items():
+                expected[j] = {**(expected[j] or {}), key: value}
+        graders.append(config)
+    return graders, expected
+
+
+def _test_options(t: Test, dropped: list[Dropped]) -> None:
+    for key, value in t.options.items():
+        if key == "provider":
+            continue  # the judge of llm-rubric assertions
+        if key == "transform":
+            why = ("Tierwise grades the raw output; this test's assertions were carried over as checks on the raw "
+                   "output, without the transform")
+        else:
+            why = "this test option has no Tierwise counterpart"
+        dropped.append(Dropped(t.file, f"{t.place}.options.{key}", f"{key} {str(value)[:60]!r}", why))
+
+
+# ---- cases, prompts, specs ------------------------------------------------------------------
+
+
+def _cases(suite: Suite, expected: list[Any]) -> list[dict[str, Any]]:
+    cases = []
+    for j, (t, want) in enumerate(zip(suite.tests, expected)):
+        case: dict[str, Any] = {"id": f"pf-{j + 1:03d}", "vars": t.vars}
+        if want is not None:
+            case["expected"] = want
+        metadata = {"promptfoo": f"{t.file}: {t.place}"}
+        if t.description:
+            metadata["description"] = t.description
+        metadata.update({k: v for k, v in t.metadata.items() if k not in metadata})
+        case["metadata"] = metadata
+        cases.append(case)
+    return cases
+
+
+def _prompt_ok(prompt: Prompt, suite: Suite, dropped: list[Dropped]) -> bool:
+    """The prompt compiles as a Jinja2 template and every test gives the variables it uses."""
+    import jinja2
+    from jinja2 import meta
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    names: set[str] = set()
+    for text in (prompt.system, prompt.user):
+        if text is None:
+            continue
+        try:
+            env.from_string(text)  # compiling finds unknown filters (Nunjucks-only ones such as `load`)
+            names |= meta.find_undeclared_variables(env.parse(text))
+        except jinja2.TemplateError as exc:
+            dropped.append(Dropped(prompt.file, prompt.place, f"prompt {prompt.label!r}",
+                                   f"not a Jinja2 template Tierwise can render ({exc}); rewrite it without that "
+                                   "Nunjucks feature"))
+            return False
+    for t in suite.tests:
+        missing = sorted(names - set(t.vars))
+        if missing:
+            dropped.append(Dropped(prompt.file, prompt.place, f"prompt {prompt.label!r}",
+                                   f"uses {missing[0]!r}, which {t.file}: {t.place} does not give (promptfoo would "
+                                   "render it empty; Tierwise refuses undefined variables)"))
+            return False
+    return True
+
+
+def _task_name(base: str, prompt: Prompt, suite: Suite, taken: list[str]) -> str:
+    name = base if len(suite.prompts) == 1 else f"{base}_{_slug(prompt.label)}"
+    unique, k = name, 2
+    while unique in taken:
+        unique, k = f"{name}_{k}", k + 1
+    return unique
+
+
+def _spec(task: str, base: str, prompt: Prompt, suite: Suite, graders: list[dict[str, Any]], params: dict[str, Any],
+          latency: float | None, threshold: float, candidates: list[str]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"task": task}
+    if suite.description:
+        spec["description"] = str(suite.description)
+    spec["golden_set"] = f"golden_sets/{base}.jsonl"
+    spec["prompt"] = {k: v for k, v in (("system", prompt.system), ("user", prompt.user)) if v is not None}
+    if params:
+        spec["params"] = params
+    spec["graders"] = [{k: v for k, v in g.items() if not k.startswith("_")} for g in graders]
+    spec["threshold"] = threshold
+    spec["confidence"] = 0.95
+    if latency is not None:
+        spec["max_p95_latency_ms"] = latency
+    spec["candidates"] = candidates
+    return spec
+
+
+# ---- writing --------------------------------------------------------------------------------
+
+
+def _dump_yaml(data: Any) -> str:
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 110
+    yaml.allow_unicode = True
+    yaml.sort_base_mapping_type_on_output = False
+    buffer = StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def _header(config: Path, prompt: Prompt) -> str:
+    return (f"# Imported by `tierwise import promptfoo` from {config.name} ({prompt.file}: {prompt.place}).\n"
+            f"# threshold is Tierwise's own quality bar (promptfoo has none): set it for this task.\n")
+
+
+def _project_yaml(config: Path, models: dict[str, dict[str, Any]]) -> str:
+    head = (f"# Tierwise project imported from the promptfoo suite {config.name}.\n"
+            "store: sqlite:///.tierwise/results.db\nregistry: registry.yaml\n")
+    return head + _dump_yaml({"models": models})
+
+
+def _echo_module(config: Path, functions: dict[str, str]) -> str:
+    lines = [f'"""Written by `tierwise import promptfoo` from {config.name}: promptfoo\'s `echo` provider, which',
+             'answers with the rendered prompt itself. One python candidate per task."""', "",
+             "import jinja2", "",
+             "_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)",
+             "", "",
+             "def _echo(prompt: dict, variables: dict) -> str:",
+             "    parts = [prompt[role] for role in (\"system\", \"user\") if prompt[role] is not None]",
+             "    return \"\\n\\n\".join(_ENV.from_string(p).render(**variables) for p in parts)", ""]
+    for name, prompt in functions.items():
+        lines += ["", f"def {name}(variables: dict) -> str:", f"    return _echo({prompt}, variables)", ""]
+    return "\n".join(lines)
+
+
+def _graders_module(config: Path, out_dir: Path, files: dict[str, list[str]]) -> str:
+    lines = [f'"""Written by `tierwise import promptfoo` from {config.name}: runs the suite\'s Python assertion',
+             "files as Tierwise python graders. promptfoo calls get_assert(output, context) with the test's vars in",
+             "context; it may return a bool, a score, or a dict with pass, score and reason.\"\"\"", "",
+             "import importlib.util", "from pathlib import Path", "",
+             "_HERE = Path(__file__).resolve().parent", "_LOADED = {}", "", "",
+             "def _function(relative_path: str, name: str):",
+             "    if relative_path not in _LOADED:",
+             "        path = (_HERE / relative_path).resolve()",
+             "        spec = importlib.util.spec_from_file_location(path.stem, path)",
+             "        module = importlib.util.module_from_spec(spec)",
+             "        spec.loader.exec_module(module)",
+             "        _LOADED[relative_path] = module",
+             "    return getattr(_LOADED[relative_path], name)", "", "",
+             "def _run(relative_path: str, name: str, output: str, case) -> object:",
+             "    context = {\"vars\": dict(case.vars), \"test\": {\"vars\": dict(case.vars), \"metadata\": dict(case.metadata)}}",
+             "    result = _function(relative_path, name)(output, context)",
+             "    if isinstance(result, dict):",
+             "        passed = bool(result.get(\"pass\", result.get(\"score\", 0) > 0))",
+             "        score = float(result.get(\"score\", 1.0 if passed else 0.0))",
+             "        return {\"score\": score, \"passed\": passed, \"reason\": str(result.get(\"reason\", \"\"))}",
+             "    return result", ""]
+    root = config.resolve().parent
+    for function, (path, func) in files.items():
+        name = function.split(":", 1)[1]
+        relative = os.path.relpath(root / path, out_dir.resolve())
+        lines += ["", f"def {name}(output: str, case) -> object:",
+                  f"    return _run({relative!r}, {func!r}, output, case)", ""]
+    return "\n".join(lines)
+
+
+def _write(out_dir: Path, files: dict[str, str], report: ImportReport) -> None:
+    clashes = [name for name in files if (out_dir / name).exists()]
+    if clashes:
+        raise ConfigError(f"{out_dir / clashes[0]}: already exists; fix: import into an empty folder (--out DIR), "
+                          "the import never overwrites a project")
+    for name, text in files.items():
+        path = out_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        report.written.append(path)
+
+
+# ---- small helpers ------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "task"
+
+
+def _py_name(text: str) -> str:
+    name = re.sub(r"\W+", "_", text).strip("_") or "f"
+    return name if not name[0].isdigit() else f"f_{name}"
+
+
+def _dedupe(items: list[Dropped]) -> list[Dropped]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for d in items:
+        key = (d.file, d.place, d.what)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
