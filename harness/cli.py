@@ -160,6 +160,25 @@ def report(tasks, out_dir, store, project_dir) -> None:
         click.echo(f"appended the summary to {summary}")
 
 
+@cli.group(name="import")
+def import_() -> None:
+    """Import another tool's eval suite as a Tierwise project."""
+
+
+@import_.command("promptfoo")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder to write the project into; it must not hold a Tierwise project yet.")
+@click.option("--strict", is_flag=True, help="Fail, writing nothing, if anything cannot be carried over.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.9, show_default=True,
+              help="Quality bar for the imported tasks (promptfoo has none).")
+def import_promptfoo_cmd(config: str, out_dir: str, strict: bool, threshold: float) -> None:
+    """Evals, golden sets and catalog from a promptfoo config."""
+    from .importers import import_promptfoo
+
+    click.echo(str(import_promptfoo(config, out_dir, strict=strict, threshold=threshold)))
+
+
 def _terminate_as_interrupt() -> None:
     """A CI cancel (SIGTERM) ends a run like Ctrl-C: finished results kept, the run marked."""
     import signal

@@ -37,7 +37,7 @@ p-values (one-sided, H0: mean < threshold):
   dual to the one-sided Clopper-Pearson bound: p <= alpha exactly when the Clopper-Pearson lower
   bound at confidence 1 - alpha is >= threshold. Valid at every n.
 - continuous scores in [0, 1]: the p-value dual to the widened BCa bootstrap lower bound that
-  harness.stats.bootstrap_lower computes (same resampling, same seed): p <= alpha exactly when
+  harness.decide.stats.bootstrap_lower computes (same resampling, same seed): p <= alpha exactly when
   that bound at 1 - alpha is >= threshold. It inherits that bound's limits (approximate; measured
   coverage 0.90-0.97 at a nominal 0.95 for n = 10-50), and at the small levels Holm uses with many
   candidates the bootstrap tail is less accurate still. With one candidate Holm, fixed-sequence and
@@ -68,7 +68,7 @@ PROCEDURE_NAMES = {
     "fixed_sequence": "fixed-sequence, cheapest first",
     "each_alone": "each candidate alone (no multiplicity control)",
 }
-_CHUNK_ELEMENTS = 1 << 21  # bootstrap index draws in blocks of about 2M, as harness.stats does
+_CHUNK_ELEMENTS = 1 << 21  # bootstrap index draws in blocks of about 2M, as harness.decide.stats does
 
 
 # --------------------------------------------------------------------------- inputs and outputs
@@ -179,7 +179,7 @@ def clopper_pearson_lower(successes: int, n: int, confidence: float) -> float:
 class BootstrapBound:
     """The widened BCa bootstrap lower bound of a mean, and the p-value dual to it.
 
-    Same construction, resampling and seed as harness.stats.bootstrap_lower (see its docstring
+    Same construction, resampling and seed as harness.decide.stats.bootstrap_lower (see its docstring
     for the method, its measured coverage and limits), so that `lower(c)` equals that function's
     value and `p_value(t) <= 1 - c` exactly when `lower(c) >= t`. The resamples are drawn once,
     so bounds at many levels (Holm's) cost one bootstrap.

@@ -49,7 +49,7 @@ def test_binomial_p_value_is_dual_to_the_clopper_pearson_bound():
 
 
 def test_bootstrap_bound_reproduces_stats_bootstrap_lower_and_its_p_value_is_dual():
-    from harness.stats import bootstrap_lower  # the fixed-n bound of today's rule (moves with the layout)
+    from harness.decide.stats import bootstrap_lower  # the fixed-n bound of today's rule
 
     rng = np.random.default_rng(7)
     mismatches = 0
