@@ -26,14 +26,14 @@ from .project import Project, load_project
 
 __all__ = [
     "ConfigError", "GoldenSetError", "Grade", "GraderError", "Project", "RegistryError", "SpecError", "StoreError",
-    "TierwiseError", "build_report", "gate", "grader", "load_project", "recommend", "results", "run", "summary",
+    "TierwiseError", "arun", "build_report", "gate", "grader", "load_project", "recommend", "results", "run", "summary",
     "write_registry",
 ]
 
 # Heavy modules (pandas, SQLAlchemy, litellm) load only when these are first used, so
 # `tierwise --help` and `tierwise validate` stay fast.
 _LAZY = {
-    "run": "runner", "results": "runner", "summary": "runner",
+    "run": "runner", "arun": "runner", "results": "runner", "summary": "runner",
     "recommend": "decide",
     "write_registry": "registry", "gate": "registry",
     "build_report": "report",

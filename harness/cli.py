@@ -78,23 +78,32 @@ def models(project_dir: str) -> None:
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
 @click.option("--no-cache", is_flag=True, help="Call again even when a result or cached response exists.")
 @click.option("--shard", help="Run only shard i of n (i/n) of the cases, for parallel CI jobs.")
+@click.option("--max-errors", type=click.FloatRange(0, 1), metavar="RATE",
+              help="Exit 1 when a task × model's share of failed calls passes RATE (default: each spec's "
+                   "max_error_rate, else 0.1).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @project_option
-def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> None:
+def run(tasks, models_, limit, store, no_cache, shard, max_errors, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .report import run_table
     from .runner import run as run_eval
 
     result = run_eval(_project(project_dir), list(tasks) or None,
                       [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
-                      limit, store, no_cache, _shard(shard), progress=not quiet)
+                      limit, store, no_cache, _shard(shard), progress=not quiet, max_errors=max_errors)
     c = result.counts
     click.echo(run_table(result.summary))
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
                f"{c.errors} errors; results in the store")
+    for report in result.errors:
+        click.echo(f"errors: {report.line()}", err=True)
     if c.interrupted:
         click.echo("interrupted: finished results are stored; run the same command again to resume", err=True)
         sys.exit(130)
+    if result.failed:
+        click.echo(f"run failed: {len(result.failed)} task × model pairs passed their error limit "
+                   f"(see the errors above; --max-errors RATE sets the limit)", err=True)
+        sys.exit(1)
 
 
 @cli.command()

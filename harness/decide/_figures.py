@@ -41,6 +41,7 @@ def figures(rows: Any) -> dict[str, Any]:
         "length_rate": float((ok["finish_reason"] == "length").mean()) if len(ok) and "finish_reason" in ok
         else math.nan,
         "run_ids": sorted(set(rows["run_id"])) if "run_id" in rows else [],
+        "first_error": str(rows["error"].dropna().iloc[0]) if rows["error"].notna().any() else "",
     }
 
 

@@ -38,12 +38,16 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     try:
         frame = db.results_frame([t.name for t in selected], current=current_keys)
         runs = db.runs()
+        stored = db.stored_pairs([t.name for t in selected])
     finally:
         db.close()
     registry = read_registry(project.registry_path)
     decisions = []
     for task in selected:
         rows = frame[frame["task"] == task.name] if len(frame) else frame
-        decisions.append(decide(task, cands, rows, registry.get(task.name), project.config.volumes.get(task.name)))
+        evaluated = set(rows["model"]) if len(rows) else set()
+        stale = frozenset(m for t, m in stored if t == task.name and m not in evaluated)
+        decisions.append(decide(task, cands, rows, registry.get(task.name), project.config.volumes.get(task.name),
+                                stale))
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(project.store_url(store)), runs, skipped, frame)

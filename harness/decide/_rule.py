@@ -42,6 +42,8 @@ class CandidateResult:
     spec_hash: str = ""
     qualifies: bool = False
     why_not: str = ""
+    first_error: str = ""       # the first failed call's error, when any failed
+    stale: bool = False         # has stored results, none under the current spec
 
 
 @dataclass
@@ -102,8 +104,10 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
     return (before, after, counted) if counted else None
 
 
-def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any) -> list[CandidateResult]:
-    """Per-candidate figures from the task's current results (a DataFrame slice)."""
+def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
+                      stale: frozenset[str] = frozenset()) -> list[CandidateResult]:
+    """Per-candidate figures from the task's current results (a DataFrame slice); `stale` names
+    the models with stored results that no longer match the spec."""
     from . import stats
 
     out = []
@@ -118,8 +122,9 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any) -> li
             bound = stats.lower_bound(f["scores"], task.spec.confidence)
             res.n, res.mean, res.lower, res.method = bound.n, bound.mean, bound.lower, bound.method
             for key in ("error_rate", "p50_ms", "p95_ms", "cost_per_call", "completion_tokens_max",
-                        "length_rate", "run_ids"):
+                        "length_rate", "run_ids", "first_error"):
                 setattr(res, key, f[key])
+        res.stale = not len(rows) and name in stale
         res.qualifies, res.why_not = _qualifies(task, res)
         out.append(res)
     return out
@@ -128,8 +133,14 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any) -> li
 def _qualifies(task: Task, r: CandidateResult) -> tuple[bool, str]:
     spec = task.spec
     if r.n == 0:
-        why = "not evaluated" + ("" if r.available else " (not available here)")
-        return False, why
+        if not r.available:
+            return False, "not evaluated (not available here)"
+        if r.stale:
+            return False, (f"not evaluated under the current spec (its stored results are for an earlier spec, "
+                           f"catalog entry or golden set); run `tierwise run {task.name} --models {r.model}`")
+        return False, f"not evaluated yet; run `tierwise run {task.name} --models {r.model}`"
+    if r.error_rate == 1.0:
+        return False, f"all {r.n} calls failed: {r.first_error}"
     if r.n < r.cases:
         return False, f"evaluated on {r.n} of {r.cases} cases; run `tierwise run {task.name} --models {r.model}`"
     if r.lower < spec.threshold:
@@ -164,11 +175,11 @@ def pick(results: list[CandidateResult]) -> tuple[CandidateResult | None, list[C
 
 
 def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
-           volume: float | None = None) -> Decision:
-    """Apply the decision rule to one task."""
+           volume: float | None = None, stale: frozenset[str] = frozenset()) -> Decision:
+    """Apply the decision rule to one task (`stale`: models with results only under an old spec)."""
     from . import stats
 
-    results = candidate_results(task, cands, frame)
+    results = candidate_results(task, cands, frame, stale)
     by_target = {r.target: r for r in results}
     current_res = by_target.get(current["model"]) if current else None
     best, fallbacks = pick(results)
@@ -186,8 +197,10 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
             return decision
         top = max(evaluated, key=lambda r: (r.lower, r.mean))
         decision.status = "no_qualifier"
-        decision.reason = (f"nothing qualifies; best is {top.model} ({top.why_not}); "
-                           f"{'entry left as it is' if current else 'no entry written'}")
+        unevaluated = [r.model for r in results if not r.n]
+        decision.reason = (f"nothing qualifies; best evaluated is {top.model} ({top.why_not}); "
+                           + (f"not evaluated under the current spec: {', '.join(unevaluated)}; " if unevaluated else "")
+                           + ("entry left as it is" if current else "no entry written"))
         near = _near_miss(task, top)
         if near:
             decision.notes.append(near)

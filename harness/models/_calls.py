@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,37 @@ _RETRYABLE = {
     "RateLimitError", "InternalServerError", "ServiceUnavailableError", "APIConnectionError",
     "Timeout", "APIError", "BadGatewayError", "TimeoutError", "JSONDecodeError", "APIResponseValidationError", "MalformedResponse",
 }
+# HTTP statuses no retry can cure: bad request, auth, not found, payload too large, unprocessable.
+_FINAL_STATUS = {400, 401, 403, 404, 405, 413, 422}
+# LiteLLM reports some final failures under a retryable class (a missing key is an
+# InternalServerError with status 500); their text says what they are.
+_FINAL_TEXT = [
+    (re.compile(r"missing credentials|api[_ ]?key|unauthori[sz]ed|authenticat|permission denied|"
+                r"invalid x-api-key", re.I), "AuthenticationError"),
+    (re.compile(r"context (length|window)|maximum context|too many tokens|prompt is too long", re.I),
+     "ContextWindowExceededError"),
+    (re.compile(r"model .*(not found|does not exist)|no such model|unknown model", re.I), "NotFoundError"),
+]
+
+
+def classify(exc: BaseException) -> tuple[str, bool]:
+    """The error type recorded for a failed call, and whether another attempt may cure it.
+
+    Auth, bad request, not found and context-length errors fail at once: retrying them only
+    multiplies the wait and the cost of a run that cannot succeed."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "Timeout", True
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    text = str(exc)
+    if status in (408, 429):
+        return name, True
+    for pattern, kind in _FINAL_TEXT:
+        if pattern.search(text):
+            return kind, False
+    if status in _FINAL_STATUS:
+        return name, False
+    return name, name in _RETRYABLE
 MAX_BACKOFF_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
 
@@ -62,9 +94,9 @@ async def complete(cand: "Candidate", messages: list[dict[str, str]], params: di
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every provider failure becomes a recorded error
-            result.error_type = "Timeout" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            result.error_type, retryable = classify(exc)
             result.error = _describe(exc)
-            if result.error_type not in _RETRYABLE or attempt == retries:
+            if not retryable or attempt == retries:
                 return result
             await asyncio.sleep(_delay(exc, attempt, backoff_base_s))
     return result

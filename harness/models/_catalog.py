@@ -24,6 +24,8 @@ class Candidate:
     function: Callable[[dict], str] | None = None
     available: bool = True
     skip_reason: str = ""
+    status: str = "ready"          # ready | skipped | unknown (can run, but whether a key works is unknown)
+    note: str = ""                 # why the status is unknown
     concurrency: int = 16
     timeout_s: float = 60.0
 
@@ -63,7 +65,7 @@ def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool
         elif entry.kind == "local":
             problem = _local.problem(entry.local)
             if problem:
-                cand.available, cand.skip_reason = False, problem
+                _skip(cand, problem)
             cand.concurrency = 1  # one llama.cpp model answers one request at a time
             cand.litellm_model = f"openai/{name}"  # served under its catalog name as the alias
         else:
@@ -73,24 +75,36 @@ def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool
 
 
 def _check_litellm(cand: Candidate) -> None:
+    """What can be known offline about a LiteLLM entry's credentials: a key is needed unless the
+    entry says `api_key: none`; it comes from `api_key_env:` or the provider's variable."""
+    if cand.entry.needs_no_key:
+        return
     key_env = cand.call_options.get("api_key_env")
     if key_env:
         if not os.environ.get(key_env):
-            cand.available, cand.skip_reason = False, f"{key_env} is not set"
+            _skip(cand, f"{key_env} is not set")
         return
-    if cand.call_options.get("api_base"):
-        return  # a self-hosted OpenAI-compatible server usually needs no key
     from ._litellm import litellm
 
     try:
         env = litellm().validate_environment(cand.litellm_model)
     except Exception as exc:  # an unknown provider string
-        cand.available, cand.skip_reason = False, f"LiteLLM cannot use {cand.litellm_model!r}: {str(exc)[:120]}"
+        _skip(cand, f"LiteLLM cannot use {cand.litellm_model!r}: {str(exc)[:120]}")
         return
-    if not env.get("keys_in_environment"):
-        missing = env.get("missing_keys") or []
-        cand.available = False
-        cand.skip_reason = (f"{' or '.join(missing)} is not set" if missing else "provider key is not set")
+    if env.get("keys_in_environment"):
+        return
+    missing = env.get("missing_keys") or []
+    if not missing:
+        cand.status, cand.note = "unknown", "LiteLLM cannot tell which key this provider needs"
+        return
+    why = f"{' or '.join(missing)} is not set"
+    if cand.call_options.get("api_base"):
+        why += "; for a server that needs no key, add api_key: none to its tierwise.yaml entry"
+    _skip(cand, why)
+
+
+def _skip(cand: Candidate, why: str) -> None:
+    cand.available, cand.skip_reason, cand.status = False, why, "skipped"
 
 
 _LOADED_MTIME: dict[str, int] = {}

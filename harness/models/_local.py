@@ -155,6 +155,25 @@ class LocalServer:
         self.stop()
         raise TierwiseError(f"the local llama.cpp server did not start within {wait_s:.0f}s")
 
+    def death(self) -> str | None:
+        """Why the server is gone, when it died during the run (None while it runs)."""
+        code = self._proc.poll() if self._proc is not None else None
+        if code is None:
+            return None
+        import signal
+
+        how = f"exit code {code}"
+        if code < 0:
+            try:
+                how = signal.Signals(-code).name
+            except ValueError:
+                how = f"signal {-code}"
+        why = f"the local llama.cpp server died ({how})"
+        if code == -signal.SIGILL:
+            why += ("; llama-cpp-python was built for instructions this CPU does not run; fix: reinstall it with "
+                    "CMAKE_ARGS='-DGGML_NATIVE=OFF' pip install --no-cache-dir --force-reinstall llama-cpp-python")
+        return why
+
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()

@@ -33,7 +33,7 @@ def catalog_rows(project: Project) -> list[dict]:
             text = " + ".join(([text] if text != "free" else []) + extras)
         target = cand.litellm_model or cand.entry.local or cand.entry.python
         rows.append({"model": name, "kind": cand.kind, "target": target, "price": text,
-                     "available": cand.available, "why": cand.skip_reason})
+                     "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note})
     return rows
 
 
@@ -41,8 +41,7 @@ def catalog_table(project: Project) -> str:
     rows = catalog_rows(project)
     lines = [f"{'model':<18} {'kind':<8} {'target':<34} {'status':<10} price"]
     for r in rows:
-        status = "ready" if r["available"] else "skipped"
-        lines.append(f"{r['model']:<18.18} {r['kind']:<8} {str(r['target']):<34.34} {status:<10} {r['price']}")
-        if not r["available"]:
+        lines.append(f"{r['model']:<18.18} {r['kind']:<8} {str(r['target']):<34.34} {r['status']:<10} {r['price']}")
+        if r["why"]:
             lines.append(f"{'':<18} {'':<8} ↳ {r['why']}")
     return "\n".join(lines)

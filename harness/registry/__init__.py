@@ -12,10 +12,10 @@ from ._evidence import (
            read_evidence,
            write_evidence,
 )
-from ._file import ENTRY_KEYS, read_registry, update_registry, write_registry
+from ._file import ENTRY_KEYS, Written, read_registry, update_registry, write_registry
 from ._gate import FAIL, PASS, STALE, GateResult, TaskGate, check_entry, gate
 from ._junit import write_junit
 
-__all__ = ["ENTRY_KEYS", "EVIDENCE_VERSION", "EvidenceFile", "FAIL", "GateResult", "ModelEvidence", "PASS", "STALE",
+__all__ = ["Written", "ENTRY_KEYS", "EVIDENCE_VERSION", "EvidenceFile", "FAIL", "GateResult", "ModelEvidence", "PASS", "STALE",
            "TaskEvidence", "TaskGate", "build_evidence", "check_entry", "evidence_path", "gate", "parse_evidence",
            "read_evidence", "read_registry", "update_registry", "write_evidence", "write_junit", "write_registry"]

@@ -118,20 +118,29 @@ def parse_evidence(raw: bytes | str, shown: str) -> EvidenceFile:
         raise RegistryError(f"{pydantic_error(exc, shown, EvidenceFile, RegistryError)}; {fix}") from None
 
 
-def write_evidence(registry_path: Path, tasks: dict[str, TaskEvidence]) -> bool:
+def write_evidence(registry_path: Path, tasks: dict[str, TaskEvidence]) -> list[str]:
     """Merge these tasks' evidence into the evidence file, keeping every other task's (atomic).
 
+    A record that differs from the stored one only in when it was recorded is not rewritten.
     A malformed existing file stops the write with its error: it is never silently replaced.
-    Returns whether the file changed."""
+    Returns the tasks whose evidence changed."""
     path = evidence_path(registry_path)
     doc = read_evidence(registry_path, missing_ok=True)
-    merged = {**doc.tasks, **{name: ev.model_dump(mode="json") for name, ev in tasks.items()}}
-    doc.tasks = dict(sorted(merged.items()))
-    text = json.dumps(doc.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    if path.exists() and path.read_text(encoding="utf-8-sig") == text:
-        return False
-    atomic_write(path, text)
-    return True
+    changed = []
+    for name, evidence in tasks.items():
+        new = evidence.model_dump(mode="json")
+        if _without_time(doc.tasks.get(name)) != _without_time(new):
+            doc.tasks[name] = new
+            changed.append(name)
+    if not changed:
+        return []
+    doc.tasks = dict(sorted(doc.tasks.items()))
+    atomic_write(path, json.dumps(doc.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+    return changed
+
+
+def _without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if record is None else {k: v for k, v in record.items() if k != "recorded_at"}
 
 
 def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> TaskEvidence:

@@ -8,6 +8,7 @@ and, first, their evidence (registry/_evidence.py).
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +129,34 @@ def update_registry(path: Path, entries: dict[str, dict[str, Any]]) -> bool:
     return True
 
 
-def write_registry(project: Any, rec: Any) -> list[str]:
-    """Write a recommendation's entries and their evidence; returns the tasks whose entry changed."""
+@dataclass
+class Written:
+    """What `write_registry` changed: registry entries, and evidence records (a refreshed
+    measurement of an unchanged entry changes only its evidence)."""
+
+    entries: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        if not self.entries and not self.evidence:
+            return "registry and evidence already up to date"
+        parts = []
+        if self.entries:
+            parts.append("wrote registry entries for: " + ", ".join(self.entries))
+        refreshed = [t for t in self.evidence if t not in self.entries]
+        if refreshed:
+            parts.append("refreshed the evidence for: " + ", ".join(refreshed))
+        return "; ".join(parts)
+
+
+def write_registry(project: Any, rec: Any) -> Written:
+    """Write a recommendation's entries and their evidence; says what changed."""
     from ._evidence import build_evidence, write_evidence
 
     decided = [d for d in rec.decisions if d.entry is not None]
     if not decided:
-        return []
+        return Written()
     # Evidence first: a registry entry must never be newer than the evidence behind it.
-    write_evidence(project.registry_path, {d.task: build_evidence(project, d, rec.runs) for d in decided})
+    evidence = write_evidence(project.registry_path, {d.task: build_evidence(project, d, rec.runs) for d in decided})
     update_registry(project.registry_path, {d.task: d.entry for d in decided})
-    return [d.task for d in decided if d.changed]
+    return Written([d.task for d in decided if d.changed], evidence)

@@ -34,11 +34,15 @@ def _per_call(value: float) -> str:
     return f"{value:>11.7f}" if value < 0.01 else f"{value:>11.4f}"
 
 
-def recommendation_text(rec: Recommendation, wrote: list[str] | None = None) -> str:
+def recommendation_text(rec: Recommendation, wrote: Any = None) -> str:
     """`tierwise recommend`'s text: a block per task, then the totals."""
     blocks = [_task_block(d) for d in rec.decisions]
     counts = {s: sum(d.status == s for d in rec.decisions) for s in ("recommend", "keep", "no_qualifier", "no_data")}
-    tail = (f"{len(rec.decisions)} tasks: {counts['recommend']} to change, {counts['keep']} unchanged, "
+    updates = sum(d.status == "recommend" and d.current_model == d.recommended for d in rec.decisions)
+    change = f"{counts['recommend'] - updates} to change model"
+    if updates:
+        change += f", {updates} to update (fallbacks or parameters only)"
+    tail = (f"{len(rec.decisions)} tasks: {change}, {counts['keep']} unchanged, "
             f"{counts['no_qualifier']} with nothing qualifying, {counts['no_data']} without results")
     spend = _monthly(rec.decisions)
     if spend:
@@ -46,7 +50,7 @@ def recommendation_text(rec: Recommendation, wrote: list[str] | None = None) -> 
     if rec.skipped:
         tail += "\nnot evaluated here: " + "; ".join(f"{m} ({why})" for m, why in rec.skipped.items())
     if wrote is not None:
-        tail += ("\nwrote registry entries for: " + ", ".join(wrote)) if wrote else "\nregistry already up to date"
+        tail += "\n" + wrote.text()
     elif counts["recommend"]:
         tail += "\nrun `tierwise recommend --write` to update the registry"
     return "\n\n".join(blocks + [tail])
@@ -59,7 +63,7 @@ def _task_block(d: Decision) -> str:
     lines.append(f"  current:    {current}{_name(d.current_model)}")
     best = next((c for c in d.candidates if c.model == d.recommended), None)
     if best is not None:
-        verb = "keep" if d.status == "keep" else "recommend"
+        verb = "keep" if d.status == "keep" else "update" if d.current_model == d.recommended else "recommend"
         fallbacks = ", ".join(d.fallbacks) or "none"
         lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
         lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f} ({best.method}, n={best.n})"
@@ -90,7 +94,8 @@ def _per_1k(value: float | None) -> str:
 
 
 def _saving(d: Decision) -> str:
-    if d.cost_per_1k_current is None or d.cost_per_1k_recommended is None or d.status != "recommend":
+    if d.cost_per_1k_current is None or d.cost_per_1k_recommended is None or d.status != "recommend" \
+            or d.current_model == d.recommended:  # only fallbacks or params change: no saving to show
         return ""
     saving = d.cost_per_1k_current - d.cost_per_1k_recommended
     text = f"   (saves {money(saving)} per 1,000 vs current)" if saving >= 0 else \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,13 +18,51 @@ from ._progress import Progress
 from ._runner import RunCounts, RunOptions, execute
 
 
+# A run exits 1 when a task × model's error rate passes this, unless the spec's max_error_rate
+# or --max-errors says otherwise: a run whose calls mostly failed must not look like a success.
+DEFAULT_MAX_ERROR_RATE = 0.10
+
+
 @dataclass
+class ErrorReport:
+    """The failed calls of one task × model in the current results."""
+
+    task: str
+    model: str
+    errors: int
+    n: int
+    limit: float
+    first_error: str
+
+    @property
+    def over_limit(self) -> bool:
+        return self.n > 0 and self.errors / self.n > self.limit
+
+    def line(self) -> str:
+        verdict = "over" if self.over_limit else "within"
+        return (f"{self.task} × {self.model}: {self.errors}/{self.n} calls failed ({verdict} the limit "
+                f"{self.limit:.0%}); first: {self.first_error}")
+
+
+@dataclass(repr=False)
 class RunResult:
     run_id: str
     counts: RunCounts
     skipped: dict[str, str] = field(default_factory=dict)
     summary: Any = None  # pandas DataFrame, one row per task x model
     plan: Plan | None = None
+    errors: list[ErrorReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ErrorReport]:
+        """The task × model pairs whose error rate passed its limit (the run then exits 1)."""
+        return [e for e in self.errors if e.over_limit]
+
+    def __repr__(self) -> str:
+        c = self.counts
+        return (f"RunResult(run_id={self.run_id!r}, planned={c.planned}, called={c.called}, cached={c.cached}, "
+                f"reused={c.reused}, errors={c.errors}, over_limit={len(self.failed)}, "
+                f"interrupted={c.interrupted})")
 
 
 def candidates_for(project: Project, tasks: list, models: list[str] | None = None,
@@ -49,8 +88,54 @@ def check(project: Project) -> None:
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-        argv: list[str] | None = None) -> RunResult:
-    """Evaluate tasks against their candidates; every finished call is stored at once."""
+        argv: list[str] | None = None, max_errors: float | None = None) -> RunResult:
+    """Evaluate tasks against their candidates; every finished call is stored at once.
+
+    Works inside a running event loop too (a notebook): the run then goes on in a worker
+    thread with its own loop, and this call waits for it. `await arun(...)` is the async form.
+    `max_errors` (a rate in [0, 1]) overrides each spec's max_error_rate for `RunResult.failed`."""
+    kwargs = dict(tasks=tasks, models=models, limit=limit, store=store, no_cache=no_cache, shard=shard,
+                  progress=progress, argv=argv, max_errors=max_errors)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run(project, **kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="tierwise-run") as pool:
+        return pool.submit(_run, project, **kwargs).result()
+
+
+async def arun(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
+               limit: int | None = None, store: str | None = None, no_cache: bool = False,
+               shard: tuple[int, int] | None = None, progress: Progress | bool = True,
+               argv: list[str] | None = None, max_errors: float | None = None) -> RunResult:
+    """`run`, awaitable: the evaluation goes on in a worker thread, the caller's loop stays free."""
+    return await asyncio.to_thread(_run, project, tasks=tasks, models=models, limit=limit, store=store,
+                                   no_cache=no_cache, shard=shard, progress=progress, argv=argv,
+                                   max_errors=max_errors)
+
+
+def _error_reports(tasks: list, frame: Any, max_errors: float | None) -> list[ErrorReport]:
+    """Per task × model with failed calls in the current results: how many, the limit, the first."""
+    if frame is None or frame.empty:
+        return []
+    limits = {t.name: (max_errors if max_errors is not None else
+                       t.spec.max_error_rate if t.spec.max_error_rate is not None else DEFAULT_MAX_ERROR_RATE)
+              for t in tasks}
+    out = []
+    for (task, model), group in frame.groupby(["task", "model"], sort=False):
+        failed = group[group["error"].notna()]
+        if len(failed):
+            out.append(ErrorReport(task, model, len(failed), len(group), limits.get(task, DEFAULT_MAX_ERROR_RATE),
+                                   str(failed["error"].iloc[0])))
+    return out
+
+
+def _run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
+        limit: int | None = None, store: str | None = None, no_cache: bool = False,
+        shard: tuple[int, int] | None = None, progress: Progress | bool = True,
+        argv: list[str] | None = None, max_errors: float | None = None) -> RunResult:
     selected = project.select(tasks)
     cands = candidates_for(project, selected, models)
     prog = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
@@ -59,6 +144,8 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         prog.line(f"skipped {name}: {why}")
     available = {name: c for name, c in cands.items() if c.available}
     plan = plan_run(selected, available, limit=limit, shard=shard)
+    run_info = {"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
+                "limit": limit, "shard": list(shard) if shard else None}
     db = Store(project.store_url(store))
     try:
         from importlib.metadata import version
@@ -67,20 +154,23 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
             tierwise_version=tierwise_version(),
             litellm_version=version("litellm"), price_map_version=price_map_version(),
             argv=_safe_argv(argv if argv is not None else sys.argv[1:]),
-            info={"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
-                  "limit": limit, "shard": list(shard) if shard else None},
+            info=run_info,
         )
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
                              backoff_s=project.config.retry_backoff_s,
                              local_threads=project.config.local_threads)
-        status = "failed"
+        status, info = "failed", None
         try:
             counts = execute(plan, db, options, prog)
-            status = "interrupted" if counts.interrupted else "finished"
+            frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
+            errors = _error_reports(selected, frame, max_errors)
+            status = "interrupted" if counts.interrupted else "finished_with_errors" if any(
+                e.over_limit for e in errors) else "finished"
+            info = {**run_info, "errors": {f"{e.task} × {e.model}": {"errors": e.errors, "n": e.n, "limit": e.limit,
+                                                                     "first": e.first_error} for e in errors}}
         finally:
-            db.finish_run(run_id, status)
-        frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
-        return RunResult(run_id, counts, skipped, summarize(frame), plan)
+            db.finish_run(run_id, status, info)
+        return RunResult(run_id, counts, skipped, summarize(frame), plan, errors)
     finally:
         db.close()
 

@@ -20,6 +20,7 @@ class Progress:
         self._done: dict[tuple[str, str], int] = {}
         self._errors: dict[tuple[str, str], int] = {}
         self._started: dict[tuple[str, str], float] = {}
+        self.first_error: dict[tuple[str, str], str] = {}
         self._bars: Any = None
         self._ids: dict[tuple[str, str], Any] = {}
 
@@ -55,11 +56,15 @@ class Progress:
         with self._lock:
             self._started.setdefault(key, time.monotonic())
             self._done[key] = self._done.get(key, 0) + 1
+            first = row.error is not None and key not in self.first_error
             if row.error is not None:
                 self._errors[key] = self._errors.get(key, 0) + 1
+                self.first_error.setdefault(key, row.error)
             done, total, errors = self._done[key], self._totals.get(key, 0), self._errors.get(key, 0)
         if not self.enabled:
             return
+        if first:  # a failure is shown where it happens, with its cause; later ones are counted
+            self.note(f"  ! {key[0]} × {key[1]}: {row.error} (further errors are counted)")
         if self._bars is not None:
             self._bars.update(self._ids[key], completed=done, err=f"{errors} errors" if errors else "")
         elif done == total:

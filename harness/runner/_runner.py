@@ -128,9 +128,16 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
         api_base = api_key = None
         if it.cand.kind == "local":
             api_base, api_key = server.base_url, server.api_key
+            died = server.death()
+            if died:  # every further call would fail the same way: say why, do not retry
+                counts.called += 1
+                counts.errors += 1
+                return _row(it, CallResult(attempts=0, error=died, error_type="LocalServerDied"), False, options.run_id)
         result = await complete(it.cand, it.messages, it.params, it.extra, retries=options.retries,
                                 backoff_base_s=options.backoff_s, api_base=api_base, api_key=api_key, variables=it.case.vars)
         counts.called += 1
+        if result.error is not None and it.cand.kind == "local" and server.death():
+            result.error, result.error_type = server.death(), "LocalServerDied"
     if result.error is not None:
         counts.errors += 1
     return _row(it, result, cached is not None, options.run_id)

@@ -103,6 +103,12 @@ class Store:
             rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
             return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
 
+    def stored_pairs(self, tasks: list[str]) -> set[tuple[str, str]]:
+        """The (task, model) pairs with any stored result, current or not."""
+        query = sa.select(results.c.task, results.c.model).distinct().where(results.c.task.in_(tasks))
+        with self.engine.connect() as conn:
+            return {(r.task, r.model) for r in conn.execute(query)}
+
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}

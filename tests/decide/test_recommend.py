@@ -95,7 +95,7 @@ def test_nothing_qualifies_leaves_entry_and_names_best_and_shortfall(tmp_path):
     frame = _frame({"cheap": _scores(100, 90), "dear": _scores(100, 93)})
     d = decide(task, cands, frame, current)
     assert d.status == "no_qualifier" and d.entry is None and not d.changed
-    assert d.reason.startswith("nothing qualifies; best is dear (lower bound") and "entry left as it is" in d.reason
+    assert d.reason.startswith("nothing qualifies; best evaluated is dear (lower bound") and "entry left as it is" in d.reason
 
 
 def test_no_results_at_all_says_run_first(tmp_path):

@@ -20,8 +20,8 @@ def test_write_records_evidence_for_gate(tmp_path):
                                                             params={"temperature": 0, "max_tokens": 8})})
     project = load_project(tmp_path)
     run(project, progress=False)
-    changed = write(project, recommend(project))
-    assert changed == ["t"]
+    written = write(project, recommend(project))
+    assert written.entries == ["t"] and written.evidence == ["t"]
     evidence = read_evidence(project.registry_path).record("t")
     task = project.tasks["t"]
     assert evidence.model == "cheap" and evidence.spec_hash == task.spec_hash("cheap")
@@ -29,4 +29,6 @@ def test_write_records_evidence_for_gate(tmp_path):
     assert evidence.params == {"max_tokens": 8, "temperature": 0}
     assert [f.model for f in evidence.fallbacks] == ["dear"]
     assert evidence_path(project.registry_path).name == "registry.evidence.json"
-    assert write(project, recommend(project)) == []  # idempotent
+    again = write(project, recommend(project))  # idempotent: nothing changed, nothing rewritten
+    assert (again.entries, again.evidence) == ([], [])
+    assert again.text() == "registry and evidence already up to date"
