@@ -27,7 +27,7 @@ from aiohttp import web
 Reply = Union[str, tuple[str, str]]
 Responder = Callable[[dict], Reply]
 
-FAULT_KINDS = ("429", "500", "stall", "malformed", "empty_choices")
+FAULT_KINDS = ("429", "500", "401", "404", "stall", "malformed", "empty_choices")
 
 
 def last_user_text(body: dict) -> str:
@@ -154,7 +154,8 @@ class FakeOpenAI:
     ) -> None:
         """Make the next ``times`` matching requests fail (``times=None``: all of them).
 
-        kind: "429" (with a Retry-After header when ``retry_after`` is set), "500",
+        kind: "429" (with a Retry-After header when ``retry_after`` is set), "500", "401" (a wrong
+        key), "404" (an unknown model),
         "stall" (answer only after ``stall_seconds``), "malformed" (200, not JSON) or
         "empty_choices" (200, valid JSON with ``"choices": []``, which LiteLLM passes through).
         ``when``: only requests whose last user message contains this substring.
@@ -261,6 +262,10 @@ class FakeOpenAI:
         if fault.kind == "429":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
             return _error(429, "Rate limit reached for fake-model.", "requests", "rate_limit_exceeded", headers)
+        if fault.kind == "401":
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if fault.kind == "404":
+            return _error(404, "The model `fake-model` does not exist.", "invalid_request_error", "model_not_found")
         if fault.kind == "500":
             return _error(500, "The server had an error while processing your request.", "server_error", None)
         if fault.kind == "malformed":

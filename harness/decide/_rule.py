@@ -198,7 +198,9 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
         top = max(evaluated, key=lambda r: (r.lower, r.mean))
         decision.status = "no_qualifier"
         unevaluated = [r.model for r in results if not r.n]
+        failed = [f"{r.model}: {r.why_not}" for r in evaluated if r is not top and r.error_rate == 1.0]
         decision.reason = (f"nothing qualifies; best evaluated is {top.model} ({top.why_not}); "
+                           + "".join(f"{f}; " for f in failed)
                            + (f"not evaluated under the current spec: {', '.join(unevaluated)}; " if unevaluated else "")
                            + ("entry left as it is" if current else "no entry written"))
         near = _near_miss(task, top)
