@@ -12,7 +12,8 @@ from ._rule import (
            decide,
            pick,
            projected_monthly,
+           registry_options,
 )
 
 __all__ = ["JSON_VERSION", "SUMMARY_COLUMNS", "CandidateResult", "Comparison", "Decision", "Recommendation", "compare",
-           "decide", "figures", "pick", "projected_monthly", "recommend", "summarize"]
+           "decide", "figures", "pick", "projected_monthly", "recommend", "registry_options", "summarize"]

@@ -207,14 +207,29 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
         if near:
             decision.notes.append(near)
         return decision
+    pin = (current or {}).get("pin")
+    pin_note = None
+    if pin:
+        if current_res is None or not current_res.qualifies:
+            why = current_res.why_not if current_res is not None else "not a candidate of this task"
+            decision.status = "keep"
+            decision.reason = (f"pinned ({pin}): {current['model']} does not qualify ({why}); the cheapest qualifying "
+                               f"is {best.model}; entry left as it is; remove pin: from the entry to switch")
+            return decision
+        if current_res is not best:
+            cheapest = best
+            best, fallbacks = current_res, [r for r in [cheapest, *fallbacks] if r is not current_res][:MAX_FALLBACKS]
+            saving = (best.cost_per_call - cheapest.cost_per_call) * 1000
+            pin_note = (f"pinned ({pin}): {cheapest.model} is the cheapest qualifying; unpinning would save "
+                        f"${saving:.4g} per 1,000 calls")
     decision.recommended = best.model
     decision.fallbacks = [f.model for f in fallbacks]
-    decision.entry = _entry(task, best, fallbacks)
+    decision.entry = _entry(task, best, fallbacks, pin)
     decision.cost_per_1k_recommended = best.cost_per_call * 1000
     decision.changed = current is None or any(current.get(k) != v for k, v in decision.entry.items())
     decision.status = "recommend" if decision.changed else "keep"
     decision.reason = _reason(results, best)
-    decision.notes = _notes(task, best)
+    decision.notes = _notes(task, best) + ([pin_note] if pin_note else [])
     if current_res is not None and current_res.model != best.model and current_res.n:
         decision.comparison = compare(frame, current_res.model, best.model)
     return decision
@@ -233,13 +248,27 @@ def _near_miss(task: Task, top: CandidateResult) -> str | None:
             f"at {task.spec.confidence:.0%} confidence; at that rate about {needed} cases would")
 
 
-def _entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult]) -> dict[str, Any]:
+def _entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult],
+           pin: str | None = None) -> dict[str, Any]:
     params = task.params()
     entry: dict[str, Any] = {"model": best.target, "fallbacks": [f.target for f in fallbacks]}
     entry["max_tokens"] = params.get("max_tokens") or suggested_max_tokens(best)
     if "temperature" in params:
         entry["temperature"] = params["temperature"]
+    options = {r.target: registry_options(task.models[r.model]) for r in [best, *fallbacks]}
+    options = {target: opts for target, opts in options.items() if opts}
+    if options:
+        entry["options"] = options
+    if pin:
+        entry["pin"] = pin
     return entry
+
+
+def registry_options(entry: Any) -> dict[str, Any]:
+    """A catalog entry's call options as the registry carries them: what the evaluation sent,
+    never a key (api_key_env names the variable; `api_key: none` says none is needed)."""
+    return {k: v for k, v in sorted(entry.call_options.items())
+            if k != "api_key" or str(v).lower() == "none"}
 
 
 def suggested_max_tokens(r: CandidateResult) -> int | None:

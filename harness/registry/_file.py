@@ -15,7 +15,10 @@ from typing import Any
 from ..errors import RegistryError
 from ..util import atomic_write
 
-ENTRY_KEYS = ("model", "fallbacks", "max_tokens", "temperature")
+ENTRY_KEYS = ("model", "fallbacks", "max_tokens", "temperature", "options", "pin")
+# options: {target: {call option: value}} for the entry's models that need them (api_base, …),
+#          exactly as evaluated, so an application reading the file calls what earned the evidence.
+# pin: "<reason>": the team keeps this model although a cheaper one qualifies.
 
 
 def _yaml():
@@ -73,6 +76,13 @@ def _check_entry_types(path: Path, name: str, entry: dict[str, Any]) -> None:
     temperature = entry.get("temperature")
     if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
         raise RegistryError(f"{where}.temperature: must be a number")
+    options = entry.get("options", {})
+    if not isinstance(options, dict) or not all(isinstance(v, dict) for v in options.values()):
+        raise RegistryError(f"{where}.options: must map a model string to its call options, e.g. "
+                            f"{{openai/m: {{api_base: http://…}}}}")
+    pin = entry.get("pin")
+    if pin is not None and (not isinstance(pin, str) or not pin.strip()):
+        raise RegistryError(f"{where}.pin: must be the reason the team keeps this model, e.g. pin: \"EU data residency\"")
 
 
 def _load(path: Path) -> Any:

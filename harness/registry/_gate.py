@@ -157,9 +157,12 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
         return TaskGate(name, FAIL, f"evidence for {name} is malformed ({exc})", fix)
     if record is None:
         return TaskGate(name, FAIL, f"registry model {model} has no evidence", _fix_for_target(project, name, model))
-    if model != record.target:
+    records = record.records()  # every measured model of this task: the recommended one and its fallbacks
+    pin = entry.get("pin")
+    if model != record.target and not (pin and model in records):
         return TaskGate(name, FAIL, f"registry model {model} has no evidence (the evidence is for {record.target})",
                         _fix_for_target(project, name, model))
+    main = records[model]  # a pinned entry may keep any model whose evidence is recorded
 
     problems: list[str] = []   # the entry differs from what was measured
     restore = []
@@ -171,29 +174,48 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     if restore:
         fix = (f"set {', '.join(restore)} back in {project.config.registry}, or change params: in {task.path} "
                f"and run {_run_fix(name)}")
-    records = {r.target: r for r in record.fallbacks}
     fallbacks = entry.get("fallbacks") or []
     fallbacks = fallbacks if isinstance(fallbacks, list) else [fallbacks]
     problems += [f"fallback {fb} has no evidence" for fb in fallbacks if fb not in records]
-    stale = _staleness(project, task, record, [records[fb] for fb in fallbacks if fb in records])
+    problems += _option_problems(entry, [records[t] for t in [model, *fallbacks] if t in records])
+    stale = _staleness(project, task, record, main, [records[fb] for fb in fallbacks if fb in records])
     if problems:
         return TaskGate(name, FAIL, "; ".join(problems + stale), fix)
     if stale:
         return TaskGate(name, STALE, "stale evidence: " + "; ".join(stale), fix)
 
-    quality = _quality(task, record, "", record.threshold)
+    quality = _quality(task, main, "", record.threshold)
     quality += [q for fb in fallbacks for q in _quality(task, records[fb], "fallback ", None)]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
-    text = f"{record.model}, lower {record.lower:.3f} ≥ {_t(task.spec.threshold)} (n={record.n})"
+    text = f"{main.model}, lower {main.lower:.3f} ≥ {_t(task.spec.threshold)} (n={main.n})"
+    if pin:
+        text += f"; pinned ({pin})"
     if fallbacks:
         text += "; fallbacks " + ", ".join(f"{records[fb].model} {records[fb].lower:.3f}" for fb in fallbacks)
     return TaskGate(name, PASS, text)
 
 
-def _staleness(project: Project, task: Any, record: TaskEvidence, fallbacks: list[ModelEvidence]) -> list[str]:
+def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> list[str]:
+    """Where the entry's call options differ from those the evidence was measured with."""
+    from ..fingerprint import SECRET_OPTIONS
+
+    out = []
+    for rec in measured:
+        if rec.identity is None or rec.identity.get("kind") != "litellm":
+            continue
+        have = {k: v for k, v in (entry.get("options") or {}).get(rec.target, {}).items() if k not in SECRET_OPTIONS}
+        want = rec.identity.get("options") or {}
+        if have != want:
+            out.append(f"registry options for {rec.target} {have or '(none)'} but the evidence was measured with "
+                       f"{want or '(none)'}")
+    return out
+
+
+def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvidence,
+               fallbacks: list[ModelEvidence]) -> list[str]:
     """Why the evidence no longer describes what the current catalog, spec and golden set ask for."""
-    stale = _stale_model(project, task, record, record.params)
+    stale = _stale_model(project, task, main, record.params)
     for fb in fallbacks:
         stale += [f"fallback {s}" for s in _stale_model(project, task, fb, record.params)]
     if record.golden_hash != task.golden.sha256:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from harness import load_project
-from harness.decide import recommend
+from harness.decide import recommend, registry_options
 from harness.fingerprint import candidate_identity
 from harness.registry import (
     TaskEvidence,
@@ -49,7 +49,9 @@ def _record_by_hand(root: Path, model: str) -> None:
                           golden_hash=task.golden.sha256, threshold=task.spec.threshold,
                           confidence=task.spec.confidence)
     write_evidence(project.registry_path, {"t": record})
-    update_registry(project.registry_path, {"t": {"model": entry.target, "fallbacks": [], "max_tokens": 8}})
+    options = registry_options(entry)
+    update_registry(project.registry_path, {"t": {"model": entry.target, "fallbacks": [], "max_tokens": 8,
+                                                  **({"options": {entry.target: options}} if options else {})}})
 
 
 def test_an_edited_custom_grader_makes_the_evidence_stale(tmp_path):
@@ -113,4 +115,4 @@ def test_a_key_variable_is_not_part_of_the_identity(tmp_path):
                   specs={"t": spec(candidates=["rule", "api"], params={"max_tokens": 8})})
     _record_by_hand(tmp_path, "api")
     _set_model(tmp_path, "api", {"litellm": "openai/x", "api_base": "http://127.0.0.1:9/v1", "api_key_env": "OTHER"})
-    assert _verdict(tmp_path).status == "pass"  # which key pays does not change the answers
+    assert _verdict(tmp_path).status == "pass", _verdict(tmp_path).line  # which key pays does not change answers
