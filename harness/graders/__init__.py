@@ -7,6 +7,7 @@ options as keyword arguments and returns the grading callable.
 from __future__ import annotations
 
 from . import _builtin  # noqa: F401 - registers the built-in graders
+from ._expected import expected_problem
 from ._registry import (
     Grade,
     GraderInstance,
@@ -17,4 +18,5 @@ from ._registry import (
     known_graders,
 )
 
-__all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "known_graders"]
+__all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "expected_problem",
+           "known_graders"]

@@ -155,6 +155,7 @@ def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
         raise pydantic_error(exc, shown, TaskSpec, SpecError) from None
 
     _check_models(spec, shown, models)
+    _check_schema(spec, shown)
     golden_path = (root / spec.golden_set) if not Path(spec.golden_set).is_absolute() else Path(spec.golden_set)
     if not golden_path.is_file():
         raise SpecError(f"{shown}: golden_set: {spec.golden_set} does not exist; fix: create it or correct the path")
@@ -163,7 +164,34 @@ def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
     graders = build_graders(spec.graders, f"{shown}: graders", output_spec)
     task = Task(spec, shown, golden, graders, {n: models[n] for n in spec.candidates})
     _check_templates(task, shown)
+    _check_expected(task, shown, output_spec)
     return task
+
+
+def _check_schema(spec: TaskSpec, shown: str) -> None:
+    """An output.json_schema must itself be a valid JSON Schema, whoever reads it."""
+    if spec.output is None or spec.output.json_schema is None:
+        return
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(spec.output.json_schema).check_schema(spec.output.json_schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path)
+        raise SpecError(f"{shown}: output.json_schema{'.' + where if where else ''}: not a valid JSON Schema "
+                        f"({exc.message}); fix the schema") from None
+
+
+def _check_expected(task: Task, shown: str, output_spec: dict[str, Any] | None) -> None:
+    """Every case gives each grader what it needs to score it (graders/_expected.py)."""
+    from ..graders import expected_problem
+
+    for case in task.golden.cases:
+        for i, grader in enumerate(task.graders):
+            problem = expected_problem(grader, case.expected, output_spec)
+            if problem:
+                raise SpecError(f"{task.spec.golden_set}:{case.line}: case {case.id!r} {problem} "
+                                f"(graders[{i}] in {shown}); fix the case or the grader")
 
 
 def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:

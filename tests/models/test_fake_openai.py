@@ -222,7 +222,7 @@ def test_stop_does_not_wait_for_a_stalled_request():
 
 
 def test_unknown_fault_kind_lists_known_kinds(fake_openai):
-    with pytest.raises(ValueError, match="unknown fault kind '503'; known: 429, 500, stall, malformed, empty_choices"):
+    with pytest.raises(ValueError, match="unknown fault kind '503'; known: 429, 500, 401, 404, stall, malformed, empty_choices"):
         fake_openai.fail("503")
 
 
