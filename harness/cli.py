@@ -44,10 +44,13 @@ def cli() -> None:
 @click.argument("folder", default=".", type=click.Path(file_okay=False))
 def init(folder: str) -> None:
     """Scaffold tierwise.yaml, evals/, golden_sets/ and registry.yaml in FOLDER."""
-    from .project import init_project
+    from .project import NEXT_STEPS, init_project
 
     for path in init_project(folder):
         click.echo(f"created {path}")
+    where = "" if folder in (".", "") else f"cd {folder} && "
+    click.echo("\nnext (runs offline; API models join when their key is set):\n"
+               + "\n".join(f"  {where if i == 0 else ''}{step}" for i, step in enumerate(NEXT_STEPS)))
 
 
 @cli.command()

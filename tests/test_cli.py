@@ -41,10 +41,11 @@ def test_missing_config_says_run_init(tmp_path, monkeypatch, capsys):
 
 
 def test_init_scaffolds_a_project_that_validates_and_runs(tmp_path, monkeypatch, capsys):
-    _tierwise_ok = _tierwise(monkeypatch, capsys, "init", str(tmp_path))
-    assert _tierwise_ok[0] in (0, None)
+    code, out, _ = _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    assert code in (0, None)
+    assert out.rstrip().endswith(f"cd {tmp_path} && tierwise validate\n  tierwise run\n  tierwise recommend")
     code, out, _ = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
-    assert "ok: 1 tasks, 4 cases" in out
+    assert "ok: 1 tasks, 16 cases" in out
     code, out, err = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models", "yes-rule")
     assert code in (0, None) and "is_question" in out and "yes-rule" in out
 
@@ -105,3 +106,20 @@ def test_report_into_a_file_path_is_bad_input(tmp_path, monkeypatch, capsys):
     (tmp_path / "afile").write_text("")
     code, _, err = _tierwise(monkeypatch, capsys, "report", "--project", str(tmp_path), "--out", str(tmp_path / "afile" / "x"))
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_init_sample_runs_offline_and_a_rule_qualifies(tmp_path, monkeypatch, capsys):
+    _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    code, out, _ = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models",
+                             "question-rule,yes-rule")
+    assert code in (0, None)
+    code, out, _ = _tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path))
+    assert "recommend:  python:rules:asks_a_question  [question-rule]" in out
+
+
+def test_every_grader_is_documented():
+    from harness.graders import known_graders
+
+    text = (REPO / "docs" / "graders.md").read_text()
+    missing = [name for name in known_graders() if f"`{name}`" not in text]
+    assert not missing, f"docs/graders.md does not describe {missing}"

@@ -11,10 +11,10 @@ from ._config import (
 )
 from ._golden import Case, GoldenSet, load_golden_set
 from ._project import Project, load_project
-from ._scaffold import init_project
+from ._scaffold import NEXT_STEPS, init_project
 from ._specs import Task, TaskSpec, load_task
 from ._yaml import pydantic_error, read_yaml
 
-__all__ = ["CONFIG_FILE", "DEFAULT_STORE", "Case", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
+__all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "Case", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
            "Task", "TaskSpec", "init_project", "load_config", "load_golden_set", "load_project", "load_task",
            "pydantic_error", "read_yaml"]
