@@ -63,3 +63,18 @@ def cases(n: int, labels: tuple[str, ...] = ("yes", "no")) -> list[dict[str, Any
     """n cases whose expected label is also the text, so `echo` gets every one right."""
     return [{"id": f"c{i:03d}", "vars": {"text": labels[i % len(labels)]}, "expected": labels[i % len(labels)]}
             for i in range(n)]
+
+
+def tierwise(monkeypatch, capsys, *args: str) -> tuple[int | None, str, str]:
+    """Run the console script's entry point in-process; returns (exit code, stdout, stderr)."""
+    import sys
+
+    import pytest
+
+    from harness.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    out = capsys.readouterr()
+    return exit_.value.code, out.out, out.err

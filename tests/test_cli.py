@@ -6,23 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from tests.projfix import spec, write_project
+from tests.projfix import tierwise, spec, write_project
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _tierwise(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out = capsys.readouterr()
-    return exit_.value.code, out.out, out.err
 
 
 def test_bad_spec_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     write_project(tmp_path, specs={"t": spec(graders=[{"type": "containz"}])})
-    code, out, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    code, out, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: evals/t.yaml: graders[0].type: unknown grader 'containz'")
     assert "Traceback" not in err
@@ -30,43 +23,43 @@ def test_bad_spec_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
 
 def test_run_refuses_bad_input_before_any_call(tmp_path, monkeypatch, capsys):
     write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ missing }}"})})
-    code, _, err = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path))
     assert code == 2 and "variable 'missing' is not provided by case 'c000'" in err
     assert not (tmp_path / ".tierwise").exists()
 
 
 def test_missing_config_says_run_init(tmp_path, monkeypatch, capsys):
-    code, _, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
     assert code == 2 and "tierwise init" in err
 
 
 def test_init_scaffolds_a_project_that_validates_and_runs(tmp_path, monkeypatch, capsys):
-    code, out, _ = _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    code, out, _ = tierwise(monkeypatch, capsys, "init", str(tmp_path))
     assert code in (0, None)
     assert out.rstrip().endswith(f"cd {tmp_path} && tierwise validate\n  tierwise run\n  tierwise recommend")
-    code, out, _ = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    code, out, _ = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
     assert "ok: 1 tasks, 16 cases" in out
-    code, out, err = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models", "yes-rule")
+    code, out, err = tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models", "yes-rule")
     assert code in (0, None) and "is_question" in out and "yes-rule" in out
 
 
 def test_init_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
-    _tierwise(monkeypatch, capsys, "init", str(tmp_path))
-    code, _, err = _tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "init", str(tmp_path))
     assert code == 2 and "already exists" in err
 
 
 def test_models_lists_availability(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     write_project(tmp_path, models={"rule": {"python": "rules:echo"}, "gpt": {"litellm": "openai/gpt-4.1-mini"}})
-    code, out, _ = _tierwise(monkeypatch, capsys, "models", "--project", str(tmp_path))
+    code, out, _ = tierwise(monkeypatch, capsys, "models", "--project", str(tmp_path))
     assert "rule" in out and "ready" in out
     assert "skipped" in out and "OPENAI_API_KEY is not set" in out
 
 
 def test_unknown_task_lists_known(tmp_path, monkeypatch, capsys):
     write_project(tmp_path)
-    code, _, err = _tierwise(monkeypatch, capsys, "run", "nope", "--project", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "run", "nope", "--project", str(tmp_path))
     assert code == 2 and "unknown task 'nope'; known: t" in err
 
 
@@ -79,13 +72,13 @@ def test_help_imports_no_heavy_module():
 
 def test_validate_renders_every_prompt(tmp_path, monkeypatch, capsys):
     write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ text | round }}"})})
-    code, _, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
     assert code == 2 and "evals/t.yaml: prompt: cannot render case 'c000'" in err
 
 
 def test_validate_imports_python_candidates(tmp_path, monkeypatch, capsys):
     write_project(tmp_path, files={"rules.py": "1 / 0\n"})
-    code, _, err = _tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
     assert code == 2 and "models.rule.python: importing 'rules' failed: ZeroDivisionError" in err
 
 
@@ -97,23 +90,23 @@ def test_validate_imports_python_candidates(tmp_path, monkeypatch, capsys):
 def test_malformed_registry_is_bad_input(tmp_path, monkeypatch, capsys, text, message):
     write_project(tmp_path)
     (tmp_path / "registry.yaml").write_text(text)
-    code, _, err = _tierwise(monkeypatch, capsys, "gate", "--project", str(tmp_path))
+    code, _, err = tierwise(monkeypatch, capsys, "gate", "--project", str(tmp_path))
     assert code == 2 and message in err
 
 
 def test_report_into_a_file_path_is_bad_input(tmp_path, monkeypatch, capsys):
     write_project(tmp_path)
     (tmp_path / "afile").write_text("")
-    code, _, err = _tierwise(monkeypatch, capsys, "report", "--project", str(tmp_path), "--out", str(tmp_path / "afile" / "x"))
+    code, _, err = tierwise(monkeypatch, capsys, "report", "--project", str(tmp_path), "--out", str(tmp_path / "afile" / "x"))
     assert code == 2 and err.startswith("error: ") and "Traceback" not in err
 
 
 def test_init_sample_runs_offline_and_a_rule_qualifies(tmp_path, monkeypatch, capsys):
-    _tierwise(monkeypatch, capsys, "init", str(tmp_path))
-    code, out, _ = _tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models",
+    tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    code, out, _ = tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models",
                              "question-rule,yes-rule")
     assert code in (0, None)
-    code, out, _ = _tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path))
+    code, out, _ = tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path))
     assert "recommend:  python:rules:asks_a_question  [question-rule]" in out
 
 

@@ -13,13 +13,12 @@ import pytest
 import yaml
 
 from harness import load_project
-from harness.cli import main
 from harness.decide import recommend
 from harness.errors import RegistryError, TierwiseError
 from harness.registry import gate, write_junit
 from harness.registry import write_registry as write
 from harness.runner import run
-from tests.projfix import cases, spec, write_project
+from tests.projfix import tierwise, cases, spec, write_project
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = {"rule": {"python": "rules:echo"}, "upper": {"python": "rules:upper"}, "boom": {"python": "rules:boom"}}
@@ -58,13 +57,6 @@ def _line(result, task: str) -> str:
     return next(t.line for t in result.tasks if t.task == task)
 
 
-def _tierwise(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run the console script's entry point in-process; returns (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out = capsys.readouterr()
-    return exit_.value.code, out.out, out.err
 
 
 def _edit_yaml(path: Path, change) -> None:
@@ -92,7 +84,7 @@ def _edit_golden(root: Path, task: str, change) -> None:
 
 def test_backed_registry_passes_without_a_store(proj, monkeypatch, capsys):
     assert not (proj / ".tierwise").exists()
-    code, out, _ = _tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
+    code, out, _ = tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
     assert code == 0, out
     assert re.search(r"^PASS t: rule, lower 0\.779 ≥ 0\.50 \(n=12\); fallbacks upper 0\.779$", out, re.M)
     assert re.search(r"^PASS u: rule, lower 0\.779 ≥ 0\.50 \(n=12\)$", out, re.M)
@@ -117,7 +109,7 @@ def example_template(tmp_path_factory) -> Path:
 
 
 def test_bundled_example_passes_on_fresh_clone_after_recommend_write(example_template, monkeypatch, capsys):
-    code, out, _ = _tierwise(monkeypatch, capsys, "gate", "--project", str(example_template))
+    code, out, _ = tierwise(monkeypatch, capsys, "gate", "--project", str(example_template))
     assert code == 0, out
     passed = re.findall(r"^PASS (\w+): ([\w-]+), lower ([\d.]+) ≥ ([\d.]+) \(n=(\d+)\)$", out, flags=re.M)
     assert passed, out
@@ -163,7 +155,7 @@ def test_gate_needs_no_litellm_and_no_store(proj):
 
 def test_hand_edited_model_outside_the_catalog_has_no_evidence(proj, monkeypatch, capsys):
     _edit_registry(proj, "t", model="openai/gpt-4o")
-    code, out, _ = _tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
+    code, out, _ = tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
     assert code == 1
     assert ("FAIL t: registry model openai/gpt-4o has no evidence (the evidence is for python:rules:echo); "
             "fix: add openai/gpt-4o to tierwise.yaml models: and to candidates: in evals/t.yaml, "
@@ -298,7 +290,7 @@ def test_registry_task_without_a_spec_fails(proj):
 
 def test_missing_evidence_file_fails_every_entry(proj, monkeypatch, capsys):
     (proj / "registry.evidence.json").unlink()
-    code, out, _ = _tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
+    code, out, _ = tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
     assert code == 1
     assert ("FAIL t: no evidence: registry.evidence.json: evidence file not found; "
             "fix: tierwise run t && tierwise recommend t --write, and commit registry.evidence.json") in out
@@ -327,7 +319,7 @@ def test_malformed_evidence_record_fails(proj):
 
 def test_missing_registry_is_bad_input(proj, monkeypatch, capsys):
     (proj / "registry.yaml").unlink()
-    code, _, err = _tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
+    code, _, err = tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
     assert code == 2
     assert err.startswith("error: registry.yaml: not found; fix: `tierwise run` then `tierwise recommend --write`")
 
@@ -358,7 +350,7 @@ def repo(proj) -> Path:
 def test_base_lists_changed_entries_first(repo, monkeypatch, capsys):
     _edit_golden(repo, "u", lambda rows: rows[0].update(vars={"text": "no"}, expected="no"))
     _edit_registry(repo, "u", temperature=0.5)
-    code, out, _ = _tierwise(monkeypatch, capsys, "gate", "--base", "HEAD", "--project", str(repo))
+    code, out, _ = tierwise(monkeypatch, capsys, "gate", "--base", "HEAD", "--project", str(repo))
     lines = out.splitlines()
     assert code == 1
     assert lines[0] == "changed against HEAD: u (entry changed: temperature, golden_sets/u.jsonl changed)"
@@ -387,7 +379,7 @@ def test_base_entry_added_since_ref(repo):
 
 
 def test_bad_base_ref_is_bad_input(repo, monkeypatch, capsys):
-    code, out, err = _tierwise(monkeypatch, capsys, "gate", "--base", "no-such-branch", "--project", str(repo))
+    code, out, err = tierwise(monkeypatch, capsys, "gate", "--base", "no-such-branch", "--project", str(repo))
     assert code == 2 and out == ""
     assert err.startswith("error: --base no-such-branch: unknown git ref; fix: pass a branch, tag or commit")
 
@@ -429,7 +421,7 @@ def test_junit_file_is_valid_with_one_case_per_entry(proj, tmp_path, monkeypatch
     junitparser = pytest.importorskip("junitparser")
     _edit_registry(proj, "t", model="openai/gpt-4o")
     out_file = tmp_path / "out" / "gate.xml"
-    code, _, _ = _tierwise(monkeypatch, capsys, "gate", "--junit", str(out_file), "--project", str(proj))
+    code, _, _ = tierwise(monkeypatch, capsys, "gate", "--junit", str(out_file), "--project", str(proj))
     assert code == 1
     xml = junitparser.JUnitXml.fromfile(str(out_file))
     suite = next(iter(xml))

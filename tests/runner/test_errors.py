@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 
 import pytest
 
 from harness import arun, load_project, recommend, run
-from harness.cli import main
 from harness.store import Store
-from tests.projfix import spec, write_project
+from tests.projfix import tierwise, spec, write_project
 
 SECRET = "sk-test-error-visibility-0123456789"
 
@@ -32,12 +30,6 @@ def _key(monkeypatch):
     monkeypatch.setenv("TW_FAKE_KEY", SECRET)
 
 
-def _cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out = capsys.readouterr()
-    return exit_.value.code, out.out, out.err
 
 
 @pytest.mark.parametrize("kind, error_type", [("401", "AuthenticationError"), ("404", "NotFoundError")])
@@ -55,7 +47,7 @@ def test_a_run_whose_every_call_fails_shows_the_error_exits_1_and_is_recorded(tm
                                                                              capsys):
     _project(tmp_path, fake_openai)
     fake_openai.fail("401", times=None)
-    code, out, err = _cli(monkeypatch, capsys, "run", "--project", str(tmp_path))
+    code, out, err = tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path))
     assert code == 1
     assert "! t × api: AuthenticationError" in err  # shown as it happens, with its cause
     assert "errors: t × api: 6/6 calls failed (over the limit 10%); first: AuthenticationError" in err
@@ -65,7 +57,7 @@ def test_a_run_whose_every_call_fails_shows_the_error_exits_1_and_is_recorded(tm
     assert record["status"] == "finished_with_errors"
     assert json.loads(record["info"])["errors"]["t × api"]["errors"] == 6
 
-    code, out, _ = _cli(monkeypatch, capsys, "recommend", "--project", str(tmp_path))
+    code, out, _ = tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path))
     assert "api: all 6 calls failed: AuthenticationError" in out
 
 
