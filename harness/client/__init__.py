@@ -4,5 +4,7 @@ fallbacks, escalation on a broken output contract, and a usage ledger of every a
 from ._client import Attempt, Client, Reply
 from ._contract import Contract, Verdict
 from ._ledger import LedgerStats, LedgerWriter
+from ._route import Hop, Route, build_routes
 
-__all__ = ["Attempt", "Client", "Contract", "LedgerStats", "LedgerWriter", "Reply", "Verdict"]
+__all__ = ["Attempt", "Client", "Contract", "Hop", "LedgerStats", "LedgerWriter", "Reply", "Route", "Verdict",
+           "build_routes"]
