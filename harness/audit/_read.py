@@ -64,7 +64,7 @@ def from_file(path: Path, price: Callable[[str, int, int], float | None] | None 
     records = _records(path)
     if not records:
         raise UsageError(f"{path}: no usage rows; fix: export at least one call")
-    spend_log = all("spend" in r and ("startTime" in r or "request_id" in r) for r in records[:20])
+    spend_log = all("spend" in r and ("startTime" in r or "request_id" in r) for _, r in records[:20])
     out = []
     for where, record in records:
         row = _spend_log_row(record) if spend_log else _generic_row(record, f"{path}:{where}")
