@@ -222,7 +222,7 @@ def _after_per_call(t: TaskFigures, decision: Any, cand: Any) -> tuple[float, st
     result = next((c for c in decision.candidates if c.model == cand.name), None)
     p50_s = result.p50_ms / 1000 if result is not None and result.p50_ms == result.p50_ms else None
     if t.mean_prompt_tokens:
-        return (cost_of(cand, t.mean_prompt_tokens, t.mean_completion_tokens or 0, p50_s) or 0.0,
+        return (cost_of(cand, round(t.mean_prompt_tokens), round(t.mean_completion_tokens or 0), p50_s) or 0.0,
                 "its price on the measured tokens per call")
     if decision.cost_per_1k_recommended is not None:
         return decision.cost_per_1k_recommended / 1000, "its evaluated cost per call"
@@ -241,20 +241,25 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
     if proj.after is not None and proj.after < proj.now:
         return [Opportunity(t.task, proj.now - proj.after,
                             f"{proj.recommended} already qualifies: tierwise recommend --write, then gate")]
+    evaluated = {c.model: c for c in decision.candidates} if decision is not None else {}
     priced = []
     for name in project.tasks[t.task].spec.candidates:
         cand = cands.get(name)
         if cand is None:
             continue
-        cost = cost_of(cand, t.mean_prompt_tokens or 0, t.mean_completion_tokens or 0, None)
+        p50 = getattr(evaluated.get(name), "p50_ms", float("nan"))
+        if cand.entry.price is not None and cand.entry.price.per_hour is not None and not p50 == p50:
+            continue  # priced by compute time, and not timed yet: its cost is unknown
+        latency_s = p50 / 1000 if p50 == p50 else None
+        cost = cost_of(cand, round(t.mean_prompt_tokens or 0), round(t.mean_completion_tokens or 0), latency_s)
         if cost is not None:
-            priced.append((cost, name))
+            priced.append((cost, cand.kind != "python", name))  # on a tie, a rule first
     if not priced:
         return []
-    cheapest, name = min(priced)
+    cheapest, _, name = min(priced)
     potential = proj.now - cheapest * proj.calls_per_month
     if potential <= 0:
         return []
-    status = f"; {decision.reason}" if decision is not None and decision.reason else ""
-    return [Opportunity(t.task, potential, f"{name} would cost ${cheapest * proj.calls_per_month:,.2f}/month if it "
-                                           f"qualifies: tierwise run {t.task}{status}")]
+    status = decision.reason if decision is not None and decision.reason else f"run `tierwise run {t.task}`"
+    return [Opportunity(t.task, potential, f"{name} would cost ${cheapest * proj.calls_per_month:,.2f}/month "
+                                           f"if it qualifies; {status}")]

@@ -99,6 +99,7 @@ class Client:
         self._lock = threading.Lock()
         self._server: Any = None
         self._server_lock = threading.Lock()
+        self._warm: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         from ._ledger import LedgerWriter
@@ -213,6 +214,12 @@ class Client:
         if hop.cand.kind == "local":
             server = self._server or await asyncio.to_thread(self._local_server)
             api_base, api_key = server.base_url, server.api_key
+            if hop.name not in self._warm:
+                # The server loads a model on its first request: load it with a throwaway call so
+                # the load time is not counted (and priced) as this call's latency.
+                self._warm.add(hop.name)
+                await complete(hop.cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
+                               api_base=api_base, api_key=api_key)
         retries = self.retries if self.retries is not None else (self.project.config.retries if last else 0)
         return await complete(hop.cand, messages, hop.params, hop.extra, retries=retries, api_base=api_base,
                               api_key=api_key, variables=values, backoff_base_s=self.project.config.retry_backoff_s)
