@@ -25,8 +25,9 @@ from .graders import Grade, grader
 from .project import Project, load_project
 
 __all__ = [
-    "ConfigError", "GoldenSetError", "Grade", "GraderError", "Project", "RegistryError", "SpecError", "StoreError",
-    "TierwiseError", "arun", "build_report", "gate", "grader", "load_project", "recommend", "results", "run", "summary",
+    "Client", "ConfigError", "GoldenSetError", "Grade", "GraderError", "Project", "RegistryError", "SpecError",
+    "StoreError", "TierwiseError", "arun", "build_report", "gate", "grader", "load_project", "recommend", "results",
+    "run", "summary",
     "write_registry",
 ]
 
@@ -37,6 +38,7 @@ _LAZY = {
     "recommend": "decide",
     "write_registry": "registry", "gate": "registry",
     "build_report": "report",
+    "Client": "client",
 }
 
 

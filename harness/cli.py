@@ -172,6 +172,43 @@ def report(tasks, out_dir, store, project_dir) -> None:
         click.echo(f"appended the summary to {summary}")
 
 
+@cli.command()
+@click.option("--from", "source", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A usage export instead of the ledger: LiteLLM spend logs (JSON/JSONL) or CSV/JSONL with "
+                   "task, model, tokens or cost, latency.")
+@click.option("--sample", nargs=2, type=(str, click.IntRange(min=1)), metavar="TASK N",
+              help="Also write N recent captured inputs of TASK as unlabelled golden-set candidates.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Where --sample writes (default: golden_sets/TASK.candidates.jsonl).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document instead of text.")
+@click.option("--store", help="SQLAlchemy URL of the store holding the ledger (default: tierwise.yaml's).")
+@project_option
+def audit(source, sample, out, as_json, store, project_dir) -> None:
+    """Where the money goes: per task and pipeline run, and what the recommendation would change."""
+    import json
+
+    from .audit import audit as run_audit
+
+    result = run_audit(project_dir, source=source, store=store, sample=sample, out=out)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
+
+
+@cli.group()
+def export() -> None:
+    """Write the registry in another tool's format."""
+
+
+@export.command("litellm")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Where to write (default: litellm_config.yaml in the project).")
+@project_option
+def export_litellm(out, project_dir) -> None:
+    """The registry as a LiteLLM Router / proxy config: one model group per task, with fallbacks."""
+    from .export import write_litellm_config
+
+    click.echo(write_litellm_config(_project(project_dir), out).text())
+
+
 @cli.group(name="import")
 def import_() -> None:
     """Import another tool's eval suite as a Tierwise project."""

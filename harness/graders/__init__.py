@@ -17,6 +17,7 @@ from ._registry import (
     grader,
     known_graders,
 )
+from ._text import extract_label, parse_json
 
 __all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "expected_problem",
-           "known_graders"]
+           "extract_label", "known_graders", "parse_json"]

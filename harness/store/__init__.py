@@ -10,8 +10,9 @@ from ._schema import (
            response_cache,
            results,
            runs,
+           usage_ledger,
 )
 from ._store import Store, safe_url
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ResultRow", "Store", "grades", "metadata", "migrations_table",
-           "response_cache", "results", "runs", "safe_url"]
+           "response_cache", "results", "runs", "safe_url", "usage_ledger"]

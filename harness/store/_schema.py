@@ -80,6 +80,34 @@ response_cache = sa.Table(
 )
 
 
+# The usage ledger: one row per attempt of a runtime client call (harness/client). No prompt or
+# output text unless the client was told to capture it; never keys.
+usage_ledger = sa.Table(
+    "usage_ledger", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),              # unix time the attempt started
+    sa.Column("call_id", sa.String(32), nullable=False),    # groups the attempts of one client call
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),     # catalog name (or the target when not in the catalog)
+    sa.Column("target", sa.String(300), nullable=False),    # the registry string: openai/…, local:…, python:…
+    sa.Column("attempt", sa.Integer, nullable=False),       # 1, 2, … within the call
+    sa.Column("kind", sa.String(20), nullable=False),       # primary | fallback | escalation
+    sa.Column("outcome", sa.String(20), nullable=False),    # ok | error | contract_failed
+    sa.Column("final", sa.Boolean, nullable=False),         # the call ended with this attempt
+    sa.Column("error_type", sa.String(100)),
+    sa.Column("error", sa.Text),                            # redacted
+    sa.Column("contract_reason", sa.Text),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("cost", sa.Float),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("trace", sa.String(200)),
+    sa.Column("step", sa.String(200)),
+    sa.Column("input", sa.Text),                            # JSON of the template variables, opt-in
+    sa.Column("output", sa.Text),                           # opt-in
+)
+
+
 def _m001_initial(conn: sa.Connection) -> None:
     for table in (runs, results, grades, response_cache):
         table.create(conn, checkfirst=True)
@@ -89,10 +117,17 @@ def _m002_result_lookup_index(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_task_model ON results (task, model)"))
 
 
+def _m003_usage_ledger(conn: sa.Connection) -> None:
+    usage_ledger.create(conn, checkfirst=True)
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_usage_task_at ON usage_ledger (task, at)"))
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_usage_trace ON usage_ledger (trace)"))
+
+
 # Ordered, named, append-only: a store records which it has applied.
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_result_lookup_index", _m002_result_lookup_index),
+    ("003_usage_ledger", _m003_usage_ledger),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

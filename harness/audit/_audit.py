@@ -1,0 +1,265 @@
+"""The library calls behind `tierwise audit`: where the money goes, per task and per pipeline
+run, what the current recommendation would change, and which tasks to evaluate next."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, TierwiseError
+from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
+from ._read import UsageError, from_file, from_ledger
+
+JSON_VERSION = 1
+
+
+@dataclass
+class Projection:
+    """Monthly spend at the measured rate: now, and with the current recommendation applied.
+
+    After: the recommended model's price applied to the tokens measured per call (its own
+    evaluated cost per call when no tokens were measured); tasks without a recommended change
+    stay as they are.
+    """
+
+    task: str
+    calls_per_month: float
+    now: float
+    after: float | None
+    recommended: str | None = None
+    basis: str = ""
+
+
+@dataclass
+class Opportunity:
+    task: str
+    potential: float      # US dollars a month that evaluation could save at most
+    why: str
+
+
+@dataclass
+class AuditResult:
+    source: str
+    calls: int
+    attempts: int
+    spend: float
+    span_s: float | None
+    tasks: list[TaskFigures]
+    pipelines: Pipelines | None
+    projections: list[Projection] = field(default_factory=list)
+    opportunities: list[Opportunity] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sample: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable `--json` document (version 1)."""
+        data = asdict(self)
+        data["version"] = JSON_VERSION
+        return data
+
+    def text(self) -> str:
+        from ._text import audit_text
+
+        return audit_text(self)
+
+
+def audit(project: Any = ".", source: str | Path | None = None, store: str | None = None,
+          sample: tuple[str, int] | None = None, out: str | Path | None = None,
+          recommendation: bool = True) -> AuditResult:
+    """Audit the usage ledger (or a usage export) of a project folder; `sample=(task, n)` also
+    writes n recent captured inputs as unlabelled golden-set candidates."""
+    proj = _load(project, required=source is None or sample is not None)
+    if source is not None:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
+        rows, shown = from_file(path, _pricer(proj)), str(path)
+    else:
+        url = proj.store_url(store)
+        rows, shown = from_ledger(url), "the usage ledger"
+    result = summarise(rows, shown)
+    if proj is not None and rows and recommendation:
+        _project_spend(proj, result, rows, store)
+    if sample is not None:
+        task, n = sample
+        result.sample = write_sample(proj, task, n, store, out)
+    return result
+
+
+def summarise(rows: list[dict[str, Any]], source: str) -> AuditResult:
+    """Per-task and per-pipeline figures of a table of attempts."""
+    calls = calls_of(rows)
+    attempts: dict[str, int] = {}
+    for row in rows:
+        attempts[row["task"]] = attempts.get(row["task"], 0) + 1
+    result = AuditResult(source=source, calls=len(calls), attempts=len(rows), spend=sum(c.cost for c in calls),
+                         span_s=span_seconds(calls), tasks=task_figures(calls, attempts), pipelines=pipelines(calls))
+    if not rows:
+        result.notes.append("no usage yet: call tasks through harness.Client (it writes the ledger), "
+                            "or pass --from with a usage export")
+    return result
+
+
+def measured_volumes(project: Any, store: str | None = None) -> dict[str, float]:
+    """Calls per month per task at the ledger's measured rate ({} without two timed calls);
+    meant to replace tierwise.yaml's hand-written volumes: in `recommend`."""
+    calls = calls_of(from_ledger(project.store_url(store)))
+    span = span_seconds(calls)
+    if span is None:
+        return {}
+    counts: dict[str, int] = {}
+    for c in calls:
+        counts[c.task] = counts.get(c.task, 0) + 1
+    return {task: n * SECONDS_PER_MONTH / span for task, n in counts.items()}
+
+
+def write_sample(project: Any, task: str, n: int, store: str | None = None, out: str | Path | None = None
+                 ) -> dict[str, Any]:
+    """Write the n most recent distinct captured inputs of a task, with the incumbent's output,
+    as unlabelled golden-set candidates (JSONL); inputs already in the golden set are left out."""
+    from ..fingerprint import digest
+    from ..util import atomic_write
+
+    if n < 1:
+        raise UsageError("--sample: N must be at least 1")
+    rows = [r for r in from_ledger(project.store_url(store))
+            if r["task"] == task and r["final"] and r["outcome"] == "ok" and r["input"]]
+    if not rows:
+        raise UsageError(f"no captured inputs for task {task!r} in the usage ledger; fix: create the client with "
+                         f"harness.Client(..., capture=True) so inputs and outputs are kept")
+    known = set()
+    if task in project.tasks:
+        known = {json.dumps(c.vars, sort_keys=True) for c in project.tasks[task].golden.cases}
+    picked: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: -(r["at"] or 0.0)):
+        variables = json.loads(row["input"])
+        key = json.dumps(variables, sort_keys=True)
+        if key in known or key in picked:
+            continue
+        picked[key] = {"id": f"prod-{digest(variables, 10)}", "vars": variables,
+                       "incumbent": {"model": row["model"], "output": row["output"]},
+                       "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["at"] or 0))}
+        if len(picked) == n:
+            break
+    path = Path(out) if out else project.root / "golden_sets" / f"{task}.candidates.jsonl"
+    atomic_write(path, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in picked.values()))
+    return {"task": task, "path": str(path), "written": len(picked), "asked": n}
+
+
+# -- inside -------------------------------------------------------------------------
+
+
+def _load(project: Any, required: bool) -> Any:
+    if not isinstance(project, (str, Path)):
+        return project
+    from ..project import load_project
+
+    try:
+        return load_project(project)
+    except ConfigError:
+        if required:
+            raise
+        return None  # an export can be audited before there is a Tierwise project
+
+
+def _pricer(project: Any):
+    """price(model, prompt_tokens, completion_tokens) from the catalog, else LiteLLM's price map."""
+    from ..models import Candidate, cost_of, resolve_candidates
+    from ..project import ModelEntry
+
+    by_name: dict[str, Any] = {}
+    if project is not None:
+        names = list(project.config.models)
+        for name, cand in resolve_candidates(project.config, [n for n in names if
+                                                              project.config.models[n].kind != "python"],
+                                             check_keys=False).items():
+            by_name[name] = by_name[cand.entry.target] = cand
+
+    def price(model: str, pt: int, ct: int) -> float | None:
+        cand = by_name.get(model)
+        if cand is None:
+            cand = Candidate(name=model, kind="litellm", entry=ModelEntry(litellm=model), litellm_model=model)
+        return cost_of(cand, pt, ct, None)
+
+    return price
+
+
+def _project_spend(project: Any, result: AuditResult, rows: list[dict[str, Any]], store: str | None) -> None:
+    if result.span_s is None:
+        result.notes.append("fewer than two timed calls: no monthly projection")
+        return
+    decisions: dict[str, Any] = {}
+    cands: dict[str, Any] = {}
+    try:
+        from ..decide import recommend
+        from ..models import resolve_candidates
+
+        rec = recommend(project, [t.task for t in result.tasks if t.task in project.tasks] or None, store)
+        decisions = {d.task: d for d in rec.decisions}
+        names = sorted({n for t in project.tasks.values() for n in t.spec.candidates})
+        cands = resolve_candidates(project.config, names, check_keys=False)
+    except TierwiseError as exc:
+        result.notes.append(f"no recommendation to project ({exc})")
+    scale = SECONDS_PER_MONTH / result.span_s
+    for t in result.tasks:
+        proj = Projection(t.task, t.calls * scale, t.spend * scale, t.spend * scale, basis="unchanged")
+        decision = decisions.get(t.task)
+        if decision is not None and decision.status == "recommend" and decision.recommended in cands:
+            per_call, proj.basis = _after_per_call(t, decision, cands[decision.recommended])
+            proj.after, proj.recommended = per_call * t.calls * scale, decision.recommended
+        result.projections.append(proj)
+        result.opportunities.extend(_opportunity(project, t, proj, decision, cands))
+    result.opportunities.sort(key=lambda o: (-o.potential, o.task))
+    del result.opportunities[5:]
+
+
+def _after_per_call(t: TaskFigures, decision: Any, cand: Any) -> tuple[float, str]:
+    from ..models import cost_of
+
+    result = next((c for c in decision.candidates if c.model == cand.name), None)
+    p50_s = result.p50_ms / 1000 if result is not None and result.p50_ms == result.p50_ms else None
+    if t.mean_prompt_tokens:
+        return (cost_of(cand, round(t.mean_prompt_tokens), round(t.mean_completion_tokens or 0), p50_s) or 0.0,
+                "its price on the measured tokens per call")
+    if decision.cost_per_1k_recommended is not None:
+        return decision.cost_per_1k_recommended / 1000, "its evaluated cost per call"
+    return t.cost_per_call, "unchanged (no price known)"
+
+
+def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, cands: dict[str, Any]
+                 ) -> list[Opportunity]:
+    from ..models import cost_of
+
+    if proj.now <= 0:
+        return []
+    if t.task not in project.tasks:
+        return [Opportunity(t.task, proj.now, f"no eval spec yet: add evals/{t.task}.yaml and a golden set "
+                                              f"(tierwise audit --sample {t.task} N drafts one from real inputs)")]
+    if proj.after is not None and proj.after < proj.now:
+        return [Opportunity(t.task, proj.now - proj.after,
+                            f"{proj.recommended} already qualifies: tierwise recommend --write, then gate")]
+    evaluated = {c.model: c for c in decision.candidates} if decision is not None else {}
+    priced = []
+    for name in project.tasks[t.task].spec.candidates:
+        cand = cands.get(name)
+        if cand is None:
+            continue
+        p50 = getattr(evaluated.get(name), "p50_ms", float("nan"))
+        if cand.entry.price is not None and cand.entry.price.per_hour is not None and not p50 == p50:
+            continue  # priced by compute time, and not timed yet: its cost is unknown
+        latency_s = p50 / 1000 if p50 == p50 else None
+        cost = cost_of(cand, round(t.mean_prompt_tokens or 0), round(t.mean_completion_tokens or 0), latency_s)
+        if cost is not None:
+            priced.append((cost, cand.kind != "python", name))  # on a tie, a rule first
+    if not priced:
+        return []
+    cheapest, _, name = min(priced)
+    potential = proj.now - cheapest * proj.calls_per_month
+    if potential <= 0:
+        return []
+    status = decision.reason if decision is not None and decision.reason else f"run `tierwise run {t.task}`"
+    return [Opportunity(t.task, potential, f"{name} would cost ${cheapest * proj.calls_per_month:,.2f}/month "
+                                           f"if it qualifies; {status}")]

@@ -1,0 +1,85 @@
+"""`tierwise audit` as terminal text."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._audit import AuditResult
+
+
+def audit_text(r: "AuditResult") -> str:
+    lines = [f"{r.calls:,} calls ({r.attempts:,} attempts), {_usd(r.spend)} spent{_span(r.span_s)}, from {r.source}"]
+    if r.tasks:
+        lines += ["", _table(
+            ["task", "calls", "spend", "share", "per call", "p50 ms", "p95 ms", "fallback", "escalated",
+             "contract fails", "errors"],
+            [[t.task, f"{t.calls:,}", _usd(t.spend), _pct(t.share), _usd(t.cost_per_call), _ms(t.p50_ms),
+              _ms(t.p95_ms), _pct(t.fallback_rate), _pct(t.escalation_rate), str(t.contract_failures),
+              _pct(t.error_rate)] for t in r.tasks])]
+    p = r.pipelines
+    if p is not None:
+        lines += ["", f"Pipelines: {p.runs:,} runs (traces), {_usd(p.spend)}; per run: cost mean "
+                      f"{_usd(p.cost_per_run_mean)}, p50 {_usd(p.cost_per_run_p50)}, p95 {_usd(p.cost_per_run_p95)}; "
+                      f"latency p50 {_ms(p.latency_per_run_p50)} ms, p95 {_ms(p.latency_per_run_p95)} ms",
+                  _table(["step", "calls", "spend", "per run", "p50 ms", "p95 ms"],
+                         [[s.step, f"{s.calls:,}", _usd(s.spend), _usd(s.cost_per_run), _ms(s.p50_ms), _ms(s.p95_ms)]
+                          for s in p.steps]),
+                  "most expensive runs: " + ", ".join(
+                      f"{run.trace} {_usd(run.cost)} ({run.steps} steps, {_ms(run.latency_ms)} ms)"
+                      for run in p.by_run[:3])]
+    if r.projections:
+        now = sum(x.now for x in r.projections)
+        after = sum(x.after if x.after is not None else x.now for x in r.projections)
+        change = f" ({(after - now) / now:+.0%})" if now > 0 else ""
+        lines += ["", f"Projected monthly spend at the measured rate: now {_usd(now)}, "
+                      f"with the current recommendation {_usd(after)}{change}",
+                  _table(["task", "calls/month", "now", "after", "recommended", "after is"],
+                         [[x.task, f"{x.calls_per_month:,.0f}", _usd(x.now), _usd(x.after),
+                           x.recommended or "-", x.basis] for x in r.projections])]
+    if r.opportunities:
+        lines += ["", "Where evaluation would pay most (at most, per month):"]
+        lines += [f"  {i}. {o.task}: up to {_usd(o.potential)}: {o.why}" for i, o in enumerate(r.opportunities, 1)]
+    if r.sample is not None:
+        s = r.sample
+        lines += ["", f"wrote {s['written']} of {s['asked']} unlabelled candidates for {s['task']} to {s['path']}; "
+                      f"label each (set expected, drop incumbent) and add it to the golden set"]
+    lines += [f"note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    fmt = lambda cells: "  ".join(  # noqa: E731
+        (c.ljust(w) if i == 0 else c.rjust(w)) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([fmt(head)] + [fmt(r) for r in rows])
+
+
+def _usd(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x == 0:
+        return "$0"
+    if abs(x) >= 100:
+        return f"${x:,.0f}"
+    if abs(x) >= 1:
+        return f"${x:,.2f}"
+    return f"${x:.3g}" if abs(x) >= 0.001 else f"${x:.2e}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
+
+
+def _span(span_s: float | None) -> str:
+    if span_s is None:
+        return ""
+    if span_s >= 86400:
+        return f" over {span_s / 86400:.1f} days"
+    if span_s >= 3600:
+        return f" over {span_s / 3600:.1f} hours"
+    return f" over {span_s / 60:.1f} minutes" if span_s >= 60 else f" over {span_s:.1f} s"

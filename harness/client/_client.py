@@ -1,0 +1,278 @@
+"""The runtime client: "this is a ticket_triage call" is all a call site says.
+
+    client = harness.Client(".")
+    reply = client.complete("ticket_triage", ticket=text, trace="req-42", step="route")
+    reply = await client.acomplete("ticket_triage", ticket=text)
+
+It renders the task's evaluated prompt (the variant of the model it calls), calls the registry's
+model with the registry's params, moves down the fallbacks on a provider failure (resting a
+failing model for `cooldown_s`), escalates to the next model when the output breaks the task's
+contract, and queues one usage-ledger row per attempt for a background writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._contract import Check
+from ._route import Cooldowns, Hop, Route, build_routes, missing_route
+
+
+@dataclass
+class Attempt:
+    """One model call within a client call."""
+
+    model: str
+    target: str
+    kind: str                 # primary | fallback | escalation
+    outcome: str              # ok | error | contract_failed
+    reason: str | None = None  # the provider error or the broken contract
+    latency_ms: float | None = None
+    cost: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass
+class Reply:
+    """What a call returned and what happened on the way."""
+
+    task: str
+    output: str | None
+    parsed: Any               # the label for choices, the value for JSON tasks, else the text
+    model: str | None         # catalog name of the model whose answer this is
+    target: str | None
+    outcome: str              # ok | fallback | escalated | contract_failed | error
+    attempts: list[Attempt] = field(default_factory=list)
+    cost: float = 0.0         # every attempt's cost
+    latency_ms: float = 0.0   # wall time of the whole call
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    call_id: str = ""
+    trace: str | None = None
+    step: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the output keeps the task's contract (whichever model gave it)."""
+        return self.outcome in ("ok", "fallback", "escalated")
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Client:
+    """Calls tasks by name through the registry; safe to share across threads and asyncio tasks.
+
+    project: the project folder (or a loaded Project). store: the ledger's SQLAlchemy URL
+    (default tierwise.yaml's). ledger=False writes no usage rows (or pass a LedgerWriter to tune
+    its buffer and batching). capture=True also stores each
+    call's template variables and output (for `tierwise audit --sample`); off by default.
+    retries: per-model retries before moving on (default: none while a fallback remains, the
+    project's `retries` on the last model). checks: {task: fn(output, parsed)} custom contracts.
+    """
+
+    def __init__(self, project: Any = ".", *, store: str | None = None, ledger: Any = True, capture: bool = False,
+                 retries: int | None = None, cooldown_s: float = 30.0, timeout_s: float | None = None,
+                 checks: dict[str, Check] | None = None, max_buffer: int = 10_000):
+        from ..registry import read_registry
+
+        if isinstance(project, (str, Path)):
+            from ..project import load_project
+
+            project = load_project(project)
+        self.project = project
+        self.registry = read_registry(project.registry_path)
+        self.routes: dict[str, Route] = build_routes(project, self.registry, timeout_s, checks)
+        self.capture = capture
+        self.retries = retries
+        self.cooldowns = Cooldowns(cooldown_s)
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._server_lock = threading.Lock()
+        self._warm: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        from ._ledger import LedgerWriter
+
+        self.ledger: LedgerWriter | None = None
+        if isinstance(ledger, LedgerWriter):
+            self.ledger = ledger
+        elif ledger:
+            self.ledger = LedgerWriter(project.store_url(store), max_buffer=max_buffer)
+
+    # -- public calls -------------------------------------------------------------
+    def complete(self, task: str, variables: dict[str, Any] | None = None, /, *, trace: str | None = None,
+                 step: str | None = None, check: Check | None = None, **kwargs: Any) -> Reply:
+        """Call a task synchronously; works from plain code and from inside a running event loop."""
+        loop = self._background_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("Client.complete() was called from the client's own loop; use await acomplete()")
+        future = asyncio.run_coroutine_threadsafe(
+            self.acomplete(task, variables, trace=trace, step=step, check=check, **kwargs), loop)
+        return future.result()
+
+    async def acomplete(self, task: str, variables: dict[str, Any] | None = None, /, *, trace: str | None = None,
+                        step: str | None = None, check: Check | None = None, **kwargs: Any) -> Reply:
+        """Call a task: render its evaluated prompt, call down its chain, return the reply."""
+        route = self.routes.get(task)
+        if route is None:
+            raise missing_route(self.project, self.registry, task)
+        values = {**(variables or {}), **kwargs}
+        reply = Reply(task=task, output=None, parsed=None, model=None, target=None, outcome="error",
+                      call_id=uuid.uuid4().hex[:16], trace=trace, step=step)
+        started = time.perf_counter()
+        chain = self.cooldowns.usable(route.hops)
+        kind = "primary" if chain[0] is route.hops[0] else "fallback"  # a resting primary was skipped
+        last_output: tuple[Hop, str] | None = None
+        for index, hop in enumerate(chain):
+            messages = route.messages(hop, values)
+            at = time.time()
+            begun = time.perf_counter()
+            result = await self._call(hop, messages, values, last=index == len(chain) - 1)
+            if result.latency_ms is None:  # a failed call: how long it took to fail
+                result.latency_ms = (time.perf_counter() - begun) * 1000
+            attempt = self._attempt(hop, kind, result)
+            verdict = None
+            if result.error is None:
+                verdict = route.contract.verdict(result.output or "", check)
+                if verdict.reason is not None:
+                    attempt.outcome, attempt.reason = "contract_failed", verdict.reason
+                    last_output = (hop, result.output or "")
+            else:
+                self.cooldowns.fail(hop.name, result.error_type)
+            reply.attempts.append(attempt)
+            done = attempt.outcome == "ok"
+            self._record(reply, attempt, at, result.error_type, values, result.output,
+                         final=done or index == len(chain) - 1)
+            if done:
+                reply.output, reply.parsed, reply.model, reply.target = result.output, verdict.parsed, hop.name, hop.target
+                reply.outcome = {"primary": "ok", "fallback": "fallback", "escalation": "escalated"}[kind]
+                break
+            kind = "escalation" if attempt.outcome == "contract_failed" else "fallback"
+        else:
+            if last_output is not None:  # every model answered but none kept the contract: the last answer, flagged
+                hop, text = last_output
+                reply.output, reply.model, reply.target, reply.outcome = text, hop.name, hop.target, "contract_failed"
+            reply.error = "; ".join(f"{a.model}: {a.reason}" for a in reply.attempts)
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        reply.cost = sum(a.cost or 0.0 for a in reply.attempts)
+        reply.prompt_tokens = sum(a.prompt_tokens or 0 for a in reply.attempts)
+        reply.completion_tokens = sum(a.completion_tokens or 0 for a in reply.attempts)
+        return reply
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write the queued ledger rows, stop a local model server and the background loop."""
+        if self.ledger is not None:
+            self.ledger.close(timeout)
+        with self._server_lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+        with self._lock:
+            loop, thread, self._loop, self._loop_thread = self._loop, self._loop_thread, None, None
+        if loop is not None:
+            try:  # LiteLLM leaves a logging task on the loop: end it as asyncio.run would
+                asyncio.run_coroutine_threadsafe(_cancel_others(), loop).result(timeout=5)
+            except Exception:  # noqa: BLE001 - closing must not fail on a stuck task
+                pass
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(timeout=5)
+            loop.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.close)
+
+    # -- inside -------------------------------------------------------------------
+    async def _call(self, hop: Hop, messages: list[dict[str, str]], values: dict[str, Any], last: bool):
+        from ..models import complete
+
+        api_base = api_key = None
+        if hop.cand.kind == "local":
+            server = self._server or await asyncio.to_thread(self._local_server)
+            api_base, api_key = server.base_url, server.api_key
+            if hop.name not in self._warm:
+                # The server loads a model on its first request: load it with a throwaway call so
+                # the load time is not counted (and priced) as this call's latency.
+                self._warm.add(hop.name)
+                await complete(hop.cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
+                               api_base=api_base, api_key=api_key)
+        retries = self.retries if self.retries is not None else (self.project.config.retries if last else 0)
+        return await complete(hop.cand, messages, hop.params, hop.extra, retries=retries, api_base=api_base,
+                              api_key=api_key, variables=values, backoff_base_s=self.project.config.retry_backoff_s)
+
+    def _attempt(self, hop: Hop, kind: str, result: Any) -> Attempt:
+        from ..models import cost_of
+
+        latency_s = result.latency_ms / 1000 if result.latency_ms is not None else None
+        cost = cost_of(hop.cand, result.prompt_tokens, result.completion_tokens, latency_s) \
+            if result.error is None else None
+        return Attempt(hop.name, hop.target, kind, "ok" if result.error is None else "error", result.error,
+                       result.latency_ms, cost, result.prompt_tokens, result.completion_tokens)
+
+    def _record(self, reply: Reply, attempt: Attempt, at: float, error_type: str | None,
+                values: dict[str, Any], output: str | None, final: bool) -> None:
+        if self.ledger is None:
+            return
+        row = {"at": at, "call_id": reply.call_id, "task": reply.task, "model": attempt.model,
+               "target": attempt.target, "attempt": len(reply.attempts), "kind": attempt.kind,
+               "outcome": attempt.outcome, "final": final, "error_type": error_type,
+               "error": attempt.reason if attempt.outcome == "error" else None,
+               "contract_reason": attempt.reason if attempt.outcome == "contract_failed" else None,
+               "prompt_tokens": attempt.prompt_tokens, "completion_tokens": attempt.completion_tokens,
+               "cost": attempt.cost, "latency_ms": attempt.latency_ms, "trace": reply.trace, "step": reply.step}
+        if self.capture:
+            row["input"] = json.dumps(values, ensure_ascii=False, default=str)
+            row["output"] = output
+        self.ledger.put(row)
+
+    def _local_server(self):
+        """The llama.cpp server for every local model the routes use, started on first need."""
+        with self._server_lock:
+            if self._server is None:
+                from ..models import LocalServer
+
+                models = {h.name: h.cand.entry.local for r in self.routes.values() for h in r.hops
+                          if h.cand.kind == "local"}
+                self._server = LocalServer(models, threads=self.project.config.local_threads).start()
+            return self._server
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="tierwise-client", daemon=True)
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
+
+
+async def _cancel_others() -> None:
+    me = asyncio.current_task()
+    others = [t for t in asyncio.all_tasks() if t is not me]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

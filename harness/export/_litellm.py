@@ -1,0 +1,104 @@
+"""registry.yaml as a LiteLLM Router / proxy config: one model group per task, named after
+the task, with the registry's params; each fallback is a group of its own
+(`<task>/fallback-<i>`) listed under router_settings.fallbacks, so a team that runs the
+LiteLLM proxy calls `model="ticket_triage"` and gets the evidence-backed model and chain.
+
+LiteLLM cannot call `python:` rules, and `local:` models need a server the proxy does not
+start: such targets are left out, and a task whose primary is one of them is left out whole
+(routing it elsewhere would not be what the evidence chose). The prompt stays with the caller:
+the proxy does not render the task's template (Tierwise's client does).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HEADER = """\
+# LiteLLM Router / proxy config written by `tierwise export litellm` from {registry}.
+# One model group per task: call model="<task>". Fallback groups are <task>/fallback-<i>.
+# Regenerate after `tierwise recommend --write`; edits here are overwritten.
+"""
+
+
+@dataclass
+class LitellmExport:
+    config: dict[str, Any]
+    skipped: dict[str, str] = field(default_factory=dict)   # task or target -> why it is not in the config
+    path: Path | None = None
+
+    def text(self) -> str:
+        groups = len({m["model_name"] for m in self.config["model_list"]})
+        lines = [f"wrote {self.path}: {groups} model groups" if self.path else f"{groups} model groups"]
+        lines += [f"left out {what}: {why}" for what, why in self.skipped.items()]
+        return "\n".join(lines)
+
+
+def litellm_config(project: Any, num_retries: int | None = None) -> LitellmExport:
+    """The registry's entries as a LiteLLM config dict (model_list and router_settings)."""
+    from ..client import build_routes
+    from ..models import constraint
+    from ..registry import read_registry
+
+    registry = read_registry(project.registry_path)
+    routes = build_routes(project, registry)
+    out = LitellmExport({"model_list": [], "router_settings": {"fallbacks": []}})
+    for task in registry:
+        if task not in routes:
+            out.skipped[task] = f"no evals/{task}.yaml, so its params are unknown"
+    for task, route in routes.items():
+        groups: list[str] = []
+        for i, hop in enumerate(route.hops):
+            why = _not_exportable(hop)
+            if why:
+                if i == 0:
+                    out.skipped[task] = f"its model {hop.target} {why}"
+                    break
+                out.skipped[f"{task} fallback {hop.target}"] = why
+                continue
+            params = {"model": hop.cand.litellm_model, **_options(hop.cand.call_options), **hop.params,
+                      **constraint(route.task, hop.cand)}
+            name = task if i == 0 else f"{task}/fallback-{len(groups)}"
+            out.config["model_list"].append({"model_name": name, "litellm_params": params,
+                                             "model_info": {"tierwise_task": task, "tierwise_model": hop.name}})
+            groups.append(name)
+        if len(groups) > 1:
+            out.config["router_settings"]["fallbacks"].append({groups[0]: groups[1:]})
+    settings = out.config["router_settings"]
+    settings["num_retries"] = project.config.retries if num_retries is None else num_retries
+    # registry values arrive as ruamel scalars (float and int subclasses): plain types for any writer
+    out.config = json.loads(json.dumps(out.config))
+    return out
+
+
+def write_litellm_config(project: Any, out: str | Path | None = None) -> LitellmExport:
+    """Write the config as YAML (default: litellm_config.yaml in the project root)."""
+    import yaml
+
+    from ..util import atomic_write
+
+    export = litellm_config(project)
+    path = Path(out) if out else project.root / "litellm_config.yaml"
+    body = yaml.safe_dump(export.config, sort_keys=False, allow_unicode=True, width=4096)
+    notes = "".join(f"# left out {what}: {why}\n" for what, why in export.skipped.items())
+    atomic_write(path, HEADER.format(registry=project.config.registry) + notes + body)
+    export.path = path
+    return export
+
+
+def _not_exportable(hop: Any) -> str:
+    if hop.cand.kind == "python":
+        return "is a python: rule, which LiteLLM cannot call"
+    if hop.cand.kind == "local":
+        return "is a local llama.cpp model; serve it (python -m llama_cpp.server) and add it by hand"
+    return ""
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    """Catalog call options in LiteLLM's terms; a key is referenced by its variable, never written."""
+    out = {k: v for k, v in options.items() if k != "api_key_env"}
+    if "api_key_env" in options:
+        out["api_key"] = f"os.environ/{options['api_key_env']}"
+    return out

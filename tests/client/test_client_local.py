@@ -1,0 +1,27 @@
+"""The client against a real bundled GGUF model through llama.cpp, started on first need."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from harness import Client
+from tests.projfix import spec, write_project
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_local_target_starts_llama_cpp_lazily_and_answers_within_the_contract(tmp_path):
+    pytest.importorskip("llama_cpp")
+    models = {"small": {"local": "smollm2-135m-instruct", "price": {"per_hour": 3600.0}}}
+    write_project(tmp_path, models=models, specs={"t": spec(candidates=["small"], output={"choices": ["yes", "no"]},
+                                                            params={"temperature": 0, "max_tokens": 2})})
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(
+        {"tasks": {"t": {"model": "local:smollm2-135m-instruct", "fallbacks": []}}}))
+    with Client(tmp_path, ledger=False) as client:
+        assert client._server is None  # nothing started until a local model is called
+        reply = client.complete("t", text="Is water wet? Answer yes or no.")
+        assert client._server is not None
+    assert reply.ok and reply.parsed in {"yes", "no"} and reply.model == "small"
+    # priced by compute time: $1 per second of the call's latency
+    assert reply.cost == pytest.approx(reply.attempts[0].latency_ms / 1000, rel=1e-6)

@@ -1,0 +1,77 @@
+"""`tierwise export litellm`: the written config loads into litellm.Router and routes a task's
+calls to its model, falling back to the next group when the primary fails."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+
+from harness import load_project
+from harness.export import write_litellm_config
+from tests.fake_openai import FakeOpenAI
+from tests.projfix import spec, write_project
+
+SECRET = "sk-test-EXPORT-NEVER-WRITTEN-123456"
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("TW_FAKE_KEY", SECRET)
+
+
+def _project(tmp_path, primary: FakeOpenAI, backup: FakeOpenAI):
+    models = {
+        "cheap": {"litellm": "openai/cheap-model", "api_base": primary.base_url, "api_key_env": "TW_FAKE_KEY",
+                  "price": {"input_per_mtok": 1.0}},
+        "strong": {"litellm": "openai/strong-model", "api_base": backup.base_url, "api_key_env": "TW_FAKE_KEY",
+                   "price": {"input_per_mtok": 5.0}},
+        "rule": {"python": "rules:echo"},
+    }
+    specs = {"t": spec(candidates=["cheap", "strong", "rule"], params={"temperature": 0, "max_tokens": 16, "seed": 7}),
+             "r": spec("r", candidates=["rule", "cheap"])}
+    write_project(tmp_path, models=models, specs=specs, golden={
+        "t": [{"id": "a", "vars": {"text": "yes"}, "expected": "yes"}],
+        "r": [{"id": "a", "vars": {"text": "yes"}, "expected": "yes"}]})
+    registry = {"tasks": {
+        "t": {"model": "openai/cheap-model", "fallbacks": ["python:rules:echo", "openai/strong-model"],
+              "max_tokens": 5, "temperature": 0.5},
+        "r": {"model": "python:rules:echo", "fallbacks": ["openai/cheap-model"]}}}
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(registry))
+    return load_project(tmp_path)
+
+
+def test_the_config_has_one_group_per_task_with_its_params_fallbacks_and_no_key(tmp_path, fake_openai):
+    with FakeOpenAI() as backup:
+        export = write_litellm_config(_project(tmp_path, fake_openai, backup), tmp_path / "out.yaml")
+    text = (tmp_path / "out.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert [m["model_name"] for m in config["model_list"]] == ["t", "t/fallback-1"]
+    primary = config["model_list"][0]["litellm_params"]
+    assert primary == {"model": "openai/cheap-model", "api_base": fake_openai.base_url,
+                       "api_key": "os.environ/TW_FAKE_KEY", "temperature": 0.5, "max_tokens": 5, "seed": 7}
+    assert config["router_settings"]["fallbacks"] == [{"t": ["t/fallback-1"]}]
+    assert set(export.skipped) == {"r", "t fallback python:rules:echo"}
+    assert "python: rule" in export.skipped["r"] and "# left out r:" in text
+    assert SECRET not in text
+
+
+def test_the_exported_config_routes_through_litellm_router_with_a_fallback(tmp_path, fake_openai):
+    import litellm
+
+    with FakeOpenAI() as backup:
+        write_litellm_config(_project(tmp_path, fake_openai, backup), tmp_path / "out.yaml")
+        config = yaml.safe_load((tmp_path / "out.yaml").read_text())
+        router = litellm.Router(model_list=config["model_list"], **{**config["router_settings"], "num_retries": 0})
+        messages = [{"role": "user", "content": "yes from the proxy"}]
+
+        first = asyncio.run(router.acompletion(model="t", messages=messages))
+        assert first.choices[0].message.content == "yes" and fake_openai.count == 1 and backup.count == 0
+        body = fake_openai.requests[0]
+        assert body["model"] == "cheap-model" and body["max_tokens"] == 5 and body["temperature"] == 0.5
+
+        fake_openai.fail("500", times=None)
+        second = asyncio.run(router.acompletion(model="t", messages=messages))
+        assert second.choices[0].message.content == "yes" and backup.count == 1
+        assert backup.requests[0]["model"] == "strong-model" and backup.requests[0]["max_tokens"] == 5
