@@ -42,12 +42,16 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     finally:
         db.close()
     registry = read_registry(project.registry_path)
+    from ..audit import measured_volumes
+
+    # Calls a month measured by the usage ledger replace the hand-written volumes: where present.
+    volumes = {**project.config.volumes, **measured_volumes(project, store)}
     decisions = []
     for task in selected:
         rows = frame[frame["task"] == task.name] if len(frame) else frame
         evaluated = set(rows["model"]) if len(rows) else set()
         stale = frozenset(m for t, m in stored if t == task.name and m not in evaluated)
-        decisions.append(decide(task, cands, rows, registry.get(task.name), project.config.volumes.get(task.name),
+        decisions.append(decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
                                 stale))
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(project.store_url(store)), runs, skipped, frame)
