@@ -95,10 +95,10 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
         local_models = {it.cand.name: it.cand.entry.local for it in pending
                         if it.cand.kind == "local" and it.call_key not in cache}
         if local_models:
-            from .models._local import LocalServer
+            from .models._local import start_local
 
             progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
-            server = LocalServer(local_models, threads=options.local_threads).start()
+            server = start_local(local_models, threads=options.local_threads)
         asyncio.run(_run_all(pending, cache, writer, options, counts, server))
     except KeyboardInterrupt:
         counts.interrupted = True
@@ -147,8 +147,8 @@ async def _run_local(groups: list[list[Item]], cache, writer, options, counts, s
     # with a throwaway call first so the load time is not counted as a case's latency.
     for group in groups:
         if any(it.call_key not in cache for it in group):
-            await complete(group[0].cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
-                           api_base=server.base_url, api_key=server.api_key)
+            cand, where = server.route(group[0].cand)
+            await complete(cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1, **where)
         await _run_model(group, cache, writer, options, counts, server)
 
 
@@ -170,11 +170,9 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
                             latency_ms=cached.get("latency_ms"), attempts=0)
         counts.cached += 1
     else:
-        api_base = api_key = None
-        if it.cand.kind == "local":
-            api_base, api_key = server.base_url, server.api_key
-        result = await complete(it.cand, it.messages, it.params, it.extra, retries=options.retries,
-                                backoff_base_s=options.backoff_s, api_base=api_base, api_key=api_key, variables=it.case.vars)
+        cand, where = (server.route(it.cand) if it.cand.kind == "local" else (it.cand, {}))
+        result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
+                                backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
         counts.called += 1
     if result.error is not None:
         counts.errors += 1

@@ -1,8 +1,10 @@
-"""Local GGUF models served by llama.cpp (llama-cpp-python's OpenAI-compatible server).
+"""Local GGUF models run by llama.cpp: which ones exist, their weights, and how a run reaches them.
 
-Tierwise starts the server on 127.0.0.1 for the run, with every needed model under an alias,
-and calls it through LiteLLM like any other OpenAI-compatible endpoint. The server keeps one
-model loaded and swaps on demand, so the runner groups calls by model.
+By default a run loads them in its own process behind a LiteLLM custom provider (_inprocess.py);
+LocalServer, llama-cpp-python's OpenAI-compatible server on 127.0.0.1 reached through LiteLLM
+like any other endpoint, stays as the alternative (IN_PROCESS = False) and for comparison in
+benchmarks/local_path.py. Either keeps one model loaded and swaps on demand, so the runner
+groups calls by model.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import ConfigError, TierwiseError
 
@@ -105,6 +107,23 @@ def weights_path(local: str) -> Path:
     return Path(local).expanduser().resolve()
 
 
+# How a run reaches local models: in this process (faster on a small machine: no second process
+# competing for the cores, no HTTP per call) or through the server subprocess.
+IN_PROCESS = True
+
+
+def start_local(models: dict[str, str], threads: int | None = None) -> "LocalServer | Any":
+    """Start serving local models (alias -> `local:` value) for a run; stop() when done.
+
+    The returned object's route(cand) gives the candidate and call arguments for complete().
+    """
+    if IN_PROCESS:
+        from ._inprocess import LocalModels
+
+        return LocalModels(models, threads=threads).start()
+    return LocalServer(models, threads=threads).start()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,6 +146,10 @@ class LocalServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def route(self, cand: Any) -> tuple[Any, dict[str, Any]]:
+        """The candidate to hand to complete() and its call arguments: this server's address."""
+        return cand, {"api_base": self.base_url, "api_key": self.api_key}
 
     def start(self, wait_s: float = 180.0) -> "LocalServer":
         try:
