@@ -18,6 +18,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -98,11 +99,68 @@ def tierwise(local: str, cases: list[tuple[str, str]], threads: int) -> tuple[fl
         return len(cases) / elapsed, list(frame["output"])
 
 
+def interleaved(local: str, model_path: Path, cases: list[tuple[str, str]], threads: int) -> tuple[float, float, int]:
+    """Plain call, then the same call through LiteLLM to the in-process provider, case by case.
+
+    Alternating call by call cancels the drift of a shared machine that whole-run rounds suffer;
+    it measures the call path alone (no plan, grading or store). Returns both cases/s and how
+    many answers agreed.
+    """
+    import asyncio
+
+    from llama_cpp import Llama, LlamaGrammar
+
+    from harness.models._inprocess import LocalModels
+    from harness.models._litellm import litellm
+    from harness.models._local import choices_grammar
+
+    llm = Llama(model_path=str(model_path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
+    text_grammar = choices_grammar(LABELS)
+    grammar = LlamaGrammar.from_string(text_grammar, verbose=False)
+    max_tokens = len(max(LABELS, key=len)) + 1
+
+    def messages(text: str) -> list[dict[str, str]]:
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+
+    async def go() -> tuple[float, float, int]:
+        with LocalModels({"m": local}, threads=threads) as engine:
+            model = f"tierwise-local/{engine._key}/m"
+
+            async def ours(text: str) -> str:
+                reply = await litellm().acompletion(model=model, messages=messages(text), temperature=0,
+                                                    max_tokens=max_tokens, extra_body={"grammar": text_grammar})
+                return reply.choices[0].message.content
+
+            def base(text: str) -> str:
+                return llm.create_chat_completion(messages=messages(text), temperature=0, max_tokens=max_tokens,
+                                                  grammar=grammar)["choices"][0]["message"]["content"]
+
+            await ours("warm-up")
+            base("warm-up")
+            t_base = t_ours = 0.0
+            same = 0
+            for text, _ in cases:
+                started = time.perf_counter()
+                a = base(text)
+                t_base += time.perf_counter() - started
+                started = time.perf_counter()
+                b = await ours(text)
+                t_ours += time.perf_counter() - started
+                same += a == b
+            return len(cases) / t_base, len(cases) / t_ours, same
+
+    try:
+        return asyncio.run(go())
+    finally:
+        llm.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m-instruct", help="a bundled `local:` name")
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=1, help="alternating plain/tierwise rounds; medians reported")
     parser.add_argument("--server", action="store_true", help="also time the server-subprocess path")
     args = parser.parse_args()
     from harness.models import _local
@@ -113,22 +171,34 @@ def main() -> None:
     from harness.models._litellm import litellm
 
     litellm()
-    base, base_out = plain(path, cases, args.threads)
-    ours, our_out = tierwise(args.model, cases, args.threads)
+    bases, ourses = [], []
+    for _ in range(args.rounds):  # alternate, so drift on a shared machine hits both alike
+        base, base_out = plain(path, cases, args.threads)
+        ours, our_out = tierwise(args.model, cases, args.threads)
+        bases.append(base)
+        ourses.append(ours)
+    base, ours = statistics.median(bases), statistics.median(ourses)
     truth = [label for _, label in cases]
-    print(f"model {args.model}, {args.cases} reviews, {args.threads} threads, grammar-constrained to {LABELS}")
-    print(f"plain llama-cpp-python:   {base:6.2f} cases/s  accuracy {_acc(base_out, truth):.3f}  (model loaded first)")
+    print(f"model {args.model}, {args.cases} reviews, {args.threads} threads, grammar-constrained to {LABELS}, "
+          f"{args.rounds} round(s)")
+    print(f"plain llama-cpp-python:    {base:6.2f} cases/s  accuracy {_acc(base_out, truth):.3f}  (model loaded first; "
+          f"rounds {', '.join(f'{x:.2f}' for x in bases)})")
     print(f"tierwise run (in-process): {ours:6.2f} cases/s  accuracy {_acc(our_out, truth):.3f}  "
-          f"(end to end: load, calls via LiteLLM, grading, SQLite)")
-    print(f"ratio tierwise / plain:   {ours / base:6.3f}  (goal >= 0.9)")
-    print(f"same answers:             {sum(a == b for a, b in zip(base_out, our_out))}/{len(cases)}")
+          f"(end to end: load, calls via LiteLLM, grading, SQLite; rounds {', '.join(f'{x:.2f}' for x in ourses)})")
+    print(f"ratio tierwise / plain:    {ours / base:6.3f}  (goal >= 0.9; per round: "
+          f"{', '.join(f'{o / b:.2f}' for o, b in zip(ourses, bases))})")
+    print(f"same answers:              {sum(a == b for a, b in zip(base_out, our_out))}/{len(cases)}")
+    base, ours, same = interleaved(args.model, path, cases, args.threads)
+    print(f"call path alone, interleaved call by call (plain, then LiteLLM -> in-process provider):")
+    print(f"  plain {base:6.2f} cases/s, via LiteLLM {ours:6.2f} cases/s, ratio {ours / base:6.3f}, "
+          f"same answers {same}/{len(cases)}")
     if args.server:
         _local.IN_PROCESS = False
         try:
             slow, slow_out = tierwise(args.model, cases, args.threads)
         finally:
             _local.IN_PROCESS = True
-        print(f"tierwise run (server):    {slow:6.2f} cases/s  accuracy {_acc(slow_out, truth):.3f}  "
+        print(f"tierwise run (server):     {slow:6.2f} cases/s  accuracy {_acc(slow_out, truth):.3f}  "
               f"ratio {slow / base:.3f}")
 
 
