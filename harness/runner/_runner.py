@@ -50,10 +50,10 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
         local_models = {it.cand.name: it.cand.entry.local for it in pending
                         if it.cand.kind == "local" and it.call_key not in cache}
         if local_models:
-            from ..models import LocalServer
+            from ..models import start_local
 
             progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
-            server = LocalServer(local_models, threads=options.local_threads).start()
+            server = start_local(local_models, threads=options.local_threads)
         asyncio.run(_run_all(pending, cache, writer, options, counts, server))
     except KeyboardInterrupt:
         counts.interrupted = True
@@ -102,8 +102,8 @@ async def _run_local(groups: list[list[Item]], cache, writer, options, counts, s
     # with a throwaway call first so the load time is not counted as a case's latency.
     for group in groups:
         if any(it.call_key not in cache for it in group):
-            await complete(group[0].cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
-                           api_base=server.base_url, api_key=server.api_key)
+            cand, where = server.route(group[0].cand)
+            await complete(cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1, **where)
         await _run_model(group, cache, writer, options, counts, server)
 
 
@@ -125,19 +125,17 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
                             latency_ms=cached.get("latency_ms"), attempts=0)
         counts.cached += 1
     else:
-        api_base = api_key = None
-        if it.cand.kind == "local":
-            api_base, api_key = server.base_url, server.api_key
-            died = server.death()
-            if died:  # every further call would fail the same way: say why, do not retry
-                counts.called += 1
-                counts.errors += 1
-                return _row(it, CallResult(attempts=0, error=died, error_type="LocalServerDied"), False, options.run_id)
-        result = await complete(it.cand, it.messages, it.params, it.extra, retries=options.retries,
-                                backoff_base_s=options.backoff_s, api_base=api_base, api_key=api_key, variables=it.case.vars)
+        if it.cand.kind == "local" and _death(server):  # every further call would fail the same way
+            counts.called += 1
+            counts.errors += 1
+            return _row(it, CallResult(attempts=0, error=_death(server), error_type="LocalServerDied"), False,
+                        options.run_id)
+        cand, where = (server.route(it.cand) if it.cand.kind == "local" else (it.cand, {}))
+        result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
+                                backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
         counts.called += 1
-        if result.error is not None and it.cand.kind == "local" and server.death():
-            result.error, result.error_type = server.death(), "LocalServerDied"
+        if result.error is not None and it.cand.kind == "local" and _death(server):
+            result.error, result.error_type = _death(server), "LocalServerDied"
     if result.error is not None:
         counts.errors += 1
     return _row(it, result, cached is not None, options.run_id)
@@ -170,3 +168,10 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str) -> ResultRow:
         grades=grades, cache_key=it.call_key if result.error is None and not cached else None,
         cache_response=response,
     )
+
+
+def _death(server: Any) -> str | None:
+    """Why the local model server died during the run (a separate process can; in-process models
+    cannot die without the run)."""
+    death = getattr(server, "death", None)
+    return death() if death is not None else None

