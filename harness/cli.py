@@ -30,6 +30,8 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return index, count
 
 
+run_group_option = click.option("--run-group", metavar="NAME",
+                                help="Read the shards of this run group as one; refuse while any has not finished.")
 project_option = click.option("--project", "project_dir", default=".", show_default=True,
                               type=click.Path(file_okay=False), help="The project folder (with tierwise.yaml).")
 
@@ -78,16 +80,18 @@ def models(project_dir: str) -> None:
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
 @click.option("--no-cache", is_flag=True, help="Call again even when a result or cached response exists.")
 @click.option("--shard", help="Run only shard i of n (i/n) of the cases, for parallel CI jobs.")
+@click.option("--run-group", metavar="NAME", help="Name shared by the shard jobs of one run (e.g. the CI run id); "
+                                                  "recommend/report/gate --run-group read them as one.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @project_option
-def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> None:
+def run(tasks, models_, limit, store, no_cache, shard, run_group, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .report import run_table
     from .runner import run as run_eval
 
     result = run_eval(_project(project_dir), list(tasks) or None,
                       [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
-                      limit, store, no_cache, _shard(shard), progress=not quiet)
+                      limit, store, no_cache, _shard(shard), progress=not quiet, run_group=run_group)
     c = result.counts
     click.echo(run_table(result.summary))
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
@@ -102,8 +106,9 @@ def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> No
 @click.option("--write", is_flag=True, help="Update registry.yaml and its evidence file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON document (docs/json.md).")
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@run_group_option
 @project_option
-def recommend(tasks, write, as_json, store, project_dir) -> None:
+def recommend(tasks, write, as_json, store, run_group, project_dir) -> None:
     """Per task, the cheapest model whose quality clears the bar, with fallbacks and evidence."""
     import json
 
@@ -112,7 +117,7 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
     from .report import recommendation_text
 
     project = _project(project_dir)
-    rec = decide_all(project, list(tasks) or None, store)
+    rec = decide_all(project, list(tasks) or None, store, run_group=run_group)
     wrote = write_registry(project, rec) if write else None
     if as_json:
         click.echo(json.dumps(rec.to_dict(), indent=2))
@@ -127,13 +132,17 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML, one test case per registry entry.")
 @click.option("--store", help="SQLAlchemy URL of the results store for --rerun (default: tierwise.yaml's).")
+@run_group_option
 @project_option
-def gate(base, rerun, junit, store, project_dir) -> None:
+def gate(base, rerun, junit, store, run_group, project_dir) -> None:
     """Check that every registry.yaml entry is backed by current, passing evidence (exit 1 if not)."""
     from .registry import gate as run_gate
     from .registry import write_junit
 
-    result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun)
+    if run_group and not rerun:
+        raise click.UsageError("--run-group goes with --rerun: the gate then judges the group's fresh results")
+    result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun and not run_group,
+                      run_group=run_group)
     if junit:
         write_junit(result, junit)
     click.echo(result.text())
@@ -145,14 +154,16 @@ def gate(base, rerun, junit, store, project_dir) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Folder for index.html, summary.md and report.json (default: the project's reports/).")
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@run_group_option
 @project_option
-def report(tasks, out_dir, store, project_dir) -> None:
+def report(tasks, out_dir, store, run_group, project_dir) -> None:
     """Write the HTML report (self-contained, opens offline), a Markdown summary and JSON."""
     from .decide import recommend as decide_all
     from .report import append_step_summary, build_report
 
     project = _project(project_dir)
-    files = build_report(project, decide_all(project, list(tasks) or None, store), out_dir, store=store)
+    files = build_report(project, decide_all(project, list(tasks) or None, store, run_group=run_group), out_dir,
+                         store=store)
     for path in (files.html, files.markdown, files.json):
         click.echo(f"wrote {path}")
     summary = append_step_summary(files)

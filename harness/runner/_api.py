@@ -49,8 +49,11 @@ def check(project: Project) -> None:
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-        argv: list[str] | None = None) -> RunResult:
-    """Evaluate tasks against their candidates; every finished call is stored at once."""
+        argv: list[str] | None = None, run_group: str | None = None) -> RunResult:
+    """Evaluate tasks against their candidates; every finished call is stored at once.
+
+    `shard` (i, n) evaluates only the cases whose case hash falls in shard i of n; the runs of
+    several shard jobs that share a `run_group` name are read as one (store.group_status)."""
     selected = project.select(tasks)
     cands = candidates_for(project, selected, models)
     prog = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
@@ -66,7 +69,7 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         run_id = db.start_run(
             tierwise_version=tierwise_version(),
             litellm_version=version("litellm"), price_map_version=price_map_version(),
-            argv=_safe_argv(argv if argv is not None else sys.argv[1:]),
+            argv=_safe_argv(argv if argv is not None else sys.argv[1:]), run_group=run_group,
             info={"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
                   "limit": limit, "shard": list(shard) if shard else None},
         )

@@ -11,7 +11,8 @@ from ._schema import (
            results,
            runs,
 )
+from ._groups import GroupStatus, group_status, require_complete
 from ._store import Store, safe_url
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ResultRow", "Store", "grades", "metadata", "migrations_table",
-           "response_cache", "results", "runs", "safe_url"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "ResultRow", "Store", "grades", "group_status", "metadata", "migrations_table",
+           "require_complete", "response_cache", "results", "runs", "safe_url"]
