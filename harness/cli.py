@@ -171,6 +171,20 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
         click.echo(f"appended the summary to {summary}")
 
 
+@cli.command()
+@click.option("--keep-runs", type=click.IntRange(min=0), metavar="N", help="Keep the newest N runs (a run group is one).")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Drop runs older than DAYS (with --keep-runs: only those also outside the newest N).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def prune(keep_runs, older_than, dry_run, store, project_dir) -> None:
+    """Drop old runs' results; never the rows registry.evidence.json cites, nor current ones."""
+    from .store import prune as prune_store
+
+    click.echo(prune_store(_project(project_dir), keep_runs, older_than, store, dry_run).text())
+
+
 @cli.group(name="import")
 def import_() -> None:
     """Import another tool's eval suite as a Tierwise project."""

@@ -229,9 +229,9 @@ class Store:
                 return frame.sort_values("id", ignore_index=True) if "id" in frame else frame
             if current is None:
                 return pd.read_sql(query, conn)
-            keys = [row for row in _current_rows(current) if not tasks or row["task"] in tasks]
+            keys = [row for row in current_rows(current) if not tasks or row["task"] in tasks]
             with current_keys_table(conn, keys) as table:
-                query = query.join(table, _matches(table))
+                query = query.join(table, matches_current(table))
                 return pd.read_sql(query, conn)
 
     def grades_frame(self, result_ids: list[int] | None = None):
@@ -250,7 +250,7 @@ class Store:
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
-def _current_rows(current: dict[tuple[str, str], dict[str, tuple[str, str, str]]]) -> list[dict[str, str]]:
+def current_rows(current: dict[tuple[str, str], dict[str, tuple[str, str, str]]]) -> list[dict[str, str]]:
     return [{"task": task, "model": model, "case_id": case_id, "call_key": key[0], "case_hash": key[1],
              "grader_hash": key[2]}
             for (task, model), cases in current.items() for case_id, key in cases.items()]
@@ -263,8 +263,11 @@ _CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader
 def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
     """A temporary table of current (task, model, case id, call key, case hash, grader hash),
     dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
+    # (task, model, case id) is unique in the current keys; as the primary key it also indexes
+    # the table for NOT EXISTS lookups (prune).
     table = sa.Table(f"tw_current_{uuid.uuid4().hex[:8]}", sa.MetaData(),
-                     *(sa.Column(name, sa.String(200 if name in ("task", "model", "case_id") else 64))
+                     *(sa.Column(name, sa.String(200) if name in ("task", "model", "case_id") else sa.String(64),
+                                 primary_key=name in ("task", "model", "case_id"))
                        for name in _CURRENT_COLUMNS), prefixes=["TEMPORARY"])
     table.create(conn)
     try:
@@ -278,7 +281,7 @@ def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
         conn.commit()
 
 
-def _matches(table: sa.Table):
+def matches_current(table: sa.Table):
     return sa.and_(*(results.c[name] == table.c[name] for name in _CURRENT_COLUMNS))
 
 

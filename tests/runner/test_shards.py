@@ -159,3 +159,22 @@ def test_concurrent_processes_create_one_store_without_error(tmp_path, backend, 
     from harness.store import MIGRATIONS
 
     assert names == sorted(name for name, _ in MIGRATIONS)
+
+
+def test_gate_rerun_with_a_run_group_judges_the_shards_results_without_running(tmp_path):
+    from harness.registry import gate, write_registry
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    project = _project(tmp_path, url)
+    for i in (1, 2):
+        run(project, shard=(i, 2), run_group="g", progress=False)
+    write_registry(project, recommend(project, run_group="g"))
+    db = Store(url)
+    runs_before = len(db.runs())
+    result = gate(project, rerun=True, run_group="g")
+    assert result.ok and all(t.rerun and "re-evaluated" in t.message for t in result.tasks)
+    assert len(db.runs()) == runs_before            # the gate itself ran nothing
+    db.finish_run(db.runs(group="g")[-1]["id"], "failed")
+    db.close()
+    with pytest.raises(StoreError, match=r"shard 2/2 is failed"):
+        gate(project, rerun=True, run_group="g")
