@@ -271,8 +271,11 @@ def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
                        for name in _CURRENT_COLUMNS), prefixes=["TEMPORARY"])
     table.create(conn)
     try:
-        if rows:
-            conn.execute(table.insert(), rows)
+        if rows:  # straight to the driver: SQLAlchemy's per-row parameter handling costs more than the insert
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_CURRENT_COLUMNS)}) "
+                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})",
+                                 [tuple(row[c] for c in _CURRENT_COLUMNS) for row in rows])
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"ANALYZE {table.name}"))  # a temp table has no statistics otherwise
         yield table
