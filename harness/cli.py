@@ -172,6 +172,24 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
 
 
 @cli.command()
+@click.argument("run_a", required=False)
+@click.argument("run_b", required=False)
+@click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document instead of text.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def diff(run_a, run_b, tasks, as_json, store, project_dir) -> None:
+    """What changed between RUN_A and RUN_B (run ids or run groups), per task and model;
+    default: the last two runs of each task."""
+    import json
+
+    from .decide import diff as diff_runs
+
+    result = diff_runs(_project(project_dir), run_a, run_b, store, list(tasks) or None)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
+
+
+@cli.command()
 @click.option("--keep-runs", type=click.IntRange(min=0), metavar="N", help="Keep the newest N runs (a run group is one).")
 @click.option("--older-than", "older_than", type=click.FloatRange(min=0), metavar="DAYS",
               help="Drop runs older than DAYS (with --keep-runs: only those also outside the newest N).")
