@@ -27,13 +27,13 @@ def _row(run_id: str, case_id: str, call_key: str, task: str = "t") -> ResultRow
                               "reason": "ok"}])
 
 
-def _store(tmp_path, runs: dict[str, tuple[float, str | None, list[tuple[str, str]]]]) -> Store:
+def _store(tmp_path, runs: dict[str, tuple[float, str | None, list[tuple[str, str]]]], url: str | None = None) -> Store:
     """runs: id -> (started_at, group, [(case id, call key)])."""
     import sqlalchemy as sa
 
     from harness.store import runs as runs_table
 
-    db = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    db = Store(url or f"sqlite:///{tmp_path / 'r.db'}")
     with db.engine.begin() as conn:
         for run_id, (started, group, _) in runs.items():
             conn.execute(runs_table.insert().values(id=run_id, started_at=started, status="finished",
@@ -53,15 +53,16 @@ def _left(db: Store) -> list[tuple[str, str, str]]:
 CURRENT = {("t", "m"): {"c1": ("k3", "h", "gh"), "c2": ("k1", "h", "gh")}}
 
 
-def _history(tmp_path) -> Store:
+def _history(tmp_path, url: str | None = None) -> Store:
     # r1 (oldest): c1/k1 (superseded), c2/k1 (still current); r2: c1/k2 (superseded, cited); r3: c1/k3 (current)
     return _store(tmp_path, {"r1": (1 * DAY, None, [("c1", "k1"), ("c2", "k1")]),
                              "r2": (2 * DAY, None, [("c1", "k2"), ("c3", "k2")]),
-                             "r3": (3 * DAY, None, [("c1", "k3")])})
+                             "r3": (3 * DAY, None, [("c1", "k3")])}, url)
 
 
-def test_keep_runs_drops_old_rows_but_not_cited_or_current(tmp_path):
-    db = _history(tmp_path)
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_keep_runs_drops_old_rows_but_not_cited_or_current(tmp_path, backend, request):
+    db = _history(tmp_path, request.getfixturevalue("pg_url") if backend == "postgres" else None)
     out = prune_store(db, keep_runs=1, older_than_days=None, cited={"r2"}, current=CURRENT, now=4 * DAY)
     assert _left(db) == [("r1", "c2", "k1"), ("r2", "c1", "k2"), ("r2", "c3", "k2"), ("r3", "c1", "k3")]
     assert (out.results_removed, out.kept_cited, out.kept_current, out.runs_kept) == (1, 2, 1, 1)
