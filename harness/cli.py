@@ -30,6 +30,8 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     return index, count
 
 
+run_group_option = click.option("--run-group", metavar="NAME",
+                                help="Read the shards of this run group as one; refuse while any has not finished.")
 project_option = click.option("--project", "project_dir", default=".", show_default=True,
                               type=click.Path(file_okay=False), help="The project folder (with tierwise.yaml).")
 
@@ -84,16 +86,19 @@ def models(project_dir: str) -> None:
 @click.option("--max-errors", type=click.FloatRange(0, 1), metavar="RATE",
               help="Exit 1 when a task × model's share of failed calls passes RATE (default: each spec's "
                    "max_error_rate, else 0.1).")
+@click.option("--run-group", metavar="NAME", help="Name shared by the shard jobs of one run (e.g. the CI run id); "
+                                                  "recommend/report/gate --run-group read them as one.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @project_option
-def run(tasks, models_, limit, store, no_cache, shard, max_errors, quiet, project_dir) -> None:
+def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .report import run_table
     from .runner import run as run_eval
 
     result = run_eval(_project(project_dir), list(tasks) or None,
                       [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
-                      limit, store, no_cache, _shard(shard), progress=not quiet, max_errors=max_errors)
+                      limit, store, no_cache, _shard(shard), progress=not quiet, max_errors=max_errors,
+                      run_group=run_group)
     c = result.counts
     click.echo(run_table(result.summary))
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
@@ -114,8 +119,9 @@ def run(tasks, models_, limit, store, no_cache, shard, max_errors, quiet, projec
 @click.option("--write", is_flag=True, help="Update registry.yaml and its evidence file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON document (docs/json.md).")
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@run_group_option
 @project_option
-def recommend(tasks, write, as_json, store, project_dir) -> None:
+def recommend(tasks, write, as_json, store, run_group, project_dir) -> None:
     """Per task, the cheapest model whose quality clears the bar, with fallbacks and evidence."""
     import json
 
@@ -124,7 +130,7 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
     from .report import recommendation_text
 
     project = _project(project_dir)
-    rec = decide_all(project, list(tasks) or None, store)
+    rec = decide_all(project, list(tasks) or None, store, run_group=run_group)
     wrote = write_registry(project, rec) if write else None
     if as_json:
         click.echo(json.dumps(rec.to_dict(), indent=2))
@@ -139,13 +145,17 @@ def recommend(tasks, write, as_json, store, project_dir) -> None:
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), metavar="FILE",
               help="Also write JUnit XML, one test case per registry entry.")
 @click.option("--store", help="SQLAlchemy URL of the results store for --rerun (default: tierwise.yaml's).")
+@run_group_option
 @project_option
-def gate(base, rerun, junit, store, project_dir) -> None:
+def gate(base, rerun, junit, store, run_group, project_dir) -> None:
     """Check that every registry.yaml entry is backed by current, passing evidence (exit 1 if not)."""
     from .registry import gate as run_gate
     from .registry import write_junit
 
-    result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun)
+    if run_group and not rerun:
+        raise click.UsageError("--run-group goes with --rerun: the gate then judges the group's fresh results")
+    result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun and not run_group,
+                      run_group=run_group)
     if junit:
         write_junit(result, junit)
     click.echo(result.text())
@@ -157,14 +167,16 @@ def gate(base, rerun, junit, store, project_dir) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Folder for index.html, summary.md and report.json (default: the project's reports/).")
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@run_group_option
 @project_option
-def report(tasks, out_dir, store, project_dir) -> None:
+def report(tasks, out_dir, store, run_group, project_dir) -> None:
     """Write the HTML report (self-contained, opens offline), a Markdown summary and JSON."""
     from .decide import recommend as decide_all
     from .report import append_step_summary, build_report
 
     project = _project(project_dir)
-    files = build_report(project, decide_all(project, list(tasks) or None, store), out_dir, store=store)
+    files = build_report(project, decide_all(project, list(tasks) or None, store, run_group=run_group), out_dir,
+                         store=store)
     for path in (files.html, files.markdown, files.json):
         click.echo(f"wrote {path}")
     summary = append_step_summary(files)
@@ -207,6 +219,38 @@ def export_litellm(out, project_dir) -> None:
     from .export import write_litellm_config
 
     click.echo(write_litellm_config(_project(project_dir), out).text())
+
+
+@cli.command()
+@click.argument("run_a", required=False)
+@click.argument("run_b", required=False)
+@click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document instead of text.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def diff(run_a, run_b, tasks, as_json, store, project_dir) -> None:
+    """What changed between RUN_A and RUN_B (run ids or run groups), per task and model;
+    default: the last two runs of each task."""
+    import json
+
+    from .decide import diff as diff_runs
+
+    result = diff_runs(_project(project_dir), run_a, run_b, store, list(tasks) or None)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
+
+
+@cli.command()
+@click.option("--keep-runs", type=click.IntRange(min=0), metavar="N", help="Keep the newest N runs (a run group is one).")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Drop runs older than DAYS (with --keep-runs: only those also outside the newest N).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def prune(keep_runs, older_than, dry_run, store, project_dir) -> None:
+    """Drop old runs' results; never the rows registry.evidence.json cites, nor current ones."""
+    from .store import prune as prune_store
+
+    click.echo(prune_store(_project(project_dir), keep_runs, older_than, store, dry_run).text())
 
 
 @cli.group(name="import")

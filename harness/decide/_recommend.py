@@ -25,19 +25,26 @@ class Recommendation:
                 "skipped_models": self.skipped}
 
 
-def recommend(project: Project, tasks: list[str] | None = None, store: str | None = None) -> Recommendation:
-    """Decide every selected task from the current stored results."""
+def recommend(project: Project, tasks: list[str] | None = None, store: str | None = None,
+              run_group: str | None = None) -> Recommendation:
+    """Decide every selected task from the current stored results (only those rows are read).
+
+    With `run_group` the group's shards must all have finished (a StoreError names the ones
+    that have not), and the tasks default to those the group evaluated."""
     from ..registry import read_registry
     from ..runner import candidates_for, plan_run
-    from ..store import Store, safe_url
+    from ..store import Store, require_complete, safe_url
 
-    selected = project.select(tasks)
-    cands = candidates_for(project, selected, check_keys=True)
-    current_keys = plan_run(selected, cands).current_keys()
     db = Store(project.store_url(store))
     try:
+        if run_group is not None:
+            group = require_complete(db, run_group)
+            tasks = tasks or [t for t in group.tasks if t in project.tasks] or None
+        selected = project.select(tasks)
+        cands = candidates_for(project, selected, check_keys=True)
+        current_keys = plan_run(selected, cands).current_keys()
         frame = db.results_frame([t.name for t in selected], current=current_keys)
-        runs = db.runs()
+        runs = db.runs(ids=set(frame["run_id"]) if len(frame) else ())
         stored = db.stored_pairs([t.name for t in selected])
     finally:
         db.close()

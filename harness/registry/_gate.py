@@ -98,8 +98,12 @@ class GateResult:
 
 
 def gate(project: Project, base: str | None = None, rerun: bool = False, store: str | None = None,
-         progress: bool = False) -> GateResult:
-    """Check every registry entry against its evidence (or fresh results with `rerun`)."""
+         progress: bool = False, run_group: str | None = None) -> GateResult:
+    """Check every registry entry against its evidence (or fresh results with `rerun`).
+
+    With `rerun` and `run_group`, the fresh results are those the group's shard jobs stored
+    (`tierwise run --shard i/n --run-group NAME`): nothing is called here, and the group must
+    be complete."""
     path = project.registry_path
     shown = shown_path(path, project.root)
     if not path.exists():
@@ -119,7 +123,7 @@ def gate(project: Project, base: str | None = None, rerun: bool = False, store: 
         changes, removed = changes_since(project, base, registry, evidence.tasks if evidence else {})
 
     to_rerun = [n for n in registry if n in project.tasks and (base is None or changes.get(n))] if rerun else []
-    fresh = _rerun(project, {n: registry[n] for n in to_rerun}, store, progress) if to_rerun else {}
+    fresh = _rerun(project, {n: registry[n] for n in to_rerun}, store, progress, run_group) if to_rerun else {}
 
     verdicts = []
     for name, entry in registry.items():
@@ -307,12 +311,14 @@ def _fix_for_target(project: Project, name: str, model: str | None) -> str:
 # --rerun ---------------------------------------------------------------------------------------
 
 def _rerun(project: Project, entries: dict[str, dict[str, Any]], store: str | None,
-           progress: bool) -> dict[str, TaskGate]:
-    """Evaluate these entries' models now and judge each entry on the fresh results."""
+           progress: bool, run_group: str | None = None) -> dict[str, TaskGate]:
+    """Evaluate these entries' models now (or read the run group's shards) and judge each
+    entry on the fresh results."""
     from ..decide import recommend
     from ..runner import run
 
     out: dict[str, TaskGate] = {}
+    group = _complete_group(project, store, run_group) if run_group else None
     ready: dict[str, list[str]] = {}
     for name, entry in entries.items():
         task = project.tasks[name]
@@ -323,7 +329,13 @@ def _rerun(project: Project, entries: dict[str, dict[str, Any]], store: str | No
             out[name] = TaskGate(name, FAIL, f"cannot re-evaluate: {missing[0]} is not a candidate in {task.path}",
                                  _fix_for_target(project, name, missing[0]), rerun=True)
             continue
-        run(project, tasks=[name], models=names, store=store, progress=progress)
+        if group is None:
+            run(project, tasks=[name], models=names, store=store, progress=progress)
+        elif name not in group.tasks:
+            out[name] = TaskGate(name, FAIL, f"run group {run_group!r} did not evaluate {name}",
+                                 f"add {name} to the shard jobs' `tierwise run` (or run them for all tasks)",
+                                 rerun=True)
+            continue
         ready[name] = names
     if not ready:
         return out
@@ -331,6 +343,16 @@ def _rerun(project: Project, entries: dict[str, dict[str, Any]], store: str | No
     for decision in rec.decisions:
         out[decision.task] = _judge_fresh(project, decision, entries[decision.task], ready[decision.task], rec.skipped)
     return out
+
+
+def _complete_group(project: Project, store: str | None, name: str) -> Any:
+    from ..store import Store, require_complete
+
+    db = Store(project.store_url(store))
+    try:
+        return require_complete(db, name)
+    finally:
+        db.close()
 
 
 def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: list[str],

@@ -88,14 +88,17 @@ def check(project: Project) -> None:
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-        argv: list[str] | None = None, max_errors: float | None = None) -> RunResult:
+        argv: list[str] | None = None, max_errors: float | None = None,
+        run_group: str | None = None) -> RunResult:
     """Evaluate tasks against their candidates; every finished call is stored at once.
 
     Works inside a running event loop too (a notebook): the run then goes on in a worker
     thread with its own loop, and this call waits for it. `await arun(...)` is the async form.
-    `max_errors` (a rate in [0, 1]) overrides each spec's max_error_rate for `RunResult.failed`."""
+    `max_errors` (a rate in [0, 1]) overrides each spec's max_error_rate for `RunResult.failed`.
+    `shard` (i, n) evaluates only the cases whose case hash falls in shard i of n; the runs of
+    several shard jobs that share a `run_group` name are read as one (store.group_status)."""
     kwargs = dict(tasks=tasks, models=models, limit=limit, store=store, no_cache=no_cache, shard=shard,
-                  progress=progress, argv=argv, max_errors=max_errors)
+                  progress=progress, argv=argv, max_errors=max_errors, run_group=run_group)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -109,11 +112,12 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
 async def arun(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
                limit: int | None = None, store: str | None = None, no_cache: bool = False,
                shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-               argv: list[str] | None = None, max_errors: float | None = None) -> RunResult:
+               argv: list[str] | None = None, max_errors: float | None = None,
+        run_group: str | None = None) -> RunResult:
     """`run`, awaitable: the evaluation goes on in a worker thread, the caller's loop stays free."""
     return await asyncio.to_thread(_run, project, tasks=tasks, models=models, limit=limit, store=store,
                                    no_cache=no_cache, shard=shard, progress=progress, argv=argv,
-                                   max_errors=max_errors)
+                                   max_errors=max_errors, run_group=run_group)
 
 
 def _error_reports(tasks: list, frame: Any, max_errors: float | None) -> list[ErrorReport]:
@@ -135,7 +139,8 @@ def _error_reports(tasks: list, frame: Any, max_errors: float | None) -> list[Er
 def _run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-        argv: list[str] | None = None, max_errors: float | None = None) -> RunResult:
+        argv: list[str] | None = None, max_errors: float | None = None,
+        run_group: str | None = None) -> RunResult:
     selected = project.select(tasks)
     cands = candidates_for(project, selected, models)
     prog = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
@@ -153,7 +158,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         run_id = db.start_run(
             tierwise_version=tierwise_version(),
             litellm_version=version("litellm"), price_map_version=price_map_version(),
-            argv=_safe_argv(argv if argv is not None else sys.argv[1:]),
+            argv=_safe_argv(argv if argv is not None else sys.argv[1:]), run_group=run_group,
             info=run_info,
         )
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,

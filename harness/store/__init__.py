@@ -12,7 +12,10 @@ from ._schema import (
            runs,
            usage_ledger,
 )
+from ._groups import GroupStatus, group_status, require_complete
+from ._prune import PruneResult, prune
 from ._store import Store, safe_url
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "ResultRow", "Store", "grades", "metadata", "migrations_table",
-           "response_cache", "results", "runs", "safe_url", "usage_ledger"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "grades", "group_status",
+           "metadata", "migrations_table", "prune", "require_complete", "response_cache", "results", "runs", "safe_url",
+           "usage_ledger"]

@@ -27,6 +27,7 @@ runs = sa.Table(
     sa.Column("price_map_version", sa.String(80)),
     sa.Column("argv", sa.Text),
     sa.Column("info", sa.Text),  # JSON: tasks, models, skipped models and why
+    sa.Column("run_group", sa.String(200)),  # shards of one sharded run share it (005_run_groups)
 )
 
 results = sa.Table(
@@ -123,11 +124,21 @@ def _m003_usage_ledger(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_usage_trace ON usage_ledger (trace)"))
 
 
+def _m005_run_groups(conn: sa.Connection) -> None:
+    # 001 creates `runs` from today's table, which already has the column; an older store gets it here.
+    if "run_group" not in {c["name"] for c in sa.inspect(conn).get_columns("runs")}:
+        conn.execute(sa.text("ALTER TABLE runs ADD COLUMN run_group VARCHAR(200)"))
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_runs_run_group ON runs (run_group)"))
+    # Reading one run's rows (diff, prune) by run id instead of scanning the whole history.
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_run_id ON results (run_id)"))
+
+
 # Ordered, named, append-only: a store records which it has applied.
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_result_lookup_index", _m002_result_lookup_index),
     ("003_usage_ledger", _m003_usage_ledger),
+    ("005_run_groups", _m005_run_groups),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

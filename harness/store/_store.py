@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -27,6 +28,10 @@ from ._schema import (
 )
 
 
+# pg_advisory_xact_lock key for schema changes: any constant, the same in every tierwise.
+_MIGRATION_LOCK = 0x7469_6572_7769_7365 & 0x7FFF_FFFF_FFFF_FFFF  # "tierwise"
+
+
 class Store:
     """A results store at a SQLAlchemy URL, migrated to the current schema on open."""
 
@@ -37,37 +42,42 @@ class Store:
 
     # -- schema -----------------------------------------------------------------
     def _migrate(self) -> None:
-        # Several shards opening a new store at once race to create it: the losers find its
-        # tables or migration rows already there, and trying again applies what is missing.
-        for attempt in range(3):
-            try:
+        """Bring the store to the current schema. Several CI shards may open a new store at
+        once: the first takes a lock (PostgreSQL: a transaction-scoped advisory lock; SQLite:
+        BEGIN IMMEDIATE, the database's write lock), the others wait for it and then find every
+        migration applied. A store already current is only read, never locked."""
+        try:
+            if self._pending_migrations():
                 self._apply_migrations()
-                return
-            except sa.exc.SQLAlchemyError as exc:
-                if attempt == 2:
-                    raise StoreError(f"{safe_url(self.url)}: cannot prepare the store ({_first_line(exc)}); "
-                                     f"fix: check the store URL and that it is writable") from None
-                time.sleep(0.2 * (attempt + 1))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"{safe_url(self.url)}: cannot open the store ({_first_line(exc)}); "
+                             f"fix: check the store URL in tierwise.yaml or --store, and that it is writable") from None
+
+    def _pending_migrations(self, conn: sa.Connection | None = None) -> list:
+        """The migrations this store still needs; a store from a newer tierwise is refused."""
+        if conn is None:
+            with self.engine.connect() as conn:
+                return self._pending_migrations(conn)
+        if not sa.inspect(conn).has_table(migrations_table.name):
+            return list(MIGRATIONS)
+        applied = {r[0] for r in conn.execute(sa.select(migrations_table.c.name))}
+        unknown = sorted(applied - {name for name, _ in MIGRATIONS})
+        if unknown:
+            raise StoreError(f"{safe_url(self.url)}: store has migration {unknown[-1]!r} from a newer "
+                             f"tierwise; fix: upgrade tierwise (pip install -U tierwise)")
+        return [(name, fn) for name, fn in MIGRATIONS if name not in applied]
 
     def _apply_migrations(self) -> None:
-        try:
-            with self.engine.begin() as conn:
-                migrations_table.create(conn, checkfirst=True)
-                applied = {r[0] for r in conn.execute(sa.select(migrations_table.c.name))}
-                known = {name for name, _ in MIGRATIONS}
-                unknown = sorted(applied - known)
-                if unknown:
-                    raise StoreError(f"{safe_url(self.url)}: store has migration {unknown[-1]!r} from a newer "
-                                     f"tierwise; fix: upgrade tierwise (pip install -U tierwise)")
-                for name, fn in MIGRATIONS:
-                    if name not in applied:
-                        fn(conn)
-                        conn.execute(migrations_table.insert().values(name=name, applied_at=time.time()))
-        except sa.exc.OperationalError as exc:
-            if "already exists" in str(exc):
-                raise  # a concurrent migration; _migrate retries
-            raise StoreError(f"{safe_url(self.url)}: cannot open the store ({_first_line(exc)}); "
-                             f"fix: check the store URL in tierwise.yaml or --store") from None
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            elif conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            migrations_table.create(conn, checkfirst=True)
+            for name, fn in self._pending_migrations(conn):
+                fn(conn)
+                conn.execute(migrations_table.insert().values(name=name, applied_at=time.time()))
+            conn.commit()
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -89,10 +99,19 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
 
-    def runs(self) -> list[dict[str, Any]]:
+    def runs(self, ids: Iterable[str] | None = None, group: str | None = None) -> list[dict[str, Any]]:
+        """Run records, oldest first; only these ids, or only one run group's, when given."""
+        query = sa.select(runs).order_by(runs.c.started_at)
+        if group is not None:
+            query = query.where(runs.c.run_group == group)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(runs).order_by(runs.c.started_at)).mappings().all()
-        return [dict(r) for r in rows]
+            if ids is None:
+                return [dict(r) for r in conn.execute(query).mappings()]
+            wanted, out = sorted(set(ids)), []
+            for start in range(0, len(wanted), _CHUNK):
+                out += [dict(r) for r in conn.execute(query.where(runs.c.id.in_(wanted[start:start + _CHUNK])))
+                        .mappings()]
+        return sorted(out, key=lambda r: r["started_at"])
 
     # -- results ----------------------------------------------------------------
     def existing(self, task: str, model: str) -> dict[tuple[str, str], dict[str, Any]]:
@@ -191,27 +210,35 @@ class Store:
         conn.execute(response_cache.insert(), rows)
 
     def results_frame(self, tasks: list[str] | None = None,
-                      current: dict[tuple[str, str], dict[str, tuple[str, str, str]]] | None = None):
-        """All results as a pandas DataFrame (one row per case x model).
+                      current: dict[tuple[str, str], dict[str, tuple[str, str, str]]] | None = None,
+                      run_ids: Iterable[str] | None = None, columns: list[str] | None = None):
+        """Results as a pandas DataFrame (one row per case x model), in the order they were stored.
 
         `current` maps (task, model) to {case id: (call key, case hash, grader hash)} of the
-        current specs (Plan.current_keys); when given, only matching rows are returned, so a
-        frame describes exactly what the specs and golden sets ask today.
+        current specs (Plan.current_keys); when given, only matching rows are read: the keys go
+        to a temporary table joined on the results' unique key in SQL, so the memory this takes
+        is bounded by the current rows, not by the history. `run_ids` reads only those runs'
+        rows; `columns` only those columns.
         """
         import pandas as pd
 
-        query = sa.select(results)
+        cols = [results.c[c] for c in columns] if columns else [results]
+        query = sa.select(*cols).order_by(results.c.id)
         if tasks:
             query = query.where(results.c.task.in_(tasks))
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
-        if current is not None and not frame.empty:
-            keep = [current.get((task, model), {}).get(case_id) == (call_key, case_h, grader_h)
-                    for task, model, case_id, call_key, case_h, grader_h
-                    in zip(frame["task"], frame["model"], frame["case_id"], frame["call_key"],
-                           frame["case_hash"], frame["grader_hash"])]
-            frame = frame[keep].reset_index(drop=True)
-        return frame
+            if run_ids is not None:
+                ids = sorted(set(run_ids))
+                frames = [pd.read_sql(query.where(results.c.run_id.in_(ids[i:i + _CHUNK])), conn)
+                          for i in range(0, len(ids), _CHUNK)] or [pd.read_sql(query.where(sa.false()), conn)]
+                frame = pd.concat(frames, ignore_index=True)
+                return frame.sort_values("id", ignore_index=True) if "id" in frame else frame
+            if current is None:
+                return pd.read_sql(query, conn)
+            keys = [row for row in current_rows(current) if not tasks or row["task"] in tasks]
+            with current_keys_table(conn, keys) as table:
+                query = query.join(table, matches_current(table))
+                return pd.read_sql(query, conn)
 
     def grades_frame(self, result_ids: list[int] | None = None):
         import pandas as pd
@@ -224,6 +251,47 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+def current_rows(current: dict[tuple[str, str], dict[str, tuple[str, str, str]]]) -> list[dict[str, str]]:
+    return [{"task": task, "model": model, "case_id": case_id, "call_key": key[0], "case_hash": key[1],
+             "grader_hash": key[2]}
+            for (task, model), cases in current.items() for case_id, key in cases.items()]
+
+
+_CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader_hash")
+
+
+@contextmanager
+def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
+    """A temporary table of current (task, model, case id, call key, case hash, grader hash),
+    dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
+    # (task, model, case id) is unique in the current keys; as the primary key it also indexes
+    # the table for NOT EXISTS lookups (prune).
+    table = sa.Table(f"tw_current_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     *(sa.Column(name, sa.String(200) if name in ("task", "model", "case_id") else sa.String(64),
+                                 primary_key=name in ("task", "model", "case_id"))
+                       for name in _CURRENT_COLUMNS), prefixes=["TEMPORARY"])
+    table.create(conn)
+    try:
+        if rows:  # straight to the driver: SQLAlchemy's per-row parameter handling costs more than the insert
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_CURRENT_COLUMNS)}) "
+                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})",
+                                 [tuple(row[c] for c in _CURRENT_COLUMNS) for row in rows])
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"ANALYZE {table.name}"))  # a temp table has no statistics otherwise
+        yield table
+    finally:
+        table.drop(conn)
+        conn.commit()
+
+
+def matches_current(table: sa.Table):
+    return sa.and_(*(results.c[name] == table.c[name] for name in _CURRENT_COLUMNS))
 
 
 def _dialect_insert(conn: sa.Connection):

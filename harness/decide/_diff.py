@@ -1,0 +1,277 @@
+"""`tierwise diff`: what changed between two runs, per task and model.
+
+A run here is what one `tierwise run` stored, or a whole run group (the shards of a sharded
+run, `--run-group`), which counts as one run. Its rows are the results it wrote: a result
+reused from an earlier run still belongs to that earlier run, and a call made again
+(`--no-cache`, or after a spec or model change) replaces the stored row of the same call.
+So a run compares on the cases it evaluated; each side's n says how many.
+
+Per task and model, each side's figures come from the same computation as the recommender's
+(decide/_figures.py, decide/stats.py): n, mean, the one-sided lower bound at the task's
+confidence, error rate, p50/p95 latency, cost per call. A case *flipped* when it passed in
+one run and failed in the other (a failed call counts as failed, as in the decision rule);
+only cases present in both runs can flip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import StoreError
+
+FIGURES = ("n", "mean", "lower", "error_rate", "p50_ms", "p95_ms", "cost_per_call")
+_COLUMNS = ["id", "run_id", "task", "model", "case_id", "score", "passed", "error", "cost", "latency_ms",
+            "prompt_tokens", "completion_tokens", "finish_reason"]
+
+
+@dataclass
+class RunRef:
+    """One side of a diff: a run, or a run group read as one run."""
+
+    label: str                 # the run id, or the group's name
+    run_ids: list[str]
+    started_at: float
+    group: bool = False
+
+
+@dataclass
+class ModelDiff:
+    model: str
+    a: dict[str, Any] | None          # FIGURES of run A, None when A has no rows of this model
+    b: dict[str, Any] | None
+    now_failing: list[str] = field(default_factory=list)   # passed in A, failed in B
+    now_passing: list[str] = field(default_factory=list)   # failed in A, passed in B
+    common: int = 0                                        # cases evaluated in both runs
+
+
+@dataclass
+class TaskDiff:
+    task: str
+    a: RunRef
+    b: RunRef
+    confidence: float
+    models: list[ModelDiff]
+
+
+@dataclass
+class RunDiff:
+    tasks: list[TaskDiff]
+    unpaired: dict[str, str] = field(default_factory=dict)   # task -> why it has nothing to compare
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `--json` document: per task, both runs and per model both sides' figures and flips."""
+        return {"version": 1, "tasks": [_clean(asdict(t)) for t in self.tasks], "unpaired": self.unpaired}
+
+    def text(self) -> str:
+        lines: list[str] = []
+        for t in self.tasks:
+            lines.append(f"{t.task}: {_ref(t.a)} → {_ref(t.b)}")
+            for m in t.models:
+                lines.append("  " + _model_line(m))
+        lines += [f"{task}: {why}" for task, why in self.unpaired.items()]
+        return "\n".join(lines) if lines else "no runs to compare"
+
+
+def diff(project: Any, run_a: str | None = None, run_b: str | None = None, store: str | None = None,
+         tasks: list[str] | None = None) -> RunDiff:
+    """Compare two runs per task and model; with no runs given, the last two runs of each task.
+
+    A run is named by its id (or a unique prefix of at least 4 characters) or by its run
+    group's name; a run that belongs to a group stands for the whole group."""
+    from ..store import Store
+
+    if (run_a is None) != (run_b is None):
+        raise StoreError("diff: give two runs (RUN_A RUN_B) or none; fix: `tierwise diff` compares the last two "
+                         "runs of each task, `tierwise diff RUN_A RUN_B` two named runs or run groups")
+    names = tasks or None
+    db = Store(project.store_url(store))
+    try:
+        refs = _refs(db)
+        by_task = _runs_by_task(db, refs, names)
+        out = RunDiff([])
+        if run_a is not None:
+            a, b = _resolve(refs, run_a, db.url), _resolve(refs, run_b, db.url)
+            pairs = {task: (a, b) for task, seen in by_task.items()
+                     if {r.label for r in seen} & {a.label, b.label}}
+            if not pairs:
+                raise StoreError(f"diff: runs {a.label} and {b.label} stored no results"
+                                 + (f" of {', '.join(names)}" if names else "")
+                                 + "; fix: pick runs from `tierwise diff` or the report's run list")
+        else:
+            pairs = {}
+            for task, seen in by_task.items():
+                if len(seen) < 2:
+                    out.unpaired[task] = f"only one run ({seen[0].label}) stored results; nothing to compare"
+                else:
+                    pairs[task] = (seen[-2], seen[-1])
+        for task, (a, b) in pairs.items():
+            out.tasks.append(_task_diff(db, project, task, a, b))
+        return out
+    finally:
+        db.close()
+
+
+def _refs(db: Any) -> dict[str, RunRef]:
+    """Every run id -> its RunRef (a group's runs share one)."""
+    groups: dict[str, RunRef] = {}
+    out: dict[str, RunRef] = {}
+    for run in db.runs():
+        name = run.get("run_group")
+        if name:
+            ref = groups.setdefault(name, RunRef(name, [], run["started_at"], group=True))
+            ref.run_ids.append(run["id"])
+            ref.started_at = max(ref.started_at, run["started_at"])
+        else:
+            ref = RunRef(run["id"], [run["id"]], run["started_at"])
+        out[run["id"]] = ref
+    return out
+
+
+def _resolve(refs: dict[str, RunRef], name: str, url: str) -> RunRef:
+    by_label = {ref.label: ref for ref in refs.values()}
+    if name in by_label:
+        return by_label[name]
+    if name in refs:
+        return refs[name]
+    matches = {refs[i].label: refs[i] for i in refs if len(name) >= 4 and i.startswith(name)}
+    if len(matches) == 1:
+        return next(iter(matches.values()))
+    from ..store import safe_url
+
+    recent = sorted({r.label: r for r in refs.values()}.values(), key=lambda r: r.started_at)[-5:]
+    known = ", ".join(r.label for r in reversed(recent)) or "(no runs)"
+    what = "matches several runs" if matches else "is no run id or run group"
+    raise StoreError(f"{safe_url(url)}: {name!r} {what}; fix: name a run id or run group (latest: {known})")
+
+
+def _runs_by_task(db: Any, refs: dict[str, RunRef], tasks: list[str] | None) -> dict[str, list[RunRef]]:
+    """Per task, the runs (groups as one) that stored results of it, oldest first: one
+    GROUP BY in SQL, not a read of the history."""
+    import sqlalchemy as sa
+
+    from ..store import results
+
+    query = sa.select(results.c.task, results.c.run_id).group_by(results.c.task, results.c.run_id)
+    if tasks:
+        query = query.where(results.c.task.in_(tasks))
+    out: dict[str, dict[str, RunRef]] = {}
+    with db.engine.connect() as conn:
+        for task, run_id in conn.execute(query):
+            ref = refs.get(run_id)
+            if ref is not None:   # rows whose run record is gone have no time to order them by
+                out.setdefault(task, {})[ref.label] = ref
+    return {task: sorted(seen.values(), key=lambda r: r.started_at) for task, seen in sorted(out.items())}
+
+
+def _task_diff(db: Any, project: Any, task: str, a: RunRef, b: RunRef) -> TaskDiff:
+    spec = project.tasks.get(task)
+    confidence = spec.spec.confidence if spec is not None else 0.95
+    frames = [db.results_frame([task], run_ids=ref.run_ids, columns=_COLUMNS) for ref in (a, b)]
+    order = list(spec.spec.candidates) if spec is not None else []
+    models = order + sorted({m for f in frames for m in f["model"]} - set(order))
+    out = []
+    for model in models:
+        sides = [f[f["model"] == model] for f in frames]
+        if not any(len(s) for s in sides):
+            continue
+        md = ModelDiff(model, *(_figures(s, confidence) if len(s) else None for s in sides))
+        outcome = [_outcomes(s) for s in sides]
+        common = sorted(set(outcome[0]) & set(outcome[1]))
+        md.common = len(common)
+        md.now_failing = [c for c in common if outcome[0][c] and not outcome[1][c]]
+        md.now_passing = [c for c in common if not outcome[0][c] and outcome[1][c]]
+        out.append(md)
+    return TaskDiff(task, a, b, confidence, out)
+
+
+def _figures(rows: Any, confidence: float) -> dict[str, Any]:
+    from . import stats
+    from ._figures import figures
+
+    f = figures(rows)
+    bound = stats.lower_bound(f["scores"], confidence)
+    return {"n": f["n"], "mean": f["mean"], "lower": bound.lower, "method": bound.method,
+            "error_rate": f["error_rate"], "p50_ms": f["p50_ms"], "p95_ms": f["p95_ms"],
+            "cost_per_call": f["cost_per_call"]}
+
+
+def _outcomes(rows: Any) -> dict[str, bool]:
+    """case id -> passed (a failed call is a failure); the latest row of a case wins."""
+    out: dict[str, bool] = {}
+    for case_id, passed, error in zip(rows["case_id"], rows["passed"], rows["error"]):
+        out[str(case_id)] = error is None and bool(passed) and passed == passed  # NaN is not a pass
+    return out
+
+
+# -- text -------------------------------------------------------------------------------------------
+
+def _ref(ref: RunRef) -> str:
+    import datetime as dt
+
+    when = dt.datetime.fromtimestamp(ref.started_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    what = f"group {ref.label} ({len(ref.run_ids)} runs)" if ref.group else f"run {ref.label}"
+    return f"{what}, {when} UTC"
+
+
+def _model_line(m: ModelDiff) -> str:
+    if m.a is None or m.b is None:
+        side = m.b or m.a
+        return (f"{m.model}: only in run {'B' if m.a is None else 'A'} "
+                f"(n={side['n']}, mean {_num(side['mean'])}, lower {_num(side['lower'])})")
+    parts = [f"n {m.a['n']}→{m.b['n']}",
+             f"mean {_change(m.a['mean'], m.b['mean'])}",
+             f"lower {_change(m.a['lower'], m.b['lower'])}",
+             f"cost/call {_money(m.a['cost_per_call'])}→{_money(m.b['cost_per_call'])}",
+             f"p95 {_ms(m.a['p95_ms'])}→{_ms(m.b['p95_ms'])}"]
+    if m.a["error_rate"] or m.b["error_rate"]:
+        parts.append(f"errors {_pct(m.a['error_rate'])}→{_pct(m.b['error_rate'])}")
+    flips = []
+    if m.now_failing:
+        flips.append(f"{len(m.now_failing)} now fail: {_cases(m.now_failing)}")
+    if m.now_passing:
+        flips.append(f"{len(m.now_passing)} now pass: {_cases(m.now_passing)}")
+    parts.append("; ".join(flips) if flips else f"no case flipped of {m.common} in both")
+    return f"{m.model}: " + ", ".join(parts)
+
+
+def _cases(ids: list[str], limit: int = 5) -> str:
+    return ", ".join(ids[:limit]) + (f", … {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _bad(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _num(x: Any) -> str:
+    return "—" if _bad(x) else f"{x:.3f}"
+
+
+def _change(a: Any, b: Any) -> str:
+    if _bad(a) or _bad(b):
+        return f"{_num(a)}→{_num(b)}"
+    return f"{a:.3f}→{b:.3f} ({b - a:+.3f})"
+
+
+def _money(x: Any) -> str:
+    return "—" if _bad(x) else f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"
+
+
+def _ms(x: Any) -> str:
+    return "—" if _bad(x) else f"{x:.0f} ms"
+
+
+def _pct(x: Any) -> str:
+    return "—" if _bad(x) else f"{x:.1%}"
+
+
+def _clean(value: Any) -> Any:
+    """NaN becomes None, so the JSON is valid."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
