@@ -31,7 +31,7 @@ def catalog_rows(project: Project) -> list[dict]:
             extras.append(f"${price.per_hour:g}/hour of compute")
         if extras:
             text = " + ".join(([text] if text != "free" else []) + extras)
-        target = cand.litellm_model or cand.entry.local or cand.entry.python
+        target = cand.entry.local if cand.kind == "local" else cand.litellm_model or cand.entry.python
         rows.append({"model": name, "kind": cand.kind, "target": target, "price": text,
                      "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note})
     return rows
