@@ -78,20 +78,37 @@ def models(project_dir: str) -> None:
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
 @click.option("--no-cache", is_flag=True, help="Call again even when a result or cached response exists.")
 @click.option("--shard", help="Run only shard i of n (i/n) of the cases, for parallel CI jobs.")
+@click.option("--adaptive/--no-adaptive", default=None,
+              help="Run in rounds, cheapest candidates first, and stop each once settled (default: the spec's).")
+@click.option("--repeats", type=click.IntRange(min=1, max=100), help="Run each case K times (default: the spec's).")
+@click.option("--dry-run", is_flag=True, help="Print the calls, tokens and dollars it would take; call nothing.")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+              help="Stop before this run's spend would pass USD dollars; re-run to resume.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @project_option
-def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> None:
+def run(tasks, models_, limit, store, no_cache, shard, adaptive, repeats, dry_run, budget, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .report import run_table
+    from .runner import estimate
     from .runner import run as run_eval
 
-    result = run_eval(_project(project_dir), list(tasks) or None,
-                      [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
-                      limit, store, no_cache, _shard(shard), progress=not quiet)
+    project = _project(project_dir)
+    names = list(tasks) or None
+    chosen = [m.strip() for m in models_.split(",") if m.strip()] if models_ else None
+    if dry_run:
+        click.echo(estimate(project, names, chosen, limit, store, no_cache, _shard(shard), repeats).text())
+        return
+    result = run_eval(project, names, chosen, limit, store, no_cache, _shard(shard), progress=not quiet,
+                      adaptive=adaptive, repeats=repeats, budget=budget)
     c = result.counts
     click.echo(run_table(result.summary))
+    for task, stops in result.stops.items():
+        for model, line in stops.items():
+            click.echo(f"{task} × {model}: {line}")
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
                f"{c.errors} errors; results in the store")
+    if result.budget_stop:
+        click.echo(result.budget_stop)
     if c.interrupted:
         click.echo("interrupted: finished results are stored; run the same command again to resume", err=True)
         sys.exit(130)

@@ -2,6 +2,7 @@
 figures per task × model, the decision rule (cheapest candidate that clears the bar), and the
 recommendation over a project."""
 
+from ._adaptive import AdaptiveSettings, adaptive_next
 from ._figures import SUMMARY_COLUMNS, figures, summarize
 from ._recommend import JSON_VERSION, Recommendation, recommend
 from ._rule import (
@@ -14,5 +15,5 @@ from ._rule import (
            projected_monthly,
 )
 
-__all__ = ["JSON_VERSION", "SUMMARY_COLUMNS", "CandidateResult", "Comparison", "Decision", "Recommendation", "compare",
+__all__ = ["AdaptiveSettings", "adaptive_next", "JSON_VERSION", "SUMMARY_COLUMNS", "CandidateResult", "Comparison", "Decision", "Recommendation", "compare",
            "decide", "figures", "pick", "projected_monthly", "recommend", "summarize"]

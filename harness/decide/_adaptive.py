@@ -36,6 +36,7 @@ class AdaptiveSettings:
 
     ladder: tuple[str, ...]
     family_size: int
+    repeats: int = 1
     round_size: int = ROUND_SIZE
     needed: int = NEEDED
 
@@ -44,8 +45,8 @@ class AdaptiveSettings:
 
     @classmethod
     def from_info(cls, info: dict[str, Any]) -> "AdaptiveSettings":
-        return cls(tuple(info["ladder"]), int(info["family_size"]), int(info.get("round_size", ROUND_SIZE)),
-                   int(info.get("needed", NEEDED)))
+        return cls(tuple(info["ladder"]), int(info["family_size"]), int(info.get("repeats", 1)),
+                   int(info.get("round_size", ROUND_SIZE)), int(info.get("needed", NEEDED)))
 
     def plan(self, task: Any) -> AdaptivePlan:
         return AdaptivePlan(threshold=task.spec.threshold, confidence=task.spec.confidence, total=len(task.golden),
@@ -61,11 +62,10 @@ def case_sequence(task: Any) -> list[str]:
     return case_order([c.id for c in task.golden.cases], salt=task.name)
 
 
-def observed(task: Any, frame: Any, names: list[str]) -> dict[str, np.ndarray]:
+def observed(task: Any, frame: Any, names: list[str], repeats: int = 1) -> dict[str, np.ndarray]:
     """Per candidate, its per-case mean scores in case order, up to the first case not yet complete
     (a case is complete when all `repeats` of it are stored)."""
     order = case_sequence(task)
-    repeats = task.spec.repeats
     out: dict[str, np.ndarray] = {}
     for name in names:
         rows = frame[frame["model"] == name] if len(frame) else frame
@@ -83,7 +83,7 @@ def observed(task: Any, frame: Any, names: list[str]) -> dict[str, np.ndarray]:
 
 def replay(task: Any, frame: Any, settings: AdaptiveSettings) -> tuple[AdaptiveState, dict[str, np.ndarray]]:
     """The adaptive run's state from the stored results, and the scores it used per candidate."""
-    data = observed(task, frame, list(settings.ladder))
+    data = observed(task, frame, list(settings.ladder), settings.repeats)
     return adaptive_state(data, settings.costs(), settings.plan(task)), data
 
 
@@ -114,3 +114,37 @@ def settled_lower(x: np.ndarray, plan: AdaptivePlan, level: float) -> float:
         fixed = clopper_pearson_lower(int(x.sum()), len(x), conf) if binary else BootstrapBound(x).lower(conf)
         low = max(low, fixed)
     return float(low) if math.isfinite(low) else 0.0
+
+
+def recorded_settings(task: Any, runs: list[dict[str, Any]]) -> tuple[AdaptiveSettings | None, int]:
+    """How the task was last run: its adaptive settings (None for a full run) and its repeats.
+
+    The newest run that ran the task decides; a spec with `adaptive: true` keeps the newest
+    adaptive record even when a full run came after (a gate --rerun, say).
+    """
+    import json
+
+    mode: AdaptiveSettings | None = None
+    repeats: int | None = None
+    for run in sorted(runs, key=lambda r: r.get("started_at") or 0, reverse=True):
+        try:
+            info = json.loads(run.get("info") or "{}")
+        except json.JSONDecodeError:
+            continue
+        if task.name not in (info.get("tasks") or []):
+            continue
+        if repeats is None:
+            repeats = int((info.get("repeats") or {}).get(task.name, task.spec.repeats))
+        recorded = (info.get("adaptive") or {}).get(task.name)
+        if recorded:
+            mode = AdaptiveSettings.from_info(recorded)
+            break
+        if not task.spec.adaptive:
+            break
+    return mode, (mode.repeats if mode is not None else repeats or task.spec.repeats)
+
+
+def adaptive_next(task: Any, frame: Any, settings: AdaptiveSettings) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """For the runner: each candidate's line so far, and the case ids each runs next."""
+    state, data = replay(task, frame, settings)
+    return {name: stop.text for name, stop in state.stops.items()}, next_cases(task, state, data)

@@ -31,19 +31,26 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     from ..runner import candidates_for, plan_run
     from ..store import Store, safe_url
 
+    from ._adaptive import recorded_settings
+
     selected = project.select(tasks)
     cands = candidates_for(project, selected, check_keys=True)
-    current_keys = plan_run(selected, cands).current_keys()
     db = Store(project.store_url(store))
     try:
-        frame = db.results_frame([t.name for t in selected], current=current_keys)
         runs = db.runs()
+        # Each task as it was last run: adaptive or full, and with how many repeats per case.
+        settings = {t.name: recorded_settings(t, runs) for t in selected}
+        current_keys: dict = {}
+        for task in selected:
+            current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
+        frame = db.results_frame([t.name for t in selected], current=current_keys)
     finally:
         db.close()
     registry = read_registry(project.registry_path)
     decisions = []
     for task in selected:
         rows = frame[frame["task"] == task.name] if len(frame) else frame
-        decisions.append(decide(task, cands, rows, registry.get(task.name), project.config.volumes.get(task.name)))
+        decisions.append(decide(task, cands, rows, registry.get(task.name), project.config.volumes.get(task.name),
+                                adaptive=settings[task.name][0]))
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(project.store_url(store)), runs, skipped, frame)

@@ -5,8 +5,8 @@ from ._calls import CallResult, complete
 from ._catalog import Candidate, resolve_candidates
 from ._contract import constraint
 from ._local import LocalServer, choices_grammar, weights_identity
-from ._pricing import cost_of, is_priced, price_map_version
+from ._pricing import cost_of, is_priced, price_map_version, prompt_tokens
 from ._view import catalog_rows, catalog_table
 
 __all__ = ["CallResult", "Candidate", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
-           "constraint", "cost_of", "is_priced", "price_map_version", "resolve_candidates", "weights_identity"]
+           "constraint", "cost_of", "is_priced", "price_map_version", "prompt_tokens", "resolve_candidates", "weights_identity"]

@@ -103,6 +103,13 @@ class Store:
             rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
             return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
 
+    def spend(self, run_id: str) -> float:
+        """Dollars the calls of one run cost (cached answers and unpriced calls count nothing)."""
+        query = sa.select(sa.func.coalesce(sa.func.sum(results.c.cost), 0.0)).where(
+            results.c.run_id == run_id, results.c.cached.is_(False))
+        with self.engine.connect() as conn:
+            return float(conn.execute(query).scalar_one())
+
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}
@@ -188,9 +195,10 @@ class Store:
                       current: dict[tuple[str, str], dict[str, tuple[str, str, str]]] | None = None):
         """All results as a pandas DataFrame (one row per case x model).
 
-        `current` maps (task, model) to {case id: (call key, case hash, grader hash)} of the
-        current specs (Plan.current_keys); when given, only matching rows are returned, so a
-        frame describes exactly what the specs and golden sets ask today.
+        `current` maps (task, model) to {(case id, call key): (call key, case hash, grader hash)}
+        of the current specs (Plan.current_keys; a case has one call key per repeat); when given,
+        only matching rows are returned, so a frame describes exactly what the specs and golden
+        sets ask today.
         """
         import pandas as pd
 
@@ -200,7 +208,7 @@ class Store:
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         if current is not None and not frame.empty:
-            keep = [current.get((task, model), {}).get(case_id) == (call_key, case_h, grader_h)
+            keep = [current.get((task, model), {}).get((case_id, call_key)) == (call_key, case_h, grader_h)
                     for task, model, case_id, call_key, case_h, grader_h
                     in zip(frame["task"], frame["model"], frame["case_id"], frame["call_key"],
                            frame["case_hash"], frame["grader_hash"])]
