@@ -243,8 +243,10 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
          ) -> tuple[CandidateResult | None, list[CandidateResult]]:
     """The cheapest qualifying candidate (or `first`) and its fallbacks (next cheapest, other
     providers first)."""
+    # Ties on price go to the better mean, then the smaller adjusted p-value: not to the lower
+    # bound, which with Holm depends on the order ties in the p-values happened to be tested in.
     qualifying = sorted((r for r in results if r.qualifies),
-                        key=lambda r: (r.cost_per_call, -r.lower, -r.mean, r.model))
+                        key=lambda r: (r.cost_per_call, -r.mean, _nan_last(r.adjusted_p), r.model))
     if not qualifying:
         return None, []
     best = first if first is not None else qualifying[0]
@@ -260,6 +262,10 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
             fallbacks.append(r)
     fallbacks.sort(key=lambda r: (r.provider == best.provider, r.cost_per_call, r.model))
     return best, fallbacks
+
+
+def _nan_last(x: float) -> float:
+    return math.inf if x is None or math.isnan(x) else x
 
 
 def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
