@@ -126,7 +126,8 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
 
 
 def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
-                      used: dict[str, set[str]] | None = None) -> list[CandidateResult]:
+                      used: dict[str, set[str]] | None = None, groups: dict[str, Any] | None = None
+                      ) -> list[CandidateResult]:
     """Per-candidate figures from the task's current results (a DataFrame slice); the quality
     verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
     count)."""
@@ -136,7 +137,8 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
         cand = cands[name]
         res = CandidateResult(model=name, target=target_of(cand), provider=cand.provider,
                               available=cand.available, cases=total, spec_hash=task.spec_hash(name))
-        rows = frame[frame["model"] == name] if len(frame) else frame
+        rows = groups.get(name, frame.iloc[:0]) if groups is not None else \
+            (frame[frame["model"] == name] if len(frame) else frame)
         if used is not None and len(rows):
             rows = rows[rows["case_id"].isin(used.get(name, set()))]
         if len(rows):
@@ -200,7 +202,8 @@ def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any 
     family = [r for r in results if r.n and r.n >= r.cases]
     if not family:
         return None
-    scores = {name: case_scores(frame[frame["model"] == name]) for name in (r.model for r in family)}
+    groups = dict(tuple(frame.groupby("model", sort=False)))
+    scores = {r.model: case_scores(groups[r.model]) for r in family}
     selection = select([Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in family],
                        spec.threshold, spec.confidence, procedure="holm")
     for v in selection.verdicts:
@@ -279,7 +282,8 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
         state, data = replay(task, frame, adaptive)
         order = case_sequence(task)
         used = {name: set(order[:stop.cases_run]) for name, stop in state.stops.items()}
-    results = candidate_results(task, cands, frame, used)
+    groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
+    results = candidate_results(task, cands, frame, used, groups)
     selection = _quality(task, results, frame, state, data)
     for r in results:
         r.qualifies, r.why_not = _limits(task, r)
