@@ -62,7 +62,7 @@ def _task_block(d: Decision) -> str:
         verb = "keep" if d.status == "keep" else "recommend"
         fallbacks = ", ".join(d.fallbacks) or "none"
         lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
-        at = f" at {round((1 - best.level) * 100, 4):g}%" if best.level else ""
+        at = f" at {round((1 - best.level) * 100, 4):g}%" if best.level and not best.adaptive else ""
         lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f}{at} ({best.method}, n={best.n})"
                      f"   errors {best.error_rate:.1%}   p95 {_ms(best.p95_ms)}")
         if best.consistency:

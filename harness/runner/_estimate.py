@@ -93,6 +93,8 @@ class Estimator:
                     self._latency[(task, model)] = float(lat.mean()) / 1000
 
     def output_tokens(self, item: Item) -> tuple[float, str]:
+        if item.cand.kind == "python":
+            return 0.0, "python rule (no tokens)"
         stored = self._out.get((item.task.name, item.cand.name))
         if stored is not None:
             return stored, "stored average"
