@@ -182,3 +182,14 @@ def test_budget_refuses_an_unpriced_model(tmp_path, fake_openai):
     with pytest.raises(ConfigError, match="--budget: api has no known price"):
         run(load_project(tmp_path), progress=False, budget=1.0)
     assert fake_openai.count == 0
+
+
+def test_a_model_an_adaptive_run_settled_early_passes_the_gate(tmp_path):
+    from harness.registry import gate, read_evidence, write_registry
+
+    project = _ladder(tmp_path)
+    run(project, progress=False, adaptive=True)
+    write_registry(project, recommend(project))
+    record = read_evidence(project.registry_path).record("t")
+    assert record.model == "strong" and record.settled and record.n < 200 and record.adaptive.startswith("qualified")
+    assert gate(load_project(tmp_path)).ok
