@@ -51,7 +51,7 @@ class CandidateResult:
     qualifies: bool = False
     why_not: str = ""
     p_value: float = math.nan      # one-sided p-value for "true mean < threshold"
-    adjusted_p: float = math.nan   # the procedure's (Holm's) adjusted p-value; qualifies on quality iff <= 1 - confidence
+    adjusted_p: float = math.nan   # Holm's adjusted p-value: qualifies on quality iff <= 1 - confidence
     level: float | None = None     # the level its p-value was compared with; `lower` is the bound at 1 - level
     repeats: int = 1               # results per case (a case's score is the mean of its repeats)
     consistency: dict[str, int] = field(default_factory=dict)  # "3 of 3" -> cases, with repeats

@@ -9,4 +9,5 @@ from ._pricing import cost_of, is_priced, price_map_version, prompt_tokens
 from ._view import catalog_rows, catalog_table
 
 __all__ = ["CallResult", "Candidate", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
-           "constraint", "cost_of", "is_priced", "price_map_version", "prompt_tokens", "resolve_candidates", "weights_identity"]
+           "constraint", "cost_of", "is_priced", "price_map_version", "prompt_tokens", "resolve_candidates",
+           "weights_identity"]

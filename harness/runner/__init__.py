@@ -8,5 +8,5 @@ from ._plan import Item, Plan, plan_run
 from ._progress import Progress
 from ._runner import RunCounts, RunOptions, execute
 
-__all__ = ["DryRun", "estimate", "Item", "Plan", "Progress", "RunCounts", "RunOptions", "RunResult", "candidates_for", "check", "execute",
-           "plan_run", "results", "run", "summary"]
+__all__ = ["DryRun", "Item", "Plan", "Progress", "RunCounts", "RunOptions", "RunResult", "candidates_for", "check",
+           "estimate", "execute", "plan_run", "results", "run", "summary"]

@@ -63,7 +63,8 @@ class DryRun:
         return None if any(c is None for c in costs) else float(sum(costs))
 
     def text(self) -> str:
-        header = f"{'task':<20} {'model':<18} {'calls':>6} {'tok in':>9} {'tok out':>9} {'est. $':>10}  output tokens from"
+        header = (f"{'task':<20} {'model':<18} {'calls':>6} {'tok in':>9} {'tok out':>9} {'est. $':>10}  "
+                  f"output tokens from")
         lines = [header, "-" * len(header)]
         for r in self.rows:
             cost = "unpriced" if r.cost is None else f"{r.cost:.4f}"
@@ -113,7 +114,8 @@ class Estimator:
         ct, _ = self.output_tokens(item)
         latency = self._latency.get((item.task.name, item.cand.name))
         if latency is None:
-            latency = ct / LOCAL_OUTPUT_TOKENS_PER_S + pt / LOCAL_PROMPT_TOKENS_PER_S if item.cand.kind == "local" else 0.0
+            local = item.cand.kind == "local"
+            latency = ct / LOCAL_OUTPUT_TOKENS_PER_S + pt / LOCAL_PROMPT_TOKENS_PER_S if local else 0.0
         return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), latency))
 
 
