@@ -88,23 +88,41 @@ def models(project_dir: str) -> None:
                    "max_error_rate, else 0.1).")
 @click.option("--run-group", metavar="NAME", help="Name shared by the shard jobs of one run (e.g. the CI run id); "
                                                   "recommend/report/gate --run-group read them as one.")
+@click.option("--adaptive/--no-adaptive", default=None,
+              help="Run in rounds, cheapest candidates first, and stop each once settled (default: the spec's).")
+@click.option("--repeats", type=click.IntRange(min=1, max=100), help="Run each case K times (default: the spec's).")
+@click.option("--dry-run", is_flag=True, help="Print the calls, tokens and dollars it would take; call nothing.")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+              help="Stop before this run's spend would pass USD dollars; re-run to resume.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @project_option
-def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, quiet, project_dir) -> None:
+def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, adaptive, repeats, dry_run, budget,
+        quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .report import run_table
+    from .runner import estimate
     from .runner import run as run_eval
 
-    result = run_eval(_project(project_dir), list(tasks) or None,
-                      [m.strip() for m in models_.split(",") if m.strip()] if models_ else None,
-                      limit, store, no_cache, _shard(shard), progress=not quiet, max_errors=max_errors,
-                      run_group=run_group)
+    project = _project(project_dir)
+    names = list(tasks) or None
+    chosen = [m.strip() for m in models_.split(",") if m.strip()] if models_ else None
+    if dry_run:
+        click.echo(estimate(project, names, chosen, limit, store, no_cache, _shard(shard), repeats).text())
+        return
+    result = run_eval(project, names, chosen, limit, store, no_cache, _shard(shard), progress=not quiet,
+                      adaptive=adaptive, repeats=repeats, budget=budget,
+                      max_errors=max_errors, run_group=run_group)
     c = result.counts
     click.echo(run_table(result.summary))
+    for task, stops in result.stops.items():
+        for model, line in stops.items():
+            click.echo(f"{task} × {model}: {line}")
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
                f"{c.errors} errors; results in the store")
     for report in result.errors:
         click.echo(f"errors: {report.line()}", err=True)
+    if result.budget_stop:
+        click.echo(result.budget_stop)
     if c.interrupted:
         click.echo("interrupted: finished results are stored; run the same command again to resume", err=True)
         sys.exit(130)

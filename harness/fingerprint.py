@@ -88,12 +88,18 @@ def candidate_identity(entry: "ModelEntry") -> dict[str, Any]:
 
 
 def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any],
-             extra: dict[str, Any], variables: dict[str, Any] | None = None) -> str:
-    """Identifies one call: the candidate and everything it is sent (a python: rule is sent the vars)."""
+             extra: dict[str, Any], variables: dict[str, Any] | None = None, repeat: int = 0) -> str:
+    """Identifies one call: the candidate and everything it is sent (a python: rule is sent the vars).
+
+    `repeat`: which of a case's repeated calls (`repeats: k`) this is; the first (0) keeps the
+    key an unrepeated run has, so adding repeats reuses what is stored.
+    """
     if identity.get("kind") == "python":
         payload = {"model": identity, "vars": variables}
     else:
         payload = {"model": identity, "messages": messages, "params": params, "extra": extra}
+    if repeat:
+        payload["repeat"] = repeat
     return digest(payload, 32)
 
 

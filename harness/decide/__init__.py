@@ -3,6 +3,7 @@ figures per task × model, the decision rule (cheapest candidate that clears the
 recommendation over a project."""
 
 from ._diff import RunDiff, diff
+from ._adaptive import AdaptiveSettings, adaptive_next
 from ._figures import SUMMARY_COLUMNS, figures, summarize
 from ._recommend import JSON_VERSION, Recommendation, recommend
 from ._rule import (
@@ -16,6 +17,6 @@ from ._rule import (
            registry_options,
 )
 
-__all__ = ["JSON_VERSION", "SUMMARY_COLUMNS", "CandidateResult", "Comparison", "Decision", "Recommendation", "RunDiff",
-           "compare", "decide", "diff", "figures", "pick", "projected_monthly", "recommend", "registry_options",
-           "summarize"]
+__all__ = ["AdaptiveSettings", "JSON_VERSION", "SUMMARY_COLUMNS", "CandidateResult", "Comparison", "Decision",
+           "Recommendation", "RunDiff", "adaptive_next", "compare", "decide", "diff", "figures", "pick",
+           "projected_monthly", "recommend", "registry_options", "summarize"]

@@ -35,6 +35,8 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     from ..runner import candidates_for, plan_run
     from ..store import Store, require_complete, safe_url
 
+    from ._adaptive import recorded_settings
+
     db = Store(project.store_url(store))
     try:
         if run_group is not None:
@@ -42,9 +44,14 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             tasks = tasks or [t for t in group.tasks if t in project.tasks] or None
         selected = project.select(tasks)
         cands = candidates_for(project, selected, check_keys=True)
-        current_keys = plan_run(selected, cands).current_keys()
+        all_runs = db.runs()
+        # Each task as it was last run: adaptive or full, and with how many repeats per case.
+        settings = {t.name: recorded_settings(t, all_runs) for t in selected}
+        current_keys: dict = {}
+        for task in selected:
+            current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
         frame = db.results_frame([t.name for t in selected], current=current_keys)
-        runs = db.runs(ids=set(frame["run_id"]) if len(frame) else ())
+        runs = [r for r in all_runs if r["id"] in set(frame["run_id"])] if len(frame) else []
         stored = db.stored_pairs([t.name for t in selected])
     finally:
         db.close()
@@ -59,6 +66,6 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         evaluated = set(rows["model"]) if len(rows) else set()
         stale = frozenset(m for t, m in stored if t == task.name and m not in evaluated)
         decisions.append(decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
-                                stale))
+                                adaptive=settings[task.name][0], stale=stale))
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(project.store_url(store)), runs, skipped, frame)

@@ -1,16 +1,24 @@
 """The decision rule: per task, the cheapest candidate whose quality clears the bar.
 
-A candidate qualifies when it was evaluated on every case of the current golden set, its
-one-sided lower confidence bound is at least the threshold, and its error rate and p95
-latency are within the task's limits. The cheapest qualifying one is recommended; the
-fallbacks are the next cheapest qualifying ones, preferring another provider. When nothing
-qualifies the registry entry is left as it is and the decision says why.
+Quality is decided for all candidates together (decide/_selection.py, Holm's step-down), so the
+chance that any candidate whose true mean is below the threshold qualifies stays at most
+1 - confidence however many candidates a task has. The family is fixed before any score is
+looked at: every candidate evaluated on every case (or, for an adaptive run, every candidate
+of the task, with p-values that stay valid under its stopping rule, decide/_adaptive.py).
+After that a candidate must also keep its error rate and p95 latency within the task's limits
+and have a known price; removing candidates can only lower the error. The cheapest qualifying
+one is recommended; the fallbacks are the next cheapest qualifying ones, preferring another
+provider. A change against a current model with results is backed by a one-sided paired
+non-inferiority test (decide/_noninferiority.py); when the spec sets `max_regression` a change
+that is not shown non-inferior is not proposed. When nothing qualifies the registry entry is
+left as it is and the decision says why.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..models import Candidate
@@ -42,22 +50,35 @@ class CandidateResult:
     spec_hash: str = ""
     qualifies: bool = False
     why_not: str = ""
-    first_error: str = ""       # the first failed call's error, when any failed
-    stale: bool = False         # has stored results, none under the current spec
+    p_value: float = math.nan      # one-sided p-value for "true mean < threshold"
+    adjusted_p: float = math.nan   # Holm's adjusted p-value: qualifies on quality iff <= 1 - confidence
+    level: float | None = None     # the level its p-value was compared with; `lower` is the bound at 1 - level
+    repeats: int = 1               # results per case (a case's score is the mean of its repeats)
+    consistency: dict[str, int] = field(default_factory=dict)  # "3 of 3" -> cases, with repeats
+    adaptive: str = ""             # the adaptive run's line for it ("stopped at 60 of 200: upper bound …")
+    settled: bool = False          # an adaptive run settled it (on `n` of `cases` cases)
+    first_error: str = ""          # the first failed call's error, when any failed
+    stale: bool = False            # has stored results, none under the current spec
 
 
 @dataclass
 class Comparison:
-    """The proposed model against the current one, on the same cases."""
+    """The proposed model against the current one on the same cases: one-sided non-inferiority."""
 
     current: str
     proposed: str
     n: int
     current_mean: float
     proposed_mean: float
-    test: str           # mcnemar | paired_bootstrap
-    p_value: float
+    test: str           # tango_score (pass/fail) | paired_t (continuous)
+    p_value: float      # for "the proposed model is worse by the margin or more"
     detail: str
+    margin: float = 0.0
+    confidence: float = 0.95
+    diff: float = math.nan   # proposed - current
+    lower: float = math.nan  # one-sided lower confidence bound on the difference
+    shown: bool = False      # non-inferiority shown (lower > -margin)
+    required: bool = False   # the spec sets max_regression: a change needs `shown`
 
 
 @dataclass
@@ -80,6 +101,8 @@ class Decision:
     cost_per_1k_current: float | None = None
     cost_per_1k_recommended: float | None = None
     monthly_volume: float | None = None
+    procedure: str = ""          # which procedure decided, and its promise (Selection.describe)
+    adaptive: bool = False       # decided from an adaptive run's verdicts
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
@@ -105,34 +128,110 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
 
 
 def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
+                      used: dict[str, set[str]] | None = None, groups: dict[str, Any] | None = None,
                       stale: frozenset[str] = frozenset()) -> list[CandidateResult]:
-    """Per-candidate figures from the task's current results (a DataFrame slice); `stale` names
-    the models with stored results that no longer match the spec."""
-    from . import stats
-
+    """Per-candidate figures from the task's current results (a DataFrame slice); the quality
+    verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
+    count); `stale`: the models with stored results that no longer match the spec."""
     out = []
     total = len(task.golden)
     for name in task.spec.candidates:
         cand = cands[name]
         res = CandidateResult(model=name, target=target_of(cand), provider=cand.provider,
                               available=cand.available, cases=total, spec_hash=task.spec_hash(name))
-        rows = frame[frame["model"] == name] if len(frame) else frame
+        rows = groups.get(name, frame.iloc[:0]) if groups is not None else \
+            (frame[frame["model"] == name] if len(frame) else frame)
+        if used is not None and len(rows):
+            rows = rows[rows["case_id"].isin(used.get(name, set()))]
         if len(rows):
             f = figures(rows)
-            bound = stats.lower_bound(f["scores"], task.spec.confidence)
-            res.n, res.mean, res.lower, res.method = bound.n, bound.mean, bound.lower, bound.method
+            means = case_scores(rows)
+            res.n, res.mean = len(means), float(means.mean())
+            res.repeats = int(rows.groupby("case_id").size().max())
+            if res.repeats > 1:
+                res.consistency = consistency(rows)
             for key in ("error_rate", "p50_ms", "p95_ms", "cost_per_call", "completion_tokens_max",
                         "length_rate", "run_ids", "first_error"):
                 setattr(res, key, f[key])
         res.stale = not len(rows) and name in stale
-        res.qualifies, res.why_not = _qualifies(task, res)
         out.append(res)
     return out
 
 
-def _qualifies(task: Task, r: CandidateResult) -> tuple[bool, str]:
+def case_scores(rows: Any) -> Any:
+    """Each case's score (the mean of its repeats; failed calls count 0): the unit of every bound."""
+    return rows["score"].fillna(0.0).clip(0, 1).groupby(rows["case_id"], sort=False).mean().to_numpy(dtype=float)
+
+
+def consistency(rows: Any) -> dict[str, int]:
+    """How many cases passed how many of their repeats: {"3 of 3": 180, "2 of 3": 15, ...}."""
+    passed = rows["passed"].fillna(False).astype(bool)
+    per_case = passed.groupby(rows["case_id"]).agg(["sum", "count"])
+    counts: dict[str, int] = {}
+    for k, n in sorted(zip(per_case["sum"], per_case["count"]), key=lambda kn: (-kn[1], -kn[0])):
+        label = f"{int(k)} of {int(n)}"
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any = None,
+             data: dict | None = None) -> Any:
+    """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not."""
+    from ._selection import Candidate as Evidence
+    from ._selection import select
+
+    spec = task.spec
+    by_model = {r.model: r for r in results}
+    if state is not None:
+        from ._adaptive import settled_lower
+        from ._sequential import final_selection
+
+        selection = final_selection(state, {n: float(i) for i, n in enumerate(state.stops)})
+        plan = state.plan
+        for v in selection.verdicts:
+            r = by_model.get(v.name)
+            if r is None:
+                continue
+            stop = state.stops[v.name]
+            level = v.level if v.level is not None else plan.alpha / plan.family_size
+            r.lower = settled_lower(data[v.name][: stop.cases_run], plan, level)
+            r.method, r.level = "anytime" if stop.cases_run < plan.total else "anytime+exact", v.level
+            r.p_value, r.adjusted_p, r.adaptive = stop.p_value, v.adjusted_p, stop.text
+            r.settled = stop.status in ("qualified", "cannot_qualify", "not_needed")
+            r.qualifies = v.qualifies
+            r.why_not = "" if v.qualifies else (stop.text if stop.status != "undecided" else
+                                                _why(r, spec.threshold, level))
+        return selection
+    family = [r for r in results if r.n and r.n >= r.cases]
+    if not family:
+        return None
+    groups = dict(tuple(frame.groupby("model", sort=False)))
+    scores = {r.model: case_scores(groups[r.model]) for r in family}
+    selection = select([Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in family],
+                       spec.threshold, spec.confidence, procedure="holm")
+    for v in selection.verdicts:
+        r = by_model[v.name]
+        r.lower, r.method, r.p_value, r.adjusted_p, r.level = v.lower, v.method, v.p_value, v.adjusted_p, v.level
+        if r.repeats > 1 and v.method == "bootstrap":
+            r.method = "cluster_bootstrap"
+        r.qualifies = v.qualifies
+        r.why_not = "" if v.qualifies else _why(r, spec.threshold, v.level, v.why_not)
+    return selection
+
+
+def _why(r: CandidateResult, threshold: float, level: float | None, fallback: str = "") -> str:
+    if level is None:
+        return fallback or "not tested: Holm's procedure stopped at a candidate with a larger p-value"
+    return (f"lower bound {r.lower:.3f} < {threshold:g} at {round((1 - level) * 100, 4):g}% "
+            f"(mean {r.mean:.3f}, n={r.n})")
+
+
+def _limits(task: Task, r: CandidateResult) -> tuple[bool, str]:
+    """Whether a candidate is usable beyond its quality verdict; the reason when not."""
     spec = task.spec
     if r.n == 0:
+        if r.adaptive:
+            return False, r.adaptive
         if not r.available:
             return False, "not evaluated (not available here)"
         if r.stale:
@@ -141,10 +240,10 @@ def _qualifies(task: Task, r: CandidateResult) -> tuple[bool, str]:
         return False, f"not evaluated yet; run `tierwise run {task.name} --models {r.model}`"
     if r.error_rate == 1.0:
         return False, f"all {r.n} calls failed: {r.first_error}"
-    if r.n < r.cases:
+    if r.n < r.cases and not r.adaptive:
         return False, f"evaluated on {r.n} of {r.cases} cases; run `tierwise run {task.name} --models {r.model}`"
-    if r.lower < spec.threshold:
-        return False, f"lower bound {r.lower:.3f} < {spec.threshold:g} (mean {r.mean:.3f}, n={r.n})"
+    if not r.qualifies:
+        return False, r.why_not
     if spec.max_error_rate is not None and r.error_rate > spec.max_error_rate:
         return False, f"error rate {r.error_rate:.1%} > {spec.max_error_rate:.1%}"
     if spec.max_p95_latency_ms is not None and not (r.p95_ms <= spec.max_p95_latency_ms):
@@ -154,13 +253,18 @@ def _qualifies(task: Task, r: CandidateResult) -> tuple[bool, str]:
     return True, ""
 
 
-def pick(results: list[CandidateResult]) -> tuple[CandidateResult | None, list[CandidateResult]]:
-    """The cheapest qualifying candidate and its fallbacks (next cheapest, other providers first)."""
+def pick(results: list[CandidateResult], first: CandidateResult | None = None
+         ) -> tuple[CandidateResult | None, list[CandidateResult]]:
+    """The cheapest qualifying candidate (or `first`) and its fallbacks (next cheapest, other
+    providers first)."""
+    # Ties on price go to the better mean, then the smaller adjusted p-value: not to the lower
+    # bound, which with Holm depends on the order ties in the p-values happened to be tested in.
     qualifying = sorted((r for r in results if r.qualifies),
-                        key=lambda r: (r.cost_per_call, -r.lower, -r.mean, r.model))
+                        key=lambda r: (r.cost_per_call, -r.mean, _nan_last(r.adjusted_p), r.model))
     if not qualifying:
         return None, []
-    best, rest = qualifying[0], qualifying[1:]
+    best = first if first is not None else qualifying[0]
+    rest = [r for r in qualifying if r is not best]
     fallbacks: list[CandidateResult] = []
     providers = {best.provider}
     for r in rest:  # first pass: one per new provider, cheapest first
@@ -174,42 +278,50 @@ def pick(results: list[CandidateResult]) -> tuple[CandidateResult | None, list[C
     return best, fallbacks
 
 
-def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
-           volume: float | None = None, stale: frozenset[str] = frozenset()) -> Decision:
-    """Apply the decision rule to one task (`stale`: models with results only under an old spec)."""
-    from . import stats
+def _nan_last(x: float) -> float:
+    return math.inf if x is None or math.isnan(x) else x
 
-    results = candidate_results(task, cands, frame, stale)
-    by_target = {r.target: r for r in results}
+
+def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
+           volume: float | None = None, adaptive: Any = None, stale: frozenset[str] = frozenset()) -> Decision:
+    """Apply the decision rule to one task. `adaptive`: the AdaptiveSettings of the task's
+    adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
+    with results only under an old spec."""
+    state = data = used = None
+    if adaptive is not None and len(frame):
+        from ._adaptive import case_sequence, replay
+
+        state, data = replay(task, frame, adaptive)
+        order = case_sequence(task)
+        used = {name: set(order[:stop.cases_run]) for name, stop in state.stops.items()}
+    groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
+    results = candidate_results(task, cands, frame, used, groups, stale)
+    selection = _quality(task, results, frame, state, data)
+    for r in results:
+        r.qualifies, r.why_not = _limits(task, r)
+    by_target: dict[str, CandidateResult] = {}
+    for r in results:  # two catalog entries may share a target (one rule, two prices): the first names it
+        by_target.setdefault(r.target, r)
     current_res = by_target.get(current["model"]) if current else None
     best, fallbacks = pick(results)
     decision = Decision(task=task.name, threshold=task.spec.threshold, confidence=task.spec.confidence,
                         status="no_data", current=current, current_model=current_res.model if current_res else None,
                         recommended=None, fallbacks=[], entry=None, changed=False, reason="", candidates=results,
-                        monthly_volume=volume)
-    decision.sample_size_note = stats.sample_size_note(len(task.golden), task.spec.threshold, task.spec.confidence)
+                        monthly_volume=volume, adaptive=state is not None)
+    decision.procedure = selection.describe() if selection is not None else ""
+    if state is not None and selection is not None:
+        decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
+    family = selection.family_size if selection is not None else len(task.spec.candidates)
+    decision.sample_size_note = sample_size_note(len(task.golden), task.spec.threshold, task.spec.confidence, family)
     if current_res is not None and current_res.cost_per_call is not None:
         decision.cost_per_1k_current = current_res.cost_per_call * 1000
+    if state is not None and not state.done:
+        decision.notes.append(f"the adaptive run of {task.name} is not finished; run `tierwise run {task.name} "
+                              f"--adaptive` to continue it (its verdicts so far are valid, only less decided)")
     evaluated = [r for r in results if r.n]
-    if best is None:
-        if not evaluated:
-            decision.reason = "no candidate has results yet; run `tierwise run " + task.name + "`"
-            return decision
-        top = max(evaluated, key=lambda r: (r.lower, r.mean))
-        decision.status = "no_qualifier"
-        unevaluated = [r.model for r in results if not r.n]
-        failed = [f"{r.model}: {r.why_not}" for r in evaluated if r is not top and r.error_rate == 1.0]
-        decision.reason = (f"nothing qualifies; best evaluated is {top.model} ({top.why_not}); "
-                           + "".join(f"{f}; " for f in failed)
-                           + (f"not evaluated under the current spec: {', '.join(unevaluated)}; " if unevaluated else "")
-                           + ("entry left as it is" if current else "no entry written"))
-        near = _near_miss(task, top)
-        if near:
-            decision.notes.append(near)
-        return decision
     pin = (current or {}).get("pin")
     pin_note = None
-    if pin:
+    if pin and best is not None:
         if current_res is None or not current_res.qualifies:
             why = current_res.why_not if current_res is not None else "not a candidate of this task"
             decision.status = "keep"
@@ -218,34 +330,110 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
             return decision
         if current_res is not best:
             cheapest = best
-            best, fallbacks = current_res, [r for r in [cheapest, *fallbacks] if r is not current_res][:MAX_FALLBACKS]
+            best, fallbacks = pick(results, first=current_res)
             saving = (best.cost_per_call - cheapest.cost_per_call) * 1000
             pin_note = (f"pinned ({pin}): {cheapest.model} is the cheapest qualifying; unpinning would save "
                         f"${saving:.4g} per 1,000 calls")
+    elif best is not None and current is not None and (current_res is None or current_res.model != best.model):
+        best, fallbacks = _backed_change(task, frame, decision, results, current_res, best, fallbacks)
+    if best is None:
+        if not evaluated:
+            decision.reason = "no candidate has results yet; run `tierwise run " + task.name + "`"
+            return decision
+        top = max(evaluated, key=lambda r: (r.qualifies, r.lower, r.mean))
+        decision.status = "no_qualifier"
+        if not decision.reason:
+            unevaluated = [r.model for r in results if not r.n]
+            failed = [f"{r.model}: {r.why_not}" for r in evaluated if r is not top and r.error_rate == 1.0]
+            decision.reason = (f"nothing qualifies; best evaluated is {top.model} ({top.why_not}); "
+                               + "".join(f"{f}; " for f in failed)
+                               + (f"not evaluated under the current spec: {', '.join(unevaluated)}; "
+                                  if unevaluated else "")
+                               + ("entry left as it is" if current else "no entry written"))
+        near = _near_miss(task, top, family)
+        if near:
+            decision.notes.append(near)
+        return decision
     decision.recommended = best.model
     decision.fallbacks = [f.model for f in fallbacks]
     decision.entry = _entry(task, best, fallbacks, pin)
     decision.cost_per_1k_recommended = best.cost_per_call * 1000
     decision.changed = current is None or any(current.get(k) != v for k, v in decision.entry.items())
     decision.status = "recommend" if decision.changed else "keep"
-    decision.reason = _reason(results, best)
-    decision.notes = _notes(task, best) + ([pin_note] if pin_note else [])
-    if current_res is not None and current_res.model != best.model and current_res.n:
-        decision.comparison = compare(frame, current_res.model, best.model)
+    decision.reason = decision.reason or _reason(results, best)
+    decision.notes += _notes(task, best) + ([pin_note] if pin_note else [])
     return decision
 
 
-def _near_miss(task: Task, top: CandidateResult) -> str | None:
-    """When the best mean clears the bar but its bound does not: how many cases would show it."""
-    from . import stats
+def _backed_change(task: Task, frame: Any, decision: Decision, results: list[CandidateResult],
+                   current_res: CandidateResult | None, best: CandidateResult, fallbacks: list[CandidateResult]
+                   ) -> tuple[CandidateResult | None, list[CandidateResult]]:
+    """Test the proposed change against the current model; when the spec requires it and
+    non-inferiority is not shown, keep the current model if it qualifies, else propose nothing."""
+    margin = task.spec.max_regression
+    if current_res is not None and current_res.n:
+        decision.comparison = compare(frame, current_res.model, best.model, margin or 0.0, task.spec.confidence,
+                                      required=margin is not None)
+    if margin is None or (decision.comparison is not None and decision.comparison.shown):
+        return best, fallbacks
+    current = decision.current["model"] if decision.current else "the current model"
+    if decision.comparison is None:
+        why = (f"{best.model} is not shown non-inferior to {current} (max_regression {margin:g} in {task.path}): "
+               f"{current} has no results on these cases; "
+               + (f"run `tierwise run {task.name} --models {current_res.model}`" if current_res is not None
+                  else f"add it to candidates: in {task.path} and run it"))
+    else:
+        why = f"the change to {best.model} is not backed: {decision.comparison.detail}"
+    if current_res is not None and current_res.qualifies:
+        decision.reason = f"keeps {current_res.model}: {why}"
+        return pick(results, first=current_res)
+    decision.reason = f"nothing proposed: {why}; {'entry left as it is'}"
+    return None, []
 
-    if top.method == "bootstrap" or not top.mean > task.spec.threshold or top.lower >= task.spec.threshold:
+
+def sample_size_note(n: int, threshold: float, confidence: float, family: int = 1) -> str | None:
+    """One-line advice when even a perfect score on n cases cannot clear the threshold at the
+    level the procedure may ask of a candidate (1 - alpha / K with K candidates), else None."""
+    from ._sample_size import MAX_CASES
+
+    conf = 1 - (1 - confidence) / max(1, family)
+    needed = _cases_needed(threshold, conf, 1.0) if threshold < 1 else None
+    if needed is not None and n >= needed:
         return None
-    needed = stats.cases_needed(task.spec.threshold, task.spec.confidence, true_rate=top.mean)
+    level = f"{_pct(confidence)} confidence" if family <= 1 else \
+        f"{_pct(confidence)} confidence over {family} candidates (each may be held to {_pct(conf)})"
+    head = f"{n} cases cannot show {threshold:g} at {level} even if all pass"
+    if threshold >= 1:
+        return f"{head}; no number of cases can, so lower the threshold below 1"
+    if needed is None:
+        return f"{head}; more than {MAX_CASES} are needed"
+    return f"{head}; at least {needed} are needed"
+
+
+@lru_cache(maxsize=1024)
+def _cases_needed(threshold: float, confidence: float, true_rate: float, power: float = 0.8) -> int | None:
+    from ._sample_size import cases_needed
+
+    return cases_needed(threshold, confidence, true_rate, power=power)
+
+
+def _pct(x: float) -> str:
+    return f"{round(x * 100, 4):g}%"
+
+
+def _near_miss(task: Task, top: CandidateResult, family: int) -> str | None:
+    """When the best mean clears the bar but it did not qualify: how many cases would show a model
+    that good with 80% power (not: how many would, if the observed mean were exactly the truth)."""
+    spec = task.spec
+    if top.method not in ("exact", "anytime", "anytime+exact") or not top.mean > spec.threshold or top.qualifies:
+        return None
+    conf = 1 - (1 - spec.confidence) / max(1, family)
+    needed = _cases_needed(spec.threshold, conf, top.mean, 0.8)
     if needed is None or needed <= top.n:
         return None
-    return (f"{top.model}'s mean {top.mean:.3f} is above {task.spec.threshold:g} but {top.n} cases cannot show it "
-            f"at {task.spec.confidence:.0%} confidence; at that rate about {needed} cases would")
+    return (f"{top.model}'s mean {top.mean:.3f} is above {spec.threshold:g} but {top.n} cases cannot show it; "
+            f"a model whose true rate is {top.mean:.3f} clears the bar with 80% power from {needed} cases on "
+            f"(at {_pct(conf)}, the level Holm may ask with {family} candidates)")
 
 
 def _entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult],
@@ -297,26 +485,28 @@ def _notes(task: Task, best: CandidateResult) -> list[str]:
     return notes
 
 
-def compare(frame: Any, current: str, proposed: str) -> Comparison | None:
-    """Paired comparison on the cases both models answered: exact McNemar or paired bootstrap."""
-    from . import stats
+def compare(frame: Any, current: str, proposed: str, margin: float = 0.0, confidence: float = 0.95,
+            required: bool = False) -> Comparison | None:
+    """One-sided paired non-inferiority of `proposed` against `current` on the cases both
+    answered (per-case means with repeats): Tango's score test or the paired t."""
+    from ._noninferiority import noninferiority
 
-    a = frame[frame["model"] == current].set_index("case_id")["score"].fillna(0.0)
-    b = frame[frame["model"] == proposed].set_index("case_id")["score"].fillna(0.0)
+    a = _by_case(frame, current)
+    b = _by_case(frame, proposed)
     common = a.index.intersection(b.index)
     if len(common) == 0:
         return None
     xa, xb = a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float)
-    if stats.is_binary(xa) and stats.is_binary(xb):
-        m = stats.mcnemar_exact(xa.astype(bool), xb.astype(bool))
-        detail = (f"on {len(common)} shared cases: {proposed} right where {current} wrong {m.b_only}×, "
-                  f"the reverse {m.a_only}×; exact McNemar p={m.p_value:.3g}")
-        return Comparison(current, proposed, len(common), float(xa.mean()), float(xb.mean()), "mcnemar", m.p_value, detail)
-    d = stats.paired_bootstrap(xa, xb)
-    detail = (f"on {len(common)} shared cases: mean difference {d.diff:+.3f} "
-              f"(95% CI {d.low:+.3f} to {d.high:+.3f}); paired bootstrap p={d.p_value:.3g}")
-    return Comparison(current, proposed, len(common), float(xa.mean()), float(xb.mean()), "paired_bootstrap",
-                      d.p_value, detail)
+    ni = noninferiority(xa, xb, margin=margin, confidence=confidence)
+    detail = ni.describe(proposed, current)
+    return Comparison(current, proposed, ni.n, float(xa.mean()), float(xb.mean()), ni.method, ni.p_value, detail,
+                      margin=margin, confidence=confidence, diff=ni.diff, lower=ni.lower, shown=ni.shown,
+                      required=required)
+
+
+def _by_case(frame: Any, model: str) -> Any:
+    rows = frame[frame["model"] == model]
+    return rows["score"].fillna(0.0).clip(0, 1).groupby(rows["case_id"]).mean()
 
 
 def _clean(value: Any) -> Any:

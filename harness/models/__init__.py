@@ -5,9 +5,10 @@ from ._calls import CallResult, complete
 from ._catalog import Candidate, resolve_candidates
 from ._contract import constraint
 from ._local import LocalServer, choices_grammar, start_local, weights_identity
-from ._pricing import cost_of, is_priced, price_map_version
+from ._pricing import cost_of, is_priced, price_map_version, prompt_tokens
 from ._view import catalog_rows, catalog_table
 
 __all__ = ["CallResult", "Candidate", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
-           "constraint", "cost_of", "is_priced", "price_map_version", "resolve_candidates", "start_local",
+           "constraint", "cost_of", "is_priced", "price_map_version", "prompt_tokens", "resolve_candidates",
+           "start_local",
            "weights_identity"]

@@ -34,6 +34,21 @@ def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int
     return total
 
 
+def prompt_tokens(cand: "Candidate", messages: list[dict[str, str]]) -> int:
+    """Prompt tokens of a call, counted with the model's tokenizer through LiteLLM (its default
+    tokenizer for local models and models it does not know); 0 for a python: rule."""
+    if cand.kind == "python":
+        return 0
+    counter = litellm().token_counter
+    model = cand.litellm_model if cand.kind == "litellm" else None
+    if model:
+        try:
+            return int(counter(model=model, messages=messages))
+        except Exception:  # noqa: BLE001 - no tokenizer for this model: fall back to the default
+            pass
+    return int(counter(messages=messages))
+
+
 def _litellm_cost(model: str, pt: int, ct: int) -> float | None:
     if not is_priced(model):
         return None

@@ -43,7 +43,7 @@ output: {choices: [yes, no]}
 params: {temperature: 0, max_tokens: 4}
 graders:
   - {type: choice}
-threshold: 0.7
+threshold: 0.65
 confidence: 0.95
 candidates: [yes-rule, question-rule, smollm2-135m, gpt-4.1-mini]
 """,

@@ -59,6 +59,10 @@ class TaskSpec(_Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1)
     max_p95_latency_ms: float | None = Field(None, gt=0)
     max_error_rate: float | None = Field(None, ge=0, le=1)
+    # A change against the current registry model must be shown non-inferior by this margin.
+    max_regression: float | None = Field(None, ge=0, lt=1)
+    adaptive: bool = False        # run in rounds and stop candidates once settled (docs/decisions.md)
+    repeats: int = Field(1, ge=1, le=100)  # run each case this many times; the case is the unit
     candidates: list[str] = Field(min_length=1)
 
 

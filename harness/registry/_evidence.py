@@ -38,6 +38,27 @@ class ModelEvidence(Strict):
     cost_per_call: float | None = None
     run_ids: list[str] = Field(default_factory=list)
     price_map_version: str = ""
+    # Added within version 1 (optional; older files read as before):
+    adjusted_p: float | None = None  # the procedure's adjusted p-value (qualifies iff <= 1 - confidence)
+    level: float | None = None       # the level the procedure tested it at; `lower` is the bound at 1 - level
+    adaptive: str = ""               # an adaptive run's line for it ("qualified at 60 of 200: …")
+    settled: bool = False            # settled by an adaptive run on n < all cases
+    repeats: int = 1                 # results per case; n counts cases
+
+
+class NonInferiorityEvidence(Strict):
+    """The recommended model against the entry it replaced, on the same cases."""
+
+    incumbent: str                   # the registry `model:` it replaced
+    incumbent_model: str             # its catalog name
+    n: int = Field(ge=0)
+    margin: float
+    diff: float | None = None
+    lower: float | None = None
+    p_value: float | None = None
+    method: str = ""
+    shown: bool
+    required: bool = False           # the spec set max_regression
 
 
 class TaskEvidence(ModelEvidence):
@@ -51,6 +72,8 @@ class TaskEvidence(ModelEvidence):
     fallbacks: list[ModelEvidence] = Field(default_factory=list)
     tierwise_version: str = ""
     recorded_at: str = ""
+    procedure: str = ""              # which procedure decided (added within version 1)
+    noninferiority: NonInferiorityEvidence | None = None  # added within version 1
 
     def records(self) -> dict[str, ModelEvidence]:
         """Every model's evidence (the main one and the fallbacks) by registry target."""
@@ -159,6 +182,8 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
             "lower": _r(c.lower), "method": c.method, "error_rate": _r(c.error_rate), "p95_ms": _r(c.p95_ms),
             "cost_per_call": c.cost_per_call, "run_ids": c.run_ids,
             "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
+            "adjusted_p": _r(c.adjusted_p), "level": c.level, "adaptive": c.adaptive, "settled": c.settled,
+            "repeats": c.repeats,
         }
 
     entry = decision.entry
@@ -168,9 +193,19 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
         "golden_set": task.spec.golden_set, "golden_hash": task.golden.sha256,
         "threshold": task.spec.threshold, "confidence": task.spec.confidence,
         "fallbacks": [record(name) for name in decision.fallbacks],
+        "procedure": decision.procedure, "noninferiority": _noninferiority(decision),
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     })
+
+
+def _noninferiority(decision: Any) -> dict[str, Any] | None:
+    cmp = decision.comparison
+    if cmp is None or cmp.proposed != decision.recommended or not decision.current:
+        return None
+    return {"incumbent": decision.current.get("model"), "incumbent_model": cmp.current, "n": cmp.n,
+            "margin": cmp.margin, "diff": _r(cmp.diff), "lower": _r(cmp.lower), "p_value": _r(cmp.p_value),
+            "method": cmp.test, "shown": cmp.shown, "required": cmp.required}
 
 
 def _r(value: float | None) -> float | None:

@@ -125,12 +125,19 @@ def gate(project: Project, base: str | None = None, rerun: bool = False, store: 
     to_rerun = [n for n in registry if n in project.tasks and (base is None or changes.get(n))] if rerun else []
     fresh = _rerun(project, {n: registry[n] for n in to_rerun}, store, progress, run_group) if to_rerun else {}
 
+    before: dict[str, dict[str, Any]] = {}
+    if base is not None and any(t.spec.max_regression is not None for t in project.tasks.values()):
+        from ._git import registry_at
+
+        before = registry_at(project, base)
     verdicts = []
     for name, entry in registry.items():
         if name in fresh:
             verdict = fresh[name]
         else:
             verdict = check_entry(project, name, entry, evidence, evidence_problem)
+            if verdict.status == PASS:
+                verdict = _check_noninferiority(project, name, entry, evidence, before.get(name)) or verdict
         verdict.changes = changes.get(name, [])
         verdicts.append(verdict)
     verdicts.sort(key=lambda v: not v.changed)  # stable: changed entries first, registry order kept
@@ -198,6 +205,34 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     if fallbacks:
         text += "; fallbacks " + ", ".join(f"{records[fb].model} {records[fb].lower:.3f}" for fb in fallbacks)
     return TaskGate(name, PASS, text)
+
+
+def _check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+                          old: dict[str, Any] | None) -> TaskGate | None:
+    """When the spec sets max_regression: a changed model must be shown non-inferior to the one it
+    replaced (the model at --base, else the one the evidence names); a FAIL verdict, or None."""
+    task = project.tasks[name]
+    margin = task.spec.max_regression
+    if margin is None:
+        return None
+    record = evidence.record(name)
+    ni = record.noninferiority
+    replaced = old.get("model") if old else (ni.incumbent if ni else None)
+    if replaced is None or replaced == entry.get("model"):
+        return None  # unchanged against --base, or no incumbent on record (a first entry)
+    fix = (f"run the current model on the same cases (tierwise run {name}) and `tierwise recommend {name} --write`;"
+           f" or keep {replaced}")
+    if ni is None or ni.incumbent != replaced:
+        return TaskGate(name, FAIL, f"{entry.get('model')} replaces {replaced} but its evidence holds no "
+                                    f"non-inferiority test against {replaced} (max_regression {margin:g} in "
+                                    f"{task.path})", fix)
+    if not ni.shown or ni.margin > margin:
+        return TaskGate(name, FAIL, f"{record.model} is not shown non-inferior to {ni.incumbent_model} by "
+                                    f"{margin:g} (lower bound {ni.lower:+.3f} on {ni.n} shared cases, margin "
+                                    f"{ni.margin:g})", fix)
+    return None
+
+
 
 
 def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> list[str]:
@@ -280,7 +315,7 @@ def _spec_change(task: Any, measured: dict[str, Any]) -> str:
 def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: float | None) -> list[str]:
     spec, out = task.spec, []
     lower, n = record.lower, record.n
-    if n < len(task.golden):
+    if n < len(task.golden) and not record.settled:  # an adaptive run may settle a model early
         out.append(f"{label}{record.model} was evaluated on {n} of {len(task.golden)} cases")
     if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
         was = recorded_threshold

@@ -19,8 +19,7 @@ def changes_since(project: Any, base: str, registry: dict[str, dict[str, Any]],
     """Per registry entry, how it differs from `base` (entry, spec, golden set, evidence); and removed ones."""
     git = _Git(project.root, base)
     reg_path = project.registry_path
-    old_text = git.show(reg_path)
-    old_registry = _parse_registry(old_text, reg_path.name) if old_text is not None else {}
+    old_registry = registry_at(project, base, git)
     old_evidence = _parse_evidence(git.show(evidence_path(reg_path)))
     changes: dict[str, list[str]] = {}
     for name, entry in registry.items():
@@ -42,6 +41,13 @@ def changes_since(project: Any, base: str, registry: dict[str, dict[str, Any]],
         changes[name] = found
     removed = [n for n in old_registry if n not in registry]
     return changes, removed
+
+
+def registry_at(project: Any, base: str, git: "_Git | None" = None) -> dict[str, dict[str, Any]]:
+    """The registry's entries as they were at `base` ({} where the file did not exist)."""
+    git = git or _Git(project.root, base)
+    text = git.show(project.registry_path)
+    return _parse_registry(text, project.registry_path.name) if text is not None else {}
 
 
 def _entry_change(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -28,8 +28,13 @@ def markdown_summary(views: list[TaskView], diff: RegistryDiff, skipped: dict[st
     for v in views:
         why = v.d.reason + (f"; {v.shortfall}" if v.shortfall else "")
         lines.append(f"- **{_cell(v.d.task)}**: {_cell(v.action)}. Why: {_cell(why)}.")
+        if v.d.procedure:
+            lines.append(f"  - decided by {_cell(v.d.procedure)}")
         if v.d.comparison is not None:
-            lines.append(f"  - compared with the current model {_cell(v.d.comparison.detail)}")
+            lines.append(f"  - non-inferiority against the current model: {_cell(v.d.comparison.detail)}")
+        for c in v.d.candidates:
+            if c.adaptive:
+                lines.append(f"  - {_cell(c.model)}: {_cell(c.adaptive)}")
         lines += [f"  - note: {_cell(n)}" for n in v.d.notes]
     if diff.text:
         lines += ["", f"<details><summary>{_cell(diff.path)}: the change <code>tierwise recommend --write</code> "

@@ -66,14 +66,22 @@ def _task_block(d: Decision) -> str:
         verb = "keep" if d.status == "keep" else "update" if d.current_model == d.recommended else "recommend"
         fallbacks = ", ".join(d.fallbacks) or "none"
         lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
-        lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f} ({best.method}, n={best.n})"
+        at = f" at {round((1 - best.level) * 100, 4):g}%" if best.level and not best.adaptive else ""
+        lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f}{at} ({best.method}, n={best.n})"
                      f"   errors {best.error_rate:.1%}   p95 {_ms(best.p95_ms)}")
+        if best.consistency:
+            lines.append("  per case:   " + ", ".join(f"{k} on {n}" for k, n in best.consistency.items()))
         lines.append(f"  cost:       {_per_1k(d.cost_per_1k_recommended)} per 1,000 calls{_saving(d)}")
     else:
         lines.append("  verdict:    entry unchanged")
     lines.append(f"  why:        {d.reason}")
+    if d.procedure:
+        lines.append(f"  procedure:  {d.procedure}")
+    for c in d.candidates:
+        if c.adaptive:
+            lines.append(f"  adaptive:   {c.model}: {c.adaptive}")
     if d.comparison is not None:
-        lines.append(f"  compared:   {d.comparison.detail}")
+        lines.append(f"  non-inferiority{' (required)' if d.comparison.required else ''}: {d.comparison.detail}")
     for note in d.notes:
         lines.append(f"  note:       {note}")
     if d.sample_size_note and d.status in ("no_qualifier", "no_data"):

@@ -7,15 +7,17 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..decide import summarize
+from ..decide import AdaptiveSettings, summarize
 from ..errors import ConfigError
 from ..models import Candidate, price_map_version, resolve_candidates
 from ..project import Project
 from ..store import Store, safe_url
 from ..util import redact, tierwise_version
 from ._plan import Plan, plan_run
+from ._estimate import DryRun, dry_run
 from ._progress import Progress
-from ._runner import RunCounts, RunOptions, execute
+from ._rounds import Budget, adaptive_rounds, run_parts
+from ._runner import RunCounts, RunOptions
 
 
 # A run exits 1 when a task × model's error rate passes this, unless the spec's max_error_rate
@@ -51,6 +53,8 @@ class RunResult:
     skipped: dict[str, str] = field(default_factory=dict)
     summary: Any = None  # pandas DataFrame, one row per task x model
     plan: Plan | None = None
+    stops: dict[str, dict[str, str]] = field(default_factory=dict)  # adaptive: task -> model -> where it stands
+    budget_stop: str | None = None  # --budget: the line saying where the run stopped
     errors: list[ErrorReport] = field(default_factory=list)
 
     @property
@@ -88,17 +92,22 @@ def check(project: Project) -> None:
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-        argv: list[str] | None = None, max_errors: float | None = None,
-        run_group: str | None = None) -> RunResult:
+        argv: list[str] | None = None, adaptive: bool | None = None, repeats: int | None = None,
+        budget: float | None = None, max_errors: float | None = None, run_group: str | None = None) -> RunResult:
     """Evaluate tasks against their candidates; every finished call is stored at once.
+
+    `adaptive`: run in rounds and stop candidates once settled (None: each spec's `adaptive:`);
+    `repeats`: calls per case (None: each spec's `repeats:`); `budget`: stop before the run's
+    spend would pass this many dollars; `max_errors` (a rate in [0, 1]) overrides each spec's
+    max_error_rate for `RunResult.failed`; `shard` (i, n) evaluates only the cases whose case hash
+    falls in shard i of n, and the runs of shard jobs sharing a `run_group` are read as one.
 
     Works inside a running event loop too (a notebook): the run then goes on in a worker
     thread with its own loop, and this call waits for it. `await arun(...)` is the async form.
-    `max_errors` (a rate in [0, 1]) overrides each spec's max_error_rate for `RunResult.failed`.
-    `shard` (i, n) evaluates only the cases whose case hash falls in shard i of n; the runs of
-    several shard jobs that share a `run_group` name are read as one (store.group_status)."""
+    """
     kwargs = dict(tasks=tasks, models=models, limit=limit, store=store, no_cache=no_cache, shard=shard,
-                  progress=progress, argv=argv, max_errors=max_errors, run_group=run_group)
+                  progress=progress, argv=argv, adaptive=adaptive, repeats=repeats, budget=budget,
+                  max_errors=max_errors, run_group=run_group)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -109,15 +118,10 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         return pool.submit(_run, project, **kwargs).result()
 
 
-async def arun(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
-               limit: int | None = None, store: str | None = None, no_cache: bool = False,
-               shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-               argv: list[str] | None = None, max_errors: float | None = None,
-        run_group: str | None = None) -> RunResult:
-    """`run`, awaitable: the evaluation goes on in a worker thread, the caller's loop stays free."""
-    return await asyncio.to_thread(_run, project, tasks=tasks, models=models, limit=limit, store=store,
-                                   no_cache=no_cache, shard=shard, progress=progress, argv=argv,
-                                   max_errors=max_errors, run_group=run_group)
+async def arun(project: Project, **kwargs: Any) -> RunResult:
+    """`run`, awaitable (same arguments): the evaluation goes on in a worker thread, the
+    caller's loop stays free."""
+    return await asyncio.to_thread(_run, project, **kwargs)
 
 
 def _error_reports(tasks: list, frame: Any, max_errors: float | None) -> list[ErrorReport]:
@@ -137,10 +141,10 @@ def _error_reports(tasks: list, frame: Any, max_errors: float | None) -> list[Er
 
 
 def _run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
-        limit: int | None = None, store: str | None = None, no_cache: bool = False,
-        shard: tuple[int, int] | None = None, progress: Progress | bool = True,
-        argv: list[str] | None = None, max_errors: float | None = None,
-        run_group: str | None = None) -> RunResult:
+         limit: int | None = None, store: str | None = None, no_cache: bool = False,
+         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
+         argv: list[str] | None = None, adaptive: bool | None = None, repeats: int | None = None,
+         budget: float | None = None, max_errors: float | None = None, run_group: str | None = None) -> RunResult:
     selected = project.select(tasks)
     cands = candidates_for(project, selected, models)
     prog = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
@@ -148,34 +152,102 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
     for name, why in skipped.items():
         prog.line(f"skipped {name}: {why}")
     available = {name: c for name, c in cands.items() if c.available}
-    plan = plan_run(selected, available, limit=limit, shard=shard)
-    run_info = {"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
-                "limit": limit, "shard": list(shard) if shard else None}
+    plan = plan_run(selected, available, limit=limit, shard=shard, repeats=repeats)
+    settings = _adaptive_settings(selected, plan, adaptive, limit, shard, prog)
     db = Store(project.store_url(store))
     try:
         from importlib.metadata import version
 
+        info = {"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
+                "limit": limit, "shard": list(shard) if shard else None,
+                "repeats": {t.name: repeats or t.spec.repeats for t in selected},
+                "adaptive": {name: s.to_info() for name, s in settings.items()}}
+        if budget is not None:
+            info["budget"] = budget
         run_id = db.start_run(
             tierwise_version=tierwise_version(),
             litellm_version=version("litellm"), price_map_version=price_map_version(),
-            argv=_safe_argv(argv if argv is not None else sys.argv[1:]), run_group=run_group,
-            info=run_info,
+            argv=_safe_argv(argv if argv is not None else sys.argv[1:]), run_group=run_group, info=info,
         )
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
                              backoff_s=project.config.retry_backoff_s,
                              local_threads=project.config.local_threads)
-        status, info = "failed", None
+        limiter = Budget(budget, project.config.concurrency) if budget is not None else None
+        counts = RunCounts(planned=len(plan.items))
+        stops: dict[str, dict[str, str]] = {}
+        status = "failed"
+
+        def part_progress() -> Progress:  # a fresh display per part: its bars count that part
+            return prog if limiter is None and not settings else Progress(enabled=prog.enabled, stream=prog.stream)
+
         try:
-            counts = execute(plan, db, options, prog)
-            frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
-            errors = _error_reports(selected, frame, max_errors)
-            status = "interrupted" if counts.interrupted else "finished_with_errors" if any(
-                e.over_limit for e in errors) else "finished"
-            info = {**run_info, "errors": {f"{e.task} × {e.model}": {"errors": e.errors, "n": e.n, "limit": e.limit,
-                                                                     "first": e.first_error} for e in errors}}
+            fixed = [it for it in plan.items if it.task.name not in settings]
+            run_parts(fixed, db, options, part_progress, counts, limiter)
+            if settings and not counts.interrupted:
+                stops = adaptive_rounds(plan, settings, db, options, part_progress, counts, limiter, prog.note)
+            status = "interrupted" if counts.interrupted else "finished"
+        except KeyboardInterrupt:
+            counts.interrupted, status = True, "interrupted"
         finally:
+            if stops:
+                info["stops"] = stops
+            if limiter is not None and limiter.stopped:
+                info["budget_stop"] = limiter.stopped
+            frame = errors = None
+            if status != "failed":
+                frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
+                errors = _error_reports(selected, frame, max_errors)
+                info["errors"] = {f"{e.task} × {e.model}": {"errors": e.errors, "n": e.n, "limit": e.limit,
+                                                            "first": e.first_error} for e in errors}
+                if status == "finished" and any(e.over_limit for e in errors):
+                    status = "finished_with_errors"
             db.finish_run(run_id, status, info)
-        return RunResult(run_id, counts, skipped, summarize(frame), plan, errors)
+        return RunResult(run_id, counts, skipped, summarize(frame), plan, stops,
+                         limiter.stopped if limiter is not None else None, errors or [])
+    finally:
+        db.close()
+
+
+def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: int | None,
+                       shard: tuple[int, int] | None, prog: Progress) -> dict[str, AdaptiveSettings]:
+    """Per adaptive task: its ladder (estimated price per call, cheapest first) and family size."""
+    wanted = [t for t in tasks if (adaptive if adaptive is not None else t.spec.adaptive)]
+    if not wanted:
+        return {}
+    if limit or shard:
+        if adaptive:
+            raise ConfigError("--adaptive runs the whole golden set in rounds decided from the results; "
+                              "fix: drop --limit/--shard, or drop --adaptive")
+        prog.line(f"--limit/--shard: running {', '.join(t.name for t in wanted)} in full, not adaptively")
+        return {}
+    from ._estimate import Estimator
+
+    estimator = Estimator(None)  # spec and catalog only: the same ladder on every resume
+    out = {}
+    for task in wanted:
+        first = {}
+        for it in plan.items:
+            if it.task.name == task.name and it.cand.name not in first:
+                first[it.cand.name] = it
+        price = {name: estimator.call(it).cost for name, it in first.items()}
+        ladder = sorted(first, key=lambda n: (price[n] is None, price[n] or 0.0, n))
+        reps = max((it.repeat for it in plan.items if it.task.name == task.name), default=0) + 1
+        out[task.name] = AdaptiveSettings(tuple(ladder), len(task.spec.candidates), repeats=reps)
+    return out
+
+
+def estimate(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
+             limit: int | None = None, store: str | None = None, no_cache: bool = False,
+             shard: tuple[int, int] | None = None, repeats: int | None = None) -> DryRun:
+    """What `run` would call and cost (`tierwise run --dry-run`); calls nothing. An adaptive
+    run makes at most these calls."""
+    selected = project.select(tasks)
+    cands = candidates_for(project, selected, models)
+    available = {name: c for name, c in cands.items() if c.available}
+    plan = plan_run(selected, available, limit=limit, shard=shard, repeats=repeats)
+    db = Store(project.store_url(store))
+    try:
+        return dry_run(plan, db, no_cache)
     finally:
         db.close()
 

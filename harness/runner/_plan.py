@@ -23,6 +23,7 @@ class Item:
     extra: dict[str, Any]
     call_key: str
     spec_hash: str
+    repeat: int = 0  # which of the case's `repeats` (0-based); part of the call key
 
     @property
     def fingerprint(self) -> tuple[str, str, str]:
@@ -37,21 +38,23 @@ class Item:
 class Plan:
     items: list[Item] = field(default_factory=list)
 
-    def current_keys(self) -> dict[tuple[str, str], dict[str, tuple[str, str, str]]]:
-        """(task, model) -> case id -> (call key, case hash, grader hash) the specs ask for now.
+    def current_keys(self) -> dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]:
+        """(task, model) -> (case id, call key) -> (call key, case hash, grader hash) the specs ask
+        for now (one call key per repeat of a case).
 
         A stored row is current only when all three match: the same call for the same case,
         graded against the same expected answer by the same graders.
         """
-        keys: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}
+        keys: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]] = {}
         for it in self.items:
-            keys.setdefault((it.task.name, it.cand.name), {})[it.case.id] = it.fingerprint
+            keys.setdefault((it.task.name, it.cand.name), {})[(it.case.id, it.call_key)] = it.fingerprint
         return keys
 
 
 def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | None = None,
-             shard: tuple[int, int] | None = None) -> Plan:
-    """Every (task, candidate, case) the specs ask for, rendered and keyed."""
+             shard: tuple[int, int] | None = None, repeats: int | None = None) -> Plan:
+    """Every (task, candidate, case, repeat) the specs ask for, rendered and keyed. `repeats`
+    overrides each spec's `repeats:`."""
     plan = Plan()
     for task in tasks:
         cases = task.golden.cases[:limit] if limit else task.golden.cases
@@ -59,6 +62,7 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
             index, count = shard
             cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
         params = task.params()
+        times = repeats or task.spec.repeats
         for name in task.spec.candidates:
             cand = candidates.get(name)
             if cand is None:
@@ -71,6 +75,7 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
                 except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
                     raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
                                     f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
-                key = call_key(cand.identity, messages, params, extra, case.vars)
-                plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash))
+                for r in range(times):
+                    key = call_key(cand.identity, messages, params, extra, case.vars, repeat=r)
+                    plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r))
     return plan

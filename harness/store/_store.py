@@ -128,6 +128,13 @@ class Store:
         with self.engine.connect() as conn:
             return {(r.task, r.model) for r in conn.execute(query)}
 
+    def spend(self, run_id: str) -> float:
+        """Dollars the calls of one run cost (cached answers and unpriced calls count nothing)."""
+        query = sa.select(sa.func.coalesce(sa.func.sum(results.c.cost), 0.0)).where(
+            results.c.run_id == run_id, results.c.cached.is_(False))
+        with self.engine.connect() as conn:
+            return float(conn.execute(query).scalar_one())
+
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}
@@ -214,11 +221,11 @@ class Store:
                       run_ids: Iterable[str] | None = None, columns: list[str] | None = None):
         """Results as a pandas DataFrame (one row per case x model), in the order they were stored.
 
-        `current` maps (task, model) to {case id: (call key, case hash, grader hash)} of the
-        current specs (Plan.current_keys); when given, only matching rows are read: the keys go
-        to a temporary table joined on the results' unique key in SQL, so the memory this takes
-        is bounded by the current rows, not by the history. `run_ids` reads only those runs'
-        rows; `columns` only those columns.
+        `current` maps (task, model) to {(case id, call key): (call key, case hash, grader hash)}
+        of the current specs (Plan.current_keys; a case has one call key per repeat); when given,
+        only matching rows are read: the keys go to a temporary table joined on the results'
+        unique key in SQL, so the memory this takes is bounded by the current rows, not by the
+        history. `run_ids` reads only those runs' rows; `columns` only those columns.
         """
         import pandas as pd
 
@@ -256,10 +263,11 @@ class Store:
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
-def current_rows(current: dict[tuple[str, str], dict[str, tuple[str, str, str]]]) -> list[dict[str, str]]:
-    return [{"task": task, "model": model, "case_id": case_id, "call_key": key[0], "case_hash": key[1],
+def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]) -> list[dict[str, str]]:
+    """Plan.current_keys as rows: one per (task, model, case id, call key) the specs ask for."""
+    return [{"task": task, "model": model, "case_id": case[0], "call_key": key[0], "case_hash": key[1],
              "grader_hash": key[2]}
-            for (task, model), cases in current.items() for case_id, key in cases.items()]
+            for (task, model), cases in current.items() for case, key in cases.items()]
 
 
 _CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader_hash")
@@ -269,11 +277,11 @@ _CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader
 def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
     """A temporary table of current (task, model, case id, call key, case hash, grader hash),
     dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
-    # (task, model, case id) is unique in the current keys; as the primary key it also indexes
-    # the table for NOT EXISTS lookups (prune).
+    # (task, model, case id, call key) is unique in the current keys (a case has one call key per
+    # repeat); as the primary key it also indexes the table for NOT EXISTS lookups (prune).
     table = sa.Table(f"tw_current_{uuid.uuid4().hex[:8]}", sa.MetaData(),
                      *(sa.Column(name, sa.String(200) if name in ("task", "model", "case_id") else sa.String(64),
-                                 primary_key=name in ("task", "model", "case_id"))
+                                 primary_key=name in ("task", "model", "case_id", "call_key"))
                        for name in _CURRENT_COLUMNS), prefixes=["TEMPORARY"])
     table.create(conn)
     try:

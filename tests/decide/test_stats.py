@@ -7,19 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
 
 from harness.decide.stats import (
     Bound,
     bootstrap_lower,
-    cases_needed,
     clopper_pearson_lower,
     is_binary,
     lower_bound,
-    mcnemar_exact,
-    paired_bootstrap,
     percentile,
-    sample_size_note,
     wilson_lower,
 )
 
@@ -233,159 +228,3 @@ def test_percentile_of_nothing_is_nan():
 def test_percentile_rejects_q_out_of_range(q):
     with pytest.raises(ValueError):
         percentile([1, 2], q)
-
-
-# --------------------------------------------------------------------------- McNemar
-
-
-def _pairs(both: int, a_only: int, b_only: int, neither: int) -> tuple[list[bool], list[bool]]:
-    """Paired outcomes with the given 2x2 table."""
-    a = [True] * both + [True] * a_only + [False] * b_only + [False] * neither
-    b = [True] * both + [False] * a_only + [True] * b_only + [False] * neither
-    return a, b
-
-
-def test_mcnemar_textbook_example():
-    # Fagerland, Lydersen & Laake (2013), BMC Med Res Methodol 13:91, airway
-    # hyper-responsiveness before/after (Bentur et al. 2009): discordant 1 vs 7, exact p = 0.070.
-    result = mcnemar_exact(*_pairs(both=1, a_only=7, b_only=1, neither=12))
-    assert (result.a_only, result.b_only) == (7, 1)
-    assert result.p_value == pytest.approx(18 / 256)
-
-
-@pytest.mark.parametrize("a_only, b_only", [(0, 5), (3, 9), (10, 10), (25, 12), (1, 40)])
-def test_mcnemar_matches_scipy_binomtest(a_only, b_only):
-    result = mcnemar_exact(*_pairs(both=30, a_only=a_only, b_only=b_only, neither=4))
-    expected = binomtest(b_only, a_only + b_only, 0.5).pvalue
-    assert result.p_value == pytest.approx(expected, rel=1e-12)
-
-
-def test_mcnemar_without_discordant_pairs_is_one():
-    assert mcnemar_exact(*_pairs(both=5, a_only=0, b_only=0, neither=3)).p_value == 1.0
-
-
-def test_mcnemar_rejects_unequal_lengths():
-    with pytest.raises(ValueError, match="length"):
-        mcnemar_exact([True, False], [True])
-
-
-# --------------------------------------------------------------------------- paired bootstrap
-
-
-def test_paired_bootstrap_difference_is_b_minus_a():
-    result = paired_bootstrap([0.5, 0.6, 0.7, 0.9], [0.6, 0.8, 0.7, 1.0])
-    assert result.diff == pytest.approx(0.1)
-    assert result.low <= result.diff <= result.high
-
-
-def test_paired_bootstrap_is_deterministic_with_a_seed():
-    rng = np.random.default_rng(5)
-    a, b = rng.random(30), rng.random(30)
-    assert paired_bootstrap(a, b, seed=3) == paired_bootstrap(a, b, seed=3)
-
-
-def test_paired_bootstrap_identical_scores_show_no_difference():
-    result = paired_bootstrap([0.2, 0.9, 0.5], [0.2, 0.9, 0.5])
-    assert (result.diff, result.low, result.high, result.p_value) == (0.0, 0.0, 0.0, 1.0)
-
-
-def test_paired_bootstrap_clear_improvement_is_significant():
-    rng = np.random.default_rng(6)
-    a = rng.beta(4, 4, 60)
-    b = np.clip(a + 0.2 + rng.normal(0, 0.05, 60), 0, 1)
-    result = paired_bootstrap(a, b, n_resamples=2000)
-    assert result.low > 0 and result.p_value < 0.01
-
-
-def test_paired_bootstrap_noise_is_not_significant():
-    rng = np.random.default_rng(7)
-    result = paired_bootstrap(rng.random(50), rng.random(50), n_resamples=2000)
-    assert result.low < 0 < result.high and result.p_value > 0.05
-
-
-@pytest.mark.parametrize("a, b, p", [([], [], 1.0), ([0.4], [0.9], 1.0)])
-def test_paired_bootstrap_too_few_pairs_is_no_evidence(a, b, p):
-    assert paired_bootstrap(a, b).p_value == p
-
-
-def test_paired_bootstrap_rejects_unequal_lengths():
-    with pytest.raises(ValueError, match="length"):
-        paired_bootstrap([0.1, 0.2], [0.3])
-
-
-# --------------------------------------------------------------------------- sample sizes
-
-
-@pytest.mark.parametrize(
-    "threshold, confidence, true_rate, method, expected",
-    [
-        (0.95, 0.95, 1.0, "exact", 59),  # 0.05 ** (1 / n) >= 0.95  ->  n >= 58.4
-        (0.95, 0.95, 1.0, "wilson", 52),  # n / (n + z^2) >= 0.95   ->  n >= 51.4
-        (0.90, 0.95, 1.0, "exact", 29),
-        (0.99, 0.99, 1.0, "exact", 459),
-        (0.95, 0.95, 0.98, "exact", 181),
-        (0.80, 0.90, 0.90, "wilson", 29),
-    ],
-)
-def test_cases_needed(threshold, confidence, true_rate, method, expected):
-    assert cases_needed(threshold, confidence, true_rate, method) == expected
-
-
-@pytest.mark.parametrize(
-    "threshold, confidence, true_rate, method",
-    [(0.95, 0.95, 1.0, "exact"), (0.95, 0.95, 0.98, "exact"), (0.8, 0.9, 0.9, "wilson")],
-)
-def test_cases_needed_is_the_smallest_n_that_clears(threshold, confidence, true_rate, method):
-    bound = clopper_pearson_lower if method == "exact" else wilson_lower
-    needed = cases_needed(threshold, confidence, true_rate, method)
-    clears = [
-        bound(math.floor(true_rate * n + 1e-9), n, confidence) >= threshold
-        for n in range(1, needed + 1)
-    ]
-    assert clears[-1] and not any(clears[:-1])
-
-
-@pytest.mark.parametrize("true_rate", [0.95, 0.9])
-def test_cases_needed_is_none_when_true_rate_does_not_beat_threshold(true_rate):
-    assert cases_needed(0.95, 0.95, true_rate) is None
-
-
-def test_cases_needed_is_none_beyond_the_cap():
-    assert cases_needed(0.999999, 0.95) is None
-
-
-def test_cases_needed_refuses_bootstrap():
-    with pytest.raises(ValueError):
-        cases_needed(0.9, 0.95, method="bootstrap")
-
-
-def test_sample_size_note_wording():
-    assert sample_size_note(20, 0.95, 0.95) == (
-        "20 cases cannot show 0.95 at 95% confidence even if all pass; at least 59 are needed"
-    )
-
-
-@pytest.mark.parametrize("n", [59, 200])
-def test_sample_size_note_is_none_when_enough_cases(n):
-    assert sample_size_note(n, 0.95, 0.95) is None
-
-
-def test_sample_size_note_fractional_confidence():
-    assert sample_size_note(10, 0.9, 0.975) == (
-        "10 cases cannot show 0.9 at 97.5% confidence even if all pass; at least 36 are needed"
-    )
-
-
-def test_sample_size_note_threshold_of_one():
-    assert sample_size_note(500, 1.0, 0.95) == (
-        "500 cases cannot show 1 at 95% confidence even if all pass; "
-        "no number of cases can, so lower the threshold below 1"
-    )
-
-
-def test_sample_size_note_beyond_the_cap():
-    assert sample_size_note(10, 0.999999, 0.95).endswith("; more than 100000 are needed")
-
-
-def test_sample_size_note_wilson():
-    assert sample_size_note(51, 0.95, 0.95, method="wilson").endswith("at least 52 are needed")

@@ -86,7 +86,8 @@ def test_backed_registry_passes_without_a_store(proj, monkeypatch, capsys):
     assert not (proj / ".tierwise").exists()
     code, out, _ = tierwise(monkeypatch, capsys, "gate", "--project", str(proj))
     assert code == 0, out
-    assert re.search(r"^PASS t: rule, lower 0\.779 ≥ 0\.50 \(n=12\); fallbacks upper 0\.779$", out, re.M)
+    # two candidates tested together (Holm): the first at 97.5%, the second at 95%
+    assert re.search(r"^PASS t: rule, lower 0\.735 ≥ 0\.50 \(n=12\); fallbacks upper 0\.779$", out, re.M)
     assert re.search(r"^PASS u: rule, lower 0\.779 ≥ 0\.50 \(n=12\)$", out, re.M)
     assert out.rstrip().endswith("gate passed: 2 registry.yaml entries: 2 passed, 0 failed, 0 stale")
     assert not (proj / ".tierwise").exists()
@@ -399,7 +400,7 @@ def test_rerun_judges_fresh_results_instead_of_stale_evidence(proj):
     result = _gate(proj, rerun=True)
     assert result.ok, result.text()
     assert _line(result, "u") == "PASS u: rule, lower 0.794 ≥ 0.50 (n=13), re-evaluated"
-    assert _line(result, "t") == "PASS t: rule, lower 0.779 ≥ 0.50 (n=12), re-evaluated; fallbacks upper 0.779"
+    assert _line(result, "t") == "PASS t: rule, lower 0.735 ≥ 0.50 (n=12), re-evaluated; fallbacks upper 0.779"
 
 
 def test_rerun_fails_when_the_model_no_longer_qualifies(proj):

@@ -50,7 +50,7 @@ def _left(db: Store) -> list[tuple[str, str, str]]:
     return sorted(zip(frame["run_id"], frame["case_id"], frame["call_key"]))
 
 
-CURRENT = {("t", "m"): {"c1": ("k3", "h", "gh"), "c2": ("k1", "h", "gh")}}
+CURRENT = {("t", "m"): {("c1", "k3"): ("k3", "h", "gh"), ("c2", "k1"): ("k1", "h", "gh")}}
 
 
 def _history(tmp_path, url: str | None = None) -> Store:

@@ -72,7 +72,7 @@ def test_errors_are_never_cached(store):
 def test_current_filter_keeps_only_rows_matching_call_case_and_graders(store):
     store.write_results([_row(call_key="old"), _row(call_key="new"), _row(case_id="c2", call_key="new"),
                          _row(case_id="gone", call_key="new")])
-    current = {("t", "m"): {"c1": ("new", "h", "gh"), "c2": ("new", "edited-case", "gh")}}
+    current = {("t", "m"): {("c1", "new"): ("new", "h", "gh"), ("c2", "new"): ("new", "edited-case", "gh")}}
     frame = store.results_frame(current=current)
     assert list(zip(frame["case_id"], frame["call_key"])) == [("c1", "new")]
 

@@ -1,0 +1,148 @@
+"""What a run would cost before it calls anything: per task × model the calls it would make, the
+tokens and the dollars (`tierwise run --dry-run`), and the per-call estimates `--budget` checks
+before each batch.
+
+Prompt tokens are counted with the model's tokenizer through LiteLLM's `token_counter` (its
+default tokenizer for models it does not know, and for local models: close enough to price compute
+time). Output tokens are the stored average of earlier answers of the same task and model when
+there are any, else the spec's max_tokens (an upper bound), else an assumed 256. A local model
+priced by the hour is charged its stored average latency, else the time at about 50 output and
+500 prompt tokens a second (measured on a 2-core machine, DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import cost_of, prompt_tokens
+from ..store import Store
+from ._plan import Item, Plan
+from ._runner import RunCounts, RunOptions, _pending
+
+DEFAULT_OUTPUT_TOKENS = 256
+LOCAL_OUTPUT_TOKENS_PER_S = 50.0
+LOCAL_PROMPT_TOKENS_PER_S = 500.0
+
+
+@dataclass
+class CallEstimate:
+    prompt_tokens: int
+    completion_tokens: float
+    cost: float | None  # None: no price known
+
+
+@dataclass
+class EstimateRow:
+    """One task × model of a dry run."""
+
+    task: str
+    model: str
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: float = 0.0
+    cost: float | None = 0.0
+    output_from: str = ""  # stored average | max_tokens | assumed
+
+
+@dataclass
+class DryRun:
+    rows: list[EstimateRow] = field(default_factory=list)
+    reused: int = 0   # already stored: no call
+    cached: int = 0   # answered from the response cache: no call
+
+    @property
+    def calls(self) -> int:
+        return sum(r.calls for r in self.rows)
+
+    @property
+    def cost(self) -> float | None:
+        costs = [r.cost for r in self.rows if r.calls]
+        return None if any(c is None for c in costs) else float(sum(costs))
+
+    def text(self) -> str:
+        header = (f"{'task':<20} {'model':<18} {'calls':>6} {'tok in':>9} {'tok out':>9} {'est. $':>10}  "
+                  f"output tokens from")
+        lines = [header, "-" * len(header)]
+        for r in self.rows:
+            cost = "unpriced" if r.cost is None else f"{r.cost:.4f}"
+            lines.append(f"{r.task:<20.20} {r.model:<18.18} {r.calls:>6} {r.prompt_tokens:>9} "
+                         f"{r.completion_tokens:>9.0f} {cost:>10}  {r.output_from}")
+        total = "unpriced calls included" if self.cost is None else f"about ${self.cost:.4f}"
+        lines.append(f"\ndry run: {self.calls} calls would be made ({total}); {self.reused} already stored, "
+                     f"{self.cached} from the response cache; nothing was called")
+        return "\n".join(lines)
+
+
+class Estimator:
+    """Per-call token and dollar estimates, from the rendered prompt and the stored history."""
+
+    def __init__(self, history: Any):
+        self._out: dict[tuple[str, str], float] = {}
+        self._latency: dict[tuple[str, str], float] = {}
+        self._tokens: dict[tuple[str, str], int] = {}
+        if history is not None and len(history):
+            ok = history[history["error"].isna()]
+            for (task, model), rows in ok.groupby(["task", "model"]):
+                out = rows["completion_tokens"].dropna()
+                if len(out):
+                    self._out[(task, model)] = float(out.mean())
+                lat = rows["latency_ms"].dropna()
+                if len(lat):
+                    self._latency[(task, model)] = float(lat.mean()) / 1000
+
+    def output_tokens(self, item: Item) -> tuple[float, str]:
+        if item.cand.kind == "python":
+            return 0.0, "python rule (no tokens)"
+        stored = self._out.get((item.task.name, item.cand.name))
+        if stored is not None:
+            return stored, "stored average"
+        if item.params.get("max_tokens"):
+            return float(item.params["max_tokens"]), "max_tokens"
+        return float(DEFAULT_OUTPUT_TOKENS), f"assumed {DEFAULT_OUTPUT_TOKENS} (set params.max_tokens)"
+
+    def prompt_tokens(self, item: Item) -> int:
+        key = (item.cand.name, json.dumps(item.messages, sort_keys=True))
+        if key not in self._tokens:
+            self._tokens[key] = prompt_tokens(item.cand, item.messages)
+        return self._tokens[key]
+
+    def call(self, item: Item) -> CallEstimate:
+        pt = self.prompt_tokens(item)
+        ct, _ = self.output_tokens(item)
+        latency = self._latency.get((item.task.name, item.cand.name))
+        if latency is None:
+            local = item.cand.kind == "local"
+            latency = ct / LOCAL_OUTPUT_TOKENS_PER_S + pt / LOCAL_PROMPT_TOKENS_PER_S if local else 0.0
+        return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), latency))
+
+
+def pending_calls(plan: Plan, store: Store, no_cache: bool) -> tuple[list[Item], int, int]:
+    """(items that need a model call, how many are already stored, how many the cache answers)."""
+    counts = RunCounts()
+    pending = _pending(plan, store, RunOptions(no_cache=no_cache), counts)
+    cache = {} if no_cache else store.cached_responses([it.call_key for it in pending])
+    calls = [it for it in pending if it.call_key not in cache]
+    return calls, counts.reused, len(pending) - len(calls)
+
+
+def dry_run(plan: Plan, store: Store, no_cache: bool = False) -> DryRun:
+    """What running the plan would call and cost; calls nothing."""
+    calls, reused, cached = pending_calls(plan, store, no_cache)
+    tasks = sorted({it.task.name for it in plan.items})
+    est = Estimator(store.results_frame(tasks) if tasks else None)
+    rows: dict[tuple[str, str], EstimateRow] = {}
+    for it in plan.items:  # every task × model of the plan, in plan order, even with nothing to call
+        key = (it.task.name, it.cand.name)
+        if key not in rows:
+            rows[key] = EstimateRow(*key, output_from=est.output_tokens(it)[1])
+    for it in calls:
+        row = rows[(it.task.name, it.cand.name)]
+        c = est.call(it)
+        row.calls += 1
+        row.prompt_tokens += c.prompt_tokens
+        row.completion_tokens += c.completion_tokens
+        row.cost = None if row.cost is None or c.cost is None else row.cost + c.cost
+    return DryRun(list(rows.values()), reused, cached)

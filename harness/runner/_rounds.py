@@ -1,0 +1,121 @@
+"""Running a plan in parts: adaptive rounds (`--adaptive`) and batches under a budget (`--budget`).
+
+Both call the runner's `execute` on subsets of one plan, so the runner itself is unchanged and
+everything it guarantees (one durable write per call, resuming, caching) holds per part.
+
+Adaptive: each round replays the stopping rule from the stored results (decide/_adaptive.py),
+runs the cases it asks for, and stops when nothing is left to run. Because the state is a pure
+function of the store, an interrupted adaptive run resumes exactly where it stopped.
+
+Budget: before each batch (at most `batch` calls in flight), the run's recorded spend plus the
+batch's estimated cost must stay within the budget; the batch is cut to the calls that fit, and
+the run stops with one line when not even the next call fits. The spend can pass the budget only
+by how much the calls in that last batch cost above their estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+from ..errors import ConfigError
+from ..store import Store
+from ._estimate import Estimator, pending_calls
+from ._plan import Item, Plan
+from ._runner import RunCounts, RunOptions, execute
+
+
+def add_counts(total: RunCounts, part: RunCounts) -> None:
+    for f in fields(RunCounts):
+        if f.name == "interrupted":
+            total.interrupted = total.interrupted or part.interrupted
+        elif f.name != "planned":
+            setattr(total, f.name, getattr(total, f.name) + getattr(part, f.name))
+
+
+@dataclass
+class Budget:
+    """Stop before the run's spend would pass `limit` dollars."""
+
+    limit: float
+    batch: int
+    stopped: str | None = None  # the line saying where it stopped
+
+    def run(self, items: list[Item], store: Store, options: RunOptions, progress: Callable[[], Any],
+            counts: RunCounts) -> None:
+        """Execute the items in batches that fit the budget; sets `stopped` when one does not."""
+        calls, _, _ = pending_calls(Plan(items), store, options.no_cache)
+        to_call = {id(it) for it in calls}
+        free = [it for it in items if id(it) not in to_call]
+        if free:  # stored or cached: costs nothing
+            add_counts(counts, execute(Plan(free), store, options, progress()))
+        estimator = Estimator(store.results_frame(sorted({it.task.name for it in calls})) if calls else None)
+        costs = [estimator.call(it).cost for it in calls]
+        unpriced = sorted({it.cand.name for it, c in zip(calls, costs) if c is None})
+        if unpriced:
+            raise ConfigError(f"--budget: {unpriced[0]} has no known price, so its spend cannot be bounded; "
+                              f"fix: add price: to its tierwise.yaml entry, or leave it out with --models")
+        done = 0
+        while done < len(calls) and not counts.interrupted:
+            spent = store.spend(options.run_id)
+            batch: list[Item] = []
+            planned = 0.0
+            for it, cost in zip(calls[done:done + self.batch], costs[done:done + self.batch]):
+                if spent + planned + cost > self.limit:
+                    break
+                batch.append(it)
+                planned += cost
+            if not batch:
+                nxt = calls[done]
+                self.stopped = (f"budget: stopped at ${spent:.4f} of ${self.limit:.4f} before {nxt.task.name} × "
+                                f"{nxt.cand.name} case {nxt.case.id} (about ${costs[done]:.4f}); {done} of "
+                                f"{len(calls)} calls made; re-run with a larger --budget to resume")
+                return
+            add_counts(counts, execute(Plan(batch), store, options, progress()))
+            done += len(batch)
+
+
+def run_parts(items: list[Item], store: Store, options: RunOptions, progress: Callable[[], Any],
+              counts: RunCounts, budget: Budget | None) -> None:
+    """Execute items, within the budget when there is one."""
+    if not items:
+        return
+    if budget is None:
+        add_counts(counts, execute(Plan(items), store, options, progress()))
+    else:
+        budget.run(items, store, options, progress, counts)
+
+
+def adaptive_rounds(plan: Plan, settings: dict[str, Any], store: Store, options: RunOptions,
+                    progress: Callable[[], Any], counts: RunCounts, budget: Budget | None,
+                    note: Callable[[str], None]) -> dict[str, dict[str, str]]:
+    """Run the adaptive tasks round by round until every candidate is settled; returns the
+    stops per task and candidate (the lines the report shows)."""
+    from ..decide import adaptive_next
+
+    tasks = {it.task.name: it.task for it in plan.items if it.task.name in settings}
+    by_case: dict[tuple[str, str, str], list[Item]] = {}
+    for it in plan.items:
+        if it.task.name in settings:
+            by_case.setdefault((it.task.name, it.cand.name, it.case.id), []).append(it)
+    keys = plan.current_keys()
+    last: list[str] | None = None
+    rounds = 0
+    while True:
+        frame = store.results_frame(sorted(tasks), current=keys)
+        batch: list[Item] = []
+        stops: dict[str, dict[str, str]] = {}
+        for name, task in tasks.items():
+            rows = frame[frame["task"] == name] if len(frame) else frame
+            state_stops, wanted = adaptive_next(task, rows, settings[name])
+            stops[name] = state_stops
+            for model, case_ids in wanted.items():
+                for case_id in case_ids:
+                    batch += by_case.get((name, model, case_id), [])
+        ids = sorted(it.call_key for it in batch)
+        if not batch or ids == last or counts.interrupted or (budget is not None and budget.stopped):
+            return stops
+        last = ids
+        rounds += 1
+        note(f"adaptive round {rounds}: {len(batch)} calls")
+        run_parts(batch, store, options, progress, counts, budget)

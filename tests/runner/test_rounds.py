@@ -1,0 +1,195 @@
+"""Adaptive runs, repeats, --dry-run and --budget, end to end (python: rules and the loopback server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness import load_project, run
+from harness.decide import recommend
+from harness.runner import estimate, results
+from harness.store import Store
+from tests.fake_openai import FakeOpenAI
+from tests.projfix import spec, write_project
+
+RULES = '''
+import random, zlib
+
+def _right(vars, accuracy, salt):
+    rng = random.Random(zlib.crc32(f"{salt}:{vars['text']}".encode()))
+    return vars["text"] if rng.random() < accuracy else "wrong"
+
+def poor(vars):
+    return _right(vars, 0.50, "poor")
+
+def fair(vars):
+    return _right(vars, 0.70, "fair")
+
+def strong(vars):
+    return _right(vars, 0.995, "strong")
+
+def coin(vars):  # not deterministic: a fresh draw on every call
+    return vars["text"] if random.random() < 0.6 else "wrong"
+'''
+
+LADDER = {"poor": {"python": "simrules:poor", "price": {"per_call": 0.001}},
+          "fair": {"python": "simrules:fair", "price": {"per_call": 0.002}},
+          "strong": {"python": "simrules:strong", "price": {"per_call": 0.01}}}
+
+
+def _ladder(root: Path, n: int = 200, **kw):
+    write_project(root, models=LADDER, files={"simrules.py": RULES},
+                  golden={"t": [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"} for i in range(n)]},
+                  specs={"t": spec(candidates=list(LADDER), threshold=0.9, **kw)})
+    return load_project(root)
+
+
+def test_adaptive_run_stops_poor_candidates_early_and_recommend_uses_its_verdicts(tmp_path):
+    project = _ladder(tmp_path)
+    result = run(project, progress=False, adaptive=True)
+    assert result.counts.called < 0.6 * 3 * 200
+    assert result.stops["t"]["poor"].startswith("stopped at 20 of 200")
+    d = recommend(project).decisions[0]
+    assert d.adaptive and d.recommended == "strong" and "anytime-valid" in d.procedure
+    poor = next(c for c in d.candidates if c.model == "poor")
+    assert poor.settled and poor.n == 20 and poor.why_not.startswith("stopped at 20 of 200")
+    assert "evaluated on" not in poor.why_not
+
+
+def test_adaptive_run_resumes_and_calls_nothing_when_settled(tmp_path):
+    project = _ladder(tmp_path)
+    first = run(project, progress=False, adaptive=True)
+    again = run(project, progress=False, adaptive=True)
+    assert again.counts.called == 0 and again.stops == first.stops
+
+
+def test_spec_default_adaptive_and_full_run_unchanged(tmp_path):
+    adaptive = _ladder(tmp_path / "a", adaptive=True)
+    full = _ladder(tmp_path / "f")
+    assert run(adaptive, progress=False).counts.called < run(full, progress=False).counts.called == 600
+    assert not recommend(full).decisions[0].adaptive
+
+
+def test_adaptive_with_limit_is_refused(tmp_path):
+    from harness.errors import ConfigError
+
+    project = _ladder(tmp_path)
+    with pytest.raises(ConfigError, match="--adaptive runs the whole golden set"):
+        run(project, progress=False, adaptive=True, limit=10)
+
+
+def test_budget_stops_an_adaptive_run_and_a_rerun_resumes_to_the_same_end(tmp_path):
+    whole = run(_ladder(tmp_path / "whole"), progress=False, adaptive=True)
+    project = _ladder(tmp_path / "split")
+    part = run(project, progress=False, adaptive=True, budget=0.05)
+    assert part.budget_stop.startswith("budget: stopped at $") and "re-run with a larger --budget" in part.budget_stop
+    db = Store(project.store_url())
+    try:
+        assert db.spend(part.run_id) <= 0.05 + 1e-9
+    finally:
+        db.close()
+    rest = run(project, progress=False, adaptive=True)
+    assert part.counts.called + rest.counts.called == whole.counts.called
+    assert rest.stops == whole.stops
+
+
+def test_repeats_store_each_call_and_the_case_is_the_unit(tmp_path):
+    write_project(tmp_path, models={"coin": {"python": "simrules:coin", "price": {"per_call": 0.0}}},
+                  files={"simrules.py": RULES},
+                  golden={"t": [{"id": f"c{i}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"} for i in range(30)]},
+                  specs={"t": spec(candidates=["coin"], threshold=0.5, repeats=3)})
+    project = load_project(tmp_path)
+    assert run(project, progress=False).counts.called == 90
+    frame = results(project)
+    assert len(frame) == 90 and frame.groupby("case_id")["call_key"].nunique().eq(3).all()
+    c = recommend(project).decisions[0].candidates[0]
+    assert c.n == 30 and c.repeats == 3 and sum(c.consistency.values()) == 30
+    assert set(c.consistency) <= {"3 of 3", "2 of 3", "1 of 3", "0 of 3"}
+    assert run(project, progress=False, repeats=4).counts.called == 30  # only the fourth repeat is new
+
+
+# --- the loopback server: --dry-run estimates and --budget ----------------------------------------
+
+WORDS = ("the quick brown fox jumps over the lazy dog while a small bird sings in the old green tree and "
+         "people walk along the river under a clear blue sky ").split()
+
+
+def _golden(n: int) -> list[dict]:
+    # long prompts of common words: one token a word for a real tokenizer and for the server alike
+    text = " ".join(WORDS * 8)
+    return [{"id": f"c{i:03d}", "vars": {"text": f"yes {text} {i}"}, "expected": "yes"} for i in range(n)]
+
+
+def _api_project(root: Path, server: FakeOpenAI, n: int = 40):
+    models = {"api": {"litellm": "openai/fake-model", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
+                      "concurrency": 4, "price": {"input_per_mtok": 100.0, "output_per_mtok": 200.0}}}
+    write_project(root, models=models, config={"retries": 1, "retry_backoff_s": 0.05, "concurrency": 4},
+                  specs={"t": spec(candidates=["api"], params={"max_tokens": 16})}, golden={"t": _golden(n)})
+    return load_project(root)
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("TW_FAKE_KEY", "sk-test-fake")
+
+
+def test_dry_run_calls_nothing_and_estimates_tokens_and_dollars_within_ten_percent(tmp_path, fake_openai):
+    project = _api_project(tmp_path, fake_openai)
+    run(project, progress=False, limit=5)  # a stored average answer length for the rest
+    dry = estimate(project)
+    assert fake_openai.count == 5 and dry.calls == 35 and dry.reused == 5
+    row = dry.rows[0]
+    assert row.output_from == "stored average"
+    result = run(project, progress=False)
+    assert result.counts.called == 35
+    frame = results(project)
+    fresh = frame[frame["run_id"] == result.run_id]
+    assert row.prompt_tokens == pytest.approx(fresh["prompt_tokens"].sum(), rel=0.10)
+    assert row.completion_tokens == pytest.approx(fresh["completion_tokens"].sum(), rel=0.10)
+    assert dry.cost == pytest.approx(fresh["cost"].sum(), rel=0.10)
+
+
+def test_dry_run_without_history_bounds_output_by_max_tokens(tmp_path, fake_openai):
+    dry = estimate(_api_project(tmp_path, fake_openai, n=10))
+    assert fake_openai.count == 0 and dry.rows[0].output_from == "max_tokens"
+    assert dry.rows[0].completion_tokens == 10 * 16
+
+
+def test_budget_never_overspends_by_more_than_one_batch_and_resumes(tmp_path, fake_openai):
+    project = _api_project(tmp_path, fake_openai)
+    per_call = estimate(project).cost / 40
+    budget = 12.5 * per_call
+    part = run(project, progress=False, budget=budget)
+    db = Store(project.store_url())
+    try:
+        spent = db.spend(part.run_id)
+    finally:
+        db.close()
+    assert part.budget_stop is not None and 0 < part.counts.called < 40
+    assert spent <= budget + 4 * per_call * 1.1  # at most one batch (concurrency 4) past its estimate
+    assert fake_openai.count == part.counts.called
+    rest = run(project, progress=False)
+    assert rest.counts.called == 40 - part.counts.called and rest.budget_stop is None
+
+
+def test_budget_refuses_an_unpriced_model(tmp_path, fake_openai):
+    from harness.errors import ConfigError
+
+    write_project(tmp_path, models={"api": {"litellm": "openai/not-a-priced-model", "api_base": fake_openai.base_url,
+                                            "api_key_env": "TW_FAKE_KEY"}},
+                  specs={"t": spec(candidates=["api"])}, golden={"t": _golden(3)})
+    with pytest.raises(ConfigError, match="--budget: api has no known price"):
+        run(load_project(tmp_path), progress=False, budget=1.0)
+    assert fake_openai.count == 0
+
+
+def test_a_model_an_adaptive_run_settled_early_passes_the_gate(tmp_path):
+    from harness.registry import gate, read_evidence, write_registry
+
+    project = _ladder(tmp_path)
+    run(project, progress=False, adaptive=True)
+    write_registry(project, recommend(project))
+    record = read_evidence(project.registry_path).record("t")
+    assert record.model == "strong" and record.settled and record.n < 200 and record.adaptive.startswith("qualified")
+    assert gate(load_project(tmp_path)).ok
