@@ -43,7 +43,7 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
         raise GoldenSetError(f"{name}: golden set not found; fix: create it (one JSON case per line) or correct the path")
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark is accepted, as in every file Tierwise reads
     except UnicodeDecodeError as exc:
         raise GoldenSetError(f"{name}: not UTF-8 (byte {exc.start}); fix: save the file as UTF-8") from None
     cases: list[Case] = []
