@@ -84,6 +84,10 @@ def _call_kwargs(cand: "Candidate", messages, params, extra, api_base, api_key) 
     if api_key:
         kwargs["api_key"] = api_key
     kwargs.update(model=cand.litellm_model, messages=messages, timeout=cand.timeout_s, num_retries=0, max_retries=0)
+    if kwargs.get("api_key"):
+        from ..util import register_secret
+
+        register_secret(kwargs["api_key"], cand.call_options.get("api_key_env") or f"{cand.name} api_key")
     return kwargs
 
 

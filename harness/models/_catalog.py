@@ -75,6 +75,9 @@ def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool
 def _check_litellm(cand: Candidate) -> None:
     key_env = cand.call_options.get("api_key_env")
     if key_env:
+        from ..util import register_secret
+
+        register_secret(os.environ.get(key_env), key_env)
         if not os.environ.get(key_env):
             cand.available, cand.skip_reason = False, f"{key_env} is not set"
         return

@@ -98,6 +98,10 @@ def load_config(root: Path) -> ProjectConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping of settings (store, models, ...)")
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise pydantic_error(exc, CONFIG_FILE, ProjectConfig, ConfigError) from None
+    from ..util import register_catalog_secrets
+
+    register_catalog_secrets(config.models)  # their values never reach the store, a report or a log
+    return config

@@ -121,6 +121,7 @@ class Store:
         rows = list({(r.task, r.model, r.case_id, r.call_key): r for r in rows}.values())
         if not rows:
             return 0
+        _redact_rows(rows)
         with self.engine.begin() as conn:
             ids = self._upsert_results(conn, rows)
             conn.execute(grades.delete().where(grades.c.result_id.in_(ids)))
@@ -218,6 +219,20 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _redact_rows(rows: list[ResultRow]) -> None:
+    """No secret is ever stored: a provider error or an answer that echoes a key is kept with
+    the key replaced by its variable's name (util.redactor)."""
+    from ..util import redactor
+
+    hide = redactor()
+    for row in rows:
+        row.error, row.output = hide(row.error), hide(row.output)
+        for g in row.grades:
+            g["reason"] = hide(g["reason"])
+        if row.cache_response is not None and isinstance(row.cache_response.get("output"), str):
+            row.cache_response = {**row.cache_response, "output": hide(row.cache_response["output"])}
 
 
 def _dialect_insert(conn: sa.Connection):
