@@ -85,6 +85,7 @@ class ProjectConfig(_Strict):
     models: dict[str, ModelEntry] = Field(default_factory=dict)
     volumes: dict[str, float] = Field(default_factory=dict)
     local_threads: int | None = Field(None, ge=1)
+    grade_timeout_s: float = Field(30.0, gt=0, le=3600)  # per grader and output (docs/security.md)
 
 
 def load_config(root: Path) -> ProjectConfig:

@@ -72,7 +72,8 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         )
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
                              backoff_s=project.config.retry_backoff_s,
-                             local_threads=project.config.local_threads)
+                             local_threads=project.config.local_threads,
+                             grade_timeout_s=project.config.grade_timeout_s)
         status = "failed"
         try:
             counts = execute(plan, db, options, prog)
