@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import GoldenSetError
 
 _ALLOWED_KEYS = {"id", "vars", "expected", "tags", "metadata"}
+MAX_KEY_CHARS = 200  # case ids, task names, model names: the store's key columns, on every store
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
         if not isinstance(case_id, (str, int)) or isinstance(case_id, bool) or str(case_id) == "":
             raise GoldenSetError(f'{where}: "id" must be a non-empty string or integer')
         case_id = str(case_id)
+        if len(case_id) > MAX_KEY_CHARS:
+            raise GoldenSetError(f'{where}: "id" is {len(case_id)} characters, over the limit of {MAX_KEY_CHARS}; '
+                                 f"fix: use a shorter id (put long text in metadata)")
         if case_id in seen:
             raise GoldenSetError(
                 f"{where}: duplicate id {case_id!r} (first on line {seen[case_id]}); fix: ids must be unique within the file"

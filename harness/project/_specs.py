@@ -48,7 +48,7 @@ class Params(_Strict):
 
 
 class TaskSpec(_Strict):
-    task: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    task: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)  # MAX_KEY_CHARS
     description: str = ""
     golden_set: str
     prompt: Prompt

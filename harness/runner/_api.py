@@ -80,6 +80,8 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
             status = "interrupted" if counts.interrupted else "finished"
         finally:
             db.finish_run(run_id, status)
+            for line in db.rejected:
+                prog.line(f"not stored (the store refused it): {line}")
         frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
         return RunResult(run_id, counts, skipped, summarize(frame), plan)
     finally:

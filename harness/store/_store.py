@@ -8,10 +8,11 @@ versioned by an ordered list of named migrations.
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 
@@ -32,6 +33,7 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
+        self.rejected: list[str] = []  # rows the database refused even as failed calls (write_results)
         self.engine = _make_engine(url)
         self._migrate()
 
@@ -116,29 +118,68 @@ class Store:
     def write_results(self, rows: Iterable[ResultRow]) -> int:
         """Write finished results in one transaction: upsert on (task, model, case, call key),
         replace their grades, and cache successful responses. A few statements per batch, not
-        per row, so the writer keeps up with many concurrent calls."""
+        per row, so the writer keeps up with many concurrent calls.
+
+        Safe beside other writers (several runs or shards on one store): rows are written in
+        key order, so two batches lock shared rows in the same order, and a deadlock or
+        serialization failure the database still reports retries the batch. A row the
+        database refuses (a value it cannot hold) never takes its batch down: the others
+        are written, the refused one is stored as a failed call saying why, or, when even
+        that is refused, listed in `self.rejected`. Returns the number of rows stored."""
         # A batch may finish the same call twice; the last write wins, as it would one by one.
-        rows = list({(r.task, r.model, r.case_id, r.call_key): r for r in rows}.values())
+        rows = sorted({_key(r): r for r in rows}.values(), key=_key)
         if not rows:
             return 0
-        _redact_rows(rows)
-        with self.engine.begin() as conn:
-            ids = self._upsert_results(conn, rows)
-            conn.execute(grades.delete().where(grades.c.result_id.in_(ids)))
-            grade_rows = [
-                {"result_id": result_id, "idx": i, "grader": g["grader"],
-                 "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
-                 "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
-                for result_id, row in zip(ids, rows) for i, g in enumerate(row.grades)
-            ]
-            if grade_rows:
-                conn.execute(grades.insert(), grade_rows)
-            cache_rows = {row.cache_key: {"key": row.cache_key, "model": row.model, "created_at": time.time(),
-                                          "response": json.dumps(row.cache_response, ensure_ascii=False)}
-                          for row in rows if row.cache_key and row.cache_response is not None and row.error is None}
-            if cache_rows:
-                self._insert_cache(conn, list(cache_rows.values()))
-        return len(rows)
+        _prepare_rows(rows)
+        try:
+            self._transact(lambda conn: self._write_batch(conn, rows))
+            return len(rows)
+        except (sa.exc.DataError, sa.exc.IntegrityError):
+            pass  # one row the database refuses: write the rest one by one
+        written = 0
+        for row in rows:
+            try:
+                self._transact(lambda conn: self._write_batch(conn, [row]))
+                written += 1
+                continue
+            except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+                refused = _first_line(exc)
+            try:
+                self._transact(lambda conn: self._write_batch(conn, [_refused_row(row, refused)]))
+                row.error, row.output, row.score, row.passed = _refused_row(row, refused).error, None, 0.0, False
+                written += 1
+            except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+                self.rejected.append(f"{row.task} × {row.model} × case {row.case_id[:80]!r}: {_first_line(exc)}")
+        return written
+
+    def _transact(self, work: Callable[[sa.Connection], Any], attempts: int = 8) -> Any:
+        """Run work in one transaction, again after a deadlock, a serialization failure or a
+        busy SQLite database (another writer held it), with jittered backoff."""
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if attempt == attempts - 1 or not _transient(exc):
+                    raise
+                time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+
+    def _write_batch(self, conn: sa.Connection, rows: list[ResultRow]) -> None:
+        ids = self._upsert_results(conn, rows)
+        conn.execute(grades.delete().where(grades.c.result_id.in_(ids)))
+        grade_rows = [
+            {"result_id": result_id, "idx": i, "grader": g["grader"],
+             "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
+             "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
+            for result_id, row in zip(ids, rows) for i, g in enumerate(row.grades)
+        ]
+        if grade_rows:
+            conn.execute(grades.insert(), grade_rows)
+        cache_rows = {row.cache_key: {"key": row.cache_key, "model": row.model, "created_at": time.time(),
+                                      "response": json.dumps(row.cache_response, ensure_ascii=False)}
+                      for row in rows if row.cache_key and row.cache_response is not None and row.error is None}
+        if cache_rows:
+            self._insert_cache(conn, sorted(cache_rows.values(), key=lambda r: r["key"]))
 
     def _upsert_results(self, conn: sa.Connection, rows: list[ResultRow]) -> list[int]:
         """Upsert the batch's result rows; returns their ids in order (one statement where the
@@ -221,13 +262,41 @@ class Store:
         self.engine.dispose()
 
 
-def _redact_rows(rows: list[ResultRow]) -> None:
+def _key(row: ResultRow) -> tuple[str, str, str, str]:
+    return row.task, row.model, row.case_id, row.call_key
+
+
+def _transient(exc: sa.exc.DBAPIError) -> bool:
+    """A failure another attempt may cure: a deadlock or serialization failure (PostgreSQL
+    40P01 / 40001), or SQLite busy past its timeout."""
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if state in ("40P01", "40001"):
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "deadlock detected" in text
+
+
+def _refused_row(row: ResultRow, why: str) -> ResultRow:
+    """The record of a result the database would not hold: a failed call that says why."""
+    from dataclasses import replace
+
+    return replace(row, messages=[], params={}, output=None, error=f"the store refused this result ({why[:300]})",
+                   error_type="StoreError", finish_reason=None, score=0.0, passed=False, grades=[],
+                   cache_key=None, cache_response=None)
+
+
+def _prepare_rows(rows: list[ResultRow]) -> None:
     """No secret is ever stored: a provider error or an answer that echoes a key is kept with
-    the key replaced by its variable's name (util.redactor)."""
+    the key replaced by its variable's name (util.redactor). Short provider strings are cut
+    to their columns' widths, the same on both stores."""
     from ..util import redactor
 
     hide = redactor()
     for row in rows:
+        if row.finish_reason is not None and len(row.finish_reason) > 40:
+            row.finish_reason = row.finish_reason[:40]
+        if row.error_type is not None and len(row.error_type) > 100:
+            row.error_type = row.error_type[:100]
         row.error, row.output = hide(row.error), hide(row.output)
         for g in row.grades:
             g["reason"] = hide(g["reason"])
