@@ -24,9 +24,10 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     try:
         index, count = (int(x) for x in value.split("/"))
     except ValueError:
-        raise click.BadParameter("use i/n, e.g. 2/4") from None
+        raise click.BadParameter(f"{value!r}: use i/n, e.g. 2/4", param_hint="'--shard'") from None
     if not 1 <= index <= count:
-        raise click.BadParameter("i must be between 1 and n")
+        raise click.BadParameter(f"{value!r}: i must be between 1 and n, e.g. 2/4 (shard 2 of 4)",
+                                 param_hint="'--shard'")
     return index, count
 
 

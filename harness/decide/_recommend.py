@@ -34,7 +34,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     selected = project.select(tasks)
     cands = candidates_for(project, selected, check_keys=True)
     current_keys = plan_run(selected, cands).current_keys()
-    db = Store(project.store_url(store))
+    db = Store(project.store_url(store), must_exist=True)
     try:
         frame = db.results_frame([t.name for t in selected], current=current_keys)
         runs = db.runs()

@@ -8,6 +8,7 @@ versioned by an ordered list of named migrations.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import uuid
@@ -28,12 +29,20 @@ from ._schema import (
 )
 
 
+STALE_RUN_S = 6 * 3600  # a `running` run from another host with no write for this long is abandoned
+
+
 class Store:
     """A results store at a SQLAlchemy URL, migrated to the current schema on open."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, must_exist: bool = False):
+        """must_exist: a reader (recommend, report) is told "no results yet" rather than
+        creating an empty SQLite database."""
         self.url = url
         self.rejected: list[str] = []  # rows the database refused even as failed calls (write_results)
+        if must_exist and _sqlite_path(url) is not None and not _sqlite_path(url).exists():
+            raise StoreError(f"{_sqlite_path(url)}: no results yet (the store does not exist); fix: run `tierwise run` "
+                             f"first, or point --store / tierwise.yaml's store: at the store that has them")
         self.engine = _make_engine(url)
         self._migrate()
 
@@ -69,7 +78,8 @@ class Store:
             if "already exists" in str(exc):
                 raise  # a concurrent migration; _migrate retries
             raise StoreError(f"{safe_url(self.url)}: cannot open the store ({_first_line(exc)}); "
-                             f"fix: check the store URL in tierwise.yaml or --store") from None
+                             f"fix: check the store URL in tierwise.yaml or --store, and that its folder "
+                             f"is writable") from None
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -77,12 +87,48 @@ class Store:
 
     # -- runs -------------------------------------------------------------------
     def start_run(self, **fields: Any) -> str:
+        """Record a new run (its process id and host in info, so a later run can tell when it
+        died), marking earlier runs that died without finishing `abandoned` first."""
+        import socket
+
         run_id = uuid.uuid4().hex[:12]
-        info = fields.pop("info", None)
+        info = {**(fields.pop("info", None) or {}), "pid": os.getpid(), "host": socket.gethostname()}
+        self.mark_abandoned()
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(id=run_id, started_at=time.time(), status="running",
-                                              info=json.dumps(info or {}), **fields))
+                                              info=json.dumps(info), **fields))
         return run_id
+
+    def mark_abandoned(self, stale_s: float = STALE_RUN_S) -> list[str]:
+        """Runs still `running` whose process is gone (killed with SIGKILL, a lost CI machine)
+        become `abandoned`. On this host a run is gone when its process id is not alive; a run
+        from another host when it has written nothing for stale_s seconds (6 hours by default).
+        Returns their ids."""
+        import socket
+
+        host, now = socket.gethostname(), time.time()
+        gone = []
+        with self.engine.connect() as conn:
+            running = conn.execute(sa.select(runs.c.id, runs.c.started_at, runs.c.info)
+                                   .where(runs.c.status == "running")).all()
+            for run_id, started_at, info_text in running:
+                try:
+                    info = json.loads(info_text or "{}")
+                except ValueError:
+                    info = {}
+                if info.get("host") == host and isinstance(info.get("pid"), int):
+                    if not _alive(info["pid"]):
+                        gone.append(run_id)
+                    continue
+                last = conn.execute(sa.select(sa.func.max(results.c.created_at))
+                                    .where(results.c.run_id == run_id)).scalar()
+                if now - max(last or 0.0, started_at or 0.0) > stale_s:
+                    gone.append(run_id)
+        if gone:
+            with self.engine.begin() as conn:
+                conn.execute(runs.update().where(runs.c.id.in_(gone), runs.c.status == "running")
+                             .values(status="abandoned"))
+        return gone
 
     def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
         values: dict[str, Any] = {"finished_at": time.time(), "status": status}
@@ -262,6 +308,28 @@ class Store:
         self.engine.dispose()
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a reused process id: the run that had it is not this one
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    except OSError:
+        return True
+    return True
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The database file of a sqlite:/// URL (None for other stores and in-memory ones)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" and not path.startswith("file:") else None
+
+
 def _key(row: ResultRow) -> tuple[str, str, str, str]:
     return row.task, row.model, row.case_id, row.call_key
 
@@ -320,7 +388,12 @@ def _make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store {url}: cannot create the folder {Path(path).parent} "
+                                 f"({exc.strerror or exc}); fix: set store: in tierwise.yaml (or --store) "
+                                 f"to a path you can write, e.g. sqlite:///.tierwise/results.db") from None
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
