@@ -33,9 +33,12 @@ def test_nine_level_bomb_in_a_spec_is_refused_in_well_under_a_second(tmp_path, m
     text = (tmp_path / "evals" / "t.yaml").read_text()
     schema = "".join("    " + line + "\n" for line in bomb.splitlines())
     (tmp_path / "evals" / "t.yaml").write_text(text + "output:\n  json_schema:\n" + schema)
+    read_yaml(tmp_path / "tierwise.yaml", "tierwise.yaml", ConfigError)  # imports warmed up
     started = time.perf_counter()
+    with pytest.raises(SpecError, match="its aliases"):
+        read_yaml(tmp_path / "evals" / "t.yaml", "evals/t.yaml", SpecError)
+    assert time.perf_counter() - started < 0.5  # about 60 ms on an idle machine
     code, err = _validate(monkeypatch, capsys, tmp_path)
-    assert time.perf_counter() - started < 1.0
     assert code == 2 and err.startswith("error: evals/t.yaml: its aliases (*name) expand to over 100,000 values")
 
 
@@ -45,8 +48,10 @@ def test_bomb_in_a_catalog_entry_is_refused(tmp_path, monkeypatch, capsys):
     with (tmp_path / "tierwise.yaml").open("a") as f:
         f.write("volumes_doc:\n" + bomb)
     started = time.perf_counter()
+    with pytest.raises(ConfigError, match="its aliases"):
+        read_yaml(tmp_path / "tierwise.yaml", "tierwise.yaml", ConfigError)
+    assert time.perf_counter() - started < 0.5
     code, err = _validate(monkeypatch, capsys, tmp_path)
-    assert time.perf_counter() - started < 1.0
     assert code == 2 and err.startswith("error: tierwise.yaml: its aliases")
 
 
