@@ -34,12 +34,16 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     selected = project.select(tasks)
     cands = candidates_for(project, selected, check_keys=True)
     current_keys = plan_run(selected, cands).current_keys()
-    db = Store(project.store_url(store), must_exist=True)
-    try:
-        frame = db.results_frame([t.name for t in selected], current=current_keys)
-        runs = db.runs()
-    finally:
-        db.close()
+    url = project.store_url(store)
+    if Store.missing(url):  # nothing run yet: say so, without creating an empty database
+        frame, runs = Store.empty_frame(), []
+    else:
+        db = Store(url)
+        try:
+            frame = db.results_frame([t.name for t in selected], current=current_keys)
+            runs = db.runs()
+        finally:
+            db.close()
     registry = read_registry(project.registry_path)
     decisions = []
     for task in selected:

@@ -46,6 +46,19 @@ class Store:
         self.engine = _make_engine(url)
         self._migrate()
 
+    @staticmethod
+    def missing(url: str) -> bool:
+        """True when the URL names a SQLite file that does not exist yet (nothing was run)."""
+        path = _sqlite_path(url)
+        return path is not None and not path.exists()
+
+    @staticmethod
+    def empty_frame():
+        """A results frame with no rows and the columns of results_frame."""
+        import pandas as pd
+
+        return pd.DataFrame({c.name: pd.Series(dtype=object) for c in results.columns})
+
     # -- schema -----------------------------------------------------------------
     def _migrate(self) -> None:
         # Several shards opening a new store at once race to create it: the losers find its
