@@ -24,9 +24,10 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     try:
         index, count = (int(x) for x in value.split("/"))
     except ValueError:
-        raise click.BadParameter("use i/n, e.g. 2/4") from None
+        raise click.BadParameter(f"{value!r}: use i/n, e.g. 2/4", param_hint="'--shard'") from None
     if not 1 <= index <= count:
-        raise click.BadParameter("i must be between 1 and n")
+        raise click.BadParameter(f"{value!r}: i must be between 1 and n, e.g. 2/4 (shard 2 of 4)",
+                                 param_hint="'--shard'")
     return index, count
 
 
@@ -305,15 +306,17 @@ def _terminate_as_interrupt() -> None:
 
 def main() -> None:
     """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
+    from .util import redact
+
     _terminate_as_interrupt()
     try:
         code = cli.main(standalone_mode=False)
     except TierwiseError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(redact(f"error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:  # a path that is a folder, not writable, …: bad input, not a crash
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        click.echo(redact(f"error: {where}{exc.strerror or exc}"), err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -39,3 +39,7 @@ class MissingDependency(TierwiseError):
     def __init__(self, package: str, extra: str | None = None, why: str = ""):
         fix = f"pip install 'tierwise[{extra}]'" if extra else f"pip install {package}"
         super().__init__(f"{package} is not installed{': ' + why if why else ''}; fix: {fix}")
+
+
+class OutputError(TierwiseError):
+    """A file or folder Tierwise was asked to write (report --out, gate --junit) cannot be written."""

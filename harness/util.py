@@ -8,6 +8,7 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,12 +22,56 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def redact(text: str) -> str:
-    """Replace the values of secret-looking environment variables and key-shaped strings."""
+# Secrets known by where they came from rather than by their variable's name: every variable
+# the catalog names (api_key_env), every api_key a call is given. value -> label shown instead.
+_REGISTERED: dict[str, str] = {}
+_MIN_SECRET = 6
+
+
+def register_secret(value: str | None, label: str) -> None:
+    """Keep this value out of every text Tierwise stores or shows (shown as <label>)."""
+    if isinstance(value, str) and len(value) >= _MIN_SECRET and _REGISTERED.get(value) != label:
+        _REGISTERED[value] = label
+
+
+def register_catalog_secrets(models: dict[str, Any]) -> None:
+    """Register the value of every environment variable a catalog entry names (api_key_env)."""
+    for entry in models.values():
+        options = getattr(entry, "call_options", None) or {}
+        name = options.get("api_key_env")
+        if isinstance(name, str) and name:
+            register_secret(os.environ.get(name), name)
+
+
+def redactor() -> Callable[[str], str]:
+    """A function that redacts text against the secrets known now: registered ones, the values
+    of secret-looking environment variables (…KEY, …TOKEN, …SECRET, …PASSWORD) and key-shaped
+    strings. Build it once for many texts (a write batch, a report)."""
+    pairs = dict(_REGISTERED)
     for name, value in os.environ.items():
-        if value and len(value) >= 8 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, f"<{name}>")
-    return _KEY_SHAPE.sub("<redacted-key>", text)
+        if value and len(value) >= 8 and _SECRET_NAME.search(name):
+            pairs.setdefault(value, name)
+    return _compiled(tuple(sorted(pairs.items(), key=lambda kv: (-len(kv[0]), kv[0]))))
+
+
+@lru_cache(maxsize=8)
+def _compiled(pairs: tuple[tuple[str, str], ...]) -> Callable[[str], str]:
+    labels = dict(pairs)
+    secrets = re.compile("|".join(re.escape(value) for value, _ in pairs)) if pairs else None
+
+    def apply(text: str) -> str:
+        if not isinstance(text, str) or not text:
+            return text
+        if secrets is not None:
+            text = secrets.sub(lambda m: f"<{labels[m.group(0)]}>", text)
+        return _KEY_SHAPE.sub("<redacted-key>", text)
+
+    return apply
+
+
+def redact(text: str) -> str:
+    """Replace every known secret (see redactor) in one text."""
+    return redactor()(text)
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -27,7 +27,7 @@ from aiohttp import web
 Reply = Union[str, tuple[str, str]]
 Responder = Callable[[dict], Reply]
 
-FAULT_KINDS = ("429", "500", "401", "404", "stall", "malformed", "empty_choices")
+FAULT_KINDS = ("429", "500", "401", "404", "stall", "malformed", "empty_choices", "echo_auth")
 
 
 def last_user_text(body: dict) -> str:
@@ -157,7 +157,9 @@ class FakeOpenAI:
         kind: "429" (with a Retry-After header when ``retry_after`` is set), "500", "401" (a wrong
         key), "404" (an unknown model),
         "stall" (answer only after ``stall_seconds``), "malformed" (200, not JSON) or
-        "empty_choices" (200, valid JSON with ``"choices": []``, which LiteLLM passes through).
+        "empty_choices" (200, valid JSON with ``"choices": []``, which LiteLLM passes through) or
+        "echo_auth" (500 whose message echoes the request's Authorization header, as careless
+        providers and proxies do).
         ``when``: only requests whose last user message contains this substring.
         Faults are consumed in the order they were added.
         """
@@ -251,14 +253,14 @@ class FakeOpenAI:
         if self.delay:
             await asyncio.sleep(self.delay)
         if fault is not None:
-            response = await self._faulty(fault)
+            response = await self._faulty(fault, request)
             if response is not None:
                 return response
         if body.get("stream"):
             return _error(400, "the fake server does not stream", "invalid_request_error", None)
         return web.json_response(self._completion(body))
 
-    async def _faulty(self, fault: _Fault) -> web.Response | None:
+    async def _faulty(self, fault: _Fault, request: web.Request) -> web.Response | None:
         if fault.kind == "429":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
             return _error(429, "Rate limit reached for fake-model.", "requests", "rate_limit_exceeded", headers)
@@ -268,6 +270,9 @@ class FakeOpenAI:
             return _error(404, "The model `fake-model` does not exist.", "invalid_request_error", "model_not_found")
         if fault.kind == "500":
             return _error(500, "The server had an error while processing your request.", "server_error", None)
+        if fault.kind == "echo_auth":
+            auth = request.headers.get("Authorization", "")
+            return _error(500, f"upstream refused the request with Authorization: {auth}", "server_error", None)
         if fault.kind == "malformed":
             return web.Response(status=200, text="{this is not json", content_type="application/json")
         if fault.kind == "empty_choices":

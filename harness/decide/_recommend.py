@@ -37,29 +37,36 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
 
     from ._adaptive import recorded_settings
 
-    db = Store(project.store_url(store))
-    try:
-        if run_group is not None:
-            group = require_complete(db, run_group)
-            tasks = tasks or [t for t in group.tasks if t in project.tasks] or None
+    url = project.store_url(store)
+    if Store.missing(url) and run_group is None:  # nothing run yet: say so, without creating an empty database
         selected = project.select(tasks)
         cands = candidates_for(project, selected, check_keys=True)
-        all_runs = db.runs()
-        # Each task as it was last run: adaptive or full, and with how many repeats per case.
-        settings = {t.name: recorded_settings(t, all_runs) for t in selected}
-        current_keys: dict = {}
-        for task in selected:
-            current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
-        frame = db.results_frame([t.name for t in selected], current=current_keys)
-        runs = [r for r in all_runs if r["id"] in set(frame["run_id"])] if len(frame) else []
-        stored = db.stored_pairs([t.name for t in selected])
-    finally:
-        db.close()
+        settings = {t.name: recorded_settings(t, []) for t in selected}
+        frame, runs, stored = Store.empty_frame(), [], set()
+    else:
+        db = Store(url)
+        try:
+            if run_group is not None:
+                group = require_complete(db, run_group)
+                tasks = tasks or [t for t in group.tasks if t in project.tasks] or None
+            selected = project.select(tasks)
+            cands = candidates_for(project, selected, check_keys=True)
+            all_runs = db.runs()
+            # Each task as it was last run: adaptive or full, and with how many repeats per case.
+            settings = {t.name: recorded_settings(t, all_runs) for t in selected}
+            current_keys: dict = {}
+            for task in selected:
+                current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
+            frame = db.results_frame([t.name for t in selected], current=current_keys)
+            runs = [r for r in all_runs if r["id"] in set(frame["run_id"])] if len(frame) else []
+            stored = db.stored_pairs([t.name for t in selected])
+        finally:
+            db.close()
     registry = read_registry(project.registry_path)
     from ..audit import measured_volumes
 
     # Calls a month measured by the usage ledger replace the hand-written volumes: where present.
-    volumes = {**project.config.volumes, **measured_volumes(project, store)}
+    volumes = {**project.config.volumes, **({} if Store.missing(url) else measured_volumes(project, store))}
     decisions = []
     for task in selected:
         rows = frame[frame["task"] == task.name] if len(frame) else frame

@@ -184,7 +184,8 @@ def contains_all(*, values: list[str] | None = None, normalize: list[str] = ("lo
     return grade
 
 
-_REGEX_FLAGS = {"ignorecase": re.IGNORECASE, "multiline": re.MULTILINE, "dotall": re.DOTALL}
+_REGEX_FLAGS = {"ignorecase": "IGNORECASE", "multiline": "MULTILINE", "dotall": "DOTALL"}
+REGEX_TIMEOUT_S = 2.0  # a catastrophically backtracking pattern is a grader error, not a hang
 
 
 @grader("regex", recorded_if_set=("group",))
@@ -198,10 +199,10 @@ def regex(*, pattern: str, flags: list[str] = (), full: bool = False, group: int
     for flag in _str_list("flags", flags, allow_empty=True):
         if flag not in _REGEX_FLAGS:
             raise BadOption("flags", f"unknown flag {flag!r}; known: {', '.join(sorted(_REGEX_FLAGS))}")
-        bits |= _REGEX_FLAGS[flag]
+        bits |= getattr(_engine(), _REGEX_FLAGS[flag])
     try:
-        compiled = re.compile(pattern, bits)
-    except re.error as exc:
+        compiled = _engine().compile(pattern, bits)
+    except (_engine().error, re.error) as exc:
         raise BadOption("pattern", f"invalid regex {pattern!r}: {exc}; fix the pattern (YAML: quote it)") from None
     full = _bool("full", full)
     if group is not None:
@@ -212,7 +213,12 @@ def regex(*, pattern: str, flags: list[str] = (), full: bool = False, group: int
                                      f"{', names ' + ', '.join(compiled.groupindex) if compiled.groupindex else ''})")
 
     def grade(output: str, case: Case) -> Grade:
-        match = compiled.fullmatch(output) if full else compiled.search(output)
+        try:
+            match = (compiled.fullmatch(output, timeout=REGEX_TIMEOUT_S, concurrent=True) if full
+                     else compiled.search(output, timeout=REGEX_TIMEOUT_S, concurrent=True))
+        except TimeoutError:
+            raise TimeoutError(f"/{pattern}/ took over {REGEX_TIMEOUT_S:g} s on this output (catastrophic "
+                               f"backtracking?); fix the pattern, e.g. ^(a+)+$ -> ^a+$") from None
         if not match:
             how = "does not fully match" if full else "has no match for"
             return Grade(0.0, False, f"{show(output)} {how} /{pattern}/")
@@ -224,6 +230,14 @@ def regex(*, pattern: str, flags: list[str] = (), full: bool = False, group: int
         return Grade(0.0, False, f"group {group} of /{pattern}/ is {show(got)}, expected {_one_of(expected)}")
 
     return grade
+
+
+def _engine():
+    """The `regex` package: re's syntax (its VERSION0 mode), with a timeout per match and the
+    GIL released while matching."""
+    import regex as engine
+
+    return engine
 
 
 # ---- choice --------------------------------------------------------------------------------

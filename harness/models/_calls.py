@@ -116,6 +116,10 @@ def _call_kwargs(cand: "Candidate", messages, params, extra, api_base, api_key) 
     if api_key:
         kwargs["api_key"] = api_key
     kwargs.update(model=cand.litellm_model, messages=messages, timeout=cand.timeout_s, num_retries=0, max_retries=0)
+    if kwargs.get("api_key"):
+        from ..util import register_secret
+
+        register_secret(kwargs["api_key"], cand.call_options.get("api_key_env") or f"{cand.name} api_key")
     return kwargs
 
 
@@ -133,31 +137,54 @@ def _fill(result: CallResult, response: Any) -> None:
 
 
 async def _call_python(cand: "Candidate", variables: dict[str, Any]) -> CallResult:
+    """A python: candidate in an abandonable worker (harness/deadline.py): one that never
+    returns is a recorded timeout and holds neither the run nor the process; SystemExit is a
+    recorded error. Its value becomes the output by the rule in docs/python-candidates.md."""
+    from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
+
     def timed() -> tuple[Any, float]:
-        # Timed inside the worker thread, so queueing for a thread does not count as latency.
+        # Timed inside the worker thread, so waiting for a thread does not count as latency.
         started = time.perf_counter()
         value = cand.function(dict(variables))
         return value, (time.perf_counter() - started) * 1000
 
     try:
-        value, latency_ms = await asyncio.wait_for(asyncio.to_thread(timed), timeout=cand.timeout_s)
-    except asyncio.CancelledError:
-        raise
+        value, latency_ms = await run_with_deadline(timed, cand.timeout_s)
+    except DeadlineExceeded as exc:
+        return CallResult(attempts=1, error=f"{exc} (timeout_s)", error_type="Timeout")
+    except UserExit as exc:
+        return CallResult(attempts=1, error=f"{type(exc.original).__name__}: the function {exc}; a python: candidate "
+                                            f"must return its answer, not exit", error_type=type(exc.original).__name__)
     except Exception as exc:  # noqa: BLE001 - a crashing rule is a recorded error, not a crash
         return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__)
-    if value is None:
-        output = ""
-    elif isinstance(value, str):
-        output = value
-    else:  # a dict or list is meant as JSON (a json grader reads it), anything else as its text
-        import json
-
-        try:
-            output = json.dumps(value, ensure_ascii=False)
-        except (TypeError, ValueError):
-            output = str(value)
+    output, problem = python_output(value)
+    if problem is not None:
+        return CallResult(attempts=1, error=problem, error_type="TypeError", latency_ms=latency_ms)
     return CallResult(output=output, finish_reason="stop", attempts=1, prompt_tokens=0, completion_tokens=0,
                       latency_ms=latency_ms)
+
+
+def python_output(value: Any) -> tuple[str | None, str | None]:
+    """A python: candidate's return value as output text, or why it cannot be one.
+
+    str: as it is. dict, list, int, float, bool: their JSON text (a json grader parses it;
+    3 -> "3", True -> "true"). None, bytes and anything else: a recorded error, since
+    "" or "b'yes'" would be graded as if the rule had answered that.
+    """
+    import json
+
+    if isinstance(value, str):
+        return value, None
+    if value is None:
+        return None, 'returned None; a python: candidate must return a str (return "" for an empty answer)'
+    if isinstance(value, (bytes, bytearray)):
+        return None, "returned bytes; fix: decode them, e.g. value.decode('utf-8')"
+    if isinstance(value, (dict, list, int, float, bool)):
+        try:
+            return json.dumps(value, ensure_ascii=False, allow_nan=False), None
+        except (TypeError, ValueError) as exc:
+            return None, f"returned a {type(value).__name__} that is not JSON ({exc}); fix: return a str"
+    return None, f"returned a {type(value).__name__}; a python: candidate must return a str (or a dict/list as JSON)"
 
 
 def retry_after_s(exc: BaseException) -> float | None:

@@ -81,6 +81,9 @@ def _check_litellm(cand: Candidate) -> None:
         return
     key_env = cand.call_options.get("api_key_env")
     if key_env:
+        from ..util import register_secret
+
+        register_secret(os.environ.get(key_env), key_env)
         if not os.environ.get(key_env):
             _skip(cand, f"{key_env} is not set")
         return
@@ -134,15 +137,16 @@ def _load_python(cand: Candidate) -> None:
     if not module_name or not attr:
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {path!r} must be 'package.module:function'")
     try:
-        fn = getattr(_import_fresh(module_name), attr)
+        module = _import_fresh(module_name)
     except ImportError as exc:
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: cannot import {module_name!r} ({exc}); "
                           f"fix: check the module path (relative to the project root)") from None
-    except Exception as exc:  # noqa: BLE001 - user code failing at import is bad input, not a crash
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code failing at import is bad input, not a crash
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: importing {module_name!r} failed: "
                           f"{type(exc).__name__}: {exc}; fix the module") from None
-    except AttributeError:
-        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {module_name!r} has no {attr!r}") from None
+    fn = getattr(module, attr, None)
+    if fn is None:
+        raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {module_name!r} has no {attr!r}")
     if not callable(fn):
         raise ConfigError(f"tierwise.yaml: models.{cand.name}.python: {path!r} is not callable")
     cand.function = fn

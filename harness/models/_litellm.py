@@ -15,4 +15,30 @@ def litellm():
     _litellm.telemetry = False
     _litellm.suppress_debug_info = True
     _litellm.drop_params = True  # a param one provider lacks is dropped, not an error
+    _redact_logs()
     return _litellm
+
+
+def _redact_logs() -> None:
+    """LiteLLM's own log records (at any LITELLM_LOG level) pass through redact(): a provider
+    error that echoes a key must not reach a CI log."""
+    import logging
+
+    from ..util import redact
+
+    class _Redact(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            try:
+                record.msg = redact(record.getMessage())
+                record.args = None
+            except Exception:  # noqa: BLE001 - a log record must never break a call
+                pass
+            return True
+
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Redact) for f in logger.filters):
+            logger.addFilter(_Redact())
+        for handler in logger.handlers:  # records of child loggers pass the handlers, not the logger
+            if not any(isinstance(f, _Redact) for f in handler.filters):
+                handler.addFilter(_Redact())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -107,9 +107,10 @@ class ProjectConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0, le=86400, allow_inf_nan=False)
     retries: int = Field(3, ge=0, le=20)
     retry_backoff_s: float = Field(0.5, ge=0, le=60)  # first backoff; doubles per attempt, with jitter
-    models: dict[str, ModelEntry] = Field(default_factory=dict)
+    models: dict[Annotated[str, Field(min_length=1, max_length=200)], ModelEntry] = Field(default_factory=dict)
     volumes: dict[str, float] = Field(default_factory=dict)
     local_threads: int | None = Field(None, ge=1)
+    grade_timeout_s: float = Field(30.0, gt=0, le=3600)  # per grader and output (docs/security.md)
 
 
 def load_config(root: Path) -> ProjectConfig:
@@ -123,6 +124,10 @@ def load_config(root: Path) -> ProjectConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping of settings (store, models, ...)")
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise pydantic_error(exc, CONFIG_FILE, ProjectConfig, ConfigError) from None
+    from ..util import register_catalog_secrets
+
+    register_catalog_secrets(config.models)  # their values never reach the store, a report or a log
+    return config

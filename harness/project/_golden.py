@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import GoldenSetError
 
 _ALLOWED_KEYS = {"id", "vars", "expected", "tags", "metadata"}
+MAX_KEY_CHARS = 200  # case ids, task names, model names: the store's key columns, on every store
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
         raise GoldenSetError(f"{name}: golden set not found; fix: create it (one JSON case per line) or correct the path")
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark is accepted, as in every file Tierwise reads
     except UnicodeDecodeError as exc:
         raise GoldenSetError(f"{name}: not UTF-8 (byte {exc.start}); fix: save the file as UTF-8") from None
     cases: list[Case] = []
@@ -69,6 +70,9 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
         if not isinstance(case_id, (str, int)) or isinstance(case_id, bool) or str(case_id) == "":
             raise GoldenSetError(f'{where}: "id" must be a non-empty string or integer')
         case_id = str(case_id)
+        if len(case_id) > MAX_KEY_CHARS:
+            raise GoldenSetError(f'{where}: "id" is {len(case_id)} characters, over the limit of {MAX_KEY_CHARS}; '
+                                 f"fix: use a shorter id (put long text in metadata)")
         if case_id in seen:
             raise GoldenSetError(
                 f"{where}: duplicate id {case_id!r} (first on line {seen[case_id]}); fix: ids must be unique within the file"

@@ -48,7 +48,7 @@ class Params(_Strict):
 
 
 class TaskSpec(_Strict):
-    task: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    task: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)  # MAX_KEY_CHARS
     description: str = ""
     golden_set: str
     prompt: Prompt
@@ -102,6 +102,8 @@ class Task:
 
     def render(self, model: str, variables: dict[str, Any]) -> list[dict[str, str]]:
         """Render the chat messages for one case and model (undefined variables are errors)."""
+        from jinja2.exceptions import SecurityError
+
         messages = []
         for role, source in self.prompt_for(model).items():
             if source is None:
@@ -110,7 +112,13 @@ class Task:
             template = self._templates.get(key)
             if template is None:
                 template = self._templates[key] = _env().from_string(source)
-            messages.append({"role": role, "content": template.render(**variables)})
+            try:
+                content = template.render(**variables)
+            except SecurityError as exc:
+                place = f"prompt.variants.{model}.{role}" if _from_variant(self.spec.prompt, model, role) else f"prompt.{role}"
+                raise SpecError(f"{self.path}: {place}: {exc} Prompts render in a sandbox (docs/security.md); "
+                                f"fix: use only the case's variables, filters and tests") from None
+            messages.append({"role": role, "content": content})
         return messages
 
     def params(self) -> dict[str, Any]:
@@ -132,15 +140,40 @@ class Task:
         return cached
 
 
+def _from_variant(prompt: Prompt, model: str, role: str) -> bool:
+    variant = prompt.variants.get(model)
+    return variant is not None and getattr(variant, role) is not None
+
+
 _ENV = None
+MAX_RENDERED_CHARS = 1_000_000  # one operator in a prompt may not build a larger string
 
 
 def _env():
+    """The prompt environment: Jinja's immutable sandbox. Specs are data, so a template may
+    read its variables and use filters and tests, but never reach an attribute starting with
+    `_`, a function's globals, or a method that changes a value (append, update, …); a string
+    built by `*` or `**` is capped. See docs/security.md."""
     global _ENV
     if _ENV is None:
         import jinja2
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-        _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        class PromptSandbox(ImmutableSandboxedEnvironment):
+            intercepted_binops = frozenset(["*", "**"])
+
+            def call_binop(self, context, operator, left, right):
+                if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100:
+                    raise jinja2.exceptions.SecurityError(f"the exponent {right!r} is too large.")
+                if operator == "*":
+                    for seq, times in ((left, right), (right, left)):
+                        if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
+                                and len(seq) * times > MAX_RENDERED_CHARS:
+                            raise jinja2.exceptions.SecurityError(
+                                f"repeating a value {times} times exceeds {MAX_RENDERED_CHARS:,} items.")
+                return super().call_binop(context, operator, left, right)
+
+        _ENV = PromptSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     return _ENV
 
 
@@ -233,6 +266,7 @@ def _check_templates(task: Task, shown: str) -> None:
             names = meta.find_undeclared_variables(env.parse(source))
         except jinja2.TemplateSyntaxError as exc:
             raise SpecError(f"{shown}: {place}: template syntax error on its line {exc.lineno}: {exc.message}") from None
+        _check_sandbox(env.parse(source), shown, place)
         for case in task.golden.cases:
             missing = sorted(n for n in names if n not in case.vars)
             if missing:
@@ -240,3 +274,25 @@ def _check_templates(task: Task, shown: str) -> None:
                     f"{shown}: {place}: variable {missing[0]!r} is not provided by case {case.id!r} "
                     f"({task.spec.golden_set}:{case.line}); fix: add it to that case's vars or change the template"
                 )
+
+
+def _check_sandbox(tree: Any, shown: str, place: str) -> None:
+    """Refuse, before any case renders, what the sandbox would refuse on any value: an
+    attribute or item whose name starts with `_` (`x.__class__`, `x['__globals__']`,
+    `x|attr('__init__')`). The sandbox refuses the rest (computed names, format strings)
+    when validate renders every case."""
+    from jinja2 import nodes
+
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            name = node.arg.value
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const):
+            name = node.args[0].value
+        else:
+            continue
+        if isinstance(name, str) and name.startswith("_"):
+            raise SpecError(f"{shown}: {place}: on its line {node.lineno}: {name!r} is not allowed in a prompt "
+                            f"(prompts render in a sandbox, docs/security.md); fix: use only the case's variables, "
+                            f"filters and tests")

@@ -86,10 +86,16 @@ def _check_entry_types(path: Path, name: str, entry: dict[str, Any]) -> None:
 
 
 def _load(path: Path) -> Any:
+    """The registry document; a file that is not UTF-8 (a BOM is fine), too large, an alias
+    bomb or bad YAML is a RegistryError naming the file."""
     from ruamel.yaml.error import YAMLError
 
+    from ..project._yaml import check_yaml_text, read_text
+
+    text = read_text(path, path.name, RegistryError)
     try:
-        return _yaml().load(path.read_text(encoding="utf-8")) or {}
+        check_yaml_text(text, path.name, RegistryError)
+        return _yaml().load(text) or {}
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}" if mark else path.name
@@ -133,7 +139,7 @@ def update_registry(path: Path, entries: dict[str, dict[str, Any]]) -> bool:
     buf = io.StringIO()
     _yaml().dump(doc, buf)
     text = buf.getvalue()
-    if path.exists() and path.read_text(encoding="utf-8") == text:
+    if path.exists() and path.read_bytes().decode("utf-8-sig", errors="replace") == text:
         return False
     atomic_write(path, text)
     return True

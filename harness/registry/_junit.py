@@ -26,4 +26,10 @@ def write_junit(result: Any, path: str | Path) -> None:
         failure.text = t.line + (f"\nchanged against {result.base}: {', '.join(t.changes)}" if t.changed else "")
     ET.indent(suites)
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
-    atomic_write(Path(path), text)
+    try:
+        atomic_write(Path(path), text)
+    except OSError as exc:
+        from ..errors import OutputError
+
+        raise OutputError(f"gate --junit {path}: cannot write it ({exc.strerror or exc}); fix: pass --junit a "
+                          f"file path in a folder you can write to") from None

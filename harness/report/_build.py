@@ -37,8 +37,27 @@ def build_report(project: Any, rec: Any, out_dir: str | Path | None = None, stor
     (default: the project's), read for the graders' reasons shown in the case browser.
     """
     out = Path(out_dir).resolve() if out_dir is not None else project.root / "reports"
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc, out_dir) from None
     files = ReportFiles(out / HTML_NAME, out / MARKDOWN_NAME, out / JSON_NAME)
+    try:
+        _write(project, rec, store, files)
+    except OSError as exc:
+        raise _unwritable(Path(exc.filename or out), exc, out_dir) from None
+    return files
+
+
+def _unwritable(path: Path, exc: OSError, out_dir: Any) -> Exception:
+    from ..errors import OutputError
+
+    setting = "report --out" if out_dir is not None else "the report folder (reports/; choose another with --out)"
+    return OutputError(f"{setting}: cannot write {path} ({exc.strerror or exc}); fix: pass --out a folder you "
+                       f"can write to")
+
+
+def _write(project: Any, rec: Any, store: str | None, files: ReportFiles) -> None:
 
     views = task_views(project, rec)
     diff = registry_diff(project, rec)
@@ -57,7 +76,6 @@ def build_report(project: Any, rec: Any, out_dir: str | Path | None = None, stor
                                 for v in views}}
     files.json.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
                           encoding="utf-8")
-    return files
 
 
 def append_step_summary(files: ReportFiles, environ: dict[str, str] | None = None) -> Path | None:

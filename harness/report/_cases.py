@@ -58,6 +58,9 @@ def case_payload(project: Any, rec: Any, reasons: dict[int, str]) -> dict[str, A
 
 
 def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, dict[str, list[Any]]]]:
+    from ..util import redactor
+
+    hide = redactor()  # texts stored before a key was known as one are redacted here too
     out: dict[str, dict[str, dict[str, list[Any]]]] = {}
     names = ("task", "model", "case_id", "id", "output", "passed", "score", "error", "error_type",
              "latency_ms", "finish_reason")
@@ -70,10 +73,10 @@ def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, d
         else:
             verdict = None if passed is None else int(bool(passed))
         out.setdefault(task, {}).setdefault(str(case_id), {})[model] = [
-            _cut(output or ""),
+            _cut(hide(output or "")),
             verdict,
             None if score is None else round(float(score), 4),
-            _cut(f"{error_type or 'error'}: {error}", REASON_LIMIT) if failed_call else None,
+            _cut(hide(f"{error_type or 'error'}: {error}"), REASON_LIMIT) if failed_call else None,
             reasons.get(int(rid), ""),
             None if latency is None else round(float(latency), 1),
             finish,
@@ -102,11 +105,14 @@ def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
                     parts.setdefault(rid, []).append((idx, grader, reason))
     finally:
         db.close()
+    from ..util import redactor
+
+    hide = redactor()
     out = {}
     for rid, graded in parts.items():
         graded.sort()
         text = graded[0][2] if len(graded) == 1 else "; ".join(f"{name}: {why}" for _, name, why in graded)
-        out[rid] = _cut(text, REASON_LIMIT)
+        out[rid] = _cut(hide(text), REASON_LIMIT)
     return out
 
 

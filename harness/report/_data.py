@@ -179,7 +179,7 @@ def registry_diff(project: Any, rec: Any) -> RegistryDiff:
     path = project.registry_path
     shown = _relative(path, project.root)
     entries = {d.task: d.entry for d in rec.decisions if d.entry is not None and d.changed}
-    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    before = path.read_bytes().decode("utf-8-sig", errors="replace") if path.exists() else ""
     after = before
     if entries:
         with tempfile.TemporaryDirectory(prefix="tierwise-report-") as tmp:

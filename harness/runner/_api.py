@@ -171,7 +171,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         )
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
                              backoff_s=project.config.retry_backoff_s,
-                             local_threads=project.config.local_threads)
+                             local_threads=project.config.local_threads,
+                             grade_timeout_s=project.config.grade_timeout_s)
         limiter = Budget(budget, project.config.concurrency) if budget is not None else None
         counts = RunCounts(planned=len(plan.items))
         stops: dict[str, dict[str, str]] = {}
@@ -202,6 +203,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                 if status == "finished" and any(e.over_limit for e in errors):
                     status = "finished_with_errors"
             db.finish_run(run_id, status, info)
+            for line in db.rejected:
+                prog.line(f"not stored (the store refused it): {line}")
         return RunResult(run_id, counts, skipped, summarize(frame), plan, stops,
                          limiter.stopped if limiter is not None else None, errors or [])
     finally:

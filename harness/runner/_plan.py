@@ -72,6 +72,8 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
             for case in cases:
                 try:
                     messages = task.render(name, case.vars)
+                except SpecError:  # the sandbox refused the template: already located
+                    raise
                 except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
                     raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
                                     f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None

@@ -80,7 +80,9 @@ class Progress:
                 self.line(message)
 
     def line(self, message: str) -> None:
-        print(message, file=self.stream, flush=True)
+        from ..util import redact
+
+        print(redact(message), file=self.stream, flush=True)
 
     def stop(self) -> None:
         if self._bars is not None:

@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from ..graders import combine
+from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
+from ..graders import Grade, combine
 from ..models import CallResult, complete, cost_of
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
@@ -25,6 +26,7 @@ class RunOptions:
     retries: int = 3
     backoff_s: float = 0.5
     local_threads: int | None = None
+    grade_timeout_s: float = 30.0  # per grader and output; past it, a recorded grader error
 
 
 @dataclass
@@ -138,15 +140,29 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
             result.error, result.error_type = _death(server), "LocalServerDied"
     if result.error is not None:
         counts.errors += 1
-    return _row(it, result, cached is not None, options.run_id)
+        return _row(it, result, cached is not None, options.run_id, [])
+    records = [await _grade(g, result.output or "", it, options.grade_timeout_s) for g in it.task.graders]
+    return _row(it, result, cached is not None, options.run_id, records)
 
 
-def _row(it: Item, result: CallResult, cached: bool, run_id: str) -> ResultRow:
+async def _grade(g: Any, output: str, it: Item, timeout_s: float) -> Grade:
+    """One grader on one output, in a worker with a deadline: a grader that hangs (a
+    backtracking pattern, a custom grader's endless loop) is a recorded grader error and the
+    run goes on; finished results are committed meanwhile and a SIGTERM is handled at once."""
+    try:
+        return await run_with_deadline(lambda: g.grade(output, it.case), timeout_s)
+    except DeadlineExceeded:
+        return Grade(0.0, False, f"grader error: {g.name} timed out after {timeout_s:g} s "
+                                 f"(grade_timeout_s in tierwise.yaml)")
+    except UserExit as exc:  # GraderInstance.grade turns every Exception into a Grade already
+        return Grade(0.0, False, f"grader error: {g.name} {exc}")
+
+
+def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[Grade]) -> ResultRow:
     grades: list[dict[str, Any]] = []
     score: float | None = 0.0
     passed: bool | None = False
     if result.error is None:
-        records = [g.grade(result.output or "", it.case) for g in it.task.graders]
         combined = combine(it.task.graders, records)
         score, passed = combined.score, combined.passed
         grades = [{"grader": g.name, "options": g.options, "weight": g.weight, "score": r.score,

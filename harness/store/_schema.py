@@ -21,7 +21,7 @@ runs = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("started_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float),
-    sa.Column("status", sa.String(20), nullable=False),  # running | finished | interrupted | failed
+    sa.Column("status", sa.String(20), nullable=False),  # running | finished | interrupted | failed | abandoned
     sa.Column("tierwise_version", sa.String(40)),
     sa.Column("litellm_version", sa.String(40)),
     sa.Column("price_map_version", sa.String(80)),

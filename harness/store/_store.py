@@ -8,11 +8,13 @@ versioned by an ordered list of named migrations.
 from __future__ import annotations
 
 import json
+import os
+import random
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 
@@ -30,15 +32,35 @@ from ._schema import (
 
 # pg_advisory_xact_lock key for schema changes: any constant, the same in every tierwise.
 _MIGRATION_LOCK = 0x7469_6572_7769_7365 & 0x7FFF_FFFF_FFFF_FFFF  # "tierwise"
+STALE_RUN_S = 6 * 3600  # a `running` run from another host with no write for this long is abandoned
 
 
 class Store:
     """A results store at a SQLAlchemy URL, migrated to the current schema on open."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, must_exist: bool = False):
+        """must_exist: a reader (recommend, report) is told "no results yet" rather than
+        creating an empty SQLite database."""
         self.url = url
+        self.rejected: list[str] = []  # rows the database refused even as failed calls (write_results)
+        if must_exist and _sqlite_path(url) is not None and not _sqlite_path(url).exists():
+            raise StoreError(f"{_sqlite_path(url)}: no results yet (the store does not exist); fix: run `tierwise run` "
+                             f"first, or point --store / tierwise.yaml's store: at the store that has them")
         self.engine = _make_engine(url)
         self._migrate()
+
+    @staticmethod
+    def missing(url: str) -> bool:
+        """True when the URL names a SQLite file that does not exist yet (nothing was run)."""
+        path = _sqlite_path(url)
+        return path is not None and not path.exists()
+
+    @staticmethod
+    def empty_frame():
+        """A results frame with no rows and the columns of results_frame."""
+        import pandas as pd
+
+        return pd.DataFrame({c.name: pd.Series(dtype=object) for c in results.columns})
 
     # -- schema -----------------------------------------------------------------
     def _migrate(self) -> None:
@@ -85,12 +107,48 @@ class Store:
 
     # -- runs -------------------------------------------------------------------
     def start_run(self, **fields: Any) -> str:
+        """Record a new run (its process id and host in info, so a later run can tell when it
+        died), marking earlier runs that died without finishing `abandoned` first."""
+        import socket
+
         run_id = uuid.uuid4().hex[:12]
-        info = fields.pop("info", None)
+        info = {**(fields.pop("info", None) or {}), "pid": os.getpid(), "host": socket.gethostname()}
+        self.mark_abandoned()
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(id=run_id, started_at=time.time(), status="running",
-                                              info=json.dumps(info or {}), **fields))
+                                              info=json.dumps(info), **fields))
         return run_id
+
+    def mark_abandoned(self, stale_s: float = STALE_RUN_S) -> list[str]:
+        """Runs still `running` whose process is gone (killed with SIGKILL, a lost CI machine)
+        become `abandoned`. On this host a run is gone when its process id is not alive; a run
+        from another host when it has written nothing for stale_s seconds (6 hours by default).
+        Returns their ids."""
+        import socket
+
+        host, now = socket.gethostname(), time.time()
+        gone = []
+        with self.engine.connect() as conn:
+            running = conn.execute(sa.select(runs.c.id, runs.c.started_at, runs.c.info)
+                                   .where(runs.c.status == "running")).all()
+            for run_id, started_at, info_text in running:
+                try:
+                    info = json.loads(info_text or "{}")
+                except ValueError:
+                    info = {}
+                if info.get("host") == host and isinstance(info.get("pid"), int):
+                    if not _alive(info["pid"]):
+                        gone.append(run_id)
+                    continue
+                last = conn.execute(sa.select(sa.func.max(results.c.created_at))
+                                    .where(results.c.run_id == run_id)).scalar()
+                if now - max(last or 0.0, started_at or 0.0) > stale_s:
+                    gone.append(run_id)
+        if gone:
+            with self.engine.begin() as conn:
+                conn.execute(runs.update().where(runs.c.id.in_(gone), runs.c.status == "running")
+                             .values(status="abandoned"))
+        return gone
 
     def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
         values: dict[str, Any] = {"finished_at": time.time(), "status": status}
@@ -148,28 +206,68 @@ class Store:
     def write_results(self, rows: Iterable[ResultRow]) -> int:
         """Write finished results in one transaction: upsert on (task, model, case, call key),
         replace their grades, and cache successful responses. A few statements per batch, not
-        per row, so the writer keeps up with many concurrent calls."""
+        per row, so the writer keeps up with many concurrent calls.
+
+        Safe beside other writers (several runs or shards on one store): rows are written in
+        key order, so two batches lock shared rows in the same order, and a deadlock or
+        serialization failure the database still reports retries the batch. A row the
+        database refuses (a value it cannot hold) never takes its batch down: the others
+        are written, the refused one is stored as a failed call saying why, or, when even
+        that is refused, listed in `self.rejected`. Returns the number of rows stored."""
         # A batch may finish the same call twice; the last write wins, as it would one by one.
-        rows = list({(r.task, r.model, r.case_id, r.call_key): r for r in rows}.values())
+        rows = sorted({_key(r): r for r in rows}.values(), key=_key)
         if not rows:
             return 0
-        with self.engine.begin() as conn:
-            ids = self._upsert_results(conn, rows)
-            conn.execute(grades.delete().where(grades.c.result_id.in_(ids)))
-            grade_rows = [
-                {"result_id": result_id, "idx": i, "grader": g["grader"],
-                 "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
-                 "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
-                for result_id, row in zip(ids, rows) for i, g in enumerate(row.grades)
-            ]
-            if grade_rows:
-                conn.execute(grades.insert(), grade_rows)
-            cache_rows = {row.cache_key: {"key": row.cache_key, "model": row.model, "created_at": time.time(),
-                                          "response": json.dumps(row.cache_response, ensure_ascii=False)}
-                          for row in rows if row.cache_key and row.cache_response is not None and row.error is None}
-            if cache_rows:
-                self._insert_cache(conn, list(cache_rows.values()))
-        return len(rows)
+        _prepare_rows(rows)
+        try:
+            self._transact(lambda conn: self._write_batch(conn, rows))
+            return len(rows)
+        except (sa.exc.DataError, sa.exc.IntegrityError):
+            pass  # one row the database refuses: write the rest one by one
+        written = 0
+        for row in rows:
+            try:
+                self._transact(lambda conn: self._write_batch(conn, [row]))
+                written += 1
+                continue
+            except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+                refused = _first_line(exc)
+            try:
+                self._transact(lambda conn: self._write_batch(conn, [_refused_row(row, refused)]))
+                row.error, row.output, row.score, row.passed = _refused_row(row, refused).error, None, 0.0, False
+                written += 1
+            except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+                self.rejected.append(f"{row.task} × {row.model} × case {row.case_id[:80]!r}: {_first_line(exc)}")
+        return written
+
+    def _transact(self, work: Callable[[sa.Connection], Any], attempts: int = 8) -> Any:
+        """Run work in one transaction, again after a deadlock, a serialization failure or a
+        busy SQLite database (another writer held it), with jittered backoff."""
+        for attempt in range(attempts):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if attempt == attempts - 1 or not _transient(exc):
+                    raise
+                time.sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + random.random()))
+
+    def _write_batch(self, conn: sa.Connection, rows: list[ResultRow]) -> None:
+        ids = self._upsert_results(conn, rows)
+        conn.execute(grades.delete().where(grades.c.result_id.in_(ids)))
+        grade_rows = [
+            {"result_id": result_id, "idx": i, "grader": g["grader"],
+             "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
+             "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
+            for result_id, row in zip(ids, rows) for i, g in enumerate(row.grades)
+        ]
+        if grade_rows:
+            conn.execute(grades.insert(), grade_rows)
+        cache_rows = {row.cache_key: {"key": row.cache_key, "model": row.model, "created_at": time.time(),
+                                      "response": json.dumps(row.cache_response, ensure_ascii=False)}
+                      for row in rows if row.cache_key and row.cache_response is not None and row.error is None}
+        if cache_rows:
+            self._insert_cache(conn, sorted(cache_rows.values(), key=lambda r: r["key"]))
 
     def _upsert_results(self, conn: sa.Connection, rows: list[ResultRow]) -> list[int]:
         """Upsert the batch's result rows; returns their ids in order (one statement where the
@@ -300,6 +398,68 @@ def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
 
 def matches_current(table: sa.Table):
     return sa.and_(*(results.c[name] == table.c[name] for name in _CURRENT_COLUMNS))
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a reused process id: the run that had it is not this one
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    except OSError:
+        return True
+    return True
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The database file of a sqlite:/// URL (None for other stores and in-memory ones)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def _key(row: ResultRow) -> tuple[str, str, str, str]:
+    return row.task, row.model, row.case_id, row.call_key
+
+
+def _transient(exc: sa.exc.DBAPIError) -> bool:
+    """A failure another attempt may cure: a deadlock or serialization failure (PostgreSQL
+    40P01 / 40001), or SQLite busy past its timeout."""
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if state in ("40P01", "40001"):
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "deadlock detected" in text
+
+
+def _refused_row(row: ResultRow, why: str) -> ResultRow:
+    """The record of a result the database would not hold: a failed call that says why."""
+    from dataclasses import replace
+
+    return replace(row, messages=[], params={}, output=None, error=f"the store refused this result ({why[:300]})",
+                   error_type="StoreError", finish_reason=None, score=0.0, passed=False, grades=[],
+                   cache_key=None, cache_response=None)
+
+
+def _prepare_rows(rows: list[ResultRow]) -> None:
+    """No secret is ever stored: a provider error or an answer that echoes a key is kept with
+    the key replaced by its variable's name (util.redactor). Short provider strings are cut
+    to their columns' widths, the same on both stores."""
+    from ..util import redactor
+
+    hide = redactor()
+    for row in rows:
+        if row.finish_reason is not None and len(row.finish_reason) > 40:
+            row.finish_reason = row.finish_reason[:40]
+        if row.error_type is not None and len(row.error_type) > 100:
+            row.error_type = row.error_type[:100]
+        row.error, row.output = hide(row.error), hide(row.output)
+        for g in row.grades:
+            g["reason"] = hide(g["reason"])
+        if row.cache_response is not None and isinstance(row.cache_response.get("output"), str):
+            row.cache_response = {**row.cache_response, "output": hide(row.cache_response["output"])}
 
 
 def _dialect_insert(conn: sa.Connection):
@@ -318,7 +478,12 @@ def _make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store {url}: cannot create the folder {Path(path).parent} "
+                                 f"({exc.strerror or exc}); fix: set store: in tierwise.yaml (or --store) "
+                                 f"to a path you can write, e.g. sqlite:///.tierwise/results.db") from None
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
