@@ -7,6 +7,8 @@ options as keyword arguments and returns the grading callable.
 from __future__ import annotations
 
 from . import _builtin  # noqa: F401 - registers the built-in graders
+from . import _judge  # noqa: F401 - registers llm_judge and pairwise
+from ._judge import JudgeError, JudgeReply
 from ._registry import (
     Grade,
     GraderInstance,
@@ -17,4 +19,7 @@ from ._registry import (
     known_graders,
 )
 
-__all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "known_graders"]
+from ._verdict import Contract, VerdictError
+
+__all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "known_graders",
+           "Contract", "JudgeError", "JudgeReply", "VerdictError"]

@@ -3,10 +3,10 @@ and calls (timeouts, retries, Retry-After)."""
 
 from ._calls import CallResult, complete
 from ._catalog import Candidate, resolve_candidates
-from ._contract import constraint
+from ._contract import constraint, structured, takes_seed
 from ._local import LocalServer, choices_grammar, weights_identity
 from ._pricing import cost_of, is_priced, price_map_version
 from ._view import catalog_rows, catalog_table
 
 __all__ = ["CallResult", "Candidate", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
-           "constraint", "cost_of", "is_priced", "price_map_version", "resolve_candidates", "weights_identity"]
+           "constraint", "cost_of", "is_priced", "price_map_version", "resolve_candidates", "structured", "takes_seed", "weights_identity"]

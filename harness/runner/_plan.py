@@ -36,6 +36,8 @@ class Item:
 @dataclass
 class Plan:
     items: list[Item] = field(default_factory=list)
+    # models the graders call or compare with (judges, pairwise `against:`), by catalog name
+    judges: dict[str, Candidate] = field(default_factory=dict)
 
     def current_keys(self) -> dict[tuple[str, str], dict[str, tuple[str, str, str]]]:
         """(task, model) -> case id -> (call key, case hash, grader hash) the specs ask for now.

@@ -11,11 +11,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from ..graders import combine
+from ..graders import Grade, combine
 from ..models import CallResult, complete, cost_of
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
-from ._writer import Writer
+from ._writer import CacheOnly, Writer
 
 
 @dataclass
@@ -35,6 +35,7 @@ class RunCounts:
     called: int = 0
     errors: int = 0
     written: int = 0
+    judge_calls: int = 0  # judge calls made (not answered from the cache)
     interrupted: bool = False
 
 
@@ -45,16 +46,24 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
     cache = {} if options.no_cache else store.cached_responses([it.call_key for it in pending])
     progress.start(pending)
     writer = Writer(store, progress.advance)
-    server = None
+    server = judging = None
     try:
         local_models = {it.cand.name: it.cand.entry.local for it in pending
                         if it.cand.kind == "local" and it.call_key not in cache}
+        judged = [it for it in pending if _judged(it)]
+        if judged:
+            from ._judging import Judging
+
+            local_models.update({name: c.entry.local for name, c in plan.judges.items()
+                                 if c.kind == "local" and c.available and _uses_judge(judged, name)})
         if local_models:
             from ..models import LocalServer
 
             progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
             server = LocalServer(local_models, threads=options.local_threads).start()
-        asyncio.run(_run_all(pending, cache, writer, options, counts, server))
+        if judged:
+            judging = Judging(plan.judges, store, options.no_cache, options.retries, options.backoff_s, server)
+        asyncio.run(_run_all(pending, cache, writer, options, counts, server, judging))
     except KeyboardInterrupt:
         counts.interrupted = True
     finally:
@@ -62,6 +71,8 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
         if server is not None:
             server.stop()
         progress.stop()
+    if judging is not None:
+        counts.judge_calls = judging.calls
     counts.written = writer.written
     if writer.error is not None:
         raise writer.error
@@ -77,7 +88,7 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
         if group not in stored:
             stored[group] = store.existing(*group)
         row = stored[group].get((it.case.id, it.call_key))
-        if (not options.no_cache and row is not None and row["error"] is None
+        if (not options.no_cache and row is not None and row["error"] is None and not row.get("judge_errors")
                 and (row["call_key"], row["case_hash"], row["grader_hash"]) == it.fingerprint):
             counts.reused += 1
             continue
@@ -85,40 +96,82 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
     return pending
 
 
+def _judged(it: Item) -> bool:
+    """Whether grading this item calls a judge (or needs another model's output)."""
+    return any(g.calls_models for g in it.task.graders)
+
+
+def _uses_judge(items: list[Item], name: str) -> bool:
+    return any(g.options.get("judge") == name for it in items for g in it.task.graders if g.calls_models)
+
+
 async def _run_all(items: list[Item], cache: dict[str, dict], writer: Writer, options: RunOptions,
-                   counts: RunCounts, server: Any) -> None:
+                   counts: RunCounts, server: Any, judging: Any = None) -> None:
     by_model: dict[str, list[Item]] = {}
     for it in items:
         by_model.setdefault(it.cand.name, []).append(it)
     remote = [group for group in by_model.values() if group[0].cand.kind != "local"]
     local = [group for group in by_model.values() if group[0].cand.kind == "local"]
-    jobs = [_run_model(group, cache, writer, options, counts, None) for group in remote]
-    jobs.append(_run_local(local, cache, writer, options, counts, server))
+    deferred: list[tuple[Item, CallResult, bool]] = []
+    jobs = [_run_model(group, cache, writer, options, counts, None, deferred) for group in remote]
+    jobs.append(_run_local(local, cache, writer, options, counts, server, deferred))
     await asyncio.gather(*jobs)
+    if deferred:
+        await _judge_all(deferred, judging, writer, options, server)
 
 
-async def _run_local(groups: list[list[Item]], cache, writer, options, counts, server) -> None:
+async def _run_local(groups: list[list[Item]], cache, writer, options, counts, server, deferred) -> None:
     # The server holds one model at a time: finish one model before the next, and load it
     # with a throwaway call first so the load time is not counted as a case's latency.
     for group in groups:
         if any(it.call_key not in cache for it in group):
-            await complete(group[0].cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
-                           api_base=server.base_url, api_key=server.api_key)
-        await _run_model(group, cache, writer, options, counts, server)
+            await _warm(group[0].cand, server)
+        await _run_model(group, cache, writer, options, counts, server, deferred)
 
 
-async def _run_model(items: list[Item], cache, writer, options, counts, server) -> None:
+async def _warm(cand: Any, server: Any) -> None:
+    await complete(cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
+                   api_base=server.base_url, api_key=server.api_key)
+
+
+async def _run_model(items: list[Item], cache, writer, options, counts, server, deferred) -> None:
     limit = asyncio.Semaphore(items[0].cand.concurrency)
 
     async def one(it: Item) -> None:
         async with limit:
-            row = await _process(it, cache.get(it.call_key), options, counts, server)
-            writer.put(row)
+            cached = cache.get(it.call_key)
+            result = await _call(it, cached, options, counts, server)
+            if result.error is None and _judged(it):
+                # Graded once every candidate has answered (a judge may compare with another
+                # candidate's answer, and a local judge should load once); cached now, so a
+                # crash before the judge is done loses no call.
+                deferred.append((it, result, cached is not None))
+                if cached is None:
+                    writer.put(CacheOnly([{"key": it.call_key, "model": it.cand.name, "response": _response(result)}]))
+                return
+            writer.put(_row(it, result, cached is not None, options.run_id))
 
     await asyncio.gather(*(one(it) for it in items))
 
 
-async def _process(it: Item, cached: dict | None, options: RunOptions, counts: RunCounts, server: Any) -> ResultRow:
+async def _judge_all(deferred: list[tuple[Item, CallResult, bool]], judging: Any, writer: Writer,
+                     options: RunOptions, server: Any) -> None:
+    """Grade the outputs whose graders call a judge, then write their rows."""
+    for it, result, _ in deferred:
+        judging.outputs[(it.task.name, it.cand.name, it.case.id)] = result.output or ""
+    for name, cand in judging.judges.items():  # load each local judge once, before its first case
+        if cand.kind == "local" and cand.available and server is not None and _uses_judge([d[0] for d in deferred], name):
+            await _warm(cand, server)
+
+    async def one(it: Item, result: CallResult, cached: bool) -> None:
+        ctx = judging.context(it)
+        records = [await g.agrade(result.output or "", it.case, ctx) for g in it.task.graders]
+        writer.put(_row(it, result, cached, options.run_id, records, ctx.new_cache))
+
+    await asyncio.gather(*(one(*d) for d in deferred))
+
+
+async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunCounts, server: Any) -> CallResult:
     if cached is not None:
         result = CallResult(output=cached["output"], finish_reason=cached.get("finish_reason"),
                             prompt_tokens=cached.get("prompt_tokens"), completion_tokens=cached.get("completion_tokens"),
@@ -133,26 +186,37 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
         counts.called += 1
     if result.error is not None:
         counts.errors += 1
-    return _row(it, result, cached is not None, options.run_id)
+    return result
 
 
-def _row(it: Item, result: CallResult, cached: bool, run_id: str) -> ResultRow:
+def _response(result: CallResult) -> dict[str, Any]:
+    return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms}
+
+
+def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[Grade] | None = None,
+         judge_cache: list[dict[str, Any]] | None = None) -> ResultRow:
     grades: list[dict[str, Any]] = []
     score: float | None = 0.0
     passed: bool | None = False
+    eval_cost: float | None = None
+    judge_errors: int | None = None
     if result.error is None:
-        records = [g.grade(result.output or "", it.case) for g in it.task.graders]
+        if records is None:
+            records = [g.grade(result.output or "", it.case) for g in it.task.graders]
         combined = combine(it.task.graders, records)
         score, passed = combined.score, combined.passed
         grades = [{"grader": g.name, "options": g.options, "weight": g.weight, "score": r.score,
-                   "passed": r.passed, "reason": r.reason} for g, r in zip(it.task.graders, records)]
+                   "passed": r.passed, "reason": r.reason, "detail": dict(r.detail) if r.detail else None,
+                   "eval_cost": (r.detail or {}).get("eval_cost")} for g, r in zip(it.task.graders, records)]
+        judged = [g for g in grades if g["detail"] is not None and "eval_cost" in g["detail"]]
+        if judged:
+            costs = [g["eval_cost"] for g in judged]
+            eval_cost = None if any(c is None for c in costs) else float(sum(costs))
+            judge_errors = sum(1 for g in judged if g["detail"].get("judge_error"))
     latency_s = result.latency_ms / 1000 if result.latency_ms is not None else None
     cost = cost_of(it.cand, result.prompt_tokens, result.completion_tokens, latency_s)
-    response = None
-    if result.error is None:
-        response = {"output": result.output, "finish_reason": result.finish_reason,
-                    "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                    "latency_ms": result.latency_ms}
+    response = _response(result) if result.error is None else None
     return ResultRow(
         run_id=run_id, task=it.task.name, model=it.cand.name, case_id=it.case.id, call_key=it.call_key,
         spec_hash=it.spec_hash, golden_hash=it.task.golden.sha256, case_hash=it.fingerprint[1],
@@ -161,5 +225,5 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str) -> ResultRow:
         prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost=cost,
         latency_ms=result.latency_ms, attempts=result.attempts, cached=cached, score=score, passed=passed,
         grades=grades, cache_key=it.call_key if result.error is None and not cached else None,
-        cache_response=response,
+        cache_response=response, eval_cost=eval_cost, judge_errors=judge_errors, judge_cache=judge_cache,
     )
