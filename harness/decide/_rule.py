@@ -42,6 +42,13 @@ class CandidateResult:
     spec_hash: str = ""
     qualifies: bool = False
     why_not: str = ""
+    # Judge evidence (tasks whose graders call a judge): the bound on the judge's grades alone,
+    # the human verdicts on this model's outputs that corrected it (decide/_judged.py), and
+    # what evaluating one output cost (the judge's calls), apart from cost_per_call.
+    plain_lower: float | None = None
+    human_labels: int = 0
+    eval_cost_per_call: float = math.nan
+    judge_errors: int = 0
 
 
 @dataclass
@@ -78,6 +85,7 @@ class Decision:
     cost_per_1k_current: float | None = None
     cost_per_1k_recommended: float | None = None
     monthly_volume: float | None = None
+    judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
@@ -102,8 +110,11 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
     return (before, after, counted) if counted else None
 
 
-def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any) -> list[CandidateResult]:
-    """Per-candidate figures from the task's current results (a DataFrame slice)."""
+def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
+                      judged: Any = None) -> list[CandidateResult]:
+    """Per-candidate figures from the task's current results (a DataFrame slice). With human
+    verdicts on a judged task (`judged`, decide/_judged.py), a model's bound is the one
+    corrected for the judge's error, and the plain one is kept beside it."""
     from . import stats
 
     out = []
@@ -118,14 +129,39 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any) -> li
             bound = stats.lower_bound(f["scores"], task.spec.confidence)
             res.n, res.mean, res.lower, res.method = bound.n, bound.mean, bound.lower, bound.method
             for key in ("error_rate", "p50_ms", "p95_ms", "cost_per_call", "completion_tokens_max",
-                        "length_rate", "run_ids"):
+                        "length_rate", "run_ids", "eval_cost_per_call", "judge_errors"):
                 setattr(res, key, f[key])
-        res.qualifies, res.why_not = _qualifies(task, res)
+            policy = task.spec.judge
+            corrected = None if judged is None else judged.corrected(
+                name, task.spec.confidence, policy.bound if policy is not None else "exact")
+            if corrected is not None:
+                res.plain_lower, res.human_labels = res.lower, corrected.n_labeled
+                res.lower = corrected.lower
+                res.method = f"{corrected.method}, {corrected.n_labeled} human verdicts"
+        res.qualifies, res.why_not = _qualifies(task, res, judged)
         out.append(res)
     return out
 
 
-def _qualifies(task: Task, r: CandidateResult) -> tuple[bool, str]:
+def _judge_trusted(task: Task, judged: Any) -> str:
+    """Why judge evidence may not qualify a model on this task ("" when it may)."""
+    from ._judged import uses_judge
+
+    policy = task.spec.judge
+    if policy is None or policy.min_agreement is None or not uses_judge(task):
+        return ""
+    where = f"judge.labels in {task.path}"
+    if judged is None or judged.agreement is None:
+        return f"the judge's agreement with people is not measured; add human verdicts ({where})"
+    value = judged.agreement.value(policy.agreement)
+    if not value >= policy.min_agreement:  # a NaN kappa (undefined) does not pass either
+        shown = "undefined" if math.isnan(value) else f"{value:.2f}"
+        return (f"judge agreement ({policy.agreement}) {shown} < min_agreement {policy.min_agreement:g} "
+                f"on {judged.agreement.n} human verdicts")
+    return ""
+
+
+def _qualifies(task: Task, r: CandidateResult, judged: Any = None) -> tuple[bool, str]:
     spec = task.spec
     if r.n == 0:
         why = "not evaluated" + ("" if r.available else " (not available here)")
@@ -140,6 +176,9 @@ def _qualifies(task: Task, r: CandidateResult) -> tuple[bool, str]:
         return False, f"p95 latency {r.p95_ms:.0f} ms > {spec.max_p95_latency_ms:.0f} ms"
     if r.cost_per_call is None:
         return False, "no price known; add price: to its tierwise.yaml entry"
+    untrusted = _judge_trusted(task, judged)
+    if untrusted:
+        return False, untrusted
     return True, ""
 
 
@@ -167,8 +206,10 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
            volume: float | None = None) -> Decision:
     """Apply the decision rule to one task."""
     from . import stats
+    from ._judged import task_judged
 
-    results = candidate_results(task, cands, frame)
+    judged = task_judged(task, frame)
+    results = candidate_results(task, cands, frame, judged)
     by_target = {r.target: r for r in results}
     current_res = by_target.get(current["model"]) if current else None
     best, fallbacks = pick(results)
@@ -176,6 +217,12 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
                         status="no_data", current=current, current_model=current_res.model if current_res else None,
                         recommended=None, fallbacks=[], entry=None, changed=False, reason="", candidates=results,
                         monthly_volume=volume)
+    if judged is not None and judged.agreement is not None:
+        policy = task.spec.judge
+        decision.judge_agreement = {**judged.agreement.to_dict(), "labels": judged.labels,
+                                    "unmatched_labels": judged.unmatched,
+                                    "measure": policy.agreement if policy else "accuracy",
+                                    "min_agreement": policy.min_agreement if policy else None}
     decision.sample_size_note = stats.sample_size_note(len(task.golden), task.spec.threshold, task.spec.confidence)
     if current_res is not None and current_res.cost_per_call is not None:
         decision.cost_per_1k_current = current_res.cost_per_call * 1000

@@ -54,6 +54,9 @@ class JudgePolicy(_Strict):
     labels: str | None = None
     min_agreement: float | None = Field(None, ge=0, le=1)
     agreement: Literal["accuracy", "kappa"] = "accuracy"
+    # the corrected bound: exact (finite-sample, decide/_judged.corrected_lower_bound) or ppi
+    # (the CLT estimator of the PPI papers; needs many labels to keep its promise)
+    bound: Literal["exact", "ppi"] = "exact"
 
 
 class TaskSpec(_Strict):
