@@ -38,6 +38,8 @@ class ModelEvidence(Strict):
     cost_per_call: float | None = None
     run_ids: list[str] = Field(default_factory=list)
     price_map_version: str = ""
+    plain_lower: float | None = None  # a judged task: the bound on the judge's grades alone
+    human_labels: int = 0             # human verdicts that corrected `lower` (see decide/_judged.py)
 
 
 class TaskEvidence(ModelEvidence):
@@ -51,6 +53,8 @@ class TaskEvidence(ModelEvidence):
     fallbacks: list[ModelEvidence] = Field(default_factory=list)
     tierwise_version: str = ""
     recorded_at: str = ""
+    judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts, when measured
+    labels_hash: str | None = None                 # sha256 of the task's labels file then
 
     def records(self) -> dict[str, ModelEvidence]:
         """Every model's evidence (the main one and the fallbacks) by registry target."""
@@ -150,6 +154,7 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
             "lower": _r(c.lower), "method": c.method, "error_rate": _r(c.error_rate), "p95_ms": _r(c.p95_ms),
             "cost_per_call": c.cost_per_call, "run_ids": c.run_ids,
             "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
+            **({"plain_lower": _r(c.plain_lower), "human_labels": c.human_labels} if c.plain_lower is not None else {}),
         }
 
     entry = decision.entry
@@ -161,6 +166,8 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
         "fallbacks": [record(name) for name in decision.fallbacks],
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),
+        **({"labels_hash": task.labels.sha256} if getattr(task, "labels", None) is not None else {}),
     })
 
 

@@ -246,3 +246,42 @@ def test_an_accurate_judge_passes_the_agreement_bar_and_keeps_a_tight_bound(tmp_
     assert d.judge_agreement["kappa"] == 1.0 and d.recommended == "rule"
     c = d.candidates[0]
     assert c.plain_lower > c.lower > 0.2  # 20 labels vouch for a judge within ~17%
+
+
+# ---- the gate: min_agreement is checked against the recorded evidence ----------------------------
+
+
+def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
+    import shutil
+
+    from harness.registry import gate, write_registry
+
+    project = _project(tmp_path, "strict", _labels(), min_agreement=0.8)
+    run(project, progress=False)
+    write_registry(project, recommend(project))
+    evidence = json.loads((tmp_path / "registry.evidence.json").read_text())["tasks"]["t"]
+    assert evidence["judge_agreement"]["accuracy"] == 1.0 and evidence["human_labels"] == 20
+    assert evidence["plain_lower"] > evidence["lower"]
+    shutil.rmtree(tmp_path / ".tierwise")
+    assert gate(load_project(tmp_path)).ok
+
+    path = tmp_path / "registry.evidence.json"  # as if a weaker judge had been recorded
+    doc = json.loads(path.read_text())
+    doc["tasks"]["t"]["judge_agreement"]["accuracy"] = 0.7
+    path.write_text(json.dumps(doc))
+    result = gate(load_project(tmp_path))
+    assert not result.ok and "judge agreement (accuracy) 0.70 < min_agreement 0.8" in result.text()
+    del doc["tasks"]["t"]["judge_agreement"]
+    path.write_text(json.dumps(doc))
+    assert "agreement with people is not recorded" in gate(load_project(tmp_path)).text()
+
+
+def test_gate_calls_evidence_stale_when_the_human_verdicts_change(tmp_path):
+    from harness.registry import gate, write_registry
+
+    project = _project(tmp_path, "strict", _labels())
+    run(project, progress=False)
+    write_registry(project, recommend(project))
+    labels = tmp_path / "golden_sets" / "t.labels.jsonl"
+    labels.write_text(labels.read_text().replace('"verdict": "pass"', '"verdict": "fail"', 1))
+    assert "t.labels.jsonl (human verdicts) changed since the evidence" in gate(load_project(tmp_path)).text()
