@@ -27,7 +27,7 @@ from ._verdict import PAIRWISE, PASS_FAIL, Contract, VerdictError, rubric_contra
 
 # Bump when the judge prompts below change: stored judge grades are then redone.
 JUDGE_PROMPT_VERSION = 1
-DEFAULT_MAX_TOKENS = 320  # a grammar-bound reason of MAX_REASON_CHARS plus the JSON around it
+DEFAULT_MAX_TOKENS = 200  # a grammar-bound reason of MAX_REASON_CHARS plus the JSON around it
 REFERENCE = "reference"
 
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-MAX_REASON_CHARS = 400
+MAX_REASON_CHARS = 240
 PASS_FAIL = "pass_fail"
 
 
