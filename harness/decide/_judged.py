@@ -49,12 +49,13 @@ def cohen_kappa(judge: Sequence[bool], human: Sequence[bool]) -> float:
     n = len(judge)
     if n == 0 or n != len(human):
         raise ValueError(f"need two equally long, non-empty label lists, got {len(judge)} and {len(human)}")
-    observed = sum(1 for a, b in zip(judge, human) if bool(a) == bool(b)) / n
-    pj, ph = sum(map(bool, judge)) / n, sum(map(bool, human)) / n
-    expected = pj * ph + (1 - pj) * (1 - ph)
-    if expected >= 1.0:
+    # In whole counts (n² p_o and n² p_e), so a kappa of exactly 0 is 0, not a rounding residue.
+    agree = sum(1 for a, b in zip(judge, human) if bool(a) == bool(b))
+    j1, h1 = sum(map(bool, judge)), sum(map(bool, human))
+    chance = j1 * h1 + (n - j1) * (n - h1)
+    if chance >= n * n:
         return math.nan
-    return (observed - expected) / (1 - expected)
+    return (agree * n - chance) / (n * n - chance)
 
 
 def agreement(judge: Sequence[bool], human: Sequence[bool]) -> Agreement:
