@@ -90,8 +90,9 @@ def run(tasks, models_, limit, store, no_cache, shard, quiet, project_dir) -> No
                       limit, store, no_cache, _shard(shard), progress=not quiet)
     c = result.counts
     click.echo(run_table(result.summary))
+    judged = f", {c.judge_calls} judge calls" if c.judge_calls else ""
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
-               f"{c.errors} errors; results in the store")
+               f"{c.errors} errors{judged}; results in the store")
     if c.interrupted:
         click.echo("interrupted: finished results are stored; run the same command again to resume", err=True)
         sys.exit(130)
