@@ -118,8 +118,9 @@ def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, ad
     for task, stops in result.stops.items():
         for model, line in stops.items():
             click.echo(f"{task} × {model}: {line}")
+    judged = f", {c.judge_calls} judge calls" if c.judge_calls else ""
     click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
-               f"{c.errors} errors; results in the store")
+               f"{c.errors} errors{judged}; results in the store")
     for report in result.errors:
         click.echo(f"errors: {report.line()}", err=True)
     if result.budget_stop:

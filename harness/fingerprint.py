@@ -127,8 +127,31 @@ def grader_code(grader: Any) -> str:
 
 
 def _graders(task: "Task") -> list[dict[str, Any]]:
-    return [{"name": g.name, "options": g.options, "weight": g.weight, "code": grader_code(g)}
-            for g in task.graders]
+    out = []
+    for g in task.graders:
+        record: dict[str, Any] = {"name": g.name, "options": g.options, "weight": g.weight, "code": grader_code(g)}
+        identity = getattr(g, "identity", None)
+        if identity:
+            record["identity"] = identity
+        record.update(_judged_by(task, g))
+        out.append(record)
+    return out
+
+
+def _judged_by(task: "Task", grader: Any) -> dict[str, Any]:
+    """What a judge grader's scores also depend on: the judge's catalog entry and, for a pairwise
+    comparison with another model, what decides that model's outputs (its entry and prompt)."""
+    out: dict[str, Any] = {}
+    judges = getattr(task, "judges", None) or {}
+    judge = grader.options.get("judge")
+    if judge and judge in judges:
+        out["judge_identity"] = candidate_identity(judges[judge])
+    against = grader.options.get("against")
+    if against and against in judges:
+        identity = candidate_identity(judges[against])
+        out["against_identity"] = {"candidate": identity, "params": task.params(), "output": _output(task),
+                                   "prompt": None if identity.get("kind") == "python" else task.prompt_for(against)}
+    return out
 
 
 def _output(task: "Task") -> dict[str, Any] | None:

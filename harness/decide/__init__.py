@@ -5,6 +5,7 @@ recommendation over a project."""
 from ._diff import RunDiff, diff
 from ._adaptive import AdaptiveSettings, adaptive_next
 from ._figures import SUMMARY_COLUMNS, figures, summarize
+from ._judged import Agreement, PPIBound, agreement, cohen_kappa, corrected_lower_bound, ppi_lower_bound, task_judged
 from ._recommend import JSON_VERSION, Recommendation, recommend
 from ._rule import (
            CandidateResult,
@@ -17,6 +18,7 @@ from ._rule import (
            registry_options,
 )
 
-__all__ = ["AdaptiveSettings", "JSON_VERSION", "SUMMARY_COLUMNS", "CandidateResult", "Comparison", "Decision",
-           "Recommendation", "RunDiff", "adaptive_next", "compare", "decide", "diff", "figures", "pick",
-           "projected_monthly", "recommend", "registry_options", "summarize"]
+__all__ = ["AdaptiveSettings", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
+           "Decision", "Recommendation", "RunDiff", "adaptive_next", "agreement", "cohen_kappa", "compare",
+           "corrected_lower_bound", "decide", "diff", "figures", "pick", "ppi_lower_bound", "projected_monthly",
+           "recommend", "registry_options", "summarize", "task_judged"]

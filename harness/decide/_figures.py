@@ -10,7 +10,8 @@ import math
 from typing import Any
 
 SUMMARY_COLUMNS = ["task", "model", "n", "mean", "errors", "error_rate", "p50_ms", "p95_ms",
-                   "prompt_tokens", "completion_tokens", "cost_per_call", "length_rate"]
+                   "prompt_tokens", "completion_tokens", "cost_per_call", "length_rate",
+                   "eval_cost_per_call", "judge_errors"]
 
 
 def figures(rows: Any) -> dict[str, Any]:
@@ -25,6 +26,9 @@ def figures(rows: Any) -> dict[str, Any]:
         return float(ok[column].mean()) if len(ok) and column in ok else math.nan
 
     cost = ok["cost"] if "cost" in ok else None
+    # Evaluation cost (a judge's calls) per graded output, apart from the candidate's own cost.
+    judged = ok[ok["judge_errors"].notna()] if "judge_errors" in ok else ok.iloc[0:0]
+    eval_cost = judged["eval_cost"] if len(judged) and "eval_cost" in judged else None
     return {
         "n": len(rows),
         "scores": scores,
@@ -42,6 +46,9 @@ def figures(rows: Any) -> dict[str, Any]:
         else math.nan,
         "run_ids": sorted(set(rows["run_id"])) if "run_id" in rows else [],
         "first_error": str(rows["error"].dropna().iloc[0]) if rows["error"].notna().any() else "",
+        "eval_cost_per_call": float(eval_cost.mean()) if eval_cost is not None and eval_cost.notna().all() else math.nan,
+        "eval_cost_total": float(eval_cost.sum()) if eval_cost is not None and eval_cost.notna().all() else math.nan,
+        "judge_errors": int(judged["judge_errors"].sum()) if len(judged) else 0,
     }
 
 

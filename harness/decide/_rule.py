@@ -59,6 +59,13 @@ class CandidateResult:
     settled: bool = False          # an adaptive run settled it (on `n` of `cases` cases)
     first_error: str = ""          # the first failed call's error, when any failed
     stale: bool = False            # has stored results, none under the current spec
+    # Judge evidence (tasks whose graders call a judge): the bound on the judge's grades alone,
+    # the human verdicts on this model's outputs that corrected it (decide/_judged.py), and
+    # what evaluating one output cost (the judge's calls), apart from cost_per_call.
+    plain_lower: float | None = None
+    human_labels: int = 0
+    eval_cost_per_call: float = math.nan
+    judge_errors: int = 0
 
 
 @dataclass
@@ -103,6 +110,7 @@ class Decision:
     monthly_volume: float | None = None
     procedure: str = ""          # which procedure decided, and its promise (Selection.describe)
     adaptive: bool = False       # decided from an adaptive run's verdicts
+    judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
@@ -129,10 +137,11 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
 
 def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
                       used: dict[str, set[str]] | None = None, groups: dict[str, Any] | None = None,
-                      stale: frozenset[str] = frozenset()) -> list[CandidateResult]:
+                      stale: frozenset[str] = frozenset(), judged: Any = None) -> list[CandidateResult]:
     """Per-candidate figures from the task's current results (a DataFrame slice); the quality
     verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
-    count); `stale`: the models with stored results that no longer match the spec."""
+    count); `stale`: the models with stored results that no longer match the spec; `judged`: a
+    judged task's human verdicts (decide/_judged.py), kept for the bounds `decide` corrects."""
     out = []
     total = len(task.golden)
     for name in task.spec.candidates:
@@ -151,11 +160,29 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
             if res.repeats > 1:
                 res.consistency = consistency(rows)
             for key in ("error_rate", "p50_ms", "p95_ms", "cost_per_call", "completion_tokens_max",
-                        "length_rate", "run_ids", "first_error"):
+                        "length_rate", "run_ids", "first_error", "eval_cost_per_call", "judge_errors"):
                 setattr(res, key, f[key])
         res.stale = not len(rows) and name in stale
         out.append(res)
     return out
+
+
+def _judge_trusted(task: Task, judged: Any) -> str:
+    """Why judge evidence may not qualify a model on this task ("" when it may)."""
+    from ._judged import uses_judge
+
+    policy = task.spec.judge
+    if policy is None or policy.min_agreement is None or not uses_judge(task):
+        return ""
+    where = f"judge.labels in {task.path}"
+    if judged is None or judged.agreement is None:
+        return f"the judge's agreement with people is not measured; add human verdicts ({where})"
+    value = judged.agreement.value(policy.agreement)
+    if not value >= policy.min_agreement:  # a NaN kappa (undefined) does not pass either
+        shown = "undefined" if math.isnan(value) else f"{value:.2f}"
+        return (f"judge agreement ({policy.agreement}) {shown} < min_agreement {policy.min_agreement:g} "
+                f"on {judged.agreement.n} human verdicts")
+    return ""
 
 
 def case_scores(rows: Any) -> Any:
@@ -226,7 +253,7 @@ def _why(r: CandidateResult, threshold: float, level: float | None, fallback: st
             f"(mean {r.mean:.3f}, n={r.n})")
 
 
-def _limits(task: Task, r: CandidateResult) -> tuple[bool, str]:
+def _limits(task: Task, r: CandidateResult, judged: Any = None) -> tuple[bool, str]:
     """Whether a candidate is usable beyond its quality verdict; the reason when not."""
     spec = task.spec
     if r.n == 0:
@@ -250,7 +277,32 @@ def _limits(task: Task, r: CandidateResult) -> tuple[bool, str]:
         return False, f"p95 latency {r.p95_ms:.0f} ms > {spec.max_p95_latency_ms:.0f} ms"
     if r.cost_per_call is None:
         return False, "no price known; add price: to its tierwise.yaml entry"
+    untrusted = _judge_trusted(task, judged)
+    if untrusted:
+        return False, untrusted
     return True, ""
+
+
+def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: Any) -> None:
+    """With human verdicts on a judged task, a model's bound is the one corrected for the judge's
+    measured error (decide/_judged.py), the plain one kept beside it; a corrected bound under the
+    bar cannot qualify, whatever the judge's grades alone say."""
+    if judged is None:
+        return
+    policy = task.spec.judge
+    for r in results:
+        if not r.n:
+            continue
+        corrected = judged.corrected(r.model, task.spec.confidence, policy.bound if policy is not None else "exact")
+        if corrected is None:
+            continue
+        r.plain_lower, r.human_labels = r.lower, corrected.n_labeled
+        r.lower = min(r.lower, corrected.lower)
+        r.method = f"{corrected.method}, {corrected.n_labeled} human verdicts"
+        if r.qualifies and r.lower < task.spec.threshold:
+            r.qualifies = False
+            r.why_not = (f"lower bound corrected for the judge's error {r.lower:.3f} < {task.spec.threshold:g} "
+                         f"(judge alone {r.plain_lower:.3f}; {corrected.n_labeled} human verdicts)")
 
 
 def pick(results: list[CandidateResult], first: CandidateResult | None = None
@@ -295,10 +347,14 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
         order = case_sequence(task)
         used = {name: set(order[:stop.cases_run]) for name, stop in state.stops.items()}
     groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
-    results = candidate_results(task, cands, frame, used, groups, stale)
+    from ._judged import task_judged
+
+    judged = task_judged(task, frame)
+    results = candidate_results(task, cands, frame, used, groups, stale, judged)
     selection = _quality(task, results, frame, state, data)
+    _correct_for_the_judge(task, results, judged)
     for r in results:
-        r.qualifies, r.why_not = _limits(task, r)
+        r.qualifies, r.why_not = _limits(task, r, judged)
     by_target: dict[str, CandidateResult] = {}
     for r in results:  # two catalog entries may share a target (one rule, two prices): the first names it
         by_target.setdefault(r.target, r)
@@ -308,6 +364,12 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
                         status="no_data", current=current, current_model=current_res.model if current_res else None,
                         recommended=None, fallbacks=[], entry=None, changed=False, reason="", candidates=results,
                         monthly_volume=volume, adaptive=state is not None)
+    if judged is not None and judged.agreement is not None:
+        policy = task.spec.judge
+        decision.judge_agreement = {**judged.agreement.to_dict(), "labels": judged.labels,
+                                    "unmatched_labels": judged.unmatched,
+                                    "measure": policy.agreement if policy else "accuracy",
+                                    "min_agreement": policy.min_agreement if policy else None}
     decision.procedure = selection.describe() if selection is not None else ""
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"

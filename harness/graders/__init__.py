@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from . import _builtin  # noqa: F401 - registers the built-in graders
 from ._expected import expected_problem
+from . import _judge  # noqa: F401 - registers llm_judge and pairwise
+from ._judge import JudgeError, JudgeReply
 from ._registry import (
     Grade,
     GraderInstance,
@@ -19,5 +21,7 @@ from ._registry import (
 )
 from ._text import extract_label, parse_json
 
+from ._verdict import Contract, VerdictError
+
 __all__ = ["grader", "Grade", "GraderInstance", "build_grader", "build_graders", "combine", "expected_problem",
-           "extract_label", "known_graders", "parse_json"]
+           "extract_label", "known_graders", "parse_json", "Contract", "JudgeError", "JudgeReply", "VerdictError"]

@@ -6,12 +6,15 @@ import inspect
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import GraderError
 from ..project import Case
 
 _OUTPUT_SPEC = "output_spec"  # a factory parameter filled from the task, never by the user
+_PROJECT_ROOT = "project_root"  # likewise: the project's folder, for options that name a file
+_INJECTED = (_OUTPUT_SPEC, _PROJECT_ROOT)
 
 
 @dataclass(frozen=True)
@@ -20,12 +23,18 @@ class Grade:
 
     `applies` is False only for a grader with `expected_key:` on a case that gives no value
     under that key (a promptfoo test without that assertion): `combine` leaves it out.
+
+    `detail` is what a grader that calls a model records beside the grade (a judge: its votes,
+    their spread, its own tokens and dollars as `eval_cost`, `eval_prompt_tokens`,
+    `eval_completion_tokens`, and `judge_error` when no verdict could be had). Stored with
+    the grade; the recommender reads only score and passed.
     """
 
     score: float
     passed: bool
     reason: str = ""
     applies: bool = True
+    detail: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         score = self.score
@@ -102,6 +111,14 @@ class GraderInstance:
     options: dict[str, Any]
     weight: float
     fn: GradeFn = field(repr=False, compare=False)
+    # What else decides this grader's scores, for the grader hash (a judge's prompt version,
+    # a rubric file's digest); see fingerprint.grader_hash.
+    identity: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def calls_models(self) -> bool:
+        """Whether grading calls a model (a judge): such graders grade through `agrade` in a run."""
+        return hasattr(self.fn, "agrade")
 
     def grade(self, output: str, case: Case) -> Grade:
         """Grade one output; never raises (a crash is a 0 with the error as its reason)."""
@@ -112,13 +129,38 @@ class GraderInstance:
                 raise TypeError(f"returned {type(result).__name__}, not a Grade")
             return result
         except Exception as exc:  # noqa: BLE001 - one bad output must not stop a run
-            message = str(exc) or type(exc).__name__
-            if len(message) > 200:
-                message = message[:199] + "…"
-            return Grade(0.0, False, f"grader error: {type(exc).__name__}: {message}")
+            return _error_grade(exc)
+
+    async def agrade(self, output: str, case: Case, ctx: Any) -> Grade:
+        """Grade one output inside a run; a judge grader calls its judge through `ctx` (the
+        runner's judging context). Never raises: a judge that gives no verdict is a recorded
+        judge error, a failed grade, never a pass."""
+        agrade = getattr(self.fn, "agrade", None)
+        if agrade is None:
+            return self.grade(output, case)
+        text = output if isinstance(output, str) else ("" if output is None else str(output))
+        try:
+            result = await agrade(text, case, ctx)
+            if not isinstance(result, Grade):
+                raise TypeError(f"returned {type(result).__name__}, not a Grade")
+            return result
+        except Exception as exc:  # noqa: BLE001 - one bad verdict must not stop a run
+            return _error_grade(exc)
 
 
-def build_grader(config: dict[str, Any], where: str, output_spec: dict[str, Any] | None = None) -> GraderInstance:
+def _error_grade(exc: Exception) -> Grade:
+    """A failed grade for a grader that raised; a judge error keeps what the judge cost."""
+    detail = getattr(exc, "detail", None)
+    if detail is not None:
+        return Grade(0.0, False, f"judge error: {exc}", detail={**detail, "judge_error": str(exc)})
+    message = str(exc) or type(exc).__name__
+    if len(message) > 200:
+        message = message[:199] + "…"
+    return Grade(0.0, False, f"grader error: {type(exc).__name__}: {message}")
+
+
+def build_grader(config: dict[str, Any], where: str, output_spec: dict[str, Any] | None = None,
+                 project_root: Path | None = None) -> GraderInstance:
     """Build one grader from its YAML entry, e.g. `{type: exact, normalize: [lower], weight: 2}`."""
     if not isinstance(config, dict):
         raise GraderError(f"{where}: a grader must be a mapping like {{type: exact}}, got {type(config).__name__}")
@@ -143,8 +185,11 @@ def build_grader(config: dict[str, Any], where: str, output_spec: dict[str, Any]
     _check_names(options, params, name, where)
 
     kwargs = dict(options)
-    if _OUTPUT_SPEC in inspect.signature(factory).parameters:
+    wanted = inspect.signature(factory).parameters
+    if _OUTPUT_SPEC in wanted:
         kwargs[_OUTPUT_SPEC] = output_spec
+    if _PROJECT_ROOT in wanted:
+        kwargs[_PROJECT_ROOT] = project_root
     try:
         fn = factory(**kwargs)
     except BadOption as exc:
@@ -157,53 +202,75 @@ def build_grader(config: dict[str, Any], where: str, output_spec: dict[str, Any]
     resolved = {k: p.default for k, p in params.items()
                 if p.default is not inspect.Parameter.empty and k not in quiet}
     resolved.update({k: v for k, v in options.items() if k not in quiet or v != params[k].default})
+    identity = dict(getattr(fn, "identity", None) or {})
     if expected_key is not None:
         fn = _keyed(fn, expected_key)
         resolved[EXPECTED_KEY] = expected_key
     if negate:
         fn = _negated(fn)
         resolved[NEGATE] = True
-    return GraderInstance(name, _jsonable(resolved), weight, fn)
+    return GraderInstance(name, _jsonable(resolved), weight, fn, identity)
 
 
 def _keyed(fn: GradeFn, key: str) -> GradeFn:
     """Grade against case.expected[key]; a case without that key is not graded by this grader."""
 
-    def grade(output: str, case: Case) -> Grade:
+    def narrowed(case: Case) -> Case | Grade:
         expected = case.expected
         if expected is None or (isinstance(expected, dict) and key not in expected):
             return Grade(1.0, True, f"not applicable: case has no expected {key!r}", applies=False)
         if not isinstance(expected, dict):
             raise ValueError(f"case {case.id!r}: expected_key {key!r} needs expected to be a mapping, "
                              f"got {type(expected).__name__}")
-        return fn(output, replace(case, expected=expected[key]))
+        return replace(case, expected=expected[key])
 
+    def grade(output: str, case: Case) -> Grade:
+        inner = narrowed(case)
+        return inner if isinstance(inner, Grade) else fn(output, inner)
+
+    inner_async = getattr(fn, "agrade", None)
+    if inner_async is not None:
+        async def agrade(output: str, case: Case, ctx: Any) -> Grade:
+            inner = narrowed(case)
+            return inner if isinstance(inner, Grade) else await inner_async(output, inner, ctx)
+
+        grade.agrade = agrade  # type: ignore[attr-defined]
     return grade
 
 
 def _negated(fn: GradeFn) -> GradeFn:
     """`not: true`: pass when the grader fails. Pass/fail only (score 1 or 0), as promptfoo's not-
-    assertions; a grader error stays an error (score 0), never a pass."""
+    assertions; a grader error stays an error (score 0), never a pass (a judge error raises
+    through here, so it is never negated either)."""
 
-    def grade(output: str, case: Case) -> Grade:
-        inner = fn(output, case)
+    def flip(inner: Grade) -> Grade:
         if not inner.applies:
             return inner
         passed = not inner.passed
-        return Grade(float(passed), passed, f"negated (not: true): {inner.reason}")
+        return Grade(float(passed), passed, f"negated (not: true): {inner.reason}", detail=inner.detail)
 
+    def grade(output: str, case: Case) -> Grade:
+        return flip(fn(output, case))
+
+    inner_async = getattr(fn, "agrade", None)
+    if inner_async is not None:
+        async def agrade(output: str, case: Case, ctx: Any) -> Grade:
+            return flip(await inner_async(output, case, ctx))
+
+        grade.agrade = agrade  # type: ignore[attr-defined]
     return grade
 
 
 def build_graders(
-    configs: list[dict[str, Any]], where_prefix: str, output_spec: dict[str, Any] | None = None
+    configs: list[dict[str, Any]], where_prefix: str, output_spec: dict[str, Any] | None = None,
+    project_root: Path | None = None,
 ) -> list[GraderInstance]:
     """Build every grader of a task; entries are located as `where_prefix[i]`."""
     if not isinstance(configs, list):
         raise GraderError(f"{where_prefix}: must be a list of graders like - {{type: exact}}")
     if not configs:
         raise GraderError(f"{where_prefix}: a task needs at least one grader; fix: add e.g. - {{type: exact}}")
-    return [build_grader(c, f"{where_prefix}[{i}]", output_spec) for i, c in enumerate(configs)]
+    return [build_grader(c, f"{where_prefix}[{i}]", output_spec, project_root) for i, c in enumerate(configs)]
 
 
 def combine(instances: Sequence[GraderInstance], grades: Sequence[Grade]) -> Grade:
@@ -236,7 +303,7 @@ def _option_params(factory: Factory) -> dict[str, inspect.Parameter]:
     return {
         n: p
         for n, p in inspect.signature(factory).parameters.items()
-        if n != _OUTPUT_SPEC and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        if n not in _INJECTED and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
     }
 
 

@@ -42,3 +42,34 @@ def _supports_schema(model: str) -> bool:
         return bool(litellm().supports_response_schema(model=model))
     except Exception:
         return False
+
+
+def structured(cand: "Candidate", name: str, schema: dict[str, Any], grammar: str | None = None) -> dict[str, Any]:
+    """Extra call arguments that hold a model to a JSON schema where it can: a llama.cpp grammar
+    (or the schema) for a local model, structured output for an API model that supports it.
+    A python: model gets nothing (its answer is parsed strictly all the same)."""
+    if cand.kind == "python":
+        return {}
+    if cand.kind == "local":
+        if grammar is not None:
+            return {"extra_body": {"grammar": grammar}}
+        return {"extra_body": {"response_format": {"type": "json_object", "schema": schema}}}
+    if _supports_schema(cand.litellm_model or ""):
+        return {"response_format": {"type": "json_schema",
+                                    "json_schema": {"name": name[:64], "schema": schema, "strict": True}}}
+    return {}
+
+
+def takes_seed(cand: "Candidate") -> bool:
+    """Whether a call to this model may carry a `seed` (llama.cpp and OpenAI-style APIs do;
+    Anthropic's does not, and LiteLLM refuses a parameter the provider lacks)."""
+    if cand.kind != "litellm":
+        return True
+    if cand.call_options.get("api_base"):
+        return True  # an OpenAI-compatible server
+    from ._litellm import litellm
+
+    try:
+        return "seed" in (litellm().get_supported_openai_params(model=cand.litellm_model) or [])
+    except Exception:
+        return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -47,6 +47,18 @@ class Params(_Strict):
     seed: int | None = None
 
 
+class JudgePolicy(_Strict):
+    """How far judge evidence is trusted: human verdicts to measure the judge against, and the
+    agreement a judge must reach before its grades may qualify a model."""
+
+    labels: str | None = None
+    min_agreement: float | None = Field(None, ge=0, le=1)
+    agreement: Literal["accuracy", "kappa"] = "accuracy"
+    # the corrected bound: exact (finite-sample, decide/_judged.corrected_lower_bound) or ppi
+    # (the CLT estimator of the PPI papers; needs many labels to keep its promise)
+    bound: Literal["exact", "ppi"] = "exact"
+
+
 class TaskSpec(_Strict):
     task: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)  # MAX_KEY_CHARS
     description: str = ""
@@ -64,6 +76,7 @@ class TaskSpec(_Strict):
     adaptive: bool = False        # run in rounds and stop candidates once settled (docs/decisions.md)
     repeats: int = Field(1, ge=1, le=100)  # run each case this many times; the case is the unit
     candidates: list[str] = Field(min_length=1)
+    judge: JudgePolicy | None = None
 
 
 @dataclass
@@ -76,6 +89,9 @@ class Task:
     graders: list[Any]  # list[GraderInstance]
     # the catalog entries of its candidates (name -> ModelEntry)
     models: dict[str, Any] = field(default_factory=dict)
+    # the catalog entries its graders call or compare with: judges, pairwise `against:` models
+    judges: dict[str, Any] = field(default_factory=dict)
+    labels: Any = None  # Labels: human verdicts on outputs (judge.labels), or None
 
     @property
     def name(self) -> str:
@@ -198,10 +214,16 @@ def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
         raise SpecError(f"{shown}: golden_set: {spec.golden_set} does not exist; fix: create it or correct the path")
     golden = load_golden_set(golden_path, shown_as=spec.golden_set)
     output_spec = spec.output.model_dump(exclude_none=True) if spec.output else None
-    graders = build_graders(spec.graders, f"{shown}: graders", output_spec)
-    task = Task(spec, shown, golden, graders, {n: models[n] for n in spec.candidates})
+    graders = build_graders(spec.graders, f"{shown}: graders", output_spec, root)
+    judges = _judge_models(graders, shown, models)
+    task = Task(spec, shown, golden, graders, {n: models[n] for n in spec.candidates}, judges)
     _check_templates(task, shown)
     _check_expected(task, shown, output_spec)
+    if spec.judge is not None and spec.judge.labels is not None:
+        from ._labels import load_labels
+
+        labels_path = root / spec.judge.labels if not Path(spec.judge.labels).is_absolute() else Path(spec.judge.labels)
+        task.labels = load_labels(labels_path, spec.judge.labels, {c.id for c in golden.cases}, set(spec.candidates))
     return task
 
 
@@ -229,6 +251,22 @@ def _check_expected(task: Task, shown: str, output_spec: dict[str, Any] | None) 
             if problem:
                 raise SpecError(f"{task.spec.golden_set}:{case.line}: case {case.id!r} {problem} "
                                 f"(graders[{i}] in {shown}); fix the case or the grader")
+
+
+def _judge_models(graders: list[Any], shown: str, models: dict[str, Any]) -> dict[str, Any]:
+    """The catalog entries that graders call (`judge:`) or compare with (`against:`), checked."""
+    known = ", ".join(sorted(models)) or "(none: add models to tierwise.yaml)"
+    out: dict[str, Any] = {}
+    for i, g in enumerate(graders):
+        for option in ("judge", "against"):
+            name = g.options.get(option)
+            if not name or (option == "against" and name == "reference"):
+                continue
+            if name not in models:
+                raise SpecError(f"{shown}: graders[{i}].{option}: unknown model {name!r}; known: {known}; "
+                                f"fix: add it to tierwise.yaml models: or correct the name")
+            out[name] = models[name]
+    return out
 
 
 def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:

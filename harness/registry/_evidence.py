@@ -44,6 +44,8 @@ class ModelEvidence(Strict):
     adaptive: str = ""               # an adaptive run's line for it ("qualified at 60 of 200: …")
     settled: bool = False            # settled by an adaptive run on n < all cases
     repeats: int = 1                 # results per case; n counts cases
+    plain_lower: float | None = None  # a judged task: the bound on the judge's grades alone
+    human_labels: int = 0             # human verdicts that corrected `lower` (see decide/_judged.py)
 
 
 class NonInferiorityEvidence(Strict):
@@ -74,6 +76,8 @@ class TaskEvidence(ModelEvidence):
     recorded_at: str = ""
     procedure: str = ""              # which procedure decided (added within version 1)
     noninferiority: NonInferiorityEvidence | None = None  # added within version 1
+    judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts, when measured
+    labels_hash: str | None = None                 # sha256 of the task's labels file then
 
     def records(self) -> dict[str, ModelEvidence]:
         """Every model's evidence (the main one and the fallbacks) by registry target."""
@@ -184,6 +188,7 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
             "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
             "adjusted_p": _r(c.adjusted_p), "level": c.level, "adaptive": c.adaptive, "settled": c.settled,
             "repeats": c.repeats,
+            **({"plain_lower": _r(c.plain_lower), "human_labels": c.human_labels} if c.plain_lower is not None else {}),
         }
 
     entry = decision.entry
@@ -196,6 +201,8 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
         "procedure": decision.procedure, "noninferiority": _noninferiority(decision),
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),
+        **({"labels_hash": task.labels.sha256} if getattr(task, "labels", None) is not None else {}),
     })
 
 

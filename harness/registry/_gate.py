@@ -195,7 +195,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     if stale:
         return TaskGate(name, STALE, "stale evidence: " + "; ".join(stale), fix)
 
-    quality = _quality(task, main, "", record.threshold)
+    quality = _quality(task, main, "", record.threshold) + _judge_quality(task, record)
     quality += [q for fb in fallbacks for q in _quality(task, records[fb], "fallback ", None)]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
@@ -262,7 +262,27 @@ def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvi
         stale.append(f"{task.spec.golden_set} changed since the evidence ({count})")
     if record.confidence != task.spec.confidence:
         stale.append(f"confidence changed from {record.confidence:g} to {task.spec.confidence:g} in {task.path}")
+    labels = getattr(task, "labels", None)
+    if labels is not None and record.labels_hash is not None and record.labels_hash != labels.sha256:
+        stale.append(f"{labels.path} (human verdicts) changed since the evidence")
     return stale
+
+
+def _judge_quality(task: Any, record: TaskEvidence) -> list[str]:
+    """A spec's `judge: {min_agreement}`: judge evidence counts only when the judge's recorded
+    agreement with human verdicts reaches it."""
+    policy = getattr(task.spec, "judge", None)
+    if policy is None or policy.min_agreement is None or not any(g.calls_models for g in task.graders):
+        return []
+    agreement = record.judge_agreement or {}
+    value = agreement.get(policy.agreement)
+    if value is None:
+        return [f"{record.model}'s evidence is judged, and the judge's agreement with people is not recorded "
+                f"(judge.min_agreement {policy.min_agreement:g} in {task.path}); add human verdicts to judge.labels"]
+    if value < policy.min_agreement:
+        return [f"judge agreement ({policy.agreement}) {value:.2f} < min_agreement {policy.min_agreement:g} "
+                f"on {agreement.get('n', 0)} human verdicts"]
+    return []
 
 
 def _stale_model(project: Project, task: Any, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..util import tierwise_version
 from ._cases import TEXT_LIMIT, case_payload, load_reasons, script_json
-from ._data import headline, monthly, registry_diff, run_infos, task_views
+from ._data import headline, judge_share, monthly, registry_diff, run_infos, task_views
 from ._fmt import FILTERS
 from ._markdown import markdown_summary
 
@@ -102,7 +102,7 @@ def _html(views, diff, runs, cases, skipped, meta) -> str:
         views=views, diff=diff, runs=runs, skipped=skipped, meta=meta, headline=headline(views),
         spend=monthly(views), case_tasks=cases["tasks"], case_count=len(cases["cases"]),
         case_task_index={t["name"]: i for i, t in enumerate(cases["tasks"])}, text_limit=TEXT_LIMIT,
-        css=Markup(css), js=Markup(js), script_hash=f"sha256-{digest}",
+        css=Markup(css), js=Markup(js), script_hash=f"sha256-{digest}", judge_share=judge_share,
         cases_json=Markup(script_json(cases)),  # escaped for a <script> element by script_json
     )
 

@@ -85,7 +85,8 @@ def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, d
 
 
 def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
-    """Grader reasons per result id, several graders joined: 'exact: expected …; regex: …'."""
+    """Grader reasons per result id, several graders joined: 'exact: expected …; regex: …'.
+    A judge's reason (its own words) is followed by its votes when it voted more than once."""
     import sqlalchemy as sa
 
     from ..store import Store, grades
@@ -99,10 +100,10 @@ def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
     try:
         with db.engine.connect() as conn:
             for start in range(0, len(ids), _GRADES_CHUNK):
-                query = sa.select(g.result_id, g.idx, g.grader, g.reason).where(
+                query = sa.select(g.result_id, g.idx, g.grader, g.reason, g.detail).where(
                     g.result_id.in_(ids[start:start + _GRADES_CHUNK]))
-                for rid, idx, grader, reason in conn.execute(query):
-                    parts.setdefault(rid, []).append((idx, grader, reason))
+                for rid, idx, grader, reason, detail in conn.execute(query):
+                    parts.setdefault(rid, []).append((idx, grader, reason + _votes(detail)))
     finally:
         db.close()
     from ..util import redactor
@@ -114,6 +115,22 @@ def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
         text = graded[0][2] if len(graded) == 1 else "; ".join(f"{name}: {why}" for _, name, why in graded)
         out[rid] = _cut(hide(text), REASON_LIMIT)
     return out
+
+
+def _votes(detail: str | None) -> str:
+    """' (votes: pass, fail, pass; spread 1.00)' for a judge that voted more than once, else ''."""
+    if not detail:
+        return ""
+    try:
+        d = json.loads(detail)
+    except json.JSONDecodeError:
+        return ""
+    votes = d.get("votes") or []
+    if len(votes) < 2:
+        return ""
+    shown = [str(v.get("verdict", v.get("outcome", v.get("score")))) for v in votes]
+    spread = d.get("spread")
+    return f" (votes: {', '.join(shown)}" + (f"; spread {spread:.2f})" if isinstance(spread, (int, float)) else ")")
 
 
 def script_json(payload: Any) -> str:

@@ -43,6 +43,12 @@ class ModelRow:
     def cost_per_1k(self) -> float | None:
         return None if self.c.cost_per_call is None else self.c.cost_per_call * 1000
 
+    @property
+    def eval_cost_per_1k(self) -> float | None:
+        """What judging 1,000 of its outputs costs: evaluation cost, not the model's own."""
+        value = self.c.eval_cost_per_call
+        return None if value is None or math.isnan(value) else value * 1000
+
 
 @dataclass
 class TaskView:
@@ -63,6 +69,8 @@ class TaskView:
     chart: Any = None                 # _svg.Chart
     limits: str = ""
     entry_changes: list[tuple[str, str, str]] = field(default_factory=list)  # key, before, after
+    judged: bool = False              # a grader calls a judge: show plain and corrected bounds, judge cost
+    eval_costs: tuple[float, float] | None = None  # this evaluation's candidate calls, judge calls (USD)
 
 
 def task_views(project: Any, rec: Any) -> list[TaskView]:
@@ -86,10 +94,28 @@ def task_views(project: Any, rec: Any) -> list[TaskView]:
             if d.monthly_volume:
                 view.monthly_saving = view.saving_per_1k * d.monthly_volume / 1000
         view.rows = [_row(d, c, figures.get((d.task, c.model))) for c in d.candidates]
+        view.judged = any(getattr(g, "calls_models", False) for g in task.graders)
+        if view.judged:
+            view.eval_costs = _eval_costs(rec.frame, d.task)
         view.chart = cost_quality_chart(d)
         view.entry_changes = _entry_changes(d)
         views.append(view)
     return views
+
+
+def _eval_costs(frame: Any, task: str) -> tuple[float, float] | None:
+    """What evaluating the task's current results cost: the candidates' calls and the judge's."""
+    if frame is None or not len(frame) or "eval_cost" not in frame:
+        return None
+    rows = frame[frame["task"] == task]
+    return float(rows["cost"].fillna(0).sum()), float(rows["eval_cost"].fillna(0).sum())
+
+
+def judge_share(costs: tuple[float, float] | None) -> float | None:
+    """The judge's share of what an evaluation cost."""
+    if not costs or sum(costs) <= 0:
+        return None
+    return costs[1] / sum(costs)
 
 
 def _best(d: Decision) -> CandidateResult | None:

@@ -83,6 +83,14 @@ def candidates_for(project: Project, tasks: list, models: list[str] | None = Non
     return resolve_candidates(project.config, names, check_keys=check_keys)
 
 
+def judges_for(project: Project, tasks: list, check_keys: bool = True) -> dict[str, Candidate]:
+    """The models the tasks' graders call (judges) or compare with (pairwise `against:`)."""
+    names: list[str] = []
+    for task in tasks:
+        names += [n for n in getattr(task, "judges", {}) if n not in names]
+    return resolve_candidates(project.config, names, check_keys=check_keys)
+
+
 def check(project: Project) -> None:
     """Everything `run` checks before a call: python: candidates import, every prompt renders."""
     tasks = project.select(None)
@@ -154,6 +162,10 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
     available = {name: c for name, c in cands.items() if c.available}
     plan = plan_run(selected, available, limit=limit, shard=shard, repeats=repeats)
     settings = _adaptive_settings(selected, plan, adaptive, limit, shard, prog)
+    plan.judges = judges_for(project, selected)
+    for name, c in plan.judges.items():
+        if not c.available and name not in skipped:
+            prog.line(f"judge {name} cannot run here: {c.skip_reason}; its grades will be judge errors")
     db = Store(project.store_url(store))
     try:
         from importlib.metadata import version
@@ -172,7 +184,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
                              backoff_s=project.config.retry_backoff_s,
                              local_threads=project.config.local_threads,
-                             grade_timeout_s=project.config.grade_timeout_s)
+                             grade_timeout_s=project.config.grade_timeout_s, judges=plan.judges)
         limiter = Budget(budget, project.config.concurrency) if budget is not None else None
         counts = RunCounts(planned=len(plan.items))
         stops: dict[str, dict[str, str]] = {}

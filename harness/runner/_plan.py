@@ -37,6 +37,8 @@ class Item:
 @dataclass
 class Plan:
     items: list[Item] = field(default_factory=list)
+    # models the graders call or compare with (judges, pairwise `against:`), by catalog name
+    judges: dict[str, Candidate] = field(default_factory=dict)
 
     def current_keys(self) -> dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]:
         """(task, model) -> (case id, call key) -> (call key, case hash, grader hash) the specs ask

@@ -8,7 +8,7 @@ are skipped, cached responses reused.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
@@ -16,7 +16,7 @@ from ..graders import Grade, combine
 from ..models import CallResult, complete, cost_of
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
-from ._writer import Writer
+from ._writer import CacheOnly, Writer
 
 
 @dataclass
@@ -27,6 +27,7 @@ class RunOptions:
     backoff_s: float = 0.5
     local_threads: int | None = None
     grade_timeout_s: float = 30.0  # per grader and output; past it, a recorded grader error
+    judges: dict[str, Any] = field(default_factory=dict)  # models the graders call, for every part of a run
 
 
 @dataclass
@@ -37,26 +38,36 @@ class RunCounts:
     called: int = 0
     errors: int = 0
     written: int = 0
+    judge_calls: int = 0  # judge calls made (not answered from the cache)
     interrupted: bool = False
 
 
 def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> RunCounts:
     """Run every pending item of the plan; returns what was done. Ctrl-C keeps finished work."""
     counts = RunCounts(planned=len(plan.items))
+    judges = plan.judges or options.judges  # a round or budget batch is a part of the run's plan
     pending = _pending(plan, store, options, counts)
     cache = {} if options.no_cache else store.cached_responses([it.call_key for it in pending])
     progress.start(pending)
     writer = Writer(store, progress.advance)
-    server = None
+    server = judging = None
     try:
         local_models = {it.cand.name: it.cand.entry.local for it in pending
                         if it.cand.kind == "local" and it.call_key not in cache}
+        judged = [it for it in pending if _judged(it)]
+        if judged:
+            from ._judging import Judging
+
+            local_models.update({name: c.entry.local for name, c in judges.items()
+                                 if c.kind == "local" and c.available and _uses_judge(judged, name)})
         if local_models:
             from ..models import start_local
 
             progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
             server = start_local(local_models, threads=options.local_threads)
-        asyncio.run(_run_all(pending, cache, writer, options, counts, server))
+        if judged:
+            judging = Judging(judges, store, options.no_cache, options.retries, options.backoff_s, server)
+        asyncio.run(_run_all(pending, cache, writer, options, counts, server, judging))
     except KeyboardInterrupt:
         counts.interrupted = True
     finally:
@@ -64,6 +75,8 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
         if server is not None:
             server.stop()
         progress.stop()
+    if judging is not None:
+        counts.judge_calls = judging.calls
     counts.written = writer.written
     if writer.error is not None:
         raise writer.error
@@ -79,7 +92,7 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
         if group not in stored:
             stored[group] = store.existing(*group)
         row = stored[group].get((it.case.id, it.call_key))
-        if (not options.no_cache and row is not None and row["error"] is None
+        if (not options.no_cache and row is not None and row["error"] is None and not row.get("judge_errors")
                 and (row["call_key"], row["case_hash"], row["grader_hash"]) == it.fingerprint):
             counts.reused += 1
             continue
@@ -87,40 +100,82 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
     return pending
 
 
+def _judged(it: Item) -> bool:
+    """Whether grading this item calls a judge (or needs another model's output)."""
+    return any(g.calls_models for g in it.task.graders)
+
+
+def _uses_judge(items: list[Item], name: str) -> bool:
+    return any(g.options.get("judge") == name for it in items for g in it.task.graders if g.calls_models)
+
+
 async def _run_all(items: list[Item], cache: dict[str, dict], writer: Writer, options: RunOptions,
-                   counts: RunCounts, server: Any) -> None:
+                   counts: RunCounts, server: Any, judging: Any = None) -> None:
     by_model: dict[str, list[Item]] = {}
     for it in items:
         by_model.setdefault(it.cand.name, []).append(it)
     remote = [group for group in by_model.values() if group[0].cand.kind != "local"]
     local = [group for group in by_model.values() if group[0].cand.kind == "local"]
-    jobs = [_run_model(group, cache, writer, options, counts, None) for group in remote]
-    jobs.append(_run_local(local, cache, writer, options, counts, server))
+    deferred: list[tuple[Item, CallResult, bool]] = []
+    jobs = [_run_model(group, cache, writer, options, counts, None, deferred) for group in remote]
+    jobs.append(_run_local(local, cache, writer, options, counts, server, deferred))
     await asyncio.gather(*jobs)
+    if deferred:
+        await _judge_all(deferred, judging, writer, options, server)
 
 
-async def _run_local(groups: list[list[Item]], cache, writer, options, counts, server) -> None:
+async def _run_local(groups: list[list[Item]], cache, writer, options, counts, server, deferred) -> None:
     # The server holds one model at a time: finish one model before the next, and load it
     # with a throwaway call first so the load time is not counted as a case's latency.
     for group in groups:
         if any(it.call_key not in cache for it in group):
-            cand, where = server.route(group[0].cand)
-            await complete(cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1, **where)
-        await _run_model(group, cache, writer, options, counts, server)
+            await _warm(group[0].cand, server)
+        await _run_model(group, cache, writer, options, counts, server, deferred)
 
 
-async def _run_model(items: list[Item], cache, writer, options, counts, server) -> None:
+async def _warm(cand: Any, server: Any) -> None:
+    routed, where = server.route(cand)
+    await complete(routed, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1, **where)
+
+
+async def _run_model(items: list[Item], cache, writer, options, counts, server, deferred) -> None:
     limit = asyncio.Semaphore(items[0].cand.concurrency)
 
     async def one(it: Item) -> None:
         async with limit:
-            row = await _process(it, cache.get(it.call_key), options, counts, server)
-            writer.put(row)
+            cached = cache.get(it.call_key)
+            result = await _call(it, cached, options, counts, server)
+            if result.error is None and _judged(it):
+                # Graded once every candidate has answered (a judge may compare with another
+                # candidate's answer, and a local judge should load once); cached now, so a
+                # crash before the judge is done loses no call.
+                deferred.append((it, result, cached is not None))
+                if cached is None:
+                    writer.put(CacheOnly([{"key": it.call_key, "model": it.cand.name, "response": _response(result)}]))
+                return
+            writer.put(await _graded_row(it, result, cached is not None, options))
 
     await asyncio.gather(*(one(it) for it in items))
 
 
-async def _process(it: Item, cached: dict | None, options: RunOptions, counts: RunCounts, server: Any) -> ResultRow:
+async def _judge_all(deferred: list[tuple[Item, CallResult, bool]], judging: Any, writer: Writer,
+                     options: RunOptions, server: Any) -> None:
+    """Grade the outputs whose graders call a judge, then write their rows."""
+    for it, result, _ in deferred:
+        judging.outputs[(it.task.name, it.cand.name, it.case.id)] = result.output or ""
+    for name, cand in judging.judges.items():  # load each local judge once, before its first case
+        if cand.kind == "local" and cand.available and server is not None and _uses_judge([d[0] for d in deferred], name):
+            await _warm(cand, server)
+
+    async def one(it: Item, result: CallResult, cached: bool) -> None:
+        ctx = judging.context(it)
+        records = [await g.agrade(result.output or "", it.case, ctx) for g in it.task.graders]
+        writer.put(_row(it, result, cached, options.run_id, records, ctx.new_cache))
+
+    await asyncio.gather(*(one(*d) for d in deferred))
+
+
+async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunCounts, server: Any) -> CallResult:
     if cached is not None:
         result = CallResult(output=cached["output"], finish_reason=cached.get("finish_reason"),
                             prompt_tokens=cached.get("prompt_tokens"), completion_tokens=cached.get("completion_tokens"),
@@ -128,21 +183,25 @@ async def _process(it: Item, cached: dict | None, options: RunOptions, counts: R
         counts.cached += 1
     else:
         if it.cand.kind == "local" and _death(server):  # every further call would fail the same way
-            counts.called += 1
-            counts.errors += 1
-            return _row(it, CallResult(attempts=0, error=_death(server), error_type="LocalServerDied"), False,
-                        options.run_id)
-        cand, where = (server.route(it.cand) if it.cand.kind == "local" else (it.cand, {}))
-        result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
-                                backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
+            result = CallResult(attempts=0, error=_death(server), error_type="LocalServerDied")
+        else:
+            cand, where = (server.route(it.cand) if it.cand.kind == "local" else (it.cand, {}))
+            result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
+                                    backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
         counts.called += 1
         if result.error is not None and it.cand.kind == "local" and _death(server):
             result.error, result.error_type = _death(server), "LocalServerDied"
     if result.error is not None:
         counts.errors += 1
-        return _row(it, result, cached is not None, options.run_id, [])
+    return result
+
+
+async def _graded_row(it: Item, result: CallResult, cached: bool, options: RunOptions) -> ResultRow:
+    """The row of one answered (or failed) call, graded in workers with a deadline."""
+    if result.error is not None:
+        return _row(it, result, cached, options.run_id, [])
     records = [await _grade(g, result.output or "", it, options.grade_timeout_s) for g in it.task.graders]
-    return _row(it, result, cached is not None, options.run_id, records)
+    return _row(it, result, cached, options.run_id, records)
 
 
 async def _grade(g: Any, output: str, it: Item, timeout_s: float) -> Grade:
@@ -158,22 +217,34 @@ async def _grade(g: Any, output: str, it: Item, timeout_s: float) -> Grade:
         return Grade(0.0, False, f"grader error: {g.name} {exc}")
 
 
-def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[Grade]) -> ResultRow:
+def _response(result: CallResult) -> dict[str, Any]:
+    return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms}
+
+
+def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[Grade] | None = None,
+         judge_cache: list[dict[str, Any]] | None = None) -> ResultRow:
     grades: list[dict[str, Any]] = []
     score: float | None = 0.0
     passed: bool | None = False
+    eval_cost: float | None = None
+    judge_errors: int | None = None
     if result.error is None:
+        if records is None:
+            records = [g.grade(result.output or "", it.case) for g in it.task.graders]
         combined = combine(it.task.graders, records)
         score, passed = combined.score, combined.passed
         grades = [{"grader": g.name, "options": g.options, "weight": g.weight, "score": r.score,
-                   "passed": r.passed, "reason": r.reason} for g, r in zip(it.task.graders, records)]
+                   "passed": r.passed, "reason": r.reason, "detail": dict(r.detail) if r.detail else None,
+                   "eval_cost": (r.detail or {}).get("eval_cost")} for g, r in zip(it.task.graders, records)]
+        judged = [g for g in grades if g["detail"] is not None and "eval_cost" in g["detail"]]
+        if judged:
+            costs = [g["eval_cost"] for g in judged]
+            eval_cost = None if any(c is None for c in costs) else float(sum(costs))
+            judge_errors = sum(1 for g in judged if g["detail"].get("judge_error"))
     latency_s = result.latency_ms / 1000 if result.latency_ms is not None else None
     cost = cost_of(it.cand, result.prompt_tokens, result.completion_tokens, latency_s)
-    response = None
-    if result.error is None:
-        response = {"output": result.output, "finish_reason": result.finish_reason,
-                    "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                    "latency_ms": result.latency_ms}
+    response = _response(result) if result.error is None else None
     return ResultRow(
         run_id=run_id, task=it.task.name, model=it.cand.name, case_id=it.case.id, call_key=it.call_key,
         spec_hash=it.spec_hash, golden_hash=it.task.golden.sha256, case_hash=it.fingerprint[1],
@@ -182,7 +253,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
         prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens, cost=cost,
         latency_ms=result.latency_ms, attempts=result.attempts, cached=cached, score=score, passed=passed,
         grades=grades, cache_key=it.call_key if result.error is None and not cached else None,
-        cache_response=response,
+        cache_response=response, eval_cost=eval_cost, judge_errors=judge_errors, judge_cache=judge_cache,
     )
 
 

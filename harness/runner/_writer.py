@@ -10,18 +10,22 @@ from typing import Callable
 from ..store import ResultRow, Store
 
 
+class CacheOnly(list):
+    """Responses to cache before their result row exists (a candidate's answer awaiting its judge)."""
+
+
 class Writer:
     """A thread that commits results as they finish (group commit under load)."""
 
     def __init__(self, store: Store, on_written: Callable[[ResultRow], None]):
         self.store, self.on_written = store, on_written
-        self.queue: queue.Queue[ResultRow | None] = queue.Queue()
+        self.queue: queue.Queue[ResultRow | CacheOnly | None] = queue.Queue()
         self.error: BaseException | None = None
         self.written = 0
         self.thread = threading.Thread(target=self._loop, name="tierwise-writer", daemon=True)
         self.thread.start()
 
-    def put(self, row: ResultRow) -> None:
+    def put(self, row: ResultRow | CacheOnly) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(row)
@@ -40,8 +44,13 @@ class Writer:
                 batch = [r for r in batch if r is not None]
             if not batch or self.error is not None:
                 continue
+            cache = [entry for item in batch if isinstance(item, CacheOnly) for entry in item]
+            batch = [r for r in batch if not isinstance(r, CacheOnly)]
             try:
-                self.store.write_results(batch)
+                if cache:
+                    self.store.put_cache(cache)
+                if batch:
+                    self.store.write_results(batch)
             except BaseException as exc:  # surfaced to the run, which stops
                 self.error = exc
                 continue

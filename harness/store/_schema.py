@@ -57,6 +57,10 @@ results = sa.Table(
     sa.Column("score", sa.Float),
     sa.Column("passed", sa.Boolean),
     sa.Column("created_at", sa.Float, nullable=False),
+    # 004_judge_cost: what grading this output cost (a judge's calls), apart from `cost`, the
+    # candidate's own call; and how many of its graders got no verdict from their judge.
+    sa.Column("eval_cost", sa.Float),
+    sa.Column("judge_errors", sa.Integer),
     sa.UniqueConstraint("task", "model", "case_id", "call_key", name="uq_results_case_call"),
 )
 
@@ -70,6 +74,9 @@ grades = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("passed", sa.Boolean, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    # 004_judge_cost: a judge's votes, spread, tokens and error (JSON), and its dollars
+    sa.Column("detail", sa.Text),
+    sa.Column("eval_cost", sa.Float),
 )
 
 response_cache = sa.Table(
@@ -133,11 +140,25 @@ def _m005_run_groups(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_run_id ON results (run_id)"))
 
 
+def _m004_judge_cost(conn: sa.Connection) -> None:
+    # A store made by 001 from today's table definitions has these columns already.
+    wanted = {"results": [results.c.eval_cost, results.c.judge_errors],
+              "grades": [grades.c.detail, grades.c.eval_cost]}
+    inspector = sa.inspect(conn)
+    for table, columns in wanted.items():
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for column in columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+
+
 # Ordered, named, append-only: a store records which it has applied.
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_result_lookup_index", _m002_result_lookup_index),
     ("003_usage_ledger", _m003_usage_ledger),
+    ("004_judge_cost", _m004_judge_cost),
     ("005_run_groups", _m005_run_groups),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -173,3 +194,6 @@ class ResultRow:
     grades: list[dict[str, Any]]
     cache_key: str | None = None        # set when the response may be cached (never for errors)
     cache_response: dict[str, Any] | None = None
+    eval_cost: float | None = None      # what grading cost (judge calls); None when unknown
+    judge_errors: int | None = None     # graders whose judge gave no verdict
+    judge_cache: list[dict[str, Any]] | None = None  # judge responses to cache: {key, model, response}

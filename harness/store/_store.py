@@ -175,7 +175,7 @@ class Store:
     def existing(self, task: str, model: str) -> dict[tuple[str, str], dict[str, Any]]:
         """Stored results of one task and model, keyed by (case_id, call_key)."""
         cols = [results.c.id, results.c.case_id, results.c.call_key, results.c.error,
-                results.c.grader_hash, results.c.case_hash]
+                results.c.grader_hash, results.c.case_hash, results.c.judge_errors]
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
             return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
@@ -258,7 +258,9 @@ class Store:
         grade_rows = [
             {"result_id": result_id, "idx": i, "grader": g["grader"],
              "options": json.dumps(g["options"], sort_keys=True, default=str), "weight": g["weight"],
-             "score": g["score"], "passed": g["passed"], "reason": g["reason"]}
+             "score": g["score"], "passed": g["passed"], "reason": g["reason"],
+             "detail": json.dumps(g["detail"], ensure_ascii=False, default=str) if g.get("detail") else None,
+             "eval_cost": g.get("eval_cost")}
             for result_id, row in zip(ids, rows) for i, g in enumerate(row.grades)
         ]
         if grade_rows:
@@ -266,6 +268,10 @@ class Store:
         cache_rows = {row.cache_key: {"key": row.cache_key, "model": row.model, "created_at": time.time(),
                                       "response": json.dumps(row.cache_response, ensure_ascii=False)}
                       for row in rows if row.cache_key and row.cache_response is not None and row.error is None}
+        for row in rows:  # a judge's answers, cached like a candidate's (never its failed calls)
+            for entry in row.judge_cache or ():
+                cache_rows[entry["key"]] = {"key": entry["key"], "model": entry["model"], "created_at": time.time(),
+                                            "response": json.dumps(entry["response"], ensure_ascii=False)}
         if cache_rows:
             self._insert_cache(conn, sorted(cache_rows.values(), key=lambda r: r["key"]))
 
@@ -275,7 +281,8 @@ class Store:
         now = time.time()
         batch: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         for row in rows:
-            values = {k: v for k, v in row.__dict__.items() if k not in ("grades", "cache_key", "cache_response")}
+            values = {k: v for k, v in row.__dict__.items()
+                      if k not in ("grades", "cache_key", "cache_response", "judge_cache")}
             values["messages"] = json.dumps(row.messages, ensure_ascii=False)
             values["params"] = json.dumps(row.params, ensure_ascii=False, sort_keys=True, default=str)
             values["created_at"] = now
@@ -301,6 +308,17 @@ class Store:
             return conn.execute(results.insert().values(**values)).inserted_primary_key[0]
         conn.execute(results.update().where(results.c.id == existing).values(**values))
         return existing
+
+    def put_cache(self, entries: list[dict[str, Any]]) -> None:
+        """Cache responses that have no result row yet ({key, model, response}): a candidate's
+        answer waiting for its judge, so a crash before the judge is done loses no call."""
+        if not entries:
+            return
+        now = time.time()
+        rows = {e["key"]: {"key": e["key"], "model": e["model"], "created_at": now,
+                           "response": json.dumps(e["response"], ensure_ascii=False)} for e in entries}
+        with self.engine.begin() as conn:
+            self._insert_cache(conn, list(rows.values()))
 
     def _insert_cache(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
         insert = _dialect_insert(conn)
