@@ -157,7 +157,7 @@ SHOWN = "document.querySelectorAll('#case-list .case').length"
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    from tests.test_report import build_example
+    from tests.report.test_report import build_example
 
     return build_example(tmp_path_factory.mktemp("browser"), n_cases=120)
 
