@@ -11,19 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from harness.cli import main
 from harness.store import Store
-from tests.projfix import spec, write_project
+from tests.projfix import tierwise as _tierwise, write_project
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _tierwise(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out = capsys.readouterr()
-    return exit_.value.code, out.out, out.err
 
 
 def test_shard_out_of_range_names_the_option(tmp_path, monkeypatch, capsys):

@@ -2,25 +2,17 @@
 clear error naming the file, never a UnicodeDecodeError traceback."""
 
 import json
-import sys
 
 import pytest
 
 from harness import load_project
-from harness.cli import main
 from harness.errors import RegistryError
 from harness.registry import read_registry, update_registry
-from tests.projfix import cases, write_project
+from tests.projfix import tierwise as _tierwise, cases, write_project
 
 BOM = b"\xef\xbb\xbf"
 
 
-def _tierwise(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["tierwise", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out = capsys.readouterr()
-    return exit_.value.code, out.out, out.err
 
 
 def test_gate_on_a_latin1_registry_names_the_file(tmp_path, monkeypatch, capsys):
