@@ -71,3 +71,14 @@ def test_judge_reasons_and_votes_reach_the_case_browser_escaped(tmp_path):
     assert "judge: judge says <img src=x onerror=alert(2)> pass [2 of 3 votes] (votes: pass, fail, pass; spread 1.00)" \
         in reasons
     assert EVIL not in html
+
+
+def test_markdown_summary_gives_agreement_corrected_bound_and_judge_share(tmp_path):
+    _report(tmp_path)
+    md = (tmp_path / "out" / "summary.md").read_text()
+    assert "judge agreement with 5 human verdicts: accuracy 0.20" in md
+    assert "needs accuracy ≥ 0.5" in md
+    assert re.search(r"evil: lower bound 0\.\d{3} corrected for the judge with 5 human verdicts "
+                     r"\(judge alone 0\.\d{3}\)", md)
+    assert "evaluation cost: candidates $0.016, judge $0.024 (60% of it)" in md
+    assert "<img" not in md
