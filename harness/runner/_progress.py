@@ -11,8 +11,10 @@ from typing import Any
 class Progress:
     """Counts committed results per (task, model) and shows them."""
 
-    def __init__(self, enabled: bool = True, stream: Any = None):
+    def __init__(self, enabled: bool = True, stream: Any = None, heartbeat_s: float = 30.0):
         self.stream = stream or sys.stderr
+        self.heartbeat_s = heartbeat_s  # without a terminal: a line at least this often on slow pairs
+        self._said = time.monotonic()
         self.enabled = enabled
         self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self._lock = threading.Lock()
@@ -71,6 +73,10 @@ class Progress:
             took = time.monotonic() - self._started[key]
             self.line(f"  {key[0]} × {key[1]}: {done}/{total} done"
                       f"{f', {errors} errors' if errors else ''} ({took:.1f}s)")
+        elif time.monotonic() - self._said >= self.heartbeat_s:  # a slow pair (a local model) shows it moves
+            took = time.monotonic() - self._started[key]
+            self.line(f"  {key[0]} × {key[1]}: {done}/{total} so far"
+                      f"{f', {errors} errors' if errors else ''} ({took:.0f}s)")
 
     def note(self, message: str) -> None:
         if self.enabled:
@@ -83,6 +89,7 @@ class Progress:
         from ..util import redact
 
         print(redact(message), file=self.stream, flush=True)
+        self._said = time.monotonic()
 
     def stop(self) -> None:
         if self._bars is not None:

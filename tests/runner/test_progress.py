@@ -1,0 +1,43 @@
+"""Progress without a terminal (CI logs, `scripts/example > log`): a line per finished pair, and
+a line at least every heartbeat on a pair that takes long, so a slow local model shows it moves."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+from harness.runner._progress import Progress
+
+
+def _items(n: int) -> list:
+    task, cand = SimpleNamespace(name="t"), SimpleNamespace(name="m")
+    return [SimpleNamespace(task=task, cand=cand) for _ in range(n)]
+
+
+def _row(error: str | None = None):
+    return SimpleNamespace(task="t", model="m", error=error)
+
+
+def test_a_slow_pair_prints_how_far_it_is_at_each_heartbeat():
+    out = io.StringIO()
+    progress = Progress(stream=out, heartbeat_s=0.0)
+    progress.start(_items(3))
+    progress.advance(_row())
+    progress.advance(_row("Timeout: took too long"))
+    progress.advance(_row())
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "running 3 calls across 1 task × model pairs"
+    assert lines[1].startswith("  t × m: 1/3 so far (")
+    assert lines[2] == "  ! t × m: Timeout: took too long (further errors are counted)"
+    assert lines[3].startswith("  t × m: 2/3 so far, 1 errors (")
+    assert lines[4].startswith("  t × m: 3/3 done, 1 errors (")
+
+
+def test_a_fast_pair_prints_one_line_when_done():
+    out = io.StringIO()
+    progress = Progress(stream=out)  # the default heartbeat (30 s) does not pass in this test
+    progress.start(_items(3))
+    for _ in range(3):
+        progress.advance(_row())
+    assert [x.split(" (")[0] for x in out.getvalue().splitlines()] == [
+        "running 3 calls across 1 task × model pairs", "  t × m: 3/3 done"]
