@@ -9,10 +9,11 @@ from typing import Any
 
 from ..decide import AdaptiveSettings, summarize
 from ..errors import ConfigError
-from ..models import Candidate, price_map_version, resolve_candidates
+from ..models import price_map_version
 from ..project import Project
 from ..store import Store, safe_url
 from ..util import redact, tierwise_version
+from ._candidates import candidates_for, judges_for
 from ._plan import Plan, plan_run
 from ._estimate import DryRun, dry_run
 from ._progress import Progress
@@ -67,34 +68,6 @@ class RunResult:
         return (f"RunResult(run_id={self.run_id!r}, planned={c.planned}, called={c.called}, cached={c.cached}, "
                 f"reused={c.reused}, errors={c.errors}, over_limit={len(self.failed)}, "
                 f"interrupted={c.interrupted})")
-
-
-def candidates_for(project: Project, tasks: list, models: list[str] | None = None,
-                   check_keys: bool = True) -> dict[str, Candidate]:
-    """The candidates the selected tasks name, filtered by --models."""
-    names: list[str] = []
-    for task in tasks:
-        names += [n for n in task.spec.candidates if n not in names]
-    if models:
-        unknown = [m for m in models if m not in project.config.models]
-        if unknown:
-            raise ConfigError(f"--models: unknown model {unknown[0]!r}; known: {', '.join(sorted(project.config.models))}")
-        names = [n for n in names if n in models]
-    return resolve_candidates(project.config, names, check_keys=check_keys)
-
-
-def judges_for(project: Project, tasks: list, check_keys: bool = True) -> dict[str, Candidate]:
-    """The models the tasks' graders call (judges) or compare with (pairwise `against:`)."""
-    names: list[str] = []
-    for task in tasks:
-        names += [n for n in getattr(task, "judges", {}) if n not in names]
-    return resolve_candidates(project.config, names, check_keys=check_keys)
-
-
-def check(project: Project) -> None:
-    """Everything `run` checks before a call: python: candidates import, every prompt renders."""
-    tasks = project.select(None)
-    plan_run(tasks, candidates_for(project, tasks, check_keys=False))
 
 
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,

@@ -65,21 +65,30 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
             cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
         params = task.params()
         times = repeats or task.spec.repeats
+        rendered: dict[tuple, list[list[dict[str, str]]]] = {}  # candidates sharing a prompt render it once
         for name in task.spec.candidates:
             cand = candidates.get(name)
             if cand is None:
                 continue
             extra = constraint(task, cand)
             spec_hash = task.spec_hash(name)
-            for case in cases:
-                try:
-                    messages = task.render(name, case.vars)
-                except SpecError:  # the sandbox refused the template: already located
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
-                    raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
-                                    f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
+            prompt = tuple(task.prompt_for(name).items())
+            if prompt not in rendered:
+                rendered[prompt] = [_render(task, name, case) for case in cases]
+            for case, shared in zip(cases, rendered[prompt]):
+                messages = [dict(m) for m in shared]
                 for r in range(times):
                     key = call_key(cand.identity, messages, params, extra, case.vars, repeat=r)
                     plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r))
     return plan
+
+
+def _render(task: Task, model: str, case: Any) -> list[dict[str, str]]:
+    """One case's messages for a model, with a render failure located in the spec and golden set."""
+    try:
+        return task.render(model, case.vars)
+    except SpecError:  # the sandbox refused the template: already located
+        raise
+    except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
+        raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
+                        f"({task.spec.golden_set}:{case.line}) for {model}: {exc}") from None
