@@ -12,6 +12,7 @@ The public surface; everything the CLI does is one of these calls first:
     harness.gate(project)                      # is every registry entry backed by current evidence?
 """
 
+from ._lazy import lazy_attributes
 from .errors import (
     ConfigError,
     GoldenSetError,
@@ -42,10 +43,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f".{module}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -2,6 +2,8 @@
 (per-model concurrency, local models grouped), the writer that commits each result at once,
 and progress."""
 
+from .._lazy import lazy_attributes
+
 __all__ = ["DEFAULT_MAX_ERROR_RATE", "DryRun", "ErrorReport", "Item", "Plan", "Progress", "RunCounts", "RunOptions",
            "RunResult", "arun", "candidates_for", "check", "estimate", "execute", "plan_run", "results", "run", "summary"]
 
@@ -17,14 +19,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f".{module}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..decide import AdaptiveSettings, summarize
 from ..errors import ConfigError
 from ..models import price_map_version
 from ..project import Project
@@ -19,6 +18,9 @@ from ._estimate import DryRun, dry_run
 from ._progress import Progress
 from ._rounds import Budget, adaptive_rounds, run_parts
 from ._runner import RunCounts, RunOptions
+
+if TYPE_CHECKING:
+    from ..decide import AdaptiveSettings
 
 
 # A run exits 1 when a task × model's error rate passes this, unless the spec's max_error_rate
@@ -190,6 +192,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
             db.finish_run(run_id, status, info)
             for line in db.rejected:
                 prog.line(f"not stored (the store refused it): {line}")
+        from ..decide import summarize
+
         return RunResult(run_id, counts, skipped, summarize(frame), plan, stops,
                          limiter.stopped if limiter is not None else None, errors or [])
     finally:
@@ -208,6 +212,7 @@ def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: in
                               "fix: drop --limit/--shard, or drop --adaptive")
         prog.line(f"--limit/--shard: running {', '.join(t.name for t in wanted)} in full, not adaptively")
         return {}
+    from ..decide import AdaptiveSettings
     from ._estimate import Estimator
 
     estimator = Estimator(None)  # spec and catalog only: the same ladder on every resume
@@ -258,6 +263,8 @@ def results(project: Project, tasks: list[str] | None = None, store: str | None 
 
 def summary(project: Project, tasks: list[str] | None = None, store: str | None = None):
     """The per task x model summary of the current results."""
+    from ..decide import summarize
+
     return summarize(results(project, tasks, store))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
-from ..fingerprint import call_key, case_hash
+from ..fingerprint import CallKeys, canonical, case_hash
 from ..models import Candidate, constraint
 from ..project import Case, Task
 
@@ -65,20 +65,28 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
             cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
         params = task.params()
         times = repeats or task.spec.repeats
-        rendered: dict[tuple, list[list[dict[str, str]]]] = {}  # candidates sharing a prompt render it once
+        # What a call sends, rendered and serialised once per case: candidates sharing a prompt
+        # share its messages, python: rules share the case's vars (fingerprint.CallKeys).
+        rendered: dict[tuple, list[list[dict[str, str]]]] = {}
+        sent: dict[tuple | None, list[str]] = {}
         for name in task.spec.candidates:
             cand = candidates.get(name)
             if cand is None:
                 continue
             extra = constraint(task, cand)
             spec_hash = task.spec_hash(name)
+            keys = CallKeys(cand.identity, params, extra)
             prompt = tuple(task.prompt_for(name).items())
             if prompt not in rendered:
                 rendered[prompt] = [_render(task, name, case) for case in cases]
-            for case, shared in zip(cases, rendered[prompt]):
+            what = None if keys.python else prompt  # None: the vars
+            if what not in sent:
+                sent[what] = [canonical(c.vars) for c in cases] if keys.python else \
+                    [canonical(m) for m in rendered[prompt]]
+            for case, shared, case_sent in zip(cases, rendered[prompt], sent[what]):
                 messages = [dict(m) for m in shared]
                 for r in range(times):
-                    key = call_key(cand.identity, messages, params, extra, case.vars, repeat=r)
+                    key = keys.key(case_sent, repeat=r)
                     plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r))
     return plan
 

@@ -172,13 +172,14 @@ class Store:
         return sorted(out, key=lambda r: r["started_at"])
 
     # -- results ----------------------------------------------------------------
-    def existing(self, task: str, model: str) -> dict[tuple[str, str], dict[str, Any]]:
-        """Stored results of one task and model, keyed by (case_id, call_key)."""
-        cols = [results.c.id, results.c.case_id, results.c.call_key, results.c.error,
-                results.c.grader_hash, results.c.case_hash, results.c.judge_errors]
+    def reusable(self, task: str, model: str) -> set[tuple[str, str, str, str]]:
+        """(case id, call key, case hash, grader hash) of one task and model's stored results that
+        a run may keep as they are: the call succeeded and every judge gave a verdict."""
+        c = results.c
+        query = sa.select(c.case_id, c.call_key, c.case_hash, c.grader_hash).where(
+            c.task == task, c.model == model, c.error.is_(None), sa.or_(c.judge_errors.is_(None), c.judge_errors == 0))
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
-            return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
+            return {tuple(r) for r in conn.execute(query)}
 
     def stored_pairs(self, tasks: list[str]) -> set[tuple[str, str]]:
         """The (task, model) pairs with any stored result, current or not."""
@@ -358,7 +359,7 @@ class Store:
                 return frame.sort_values("id", ignore_index=True) if "id" in frame else frame
             if current is None:
                 return pd.read_sql(query, conn)
-            keys = [row for row in current_rows(current) if not tasks or row["task"] in tasks]
+            keys = [row for row in current_rows(current) if not tasks or row[0] in tasks]
             with current_keys_table(conn, keys) as table:
                 query = query.join(table, matches_current(table))
                 return pd.read_sql(query, conn)
@@ -379,18 +380,18 @@ class Store:
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
-def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]) -> list[dict[str, str]]:
-    """Plan.current_keys as rows: one per (task, model, case id, call key) the specs ask for."""
-    return [{"task": task, "model": model, "case_id": case[0], "call_key": key[0], "case_hash": key[1],
-             "grader_hash": key[2]}
-            for (task, model), cases in current.items() for case, key in cases.items()]
+def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]
+                 ) -> list[tuple[str, str, str, str, str, str]]:
+    """Plan.current_keys as rows of (task, model, case id, call key, case hash, grader hash): one
+    per call the specs ask for."""
+    return [(task, model, case[0], *key) for (task, model), cases in current.items() for case, key in cases.items()]
 
 
 _CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader_hash")
 
 
 @contextmanager
-def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
+def current_keys_table(conn: sa.Connection, rows: list[tuple[str, str, str, str, str, str]]):
     """A temporary table of current (task, model, case id, call key, case hash, grader hash),
     dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
     # (task, model, case id, call key) is unique in the current keys (a case has one call key per
@@ -404,8 +405,7 @@ def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
         if rows:  # straight to the driver: SQLAlchemy's per-row parameter handling costs more than the insert
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_CURRENT_COLUMNS)}) "
-                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})",
-                                 [tuple(row[c] for c in _CURRENT_COLUMNS) for row in rows])
+                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})", rows)
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"ANALYZE {table.name}"))  # a temp table has no statistics otherwise
         yield table
