@@ -3,8 +3,8 @@
 A project of 5 tasks x 4 python: candidates x 1,500 cases. The store is filled straight
 through Store.write_results with rows keyed by the real planner and graded by the tasks' own
 graders, so `tierwise run` finds every result stored and valid and calls nothing. Each command
-then runs as a user runs it, in a fresh process (imports included); the median wall time of
---repeat runs is printed, with the load average beside it. With --before TREE (a folder holding
+then runs as a user runs it, in a fresh process (imports included); the median wall and CPU
+times of --repeat runs are printed, with the load average beside them. With --before TREE (a folder holding
 an older `harness/`, e.g. `git archive <commit> harness | tar -x -C TREE`) the same commands run
 with that version too, on a copy of the same store.
 
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -94,15 +95,18 @@ def fill_store(root: Path) -> int:
     return written
 
 
-def timed(tree: Path, root: Path, args: list[str]) -> tuple[float, str]:
+def timed(tree: Path, root: Path, args: list[str]) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system: less moved by other work on the machine) of one command."""
     env = {**os.environ, "PYTHONPATH": str(tree), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=root, env=env, capture_output=True,
                          text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode not in (0, 1):
         raise SystemExit(f"tierwise {' '.join(args)} failed ({out.returncode}):\n{out.stderr[-3000:]}")
-    return seconds, out.stdout
+    return seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out.stdout
 
 
 def main() -> None:
@@ -136,17 +140,19 @@ def main() -> None:
         root = args.work / label
         shutil.copytree(data, root)  # each version reads the same bytes
         for name, command in COMMANDS.items():
-            times = []
+            walls, cpus = [], []
             for _ in range(args.repeat):
-                seconds, out = timed(tree, root, command)
-                times.append(seconds)
+                seconds, cpu, out = timed(tree, root, command)
+                walls.append(seconds)
+                cpus.append(cpu)
             if name.startswith("run") and " 0 called, 0 from cache" not in out:
                 raise SystemExit(f"the re-run was not fully cached:\n{out[-2000:]}")
             load = os.getloadavg()[0]
-            table.append((label, name, statistics.median(times), min(times), load))
-    print(f"\n| version | command | median s | min s | load (1 min) |\n|---|---|---:|---:|---:|")
-    for label, name, median, best, load in table:
-        print(f"| {label} | tierwise {name} | {median:.2f} | {best:.2f} | {load:.2f} |")
+            table.append((label, name, statistics.median(walls), min(walls), statistics.median(cpus), load))
+    print("\n| version | command | median wall s | min wall s | median CPU s | load (1 min) |\n"
+          "|---|---|---:|---:|---:|---:|")
+    for label, name, median, best, cpu, load in table:
+        print(f"| {label} | tierwise {name} | {median:.2f} | {best:.2f} | {cpu:.2f} | {load:.2f} |")
 
 
 if __name__ == "__main__":

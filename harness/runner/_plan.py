@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
-from ..fingerprint import CallKeys, canonical, case_hash
+from ..fingerprint import CallKeys, canonical
 from ..models import Candidate, constraint
 from ..project import Case, Task
 
@@ -24,10 +24,12 @@ class Item:
     call_key: str
     spec_hash: str
     repeat: int = 0  # which of the case's `repeats` (0-based); part of the call key
+    case_hash: str = ""  # fingerprint.case_hash of the case (looked up when not given)
 
     @property
     def fingerprint(self) -> tuple[str, str, str]:
-        return self.call_key, self.task.case_hashes[self.case.id], self.task.grader_hash()
+        """(call key, case hash, grader hash): a stored result is current when all three match."""
+        return self.call_key, self.case_hash or self.task.case_hashes[self.case.id], self.task.grader_hash()
 
     @property
     def stored_params(self) -> dict[str, Any]:
@@ -60,9 +62,10 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
     plan = Plan()
     for task in tasks:
         cases = task.golden.cases[:limit] if limit else task.golden.cases
+        hashes = task.case_hashes
         if shard:
             index, count = shard
-            cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
+            cases = tuple(c for c in cases if int(hashes[c.id], 16) % count == index - 1)
         params = task.params()
         times = repeats or task.spec.repeats
         # What a call sends, rendered and serialised once per case: candidates sharing a prompt
@@ -84,10 +87,12 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
                 sent[what] = [canonical(c.vars) for c in cases] if keys.python else \
                     [canonical(m) for m in rendered[prompt]]
             for case, shared, case_sent in zip(cases, rendered[prompt], sent[what]):
-                messages = [dict(m) for m in shared]
+                # a python: rule's messages are only stored; a model's are its own to send
+                messages = shared if keys.python else [dict(m) for m in shared]
                 for r in range(times):
                     key = keys.key(case_sent, repeat=r)
-                    plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r))
+                    plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r,
+                                           hashes[case.id]))
     return plan
 
 
