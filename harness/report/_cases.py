@@ -102,15 +102,15 @@ def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     db = Store(store_url)
-    parts: dict[int, list[tuple[int, str, str]]] = {}
+    parts: dict[int, list[tuple[str, str]]] = {}
     g = grades.c
     try:
         with db.engine.connect() as conn:
             for start in range(0, len(ids), _GRADES_CHUNK):
-                query = sa.select(g.result_id, g.idx, g.grader, g.reason, g.detail).where(
-                    g.result_id.in_(ids[start:start + _GRADES_CHUNK]))
-                for rid, idx, grader, reason, detail in conn.execute(query):
-                    parts.setdefault(rid, []).append((idx, grader, reason + _votes(detail)))
+                query = sa.select(g.result_id, g.grader, g.reason, g.detail).where(
+                    g.result_id.in_(ids[start:start + _GRADES_CHUNK])).order_by(g.result_id, g.idx)
+                for rid, grader, reason, detail in conn.execute(query).all():
+                    parts.setdefault(rid, []).append((grader, reason + _votes(detail) if detail else reason))
     finally:
         db.close()
     from ..util import redactor
@@ -118,8 +118,7 @@ def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
     hide = redactor()
     out, shown = {}, {}  # reasons repeat: redact and cut each text once
     for rid, graded in parts.items():
-        graded.sort()
-        text = graded[0][2] if len(graded) == 1 else "; ".join(f"{name}: {why}" for _, name, why in graded)
+        text = graded[0][1] if len(graded) == 1 else "; ".join(f"{name}: {why}" for name, why in graded)
         if text not in shown:
             shown[text] = _cut(hide(text), REASON_LIMIT)
         out[rid] = shown[text]

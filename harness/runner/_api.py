@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 DEFAULT_MAX_ERROR_RATE = 0.10
 
 
+# What the run's summary (decide/_figures.py) and error reports read of the current results.
+RUN_COLUMNS = ["task", "model", "case_id", "run_id", "error", "score", "latency_ms", "prompt_tokens",
+               "completion_tokens", "cost", "finish_reason", "eval_cost", "judge_errors"]
+
+
 @dataclass
 class ErrorReport:
     """The failed calls of one task × model in the current results."""
@@ -183,7 +188,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                 info["budget_stop"] = limiter.stopped
             frame = errors = None
             if status != "failed":
-                frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
+                frame = db.results_frame([t.name for t in selected], current=plan.current_keys(), columns=RUN_COLUMNS)
                 errors = _error_reports(selected, frame, max_errors)
                 info["errors"] = {f"{e.task} × {e.model}": {"errors": e.errors, "n": e.n, "limit": e.limit,
                                                             "first": e.first_error} for e in errors}

@@ -353,31 +353,39 @@ class Store:
         with self.engine.connect() as conn:
             if run_ids is not None:
                 ids = sorted(set(run_ids))
-                frames = [pd.read_sql(query.where(results.c.run_id.in_(ids[i:i + _CHUNK])), conn)
-                          for i in range(0, len(ids), _CHUNK)] or [pd.read_sql(query.where(sa.false()), conn)]
+                frames = [read_frame(conn, query.where(results.c.run_id.in_(ids[i:i + _CHUNK])))
+                          for i in range(0, len(ids), _CHUNK)] or [read_frame(conn, query.where(sa.false()))]
                 frame = pd.concat(frames, ignore_index=True)
                 return frame.sort_values("id", ignore_index=True) if "id" in frame else frame
             if current is None:
-                return pd.read_sql(query, conn)
+                return read_frame(conn, query)
             keys = [row for row in current_rows(current) if not tasks or row[0] in tasks]
             with current_keys_table(conn, keys) as table:
                 query = query.join(table, matches_current(table))
-                return pd.read_sql(query, conn)
+                return read_frame(conn, query)
 
     def grades_frame(self, result_ids: list[int] | None = None):
-        import pandas as pd
-
         query = sa.select(grades)
         if result_ids is not None:
             query = query.where(grades.c.result_id.in_(result_ids))
         with self.engine.connect() as conn:
-            return pd.read_sql(query, conn)
+            return read_frame(conn, query)
 
     def close(self) -> None:
         self.engine.dispose()
 
 
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+def read_frame(conn: sa.Connection, query: sa.Select):
+    """`pandas.read_sql(query, conn)`, the same frame (values, dtypes, index), built from plain
+    tuples: pandas turns SQLAlchemy's Row objects into tuples one by one, at several times the
+    cost of the query itself."""
+    import pandas as pd
+
+    result = conn.execute(query)
+    return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()), coerce_float=True)
 
 
 def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]
