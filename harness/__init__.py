@@ -22,8 +22,6 @@ from .errors import (
     StoreError,
     TierwiseError,
 )
-from .graders import Grade, grader
-from .project import Project, load_project
 
 __all__ = [
     "Client", "ConfigError", "GoldenSetError", "Grade", "GraderError", "Project", "RegistryError", "SpecError",
@@ -32,9 +30,11 @@ __all__ = [
     "write_registry",
 ]
 
-# Heavy modules (pandas, SQLAlchemy, litellm) load only when these are first used, so
-# `tierwise --help` and `tierwise validate` stay fast.
+# Every module loads when one of its names is first used (pydantic for specs, pandas and
+# SQLAlchemy for results, LiteLLM for calls), so `tierwise --help` and `validate` start fast.
 _LAZY = {
+    "Grade": "graders", "grader": "graders",
+    "Project": "project", "load_project": "project",
     "run": "runner", "arun": "runner", "results": "runner", "summary": "runner",
     "recommend": "decide",
     "write_registry": "registry", "gate": "registry",
