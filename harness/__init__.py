@@ -12,6 +12,7 @@ The public surface; everything the CLI does is one of these calls first:
     harness.gate(project)                      # is every registry entry backed by current evidence?
 """
 
+from ._lazy import lazy_attributes
 from .errors import (
     ConfigError,
     GoldenSetError,
@@ -21,8 +22,6 @@ from .errors import (
     StoreError,
     TierwiseError,
 )
-from .graders import Grade, grader
-from .project import Project, load_project
 
 __all__ = [
     "Client", "ConfigError", "GoldenSetError", "Grade", "GraderError", "Project", "RegistryError", "SpecError",
@@ -31,9 +30,11 @@ __all__ = [
     "write_registry",
 ]
 
-# Heavy modules (pandas, SQLAlchemy, litellm) load only when these are first used, so
-# `tierwise --help` and `tierwise validate` stay fast.
+# Every module loads when one of its names is first used (pydantic for specs, pandas and
+# SQLAlchemy for results, LiteLLM for calls), so `tierwise --help` and `validate` start fast.
 _LAZY = {
+    "Grade": "graders", "grader": "graders",
+    "Project": "project", "load_project": "project",
     "run": "runner", "arun": "runner", "results": "runner", "summary": "runner",
     "recommend": "decide",
     "write_registry": "registry", "gate": "registry",
@@ -42,10 +43,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f".{module}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -307,15 +307,17 @@ def _terminate_as_interrupt() -> None:
 
 def main() -> None:
     """Entry point: a TierwiseError is one line on stderr and exit code 2, never a traceback."""
-    from .util import redact
-
     _terminate_as_interrupt()
     try:
         code = cli.main(standalone_mode=False)
     except TierwiseError as exc:
+        from .util import redact
+
         click.echo(redact(f"error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:  # a path that is a folder, not writable, …: bad input, not a crash
+        from .util import redact
+
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         click.echo(redact(f"error: {where}{exc.strerror or exc}"), err=True)
         sys.exit(2)

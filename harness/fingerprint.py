@@ -94,13 +94,42 @@ def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: d
     `repeat`: which of a case's repeated calls (`repeats: k`) this is; the first (0) keeps the
     key an unrepeated run has, so adding repeats reuses what is stored.
     """
-    if identity.get("kind") == "python":
-        payload = {"model": identity, "vars": variables}
-    else:
-        payload = {"model": identity, "messages": messages, "params": params, "extra": extra}
-    if repeat:
-        payload["repeat"] = repeat
-    return digest(payload, 32)
+    keys = CallKeys(identity, params, extra)
+    return keys.key(canonical(variables if keys.python else messages), repeat)
+
+
+class CallKeys:
+    """`call_key` for the many calls of one candidate with the same params: its payload is
+    {"model": identity, "vars": …} for a python: rule, else {"model": identity, "messages": …,
+    "params": …, "extra": …}, plus "repeat" past the first. Canonical JSON composes (an
+    object's text is its fields' texts in key order), so the parts every call shares are
+    serialised once, and what is sent (the vars or the messages) once per case, not once per
+    candidate, with the very same text hashed."""
+
+    def __init__(self, identity: dict[str, Any], params: dict[str, Any], extra: dict[str, Any]):
+        self.python = identity.get("kind") == "python"
+        self._fields = {"model": canonical(identity)}
+        if not self.python:
+            self._fields.update(params=canonical(params), extra=canonical(extra))
+        self._sent = "vars" if self.python else "messages"
+        self._around: dict[int, tuple[str, str]] = {}
+
+    def key(self, sent: str, repeat: int = 0) -> str:
+        """The key of one call, given canonical() of what it sends: the vars for a python: rule,
+        the messages otherwise."""
+        around = self._around.get(repeat)
+        if around is None:
+            around = self._around[repeat] = self._text_around(repeat)
+        return hashlib.sha256(f"{around[0]}{sent}{around[1]}".encode()).hexdigest()[:32]
+
+    def _text_around(self, repeat: int) -> tuple[str, str]:
+        """The payload's text before and after what is sent, fields in key order as canonical() has them."""
+        fields = {**self._fields, self._sent: "\0"}  # canonical JSON never holds a raw NUL
+        if repeat:
+            fields["repeat"] = canonical(repeat)
+        text = "{" + ", ".join(f"{json.dumps(name)}: {value}" for name, value in sorted(fields.items())) + "}"
+        before, after = text.split("\0")
+        return before, after
 
 
 def case_hash(case: "Case") -> str:

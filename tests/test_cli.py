@@ -1,5 +1,8 @@
 """The command line: one-line errors with exit code 2, fast start, init, validate, models."""
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,11 +66,53 @@ def test_unknown_task_lists_known(tmp_path, monkeypatch, capsys):
     assert code == 2 and "unknown task 'nope'; known: t" in err
 
 
-def test_help_imports_no_heavy_module():
-    code = ("import sys, harness.cli; heavy = [m for m in ('litellm', 'pandas', 'scipy', 'llama_cpp', 'jinja2') "
-            "if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+# What the commands that call no model must not import: LiteLLM alone takes seconds, the rest
+# (the store, the statistics, the tables) belong to run, recommend and report.
+HEAVY = ("litellm", "pandas", "scipy", "numpy", "sqlalchemy", "llama_cpp")
+SPECS = ("pydantic", "jinja2", "jsonschema")  # what reading a project needs; --help reads none
+EXAMPLE = ("tierwise.yaml", "registry.yaml", "registry.evidence.json", "evals", "golden_sets", "examples")
+PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "GOOGLE_API_KEY", "GEMINI_API_KEY")
+
+
+def _imported_by(args: list[str], project: Path, env: dict[str, str] | None = None) -> tuple[int, list[str], str]:
+    """Run the console script's entry point in a fresh interpreter; its exit code, the heavy
+    modules loaded by then, and its output."""
+    code = ("import json, sys\n"
+            "from harness.cli import main\n"
+            f"sys.argv = ['tierwise', *{args!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    status = exc.code or 0\n"
+            f"print(json.dumps([status, [m for m in {HEAVY + SPECS!r} if m in sys.modules]]), file=sys.stderr)\n")
+    environ = {k: v for k, v in os.environ.items() if k not in PROVIDER_KEYS}
+    environ.update(PYTHONPATH=str(REPO), **(env or {}))
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, env=environ)
+    status, loaded = json.loads(out.stderr.strip().splitlines()[-1])
+    return status, loaded, out.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["validate"], ["models"], ["gate"]])
+def test_commands_that_call_no_model_import_no_litellm_on_the_example(tmp_path, args):
+    for name in EXAMPLE:  # the bundled example, copied: its API models, local models, rules and evidence
+        copy = shutil.copytree if (REPO / name).is_dir() else shutil.copy
+        copy(REPO / name, tmp_path / name)
+    status, loaded, out = _imported_by(args, tmp_path)
+    assert status == 0, out
+    assert [m for m in loaded if m in HEAVY or args == ["--help"]] == []
+
+
+@pytest.mark.parametrize("key", [None, "OPENAI_API_KEY"])
+def test_models_prices_and_key_checks_import_no_litellm(tmp_path, key):
+    models = {"rule": {"python": "rules:echo"}, "gpt": {"litellm": "openai/gpt-4.1-mini"},
+              "haiku": {"litellm": "anthropic/claude-haiku-4-5"}, "flash": {"litellm": "gemini/gemini-2.5-flash-lite"}}
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    write_project(tmp_path, models=models,
+                  specs={"t": spec(candidates=list(models), output={"json_schema": schema}, graders=[{"type": "json"}])},
+                  golden={"t": [{"id": "a", "vars": {"text": "x"}, "expected": {"name": "x"}}]})
+    for args in (["validate"], ["models"]):
+        status, loaded, out = _imported_by(args, tmp_path, {key: "sk-test"} if key else None)
+        assert status == 0 and [m for m in loaded if m in HEAVY] == [], out
+    assert "$0.4 in / $1.6 out per Mtok (LiteLLM)" in out
+    assert ("OPENAI_API_KEY is not set" in out) == (key is None)
+    assert "GOOGLE_API_KEY or GEMINI_API_KEY is not set" in out
 
 
 def test_validate_renders_every_prompt(tmp_path, monkeypatch, capsys):

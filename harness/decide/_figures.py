@@ -44,7 +44,7 @@ def figures(rows: Any) -> dict[str, Any]:
         "cost_per_call": float(cost.mean()) if cost is not None and len(ok) and cost.notna().all() else None,
         "length_rate": float((ok["finish_reason"] == "length").mean()) if len(ok) and "finish_reason" in ok
         else math.nan,
-        "run_ids": sorted(set(rows["run_id"])) if "run_id" in rows else [],
+        "run_ids": sorted(set(rows["run_id"].unique())) if "run_id" in rows else [],
         "first_error": str(rows["error"].dropna().iloc[0]) if rows["error"].notna().any() else "",
         "eval_cost_per_call": float(eval_cost.mean()) if eval_cost is not None and eval_cost.notna().all() else math.nan,
         "eval_cost_total": float(eval_cost.sum()) if eval_cost is not None and eval_cost.notna().all() else math.nan,

@@ -58,7 +58,8 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             for task in selected:
                 current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
             frame = db.results_frame([t.name for t in selected], current=current_keys)
-            runs = [r for r in all_runs if r["id"] in set(frame["run_id"])] if len(frame) else []
+            used = set(frame["run_id"].unique()) if len(frame) else set()
+            runs = [r for r in all_runs if r["id"] in used]
             stored = db.stored_pairs([t.name for t in selected])
         finally:
             db.close()

@@ -202,8 +202,9 @@ def consistency(rows: Any) -> dict[str, int]:
 
 
 def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any = None,
-             data: dict | None = None) -> Any:
-    """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not."""
+             data: dict | None = None, groups: dict[str, Any] | None = None) -> Any:
+    """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not.
+    `groups`: the frame's rows by model, when the caller has them already."""
     from ._selection import Candidate as Evidence
     from ._selection import select
 
@@ -232,7 +233,8 @@ def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any 
     family = [r for r in results if r.n and r.n >= r.cases]
     if not family:
         return None
-    groups = dict(tuple(frame.groupby("model", sort=False)))
+    if groups is None:
+        groups = dict(tuple(frame.groupby("model", sort=False)))
     scores = {r.model: case_scores(groups[r.model]) for r in family}
     selection = select([Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in family],
                        spec.threshold, spec.confidence, procedure="holm")
@@ -351,7 +353,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
 
     judged = task_judged(task, frame)
     results = candidate_results(task, cands, frame, used, groups, stale, judged)
-    selection = _quality(task, results, frame, state, data)
+    selection = _quality(task, results, frame, state, data, groups)
     _correct_for_the_judge(task, results, judged)
     for r in results:
         r.qualifies, r.why_not = _limits(task, r, judged)

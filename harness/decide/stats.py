@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import special as _sp  # lighter to import than scipy.stats; same routines
 
 METHODS = ("exact", "wilson", "bootstrap")
 _CHUNK_ELEMENTS = 1 << 21  # bootstrap index draws are generated in blocks of about 2M
@@ -27,6 +26,14 @@ class Bound:
     lower: float
     method: str  # "exact" | "wilson" | "bootstrap"
     n: int
+
+
+def _sp():
+    """scipy.special (lighter to import than scipy.stats; same routines), on first use: a run's
+    summary table needs only `percentile` from here."""
+    from scipy import special
+
+    return special
 
 
 # --------------------------------------------------------------------------- validation
@@ -61,7 +68,7 @@ def wilson_lower(successes: int, n: int, confidence: float) -> float:
     _check_counts(successes, n)
     if n == 0:
         return 0.0
-    z = float(_sp.ndtri(confidence))
+    z = float(_sp().ndtri(confidence))
     p = successes / n
     centre = p + z * z / (2 * n)
     margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -74,7 +81,7 @@ def clopper_pearson_lower(successes: int, n: int, confidence: float) -> float:
     _check_counts(successes, n)
     if successes == 0:
         return 0.0
-    return float(_sp.betaincinv(successes, n - successes + 1, 1 - confidence))
+    return float(_sp().betaincinv(successes, n - successes + 1, 1 - confidence))
 
 
 def _binomial_lower(successes: int, n: int, confidence: float, method: str) -> float:
@@ -103,7 +110,7 @@ def _resample_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -
 
 def _tail_deviate(n: int, alpha: float) -> float:
     """Small-sample widened normal deviate for tail alpha: sqrt(n/(n-1)) * t_{n-1} quantile."""
-    return math.sqrt(n / (n - 1)) * float(_sp.stdtrit(n - 1, alpha))
+    return math.sqrt(n / (n - 1)) * float(_sp().stdtrit(n - 1, alpha))
 
 
 def _bca_level(x: np.ndarray, means: np.ndarray, z_alpha: float) -> float:
@@ -111,14 +118,14 @@ def _bca_level(x: np.ndarray, means: np.ndarray, z_alpha: float) -> float:
     theta = x.mean()
     below = np.count_nonzero(means < theta) + 0.5 * np.count_nonzero(means == theta)
     share = min(max(below / len(means), 0.5 / len(means)), 1 - 0.5 / len(means))
-    z0 = float(_sp.ndtri(share))
+    z0 = float(_sp().ndtri(share))
     jack = (x.sum() - x) / (len(x) - 1)  # leave-one-out means, exact for the mean
     d = jack.mean() - jack
     spread = float(np.sum(d * d))
     accel = float(np.sum(d**3)) / (6.0 * spread**1.5) if spread > 0 else 0.0
     z = z0 + z_alpha
     denom = 1.0 - accel * z
-    return float(_sp.ndtr(z0 + z / denom)) if denom > 0 else 0.0
+    return float(_sp().ndtr(z0 + z / denom)) if denom > 0 else 0.0
 
 
 def bootstrap_lower(

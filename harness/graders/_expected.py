@@ -7,6 +7,7 @@ Custom (`python`) graders and judges decide for themselves and are not checked h
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 # grader -> what it reads from expected: text (a string, a number, or a list of them meaning
@@ -60,9 +61,17 @@ def _label_problem(grader: Any, expected: Any, output_spec: dict[str, Any] | Non
     if isinstance(expected, (dict, list, bool)) or expected is None:
         return f"'expected' must be one label for the choice grader, got {expected!r}"
     choices = grader.options.get("choices") or (output_spec or {}).get("choices") or []
-    if choices and label_form(str(expected)) not in {label_form(c) for c in choices}:
+    if choices and label_form(str(expected)) not in _label_forms(tuple(choices)):
         return f"expected {expected!r} is not one of the choices {', '.join(map(repr, choices))}"
     return None
+
+
+@lru_cache(maxsize=64)
+def _label_forms(choices: tuple[str, ...]) -> frozenset[str]:
+    """The label forms of a task's choices, worked out once, not once per case."""
+    from ._text import label_form
+
+    return frozenset(label_form(c) for c in choices)
 
 
 def _number_problem(expected: Any) -> str | None:

@@ -88,9 +88,10 @@ def _check_litellm(cand: Candidate) -> None:
             _skip(cand, f"{key_env} is not set")
         return
     from ._litellm import litellm
+    from ._price_map import key_check
 
     try:
-        env = litellm().validate_environment(cand.litellm_model)
+        env = key_check(cand.litellm_model or "") or litellm().validate_environment(cand.litellm_model)
     except Exception as exc:  # an unknown provider string
         _skip(cand, f"LiteLLM cannot use {cand.litellm_model!r}: {str(exc)[:120]}")
         return

@@ -36,6 +36,11 @@ def constraint(task: "Task", cand: "Candidate") -> dict[str, Any]:
 
 
 def _supports_schema(model: str) -> bool:
+    from ._price_map import supports
+
+    known = supports(model, "supports_response_schema")
+    if known is not None:
+        return known
     from ._litellm import litellm
 
     try:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ._litellm import litellm
+from ._price_map import map_digest, token_prices
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -58,7 +59,9 @@ def _litellm_cost(model: str, pt: int, ct: int) -> float | None:
 
 @lru_cache(maxsize=256)
 def is_priced(model: str) -> bool:
-    """Whether LiteLLM's local price map knows this model."""
+    """Whether LiteLLM's local price map knows this model (read as data where it plainly does)."""
+    if token_prices(model) is not None:
+        return True
     try:
         litellm().cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
         return True
@@ -66,10 +69,24 @@ def is_priced(model: str) -> bool:
         return False
 
 
+def litellm_prices(model: str) -> tuple[float, float]:
+    """(input, output) dollars per token as LiteLLM's price map has them (0 where it has none)."""
+    prices = token_prices(model)
+    if prices is not None:
+        return prices
+    info = litellm().get_model_info(model)
+    return float(info.get("input_cost_per_token") or 0), float(info.get("output_cost_per_token") or 0)
+
+
 @lru_cache(maxsize=1)
 def price_map_version() -> str:
-    """LiteLLM's version and a hash of the price map it loaded, recorded with every run."""
+    """LiteLLM's version and a hash of the price map it loads, recorded with every run: the
+    bundled file's bytes (read without importing LiteLLM), or the map LiteLLM fetched when
+    LITELLM_LOCAL_MODEL_COST_MAP is set to something other than True."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(json.dumps(litellm().model_cost, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    digest = map_digest()
+    if digest is None:
+        text = json.dumps(litellm().model_cost, sort_keys=True, default=str)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return f"litellm-{version('litellm')}+{digest}"

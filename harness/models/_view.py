@@ -7,8 +7,7 @@ from ._catalog import resolve_candidates
 
 
 def catalog_rows(project: Project) -> list[dict]:
-    from ._litellm import litellm
-    from ._pricing import is_priced
+    from ._pricing import is_priced, litellm_prices
 
     cands = resolve_candidates(project.config, list(project.config.models))
     rows = []
@@ -17,9 +16,8 @@ def catalog_rows(project: Project) -> list[dict]:
         if price and (price.input_per_mtok is not None or price.output_per_mtok is not None):
             text = f"${price.input_per_mtok or 0:g} in / ${price.output_per_mtok or 0:g} out per Mtok (set)"
         elif cand.kind == "litellm" and is_priced(cand.litellm_model or ""):
-            info = litellm().get_model_info(cand.litellm_model)
-            text = (f"${(info.get('input_cost_per_token') or 0) * 1e6:g} in / "
-                    f"${(info.get('output_cost_per_token') or 0) * 1e6:g} out per Mtok (LiteLLM)")
+            per_in, per_out = litellm_prices(cand.litellm_model or "")
+            text = f"${per_in * 1e6:g} in / ${per_out * 1e6:g} out per Mtok (LiteLLM)"
         elif cand.kind == "litellm":
             text = "unpriced: add price: to tierwise.yaml"
         else:

@@ -127,7 +127,10 @@ class Task:
             key = (model, role)
             template = self._templates.get(key)
             if template is None:
-                template = self._templates[key] = _env().from_string(source)
+                template = self._templates[key] = source if _literal(source) else _env().from_string(source)
+            if isinstance(template, str):  # no Jinja syntax: it renders as itself
+                messages.append({"role": role, "content": template})
+                continue
             try:
                 content = template.render(**variables)
             except SecurityError as exc:
@@ -154,6 +157,12 @@ class Task:
 
             cached = self.__dict__["_grader_hash"] = grader_hash(self)
         return cached
+
+
+def _literal(source: str) -> bool:
+    """Whether a template is plain text that Jinja renders unchanged: no tag, no comment, no
+    expression, and no carriage return (Jinja turns line endings into newlines)."""
+    return not any(mark in source for mark in ("{{", "{%", "{#", "\r"))
 
 
 def _from_variant(prompt: Prompt, model: str, role: str) -> bool:

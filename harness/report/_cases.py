@@ -60,7 +60,14 @@ def case_payload(project: Any, rec: Any, reasons: dict[int, str]) -> dict[str, A
 def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, dict[str, list[Any]]]]:
     from ..util import redactor
 
-    hide = redactor()  # texts stored before a key was known as one are redacted here too
+    redact = redactor()  # texts stored before a key was known as one are redacted here too
+    shown: dict[str, str] = {}  # answers repeat (labels): redact and cut each text once
+
+    def hide(text: str) -> str:
+        if text not in shown:
+            shown[text] = _cut(redact(text))
+        return shown[text]
+
     out: dict[str, dict[str, dict[str, list[Any]]]] = {}
     names = ("task", "model", "case_id", "id", "output", "passed", "score", "error", "error_type",
              "latency_ms", "finish_reason")
@@ -73,10 +80,10 @@ def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, d
         else:
             verdict = None if passed is None else int(bool(passed))
         out.setdefault(task, {}).setdefault(str(case_id), {})[model] = [
-            _cut(hide(output or "")),
+            hide(output or ""),
             verdict,
             None if score is None else round(float(score), 4),
-            _cut(hide(f"{error_type or 'error'}: {error}"), REASON_LIMIT) if failed_call else None,
+            _cut(redact(f"{error_type or 'error'}: {error}"), REASON_LIMIT) if failed_call else None,
             reasons.get(int(rid), ""),
             None if latency is None else round(float(latency), 1),
             finish,
@@ -95,25 +102,26 @@ def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     db = Store(store_url)
-    parts: dict[int, list[tuple[int, str, str]]] = {}
+    parts: dict[int, list[tuple[str, str]]] = {}
     g = grades.c
     try:
         with db.engine.connect() as conn:
             for start in range(0, len(ids), _GRADES_CHUNK):
-                query = sa.select(g.result_id, g.idx, g.grader, g.reason, g.detail).where(
-                    g.result_id.in_(ids[start:start + _GRADES_CHUNK]))
-                for rid, idx, grader, reason, detail in conn.execute(query):
-                    parts.setdefault(rid, []).append((idx, grader, reason + _votes(detail)))
+                query = sa.select(g.result_id, g.grader, g.reason, g.detail).where(
+                    g.result_id.in_(ids[start:start + _GRADES_CHUNK])).order_by(g.result_id, g.idx)
+                for rid, grader, reason, detail in conn.execute(query).all():
+                    parts.setdefault(rid, []).append((grader, reason + _votes(detail) if detail else reason))
     finally:
         db.close()
     from ..util import redactor
 
     hide = redactor()
-    out = {}
+    out, shown = {}, {}  # reasons repeat: redact and cut each text once
     for rid, graded in parts.items():
-        graded.sort()
-        text = graded[0][2] if len(graded) == 1 else "; ".join(f"{name}: {why}" for _, name, why in graded)
-        out[rid] = _cut(hide(text), REASON_LIMIT)
+        text = graded[0][1] if len(graded) == 1 else "; ".join(f"{name}: {why}" for name, why in graded)
+        if text not in shown:
+            shown[text] = _cut(hide(text), REASON_LIMIT)
+        out[rid] = shown[text]
     return out
 
 

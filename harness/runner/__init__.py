@@ -2,12 +2,21 @@
 (per-model concurrency, local models grouped), the writer that commits each result at once,
 and progress."""
 
-from ._api import DEFAULT_MAX_ERROR_RATE, ErrorReport, RunResult, arun, candidates_for, check, estimate, results, run, \
-    summary
-from ._estimate import DryRun
-from ._plan import Item, Plan, plan_run
-from ._progress import Progress
-from ._runner import RunCounts, RunOptions, execute
+from .._lazy import lazy_attributes
 
 __all__ = ["DEFAULT_MAX_ERROR_RATE", "DryRun", "ErrorReport", "Item", "Plan", "Progress", "RunCounts", "RunOptions",
            "RunResult", "arun", "candidates_for", "check", "estimate", "execute", "plan_run", "results", "run", "summary"]
+
+# Each name loads its module on first use: `tierwise validate` needs the plan and the
+# candidates, not the store, the statistics or the scheduler (seconds of imports).
+_LAZY = {
+    "candidates_for": "_candidates", "check": "_candidates",
+    "Item": "_plan", "Plan": "_plan", "plan_run": "_plan",
+    "DryRun": "_estimate", "Progress": "_progress",
+    "RunCounts": "_runner", "RunOptions": "_runner", "execute": "_runner",
+    "DEFAULT_MAX_ERROR_RATE": "_api", "ErrorReport": "_api", "RunResult": "_api", "arun": "_api",
+    "estimate": "_api", "results": "_api", "run": "_api", "summary": "_api",
+}
+
+
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -5,24 +5,32 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..decide import AdaptiveSettings, summarize
 from ..errors import ConfigError
-from ..models import Candidate, price_map_version, resolve_candidates
+from ..models import price_map_version
 from ..project import Project
 from ..store import Store, safe_url
 from ..util import redact, tierwise_version
+from ._candidates import candidates_for, judges_for
 from ._plan import Plan, plan_run
 from ._estimate import DryRun, dry_run
 from ._progress import Progress
 from ._rounds import Budget, adaptive_rounds, run_parts
 from ._runner import RunCounts, RunOptions
 
+if TYPE_CHECKING:
+    from ..decide import AdaptiveSettings
+
 
 # A run exits 1 when a task × model's error rate passes this, unless the spec's max_error_rate
 # or --max-errors says otherwise: a run whose calls mostly failed must not look like a success.
 DEFAULT_MAX_ERROR_RATE = 0.10
+
+
+# What the run's summary (decide/_figures.py) and error reports read of the current results.
+RUN_COLUMNS = ["task", "model", "case_id", "run_id", "error", "score", "latency_ms", "prompt_tokens",
+               "completion_tokens", "cost", "finish_reason", "eval_cost", "judge_errors"]
 
 
 @dataclass
@@ -67,34 +75,6 @@ class RunResult:
         return (f"RunResult(run_id={self.run_id!r}, planned={c.planned}, called={c.called}, cached={c.cached}, "
                 f"reused={c.reused}, errors={c.errors}, over_limit={len(self.failed)}, "
                 f"interrupted={c.interrupted})")
-
-
-def candidates_for(project: Project, tasks: list, models: list[str] | None = None,
-                   check_keys: bool = True) -> dict[str, Candidate]:
-    """The candidates the selected tasks name, filtered by --models."""
-    names: list[str] = []
-    for task in tasks:
-        names += [n for n in task.spec.candidates if n not in names]
-    if models:
-        unknown = [m for m in models if m not in project.config.models]
-        if unknown:
-            raise ConfigError(f"--models: unknown model {unknown[0]!r}; known: {', '.join(sorted(project.config.models))}")
-        names = [n for n in names if n in models]
-    return resolve_candidates(project.config, names, check_keys=check_keys)
-
-
-def judges_for(project: Project, tasks: list, check_keys: bool = True) -> dict[str, Candidate]:
-    """The models the tasks' graders call (judges) or compare with (pairwise `against:`)."""
-    names: list[str] = []
-    for task in tasks:
-        names += [n for n in getattr(task, "judges", {}) if n not in names]
-    return resolve_candidates(project.config, names, check_keys=check_keys)
-
-
-def check(project: Project) -> None:
-    """Everything `run` checks before a call: python: candidates import, every prompt renders."""
-    tasks = project.select(None)
-    plan_run(tasks, candidates_for(project, tasks, check_keys=False))
 
 
 def run(project: Project, tasks: list[str] | None = None, models: list[str] | None = None,
@@ -208,7 +188,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                 info["budget_stop"] = limiter.stopped
             frame = errors = None
             if status != "failed":
-                frame = db.results_frame([t.name for t in selected], current=plan.current_keys())
+                frame = db.results_frame([t.name for t in selected], current=plan.current_keys(), columns=RUN_COLUMNS)
                 errors = _error_reports(selected, frame, max_errors)
                 info["errors"] = {f"{e.task} × {e.model}": {"errors": e.errors, "n": e.n, "limit": e.limit,
                                                             "first": e.first_error} for e in errors}
@@ -217,6 +197,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
             db.finish_run(run_id, status, info)
             for line in db.rejected:
                 prog.line(f"not stored (the store refused it): {line}")
+        from ..decide import summarize
+
         return RunResult(run_id, counts, skipped, summarize(frame), plan, stops,
                          limiter.stopped if limiter is not None else None, errors or [])
     finally:
@@ -235,6 +217,7 @@ def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: in
                               "fix: drop --limit/--shard, or drop --adaptive")
         prog.line(f"--limit/--shard: running {', '.join(t.name for t in wanted)} in full, not adaptively")
         return {}
+    from ..decide import AdaptiveSettings
     from ._estimate import Estimator
 
     estimator = Estimator(None)  # spec and catalog only: the same ladder on every resume
@@ -285,6 +268,8 @@ def results(project: Project, tasks: list[str] | None = None, store: str | None 
 
 def summary(project: Project, tasks: list[str] | None = None, store: str | None = None):
     """The per task x model summary of the current results."""
+    from ..decide import summarize
+
     return summarize(results(project, tasks, store))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpecError
-from ..fingerprint import call_key, case_hash
+from ..fingerprint import CallKeys, canonical
 from ..models import Candidate, constraint
 from ..project import Case, Task
 
@@ -24,10 +24,12 @@ class Item:
     call_key: str
     spec_hash: str
     repeat: int = 0  # which of the case's `repeats` (0-based); part of the call key
+    case_hash: str = ""  # fingerprint.case_hash of the case (looked up when not given)
 
     @property
     def fingerprint(self) -> tuple[str, str, str]:
-        return self.call_key, self.task.case_hashes[self.case.id], self.task.grader_hash()
+        """(call key, case hash, grader hash): a stored result is current when all three match."""
+        return self.call_key, self.case_hash or self.task.case_hashes[self.case.id], self.task.grader_hash()
 
     @property
     def stored_params(self) -> dict[str, Any]:
@@ -60,26 +62,46 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
     plan = Plan()
     for task in tasks:
         cases = task.golden.cases[:limit] if limit else task.golden.cases
+        hashes = task.case_hashes
         if shard:
             index, count = shard
-            cases = tuple(c for c in cases if int(case_hash(c), 16) % count == index - 1)
+            cases = tuple(c for c in cases if int(hashes[c.id], 16) % count == index - 1)
         params = task.params()
         times = repeats or task.spec.repeats
+        # What a call sends, rendered and serialised once per case: candidates sharing a prompt
+        # share its messages, python: rules share the case's vars (fingerprint.CallKeys).
+        rendered: dict[tuple, list[list[dict[str, str]]]] = {}
+        sent: dict[tuple | None, list[str]] = {}
         for name in task.spec.candidates:
             cand = candidates.get(name)
             if cand is None:
                 continue
             extra = constraint(task, cand)
             spec_hash = task.spec_hash(name)
-            for case in cases:
-                try:
-                    messages = task.render(name, case.vars)
-                except SpecError:  # the sandbox refused the template: already located
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
-                    raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
-                                    f"({task.spec.golden_set}:{case.line}) for {name}: {exc}") from None
+            keys = CallKeys(cand.identity, params, extra)
+            prompt = tuple(task.prompt_for(name).items())
+            if prompt not in rendered:
+                rendered[prompt] = [_render(task, name, case) for case in cases]
+            what = None if keys.python else prompt  # None: the vars
+            if what not in sent:
+                sent[what] = [canonical(c.vars) for c in cases] if keys.python else \
+                    [canonical(m) for m in rendered[prompt]]
+            for case, shared, case_sent in zip(cases, rendered[prompt], sent[what]):
+                # a python: rule's messages are only stored; a model's are its own to send
+                messages = shared if keys.python else [dict(m) for m in shared]
                 for r in range(times):
-                    key = call_key(cand.identity, messages, params, extra, case.vars, repeat=r)
-                    plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r))
+                    key = keys.key(case_sent, repeat=r)
+                    plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r,
+                                           hashes[case.id]))
     return plan
+
+
+def _render(task: Task, model: str, case: Any) -> list[dict[str, str]]:
+    """One case's messages for a model, with a render failure located in the spec and golden set."""
+    try:
+        return task.render(model, case.vars)
+    except SpecError:  # the sandbox refused the template: already located
+        raise
+    except Exception as exc:  # noqa: BLE001 - a filter can raise anything on a case's values
+        raise SpecError(f"{task.path}: prompt: cannot render case {case.id!r} "
+                        f"({task.spec.golden_set}:{case.line}) for {model}: {exc}") from None

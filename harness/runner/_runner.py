@@ -86,14 +86,12 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
 def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -> list[Item]:
     """Items that still need a call or a regrade; stored, valid, equally graded ones are skipped."""
     pending: list[Item] = []
-    stored: dict[tuple[str, str], dict] = {}
+    stored: dict[tuple[str, str], set[tuple[str, str, str, str]]] = {}
     for it in plan.items:
         group = (it.task.name, it.cand.name)
         if group not in stored:
-            stored[group] = store.existing(*group)
-        row = stored[group].get((it.case.id, it.call_key))
-        if (not options.no_cache and row is not None and row["error"] is None and not row.get("judge_errors")
-                and (row["call_key"], row["case_hash"], row["grader_hash"]) == it.fingerprint):
+            stored[group] = set() if options.no_cache else store.reusable(*group)
+        if (it.case.id, *it.fingerprint) in stored[group]:
             counts.reused += 1
             continue
         pending.append(it)

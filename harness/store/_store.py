@@ -172,13 +172,14 @@ class Store:
         return sorted(out, key=lambda r: r["started_at"])
 
     # -- results ----------------------------------------------------------------
-    def existing(self, task: str, model: str) -> dict[tuple[str, str], dict[str, Any]]:
-        """Stored results of one task and model, keyed by (case_id, call_key)."""
-        cols = [results.c.id, results.c.case_id, results.c.call_key, results.c.error,
-                results.c.grader_hash, results.c.case_hash, results.c.judge_errors]
+    def reusable(self, task: str, model: str) -> set[tuple[str, str, str, str]]:
+        """(case id, call key, case hash, grader hash) of one task and model's stored results that
+        a run may keep as they are: the call succeeded and every judge gave a verdict."""
+        c = results.c
+        query = sa.select(c.case_id, c.call_key, c.case_hash, c.grader_hash).where(
+            c.task == task, c.model == model, c.error.is_(None), sa.or_(c.judge_errors.is_(None), c.judge_errors == 0))
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(*cols).where(results.c.task == task, results.c.model == model))
-            return {(r.case_id, r.call_key): dict(r._mapping) for r in rows}
+            return {tuple(r) for r in conn.execute(query)}
 
     def stored_pairs(self, tasks: list[str]) -> set[tuple[str, str]]:
         """The (task, model) pairs with any stored result, current or not."""
@@ -352,25 +353,23 @@ class Store:
         with self.engine.connect() as conn:
             if run_ids is not None:
                 ids = sorted(set(run_ids))
-                frames = [pd.read_sql(query.where(results.c.run_id.in_(ids[i:i + _CHUNK])), conn)
-                          for i in range(0, len(ids), _CHUNK)] or [pd.read_sql(query.where(sa.false()), conn)]
+                frames = [read_frame(conn, query.where(results.c.run_id.in_(ids[i:i + _CHUNK])))
+                          for i in range(0, len(ids), _CHUNK)] or [read_frame(conn, query.where(sa.false()))]
                 frame = pd.concat(frames, ignore_index=True)
                 return frame.sort_values("id", ignore_index=True) if "id" in frame else frame
             if current is None:
-                return pd.read_sql(query, conn)
-            keys = [row for row in current_rows(current) if not tasks or row["task"] in tasks]
+                return read_frame(conn, query)
+            keys = [row for row in current_rows(current) if not tasks or row[0] in tasks]
             with current_keys_table(conn, keys) as table:
                 query = query.join(table, matches_current(table))
-                return pd.read_sql(query, conn)
+                return read_frame(conn, query)
 
     def grades_frame(self, result_ids: list[int] | None = None):
-        import pandas as pd
-
         query = sa.select(grades)
         if result_ids is not None:
             query = query.where(grades.c.result_id.in_(result_ids))
         with self.engine.connect() as conn:
-            return pd.read_sql(query, conn)
+            return read_frame(conn, query)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -379,18 +378,28 @@ class Store:
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
-def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]) -> list[dict[str, str]]:
-    """Plan.current_keys as rows: one per (task, model, case id, call key) the specs ask for."""
-    return [{"task": task, "model": model, "case_id": case[0], "call_key": key[0], "case_hash": key[1],
-             "grader_hash": key[2]}
-            for (task, model), cases in current.items() for case, key in cases.items()]
+def read_frame(conn: sa.Connection, query: sa.Select):
+    """`pandas.read_sql(query, conn)`, the same frame (values, dtypes, index), built from plain
+    tuples: pandas turns SQLAlchemy's Row objects into tuples one by one, at several times the
+    cost of the query itself."""
+    import pandas as pd
+
+    result = conn.execute(query)
+    return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()), coerce_float=True)
+
+
+def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]
+                 ) -> list[tuple[str, str, str, str, str, str]]:
+    """Plan.current_keys as rows of (task, model, case id, call key, case hash, grader hash): one
+    per call the specs ask for."""
+    return [(task, model, case[0], *key) for (task, model), cases in current.items() for case, key in cases.items()]
 
 
 _CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader_hash")
 
 
 @contextmanager
-def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
+def current_keys_table(conn: sa.Connection, rows: list[tuple[str, str, str, str, str, str]]):
     """A temporary table of current (task, model, case id, call key, case hash, grader hash),
     dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
     # (task, model, case id, call key) is unique in the current keys (a case has one call key per
@@ -404,8 +413,7 @@ def current_keys_table(conn: sa.Connection, rows: list[dict[str, str]]):
         if rows:  # straight to the driver: SQLAlchemy's per-row parameter handling costs more than the insert
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_CURRENT_COLUMNS)}) "
-                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})",
-                                 [tuple(row[c] for c in _CURRENT_COLUMNS) for row in rows])
+                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})", rows)
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"ANALYZE {table.name}"))  # a temp table has no statistics otherwise
         yield table

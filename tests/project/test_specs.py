@@ -99,3 +99,12 @@ def test_prompt_variant_overrides_only_its_model(tmp_path):
     assert edited.spec_hash("other") == task.spec_hash("other")
 
 
+
+
+@pytest.mark.parametrize("source", ["Answer with one word.", "Réponds « oui »\n\n", "{ not a tag }", "tab\tend\n"])
+def test_a_prompt_without_jinja_syntax_renders_as_jinja_would(tmp_path, source):
+    from harness.project._specs import _env
+
+    write_project(tmp_path, specs={"t": spec(prompt={"system": source, "user": "{{ text }}"})})
+    messages = load_project(tmp_path).tasks["t"].render("rule", {"text": "yes"})
+    assert messages[0] == {"role": "system", "content": _env().from_string(source).render(text="yes")}

@@ -65,6 +65,16 @@ def test_rerun_calls_nothing_already_stored(tmp_path, fake_openai):
     assert len(results(project)) == 6
 
 
+def test_a_rerun_with_every_result_stored_imports_no_litellm(tmp_path, fake_openai):
+    run(_project(tmp_path, fake_openai), progress=False)
+    code = ("import sys\nfrom harness.cli import main\nsys.argv = ['tierwise', 'run', '--quiet']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('litellm' in sys.modules, file=sys.stderr)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert "0 called, 0 from cache, 6 already stored, 0 errors" in out.stdout, out.stderr
+    assert out.stderr.strip().splitlines()[-1] == "False"
+
+
 def test_429_with_retry_after_is_honoured_then_succeeds(tmp_path, fake_openai):
     project = _project(tmp_path, fake_openai, n=2)
     fake_openai.fail("429", times=1, when="#c001", retry_after=1)

@@ -55,6 +55,22 @@ def test_result_with_grades_round_trips(store):
     assert list(grades["grader"]) == ["exact"]
 
 
+@pytest.mark.parametrize("rows", [True, False])
+def test_results_and_grades_frames_are_what_pandas_read_sql_gives(store, rows):
+    import pandas as pd
+
+    from harness.store import grades, results
+
+    store.write_results([_row("c1"), _row("c2", error="boom", latency_ms=None, prompt_tokens=None), _row("c3")])
+    where = sa.true() if rows else sa.false()
+    with store.engine.connect() as conn:
+        expected = pd.read_sql(sa.select(results).where(where).order_by(results.c.id), conn)
+        expected_grades = pd.read_sql(sa.select(grades).where(where), conn)
+    assert len(expected) == (3 if rows else 0)
+    pd.testing.assert_frame_equal(store.results_frame(run_ids=["r1"] if rows else []), expected, check_exact=True)
+    pd.testing.assert_frame_equal(store.grades_frame(None if rows else []), expected_grades, check_exact=True)
+
+
 def test_same_case_and_call_key_is_updated_not_duplicated(store):
     store.write_results([_row(error="boom")])
     store.write_results([_row()])
