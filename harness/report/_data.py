@@ -118,6 +118,33 @@ def judge_share(costs: tuple[float, float] | None) -> float | None:
     return costs[1] / sum(costs)
 
 
+def judge_lines(d: Decision, eval_costs: tuple[float, float] | None = None) -> list[str]:
+    """A judged task's evidence in brief (terminal and Markdown): agreement with people, the
+    bounds corrected for the judge, judge errors, and what judging cost."""
+    from ._fmt import money, score
+
+    out = []
+    a = d.judge_agreement
+    if a:
+        kappa = "undefined" if a.get("kappa") is None else f"{a['kappa']:.2f}"
+        need = f"; needs {a['measure']} ≥ {a['min_agreement']:g}" if a.get("min_agreement") is not None else ""
+        out.append(f"judge agreement with {a['n']} human verdicts: accuracy {a['accuracy']:.2f}, "
+                   f"Cohen's kappa {kappa}{need}")
+    else:
+        out.append("judge agreement: not measured (no human verdicts match the current outputs)")
+    for c in d.candidates:
+        if c.plain_lower is not None:
+            out.append(f"{c.model}: lower bound {score(c.lower)} corrected for the judge with {c.human_labels} human "
+                       f"verdicts (judge alone {score(c.plain_lower)})")
+        if c.judge_errors:
+            out.append(f"{c.model}: {c.judge_errors} judge error{'s' if c.judge_errors != 1 else ''} (counted as fails)")
+    share = judge_share(eval_costs)
+    if eval_costs is not None:
+        out.append(f"evaluation cost: candidates {money(eval_costs[0])}, judge {money(eval_costs[1])}"
+                   + (f" ({share:.0%} of it)" if share is not None else ""))
+    return out
+
+
 def _best(d: Decision) -> CandidateResult | None:
     by_model = {c.model: c for c in d.candidates}
     if d.recommended:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._data import RegistryDiff, TaskView, headline, judge_share, monthly
+from ._data import RegistryDiff, TaskView, headline, judge_lines, monthly
 from ._fmt import money, score, signed_money
 
 
@@ -36,7 +36,7 @@ def markdown_summary(views: list[TaskView], diff: RegistryDiff, skipped: dict[st
             if c.adaptive:
                 lines.append(f"  - {_cell(c.model)}: {_cell(c.adaptive)}")
         if v.judged:
-            lines += [f"  - {_cell(line)}" for line in _judge_lines(v)]
+            lines += [f"  - {_cell(line)}" for line in judge_lines(v.d, v.eval_costs)]
         lines += [f"  - note: {_cell(n)}" for n in v.d.notes]
     if diff.text:
         lines += ["", f"<details><summary>{_cell(diff.path)}: the change <code>tierwise recommend --write</code> "
@@ -48,30 +48,6 @@ def markdown_summary(views: list[TaskView], diff: RegistryDiff, skipped: dict[st
     lines += ["", f"<sub>tierwise {_cell(meta['tierwise_version'])}, generated {_cell(meta['generated_at'])}; "
                   f"full report: {_cell(meta['html'])}</sub>", ""]
     return "\n".join(lines)
-
-
-def _judge_lines(v: TaskView) -> list[str]:
-    """A judged task's evidence in brief: agreement with people, corrected bounds, what judging cost."""
-    out = []
-    a = v.d.judge_agreement
-    if a:
-        kappa = "undefined" if a.get("kappa") is None else f"{a['kappa']:.2f}"
-        need = f"; needs {a['measure']} ≥ {a['min_agreement']:g}" if a.get("min_agreement") is not None else ""
-        out.append(f"judge agreement with {a['n']} human verdicts: accuracy {a['accuracy']:.2f}, "
-                   f"Cohen's kappa {kappa}{need}")
-    else:
-        out.append("judge agreement: not measured (no human verdicts match the current outputs)")
-    for c in v.d.candidates:
-        if c.plain_lower is not None:
-            out.append(f"{c.model}: lower bound {score(c.lower)} corrected for the judge with {c.human_labels} human "
-                       f"verdicts (judge alone {score(c.plain_lower)})")
-        if c.judge_errors:
-            out.append(f"{c.model}: {c.judge_errors} judge error{'s' if c.judge_errors != 1 else ''} (counted as fails)")
-    share = judge_share(v.eval_costs)
-    if v.eval_costs is not None:
-        out.append(f"evaluation cost: candidates {money(v.eval_costs[0])}, judge {money(v.eval_costs[1])}"
-                   + (f" ({share:.0%} of it)" if share is not None else ""))
-    return out
 
 
 def _row(v: TaskView) -> list[str]:

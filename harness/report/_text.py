@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ..decide import Decision, Recommendation, projected_monthly
+from ._data import judge_lines
 from ._fmt import money, signed_money
 
 
@@ -80,6 +81,8 @@ def _task_block(d: Decision) -> str:
     for c in d.candidates:
         if c.adaptive:
             lines.append(f"  adaptive:   {c.model}: {c.adaptive}")
+    if d.judge_agreement is not None or any(c.plain_lower is not None for c in d.candidates):
+        lines += [f"  judge:      {line}" for line in judge_lines(d)]
     if d.comparison is not None:
         lines.append(f"  non-inferiority{' (required)' if d.comparison.required else ''}: {d.comparison.detail}")
     for note in d.notes:

@@ -82,3 +82,13 @@ def test_markdown_summary_gives_agreement_corrected_bound_and_judge_share(tmp_pa
                      r"\(judge alone 0\.\d{3}\)", md)
     assert "evaluation cost: candidates $0.016, judge $0.024 (60% of it)" in md
     assert "<img" not in md
+
+
+def test_recommend_text_gives_the_judges_agreement_and_corrected_bounds(tmp_path):
+    from harness.report import recommendation_text
+
+    _report(tmp_path)
+    text = recommendation_text(recommend(load_project(tmp_path)))
+    assert "  judge:      judge agreement with 5 human verdicts: accuracy 0.20, Cohen's kappa 0.00; " \
+           "needs accuracy ≥ 0.5" in text
+    assert re.search(r"  judge:      evil: lower bound 0\.\d{3} corrected for the judge with 5 human verdicts", text)
