@@ -1,13 +1,14 @@
 """Models: the catalog's candidates, their prices, local llama.cpp serving, output contracts,
 and calls (timeouts, retries, Retry-After)."""
 
-from ._calls import CallResult, complete
+from ._calls import CallResult, call_kwargs, call_litellm, complete, secret_label
 from ._catalog import Candidate, resolve_candidates
+from ._timing import fine_switching
 from ._contract import constraint, structured, takes_seed
 from ._local import LocalServer, choices_grammar, start_local, weights_identity
 from ._pricing import cost_of, is_priced, price_map_version, prompt_tokens
 from ._view import catalog_rows, catalog_table
 
-__all__ = ["CallResult", "Candidate", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
-           "constraint", "cost_of", "is_priced", "price_map_version", "prompt_tokens", "resolve_candidates",
+__all__ = ["CallResult", "Candidate", "call_kwargs", "call_litellm", "secret_label", "LocalServer", "catalog_rows", "catalog_table", "choices_grammar", "complete",
+           "constraint", "cost_of", "fine_switching", "is_priced", "price_map_version", "prompt_tokens", "resolve_candidates",
            "start_local", "structured", "takes_seed", "weights_identity"]
