@@ -66,6 +66,9 @@ class WorkerPool:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        import gc
+
+        gc.freeze()  # the objects made so far are shared: no collection in a worker copies their pages
         self.workers: list[_Worker] = []
         self._ids = 0
         for _ in range(n):
@@ -74,6 +77,7 @@ class WorkerPool:
             process.start()
             theirs.close()
             self.workers.append(_Worker(process, mine))
+        gc.unfreeze()
 
     async def open(self) -> None:
         """Attach the workers to the running loop (call once, inside it)."""
@@ -145,6 +149,7 @@ class WorkerPool:
 
 def _worker_main(sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (inherited): the parent ends us quietly
     asyncio.run(_serve(sock))
 
 
