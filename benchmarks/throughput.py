@@ -30,24 +30,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 
-class ServerProcess:
+def ServerProcess(delay: float):
     """The loopback server in its own process, as a real provider would be: the client's
     process then spends its CPU on the client alone (on 2 cores, one each)."""
+    from tests.fake_openai import FakeOpenAIProcess
 
-    def __init__(self, delay: float):
-        self.delay = delay
-
-    def __enter__(self) -> "ServerProcess":
-        code = ("import sys, time; sys.path.insert(0, %r); from tests.fake_openai import FakeOpenAI; "
-                "s = FakeOpenAI(delay=%r).start(); print(s.base_url, flush=True); time.sleep(3600)") % (
-                    str(ROOT), self.delay)
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        self.base_url = self.proc.stdout.readline().strip()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.kill()
-        self.proc.wait()
+    return FakeOpenAIProcess(delay=delay)
 
 
 def messages_for(i: int) -> list[dict[str, str]]:

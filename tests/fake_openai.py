@@ -314,3 +314,29 @@ class FakeOpenAI:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+class FakeOpenAIProcess:
+    """A FakeOpenAI in a process of its own, as a real provider would be: its answers are not
+    delayed by whatever the calling process's threads do with the GIL. ``base_url`` once entered."""
+
+    def __init__(self, delay: float = 0.0, delays: dict[str, float] | None = None):
+        self.delay, self.delays = delay, dict(delays or {})
+        self.base_url = ""
+
+    def __enter__(self) -> "FakeOpenAIProcess":
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        code = ("import sys, time; sys.path.insert(0, %r); from tests.fake_openai import FakeOpenAI; "
+                "s = FakeOpenAI(delay=%r, delays=%r).start(); print(s.base_url, flush=True); time.sleep(3600)") % (
+                    str(Path(__file__).resolve().parents[1]), self.delay, self.delays)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        self.base_url = self.proc.stdout.readline().strip()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()

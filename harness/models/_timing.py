@@ -89,6 +89,15 @@ _WIRES: dict[int, _Wire] = {}  # by process id: a forked worker starts its own
 _WIRES_LOCK = threading.Lock()
 
 
+def _after_fork() -> None:
+    global _WIRES_LOCK
+    _WIRES_LOCK = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, where workers are spawned
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _wire() -> _Wire:
     pid = os.getpid()
     wire = _WIRES.get(pid)

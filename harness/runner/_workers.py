@@ -60,14 +60,13 @@ class WorkerPool:
     """N worker processes making LiteLLM calls for the parent's event loop."""
 
     def __init__(self, n: int):
-        from ..models._litellm import litellm
-
-        litellm()  # imported (and configured) once here, inherited by forked workers
+        import gc
         import multiprocessing
 
-        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        import gc
+        from ..models import load_litellm
 
+        load_litellm()  # imported (and configured) once here, inherited by forked workers
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         gc.freeze()  # the objects made so far are shared: no collection in a worker copies their pages
         self.workers: list[_Worker] = []
         self._ids = 0
