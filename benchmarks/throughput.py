@@ -1,10 +1,13 @@
 """Harness throughput against plain `litellm.acompletion`, in the same run.
 
-Both drive the same OpenAI-compatible loopback server (fixed delay per answer) with the same
-concurrency; the harness also renders, grades and commits every result to SQLite. Prints
-calls/s for both and the ratio (goal: >= 0.9), and `tierwise --help` start time.
+Both drive the same OpenAI-compatible loopback server (its own process, fixed delay per answer)
+with the same concurrency; the harness also renders, grades and commits every result to SQLite,
+with its API calls in this process (--workers 1) and in two worker processes (--workers 2).
+Prints calls/s, CPU ms per call (every process of the client side: the harness's workers
+included) and the ratio against the bare loop (goal for workers=2 on 2 cores: >= 1.5), and
+`tierwise --help` start time.
 
-    python benchmarks/throughput.py [--cases 2000] [--concurrency 16] [--delay 0.02]
+    python benchmarks/throughput.py [--cases 2000] [--concurrency 50] [--delay 0.05] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,24 +30,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 
-class ServerProcess:
+def ServerProcess(delay: float):
     """The loopback server in its own process, as a real provider would be: the client's
     process then spends its CPU on the client alone (on 2 cores, one each)."""
+    from tests.fake_openai import FakeOpenAIProcess
 
-    def __init__(self, delay: float):
-        self.delay = delay
-
-    def __enter__(self) -> "ServerProcess":
-        code = ("import sys, time; sys.path.insert(0, %r); from tests.fake_openai import FakeOpenAI; "
-                "s = FakeOpenAI(delay=%r).start(); print(s.base_url, flush=True); time.sleep(3600)") % (
-                    str(ROOT), self.delay)
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        self.base_url = self.proc.stdout.readline().strip()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.kill()
-        self.proc.wait()
+    return FakeOpenAIProcess(delay=delay)
 
 
 def messages_for(i: int) -> list[dict[str, str]]:
@@ -66,7 +58,13 @@ async def plain_litellm(base_url: str, n: int, concurrency: int) -> float:
     return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1000
 
 
-def harness_run(base_url: str, n: int, concurrency: int) -> float:
+def cpu_s() -> float:
+    """CPU seconds of this process and of its finished (joined) children: the harness's workers."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def harness_run(base_url: str, n: int, concurrency: int, workers: int) -> tuple[float, float]:
     from harness import load_project, run
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,11 +85,12 @@ def harness_run(base_url: str, n: int, concurrency: int) -> float:
             "".join(json.dumps({"id": f"c{i}", "vars": {"i": i}, "expected": "yes"}) + "\n" for i in range(n)))
         os.environ["BENCH_KEY"] = "sk-bench"
         project = load_project(root)
-        started, cpu = time.perf_counter(), time.process_time()
-        result = run(project, progress=False, argv=["bench"])
+        started, cpu = time.perf_counter(), cpu_s()
+        result = run(project, progress=False, argv=["bench"], workers=workers)
         elapsed = time.perf_counter() - started
         assert result.counts.called == n and result.counts.errors == 0, result.counts
-        return n / elapsed, (time.process_time() - cpu) / n * 1000
+        assert result.counts.written == n and result.summary.loc[0, "n"] == n, "every result graded and stored"
+        return n / elapsed, (cpu_s() - cpu) / n * 1000
 
 
 def help_start_time(repeats: int = 5) -> float:
@@ -107,31 +106,37 @@ def help_start_time(repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--delay", type=float, default=0.02)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--workers", default="1,2", help="comma-separated --workers values for the harness")
     parser.add_argument("--rounds", type=int, default=3, help="alternating plain/harness rounds; medians reported")
     args = parser.parse_args()
     import pandas  # noqa: F401
 
     import harness.runner  # noqa: F401 - warm-up: one-off imports (pandas, SQLAlchemy) are not throughput
 
-    plain, ours = [], []
+    counts = [int(w) for w in args.workers.split(",")]
+    plain: list[tuple[float, float]] = []
+    ours: dict[int, list[tuple[float, float]]] = {w: [] for w in counts}
     with ServerProcess(args.delay) as server:
         asyncio.run(plain_litellm(server.base_url, 50, args.concurrency))  # warm-up: litellm import, pool
-        for _ in range(args.rounds):  # alternate, so drift on a shared machine hits both alike
+        for _ in range(args.rounds):  # alternate, so drift on a shared machine hits each alike
             plain.append(asyncio.run(plain_litellm(server.base_url, args.cases, args.concurrency)))
-            ours.append(harness_run(server.base_url, args.cases, args.concurrency))
-    base, mine = statistics.median(r for r, _ in plain), statistics.median(r for r, _ in ours)
-    base_cpu, mine_cpu = statistics.median(c for _, c in plain), statistics.median(c for _, c in ours)
-    print(f"cases {args.cases} x {args.rounds} rounds, concurrency {args.concurrency}, loopback server "
-          f"(own process) delay "
-          f"{args.delay * 1000:.0f} ms (ceiling {args.concurrency / args.delay:.0f} calls/s)")
-    print(f"plain litellm.acompletion: {base:8.1f} calls/s, {base_cpu:.2f} ms CPU/call  "
-          f"(rounds: {', '.join(f'{x:.1f}' for x, _ in plain)})")
-    print(f"tierwise run (harness):    {mine:8.1f} calls/s, {mine_cpu:.2f} ms CPU/call  "
-          f"(rounds: {', '.join(f'{x:.1f}' for x, _ in ours)}; plan, call, grade, commit to SQLite, summarise)")
-    print(f"ratio harness / plain:     {mine / base:8.3f}  throughput, median over median (goal >= 0.9)")
-    print(f"CPU ratio plain / harness: {base_cpu / mine_cpu:8.3f}  client CPU per call (less noisy on a shared machine)")
+            for w in counts:
+                ours[w].append(harness_run(server.base_url, args.cases, args.concurrency, w))
+    load = os.getloadavg()
+    base, base_cpu = statistics.median(r for r, _ in plain), statistics.median(c for _, c in plain)
+    print(f"cases {args.cases} x {args.rounds} rounds, concurrency {args.concurrency}, loopback server (own process) "
+          f"delay {args.delay * 1000:.0f} ms; {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f}")
+    print(f"{'':28}{'calls/s':>9} {'ratio':>7} {'CPU ms/call':>12}   rounds (calls/s)")
+    print(f"{'plain litellm.acompletion':28}{base:9.1f} {1:7.3f} {base_cpu:12.2f}   "
+          f"{', '.join(f'{x:.1f}' for x, _ in plain)}")
+    for w, rounds in ours.items():
+        rate, cpu = statistics.median(r for r, _ in rounds), statistics.median(c for _, c in rounds)
+        print(f"{f'tierwise run --workers {w}':28}{rate:9.1f} {rate / base:7.3f} {cpu:12.2f}   "
+              f"{', '.join(f'{x:.1f}' for x, _ in rounds)}")
+    print("ratio: harness calls/s over the bare loop's, medians of the same run (goal: >= 1.5 with 2 workers on "
+          "2 cores); harness rows plan, call, grade, commit every result to SQLite and summarise")
     print(f"`tierwise --help` start:   {help_start_time():8.3f} s (median of 5)")
 
 

@@ -95,10 +95,13 @@ def models(project_dir: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the calls, tokens and dollars it would take; call nothing.")
 @click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
               help="Stop before this run's spend would pass USD dollars; re-run to resume.")
+@click.option("--workers", type=click.IntRange(min=1, max=64), metavar="N",
+              help="Processes making the API calls (default: tierwise.yaml's workers:, else one per core for "
+                   "runs with many API calls, 1 otherwise).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @project_option
 def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, adaptive, repeats, dry_run, budget,
-        quiet, project_dir) -> None:
+        workers, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
     from .report import run_table
     from .runner import estimate
@@ -112,7 +115,7 @@ def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, ad
         return
     result = run_eval(project, names, chosen, limit, store, no_cache, _shard(shard), progress=not quiet,
                       adaptive=adaptive, repeats=repeats, budget=budget,
-                      max_errors=max_errors, run_group=run_group)
+                      max_errors=max_errors, run_group=run_group, workers=workers)
     c = result.counts
     click.echo(run_table(result.summary))
     for task, stops in result.stops.items():

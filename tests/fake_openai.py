@@ -80,12 +80,15 @@ class FakeOpenAI:
     """An OpenAI chat-completions server on a random free port of 127.0.0.1.
 
     ``responder(body)`` returns the assistant content, or ``(content, "length")``
-    to report a truncated answer. ``delay`` seconds pass before every answer.
+    to report a truncated answer. ``delay`` seconds pass before every answer; ``delays``
+    sets it per requested model name (``{"fast": 0.02, "slow": 0.15}``), others get ``delay``.
     """
 
-    def __init__(self, responder: Responder | None = None, delay: float = 0.0):
+    def __init__(self, responder: Responder | None = None, delay: float = 0.0,
+                 delays: dict[str, float] | None = None):
         self.responder: Responder = responder or echo_first_word
         self.delay = delay
+        self.delays = dict(delays or {})
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._requests: list[dict] = []
@@ -250,8 +253,9 @@ class FakeOpenAI:
         with self._lock:
             self._requests.append(body)
         fault = self._take_fault(text)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        delay = self.delays.get(body.get("model"), self.delay)
+        if delay:
+            await asyncio.sleep(delay)
         if fault is not None:
             response = await self._faulty(fault, request)
             if response is not None:
@@ -310,3 +314,29 @@ class FakeOpenAI:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+class FakeOpenAIProcess:
+    """A FakeOpenAI in a process of its own, as a real provider would be: its answers are not
+    delayed by whatever the calling process's threads do with the GIL. ``base_url`` once entered."""
+
+    def __init__(self, delay: float = 0.0, delays: dict[str, float] | None = None):
+        self.delay, self.delays = delay, dict(delays or {})
+        self.base_url = ""
+
+    def __enter__(self) -> "FakeOpenAIProcess":
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        code = ("import sys, time; sys.path.insert(0, %r); from tests.fake_openai import FakeOpenAI; "
+                "s = FakeOpenAI(delay=%r, delays=%r).start(); print(s.base_url, flush=True); time.sleep(3600)") % (
+                    str(Path(__file__).resolve().parents[1]), self.delay, self.delays)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        self.base_url = self.proc.stdout.readline().strip()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()

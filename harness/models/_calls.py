@@ -77,18 +77,28 @@ async def complete(cand: "Candidate", messages: list[dict[str, str]], params: di
     """Call a candidate once, retrying transient failures; a failure is returned, not raised."""
     if cand.kind == "python":
         return await _call_python(cand, variables or {})
+    kwargs = call_kwargs(cand, messages, params, extra, api_base, api_key)
+    return await call_litellm(kwargs, cand.timeout_s, retries, backoff_base_s)
+
+
+async def call_litellm(kwargs: dict[str, Any], timeout_s: float, retries: int = 3,
+                       backoff_base_s: float = 0.5) -> CallResult:
+    """`litellm.acompletion(**kwargs)` with retries; its latency is the HTTP exchange's own
+    (models/_timing.py), or the generation's for local models, else the wall clock's."""
+    from ._timing import start_timing
+
     result = CallResult()
-    kwargs = _call_kwargs(cand, messages, params, extra, api_base, api_key)
     for attempt in range(retries + 1):
         result.attempts = attempt + 1
         started = time.perf_counter()
+        exchanges = start_timing()
         try:
-            response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=cand.timeout_s + 5)
+            response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=timeout_s + 5)
             try:
                 _fill(result, response)
             except (AttributeError, IndexError, TypeError, ValueError) as exc:
                 raise MalformedResponse(f"malformed response: {exc}") from None
-            result.latency_ms = (time.perf_counter() - started) * 1000
+            result.latency_ms = exchanges[-1] if exchanges else (time.perf_counter() - started) * 1000
             result.error = result.error_type = None
             return result
         except asyncio.CancelledError:
@@ -102,7 +112,13 @@ async def complete(cand: "Candidate", messages: list[dict[str, str]], params: di
     return result
 
 
-def _call_kwargs(cand: "Candidate", messages, params, extra, api_base, api_key) -> dict[str, Any]:
+def secret_label(cand: "Candidate") -> str:
+    """How a candidate's API key is shown wherever it would appear (util.redact)."""
+    return cand.call_options.get("api_key_env") or f"{cand.name} api_key"
+
+
+def call_kwargs(cand: "Candidate", messages, params, extra, api_base=None, api_key=None) -> dict[str, Any]:
+    """The keyword arguments of `litellm.acompletion` for one call of a candidate."""
     import os
 
     kwargs: dict[str, Any] = {k: v for k, v in cand.call_options.items() if k != "api_key_env"}
@@ -119,7 +135,7 @@ def _call_kwargs(cand: "Candidate", messages, params, extra, api_base, api_key) 
     if kwargs.get("api_key"):
         from ..util import register_secret
 
-        register_secret(kwargs["api_key"], cand.call_options.get("api_key_env") or f"{cand.name} api_key")
+        register_secret(kwargs["api_key"], secret_label(cand))
     return kwargs
 
 

@@ -107,16 +107,22 @@ class LocalModels:
             self._llama.close()
         self._llama, self._loaded = None, None
 
-    def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
-        return self._model(alias).create_chat_completion(messages=messages, **params)
+    def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        model = self._model(alias)
+        started = time.perf_counter()  # the generation alone: not the wait for this thread, nor a load
+        return model.create_chat_completion(messages=messages, **params), (time.perf_counter() - started) * 1000
 
     async def generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
         if alias not in self.paths:
             raise TierwiseError(f"local model {alias!r} is not part of this run; known: {', '.join(self.paths)}")
         if self._executor is None:
             raise TierwiseError("the in-process local models were stopped")
+        from ._timing import record
+
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._generate, alias, messages, params)
+        result, ms = await loop.run_in_executor(self._executor, self._generate, alias, messages, params)
+        record(ms)
+        return result
 
 
 def llama_params(optional_params: dict[str, Any]) -> dict[str, Any]:

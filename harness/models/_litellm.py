@@ -15,6 +15,11 @@ def litellm():
     _litellm.telemetry = False
     _litellm.suppress_debug_info = True
     _litellm.drop_params = True  # a param one provider lacks is dropped, not an error
+    if _litellm.aclient_session is None:  # a client the user set stays theirs
+        from ._timing import timed_client
+
+        # Its exchanges run and are timed on a thread of their own: latency that is the model's.
+        _litellm.aclient_session = timed_client()
     _redact_logs()
     return _litellm
 

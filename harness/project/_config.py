@@ -111,6 +111,7 @@ class ProjectConfig(_Strict):
     volumes: dict[str, float] = Field(default_factory=dict)
     local_threads: int | None = Field(None, ge=1)
     grade_timeout_s: float = Field(30.0, gt=0, le=3600)  # per grader and output (docs/security.md)
+    workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
 
 
 def load_config(root: Path) -> ProjectConfig:

@@ -81,7 +81,8 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         limit: int | None = None, store: str | None = None, no_cache: bool = False,
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
         argv: list[str] | None = None, adaptive: bool | None = None, repeats: int | None = None,
-        budget: float | None = None, max_errors: float | None = None, run_group: str | None = None) -> RunResult:
+        budget: float | None = None, max_errors: float | None = None, run_group: str | None = None,
+        workers: int | None = None) -> RunResult:
     """Evaluate tasks against their candidates; every finished call is stored at once.
 
     `adaptive`: run in rounds and stop candidates once settled (None: each spec's `adaptive:`);
@@ -89,13 +90,15 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
     spend would pass this many dollars; `max_errors` (a rate in [0, 1]) overrides each spec's
     max_error_rate for `RunResult.failed`; `shard` (i, n) evaluates only the cases whose case hash
     falls in shard i of n, and the runs of shard jobs sharing a `run_group` are read as one.
+    `workers`: processes making the API calls (1: this one; None: tierwise.yaml's `workers:`,
+    else one per core when there are many calls to make).
 
     Works inside a running event loop too (a notebook): the run then goes on in a worker
     thread with its own loop, and this call waits for it. `await arun(...)` is the async form.
     """
     kwargs = dict(tasks=tasks, models=models, limit=limit, store=store, no_cache=no_cache, shard=shard,
                   progress=progress, argv=argv, adaptive=adaptive, repeats=repeats, budget=budget,
-                  max_errors=max_errors, run_group=run_group)
+                  max_errors=max_errors, run_group=run_group, workers=workers)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -132,7 +135,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
          limit: int | None = None, store: str | None = None, no_cache: bool = False,
          shard: tuple[int, int] | None = None, progress: Progress | bool = True,
          argv: list[str] | None = None, adaptive: bool | None = None, repeats: int | None = None,
-         budget: float | None = None, max_errors: float | None = None, run_group: str | None = None) -> RunResult:
+         budget: float | None = None, max_errors: float | None = None, run_group: str | None = None,
+         workers: int | None = None) -> RunResult:
     selected = project.select(tasks)
     cands = candidates_for(project, selected, models)
     prog = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
@@ -164,7 +168,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         options = RunOptions(run_id=run_id, no_cache=no_cache, retries=project.config.retries,
                              backoff_s=project.config.retry_backoff_s,
                              local_threads=project.config.local_threads,
-                             grade_timeout_s=project.config.grade_timeout_s, judges=plan.judges)
+                             grade_timeout_s=project.config.grade_timeout_s, judges=plan.judges,
+                             workers=workers if workers is not None else project.config.workers)
         limiter = Budget(budget, project.config.concurrency) if budget is not None else None
         counts = RunCounts(planned=len(plan.items))
         stops: dict[str, dict[str, str]] = {}
@@ -186,6 +191,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                 info["stops"] = stops
             if limiter is not None and limiter.stopped:
                 info["budget_stop"] = limiter.stopped
+            _note_lag(counts, info, prog)
             frame = errors = None
             if status != "failed":
                 frame = db.results_frame([t.name for t in selected], current=plan.current_keys(), columns=RUN_COLUMNS)
@@ -203,6 +209,19 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                          limiter.stopped if limiter is not None else None, errors or [])
     finally:
         db.close()
+
+
+def _note_lag(counts: RunCounts, info: dict[str, Any], prog: Progress) -> None:
+    """Keep the run's event-loop lag (and its worker count) with the run; one line when it was large."""
+    from ._lag import lag_summary, lag_warning
+
+    lag = lag_summary(counts.lag_ms)
+    if lag is not None:
+        info["loop_lag_ms"] = lag
+        info["workers"] = counts.workers
+    warning = lag_warning(lag)
+    if warning:
+        prog.line(warning)
 
 
 def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: int | None,

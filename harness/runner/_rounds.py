@@ -29,6 +29,8 @@ def add_counts(total: RunCounts, part: RunCounts) -> None:
     for f in fields(RunCounts):
         if f.name == "interrupted":
             total.interrupted = total.interrupted or part.interrupted
+        elif f.name == "workers":
+            total.workers = max(total.workers, part.workers)
         elif f.name != "planned":
             setattr(total, f.name, getattr(total, f.name) + getattr(part, f.name))
 

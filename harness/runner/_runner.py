@@ -8,12 +8,12 @@ are skipped, cached responses reused.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
 from ..graders import Grade, combine
-from ..models import CallResult, complete, cost_of
+from ..models import CallResult, call_kwargs, complete, cost_of, secret_label
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
 from ._writer import CacheOnly, Writer
@@ -28,6 +28,8 @@ class RunOptions:
     local_threads: int | None = None
     grade_timeout_s: float = 30.0  # per grader and output; past it, a recorded grader error
     judges: dict[str, Any] = field(default_factory=dict)  # models the graders call, for every part of a run
+    workers: int | None = None  # processes making API calls (1: this one); None: by the number of calls
+    pool: Any = None  # the running part's worker processes (set by the runner)
 
 
 @dataclass
@@ -40,6 +42,8 @@ class RunCounts:
     written: int = 0
     judge_calls: int = 0  # judge calls made (not answered from the cache)
     interrupted: bool = False
+    workers: int = 1     # processes that made the API calls (the most any part used)
+    lag_ms: list[float] = field(default_factory=list)  # event-loop lag samples where calls were made
 
 
 def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> RunCounts:
@@ -48,6 +52,8 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
     judges = plan.judges or options.judges  # a round or budget batch is a part of the run's plan
     pending = _pending(plan, store, options, counts)
     cache = {} if options.no_cache else store.cached_responses([it.call_key for it in pending])
+    pool = _pool(pending, cache, options)  # forked before any thread of this run starts
+    counts.workers = len(pool.workers) if pool is not None else 1
     progress.start(pending)
     writer = Writer(store, progress.advance)
     server = judging = None
@@ -67,10 +73,15 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
             server = start_local(local_models, threads=options.local_threads)
         if judged:
             judging = Judging(judges, store, options.no_cache, options.retries, options.backoff_s, server)
-        asyncio.run(_run_all(pending, cache, writer, options, counts, server, judging))
+        from ..models import fine_switching
+
+        with fine_switching():
+            asyncio.run(_run_all(pending, cache, writer, options, counts, server, judging, pool))
     except KeyboardInterrupt:
         counts.interrupted = True
     finally:
+        if pool is not None:
+            pool.stop()
         writer.close()
         if server is not None:
             server.stop()
@@ -81,6 +92,15 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
     if writer.error is not None:
         raise writer.error
     return counts
+
+
+def _pool(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> Any:
+    """Worker processes for the run's API calls, or None to make them in this process."""
+    api_calls = sum(1 for it in pending if it.cand.kind == "litellm" and it.call_key not in cache)
+    from ._workers import WorkerPool, default_workers
+
+    n = options.workers if options.workers is not None else default_workers(api_calls)
+    return WorkerPool(n) if n > 1 and api_calls else None
 
 
 def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -> list[Item]:
@@ -108,7 +128,23 @@ def _uses_judge(items: list[Item], name: str) -> bool:
 
 
 async def _run_all(items: list[Item], cache: dict[str, dict], writer: Writer, options: RunOptions,
-                   counts: RunCounts, server: Any, judging: Any = None) -> None:
+                   counts: RunCounts, server: Any, judging: Any = None, pool: Any = None) -> None:
+    from ._lag import LagMonitor
+
+    monitor = LagMonitor().start()
+    if pool is not None:
+        await pool.open()
+        options = replace(options, pool=pool)
+    try:
+        await _run_groups(items, cache, writer, options, counts, server, judging)
+        if pool is not None:
+            await pool.aclose()  # not when interrupted: the workers are ended at once then
+    finally:
+        counts.lag_ms += monitor.stop() + (pool.lag_samples if pool is not None else [])
+
+
+async def _run_groups(items: list[Item], cache: dict[str, dict], writer: Writer, options: RunOptions,
+                      counts: RunCounts, server: Any, judging: Any) -> None:
     by_model: dict[str, list[Item]] = {}
     for it in items:
         by_model.setdefault(it.cand.name, []).append(it)
@@ -184,8 +220,12 @@ async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunC
             result = CallResult(attempts=0, error=_death(server), error_type="LocalServerDied")
         else:
             cand, where = (server.route(it.cand) if it.cand.kind == "local" else (it.cand, {}))
-            result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
-                                    backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
+            if options.pool is not None and cand.kind == "litellm":
+                result = await options.pool.call(call_kwargs(cand, it.messages, it.params, it.extra), cand.timeout_s,
+                                                 options.retries, options.backoff_s, secret_label(cand))
+            else:
+                result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
+                                        backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
         counts.called += 1
         if result.error is not None and it.cand.kind == "local" and _death(server):
             result.error, result.error_type = _death(server), "LocalServerDied"

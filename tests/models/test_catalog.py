@@ -7,7 +7,7 @@ import pytest
 from harness import load_project
 from harness.errors import ConfigError
 from harness.models import resolve_candidates
-from harness.models._calls import _call_kwargs
+from harness.models import call_kwargs
 from tests.projfix import write_project
 
 
@@ -27,7 +27,7 @@ def test_an_unknown_call_option_is_refused_not_sent(tmp_path):
 def test_extra_options_are_passed_through_verbatim(tmp_path, monkeypatch):
     cands = _cands(tmp_path, {"x": {"litellm": "openai/x", "api_key": "none", "reasoning_effort": "low",
                                     "extra": {"fooo": 1}}})
-    kwargs = _call_kwargs(cands["x"], [], {"max_tokens": 3}, None, None, None)
+    kwargs = call_kwargs(cands["x"], [], {"max_tokens": 3}, None, None, None)
     assert kwargs["fooo"] == 1 and kwargs["reasoning_effort"] == "low" and kwargs["max_tokens"] == 3
 
 

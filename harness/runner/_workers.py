@@ -1,0 +1,187 @@
+"""API calls beyond one process: worker processes, each with its own event loop and LiteLLM client.
+
+LiteLLM spends about 16 ms of CPU on each call, so one process tops out near 60 calls/s however
+many calls are in flight. With workers, the parent keeps everything else as it was (the plan,
+per-model concurrency, grading, judges, local models, the one writer that commits each result)
+and hands each API call to the least busy worker; the worker makes it with the same retries and
+timing (models/_calls.py) and sends the CallResult back.
+
+Workers are forked on Linux after LiteLLM is imported, so they start in milliseconds and share
+its memory; elsewhere they are spawned (each imports LiteLLM itself, which takes seconds). They
+ignore Ctrl-C: the parent handles it as ever (finished results are kept) and ends them. A worker
+that dies fails its calls in flight as recorded errors, never the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import socket
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import CallResult
+
+_HEADER = struct.Struct("!I")
+MIN_CALLS_PER_WORKER = 200  # below this, forking and start-up cost more than a second core gives
+
+
+def default_workers(api_calls: int) -> int:
+    """Workers for a run with this many API calls to make: one per core for many calls, else none."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, api_calls // MIN_CALLS_PER_WORKER))
+
+
+def _frame(obj: Any) -> bytes:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+async def _read(reader: asyncio.StreamReader) -> Any:
+    size, = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+    return pickle.loads(await reader.readexactly(size))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    sock: socket.socket
+    writer: asyncio.StreamWriter | None = None
+    reader_task: asyncio.Task | None = None
+    pending: dict[int, asyncio.Future] = field(default_factory=dict)
+    lag: list[float] = field(default_factory=list)
+
+
+class WorkerPool:
+    """N worker processes making LiteLLM calls for the parent's event loop."""
+
+    def __init__(self, n: int):
+        import gc
+        import multiprocessing
+
+        from ..models import load_litellm
+
+        load_litellm()  # imported (and configured) once here, inherited by forked workers
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        gc.freeze()  # the objects made so far are shared: no collection in a worker copies their pages
+        self.workers: list[_Worker] = []
+        self._ids = 0
+        for _ in range(n):
+            mine, theirs = socket.socketpair()
+            process = ctx.Process(target=_worker_main, args=(theirs,), name="tierwise-call-worker", daemon=True)
+            process.start()
+            theirs.close()
+            self.workers.append(_Worker(process, mine))
+        gc.unfreeze()
+
+    async def open(self) -> None:
+        """Attach the workers to the running loop (call once, inside it)."""
+        for w in self.workers:
+            reader, w.writer = await asyncio.open_connection(sock=w.sock)
+            w.reader_task = asyncio.get_running_loop().create_task(self._results(w, reader))
+
+    async def call(self, kwargs: dict[str, Any], timeout_s: float, retries: int, backoff_s: float,
+                   secret_label: str) -> CallResult:
+        """One LiteLLM call with its retries, on the worker with the fewest calls in flight."""
+        alive = [w for w in self.workers if w.writer is not None]
+        if not alive:
+            return CallResult(attempts=0, error="every call worker process has died", error_type="WorkerDied")
+        w = min(alive, key=lambda w: len(w.pending))
+        self._ids += 1
+        job_id = self._ids
+        future = asyncio.get_running_loop().create_future()
+        w.pending[job_id] = future
+        w.writer.write(_frame((job_id, (kwargs, timeout_s, retries, backoff_s, secret_label))))
+        try:
+            return await future
+        finally:
+            w.pending.pop(job_id, None)
+
+    async def _results(self, w: _Worker, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                job_id, result = await _read(reader)
+                if job_id is None:  # the worker's farewell: its loop's lag
+                    w.lag = result
+                    continue
+                future = w.pending.get(job_id)
+                if future is not None and not future.done():
+                    future.set_result(result)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            w.writer = None
+            code = w.process.exitcode
+            for future in w.pending.values():
+                if not future.done():
+                    future.set_result(CallResult(attempts=0, error=f"the call worker process died (exit code {code})",
+                                                 error_type="WorkerDied"))
+
+    async def aclose(self) -> None:
+        """Ask every worker to finish (after its calls in flight) and collect its lag and CPU."""
+        for w in self.workers:
+            if w.writer is not None:
+                w.writer.write(_frame((None, None)))
+        for w in self.workers:
+            if w.reader_task is not None:
+                try:
+                    await asyncio.wait_for(w.reader_task, 10)
+                except asyncio.TimeoutError:
+                    w.reader_task.cancel()
+
+    @property
+    def lag_samples(self) -> list[float]:
+        return [s for w in self.workers for s in w.lag]
+
+    def stop(self) -> None:
+        """End the processes: those told to finish exit by themselves; the rest (an interrupted
+        run's) are terminated, having nothing to save."""
+        for w in self.workers:
+            w.process.join(timeout=2 if w.reader_task is not None and w.reader_task.done() else 0)
+            if w.process.is_alive():
+                w.process.terminate()
+            w.process.join(timeout=5)
+            w.sock.close()
+
+
+def _worker_main(sock: socket.socket) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (inherited): the parent ends us quietly
+    asyncio.run(_serve(sock))
+
+
+async def _serve(sock: socket.socket) -> None:
+    from ..models import call_litellm
+    from ..util import register_secret
+    from ._lag import LagMonitor
+
+    reader, writer = await asyncio.open_connection(sock=sock)
+    monitor = LagMonitor().start()
+    running: set[asyncio.Task] = set()
+
+    async def one(job_id: int, kwargs: dict, timeout_s: float, retries: int, backoff_s: float, label: str) -> None:
+        register_secret(kwargs.get("api_key"), label)
+        try:
+            result = await call_litellm(kwargs, timeout_s, retries, backoff_s)
+        except Exception as exc:  # noqa: BLE001 - the parent awaits an answer for every job
+            result = CallResult(attempts=1, error=f"{type(exc).__name__} in the call worker: {exc}",
+                                error_type=type(exc).__name__)
+        writer.write(_frame((job_id, result)))
+
+    while True:
+        try:
+            job_id, job = await _read(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return  # the parent is gone: nobody waits for answers
+        if job_id is None:
+            break
+        task = asyncio.create_task(one(job_id, *job))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    if running:
+        await asyncio.gather(*running, return_exceptions=True)
+    writer.write(_frame((None, monitor.stop())))
+    await writer.drain()
+    writer.close()

@@ -1,0 +1,52 @@
+"""API calls in worker processes: every result still graded, stored once, errors counted."""
+
+import pytest
+
+from harness import load_project, results, run
+from harness.runner._workers import MIN_CALLS_PER_WORKER, default_workers
+from tests.projfix import spec, write_project
+
+SECRET = "sk-test-workers-DO-NOT-STORE-123"
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("TW_FAKE_KEY", SECRET)
+
+
+def _project(tmp_path, server, n=24):
+    models = {"api": {"litellm": "openai/fake-model", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
+                      "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}}
+    golden = [{"id": f"c{i:03d}", "vars": {"text": f"{('yes', 'no')[i % 2]} #c{i:03d}"},
+               "expected": ("yes", "no")[i % 2]} for i in range(n)]
+    write_project(tmp_path, models=models, config={"retries": 2, "retry_backoff_s": 0.05, "timeout_s": 5},
+                  specs={"t": spec(candidates=["api"])}, golden={"t": golden})
+    return load_project(tmp_path)
+
+
+def test_two_workers_call_grade_and_store_every_case_once(tmp_path, fake_openai):
+    project = _project(tmp_path, fake_openai)
+    out = run(project, progress=False, workers=2)
+    assert out.counts.workers == 2 and out.counts.called == 24 and out.counts.errors == 0
+    frame = results(project)
+    assert len(frame) == 24 and frame["score"].eq(1.0).all() and frame["latency_ms"].gt(0).all()
+    assert fake_openai.count == 24
+    again = run(project, progress=False, workers=2)
+    assert again.counts.reused == 24 and fake_openai.count == 24
+
+
+def test_a_failure_in_a_worker_is_a_recorded_error_with_its_key_redacted(tmp_path, fake_openai):
+    project = _project(tmp_path, fake_openai, n=6)
+    fake_openai.fail("echo_auth", times=None, when="#c002")
+    out = run(project, progress=False, workers=2)
+    assert out.counts.errors == 1 and out.counts.called == 6
+    row = results(project).set_index("case_id").loc["c002"]
+    assert row["attempts"] == 3 and SECRET not in row["error"]
+
+
+@pytest.mark.parametrize("calls, cores, expected", [(0, 2, 1), (MIN_CALLS_PER_WORKER - 1, 2, 1),
+                                                    (2 * MIN_CALLS_PER_WORKER, 2, 2), (10_000, 2, 2),
+                                                    (10_000, 1, 1)])
+def test_default_workers_one_per_core_only_for_runs_with_many_api_calls(monkeypatch, calls, cores, expected):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert default_workers(calls) == expected
