@@ -114,19 +114,19 @@ def test_bundled_example_passes_on_fresh_clone_after_recommend_write(example_tem
     assert code == 0, out
     passed = re.findall(r"^PASS (\w+): ([\w-]+), lower ([\d.]+) ≥ ([\d.]+) \(n=(\d+)\)$", out, flags=re.M)
     assert passed, out
-    assert ("ticket_triage", "triage-keywords") in {(t, m) for t, m, *_ in passed}
+    assert ("date_extraction", "date-rule") in {(t, m) for t, m, *_ in passed}
     assert all(float(lower) >= float(threshold) for *_, lower, threshold, _ in passed)
 
 
 def test_bundled_example_fails_when_a_threshold_is_raised_above_its_evidence(example_template, tmp_path):
     root = shutil.copytree(example_template, tmp_path / "p")
-    path = root / "evals" / "ticket_triage.yaml"
+    path = root / "evals" / "date_extraction.yaml"
     path.write_text(re.sub(r"^threshold: .*$", "threshold: 0.99", path.read_text(), flags=re.M))
     result = _gate(root)
     assert result.exit_code == 1
-    line = _line(result, "ticket_triage")
-    assert re.fullmatch(r"FAIL ticket_triage: triage-keywords lower 0\.\d+ < threshold 0\.99 \(n=\d+, recorded at "
-                        r"threshold 0\.85\); fix: tierwise run ticket_triage && tierwise recommend ticket_triage "
+    line = _line(result, "date_extraction")
+    assert re.fullmatch(r"FAIL date_extraction: date-rule lower 0\.\d+ < threshold 0\.99 \(n=\d+, recorded at "
+                        r"threshold 0\.90\); fix: tierwise run date_extraction && tierwise recommend date_extraction "
                         r"--write", line), line
 
 
