@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import GoldenSetError
 
@@ -36,6 +36,28 @@ class GoldenSet:
         return len(self.cases)
 
 
+def jsonl_objects(raw: bytes, shown: str, what: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(line number, `file:line`, object) for each non-blank line of a JSONL file; a file that is
+    not UTF-8 (a byte order mark is accepted, as in every file Tierwise reads), a line that is not
+    JSON or not an object is a GoldenSetError naming the file, the line and the fix."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise GoldenSetError(f"{shown}: not UTF-8 (byte {exc.start}); fix: save the file as UTF-8") from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{shown}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GoldenSetError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); "
+                                 f"fix: one JSON object per line") from None
+        if not isinstance(obj, dict):
+            raise GoldenSetError(f"{where}: {what} must be a JSON object, got {type(obj).__name__}")
+        yield lineno, where, obj
+
+
 def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
     """Read and validate a JSONL golden set; a bad line is `file:line: what is wrong`."""
     path = Path(path)
@@ -43,22 +65,9 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
     if not path.is_file():
         raise GoldenSetError(f"{name}: golden set not found; fix: create it (one JSON case per line) or correct the path")
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")  # a byte order mark is accepted, as in every file Tierwise reads
-    except UnicodeDecodeError as exc:
-        raise GoldenSetError(f"{name}: not UTF-8 (byte {exc.start}); fix: save the file as UTF-8") from None
     cases: list[Case] = []
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{name}:{lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GoldenSetError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); fix: one JSON object per line") from None
-        if not isinstance(obj, dict):
-            raise GoldenSetError(f"{where}: a case must be a JSON object, got {type(obj).__name__}")
+    for lineno, where, obj in jsonl_objects(raw, name, "a case"):
         unknown = sorted(set(obj) - _ALLOWED_KEYS)
         if unknown:
             raise GoldenSetError(

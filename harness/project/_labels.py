@@ -15,12 +15,12 @@ is pass / fail, true / false, or a score in [0, 1] (compared with the task's pas
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import GoldenSetError
+from ._golden import jsonl_objects
 
 _KEYS = {"case", "model", "output", "verdict", "note", "by"}
 
@@ -57,22 +57,8 @@ def load_labels(path: Path, shown: str, case_ids: set[str], models: set[str]) ->
         raise GoldenSetError(f"{shown}: labels file not found; fix: create it (one JSON label a line) or "
                              f"correct judge.labels")
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise GoldenSetError(f"{shown}: not UTF-8 (byte {exc.start}); fix: save the file as UTF-8") from None
     out: list[Label] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{shown}:{lineno}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise GoldenSetError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno}); "
-                                 f"fix: one JSON object per line") from None
-        if not isinstance(obj, dict):
-            raise GoldenSetError(f"{where}: a label must be a JSON object, got {type(obj).__name__}")
+    for lineno, where, obj in jsonl_objects(raw, shown, "a label"):
         unknown = sorted(set(obj) - _KEYS)
         if unknown:
             raise GoldenSetError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_KEYS))}")
