@@ -91,14 +91,17 @@ class LocalModels:
 
     # -- on the worker thread -------------------------------------------------------------
     def _model(self, alias: str) -> Any:
-        if self._loaded != alias:
-            from llama_cpp import Llama
+        # Keyed by the weights file, not the alias: a judge that is the same model as a
+        # candidate (local-judge and qwen-1.5b in the example) shares one load and its cache.
+        path = str(self.paths[alias])
+        if self._loaded != path:
+            from ._lazy_grammar import lazy_llama_class
 
             self._unload()
             started = time.perf_counter()
-            self._llama = Llama(model_path=str(self.paths[alias]), n_ctx=self.n_ctx, n_threads=self.threads,
+            self._llama = lazy_llama_class()(model_path=path, n_ctx=self.n_ctx, n_threads=self.threads,
                                 n_threads_batch=self.threads, verbose=False)
-            self._loaded = alias
+            self._loaded = path
             self.load_s[alias] = time.perf_counter() - started
         return self._llama
 
@@ -110,7 +113,8 @@ class LocalModels:
     def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> tuple[dict[str, Any], float]:
         model = self._model(alias)
         started = time.perf_counter()  # the generation alone: not the wait for this thread, nor a load
-        return model.create_chat_completion(messages=messages, **params), (time.perf_counter() - started) * 1000
+        result = model.create_chat_completion(messages=messages, **params)
+        return result, (time.perf_counter() - started) * 1000
 
     async def generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
         if alias not in self.paths:

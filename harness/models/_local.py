@@ -73,6 +73,30 @@ BUNDLED_SHA256: dict[str, str] = {
 }
 
 
+# The bundled models' GGUF sizes in bytes where no pin records them (_weights.py pins the
+# chunked ones): what a run's cost estimate scales local compute time by, before anything ran.
+BUNDLED_BYTES: dict[str, int] = {
+    "smollm2-135m-instruct": 98_362_432,
+    "gemma3-270m": 253_113_024,
+}
+
+
+def weights_bytes(local: str | None) -> int | None:
+    """The size of a local model's weights without assembling or loading anything (None: unknown).
+
+    Compute time per token grows with it, so it orders local models by cost before they ran."""
+    from . import _weights
+
+    if local in _weights.CHUNKED:
+        return _weights.CHUNKED[local].size
+    if local in BUNDLED_BYTES:
+        return BUNDLED_BYTES[local]
+    if local and local.endswith(".gguf"):
+        path = Path(local).expanduser()
+        return path.stat().st_size if path.is_file() else None
+    return None
+
+
 def weights_digest(local: str | None) -> str | None:
     """The sha256 a bundled model's weights are verified against, when it has one pinned.
 

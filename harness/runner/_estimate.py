@@ -6,8 +6,9 @@ Prompt tokens are counted with the model's tokenizer through LiteLLM's `token_co
 default tokenizer for models it does not know, and for local models: close enough to price compute
 time). Output tokens are the stored average of earlier answers of the same task and model when
 there are any, else the spec's max_tokens (an upper bound), else an assumed 256. A local model
-priced by the hour is charged its stored average latency, else the time at about 50 output and
-500 prompt tokens a second (measured on a 2-core machine, DESIGN.md).
+priced by the hour is charged its stored average latency, else the time its weights' size
+suggests: per token, time grows with the bytes read (llama.cpp on a CPU is bound by memory
+bandwidth), at the rates measured on a 2-core machine for a model of LOCAL_REFERENCE_BYTES.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from ._plan import Item, Plan
 from ._runner import RunCounts, RunOptions, _pending
 
 DEFAULT_OUTPUT_TOKENS = 256
-LOCAL_OUTPUT_TOKENS_PER_S = 50.0
-LOCAL_PROMPT_TOKENS_PER_S = 500.0
+LOCAL_OUTPUT_TOKENS_PER_S = 16.0     # Qwen2.5-Coder-0.5B Q4_K_M, 2 threads (see below)
+LOCAL_PROMPT_TOKENS_PER_S = 150.0
+LOCAL_REFERENCE_BYTES = 491_400_064  # that model's GGUF file
 
 
 @dataclass
@@ -114,9 +116,16 @@ class Estimator:
         ct, _ = self.output_tokens(item)
         latency = self._latency.get((item.task.name, item.cand.name))
         if latency is None:
-            local = item.cand.kind == "local"
-            latency = ct / LOCAL_OUTPUT_TOKENS_PER_S + pt / LOCAL_PROMPT_TOKENS_PER_S if local else 0.0
+            latency = local_seconds(item.cand, pt, ct) if item.cand.kind == "local" else 0.0
         return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), latency))
+
+
+def local_seconds(cand: Any, prompt: int, output: float) -> float:
+    """Estimated compute time of one local call, scaled by the size of the model's weights."""
+    from ..models._local import weights_bytes
+
+    scale = (weights_bytes(cand.entry.local) or LOCAL_REFERENCE_BYTES) / LOCAL_REFERENCE_BYTES
+    return scale * (output / LOCAL_OUTPUT_TOKENS_PER_S + prompt / LOCAL_PROMPT_TOKENS_PER_S)
 
 
 def pending_calls(plan: Plan, store: Store, no_cache: bool) -> tuple[list[Item], int, int]:

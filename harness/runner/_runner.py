@@ -206,7 +206,10 @@ async def _judge_all(deferred: list[tuple[Item, CallResult, bool]], judging: Any
         records = [await g.agrade(result.output or "", it.case, ctx) for g in it.task.graders]
         writer.put(_row(it, result, cached, options.run_id, records, ctx.new_cache))
 
-    await asyncio.gather(*(one(*d) for d in deferred))
+    # Case by case: a judge's prompt for one case is the same for every candidate up to the
+    # output it grades, so a local judge reuses the evaluated prefix (llama.cpp's prompt cache).
+    ordered = sorted(deferred, key=lambda d: (d[0].task.name, d[0].case.id, d[0].repeat, d[0].cand.name))
+    await asyncio.gather(*(one(*d) for d in ordered))
 
 
 async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunCounts, server: Any) -> CallResult:

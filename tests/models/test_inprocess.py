@@ -54,14 +54,17 @@ def test_calls_reach_llama_cpp_through_litellm_and_swap_models(monkeypatch):
             temperature=0, max_tokens=9, extra_body={"grammar": grammar})
 
     async def main():
-        with LocalModels({"a": "smollm2-135m-instruct", "b": "smollm2-135m-instruct"}, threads=2) as engine:
+        models = {"a": "smollm2-135m-instruct", "b": "smollm2-135m-instruct", "c": "gemma3-270m"}
+        with LocalModels(models, threads=2) as engine:
             first = await ask(engine, "a", "I love it, works perfectly.")
             second = await ask(engine, "b", "Broke on day one, awful.")
-            return engine, first, second
+            shared = set(engine.load_s)
+            third = await ask(engine, "c", "Great value.")
+            return engine, shared, [first, second, third]
 
-    engine, first, second = asyncio.run(main())
-    assert first.choices[0].message.content in {"positive", "negative"}
-    assert second.choices[0].message.content in {"positive", "negative"}
-    assert first.usage.prompt_tokens > 0 and first.usage.completion_tokens > 0
-    assert set(engine.load_s) == {"a", "b"}  # one model at a time: b replaced a
+    engine, shared, answers = asyncio.run(main())
+    assert all(a.choices[0].message.content in {"positive", "negative"} for a in answers)
+    assert answers[0].usage.prompt_tokens > 0 and answers[0].usage.completion_tokens > 0
+    assert shared == {"a"}  # b is the same weights file: one load serves both aliases
+    assert set(engine.load_s) == {"a", "c"}  # one model at a time: c replaced it
     assert engine._llama is None  # stopped: nothing stays loaded
