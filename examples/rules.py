@@ -9,9 +9,9 @@ a regex or a lookup table is good enough, and when it is not.
     triage-keywords    route_ticket(vars)       ticket_triage:   {"ticket": ...} -> billing/technical/account
     sentiment-lexicon  sentiment_lexicon(vars)  sentiment:       {"review": ...} -> positive/negative
 
-They are deliberately good but not perfect: the date rule does not read written-out years
-("nineteen ninety-six"), the keyword router has no idea about context, and the lexicon cannot
-hear sarcasm.
+They are deliberately simple: the date rule knows the usual ways of writing a date (written-out
+years included), the keyword router has no idea about context, and the lexicon cannot hear
+sarcasm.
 """
 
 from __future__ import annotations
@@ -59,8 +59,24 @@ _ORDINAL_WORDS["thirty-first"] = _ORDINAL_WORDS["thirty first"] = 31
 _ORDINAL_WORD_RE = "|".join(sorted((re.escape(w) for w in _ORDINAL_WORDS), key=len, reverse=True))
 
 _DAY_RE = rf"(?:(?P<dnum>\d{{1,2}})(?:st|nd|rd|th)?|(?P<dword>{_ORDINAL_WORD_RE}))(?![\d:])"
-_YEAR_RE = r"(?P<year>\d{4}|'\d{2}|\d{2})(?![\d:])"
-_YEAR4_RE = r"(?P<year>\d{4}|'\d{2})(?![\d:])"
+
+# Written-out years: "nineteen ninety-six", "twenty twenty-four", "two thousand and five",
+# "two thousand twenty-one", "nineteen oh seven".
+_ONES = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+          "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_NUMBER_WORDS = {w: i + 1 for i, w in enumerate(_ONES)}
+_NUMBER_WORDS.update({w: i + 10 for i, w in enumerate(_TEENS)})
+for _i, _t in enumerate(_TENS):
+    _NUMBER_WORDS[_t] = 20 + 10 * _i
+    for _j, _o in enumerate(_ONES):
+        _NUMBER_WORDS[f"{_t}-{_o}"] = _NUMBER_WORDS[f"{_t} {_o}"] = 21 + 10 * _i + _j
+_UNDER_100 = "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True))
+_WORD_YEAR_RE = (rf"(?:(?P<yc>nineteen|twenty)\s+(?:(?P<yoh>oh|o)\s+(?P<yo>{'|'.join(_ONES)})|(?P<yr>{_UNDER_100}))"
+                 rf"|two thousand(?:\s+(?:and\s+)?(?P<yk>{_UNDER_100}))?)(?![a-z-])")
+_YEAR_RE = rf"(?P<year>\d{{4}}|'\d{{2}}|\d{{2}}|{_WORD_YEAR_RE})(?![\d:])"
+_YEAR4_RE = rf"(?P<year>\d{{4}}|'\d{{2}}|{_WORD_YEAR_RE})(?![\d:])"
 
 # "March 3rd, 2024", "Jan. 2 2025", "January the 12th, 2022", "December thirty-first, 2024"
 _MONTH_FIRST = re.compile(rf"\b{_MONTH_RE}\s+(?:the\s+)?{_DAY_RE},?\s+{_YEAR4_RE}", re.I)
@@ -78,6 +94,16 @@ _HINT_DMY = re.compile(
 
 
 def _year(raw: str) -> int:
+    words = re.sub(r"\s+", " ", raw.lower().strip())
+    if words[:1].isalpha():  # written out
+        if words.startswith("two thousand"):
+            rest = re.sub(r"^two thousand\s*(?:and\s+)?", "", words)
+            return 2000 + (_NUMBER_WORDS[rest] if rest else 0)
+        century, rest = words.split(" ", 1)
+        century = 1900 if century == "nineteen" else 2000
+        if rest.startswith(("oh ", "o ")):
+            return century + _NUMBER_WORDS[rest.split(" ", 1)[1]]
+        return century + _NUMBER_WORDS[rest]
     raw = raw.lstrip("'")
     year = int(raw)
     if len(raw) == 2:  # the POSIX strptime pivot: 00-68 -> 20xx, 69-99 -> 19xx
@@ -116,7 +142,8 @@ def extract_date(vars: dict) -> str:
     ISO and other year-first dates, and day/month/year numbers in the order a locale hint in the
     text asks for ("(US)", "UK format", "German format", "DD/MM/YYYY"). Without a hint a numeric
     date is read unambiguously when one part is above 12, else dotted dates as day-first and
-    slashed ones as US month-first. Written-out years are not read.
+    slashed ones as US month-first. Written-out years are read ("nineteen ninety-six",
+    "twenty twenty-four", "two thousand and five").
     """
     text = _text(vars, "text", "sentence")
     found: list[tuple[int, str]] = []

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .errors import TierwiseError
+from .errors import ConfigError, TierwiseError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -141,12 +141,15 @@ def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, ad
 @click.argument("tasks", nargs=-1)
 @click.option("--write", is_flag=True, help="Update registry.yaml and its evidence file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON document (docs/json.md).")
+@click.option("--against", metavar="MODEL", help="Also project the monthly spend with MODEL on every task "
+                                                 "(your frontier model) against the recommendation.")
 @click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
 @run_group_option
 @project_option
-def recommend(tasks, write, as_json, store, run_group, project_dir) -> None:
+def recommend(tasks, write, as_json, against, store, run_group, project_dir) -> None:
     """Per task, the cheapest model whose quality clears the bar, with fallbacks and evidence."""
     import json
+    from dataclasses import asdict
 
     from .decide import recommend as decide_all
     from .registry import write_registry
@@ -155,10 +158,16 @@ def recommend(tasks, write, as_json, store, run_group, project_dir) -> None:
     project = _project(project_dir)
     rec = decide_all(project, list(tasks) or None, store, run_group=run_group)
     wrote = write_registry(project, rec) if write else None
+    if against is not None and against not in project.config.models:
+        raise ConfigError(f"recommend --against: {against!r} is not in tierwise.yaml's models; "
+                          f"fix: one of {', '.join(sorted(project.config.models))}")
     if as_json:
-        click.echo(json.dumps(rec.to_dict(), indent=2))
+        document = rec.to_dict()
+        if against is not None:
+            document["against"] = asdict(rec.against(against))
+        click.echo(json.dumps(document, indent=2))
     else:
-        click.echo(recommendation_text(rec, wrote))
+        click.echo(recommendation_text(rec, wrote) + (f"\n{rec.against(against).text()}" if against else ""))
 
 
 @cli.command()

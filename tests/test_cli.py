@@ -161,3 +161,12 @@ def test_every_grader_is_documented():
     text = (REPO / "docs" / "graders.md").read_text()
     missing = [name for name in known_graders() if f"`{name}`" not in text]
     assert not missing, f"docs/graders.md does not describe {missing}"
+
+
+def test_recommend_against_a_model_projects_its_spend_everywhere(tmp_path, monkeypatch, capsys):
+    tierwise(monkeypatch, capsys, "init", str(tmp_path))
+    tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--models", "question-rule,yes-rule")
+    code, out, _ = tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path), "--against", "yes-rule")
+    assert code in (0, None) and "against yes-rule" in out
+    code, _, err = tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path), "--against", "nope")
+    assert code == 2 and "'nope' is not in tierwise.yaml's models" in err

@@ -19,10 +19,58 @@ class Recommendation:
     skipped: dict[str, str] = field(default_factory=dict)
     frame: Any = None  # the current results the decisions were made from
 
+    def against(self, model: str) -> "Against":
+        """Projected monthly spend with `model` on every task against the recommendation."""
+        return projected_against(self.decisions, model)
+
     def to_dict(self) -> dict[str, Any]:
         """The stable `--json` document (version 1); see docs/json.md."""
         return {"version": JSON_VERSION, "tasks": [d.to_dict() for d in self.decisions],
                 "skipped_models": self.skipped}
+
+
+@dataclass
+class Against:
+    """`recommend --against MODEL`: the month's spend with MODEL on every task that has a volume
+    and MODEL's measured cost, against the recommendation on the same tasks (a task where nothing
+    qualifies keeps MODEL: no saving is claimed there)."""
+
+    model: str
+    everywhere: float = 0.0
+    recommended: float = 0.0
+    tasks: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # no volume, or MODEL not measured on it
+
+    def text(self) -> str:
+        if not self.tasks:
+            return (f"against {self.model}: no task has both a volume and {self.model}'s measured cost "
+                    f"(left out: {', '.join(self.left_out) or 'none'})")
+        saved = self.everywhere - self.recommended
+        share = f" ({saved / self.everywhere:.0%} less)" if self.everywhere > 0 else ""
+        line = (f"against {self.model} on every task: {_money(self.everywhere)}/month → {_money(self.recommended)} "
+                f"recommended{share}, over {len(self.tasks)} tasks with volumes")
+        if self.left_out:
+            line += f" (left out, no volume or not measured: {', '.join(self.left_out)})"
+        return line
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
+def projected_against(decisions: list[Decision], model: str) -> Against:
+    out = Against(model)
+    for d in decisions:
+        base = next((c for c in d.candidates if c.model == model), None)
+        if not d.monthly_volume or base is None or base.cost_per_call is None or not base.n:
+            out.left_out.append(d.task)
+            continue
+        rec = next((c for c in d.candidates if c.model == d.recommended), None) if d.recommended else None
+        new = rec.cost_per_call if rec is not None and rec.cost_per_call is not None else base.cost_per_call
+        out.everywhere += base.cost_per_call * d.monthly_volume
+        out.recommended += new * d.monthly_volume
+        out.tasks.append(d.task)
+    return out
 
 
 def recommend(project: Project, tasks: list[str] | None = None, store: str | None = None,

@@ -249,7 +249,9 @@ def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: in
         price = {name: estimator.call(it).cost for name, it in first.items()}
         ladder = sorted(first, key=lambda n: (price[n] is None, price[n] or 0.0, n))
         reps = max((it.repeat for it in plan.items if it.task.name == task.name), default=0) + 1
-        out[task.name] = AdaptiveSettings(tuple(ladder), len(task.spec.candidates), repeats=reps)
+        # Holm's family: the candidates this run can evaluate, fixed before any score is seen
+        # (as in a full run); a model skipped for want of a key is not tested, so not counted.
+        out[task.name] = AdaptiveSettings(tuple(ladder), len(ladder), repeats=reps)
     return out
 
 

@@ -115,3 +115,17 @@ def test_conversion_rule(value, output):
 
 def test_nan_is_not_json():
     assert python_output(float("nan"))[0] is None
+
+
+@pytest.mark.parametrize("text, iso", [
+    ("The ceremony took place on the fourth of July, nineteen ninety-six.", "1996-07-04"),
+    ("We closed the deal on May twelfth, twenty twenty-four.", "2024-05-12"),
+    ("Born on March 3rd, two thousand and five.", "2005-03-03"),
+    ("On the 1st of June, two thousand.", "2000-06-01"),
+    ("Founded 12 May nineteen oh seven.", "1907-05-12"),
+    ("Signed 9 Jan 24 (UK).", "2024-01-09"),
+])
+def test_the_example_date_rule_reads_written_out_years(text, iso):
+    from examples.rules import extract_date
+
+    assert extract_date({"text": text}) == iso
