@@ -167,7 +167,8 @@ def main() -> None:
 
     cases = reviews(args.cases)
     path = _local.weights_path(args.model)
-    import harness.evaluate  # noqa: F401 - one-off imports (pandas, SQLAlchemy, LiteLLM) are not throughput
+    import harness.runner._runner  # noqa: F401 - one-off imports (pandas, SQLAlchemy, LiteLLM) are not throughput
+    import harness.store._store  # noqa: F401
     from harness.models._litellm import litellm
 
     litellm()
