@@ -178,7 +178,11 @@ def _provider() -> Any:
                 raise TierwiseError(f"no in-process local models are running for {model!r}")
             result = await engine.generate(alias, messages, llama_params(optional_params or {}))
             result["model"] = model
-            return ModelResponse(**result)
+            response = ModelResponse(**result)
+            # Tierwise prices local calls by their compute time (models/_pricing.py); a cost
+            # stamped here spares LiteLLM's lookup of an unknown model on every call (4 ms).
+            response._hidden_params["response_cost"] = 0.0
+            return response
 
         def completion(self, *args: Any, **kwargs: Any) -> Any:
             raise TierwiseError("tierwise-local models are called with litellm.acompletion")

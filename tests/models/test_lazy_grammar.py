@@ -2,8 +2,8 @@
 
 Real Qwen 0.5B (its 151,936-token vocabulary is where the full pass costs most), greedy, with
 the three kinds of constraint a run uses: a label set, a JSON schema, a judge's verdict grammar.
-Answers that break the grammar when unconstrained make the full pass run (counted), so the
-test covers both branches.
+A prompt that asks for a sentence makes the free pick break the label grammar, so the full
+pass runs too (counted): both branches are covered.
 """
 
 import importlib.util
@@ -55,11 +55,14 @@ def test_label_set(models):
     from llama_cpp import LlamaGrammar
 
     grammar = LlamaGrammar.from_string(choices_grammar(["positive", "negative"]), verbose=False)
+    full_passes = 0
     for review in REVIEWS:
-        lazy, plain = both(models, [{"role": "system", "content": "Sentiment? Say it in a sentence."},
+        # Asked for a sentence, the model's free pick breaks the label grammar: the full pass runs.
+        lazy, plain = both(models, [{"role": "system", "content": "Describe the review's sentiment in a sentence."},
                                     {"role": "user", "content": review}], grammar=grammar, max_tokens=5)
         assert lazy == plain and lazy[0] in {"positive", "negative"}
-    assert models[0].last_sampler.steps > 0
+        full_passes += models[0].last_sampler.full_passes
+    assert full_passes >= 1
 
 
 def test_json_schema(models):
@@ -83,6 +86,4 @@ def test_verdict_grammar_with_rejected_free_picks(models):
     lazy, plain = both(models, messages, grammar=grammar, max_tokens=120)
     assert lazy == plain
     contract.parse(lazy[0])  # a verdict under the contract
-    # Unconstrained, this model opens with a ```json fence: the grammar rejected that pick and
-    # the full pass chose instead, so both branches ran.
-    assert models[0].last_sampler.full_passes >= 1
+    assert models[0].last_sampler.steps >= 10
