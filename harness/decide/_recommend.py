@@ -9,6 +9,10 @@ from ..project import Project
 from ._rule import Decision, decide
 
 JSON_VERSION = 1
+DECISION_COLUMNS = ["id", "run_id", "task", "model", "case_id", "call_key", "spec_hash", "golden_hash", "case_hash",
+                    "grader_hash", "output", "error", "error_type", "finish_reason", "prompt_tokens",
+                    "completion_tokens", "cost", "latency_ms", "attempts", "cached", "score", "passed", "created_at",
+                    "eval_cost", "judge_errors"]
 
 
 @dataclass
@@ -105,7 +109,9 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             current_keys: dict = {}
             for task in selected:
                 current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
-            frame = db.results_frame([t.name for t in selected], current=current_keys)
+            # Every column but the rendered prompts and call parameters: nothing here reads them,
+            # and they are most of each row's bytes.
+            frame = db.results_frame([t.name for t in selected], current=current_keys, columns=DECISION_COLUMNS)
             used = set(frame["run_id"].unique()) if len(frame) else set()
             runs = [r for r in all_runs if r["id"] in used]
             stored = db.stored_pairs([t.name for t in selected])
