@@ -153,21 +153,21 @@ def recommend(tasks, write, as_json, against, store, run_group, project_dir) -> 
 
     from .decide import recommend as decide_all
     from .registry import write_registry
-    from .report import recommendation_text
+    from .report import against_text, recommendation_text
 
     project = _project(project_dir)
-    rec = decide_all(project, list(tasks) or None, store, run_group=run_group)
-    wrote = write_registry(project, rec) if write else None
-    if against is not None and against not in project.config.models:
+    if against is not None and against not in project.config.models:  # before anything is decided or written
         raise ConfigError(f"recommend --against: {against!r} is not in tierwise.yaml's models; "
                           f"fix: one of {', '.join(sorted(project.config.models))}")
+    rec = decide_all(project, list(tasks) or None, store, run_group=run_group)
+    wrote = write_registry(project, rec) if write else None
     if as_json:
         document = rec.to_dict()
         if against is not None:
             document["against"] = asdict(rec.against(against))
         click.echo(json.dumps(document, indent=2))
     else:
-        click.echo(recommendation_text(rec, wrote) + (f"\n{rec.against(against).text()}" if against else ""))
+        click.echo(recommendation_text(rec, wrote) + (f"\n{against_text(rec.against(against))}" if against else ""))
 
 
 @cli.command()

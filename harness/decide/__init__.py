@@ -4,7 +4,7 @@ recommendation over a project."""
 
 from .._lazy import lazy_attributes
 
-__all__ = ["AdaptiveSettings", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
+__all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
            "Decision", "Recommendation", "RunDiff", "adaptive_next", "agreement", "cohen_kappa", "compare",
            "corrected_lower_bound", "decide", "diff", "figures", "pick", "ppi_lower_bound", "projected_monthly",
            "recommend", "registry_options", "summarize", "task_judged"]
@@ -17,7 +17,7 @@ _LAZY = {
     "SUMMARY_COLUMNS": "_figures", "figures": "_figures", "summarize": "_figures",
     **dict.fromkeys(["Agreement", "PPIBound", "agreement", "cohen_kappa", "corrected_lower_bound", "ppi_lower_bound",
                      "task_judged"], "_judged"),
-    "JSON_VERSION": "_recommend", "Recommendation": "_recommend", "recommend": "_recommend",
+    "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend", "recommend": "_recommend",
     **dict.fromkeys(["CandidateResult", "Comparison", "Decision", "compare", "decide", "pick", "projected_monthly",
                      "registry_options"], "_rule"),
 }

@@ -9,10 +9,7 @@ from ..project import Project
 from ._rule import Decision, decide
 
 JSON_VERSION = 1
-DECISION_COLUMNS = ["id", "run_id", "task", "model", "case_id", "call_key", "spec_hash", "golden_hash", "case_hash",
-                    "grader_hash", "output", "error", "error_type", "finish_reason", "prompt_tokens",
-                    "completion_tokens", "cost", "latency_ms", "attempts", "cached", "score", "passed", "created_at",
-                    "eval_cost", "judge_errors"]
+UNREAD_COLUMNS = ("messages", "params")  # the rendered prompts and call parameters: nothing in deciding reads them
 
 
 @dataclass
@@ -45,21 +42,6 @@ class Against:
     tasks: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)  # no volume, or MODEL not measured on it
 
-    def text(self) -> str:
-        if not self.tasks:
-            return (f"against {self.model}: no task has both a volume and {self.model}'s measured cost "
-                    f"(left out: {', '.join(self.left_out) or 'none'})")
-        saved = self.everywhere - self.recommended
-        share = f" ({saved / self.everywhere:.0%} less)" if self.everywhere > 0 else ""
-        line = (f"against {self.model} on every task: {_money(self.everywhere)}/month → {_money(self.recommended)} "
-                f"recommended{share}, over {len(self.tasks)} tasks with volumes")
-        if self.left_out:
-            line += f" (left out, no volume or not measured: {', '.join(self.left_out)})"
-        return line
-
-
-def _money(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
 
 
 def projected_against(decisions: list[Decision], model: str) -> Against:
@@ -85,7 +67,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     that have not), and the tasks default to those the group evaluated."""
     from ..registry import read_registry
     from ..runner import candidates_for, plan_run
-    from ..store import Store, require_complete, safe_url
+    from ..store import Store, require_complete, results, safe_url
 
     from ._adaptive import recorded_settings
 
@@ -109,9 +91,9 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             current_keys: dict = {}
             for task in selected:
                 current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
-            # Every column but the rendered prompts and call parameters: nothing here reads them,
-            # and they are most of each row's bytes.
-            frame = db.results_frame([t.name for t in selected], current=current_keys, columns=DECISION_COLUMNS)
+            # Every column but those nothing here reads: they are most of each row's bytes.
+            columns = [c.name for c in results.columns if c.name not in UNREAD_COLUMNS]
+            frame = db.results_frame([t.name for t in selected], current=current_keys, columns=columns)
             used = set(frame["run_id"].unique()) if len(frame) else set()
             runs = [r for r in all_runs if r["id"] in used]
             stored = db.stored_pairs([t.name for t in selected])

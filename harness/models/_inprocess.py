@@ -113,8 +113,7 @@ class LocalModels:
     def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> tuple[dict[str, Any], float]:
         model = self._model(alias)
         started = time.perf_counter()  # the generation alone: not the wait for this thread, nor a load
-        result = model.create_chat_completion(messages=messages, **params)
-        return result, (time.perf_counter() - started) * 1000
+        return model.create_chat_completion(messages=messages, **params), (time.perf_counter() - started) * 1000
 
     async def generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
         if alias not in self.paths:

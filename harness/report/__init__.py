@@ -9,6 +9,6 @@ Also the terminal text of a run and of `tierwise recommend` (report/_text.py).
 """
 
 from ._build import ReportFiles, append_step_summary, build_report
-from ._text import recommendation_text, run_table
+from ._text import against_text, recommendation_text, run_table
 
-__all__ = ["ReportFiles", "append_step_summary", "build_report", "recommendation_text", "run_table"]
+__all__ = ["ReportFiles", "against_text", "append_step_summary", "build_report", "recommendation_text", "run_table"]

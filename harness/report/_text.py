@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..decide import Decision, Recommendation, projected_monthly
+from ..decide import Against, Decision, Recommendation, projected_monthly
 from ._data import judge_lines
 from ._fmt import money, signed_money
 
@@ -122,3 +122,17 @@ def _monthly(decisions: list[Decision]) -> str:
         return ""
     before, after, counted = spend
     return f"projected monthly spend over {counted} tasks with volumes: {money(before)} now → {money(after)} recommended"
+
+
+def against_text(a: Against) -> str:
+    """`recommend --against MODEL`'s line: the month with MODEL everywhere against the recommendation."""
+    if not a.tasks:
+        return (f"against {a.model}: no task has both a volume and {a.model}'s measured cost "
+                f"(left out: {', '.join(a.left_out) or 'none'})")
+    saved = a.everywhere - a.recommended
+    share = f" ({saved / a.everywhere:.0%} less)" if a.everywhere > 0 else ""
+    line = (f"against {a.model} on every task: {money(a.everywhere)}/month → {money(a.recommended)} "
+            f"recommended{share}, over {len(a.tasks)} tasks with volumes")
+    if a.left_out:
+        line += f" (left out, no volume or not measured: {', '.join(a.left_out)})"
+    return line

@@ -107,8 +107,8 @@ class Estimator:
         return float(DEFAULT_OUTPUT_TOKENS), f"assumed {DEFAULT_OUTPUT_TOKENS} (set params.max_tokens)"
 
     def prompt_tokens(self, item: Item) -> int:
-        if self.approximate:
-            return int(math.ceil(sum(len(str(m.get("content") or "")) for m in item.messages) / 4))
+        if self.approximate:  # as the tokenizer path counts it, a python: rule has no prompt tokens
+            return 0 if item.cand.kind == "python" else int(math.ceil(sum(len(str(m.get("content") or "")) for m in item.messages) / 4))
         key = (item.cand.name, json.dumps(item.messages, sort_keys=True))
         if key not in self._tokens:
             self._tokens[key] = prompt_tokens(item.cand, item.messages)

@@ -2,6 +2,7 @@
 
 from harness.decide._recommend import projected_against
 from harness.decide._rule import CandidateResult, Decision
+from harness.report import against_text
 
 
 def decision(task, recommended, costs, volume):
@@ -22,10 +23,10 @@ def test_saving_counts_tasks_with_a_volume_and_the_model_measured():
     got = projected_against(decisions, "big")
     assert got.tasks == ["a", "b"] and got.left_out == ["c", "d"]
     assert abs(got.everywhere - 5.0) < 1e-9 and abs(got.recommended - 2.0) < 1e-9
-    assert "$5.00/month → $2.00 recommended (60% less), over 2 tasks" in got.text()
-    assert "left out" in got.text()
+    assert "$5.00/month → $2.00 recommended (60% less), over 2 tasks" in against_text(got)
+    assert "left out" in against_text(got)
 
 
 def test_nothing_to_compare_says_so():
     got = projected_against([decision("a", "small", {"small": 0.001}, 100)], "big")
-    assert not got.tasks and "no task has both a volume and big's measured cost" in got.text()
+    assert not got.tasks and "no task has both a volume and big's measured cost" in against_text(got)

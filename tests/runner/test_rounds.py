@@ -206,6 +206,6 @@ def test_the_adaptive_ladder_counts_prompt_tokens_without_a_tokenizer(monkeypatc
         raise AssertionError("the approximate estimator must not count with a tokenizer")
 
     monkeypatch.setattr(_estimate, "prompt_tokens", tokenizer)
-    item = SimpleNamespace(cand=SimpleNamespace(name="m"), messages=[{"role": "system", "content": "x" * 30},
+    item = SimpleNamespace(cand=SimpleNamespace(name="m", kind="local"), messages=[{"role": "system", "content": "x" * 30},
                                                                      {"role": "user", "content": "y" * 11}])
     assert _estimate.Estimator(None, approximate=True).prompt_tokens(item) == 11  # ceil(41 / 4)
