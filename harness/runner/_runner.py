@@ -97,10 +97,12 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
 def _pool(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> Any:
     """Worker processes for the run's API calls, or None to make them in this process."""
     api_calls = sum(1 for it in pending if it.cand.kind == "litellm" and it.call_key not in cache)
-    from ._workers import WorkerPool, default_workers
+    from ._workers import WorkerPool, default_workers, unmapped_prices
 
     n = options.workers if options.workers is not None else default_workers(api_calls)
-    return WorkerPool(n) if n > 1 and api_calls else None
+    if n <= 1 or not api_calls:
+        return None
+    return WorkerPool(n, unmapped_prices({id(it.cand): it.cand for it in pending}.values()))
 
 
 def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -> list[Item]:

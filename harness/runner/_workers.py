@@ -1,7 +1,7 @@
 """API calls beyond one process: worker processes, each with its own event loop and LiteLLM client.
 
-LiteLLM spends about 16 ms of CPU on each call, so one process tops out near 60 calls/s however
-many calls are in flight. With workers, the parent keeps everything else as it was (the plan,
+LiteLLM spends 4-16 ms of CPU on each call (by machine), so one process tops out at 60-200
+calls/s however many calls are in flight. With workers, the parent keeps everything else as it was (the plan,
 per-model concurrency, grading, judges, local models, the one writer that commits each result)
 and hands each API call to the least busy worker; the worker makes it with the same retries and
 timing (models/_calls.py) and sends the CallResult back.
@@ -22,7 +22,7 @@ import socket
 import struct
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from ..models import CallResult
 
@@ -56,10 +56,47 @@ class _Worker:
     lag: list[float] = field(default_factory=list)
 
 
+def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
+    """(input, output) dollars per token for the run's API models that LiteLLM's price map lacks:
+    the catalog's token price, else zero.
+
+    LiteLLM prices every response it returns, and for a model its map lacks that lookup fails the
+    slow way on every call (0.6 of a worker's 4.5 ms of CPU per call against the throughput
+    benchmark's loopback model). A worker registers these in its own copy of the map (forked or
+    spawned: the parent's stays as it was). The cost LiteLLM computes there is never read:
+    Tierwise prices each call itself in the parent (models/_pricing.py), so no figure changes.
+    """
+    from ..models import is_priced
+
+    out: dict[str, tuple[float, float]] = {}
+    for cand in cands:
+        model = cand.litellm_model
+        if cand.kind != "litellm" or not model or model in out or is_priced(model):
+            continue
+        price = cand.entry.price
+        out[model] = ((price.input_per_mtok or 0.0) / 1e6, (price.output_per_mtok or 0.0) / 1e6) if price else (0.0, 0.0)
+    return out
+
+
+def _register(prices: dict[str, tuple[float, float]]) -> None:
+    """Put the run's unmapped models in this worker's LiteLLM price map (see unmapped_prices)."""
+    from ..models import load_litellm
+
+    lib = load_litellm()
+    for model, (inp, out) in prices.items():
+        try:
+            provider = lib.get_llm_provider(model)[1]
+        except Exception:  # noqa: BLE001 - the call itself will say what is wrong with the model
+            continue
+        lib.register_model({model: {"input_cost_per_token": inp, "output_cost_per_token": out,
+                                    "litellm_provider": provider, "mode": "chat"}},
+                           add_to_provider_model_sets=False)
+
+
 class WorkerPool:
     """N worker processes making LiteLLM calls for the parent's event loop."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, prices: dict[str, tuple[float, float]] | None = None):
         import gc
         import multiprocessing
 
@@ -72,7 +109,7 @@ class WorkerPool:
         self._ids = 0
         for _ in range(n):
             mine, theirs = socket.socketpair()
-            process = ctx.Process(target=_worker_main, args=(theirs,), name="tierwise-call-worker", daemon=True)
+            process = ctx.Process(target=_worker_main, args=(theirs, prices or {}), name="tierwise-call-worker", daemon=True)
             process.start()
             theirs.close()
             self.workers.append(_Worker(process, mine))
@@ -146,9 +183,10 @@ class WorkerPool:
             w.sock.close()
 
 
-def _worker_main(sock: socket.socket) -> None:
+def _worker_main(sock: socket.socket, prices: dict[str, tuple[float, float]]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (inherited): the parent ends us quietly
+    _register(prices)
     asyncio.run(_serve(sock))
 
 

@@ -50,3 +50,32 @@ def test_a_failure_in_a_worker_is_a_recorded_error_with_its_key_redacted(tmp_pat
 def test_default_workers_one_per_core_only_for_runs_with_many_api_calls(monkeypatch, calls, cores, expected):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert default_workers(calls) == expected
+
+
+def test_workers_register_only_unmapped_models_and_the_parents_price_map_stays_as_it_was(tmp_path, fake_openai):
+    import multiprocessing
+
+    from harness.models import is_priced, load_litellm
+    from harness.runner import candidates_for
+    from harness.runner._workers import _register, unmapped_prices
+
+    project = _project(tmp_path, fake_openai)
+    cands = candidates_for(project, project.select(None), check_keys=False)
+    prices = unmapped_prices(cands.values())
+    assert prices == {"openai/fake-model": (1e-6, 2e-6)}  # the catalog's price, per token
+    lib = load_litellm()
+    assert "openai/fake-model" not in lib.model_cost
+
+    def child(queue):
+        _register(prices)
+        queue.put(lib.cost_per_token(model="openai/fake-model", prompt_tokens=1000, completion_tokens=100))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue,))
+    proc.start()
+    proc.join(30)
+    assert sum(queue.get(timeout=5)) == pytest.approx(1000 * 1e-6 + 100 * 2e-6)
+    assert "openai/fake-model" not in lib.model_cost and not is_priced("openai/fake-model")
+    assert unmapped_prices([type("C", (), {"kind": "litellm", "litellm_model": "openai/gpt-4.1-mini",
+                                            "entry": None})()]) == {}  # LiteLLM prices it already
