@@ -185,9 +185,10 @@ def _render(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str) and ("{{" in value or "{%" in value):
         import jinja2
 
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-        try:
-            return env.from_string(value).render(**variables)
+        from ..project import prompt_env
+
+        try:  # in the prompts' sandbox: a suite is data, and importing it runs none of its code
+            return prompt_env().from_string(value).render(**variables)
         except jinja2.TemplateError as exc:
             raise NotCarried(f"its value is a template that does not render here ({exc})") from None
     if isinstance(value, list):

@@ -327,7 +327,9 @@ def _prompt_ok(prompt: Prompt, suite: Suite, dropped: list[Dropped]) -> bool:
     import jinja2
     from jinja2 import meta
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    from ..project import prompt_env
+
+    env = prompt_env()
     names: set[str] = set()
     for text in (prompt.system, prompt.user):
         if text is None:
@@ -408,8 +410,8 @@ def _project_yaml(config: Path, models: dict[str, dict[str, Any]]) -> str:
 def _echo_module(config: Path, functions: dict[str, str]) -> str:
     lines = [f'"""Written by `tierwise import promptfoo` from {config.name}: promptfoo\'s `echo` provider, which',
              'answers with the rendered prompt itself. One python candidate per task."""', "",
-             "import jinja2", "",
-             "_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)",
+             "from harness.project import prompt_env", "",
+             "_ENV = prompt_env()  # Tierwise's prompt sandbox, as the suite's prompts render everywhere else",
              "", "",
              "def _echo(prompt: dict, variables: dict) -> str:",
              "    parts = [prompt[role] for role in (\"system\", \"user\") if prompt[role] is not None]",

@@ -127,7 +127,7 @@ class Task:
             key = (model, role)
             template = self._templates.get(key)
             if template is None:
-                template = self._templates[key] = source if _literal(source) else _env().from_string(source)
+                template = self._templates[key] = source if _literal(source) else prompt_env().from_string(source)
             if isinstance(template, str):  # no Jinja syntax: it renders as itself
                 messages.append({"role": role, "content": template})
                 continue
@@ -174,7 +174,7 @@ _ENV = None
 MAX_RENDERED_CHARS = 1_000_000  # one operator in a prompt may not build a larger string
 
 
-def _env():
+def prompt_env():
     """The prompt environment: Jinja's immutable sandbox. Specs are data, so a template may
     read its variables and use filters and tests, but never reach an attribute starting with
     `_`, a function's globals, or a method that changes a value (append, update, …); a string
@@ -297,7 +297,7 @@ def _check_templates(task: Task, shown: str) -> None:
     import jinja2
     from jinja2 import meta
 
-    env = _env()
+    env = prompt_env()
     sources: dict[str, str] = {}
     p = task.spec.prompt
     if p.system is not None:

@@ -314,6 +314,24 @@ def test_strict_passes_a_suite_that_carries_over_whole(tmp_path):
     load(tmp_path / "out")
 
 
+def test_assertion_templates_render_in_the_prompt_sandbox(tmp_path):
+    # a suite is data: a template that reaches for Python internals is not carried, never evaluated
+    (tmp_path / "promptfooconfig.yaml").write_text(textwrap.dedent("""
+        prompts: ["Say {{word}}"]
+        providers: [openai:gpt-4o-mini]
+        tests:
+          - vars: {word: hi}
+            assert:
+              - {type: icontains, value: "{{ word }}"}
+              - {type: contains, value: "{{ word.__class__.__mro__ }}"}
+    """))
+    report = import_promptfoo(tmp_path / "promptfooconfig.yaml", tmp_path / "out")
+    assert len(report.tasks) == 1 and len(report.not_carried) == 1
+    assert "does not render here" in report.not_carried[0].why and "<class" not in str(report)
+    (case,) = golden(tmp_path / "out", report.tasks[0])
+    assert "hi" in json.dumps(case) and "__mro__" not in json.dumps(case.get("expected"))
+
+
 def test_import_never_overwrites_a_project(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "tierwise.yaml").write_text("models: {}\n")

@@ -103,8 +103,8 @@ def test_prompt_variant_overrides_only_its_model(tmp_path):
 
 @pytest.mark.parametrize("source", ["Answer with one word.", "Réponds « oui »\n\n", "{ not a tag }", "tab\tend\n"])
 def test_a_prompt_without_jinja_syntax_renders_as_jinja_would(tmp_path, source):
-    from harness.project._specs import _env
+    from harness.project import prompt_env
 
     write_project(tmp_path, specs={"t": spec(prompt={"system": source, "user": "{{ text }}"})})
     messages = load_project(tmp_path).tasks["t"].render("rule", {"text": "yes"})
-    assert messages[0] == {"role": "system", "content": _env().from_string(source).render(text="yes")}
+    assert messages[0] == {"role": "system", "content": prompt_env().from_string(source).render(text="yes")}
