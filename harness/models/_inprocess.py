@@ -98,6 +98,7 @@ class LocalModels:
             from ._lazy_grammar import lazy_llama_class
 
             self._unload()
+            _quiet_notes()
             started = time.perf_counter()
             self._llama = lazy_llama_class()(model_path=path, n_ctx=self.n_ctx, n_threads=self.threads,
                                 n_threads_batch=self.threads, verbose=False)
@@ -126,6 +127,28 @@ class LocalModels:
         result, ms = await loop.run_in_executor(self._executor, self._generate, alias, messages, params)
         record(ms)
         return result
+
+
+# Lines llama.cpp logs at error level that are notes: llama-cpp-python prints error-level lines
+# even with verbose=False, so Gemma 3's load would print this one on every run.
+_NOTES = (b"llama_kv_cache_iswa: using full-size SWA cache",)
+
+
+@lru_cache(maxsize=1)
+def _quiet_notes() -> Any:
+    """Route llama.cpp's log through llama-cpp-python's own callback, minus the _NOTES lines."""
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import _logger
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: Any) -> None:
+        if not text.startswith(_NOTES):
+            _logger.llama_log_callback(level, text, user_data)
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    return callback  # kept alive by the cache: llama.cpp holds a pointer to it
 
 
 def llama_params(optional_params: dict[str, Any]) -> dict[str, Any]:

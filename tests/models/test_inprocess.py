@@ -68,3 +68,17 @@ def test_calls_reach_llama_cpp_through_litellm_and_swap_models(monkeypatch):
     assert shared == {"a"}  # b is the same weights file: one load serves both aliases
     assert set(engine.load_s) == {"a", "c"}  # one model at a time: c replaced it
     assert engine._llama is None  # stopped: nothing stays loaded
+
+
+def test_llama_cpp_notes_logged_as_errors_are_dropped_and_real_errors_still_shown(capfd):
+    pytest.importorskip("llama_cpp")
+    from llama_cpp import _logger
+
+    from harness.models._inprocess import _quiet_notes
+
+    callback = _quiet_notes()
+    _logger.set_verbose(False)  # as a Llama(verbose=False) leaves it: error-level lines print
+    callback(3, b"llama_kv_cache_iswa: using full-size SWA cache (ref: ...)\n", None)
+    callback(3, b"llama_model_load: error loading model\n", None)
+    err = capfd.readouterr().err
+    assert "SWA cache" not in err and "error loading model" in err
