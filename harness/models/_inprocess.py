@@ -134,21 +134,29 @@ class LocalModels:
 _NOTES = (b"llama_kv_cache_iswa: using full-size SWA cache",)
 
 
-@lru_cache(maxsize=1)
+_LOG_LOCK = threading.Lock()
+_LOG_CALLBACK: Any = None  # llama.cpp holds a pointer to it: it must live as long as the process
+
+
 def _quiet_notes() -> Any:
-    """Route llama.cpp's log through llama-cpp-python's own callback, minus the _NOTES lines."""
-    import ctypes
+    """Route llama.cpp's log through llama-cpp-python's own callback, minus the _NOTES lines
+    (installed once per process; engines on other threads may ask at the same time)."""
+    global _LOG_CALLBACK
+    with _LOG_LOCK:
+        if _LOG_CALLBACK is None:
+            import ctypes
 
-    import llama_cpp
-    from llama_cpp import _logger
+            import llama_cpp
+            from llama_cpp import _logger
 
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, user_data: Any) -> None:
-        if not text.startswith(_NOTES):
-            _logger.llama_log_callback(level, text, user_data)
+            @llama_cpp.llama_log_callback
+            def callback(level: int, text: bytes, user_data: Any) -> None:
+                if not text.startswith(_NOTES):
+                    _logger.llama_log_callback(level, text, user_data)
 
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-    return callback  # kept alive by the cache: llama.cpp holds a pointer to it
+            _LOG_CALLBACK = callback
+            llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        return _LOG_CALLBACK
 
 
 def llama_params(optional_params: dict[str, Any]) -> dict[str, Any]:

@@ -86,11 +86,11 @@ def _register(prices: dict[str, tuple[float, float]]) -> None:
     for model, (inp, out) in prices.items():
         try:
             provider = lib.get_llm_provider(model)[1]
-        except Exception:  # noqa: BLE001 - the call itself will say what is wrong with the model
+            lib.register_model({model: {"input_cost_per_token": inp, "output_cost_per_token": out,
+                                        "litellm_provider": provider, "mode": "chat"}},
+                               add_to_provider_model_sets=False)
+        except Exception:  # noqa: BLE001 - a speed-up only: the call itself says what is wrong with the model
             continue
-        lib.register_model({model: {"input_cost_per_token": inp, "output_cost_per_token": out,
-                                    "litellm_provider": provider, "mode": "chat"}},
-                           add_to_provider_model_sets=False)
 
 
 class WorkerPool:

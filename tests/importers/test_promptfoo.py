@@ -332,6 +332,12 @@ def test_assertion_templates_render_in_the_prompt_sandbox(tmp_path):
     assert "hi" in json.dumps(case) and "__mro__" not in json.dumps(case.get("expected"))
 
 
+def test_a_templated_assertion_value_keeps_its_trailing_newline_as_a_plain_one_does():
+    from harness.importers._promptfoo_asserts import _render
+
+    assert _render("{{ word }}\n", {"word": "hi"}) == "hi\n"  # as the prompts render (keep_trailing_newline)
+
+
 def test_import_never_overwrites_a_project(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "tierwise.yaml").write_text("models: {}\n")

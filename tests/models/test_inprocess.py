@@ -77,8 +77,13 @@ def test_llama_cpp_notes_logged_as_errors_are_dropped_and_real_errors_still_show
     from harness.models._inprocess import _quiet_notes
 
     callback = _quiet_notes()
+    assert _quiet_notes() is callback  # installed once: llama.cpp keeps a pointer to it
+    level = _logger.logger.level
     _logger.set_verbose(False)  # as a Llama(verbose=False) leaves it: error-level lines print
-    callback(3, b"llama_kv_cache_iswa: using full-size SWA cache (ref: ...)\n", None)
-    callback(3, b"llama_model_load: error loading model\n", None)
+    try:
+        callback(3, b"llama_kv_cache_iswa: using full-size SWA cache (ref: ...)\n", None)
+        callback(3, b"llama_model_load: error loading model\n", None)
+    finally:
+        _logger.logger.setLevel(level)
     err = capfd.readouterr().err
     assert "SWA cache" not in err and "error loading model" in err

@@ -55,7 +55,7 @@ def test_default_workers_one_per_core_only_for_runs_with_many_api_calls(monkeypa
 def test_workers_register_only_unmapped_models_and_the_parents_price_map_stays_as_it_was(tmp_path, fake_openai):
     import multiprocessing
 
-    from harness.models import is_priced, load_litellm
+    from harness.models import load_litellm
     from harness.runner import candidates_for
     from harness.runner._workers import _register, unmapped_prices
 
@@ -76,6 +76,24 @@ def test_workers_register_only_unmapped_models_and_the_parents_price_map_stays_a
     proc.start()
     proc.join(30)
     assert sum(queue.get(timeout=5)) == pytest.approx(1000 * 1e-6 + 100 * 2e-6)
-    assert "openai/fake-model" not in lib.model_cost and not is_priced("openai/fake-model")
+    assert "openai/fake-model" not in lib.model_cost
     assert unmapped_prices([type("C", (), {"kind": "litellm", "litellm_model": "openai/gpt-4.1-mini",
                                             "entry": None})()]) == {}  # LiteLLM prices it already
+
+
+def test_each_worker_is_given_the_runs_unmapped_models(tmp_path, fake_openai, monkeypatch):
+    import json
+
+    seen = tmp_path / "registered"
+    seen.mkdir()
+
+    def record(prices):  # forked: the worker runs this in place of _register
+        import os
+
+        (seen / str(os.getpid())).write_text(json.dumps(prices))
+
+    monkeypatch.setattr("harness.runner._workers._register", record)
+    project = _project(tmp_path / "p", fake_openai)
+    assert run(project, progress=False, workers=2).counts.errors == 0
+    given = [json.loads(f.read_text()) for f in seen.iterdir()]
+    assert given == [{"openai/fake-model": [1e-6, 2e-6]}] * 2
