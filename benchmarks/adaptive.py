@@ -14,7 +14,7 @@ of tasks with the same pick, with the same pick and fallbacks, and the wrong-pic
 below-bar model picked or kept as fallback) of both. Goal: same decision in >= 95 % of tasks with
 <= 40 % of the calls, and the wrong-pick rate <= 1 - confidence.
 
-    python benchmarks/adaptive.py [--tasks 1000] [--round-size 20] [--efficacy-share 0.25]
+    python benchmarks/adaptive.py [--tasks 1000] [--round-size 10] [--efficacy-share 0.25]
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--round-size", type=int, default=20)
+    parser.add_argument("--round-size", type=int, default=10)
     parser.add_argument("--efficacy-share", type=float, default=0.25)
     parser.add_argument("--futility-alpha", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)

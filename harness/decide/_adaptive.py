@@ -26,7 +26,7 @@ from ._sequential import (
     predictable_bets,
 )
 
-ROUND_SIZE = 20
+ROUND_SIZE = 10  # cases per candidate per round (see _sequential.py: measured against 20)
 NEEDED = 3  # the pick and its two fallbacks (_rule.MAX_FALLBACKS)
 
 

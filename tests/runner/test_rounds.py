@@ -49,11 +49,11 @@ def test_adaptive_run_stops_poor_candidates_early_and_recommend_uses_its_verdict
     project = _ladder(tmp_path)
     result = run(project, progress=False, adaptive=True)
     assert result.counts.called < 0.6 * 3 * 200
-    assert result.stops["t"]["poor"].startswith("stopped at 20 of 200")
+    assert result.stops["t"]["poor"].startswith("stopped at 10 of 200")
     d = recommend(project).decisions[0]
     assert d.adaptive and d.recommended == "strong" and "anytime-valid" in d.procedure
     poor = next(c for c in d.candidates if c.model == "poor")
-    assert poor.settled and poor.n == 20 and poor.why_not.startswith("stopped at 20 of 200")
+    assert poor.settled and poor.n == 10 and poor.why_not.startswith("stopped at 10 of 200")
     assert "evaluated on" not in poor.why_not
 
 
@@ -209,3 +209,4 @@ def test_the_adaptive_ladder_counts_prompt_tokens_without_a_tokenizer(monkeypatc
     item = SimpleNamespace(cand=SimpleNamespace(name="m", kind="local"), messages=[{"role": "system", "content": "x" * 30},
                                                                      {"role": "user", "content": "y" * 11}])
     assert _estimate.Estimator(None, approximate=True).prompt_tokens(item) == 11  # ceil(41 / 4)
+
