@@ -17,7 +17,7 @@ from ._plan import Plan, plan_run
 from ._estimate import DryRun, dry_run
 from ._progress import Progress
 from ._rounds import Budget, adaptive_rounds, run_parts
-from ._runner import RunCounts, RunOptions
+from ._runner import RunCounts, RunOptions, SharedLocal
 
 if TYPE_CHECKING:
     from ..decide import AdaptiveSettings
@@ -171,6 +171,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                              grade_timeout_s=project.config.grade_timeout_s, judges=plan.judges,
                              workers=workers if workers is not None else project.config.workers)
         limiter = Budget(budget, project.config.concurrency) if budget is not None else None
+        options.local = SharedLocal()
         counts = RunCounts(planned=len(plan.items))
         stops: dict[str, dict[str, str]] = {}
         status = "failed"
@@ -187,6 +188,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         except KeyboardInterrupt:
             counts.interrupted, status = True, "interrupted"
         finally:
+            options.local.stop()
             if stops:
                 info["stops"] = stops
             if limiter is not None and limiter.stopped:

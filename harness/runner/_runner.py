@@ -30,6 +30,7 @@ class RunOptions:
     judges: dict[str, Any] = field(default_factory=dict)  # models the graders call, for every part of a run
     workers: int | None = None  # processes making API calls (1: this one); None: by the number of calls
     pool: Any = None  # the running part's worker processes (set by the runner)
+    local: Any = None  # SharedLocal: one local-model engine for every part of a run (None: one per part)
 
 
 @dataclass
@@ -44,6 +45,32 @@ class RunCounts:
     interrupted: bool = False
     workers: int = 1     # processes that made the API calls (the most any part used)
     lag_ms: list[float] = field(default_factory=list)  # event-loop lag samples where calls were made
+
+
+class SharedLocal:
+    """One local-model engine for all the parts of a run (adaptive rounds, budget batches): started
+    by the first part that needs local models, kept between parts (no new thread, no reload of
+    the model left loaded), restarted with more models only when a part needs one it lacks, and
+    stopped by the run. Models are assembled and verified only when a part first needs them."""
+
+    def __init__(self) -> None:
+        self.engine: Any = None
+
+    def get(self, models: dict[str, str], threads: int | None, note: Any) -> Any:
+        if self.engine is not None and all(self.engine.models.get(a) == m for a, m in models.items()):
+            return self.engine
+        from ..models import start_local
+
+        models = {**(self.engine.models if self.engine is not None else {}), **models}
+        self.stop()
+        note(f"starting llama.cpp for {', '.join(models)} …")
+        self.engine = start_local(models, threads=threads)
+        return self.engine
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            engine, self.engine = self.engine, None
+            engine.stop()
 
 
 def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> RunCounts:
@@ -67,10 +94,13 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
             local_models.update({name: c.entry.local for name, c in judges.items()
                                  if c.kind == "local" and c.available and _uses_judge(judged, name)})
         if local_models:
-            from ..models import start_local
+            if options.local is not None:
+                server = options.local.get(local_models, options.local_threads, progress.note)
+            else:
+                from ..models import start_local
 
-            progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
-            server = start_local(local_models, threads=options.local_threads)
+                progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
+                server = start_local(local_models, threads=options.local_threads)
         if judged:
             judging = Judging(judges, store, options.no_cache, options.retries, options.backoff_s, server)
         from ..models import fine_switching
@@ -83,7 +113,7 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
         if pool is not None:
             pool.stop()
         writer.close()
-        if server is not None:
+        if server is not None and options.local is None:
             server.stop()
         progress.stop()
     if judging is not None:
@@ -102,6 +132,8 @@ def _pool(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> A
     n = options.workers if options.workers is not None else default_workers(api_calls)
     if n <= 1 or not api_calls:
         return None
+    if options.local is not None:  # fork with no llama.cpp thread in this process (restarted on demand)
+        options.local.stop()
     return WorkerPool(n, unmapped_prices({id(it.cand): it.cand for it in pending}.values()))
 
 

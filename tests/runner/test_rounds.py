@@ -210,3 +210,31 @@ def test_the_adaptive_ladder_counts_prompt_tokens_without_a_tokenizer(monkeypatc
                                                                      {"role": "user", "content": "y" * 11}])
     assert _estimate.Estimator(None, approximate=True).prompt_tokens(item) == 11  # ceil(41 / 4)
 
+
+def test_an_adaptive_run_keeps_one_local_engine_across_its_rounds(tmp_path, fake_openai, monkeypatch):
+    import dataclasses
+
+    pytest.importorskip("llama_cpp")
+    started, stopped = [], []
+
+    class Engine:  # stands in for llama.cpp, answering through the loopback server
+        def __init__(self, models):
+            self.models = dict(models)
+            started.append(self.models)
+
+        def route(self, cand):
+            return (dataclasses.replace(cand, litellm_model=f"openai/{cand.name}"),
+                    {"api_base": fake_openai.base_url, "api_key": "sk-local-not-a-secret"})
+
+        def stop(self):
+            stopped.append(self)
+
+    monkeypatch.setattr("harness.models.start_local", lambda models, threads=None: Engine(models))
+    write_project(tmp_path, models={"small": {"local": "smollm2-135m-instruct", "price": {"per_hour": 0.05}}},
+                  golden={"t": [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"}
+                                for i in range(100)]},
+                  specs={"t": spec(candidates=["small"], threshold=0.8)})
+    result = run(load_project(tmp_path), progress=False, adaptive=True)
+    assert result.stops["t"]["small"].startswith("qualified at ")
+    assert not result.stops["t"]["small"].startswith("qualified at 10 ")  # more than one round ran
+    assert started == [{"small": "smollm2-135m-instruct"}] and len(stopped) == 1

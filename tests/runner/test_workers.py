@@ -97,3 +97,21 @@ def test_each_worker_is_given_the_runs_unmapped_models(tmp_path, fake_openai, mo
     assert run(project, progress=False, workers=2).counts.errors == 0
     given = [json.loads(f.read_text()) for f in seen.iterdir()]
     assert given == [{"openai/fake-model": [1e-6, 2e-6]}] * 2
+
+
+def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake_openai):
+    from harness.runner import candidates_for, plan_run
+    from harness.runner._runner import RunOptions, SharedLocal, _pool
+
+    project = _project(tmp_path, fake_openai)
+    tasks = project.select(None)
+    plan = plan_run(tasks, candidates_for(project, tasks, check_keys=False))
+    stopped = []
+    shared = SharedLocal()
+    shared.engine = type("Engine", (), {"stop": lambda self: stopped.append(True)})()
+    pool = _pool(plan.items, {}, RunOptions(workers=2, local=shared))
+    try:
+        assert pool is not None and len(pool.workers) == 2
+        assert stopped == [True] and shared.engine is None  # no llama.cpp thread alive at the fork
+    finally:
+        pool.stop()
