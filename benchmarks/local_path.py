@@ -209,7 +209,7 @@ def main() -> None:
           f"{', '.join(f'{o / b:.2f}' for o, b in zip(ourses, bases))})")
     print(f"same answers:              {sum(a == b for a, b in zip(base_out, our_out))}/{len(cases)}")
     base, ours, same = interleaved(args.model, path, cases, args.threads)
-    print(f"call path alone, interleaved call by call (plain, then LiteLLM -> in-process provider):")
+    print("call path alone, interleaved call by call (plain, then LiteLLM -> in-process provider):")
     print(f"  plain {base:6.2f} cases/s, via LiteLLM {ours:6.2f} cases/s, ratio {ours / base:6.3f}, "
           f"same answers {same}/{len(cases)}")
     if args.server:

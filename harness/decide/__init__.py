@@ -18,8 +18,9 @@ _LAZY = {
     **dict.fromkeys(["Agreement", "PPIBound", "agreement", "cohen_kappa", "corrected_lower_bound", "ppi_lower_bound",
                      "task_judged"], "_judged"),
     "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend", "recommend": "_recommend",
-    **dict.fromkeys(["CandidateResult", "Comparison", "Decision", "compare", "decide", "pick", "projected_monthly",
-                     "registry_options"], "_rule"),
+    **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
+    **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
+    **dict.fromkeys(["decide", "pick", "projected_monthly"], "_rule"),
 }
 
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import special as _sp
@@ -187,3 +187,45 @@ def noninferiority(incumbent: Sequence[float], proposed: Sequence[float], margin
         return tango_noninferiority(int(np.count_nonzero((b == 1) & (a == 0))),
                                     int(np.count_nonzero((a == 1) & (b == 0))), len(d), margin, confidence)
     return paired_t_noninferiority(a, b, margin, confidence)
+
+
+@dataclass
+class Comparison:
+    """The proposed model against the current one on the same cases: one-sided non-inferiority."""
+
+    current: str
+    proposed: str
+    n: int
+    current_mean: float
+    proposed_mean: float
+    test: str           # tango_score (pass/fail) | paired_t (continuous)
+    p_value: float      # for "the proposed model is worse by the margin or more"
+    detail: str
+    margin: float = 0.0
+    confidence: float = 0.95
+    diff: float = math.nan   # proposed - current
+    lower: float = math.nan  # one-sided lower confidence bound on the difference
+    shown: bool = False      # non-inferiority shown (lower > -margin)
+    required: bool = False   # the spec sets max_regression: a change needs `shown`
+
+
+def compare(frame: Any, current: str, proposed: str, margin: float = 0.0, confidence: float = 0.95,
+            required: bool = False) -> Comparison | None:
+    """One-sided paired non-inferiority of `proposed` against `current` on the cases both
+    answered (per-case means with repeats): Tango's score test or the paired t."""
+    a = _by_case(frame, current)
+    b = _by_case(frame, proposed)
+    common = a.index.intersection(b.index)
+    if len(common) == 0:
+        return None
+    xa, xb = a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float)
+    ni = noninferiority(xa, xb, margin=margin, confidence=confidence)
+    detail = ni.describe(proposed, current)
+    return Comparison(current, proposed, ni.n, float(xa.mean()), float(xb.mean()), ni.method, ni.p_value, detail,
+                      margin=margin, confidence=confidence, diff=ni.diff, lower=ni.lower, shown=ni.shown,
+                      required=required)
+
+
+def _by_case(frame: Any, model: str) -> Any:
+    rows = frame[frame["model"] == model]
+    return rows["score"].fillna(0.0).clip(0, 1).groupby(rows["case_id"]).mean()

@@ -17,103 +17,16 @@ left as it is and the decision says why.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from ..models import Candidate
 from ..project import Task
+from ._decision import CandidateResult, Decision, registry_entry
 from ._figures import figures
+from ._noninferiority import compare
+from ._sample_size import near_miss, sample_size_note
 
 MAX_FALLBACKS = 2
-
-
-@dataclass
-class CandidateResult:
-    model: str
-    target: str
-    provider: str
-    available: bool
-    n: int = 0
-    cases: int = 0
-    mean: float = math.nan
-    lower: float = 0.0
-    method: str = ""
-    error_rate: float = math.nan
-    p50_ms: float = math.nan
-    p95_ms: float = math.nan
-    cost_per_call: float | None = None
-    completion_tokens_max: float = math.nan
-    length_rate: float = math.nan
-    run_ids: list[str] = field(default_factory=list)
-    price_map_version: str = ""
-    spec_hash: str = ""
-    qualifies: bool = False
-    why_not: str = ""
-    p_value: float = math.nan      # one-sided p-value for "true mean < threshold"
-    adjusted_p: float = math.nan   # Holm's adjusted p-value: qualifies on quality iff <= 1 - confidence
-    level: float | None = None     # the level its p-value was compared with; `lower` is the bound at 1 - level
-    repeats: int = 1               # results per case (a case's score is the mean of its repeats)
-    consistency: dict[str, int] = field(default_factory=dict)  # "3 of 3" -> cases, with repeats
-    adaptive: str = ""             # the adaptive run's line for it ("stopped at 60 of 200: upper bound …")
-    settled: bool = False          # an adaptive run settled it (on `n` of `cases` cases)
-    first_error: str = ""          # the first failed call's error, when any failed
-    stale: bool = False            # has stored results, none under the current spec
-    # Judge evidence (tasks whose graders call a judge): the bound on the judge's grades alone,
-    # the human verdicts on this model's outputs that corrected it (decide/_judged.py), and
-    # what evaluating one output cost (the judge's calls), apart from cost_per_call.
-    plain_lower: float | None = None
-    human_labels: int = 0
-    eval_cost_per_call: float = math.nan
-    judge_errors: int = 0
-
-
-@dataclass
-class Comparison:
-    """The proposed model against the current one on the same cases: one-sided non-inferiority."""
-
-    current: str
-    proposed: str
-    n: int
-    current_mean: float
-    proposed_mean: float
-    test: str           # tango_score (pass/fail) | paired_t (continuous)
-    p_value: float      # for "the proposed model is worse by the margin or more"
-    detail: str
-    margin: float = 0.0
-    confidence: float = 0.95
-    diff: float = math.nan   # proposed - current
-    lower: float = math.nan  # one-sided lower confidence bound on the difference
-    shown: bool = False      # non-inferiority shown (lower > -margin)
-    required: bool = False   # the spec sets max_regression: a change needs `shown`
-
-
-@dataclass
-class Decision:
-    task: str
-    threshold: float
-    confidence: float
-    status: str                 # recommend | keep | no_qualifier | no_data
-    current: dict[str, Any] | None
-    current_model: str | None   # catalog name of the current entry's model, if known
-    recommended: str | None
-    fallbacks: list[str]
-    entry: dict[str, Any] | None  # the proposed registry entry
-    changed: bool
-    reason: str
-    candidates: list[CandidateResult]
-    comparison: Comparison | None = None
-    sample_size_note: str | None = None
-    notes: list[str] = field(default_factory=list)
-    cost_per_1k_current: float | None = None
-    cost_per_1k_recommended: float | None = None
-    monthly_volume: float | None = None
-    procedure: str = ""          # which procedure decided, and its promise (Selection.describe)
-    adaptive: bool = False       # decided from an adaptive run's verdicts
-    judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _clean(asdict(self))
 
 
 def target_of(cand: Candidate) -> str:
@@ -414,13 +327,13 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
                                + (f"not evaluated under the current spec: {', '.join(unevaluated)}; "
                                   if unevaluated else "")
                                + ("entry left as it is" if current else "no entry written"))
-        near = _near_miss(task, top, family)
+        near = near_miss(task, top, family)
         if near:
             decision.notes.append(near)
         return decision
     decision.recommended = best.model
     decision.fallbacks = [f.model for f in fallbacks]
-    decision.entry = _entry(task, best, fallbacks, pin)
+    decision.entry = registry_entry(task, best, fallbacks, pin)
     decision.cost_per_1k_recommended = best.cost_per_call * 1000
     decision.changed = current is None or any(current.get(k) != v for k, v in decision.entry.items())
     decision.status = "recommend" if decision.changed else "keep"
@@ -455,81 +368,6 @@ def _backed_change(task: Task, frame: Any, decision: Decision, results: list[Can
     return None, []
 
 
-def sample_size_note(n: int, threshold: float, confidence: float, family: int = 1) -> str | None:
-    """One-line advice when even a perfect score on n cases cannot clear the threshold at the
-    level the procedure may ask of a candidate (1 - alpha / K with K candidates), else None."""
-    from ._sample_size import MAX_CASES
-
-    conf = 1 - (1 - confidence) / max(1, family)
-    needed = _cases_needed(threshold, conf, 1.0) if threshold < 1 else None
-    if needed is not None and n >= needed:
-        return None
-    level = f"{_pct(confidence)} confidence" if family <= 1 else \
-        f"{_pct(confidence)} confidence over {family} candidates (each may be held to {_pct(conf)})"
-    head = f"{n} cases cannot show {threshold:g} at {level} even if all pass"
-    if threshold >= 1:
-        return f"{head}; no number of cases can, so lower the threshold below 1"
-    if needed is None:
-        return f"{head}; more than {MAX_CASES} are needed"
-    return f"{head}; at least {needed} are needed"
-
-
-@lru_cache(maxsize=1024)
-def _cases_needed(threshold: float, confidence: float, true_rate: float, power: float = 0.8) -> int | None:
-    from ._sample_size import cases_needed
-
-    return cases_needed(threshold, confidence, true_rate, power=power)
-
-
-def _pct(x: float) -> str:
-    return f"{round(x * 100, 4):g}%"
-
-
-def _near_miss(task: Task, top: CandidateResult, family: int) -> str | None:
-    """When the best mean clears the bar but it did not qualify: how many cases would show a model
-    that good with 80% power (not: how many would, if the observed mean were exactly the truth)."""
-    spec = task.spec
-    if top.method not in ("exact", "anytime", "anytime+exact") or not top.mean > spec.threshold or top.qualifies:
-        return None
-    conf = 1 - (1 - spec.confidence) / max(1, family)
-    needed = _cases_needed(spec.threshold, conf, top.mean, 0.8)
-    if needed is None or needed <= top.n:
-        return None
-    return (f"{top.model}'s mean {top.mean:.3f} is above {spec.threshold:g} but {top.n} cases cannot show it; "
-            f"a model whose true rate is {top.mean:.3f} clears the bar with 80% power from {needed} cases on "
-            f"(at {_pct(conf)}, the level Holm may ask with {family} candidates)")
-
-
-def _entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult],
-           pin: str | None = None) -> dict[str, Any]:
-    params = task.params()
-    entry: dict[str, Any] = {"model": best.target, "fallbacks": [f.target for f in fallbacks]}
-    entry["max_tokens"] = params.get("max_tokens") or suggested_max_tokens(best)
-    if "temperature" in params:
-        entry["temperature"] = params["temperature"]
-    options = {r.target: registry_options(task.models[r.model]) for r in [best, *fallbacks]}
-    options = {target: opts for target, opts in options.items() if opts}
-    if options:
-        entry["options"] = options
-    if pin:
-        entry["pin"] = pin
-    return entry
-
-
-def registry_options(entry: Any) -> dict[str, Any]:
-    """A catalog entry's call options as the registry carries them: what the evaluation sent,
-    never a key (api_key_env names the variable; `api_key: none` says none is needed)."""
-    return {k: v for k, v in sorted(entry.call_options.items())
-            if k != "api_key" or str(v).lower() == "none"}
-
-
-def suggested_max_tokens(r: CandidateResult) -> int | None:
-    """When the spec sets none: observed longest answer with headroom, rounded up to 8."""
-    if math.isnan(r.completion_tokens_max) or r.completion_tokens_max <= 0:
-        return None
-    return int(math.ceil(r.completion_tokens_max * 1.5 / 8.0) * 8)
-
-
 def _reason(results: list[CandidateResult], best: CandidateResult) -> str:
     qualifying = [r for r in results if r.qualifies]
     short = [r for r in results if r.n and not r.qualifies and (r.cost_per_call or 0) <= (best.cost_per_call or 0)]
@@ -549,36 +387,3 @@ def _notes(task: Task, best: CandidateResult) -> list[str]:
     return notes
 
 
-def compare(frame: Any, current: str, proposed: str, margin: float = 0.0, confidence: float = 0.95,
-            required: bool = False) -> Comparison | None:
-    """One-sided paired non-inferiority of `proposed` against `current` on the cases both
-    answered (per-case means with repeats): Tango's score test or the paired t."""
-    from ._noninferiority import noninferiority
-
-    a = _by_case(frame, current)
-    b = _by_case(frame, proposed)
-    common = a.index.intersection(b.index)
-    if len(common) == 0:
-        return None
-    xa, xb = a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float)
-    ni = noninferiority(xa, xb, margin=margin, confidence=confidence)
-    detail = ni.describe(proposed, current)
-    return Comparison(current, proposed, ni.n, float(xa.mean()), float(xb.mean()), ni.method, ni.p_value, detail,
-                      margin=margin, confidence=confidence, diff=ni.diff, lower=ni.lower, shown=ni.shown,
-                      required=required)
-
-
-def _by_case(frame: Any, model: str) -> Any:
-    rows = frame[frame["model"] == model]
-    return rows["score"].fillna(0.0).clip(0, 1).groupby(rows["case_id"]).mean()
-
-
-def _clean(value: Any) -> Any:
-    """NaN -> None so the JSON document is valid JSON."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value

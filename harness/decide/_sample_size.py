@@ -22,9 +22,15 @@ others fare. Continuous scores are out of scope (their power depends on the whol
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special as _sp
+
+if TYPE_CHECKING:
+    from ..project import Task
+    from ._decision import CandidateResult
 
 MAX_CASES = 100_000
 
@@ -138,3 +144,44 @@ def cases_needed(threshold: float, confidence: float, true_rate: float, power: f
     ns = np.arange(1, certified + 1)
     short = np.flatnonzero(power_curve(ns, threshold, confidence, true_rate) < power)
     return 1 if len(short) == 0 else int(ns[short[-1]]) + 1
+
+
+def sample_size_note(n: int, threshold: float, confidence: float, family: int = 1) -> str | None:
+    """One-line advice when even a perfect score on n cases cannot clear the threshold at the
+    level the procedure may ask of a candidate (1 - alpha / K with K candidates), else None."""
+    conf = 1 - (1 - confidence) / max(1, family)
+    needed = _cases_needed(threshold, conf, 1.0) if threshold < 1 else None
+    if needed is not None and n >= needed:
+        return None
+    level = f"{_pct(confidence)} confidence" if family <= 1 else \
+        f"{_pct(confidence)} confidence over {family} candidates (each may be held to {_pct(conf)})"
+    head = f"{n} cases cannot show {threshold:g} at {level} even if all pass"
+    if threshold >= 1:
+        return f"{head}; no number of cases can, so lower the threshold below 1"
+    if needed is None:
+        return f"{head}; more than {MAX_CASES} are needed"
+    return f"{head}; at least {needed} are needed"
+
+
+@lru_cache(maxsize=1024)
+def _cases_needed(threshold: float, confidence: float, true_rate: float, power: float = 0.8) -> int | None:
+    return cases_needed(threshold, confidence, true_rate, power=power)
+
+
+def _pct(x: float) -> str:
+    return f"{round(x * 100, 4):g}%"
+
+
+def near_miss(task: "Task", top: "CandidateResult", family: int) -> str | None:
+    """When the best mean clears the bar but it did not qualify: how many cases would show a model
+    that good with 80% power (not: how many would, if the observed mean were exactly the truth)."""
+    spec = task.spec
+    if top.method not in ("exact", "anytime", "anytime+exact") or not top.mean > spec.threshold or top.qualifies:
+        return None
+    conf = 1 - (1 - spec.confidence) / max(1, family)
+    needed = _cases_needed(spec.threshold, conf, top.mean, 0.8)
+    if needed is None or needed <= top.n:
+        return None
+    return (f"{top.model}'s mean {top.mean:.3f} is above {spec.threshold:g} but {top.n} cases cannot show it; "
+            f"a model whose true rate is {top.mean:.3f} clears the bar with 80% power from {needed} cases on "
+            f"(at {_pct(conf)}, the level Holm may ask with {family} candidates)")

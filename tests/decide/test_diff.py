@@ -12,7 +12,6 @@ from harness.decide import diff
 from harness.errors import StoreError
 from harness.project import load_project
 from harness.runner import run
-from harness.store import Store
 from tests.projfix import spec, write_project
 
 SAYS_NO = 'return "no"  # a worse rule'

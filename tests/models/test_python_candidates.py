@@ -13,7 +13,7 @@ import pytest
 import harness
 from harness.errors import ConfigError
 from harness.models._calls import python_output
-from tests.projfix import spec, write_project
+from tests.projfix import write_project
 
 REPO = Path(__file__).resolve().parents[2]
 

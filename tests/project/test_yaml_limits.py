@@ -8,7 +8,7 @@ import pytest
 from harness.cli import main
 from harness.errors import ConfigError, SpecError
 from harness.project._yaml import MAX_YAML_BYTES, read_yaml
-from tests.projfix import spec, write_project
+from tests.projfix import write_project
 
 
 def _bomb(levels: int) -> str:

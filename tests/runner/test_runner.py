@@ -187,7 +187,7 @@ def test_api_key_never_lands_in_the_store(tmp_path, fake_openai):
 def test_sigkill_midway_loses_nothing_and_resume_calls_only_the_rest(tmp_path):
     n = 60
     with FakeOpenAI(delay=0.05) as server:
-        project = _project(tmp_path, server, n=n, config={"concurrency": 2})
+        _project(tmp_path, server, n=n, config={"concurrency": 2})
         env = {**os.environ, "TW_FAKE_KEY": SECRET, "PYTHONPATH": str(Path(__file__).parents[2])}
         proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path)],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,0 +1,120 @@
+"""What a decision is: the figures per candidate, the decision for a task, and the registry
+entry it proposes (model, fallbacks, max_tokens, temperature, call options)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..project import Task
+from ._noninferiority import Comparison
+
+
+@dataclass
+class CandidateResult:
+    model: str
+    target: str
+    provider: str
+    available: bool
+    n: int = 0
+    cases: int = 0
+    mean: float = math.nan
+    lower: float = 0.0
+    method: str = ""
+    error_rate: float = math.nan
+    p50_ms: float = math.nan
+    p95_ms: float = math.nan
+    cost_per_call: float | None = None
+    completion_tokens_max: float = math.nan
+    length_rate: float = math.nan
+    run_ids: list[str] = field(default_factory=list)
+    price_map_version: str = ""
+    spec_hash: str = ""
+    qualifies: bool = False
+    why_not: str = ""
+    p_value: float = math.nan      # one-sided p-value for "true mean < threshold"
+    adjusted_p: float = math.nan   # Holm's adjusted p-value: qualifies on quality iff <= 1 - confidence
+    level: float | None = None     # the level its p-value was compared with; `lower` is the bound at 1 - level
+    repeats: int = 1               # results per case (a case's score is the mean of its repeats)
+    consistency: dict[str, int] = field(default_factory=dict)  # "3 of 3" -> cases, with repeats
+    adaptive: str = ""             # the adaptive run's line for it ("stopped at 60 of 200: upper bound …")
+    settled: bool = False          # an adaptive run settled it (on `n` of `cases` cases)
+    first_error: str = ""          # the first failed call's error, when any failed
+    stale: bool = False            # has stored results, none under the current spec
+    # Judge evidence (tasks whose graders call a judge): the bound on the judge's grades alone,
+    # the human verdicts on this model's outputs that corrected it (decide/_judged.py), and
+    # what evaluating one output cost (the judge's calls), apart from cost_per_call.
+    plain_lower: float | None = None
+    human_labels: int = 0
+    eval_cost_per_call: float = math.nan
+    judge_errors: int = 0
+
+
+@dataclass
+class Decision:
+    task: str
+    threshold: float
+    confidence: float
+    status: str                 # recommend | keep | no_qualifier | no_data
+    current: dict[str, Any] | None
+    current_model: str | None   # catalog name of the current entry's model, if known
+    recommended: str | None
+    fallbacks: list[str]
+    entry: dict[str, Any] | None  # the proposed registry entry
+    changed: bool
+    reason: str
+    candidates: list[CandidateResult]
+    comparison: Comparison | None = None
+    sample_size_note: str | None = None
+    notes: list[str] = field(default_factory=list)
+    cost_per_1k_current: float | None = None
+    cost_per_1k_recommended: float | None = None
+    monthly_volume: float | None = None
+    procedure: str = ""          # which procedure decided, and its promise (Selection.describe)
+    adaptive: bool = False       # decided from an adaptive run's verdicts
+    judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+
+def registry_entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult],
+           pin: str | None = None) -> dict[str, Any]:
+    params = task.params()
+    entry: dict[str, Any] = {"model": best.target, "fallbacks": [f.target for f in fallbacks]}
+    entry["max_tokens"] = params.get("max_tokens") or suggested_max_tokens(best)
+    if "temperature" in params:
+        entry["temperature"] = params["temperature"]
+    options = {r.target: registry_options(task.models[r.model]) for r in [best, *fallbacks]}
+    options = {target: opts for target, opts in options.items() if opts}
+    if options:
+        entry["options"] = options
+    if pin:
+        entry["pin"] = pin
+    return entry
+
+
+def registry_options(entry: Any) -> dict[str, Any]:
+    """A catalog entry's call options as the registry carries them: what the evaluation sent,
+    never a key (api_key_env names the variable; `api_key: none` says none is needed)."""
+    return {k: v for k, v in sorted(entry.call_options.items())
+            if k != "api_key" or str(v).lower() == "none"}
+
+
+def suggested_max_tokens(r: CandidateResult) -> int | None:
+    """When the spec sets none: observed longest answer with headroom, rounded up to 8."""
+    if math.isnan(r.completion_tokens_max) or r.completion_tokens_max <= 0:
+        return None
+    return int(math.ceil(r.completion_tokens_max * 1.5 / 8.0) * 8)
+
+
+def _clean(value: Any) -> Any:
+    """NaN -> None so the JSON document is valid JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
