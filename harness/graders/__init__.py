@@ -7,6 +7,7 @@ options as keyword arguments and returns the grading callable.
 from __future__ import annotations
 
 from . import _builtin  # noqa: F401 - registers the built-in graders
+from . import _structured  # noqa: F401 - registers json and numeric
 from ._expected import expected_problem
 from . import _judge  # noqa: F401 - registers llm_judge and pairwise
 from ._judge import JudgeError, JudgeReply
