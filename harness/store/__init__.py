@@ -14,7 +14,8 @@ from ._schema import (
 )
 from ._groups import GroupStatus, group_status, require_complete
 from ._prune import PruneResult, prune
-from ._store import Store, safe_url
+from ._sql import safe_url
+from ._store import Store
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "grades", "group_status",
            "metadata", "migrations_table", "prune", "require_complete", "response_cache", "results", "runs", "safe_url",

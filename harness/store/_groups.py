@@ -85,7 +85,7 @@ def require_complete(store: Any, name: str) -> GroupStatus:
     """The group's status; a StoreError naming each missing or unfinished shard if incomplete."""
     status = group_status(store, name)
     if not status.complete:
-        from ._store import safe_url
+        from ._sql import safe_url
 
         raise StoreError(f"{safe_url(store.url)}: run group {name!r} is not complete: {'; '.join(status.problems)}; "
                          f"fix: wait for every `tierwise run --shard i/n --run-group {name}` job to finish "

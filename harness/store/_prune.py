@@ -24,7 +24,8 @@ import sqlalchemy as sa
 
 from ..errors import ConfigError
 from ._schema import grades, results, runs
-from ._store import Store, current_keys_table, current_rows, matches_current, safe_url
+from ._sql import current_keys_table, current_rows, matches_current, safe_url
+from ._store import Store
 
 DAY_S = 86400.0
 _CHUNK = 500

@@ -12,7 +12,6 @@ import os
 import random
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -27,6 +26,17 @@ from ._schema import (
     response_cache,
     results,
     runs,
+)
+from ._sql import (
+    CHUNK,
+    current_keys_table,
+    current_rows,
+    dialect_insert,
+    first_line,
+    make_engine,
+    matches_current,
+    read_frame,
+    safe_url,
 )
 
 
@@ -46,7 +56,7 @@ class Store:
         if must_exist and _sqlite_path(url) is not None and not _sqlite_path(url).exists():
             raise StoreError(f"{_sqlite_path(url)}: no results yet (the store does not exist); fix: run `tierwise run` "
                              f"first, or point --store / tierwise.yaml's store: at the store that has them")
-        self.engine = _make_engine(url)
+        self.engine = make_engine(url)
         self._migrate()
 
     @staticmethod
@@ -72,7 +82,7 @@ class Store:
             if self._pending_migrations():
                 self._apply_migrations()
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"{safe_url(self.url)}: cannot open the store ({_first_line(exc)}); "
+            raise StoreError(f"{safe_url(self.url)}: cannot open the store ({first_line(exc)}); "
                              f"fix: check the store URL in tierwise.yaml or --store, and that it is writable") from None
 
     def _pending_migrations(self, conn: sa.Connection | None = None) -> list:
@@ -166,8 +176,8 @@ class Store:
             if ids is None:
                 return [dict(r) for r in conn.execute(query).mappings()]
             wanted, out = sorted(set(ids)), []
-            for start in range(0, len(wanted), _CHUNK):
-                out += [dict(r) for r in conn.execute(query.where(runs.c.id.in_(wanted[start:start + _CHUNK])))
+            for start in range(0, len(wanted), CHUNK):
+                out += [dict(r) for r in conn.execute(query.where(runs.c.id.in_(wanted[start:start + CHUNK])))
                         .mappings()]
         return sorted(out, key=lambda r: r["started_at"])
 
@@ -232,13 +242,13 @@ class Store:
                 written += 1
                 continue
             except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
-                refused = _first_line(exc)
+                refused = first_line(exc)
             try:
                 self._transact(lambda conn: self._write_batch(conn, [_refused_row(row, refused)]))
                 row.error, row.output, row.score, row.passed = _refused_row(row, refused).error, None, 0.0, False
                 written += 1
             except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
-                self.rejected.append(f"{row.task} × {row.model} × case {row.case_id[:80]!r}: {_first_line(exc)}")
+                self.rejected.append(f"{row.task} × {row.model} × case {row.case_id[:80]!r}: {first_line(exc)}")
         return written
 
     def _transact(self, work: Callable[[sa.Connection], Any], attempts: int = 8) -> Any:
@@ -288,7 +298,7 @@ class Store:
             values["params"] = json.dumps(row.params, ensure_ascii=False, sort_keys=True, default=str)
             values["created_at"] = now
             batch[(row.task, row.model, row.case_id, row.call_key)] = values
-        insert = _dialect_insert(conn)
+        insert = dialect_insert(conn)
         if insert is not None:
             stmt = insert(results)
             stmt = stmt.on_conflict_do_update(
@@ -322,7 +332,7 @@ class Store:
             self._insert_cache(conn, list(rows.values()))
 
     def _insert_cache(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        insert = _dialect_insert(conn)
+        insert = dialect_insert(conn)
         if insert is not None:
             stmt = insert(response_cache)
             # The newest answer wins: after --no-cache, a regrade must use what was called last.
@@ -353,8 +363,8 @@ class Store:
         with self.engine.connect() as conn:
             if run_ids is not None:
                 ids = sorted(set(run_ids))
-                frames = [read_frame(conn, query.where(results.c.run_id.in_(ids[i:i + _CHUNK])))
-                          for i in range(0, len(ids), _CHUNK)] or [read_frame(conn, query.where(sa.false()))]
+                frames = [read_frame(conn, query.where(results.c.run_id.in_(ids[i:i + CHUNK])))
+                          for i in range(0, len(ids), CHUNK)] or [read_frame(conn, query.where(sa.false()))]
                 frame = pd.concat(frames, ignore_index=True)
                 return frame.sort_values("id", ignore_index=True) if "id" in frame else frame
             if current is None:
@@ -375,55 +385,6 @@ class Store:
         self.engine.dispose()
 
 
-_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
-
-
-def read_frame(conn: sa.Connection, query: sa.Select):
-    """`pandas.read_sql(query, conn)`, the same frame (values, dtypes, index), built from plain
-    tuples: pandas turns SQLAlchemy's Row objects into tuples one by one, at several times the
-    cost of the query itself."""
-    import pandas as pd
-
-    result = conn.execute(query)
-    return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()), coerce_float=True)
-
-
-def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]
-                 ) -> list[tuple[str, str, str, str, str, str]]:
-    """Plan.current_keys as rows of (task, model, case id, call key, case hash, grader hash): one
-    per call the specs ask for."""
-    return [(task, model, case[0], *key) for (task, model), cases in current.items() for case, key in cases.items()]
-
-
-_CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader_hash")
-
-
-@contextmanager
-def current_keys_table(conn: sa.Connection, rows: list[tuple[str, str, str, str, str, str]]):
-    """A temporary table of current (task, model, case id, call key, case hash, grader hash),
-    dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
-    # (task, model, case id, call key) is unique in the current keys (a case has one call key per
-    # repeat); as the primary key it also indexes the table for NOT EXISTS lookups (prune).
-    table = sa.Table(f"tw_current_{uuid.uuid4().hex[:8]}", sa.MetaData(),
-                     *(sa.Column(name, sa.String(200) if name in ("task", "model", "case_id") else sa.String(64),
-                                 primary_key=name in ("task", "model", "case_id", "call_key"))
-                       for name in _CURRENT_COLUMNS), prefixes=["TEMPORARY"])
-    table.create(conn)
-    try:
-        if rows:  # straight to the driver: SQLAlchemy's per-row parameter handling costs more than the insert
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_CURRENT_COLUMNS)}) "
-                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})", rows)
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"ANALYZE {table.name}"))  # a temp table has no statistics otherwise
-        yield table
-    finally:
-        table.drop(conn)
-        conn.commit()
-
-
-def matches_current(table: sa.Table):
-    return sa.and_(*(results.c[name] == table.c[name] for name in _CURRENT_COLUMNS))
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return False  # a reused process id: the run that had it is not this one
@@ -486,58 +447,3 @@ def _prepare_rows(rows: list[ResultRow]) -> None:
             g["reason"] = hide(g["reason"])
         if row.cache_response is not None and isinstance(row.cache_response.get("output"), str):
             row.cache_response = {**row.cache_response, "output": hide(row.cache_response["output"])}
-
-
-def _dialect_insert(conn: sa.Connection):
-    """INSERT with ON CONFLICT for the dialects that have it (SQLite, PostgreSQL), else None."""
-    name = conn.dialect.name
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        return None
-    return insert
-
-
-def _make_engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite"):
-        path = url.split("sqlite:///", 1)[-1]
-        if path and path != ":memory:" and not path.startswith("file:"):
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"store {url}: cannot create the folder {Path(path).parent} "
-                                 f"({exc.strerror or exc}); fix: set store: in tierwise.yaml (or --store) "
-                                 f"to a path you can write, e.g. sqlite:///.tierwise/results.db") from None
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # WAL: readers never block the writer; NORMAL: no fsync per commit
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
-    try:
-        return sa.create_engine(url, pool_pre_ping=True)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
-        raise StoreError(f"store URL {safe_url(url)!r} is not usable ({exc}); fix: use sqlite:///path.db or "
-                         f"postgresql+psycopg://user@host/db") from None
-    except ModuleNotFoundError as exc:
-        fix = "pip install 'tierwise[postgres]'" if url.startswith("postgres") else f"pip install {exc.name}"
-        raise StoreError(f"store URL needs the {exc.name} driver; fix: {fix}") from None
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<store url>"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]

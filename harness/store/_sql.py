@@ -1,0 +1,119 @@
+"""The store's SQL plumbing: engines (SQLite with WAL, PostgreSQL), reading results into pandas,
+and the temporary table of current call keys that selects the current rows in SQL."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..errors import StoreError
+from ._schema import results
+
+
+CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+def read_frame(conn: sa.Connection, query: sa.Select):
+    """`pandas.read_sql(query, conn)`, the same frame (values, dtypes, index), built from plain
+    tuples: pandas turns SQLAlchemy's Row objects into tuples one by one, at several times the
+    cost of the query itself."""
+    import pandas as pd
+
+    result = conn.execute(query)
+    return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()), coerce_float=True)
+
+
+def current_rows(current: dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]
+                 ) -> list[tuple[str, str, str, str, str, str]]:
+    """Plan.current_keys as rows of (task, model, case id, call key, case hash, grader hash): one
+    per call the specs ask for."""
+    return [(task, model, case[0], *key) for (task, model), cases in current.items() for case, key in cases.items()]
+
+
+_CURRENT_COLUMNS = ("task", "model", "case_id", "call_key", "case_hash", "grader_hash")
+
+
+@contextmanager
+def current_keys_table(conn: sa.Connection, rows: list[tuple[str, str, str, str, str, str]]):
+    """A temporary table of current (task, model, case id, call key, case hash, grader hash),
+    dropped on exit. Joined on the results' unique key, it selects the current rows in SQL."""
+    # (task, model, case id, call key) is unique in the current keys (a case has one call key per
+    # repeat); as the primary key it also indexes the table for NOT EXISTS lookups (prune).
+    table = sa.Table(f"tw_current_{uuid.uuid4().hex[:8]}", sa.MetaData(),
+                     *(sa.Column(name, sa.String(200) if name in ("task", "model", "case_id") else sa.String(64),
+                                 primary_key=name in ("task", "model", "case_id", "call_key"))
+                       for name in _CURRENT_COLUMNS), prefixes=["TEMPORARY"])
+    table.create(conn)
+    try:
+        if rows:  # straight to the driver: SQLAlchemy's per-row parameter handling costs more than the insert
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(_CURRENT_COLUMNS)}) "
+                                 f"VALUES ({', '.join(mark for _ in _CURRENT_COLUMNS)})", rows)
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"ANALYZE {table.name}"))  # a temp table has no statistics otherwise
+        yield table
+    finally:
+        table.drop(conn)
+        conn.commit()
+
+
+def matches_current(table: sa.Table):
+    return sa.and_(*(results.c[name] == table.c[name] for name in _CURRENT_COLUMNS))
+
+
+def dialect_insert(conn: sa.Connection):
+    """INSERT with ON CONFLICT for the dialects that have it (SQLite, PostgreSQL), else None."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store {url}: cannot create the folder {Path(path).parent} "
+                                 f"({exc.strerror or exc}); fix: set store: in tierwise.yaml (or --store) "
+                                 f"to a path you can write, e.g. sqlite:///.tierwise/results.db") from None
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # WAL: readers never block the writer; NORMAL: no fsync per commit
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise StoreError(f"store URL {safe_url(url)!r} is not usable ({exc}); fix: use sqlite:///path.db or "
+                         f"postgresql+psycopg://user@host/db") from None
+    except ModuleNotFoundError as exc:
+        fix = "pip install 'tierwise[postgres]'" if url.startswith("postgres") else f"pip install {exc.name}"
+        raise StoreError(f"store URL needs the {exc.name} driver; fix: {fix}") from None
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<store url>"
+
+
+def first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
