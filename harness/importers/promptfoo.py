@@ -19,7 +19,6 @@ Whatever cannot be carried over is listed in the report with its file and place;
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..errors import ConfigError
 from ._promptfoo_asserts import NO_VALUE, Mapped, NotCarried, dropped_for, map_assertion
 from ._promptfoo_providers import PARAM_KEYS, Unsupported, catalog_entry, model_name
 from ._promptfoo_read import Dropped, Prompt, Suite, Test, read_suite
+from ._promptfoo_write import dump_yaml, echo_module, graders_module, project_yaml, spec_header
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -106,7 +106,7 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
                                    "no provider could be carried over, and a Tierwise task needs a candidate"))
             continue
         spec = _spec(task, base, prompt, suite, graders, params, latency, threshold, task_candidates)
-        files[f"evals/{task}.yaml"] = _header(config, prompt) + _dump_yaml(spec)
+        files[f"evals/{task}.yaml"] = spec_header(config, prompt) + dump_yaml(spec)
         report.tasks.append(task)
         report.candidates = sorted(set(report.candidates) | set(task_candidates))
         if any(g["type"] == "llm_judge" for g in graders):
@@ -119,14 +119,14 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
                           "fix: change the promptfoo suite, or import without --strict and finish by hand")
     if report.tasks:
         files[f"golden_sets/{base}.jsonl"] = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
-    files["tierwise.yaml"] = _project_yaml(config, models)
+    files["tierwise.yaml"] = project_yaml(config, models)
     files["registry.yaml"] = ("# What the application runs, per task type; `tierwise recommend --write` fills it.\n"
                               "tasks: {}\n")
     if echo_functions:
-        files["promptfoo_echo.py"] = _echo_module(config, echo_functions)
+        files["promptfoo_echo.py"] = echo_module(config, echo_functions)
     python_files = {g["function"]: g.pop("_python_file") for g in graders if "_python_file" in g}
     if python_files:
-        files["promptfoo_graders.py"] = _graders_module(config, out_dir, python_files)
+        files["promptfoo_graders.py"] = graders_module(config, out_dir, python_files)
     _write(out_dir, files, report)
     return report
 
@@ -379,77 +379,6 @@ def _spec(task: str, base: str, prompt: Prompt, suite: Suite, graders: list[dict
 
 
 # ---- writing --------------------------------------------------------------------------------
-
-
-def _dump_yaml(data: Any) -> str:
-    from io import StringIO
-
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    yaml.width = 110
-    yaml.allow_unicode = True
-    yaml.sort_base_mapping_type_on_output = False
-    buffer = StringIO()
-    yaml.dump(data, buffer)
-    return buffer.getvalue()
-
-
-def _header(config: Path, prompt: Prompt) -> str:
-    return (f"# Imported by `tierwise import promptfoo` from {config.name} ({prompt.file}: {prompt.place}).\n"
-            f"# threshold is Tierwise's own quality bar (promptfoo has none): set it for this task.\n")
-
-
-def _project_yaml(config: Path, models: dict[str, dict[str, Any]]) -> str:
-    head = (f"# Tierwise project imported from the promptfoo suite {config.name}.\n"
-            "store: sqlite:///.tierwise/results.db\nregistry: registry.yaml\n")
-    return head + _dump_yaml({"models": models})
-
-
-def _echo_module(config: Path, functions: dict[str, str]) -> str:
-    lines = [f'"""Written by `tierwise import promptfoo` from {config.name}: promptfoo\'s `echo` provider, which',
-             'answers with the rendered prompt itself. One python candidate per task."""', "",
-             "from harness.project import prompt_env", "",
-             "_ENV = prompt_env()  # Tierwise's prompt sandbox, as the suite's prompts render everywhere else",
-             "", "",
-             "def _echo(prompt: dict, variables: dict) -> str:",
-             "    parts = [prompt[role] for role in (\"system\", \"user\") if prompt[role] is not None]",
-             "    return \"\\n\\n\".join(_ENV.from_string(p).render(**variables) for p in parts)", ""]
-    for name, prompt in functions.items():
-        lines += ["", f"def {name}(variables: dict) -> str:", f"    return _echo({prompt}, variables)", ""]
-    return "\n".join(lines)
-
-
-def _graders_module(config: Path, out_dir: Path, files: dict[str, list[str]]) -> str:
-    lines = [f'"""Written by `tierwise import promptfoo` from {config.name}: runs the suite\'s Python assertion',
-             "files as Tierwise python graders. promptfoo calls get_assert(output, context) with the test's vars in",
-             "context; it may return a bool, a score, or a dict with pass, score and reason.\"\"\"", "",
-             "import importlib.util", "from pathlib import Path", "",
-             "_HERE = Path(__file__).resolve().parent", "_LOADED = {}", "", "",
-             "def _function(relative_path: str, name: str):",
-             "    if relative_path not in _LOADED:",
-             "        path = (_HERE / relative_path).resolve()",
-             "        spec = importlib.util.spec_from_file_location(path.stem, path)",
-             "        module = importlib.util.module_from_spec(spec)",
-             "        spec.loader.exec_module(module)",
-             "        _LOADED[relative_path] = module",
-             "    return getattr(_LOADED[relative_path], name)", "", "",
-             "def _run(relative_path: str, name: str, output: str, case) -> object:",
-             "    context = {\"vars\": dict(case.vars), \"test\": {\"vars\": dict(case.vars), \"metadata\": dict(case.metadata)}}",
-             "    result = _function(relative_path, name)(output, context)",
-             "    if isinstance(result, dict):",
-             "        passed = bool(result.get(\"pass\", result.get(\"score\", 0) > 0))",
-             "        score = float(result.get(\"score\", 1.0 if passed else 0.0))",
-             "        return {\"score\": score, \"passed\": passed, \"reason\": str(result.get(\"reason\", \"\"))}",
-             "    return result", ""]
-    root = config.resolve().parent
-    for function, (path, func) in files.items():
-        name = function.split(":", 1)[1]
-        relative = os.path.relpath(root / path, out_dir.resolve())
-        lines += ["", f"def {name}(output: str, case) -> object:",
-                  f"    return _run({relative!r}, {func!r}, output, case)", ""]
-    return "\n".join(lines)
 
 
 def _write(out_dir: Path, files: dict[str, str], report: ImportReport) -> None:
