@@ -129,6 +129,19 @@ def test_a_poor_candidate_stops_early_with_the_reason_and_the_next_one_starts():
     assert state.done and [v.name for v in final_selection(state, costs).qualifying()] == ["good"]
 
 
+def test_continuous_scores_stop_once_even_a_perfect_rest_cannot_reach_the_bar():
+    from harness.decide._sequential import _judge
+
+    plan = _plan(total=100, round_size=10)
+    # Good early cases keep the upper sequence loose (0.97 here), but the sum is 29.9: at best
+    # (29.9 + 60) / 100 = 0.899 < 0.9. One zero made 0.5 (sum 30.4, best 0.904): it runs on.
+    x = np.array([1.0] * 28 + [0.95] * 2 + [0.0] * 10)
+    stop = _judge("m", x, plan)
+    assert stop.status == "cannot_qualify" and stop.upper > 0.9
+    assert stop.text == "stopped at 40 of 100: even with every remaining case perfect its mean at 100 would be 0.899 < 0.9"
+    assert _judge("m", np.array([1.0] * 28 + [0.95] * 2 + [0.5] + [0.0] * 9), plan).status == "running"
+
+
 def test_the_run_resumes_from_what_is_stored_and_asks_only_for_what_is_missing():
     rng = np.random.default_rng(1)
     full = {m: (rng.random(200) < q).astype(float) for m, q in (("a", 0.85), ("b", 0.93), ("c", 0.99))}
