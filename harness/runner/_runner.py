@@ -83,6 +83,7 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
     counts.workers = len(pool.workers) if pool is not None else 1
     progress.start(pending)
     writer = Writer(store, progress.advance)
+    local = options.local or SharedLocal()  # the run's engine, else one for this part alone
     server = judging = None
     try:
         local_models = {it.cand.name: it.cand.entry.local for it in pending
@@ -94,13 +95,7 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
             local_models.update({name: c.entry.local for name, c in judges.items()
                                  if c.kind == "local" and c.available and _uses_judge(judged, name)})
         if local_models:
-            if options.local is not None:
-                server = options.local.get(local_models, options.local_threads, progress.note)
-            else:
-                from ..models import start_local
-
-                progress.note(f"starting llama.cpp for {', '.join(local_models)} …")
-                server = start_local(local_models, threads=options.local_threads)
+            server = local.get(local_models, options.local_threads, progress.note)
         if judged:
             judging = Judging(judges, store, options.no_cache, options.retries, options.backoff_s, server)
         from ..models import fine_switching
@@ -113,8 +108,8 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
         if pool is not None:
             pool.stop()
         writer.close()
-        if server is not None and options.local is None:
-            server.stop()
+        if options.local is None:
+            local.stop()
         progress.stop()
     if judging is not None:
         counts.judge_calls = judging.calls
