@@ -80,7 +80,7 @@ class Decision:
 
 
 def registry_entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult],
-           pin: str | None = None) -> dict[str, Any]:
+                   pin: str | None = None) -> dict[str, Any]:
     params = task.params()
     entry: dict[str, Any] = {"model": best.target, "fallbacks": [f.target for f in fallbacks]}
     entry["max_tokens"] = params.get("max_tokens") or suggested_max_tokens(best)

@@ -367,8 +367,7 @@ def _judge(name: str, x: np.ndarray, plan: AdaptivePlan) -> Stop:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
                     f"stopped {where}: even at its upper bound {upper:.3f} it would clear {t:g} at {big_n} "
                     f"with probability {chance:.1%}", mean)
-    best = best_final_mean(x, plan)
-    if chance is None and best < t:
+    if chance is None and (best := best_final_mean(x, plan)) < t:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
                     f"stopped {where}: even with every remaining case perfect its mean at {big_n} would be "
                     f"{best:.3f} < {t:g}", mean)

@@ -1,10 +1,10 @@
 """API calls beyond one process: worker processes, each with its own event loop and LiteLLM client.
 
 LiteLLM spends 4-16 ms of CPU on each call (by machine), so one process tops out at 60-200
-calls/s however many calls are in flight. With workers, the parent keeps everything else as it was (the plan,
-per-model concurrency, grading, judges, local models, the one writer that commits each result)
-and hands each API call to the least busy worker; the worker makes it with the same retries and
-timing (models/_calls.py) and sends the CallResult back.
+calls/s however many calls are in flight. With workers, the parent keeps everything else as it
+was (the plan, per-model concurrency, grading, judges, local models, the one writer that commits
+each result) and hands each API call to the least busy worker; the worker makes it with the same
+retries and timing (models/_calls.py) and sends the CallResult back.
 
 Workers are forked on Linux after LiteLLM is imported, so they start in milliseconds and share
 its memory; elsewhere they are spawned (each imports LiteLLM itself, which takes seconds). They
