@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="Build in this folder and keep it (default: a temporary one).")
     args = ap.parse_args()
 
-    from harness.decide import recommend
+    from harness.commands import recommend
     from harness.project import load_project
     from harness.report import build_report
 

@@ -97,7 +97,7 @@ def generate(root: Path, url: str, total: int) -> None:
     db.close()
     print(f"generated {len(res):,} results in {n_runs} runs ({len(plan.items):,} current) "
           f"in {time.monotonic() - start:.1f} s", file=sys.stderr)
-    from harness.decide import recommend
+    from harness.commands import recommend
     from harness.registry import write_registry
 
     write_registry(project, recommend(project))

@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import harness
-    from harness.audit import audit
+    from harness.commands import audit
 
     workdir = prepare(Path(args.workdir), args.rules_only)
     with harness.Client(workdir, capture=True) as client:

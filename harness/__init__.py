@@ -36,8 +36,8 @@ _LAZY = {
     "Grade": "graders", "grader": "graders",
     "Project": "project", "load_project": "project",
     "run": "runner", "arun": "runner", "results": "runner", "summary": "runner",
-    "recommend": "decide",
-    "write_registry": "registry", "gate": "registry",
+    "recommend": "commands", "gate": "commands",
+    "write_registry": "registry",
     "build_report": "report",
     "Client": "client",
 }

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .errors import ConfigError, TierwiseError
+from .errors import TierwiseError
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -47,9 +47,10 @@ def cli() -> None:
 @click.argument("folder", default=".", type=click.Path(file_okay=False))
 def init(folder: str) -> None:
     """Scaffold tierwise.yaml, evals/, golden_sets/ and registry.yaml in FOLDER."""
-    from .project import NEXT_STEPS, init_project
+    from .commands import init
+    from .project import NEXT_STEPS
 
-    for path in init_project(folder):
+    for path in init(folder):
         click.echo(f"created {path}")
     where = "" if folder in (".", "") else f"cd {folder} && "
     click.echo("\nnext (runs offline; API models join when their key is set):\n"
@@ -60,19 +61,16 @@ def init(folder: str) -> None:
 @project_option
 def validate(project_dir: str) -> None:
     """Check specs, golden sets and the catalog; calls no model."""
-    from .runner import check
+    from .commands import validate as check
 
-    project = _project(project_dir)
-    check(project)
-    cases = sum(len(t.golden) for t in project.tasks.values())
-    click.echo(f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models")
+    click.echo(check(_project(project_dir)))
 
 
 @cli.command()
 @project_option
 def models(project_dir: str) -> None:
     """The catalog: kind, price, and whether each model can run here."""
-    from .models import catalog_table
+    from .commands import catalog_table
 
     click.echo(catalog_table(_project(project_dir)))
 
@@ -103,38 +101,18 @@ def models(project_dir: str) -> None:
 def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, adaptive, repeats, dry_run, budget,
         workers, quiet, project_dir) -> None:
     """Evaluate TASKS (default: all) against their candidate models."""
-    from .report import run_table
-    from .runner import estimate
-    from .runner import run as run_eval
+    from .commands import RunRequest, run_command
 
-    project = _project(project_dir)
-    names = list(tasks) or None
     chosen = [m.strip() for m in models_.split(",") if m.strip()] if models_ else None
-    if dry_run:
-        click.echo(estimate(project, names, chosen, limit, store, no_cache, _shard(shard), repeats).text())
-        return
-    result = run_eval(project, names, chosen, limit, store, no_cache, _shard(shard), progress=not quiet,
-                      adaptive=adaptive, repeats=repeats, budget=budget,
-                      max_errors=max_errors, run_group=run_group, workers=workers)
-    c = result.counts
-    click.echo(run_table(result.summary))
-    for task, stops in result.stops.items():
-        for model, line in stops.items():
-            click.echo(f"{task} × {model}: {line}")
-    judged = f", {c.judge_calls} judge calls" if c.judge_calls else ""
-    click.echo(f"\nrun {result.run_id}: {c.called} called, {c.cached} from cache, {c.reused} already stored, "
-               f"{c.errors} errors{judged}; results in the store")
-    for report in result.errors:
-        click.echo(f"errors: {report.line()}", err=True)
-    if result.budget_stop:
-        click.echo(result.budget_stop)
-    if c.interrupted:
-        click.echo("interrupted: finished results are stored; run the same command again to resume", err=True)
-        sys.exit(130)
-    if result.failed:
-        click.echo(f"run failed: {len(result.failed)} task × model pairs passed their error limit "
-                   f"(see the errors above; --max-errors RATE sets the limit)", err=True)
-        sys.exit(1)
+    request = RunRequest(list(tasks) or None, chosen, limit, store, no_cache, _shard(shard), max_errors, run_group,
+                         adaptive, repeats, budget, workers, progress=not quiet)
+    outcome = run_command(_project(project_dir), request, dry_run=dry_run)
+    for line in outcome.out:
+        click.echo(line)
+    for line in outcome.err:
+        click.echo(line, err=True)
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
 
 
 @cli.command()
@@ -148,26 +126,10 @@ def run(tasks, models_, limit, store, no_cache, shard, max_errors, run_group, ad
 @project_option
 def recommend(tasks, write, as_json, against, store, run_group, project_dir) -> None:
     """Per task, the cheapest model whose quality clears the bar, with fallbacks and evidence."""
-    import json
-    from dataclasses import asdict
+    from .commands import recommend_command
 
-    from .decide import recommend as decide_all
-    from .registry import write_registry
-    from .report import against_text, recommendation_text
-
-    project = _project(project_dir)
-    if against is not None and against not in project.config.models:  # before anything is decided or written
-        raise ConfigError(f"recommend --against: {against!r} is not in tierwise.yaml's models; "
-                          f"fix: one of {', '.join(sorted(project.config.models))}")
-    rec = decide_all(project, list(tasks) or None, store, run_group=run_group)
-    wrote = write_registry(project, rec) if write else None
-    if as_json:
-        document = rec.to_dict()
-        if against is not None:
-            document["against"] = asdict(rec.against(against))
-        click.echo(json.dumps(document, indent=2))
-    else:
-        click.echo(recommendation_text(rec, wrote) + (f"\n{against_text(rec.against(against))}" if against else ""))
+    outcome = recommend_command(_project(project_dir), list(tasks) or None, write, against, store, run_group)
+    click.echo(outcome.to_json() if as_json else outcome.text())
 
 
 @cli.command()
@@ -181,15 +143,12 @@ def recommend(tasks, write, as_json, against, store, run_group, project_dir) -> 
 @project_option
 def gate(base, rerun, junit, store, run_group, project_dir) -> None:
     """Check that every registry.yaml entry is backed by current, passing evidence (exit 1 if not)."""
-    from .registry import gate as run_gate
-    from .registry import write_junit
+    from .commands import gate as run_gate
 
     if run_group and not rerun:
         raise click.UsageError("--run-group goes with --rerun: the gate then judges the group's fresh results")
     result = run_gate(_project(project_dir), base=base, rerun=rerun, store=store, progress=rerun and not run_group,
-                      run_group=run_group)
-    if junit:
-        write_junit(result, junit)
+                      run_group=run_group, junit=junit)
     click.echo(result.text())
     sys.exit(result.exit_code)
 
@@ -203,17 +162,9 @@ def gate(base, rerun, junit, store, run_group, project_dir) -> None:
 @project_option
 def report(tasks, out_dir, store, run_group, project_dir) -> None:
     """Write the HTML report (self-contained, opens offline), a Markdown summary and JSON."""
-    from .decide import recommend as decide_all
-    from .report import append_step_summary, build_report
+    from .commands import report as write_report
 
-    project = _project(project_dir)
-    files = build_report(project, decide_all(project, list(tasks) or None, store, run_group=run_group), out_dir,
-                         store=store)
-    for path in (files.html, files.markdown, files.json):
-        click.echo(f"wrote {path}")
-    summary = append_step_summary(files)
-    if summary is not None:
-        click.echo(f"appended the summary to {summary}")
+    click.echo(write_report(_project(project_dir), list(tasks) or None, out_dir, store, run_group).text())
 
 
 @cli.command()
@@ -231,7 +182,7 @@ def audit(source, sample, out, as_json, store, project_dir) -> None:
     """Where the money goes: per task and pipeline run, and what the recommendation would change."""
     import json
 
-    from .audit import audit as run_audit
+    from .commands import audit as run_audit
 
     result = run_audit(project_dir, source=source, store=store, sample=sample, out=out)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
@@ -248,9 +199,9 @@ def export() -> None:
 @project_option
 def export_litellm(out, project_dir) -> None:
     """The registry as a LiteLLM Router / proxy config: one model group per task, with fallbacks."""
-    from .export import write_litellm_config
+    from .commands import export_litellm
 
-    click.echo(write_litellm_config(_project(project_dir), out).text())
+    click.echo(export_litellm(_project(project_dir), out).text())
 
 
 @cli.command()
@@ -265,7 +216,7 @@ def diff(run_a, run_b, tasks, as_json, store, project_dir) -> None:
     default: the last two runs of each task."""
     import json
 
-    from .decide import diff as diff_runs
+    from .commands import diff as diff_runs
 
     result = diff_runs(_project(project_dir), run_a, run_b, store, list(tasks) or None)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
@@ -280,7 +231,7 @@ def diff(run_a, run_b, tasks, as_json, store, project_dir) -> None:
 @project_option
 def prune(keep_runs, older_than, dry_run, store, project_dir) -> None:
     """Drop old runs' results; never the rows registry.evidence.json cites, nor current ones."""
-    from .store import prune as prune_store
+    from .commands import prune as prune_store
 
     click.echo(prune_store(_project(project_dir), keep_runs, older_than, store, dry_run).text())
 
@@ -299,7 +250,7 @@ def import_() -> None:
               help="Quality bar for the imported tasks (promptfoo has none).")
 def import_promptfoo_cmd(config: str, out_dir: str, strict: bool, threshold: float) -> None:
     """Evals, golden sets and catalog from a promptfoo config."""
-    from .importers import import_promptfoo
+    from .commands import import_promptfoo
 
     click.echo(str(import_promptfoo(config, out_dir, strict=strict, threshold=threshold)))
 

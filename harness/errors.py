@@ -1,4 +1,5 @@
-"""The one small exception tree. The CLI prints a TierwiseError as one line and exits 2."""
+"""The one small exception tree. The CLI prints a TierwiseError as one line and exits with its
+`exit_code`: 2 for bad input or configuration, 3 when something outside the input failed."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ class RegistryError(TierwiseError):
     """registry.yaml or its evidence is missing or malformed."""
 
 
+class EnvironmentFailure(TierwiseError):
+    """Not bad input: something the command needs failed here (a local model's process died or did
+    not start, git is missing, the store is unreachable). Exit code 3; re-running may succeed."""
+
+    exit_code = 3
+
+
 class MissingDependency(TierwiseError):
     """An optional dependency is not installed; the message gives the pip line."""
 
@@ -43,3 +51,7 @@ class MissingDependency(TierwiseError):
 
 class OutputError(TierwiseError):
     """A file or folder Tierwise was asked to write (report --out, gate --junit) cannot be written."""
+
+
+class UsageError(TierwiseError):
+    """A usage ledger or usage export (`tierwise audit`) is missing or malformed."""

@@ -5,9 +5,8 @@ The runner's "can this stored result be reused" check and the gate's "is this ev
 check call the same functions, so whatever changes a model's answers or their scores makes
 both stale at once:
 
-- `candidate_identity`: the catalog entry: a LiteLLM model string with every call option
-  (api_base, reasoning_effort, …; never a key), a local model's weights file (its size and
-  sha256, not its name), a python: rule's source file;
+- a candidate's identity (what decides its answers) is its provider's to say
+  (harness.models.candidate_identity): this module hashes it with what each call sends;
 - `call_key`: one call: the candidate's identity and everything it is sent;
 - `case_hash`: what a golden case asks and expects;
 - `grader_hash`: the graders, their options, the code of custom graders, and the output
@@ -23,10 +22,36 @@ import inspect
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping, Protocol, Sequence
 
-if TYPE_CHECKING:
-    from .project import Case, ModelEntry, Task
+
+class HashedCase(Protocol):
+    """What a case's hash reads (harness.project.Case is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def vars(self) -> Mapping[str, Any]: ...
+
+    @property
+    def expected(self) -> Any: ...
+
+
+class HashedTask(Protocol):
+    """What the spec and grader hashes read of a task (harness.project.Task is one): its spec (the
+    output contract), graders, the models its graders call, prompts and params, and the identity
+    of any catalog model it names (its provider's to say)."""
+
+    spec: Any
+    graders: Sequence[Any]
+    judges: Mapping[str, Any]
+
+    def prompt_for(self, model: str) -> dict[str, str | None]: ...
+
+    def params(self) -> dict[str, Any]: ...
+
+    def identity(self, model: str) -> dict[str, Any]: ...
 
 _HARNESS_DIR = Path(__file__).resolve().parent
 # Call options that choose credentials, not answers: never part of an identity (nor stored).
@@ -75,18 +100,6 @@ def source_digest(import_path: str) -> str:
     return file_sha256(origin)[:16]
 
 
-def candidate_identity(entry: "ModelEntry") -> dict[str, Any]:
-    """What decides a catalog entry's answers (for call keys and evidence); never secrets."""
-    if entry.kind == "litellm":
-        options = {k: v for k, v in sorted(entry.call_options.items()) if k not in SECRET_OPTIONS}
-        return {"kind": "litellm", "model": entry.litellm, "options": options}
-    if entry.kind == "local":
-        from .models import weights_identity
-
-        return {"kind": "local", "model": entry.local, "weights": weights_identity(entry.local or "")}
-    return {"kind": "python", "function": entry.python, "source": source_digest(entry.python or "")}
-
-
 def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any],
              extra: dict[str, Any], variables: dict[str, Any] | None = None, repeat: int = 0) -> str:
     """Identifies one call: the candidate and everything it is sent (a python: rule is sent the vars).
@@ -132,7 +145,7 @@ class CallKeys:
         return before, after
 
 
-def case_hash(case: "Case") -> str:
+def case_hash(case: HashedCase) -> str:
     """A stable hash of what a case asks and expects (not its line number)."""
     return digest([case.id, case.vars, case.expected])
 
@@ -155,7 +168,7 @@ def grader_code(grader: Any) -> str:
     return file_sha256(source)[:16]
 
 
-def _graders(task: "Task") -> list[dict[str, Any]]:
+def _graders(task: HashedTask) -> list[dict[str, Any]]:
     out = []
     for g in task.graders:
         record: dict[str, Any] = {"name": g.name, "options": g.options, "weight": g.weight, "code": grader_code(g)}
@@ -167,32 +180,32 @@ def _graders(task: "Task") -> list[dict[str, Any]]:
     return out
 
 
-def _judged_by(task: "Task", grader: Any) -> dict[str, Any]:
+def _judged_by(task: HashedTask, grader: Any) -> dict[str, Any]:
     """What a judge grader's scores also depend on: the judge's catalog entry and, for a pairwise
     comparison with another model, what decides that model's outputs (its entry and prompt)."""
     out: dict[str, Any] = {}
     judges = getattr(task, "judges", None) or {}
     judge = grader.options.get("judge")
     if judge and judge in judges:
-        out["judge_identity"] = candidate_identity(judges[judge])
+        out["judge_identity"] = task.identity(judge)
     against = grader.options.get("against")
     if against and against in judges:
-        identity = candidate_identity(judges[against])
+        identity = task.identity(against)
         out["against_identity"] = {"candidate": identity, "params": task.params(), "output": _output(task),
                                    "prompt": None if identity.get("kind") == "python" else task.prompt_for(against)}
     return out
 
 
-def _output(task: "Task") -> dict[str, Any] | None:
+def _output(task: HashedTask) -> dict[str, Any] | None:
     return task.spec.output.model_dump(exclude_none=True) if task.spec.output else None
 
 
-def grader_hash(task: "Task") -> str:
+def grader_hash(task: HashedTask) -> str:
     """The graders (with their code) and the output contract they read (labels, schema)."""
     return digest({"graders": _graders(task), "output": _output(task)})
 
 
-def spec_hash(task: "Task", model: str, identity: dict[str, Any]) -> str:
+def spec_hash(task: HashedTask, model: str, identity: dict[str, Any]) -> str:
     """Everything in the spec and the catalog that decides this model's outputs and scores."""
     prompt_free = identity.get("kind") == "python"  # a rule gets the case vars, not the prompt
     payload = {

@@ -1,9 +1,19 @@
-"""`tierwise audit`: where the money goes, per task and per pipeline run, from the usage
-ledger or a usage export; the projected monthly spend before and after the recommendation;
-and real inputs sampled as golden-set candidates."""
+"""Usage figures for `tierwise audit` (harness.commands.audit puts them together): where the
+money goes, per task and per pipeline run, from the usage ledger or a usage export; the
+projected monthly spend before and after the recommendation; and real inputs sampled as
+golden-set candidates."""
 
-from ._audit import AuditResult, Opportunity, Projection, audit, measured_volumes, summarise, write_sample
+from ._audit import (
+           AuditResult,
+           Opportunity,
+           Projection,
+           measured_volumes,
+           pricer,
+           project_spend,
+           summarise,
+           write_sample,
+)
 from ._read import USAGE_COLUMNS, UsageError, from_file, from_ledger
 
-__all__ = ["AuditResult", "Opportunity", "Projection", "USAGE_COLUMNS", "UsageError", "audit", "from_file",
-           "from_ledger", "measured_volumes", "summarise", "write_sample"]
+__all__ = ["AuditResult", "Opportunity", "Projection", "USAGE_COLUMNS", "UsageError", "from_file", "from_ledger",
+           "measured_volumes", "pricer", "project_spend", "summarise", "write_sample"]

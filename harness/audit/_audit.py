@@ -9,9 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, TierwiseError
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
-from ._read import UsageError, from_file, from_ledger
+from ._read import UsageError, from_ledger
 
 JSON_VERSION = 1
 
@@ -64,29 +63,6 @@ class AuditResult:
         from ._text import audit_text
 
         return audit_text(self)
-
-
-def audit(project: Any = ".", source: str | Path | None = None, store: str | None = None,
-          sample: tuple[str, int] | None = None, out: str | Path | None = None,
-          recommendation: bool = True) -> AuditResult:
-    """Audit the usage ledger (or a usage export) of a project folder; `sample=(task, n)` also
-    writes n recent captured inputs as unlabelled golden-set candidates."""
-    proj = _load(project, required=source is None or sample is not None)
-    if source is not None:
-        path = Path(source)
-        if not path.is_file():
-            raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
-        rows, shown = from_file(path, _pricer(proj)), str(path)
-    else:
-        url = proj.store_url(store)
-        rows, shown = from_ledger(url), "the usage ledger"
-    result = summarise(rows, shown)
-    if proj is not None and rows and recommendation:
-        _project_spend(proj, result, rows, store)
-    if sample is not None:
-        task, n = sample
-        result.sample = write_sample(proj, task, n, store, out)
-    return result
 
 
 def summarise(rows: list[dict[str, Any]], source: str) -> AuditResult:
@@ -152,23 +128,10 @@ def write_sample(project: Any, task: str, n: int, store: str | None = None, out:
 # -- inside -------------------------------------------------------------------------
 
 
-def _load(project: Any, required: bool) -> Any:
-    if not isinstance(project, (str, Path)):
-        return project
-    from ..project import load_project
-
-    try:
-        return load_project(project)
-    except ConfigError:
-        if required:
-            raise
-        return None  # an export can be audited before there is a Tierwise project
-
-
-def _pricer(project: Any):
+def pricer(project: Any):
     """price(model, prompt_tokens, completion_tokens) from the catalog, else LiteLLM's price map."""
     from ..models import Candidate, cost_of, resolve_candidates
-    from ..project import ModelEntry
+    from ..models import ModelEntry
 
     by_name: dict[str, Any] = {}
     if project is not None:
@@ -187,22 +150,12 @@ def _pricer(project: Any):
     return price
 
 
-def _project_spend(project: Any, result: AuditResult, rows: list[dict[str, Any]], store: str | None) -> None:
+def project_spend(project: Any, result: AuditResult, decisions: dict[str, Any], cands: dict[str, Any]) -> None:
+    """Monthly spend per task at the measured rate, now and with the recommendation applied
+    (`decisions` by task, `cands` the candidates by catalog name), and the biggest opportunities."""
     if result.span_s is None:
         result.notes.append("fewer than two timed calls: no monthly projection")
         return
-    decisions: dict[str, Any] = {}
-    cands: dict[str, Any] = {}
-    try:
-        from ..decide import recommend
-        from ..models import resolve_candidates
-
-        rec = recommend(project, [t.task for t in result.tasks if t.task in project.tasks] or None, store)
-        decisions = {d.task: d for d in rec.decisions}
-        names = sorted({n for t in project.tasks.values() for n in t.spec.candidates})
-        cands = resolve_candidates(project.config, names, check_keys=False)
-    except TierwiseError as exc:
-        result.notes.append(f"no recommendation to project ({exc})")
     scale = SECONDS_PER_MONTH / result.span_s
     for t in result.tasks:
         proj = Projection(t.task, t.calls * scale, t.spend * scale, t.spend * scale, basis="unchanged")

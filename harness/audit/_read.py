@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import TierwiseError
+from ..errors import TierwiseError, UsageError
 
 USAGE_COLUMNS = ("at", "call_id", "task", "model", "kind", "outcome", "final", "cost", "latency_ms",
                  "prompt_tokens", "completion_tokens", "trace", "step", "contract_reason", "input", "output")
@@ -38,8 +38,6 @@ _ALIASES = {
 }
 
 
-class UsageError(TierwiseError):
-    """A usage export cannot be read; the message names the file, the row and the fix."""
 
 
 def from_ledger(url: str) -> list[dict[str, Any]]:

@@ -100,7 +100,7 @@ def _catalog_name(project: "Project", task: "Task", target: str) -> str:
 
 def _with_adhoc(project: "Project", names: list[str], targets: list[str]):
     """The project's config plus an entry for each target the catalog does not name."""
-    from ..project import ModelEntry
+    from ..models import ModelEntry
 
     adhoc = {}
     for name, target in zip(names, targets):

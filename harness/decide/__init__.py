@@ -5,19 +5,19 @@ recommendation over a project."""
 from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
-           "Decision", "Recommendation", "RunDiff", "adaptive_next", "agreement", "cohen_kappa", "compare",
-           "corrected_lower_bound", "decide", "diff", "figures", "pick", "ppi_lower_bound", "projected_monthly",
-           "recommend", "registry_options", "summarize", "task_judged"]
+           "Decision", "Recommendation", "adaptive_next", "agreement", "cohen_kappa", "compare",
+           "corrected_lower_bound", "decide", "figures", "pick", "ppi_lower_bound", "projected_monthly",
+           "projected_against", "recorded_settings", "registry_options", "summarize", "task_judged"]
 
 # Each name loads its module on first use: a run's summary table needs the figures, not the
 # selection procedures and their SciPy routines (a second of imports).
 _LAZY = {
-    "RunDiff": "_diff", "diff": "_diff",
-    "AdaptiveSettings": "_adaptive", "adaptive_next": "_adaptive",
+    "AdaptiveSettings": "_adaptive", "adaptive_next": "_adaptive", "recorded_settings": "_adaptive",
     "SUMMARY_COLUMNS": "_figures", "figures": "_figures", "summarize": "_figures",
     **dict.fromkeys(["Agreement", "PPIBound", "agreement", "cohen_kappa", "corrected_lower_bound", "ppi_lower_bound",
                      "task_judged"], "_judged"),
-    "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend", "recommend": "_recommend",
+    "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend",
+    "projected_against": "_recommend",
     **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
     **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
     **dict.fromkeys(["decide", "pick", "projected_monthly"], "_rule"),

@@ -8,8 +8,7 @@ import math
 import re
 from typing import Any, Callable
 
-from ..project import Case
-from ._registry import BadOption, Grade, GradeFn, grader
+from ._registry import BadOption, Case, Grade, GradeFn, grader
 from ._text import (
     MAX_LEN,
     NORMALIZERS,

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..project import Case
-from ._registry import BadOption, Grade, grader
+from ._registry import BadOption, Case, Grade, grader
 from ._verdict import PAIRWISE, PASS_FAIL, Contract, VerdictError, rubric_contract
 
 # Bump when the judge prompts below change: stored judge grades are then redone.

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..project import Case
 from ._builtin import _bool, _choice, _number, _str_list
-from ._registry import BadOption, Grade, GradeFn, grader
+from ._registry import BadOption, Case, Grade, GradeFn, grader
 from ._text import all_numbers, first_number, json_equal, parse_json, show, whole_number
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Protocol
 
 from ..errors import ConfigError
-from ..project import ModelEntry, ProjectConfig
 from . import _local
+from ._entry import ModelEntry
+from ._identity import candidate_identity
+
+
+class Catalog(Protocol):
+    """What resolving candidates reads of a project's configuration (tierwise.yaml)."""
+
+    models: Mapping[str, ModelEntry]
+    concurrency: int
+    timeout_s: float
 
 
 @dataclass
@@ -41,13 +50,11 @@ class Candidate:
         """What decides this model's answers (for cache keys and evidence); never secrets."""
         cached = self.__dict__.get("_identity")
         if cached is None:
-            from ..fingerprint import candidate_identity
-
             cached = self.__dict__["_identity"] = candidate_identity(self.entry)
         return cached
 
 
-def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool = True) -> dict[str, Candidate]:
+def resolve_candidates(config: Catalog, names: list[str], check_keys: bool = True) -> dict[str, Candidate]:
     """Candidates for the given model names; unavailable ones carry a one-line reason."""
     out = {}
     for name in names:

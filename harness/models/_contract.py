@@ -4,13 +4,33 @@ models, a provider's structured output for API models that support it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._local import choices_grammar
 
 if TYPE_CHECKING:
-    from ..project import Task
     from ._catalog import Candidate
+
+
+class _Output(Protocol):
+    choices: list[str] | None
+    json_schema: dict[str, Any] | None
+
+
+class _Params(Protocol):
+    max_tokens: int | None
+
+
+class _Spec(Protocol):
+    output: _Output | None
+    params: _Params
+
+
+class Task(Protocol):
+    """What the contract reads of a task (harness.project.Task is one): its name, output and params."""
+
+    name: str
+    spec: _Spec
 
 
 def constraint(task: "Task", cand: "Candidate") -> dict[str, Any]:

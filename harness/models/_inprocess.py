@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import TierwiseError
+from ..errors import MissingDependency, TierwiseError
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -64,9 +64,7 @@ class LocalModels:
         try:
             import llama_cpp  # noqa: F401 - fail here, with the fix, not on the first call
         except ImportError:
-            from ._local import LOCAL_FIX
-
-            raise TierwiseError(f"llama-cpp-python is not installed; fix: {LOCAL_FIX}") from None
+            raise MissingDependency("llama-cpp-python", "local", "local models run on it") from None
         self.paths = {alias: weights_path(local) for alias, local in self.models.items()}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tierwise-llama")
         _provider().engines[self._key] = self

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ConfigError, TierwiseError
+from ..errors import ConfigError, EnvironmentFailure, TierwiseError
 
 LOCAL_FIX = "pip install 'tierwise[local]'"
 
@@ -219,7 +219,7 @@ class LocalServer:
             if self._proc.poll() is not None:
                 tail = self._log.read_text(errors="replace")[-800:]
                 self.stop()
-                raise TierwiseError(f"the local llama.cpp server exited at start-up: {tail.strip()}")
+                raise EnvironmentFailure(f"the local llama.cpp server exited at start-up: {tail.strip()}")
             try:
                 with urllib.request.urlopen(self.base_url + "/models", timeout=2) as resp:
                     if resp.status == 200:
@@ -227,7 +227,7 @@ class LocalServer:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise TierwiseError(f"the local llama.cpp server did not start within {wait_s:.0f}s")
+        raise EnvironmentFailure(f"the local llama.cpp server did not start within {wait_s:.0f}s")
 
     def death(self) -> str | None:
         """Why the server is gone, when it died during the run (None while it runs)."""

@@ -1,11 +1,10 @@
 """A Tierwise project on disk: tierwise.yaml (the catalog), evals/ (one spec per task type),
 golden_sets/ (one JSONL per task type), and `tierwise init`'s scaffold."""
 
+from ..models import ModelEntry, Price  # the catalog's entries, re-exported where tierwise.yaml is read
 from ._config import (
            CONFIG_FILE,
            DEFAULT_STORE,
-           ModelEntry,
-           Price,
            ProjectConfig,
            load_config,
 )

@@ -10,6 +10,9 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from ..errors import SpecError
+from ..fingerprint import case_hash, grader_hash, spec_hash
+from ..graders import build_graders, expected_problem
+from ..models import candidate_identity
 from ..util import Strict as _Strict
 from ..util import shown_path
 from ._yaml import pydantic_error, read_yaml
@@ -104,8 +107,6 @@ class Task:
     @cached_property
     def case_hashes(self) -> dict[str, str]:
         """Each case's hash by id, computed once."""
-        from ..fingerprint import case_hash
-
         return {c.id: case_hash(c) for c in self.golden.cases}
 
     def prompt_for(self, model: str) -> dict[str, str | None]:
@@ -143,18 +144,19 @@ class Task:
     def params(self) -> dict[str, Any]:
         return self.spec.params.model_dump(exclude_none=True)
 
+    def identity(self, model: str) -> dict[str, Any]:
+        """What decides the answers of a catalog model this task names (a candidate, a judge or a
+        pairwise `against:` model): its provider's identity of the entry, never secrets."""
+        return candidate_identity(self.models[model] if model in self.models else self.judges[model])
+
     def spec_hash(self, model: str) -> str:
         """Everything in the spec and the catalog that decides this model's outputs and scores."""
-        from ..fingerprint import candidate_identity, spec_hash
-
-        return spec_hash(self, model, candidate_identity(self.models[model]))
+        return spec_hash(self, model, self.identity(model))
 
     def grader_hash(self) -> str:
         """Hash of the graders and the output contract (cached: it is asked for every result)."""
         cached = self.__dict__.get("_grader_hash")
         if cached is None:
-            from ..fingerprint import grader_hash
-
             cached = self.__dict__["_grader_hash"] = grader_hash(self)
         return cached
 
@@ -204,7 +206,6 @@ def prompt_env():
 
 def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:
     """Load and fully validate one eval spec against the catalog and its golden set."""
-    from ..graders import build_graders
     from ._golden import load_golden_set
 
     shown = shown_path(path, root)
@@ -252,8 +253,6 @@ def _check_schema(spec: TaskSpec, shown: str) -> None:
 
 def _check_expected(task: Task, shown: str, output_spec: dict[str, Any] | None) -> None:
     """Every case gives each grader what it needs to score it (graders/_expected.py)."""
-    from ..graders import expected_problem
-
     for case in task.golden.cases:
         for i, grader in enumerate(task.graders):
             problem = expected_problem(grader, case.expected, output_spec)

@@ -105,6 +105,18 @@ class EvidenceFile(Strict):
             where = ".".join(str(p) for p in first["loc"])
             raise ValueError(f"missing {where}" if first["type"] == "missing" else f"{where}: {first['msg']}") from None
 
+    def cited_run_ids(self) -> set[str]:
+        """Every run id the file cites, the fallbacks' included, read from the raw records so a
+        record malformed elsewhere still protects its runs (`tierwise prune` keeps their rows)."""
+        out: set[str] = set()
+        for record in self.tasks.values():
+            if not isinstance(record, dict):
+                continue
+            for rec in [record, *(record.get("fallbacks") or [])]:
+                if isinstance(rec, dict):
+                    out.update(str(r) for r in rec.get("run_ids") or [])
+        return out
+
 
 def evidence_path(registry_path: Path) -> Path:
     return registry_path.with_name(registry_path.stem + ".evidence.json")
@@ -177,7 +189,7 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
     run_versions = {r["id"]: r.get("price_map_version") for r in runs}
 
     def record(name: str) -> dict[str, Any]:
-        from ..fingerprint import candidate_identity
+        from ..models import candidate_identity
 
         c = by_model[name]
         return {

@@ -8,9 +8,9 @@ evals/ and golden_sets/ (load_project calls no model), and checks each entry:
 - it was measured on the current spec, prompt and golden set (otherwise it is *stale*);
 - its lower confidence bound clears the task's current threshold and limits.
 
-With `base` the entries that changed against a git ref are gated (and listed) first. With
-`rerun` the changed tasks (all without `base`) are evaluated again and judged on fresh
-results instead of the recorded evidence; only then are litellm and the store touched.
+harness.commands.gate puts it together: `--base` (the entries that changed against a git ref,
+gated and listed first) and `--rerun` (the changed tasks evaluated again and judged on fresh
+results instead of the recorded evidence; only then are litellm and the store touched).
 """
 
 from __future__ import annotations
@@ -97,55 +97,7 @@ class GateResult:
         return "\n".join(self.lines())
 
 
-def gate(project: Project, base: str | None = None, rerun: bool = False, store: str | None = None,
-         progress: bool = False, run_group: str | None = None) -> GateResult:
-    """Check every registry entry against its evidence (or fresh results with `rerun`).
-
-    With `rerun` and `run_group`, the fresh results are those the group's shard jobs stored
-    (`tierwise run --shard i/n --run-group NAME`): nothing is called here, and the group must
-    be complete."""
-    path = project.registry_path
-    shown = shown_path(path, project.root)
-    if not path.exists():
-        raise RegistryError(f"{shown}: not found; fix: `tierwise run` then `tierwise recommend --write`, "
-                            f"and commit {shown} with {evidence_path(path).name}")
-    registry = read_registry(path)
-    try:
-        evidence, evidence_problem = read_evidence(path), ""
-    except RegistryError as exc:
-        evidence, evidence_problem = None, str(exc).split("; fix:")[0]
-
-    changes: dict[str, list[str]] = {}
-    removed: list[str] = []
-    if base is not None:
-        from ._git import changes_since
-
-        changes, removed = changes_since(project, base, registry, evidence.tasks if evidence else {})
-
-    to_rerun = [n for n in registry if n in project.tasks and (base is None or changes.get(n))] if rerun else []
-    fresh = _rerun(project, {n: registry[n] for n in to_rerun}, store, progress, run_group) if to_rerun else {}
-
-    before: dict[str, dict[str, Any]] = {}
-    if base is not None and any(t.spec.max_regression is not None for t in project.tasks.values()):
-        from ._git import registry_at
-
-        before = registry_at(project, base)
-    verdicts = []
-    for name, entry in registry.items():
-        if name in fresh:
-            verdict = fresh[name]
-        else:
-            verdict = check_entry(project, name, entry, evidence, evidence_problem)
-            if verdict.status == PASS:
-                verdict = _check_noninferiority(project, name, entry, evidence, before.get(name)) or verdict
-        verdict.changes = changes.get(name, [])
-        verdicts.append(verdict)
-    verdicts.sort(key=lambda v: not v.changed)  # stable: changed entries first, registry order kept
-    ungated = [n for n in project.tasks if n not in registry]
-    return GateResult(verdicts, shown, base, removed, ungated)
-
-
-def _run_fix(task: str, models: list[str] | None = None) -> str:
+def run_fix(task: str, models: list[str] | None = None) -> str:
     only = f" --models {','.join(models)}" if models else ""
     return f"tierwise run {task}{only} && tierwise recommend {task} --write"
 
@@ -157,7 +109,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     if task is None:
         return TaskGate(name, FAIL, "registry entry has no eval spec (no evals/*.yaml defines this task)",
                         f"restore its spec in evals/, or remove tasks.{name} from {project.config.registry}")
-    fix = _run_fix(name)
+    fix = run_fix(name)
     if evidence_problem:
         return TaskGate(name, FAIL, f"no evidence: {evidence_problem}",
                         f"{fix}, and commit {evidence_path(project.registry_path).name}")
@@ -167,12 +119,12 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     except ValueError as exc:
         return TaskGate(name, FAIL, f"evidence for {name} is malformed ({exc})", fix)
     if record is None:
-        return TaskGate(name, FAIL, f"registry model {model} has no evidence", _fix_for_target(project, name, model))
+        return TaskGate(name, FAIL, f"registry model {model} has no evidence", fix_for_target(project, name, model))
     records = record.records()  # every measured model of this task: the recommended one and its fallbacks
     pin = entry.get("pin")
     if model != record.target and not (pin and model in records):
         return TaskGate(name, FAIL, f"registry model {model} has no evidence (the evidence is for {record.target})",
-                        _fix_for_target(project, name, model))
+                        fix_for_target(project, name, model))
     main = records[model]  # a pinned entry may keep any model whose evidence is recorded
 
     problems: list[str] = []   # the entry differs from what was measured
@@ -180,11 +132,11 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     for key in PARAM_KEYS:
         have, measured = entry.get(key), record.params.get(key)
         if have != measured:
-            problems.append(f"registry {key} {_v(have)} but the evidence was measured with {key} {_v(measured)}")
-            restore.append(f"{key}: {_v(measured)}")
+            problems.append(f"registry {key} {value_text(have)} but the evidence was measured with {key} {value_text(measured)}")
+            restore.append(f"{key}: {value_text(measured)}")
     if restore:
         fix = (f"set {', '.join(restore)} back in {project.config.registry}, or change params: in {task.path} "
-               f"and run {_run_fix(name)}")
+               f"and run {run_fix(name)}")
     fallbacks = entry.get("fallbacks") or []
     fallbacks = fallbacks if isinstance(fallbacks, list) else [fallbacks]
     problems += [f"fallback {fb} has no evidence" for fb in fallbacks if fb not in records]
@@ -199,7 +151,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     quality += [q for fb in fallbacks for q in _quality(task, records[fb], "fallback ", None)]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
-    text = f"{main.model}, lower {main.lower:.3f} ≥ {_t(task.spec.threshold)} (n={main.n})"
+    text = f"{main.model}, lower {main.lower:.3f} ≥ {threshold_text(task.spec.threshold)} (n={main.n})"
     if pin:
         text += f"; pinned ({pin})"
     if fallbacks:
@@ -207,7 +159,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     return TaskGate(name, PASS, text)
 
 
-def _check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
                           old: dict[str, Any] | None) -> TaskGate | None:
     """When the spec sets max_regression: a changed model must be shown non-inferior to the one it
     replaced (the model at --base, else the one the evidence names); a FAIL verdict, or None."""
@@ -287,7 +239,7 @@ def _judge_quality(task: Any, record: TaskEvidence) -> list[str]:
 
 def _stale_model(project: Project, task: Any, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:
     """Why one model's record no longer describes what the current catalog and spec would run."""
-    from ..fingerprint import candidate_identity
+    from ..models import candidate_identity
 
     name = record.model
     entry = project.config.models.get(name)
@@ -328,7 +280,7 @@ def _spec_change(task: Any, measured: dict[str, Any]) -> str:
     params = task.params()
     for key in PARAM_KEYS:
         if key in params and params[key] != measured.get(key):
-            return f"params.{key} {_v(measured.get(key))} → {_v(params[key])}"
+            return f"params.{key} {value_text(measured.get(key))} → {value_text(params[key])}"
     return "prompt, output, params or graders"
 
 
@@ -339,8 +291,8 @@ def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: f
         out.append(f"{label}{record.model} was evaluated on {n} of {len(task.golden)} cases")
     if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
         was = recorded_threshold
-        note = f", recorded at threshold {_t(was)}" if was is not None and was != spec.threshold else ""
-        out.append(f"{label}{record.model} lower {lower:.3f} < threshold {_t(spec.threshold)} (n={n}{note})")
+        note = f", recorded at threshold {threshold_text(was)}" if was is not None and was != spec.threshold else ""
+        out.append(f"{label}{record.model} lower {lower:.3f} < threshold {threshold_text(spec.threshold)} (n={n}{note})")
     rate = record.error_rate
     if spec.max_error_rate is not None and rate is not None and rate > spec.max_error_rate:
         out.append(f"{label}{record.model} error rate {rate:.1%} > max_error_rate {spec.max_error_rate:.1%}")
@@ -350,97 +302,26 @@ def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: f
     return out
 
 
-def _catalog_name(project: Project, task: Any, model: str | None) -> str | None:
+def catalog_name(project: Project, task: Any, model: str | None) -> str | None:
     """The task candidate whose registry string is `model`."""
     return next((m for m in task.spec.candidates if project.config.models[m].target == model), None)
 
 
-def _fix_for_target(project: Project, name: str, model: str | None) -> str:
+def fix_for_target(project: Project, name: str, model: str | None) -> str:
     task = project.tasks[name]
-    catalog = _catalog_name(project, task, model)
+    catalog = catalog_name(project, task, model)
     if catalog is not None:
-        return _run_fix(name, [catalog])
-    return f"add {model} to tierwise.yaml models: and to candidates: in {task.path}, then {_run_fix(name)}"
-
-
-# --rerun ---------------------------------------------------------------------------------------
-
-def _rerun(project: Project, entries: dict[str, dict[str, Any]], store: str | None,
-           progress: bool, run_group: str | None = None) -> dict[str, TaskGate]:
-    """Evaluate these entries' models now (or read the run group's shards) and judge each
-    entry on the fresh results."""
-    from ..decide import recommend
-    from ..runner import run
-
-    out: dict[str, TaskGate] = {}
-    group = _complete_group(project, store, run_group) if run_group else None
-    ready: dict[str, list[str]] = {}
-    for name, entry in entries.items():
-        task = project.tasks[name]
-        wanted = [entry.get("model"), *(entry.get("fallbacks") or [])]
-        names = [_catalog_name(project, task, t) for t in wanted]
-        missing = [t for t, n in zip(wanted, names) if n is None]
-        if missing:
-            out[name] = TaskGate(name, FAIL, f"cannot re-evaluate: {missing[0]} is not a candidate in {task.path}",
-                                 _fix_for_target(project, name, missing[0]), rerun=True)
-            continue
-        if group is None:
-            run(project, tasks=[name], models=names, store=store, progress=progress)
-        elif name not in group.tasks:
-            out[name] = TaskGate(name, FAIL, f"run group {run_group!r} did not evaluate {name}",
-                                 f"add {name} to the shard jobs' `tierwise run` (or run them for all tasks)",
-                                 rerun=True)
-            continue
-        ready[name] = names
-    if not ready:
-        return out
-    rec = recommend(project, tasks=list(ready), store=store)
-    for decision in rec.decisions:
-        out[decision.task] = _judge_fresh(project, decision, entries[decision.task], ready[decision.task], rec.skipped)
-    return out
-
-
-def _complete_group(project: Project, store: str | None, name: str) -> Any:
-    from ..store import Store, require_complete
-
-    db = Store(project.store_url(store))
-    try:
-        return require_complete(db, name)
-    finally:
-        db.close()
-
-
-def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: list[str],
-                 skipped: dict[str, str]) -> TaskGate:
-    name, task = decision.task, project.tasks[decision.task]
-    fix = _run_fix(name)
-    by_model = {c.model: c for c in decision.candidates}
-    problems = []
-    params = task.params()
-    for key in PARAM_KEYS:
-        if key in params and entry.get(key) != params[key]:
-            problems.append(f"registry {key} {_v(entry.get(key))} but {task.path} evaluates with {_v(params[key])}")
-    for i, model in enumerate(names):
-        res = by_model[model]
-        if not res.qualifies:
-            why = skipped.get(model) or res.why_not
-            problems.append(f"re-evaluated: {'fallback ' if i else ''}{model} does not qualify ({why})")
-    if problems:
-        return TaskGate(name, FAIL, "; ".join(problems), fix, rerun=True)
-    main = by_model[names[0]]
-    text = f"{main.model}, lower {main.lower:.3f} ≥ {_t(task.spec.threshold)} (n={main.n}), re-evaluated"
-    if names[1:]:
-        text += "; fallbacks " + ", ".join(f"{m} {by_model[m].lower:.3f}" for m in names[1:])
-    return TaskGate(name, PASS, text, rerun=True)
+        return run_fix(name, [catalog])
+    return f"add {model} to tierwise.yaml models: and to candidates: in {task.path}, then {run_fix(name)}"
 
 
 # formatting ------------------------------------------------------------------------------------
 
-def _v(value: Any) -> str:
+def value_text(value: Any) -> str:
     return "(none)" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _t(value: float) -> str:
+def threshold_text(value: float) -> str:
     """A threshold: two decimals unless it needs more."""
     if isinstance(value, float) and math.isfinite(value) and round(value, 2) != value:
         return f"{value:g}"

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import TierwiseError
+from ..errors import EnvironmentFailure, TierwiseError
 from ._evidence import evidence_path, parse_evidence
 from ._file import read_registry
 
@@ -79,7 +79,7 @@ class _Git:
 
     def __init__(self, root: Path, ref: str):
         if shutil.which("git") is None:
-            raise TierwiseError("--base needs git, which is not installed here; fix: install git or drop --base")
+            raise EnvironmentFailure("--base needs git, which is not installed here; fix: install git or drop --base")
         self.root, self.ref = root, ref
         inside = self._git("rev-parse", "--show-toplevel")
         if inside.returncode != 0:

@@ -16,7 +16,6 @@ from typing import Any, Iterable
 
 TEXT_LIMIT = 2000
 REASON_LIMIT = 600
-_GRADES_CHUNK = 900  # result ids per query: under SQLite's oldest bound-parameter limit
 
 
 def case_payload(project: Any, rec: Any, reasons: dict[int, str]) -> dict[str, Any]:
@@ -94,25 +93,15 @@ def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, d
 def load_reasons(store_url: str, result_ids: Iterable[int]) -> dict[int, str]:
     """Grader reasons per result id, several graders joined: 'exact: expected …; regex: …'.
     A judge's reason (its own words) is followed by its votes when it voted more than once."""
-    import sqlalchemy as sa
+    from ..store import Store
 
-    from ..store import Store, grades
-
-    ids = sorted({int(i) for i in result_ids})
+    ids = list(result_ids)
     if not ids:
         return {}
-    db = Store(store_url)
     parts: dict[int, list[tuple[str, str]]] = {}
-    g = grades.c
-    try:
-        with db.engine.connect() as conn:
-            for start in range(0, len(ids), _GRADES_CHUNK):
-                query = sa.select(g.result_id, g.grader, g.reason, g.detail).where(
-                    g.result_id.in_(ids[start:start + _GRADES_CHUNK])).order_by(g.result_id, g.idx)
-                for rid, grader, reason, detail in conn.execute(query).all():
-                    parts.setdefault(rid, []).append((grader, reason + _votes(detail) if detail else reason))
-    finally:
-        db.close()
+    with Store(store_url) as db:
+        for rid, grader, reason, detail in db.grade_reasons(ids):
+            parts.setdefault(rid, []).append((grader, reason + _votes(detail) if detail else reason))
     from ..util import redactor
 
     hide = redactor()

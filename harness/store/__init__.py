@@ -13,10 +13,10 @@ from ._schema import (
            usage_ledger,
 )
 from ._groups import GroupStatus, group_status, require_complete
-from ._prune import PruneResult, prune
+from ._prune import PruneResult, prune_store
 from ._sql import safe_url
 from ._store import Store
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "grades", "group_status",
-           "metadata", "migrations_table", "prune", "require_complete", "response_cache", "results", "runs", "safe_url",
+           "metadata", "migrations_table", "prune_store", "require_complete", "response_cache", "results", "runs", "safe_url",
            "usage_ledger"]

@@ -1,5 +1,5 @@
-"""`tierwise prune`: drop old runs' results, never the evidence the registry cites nor the
-rows the current specs would read.
+"""The store half of `tierwise prune` (harness.commands.prune reads the evidence and plans the
+current rows): drop old runs' results, never the rows of cited runs nor current ones.
 
 A run group (the shards of one sharded run) counts as one run. A run is kept when it is one
 of the newest `keep_runs` runs or younger than `older_than_days` (either keeps it, when both
@@ -22,7 +22,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import ConfigError
 from ._schema import grades, results, runs
 from ._sql import current_keys_table, current_rows, matches_current, safe_url
 from ._store import Store
@@ -49,38 +48,6 @@ class PruneResult:
         return (f"{self.store}: {verb} {self.results_removed:,} results of {len(self.runs_pruned)} old runs "
                 f"({len(self.runs_removed)} run records); kept {self.runs_kept} runs, {self.kept_cited:,} rows "
                 f"the registry evidence cites and {self.kept_current:,} current rows of old runs")
-
-
-def prune(project: Any, keep_runs: int | None = None, older_than_days: float | None = None,
-          store: str | None = None, dry_run: bool = False) -> PruneResult:
-    """Drop old runs' results from the project's store (see the module docstring for what stays)."""
-    from ..registry import read_evidence
-    from ..runner import candidates_for, plan_run
-
-    if keep_runs is None and older_than_days is None:
-        raise ConfigError("prune: say which runs to keep; fix: pass --keep-runs N and/or --older-than DAYS")
-    # A malformed evidence file stops prune: what it cites cannot be known, so nothing is safe to drop.
-    evidence = read_evidence(project.registry_path, missing_ok=True)
-    tasks = project.select(None)
-    current = plan_run(tasks, candidates_for(project, tasks, check_keys=False)).current_keys()
-    db = Store(project.store_url(store))
-    try:
-        return prune_store(db, keep_runs, older_than_days, cited_run_ids(evidence), current, dry_run)
-    finally:
-        db.close()
-
-
-def cited_run_ids(evidence: Any) -> set[str]:
-    """Every run id the evidence file cites, the fallbacks' included, read from the raw records
-    so a record malformed elsewhere still protects its runs."""
-    out: set[str] = set()
-    for record in evidence.tasks.values():
-        if not isinstance(record, dict):
-            continue
-        for rec in [record, *(record.get("fallbacks") or [])]:
-            if isinstance(rec, dict):
-                out.update(str(r) for r in rec.get("run_ids") or [])
-    return out
 
 
 def prune_store(db: Store, keep_runs: int | None, older_than_days: float | None, cited: set[str],

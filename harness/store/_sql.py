@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ..errors import StoreError
+from ..errors import MissingDependency, StoreError
 from ._schema import results
 
 
@@ -103,8 +103,8 @@ def make_engine(url: str) -> sa.Engine:
         raise StoreError(f"store URL {safe_url(url)!r} is not usable ({exc}); fix: use sqlite:///path.db or "
                          f"postgresql+psycopg://user@host/db") from None
     except ModuleNotFoundError as exc:
-        fix = "pip install 'tierwise[postgres]'" if url.startswith("postgres") else f"pip install {exc.name}"
-        raise StoreError(f"store URL needs the {exc.name} driver; fix: {fix}") from None
+        extra = "postgres" if url.startswith("postgres") else None
+        raise MissingDependency(exc.name or "the driver", extra, "the store URL needs it") from None
 
 
 def safe_url(url: str) -> str:

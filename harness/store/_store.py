@@ -13,11 +13,11 @@ import random
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 
-from ..errors import StoreError
+from ..errors import EnvironmentFailure, StoreError
 from ._schema import (
     MIGRATIONS,
     ResultRow,
@@ -42,6 +42,7 @@ from ._sql import (
 
 # pg_advisory_xact_lock key for schema changes: any constant, the same in every tierwise.
 _MIGRATION_LOCK = 0x7469_6572_7769_7365 & 0x7FFF_FFFF_FFFF_FFFF  # "tierwise"
+_IN_CHUNK = 900  # ids per IN (…) query: under SQLite's oldest bound-parameter limit
 STALE_RUN_S = 6 * 3600  # a `running` run from another host with no write for this long is abandoned
 
 
@@ -81,6 +82,14 @@ class Store:
         try:
             if self._pending_migrations():
                 self._apply_migrations()
+        except sa.exc.OperationalError as exc:
+            if _sqlite_path(self.url) is not None:  # a path that cannot be a database: bad input
+                raise StoreError(f"{safe_url(self.url)}: cannot open the store ({first_line(exc)}); fix: check the "
+                                 f"store URL in tierwise.yaml or --store, and that it is writable") from None
+            # a database server that is down or refuses us: not bad input, and re-running may succeed
+            raise EnvironmentFailure(f"{safe_url(self.url)}: cannot reach or open the store ({first_line(exc)}); "
+                                     f"fix: check that the database server runs and "
+                                     f"accepts this user, and the store URL in tierwise.yaml or --store") from None
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"{safe_url(self.url)}: cannot open the store ({first_line(exc)}); "
                              f"fix: check the store URL in tierwise.yaml or --store, and that it is writable") from None
@@ -380,6 +389,23 @@ class Store:
             query = query.where(grades.c.result_id.in_(result_ids))
         with self.engine.connect() as conn:
             return read_frame(conn, query)
+
+    def grade_reasons(self, result_ids: Iterable[int]) -> Iterator[tuple[int, str, str, str | None]]:
+        """(result id, grader, reason, detail) of every grade of these results, in grader order,
+        read in chunks (a report of 10,000 cases asks for all of them)."""
+        ids = sorted({int(i) for i in result_ids})
+        g = grades.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = sa.select(g.result_id, g.grader, g.reason, g.detail).where(
+                    g.result_id.in_(ids[start:start + _IN_CHUNK])).order_by(g.result_id, g.idx)
+                yield from conn.execute(query).all()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.engine.dispose()

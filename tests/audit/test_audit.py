@@ -10,7 +10,8 @@ import yaml
 from click.testing import CliRunner
 
 from harness import load_project, run
-from harness.audit import UsageError, audit, measured_volumes
+from harness.audit import UsageError, measured_volumes
+from harness.commands import audit
 from harness.cli import cli
 from harness.store import Store, usage_ledger
 from tests.projfix import spec, write_project

@@ -1,6 +1,6 @@
 """`recommend --against MODEL`: the month's spend with one model everywhere, against the pick."""
 
-from harness.decide._recommend import projected_against
+from harness.decide import projected_against
 from harness.decide._decision import CandidateResult, Decision
 from harness.report import against_text
 

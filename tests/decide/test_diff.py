@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.decide import diff
+from harness.commands import diff
 from harness.errors import StoreError
 from harness.project import load_project
 from harness.runner import run

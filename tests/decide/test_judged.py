@@ -254,7 +254,8 @@ def test_an_accurate_judge_passes_the_agreement_bar_and_keeps_a_tight_bound(tmp_
 def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
     import shutil
 
-    from harness.registry import gate, write_registry
+    from harness.commands import gate
+    from harness.registry import write_registry
 
     project = _project(tmp_path, "strict", _labels(), min_agreement=0.8)
     run(project, progress=False)
@@ -277,7 +278,8 @@ def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
 
 
 def test_gate_calls_evidence_stale_when_the_human_verdicts_change(tmp_path):
-    from harness.registry import gate, write_registry
+    from harness.commands import gate
+    from harness.registry import write_registry
 
     project = _project(tmp_path, "strict", _labels())
     run(project, progress=False)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from harness import load_project, run
-from harness.decide import decide, pick, recommend
+from harness.commands import recommend
+from harness.decide import decide, pick
 from harness.models import resolve_candidates
 from harness.registry import (
     read_registry,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness import load_project, run
-from harness.decide import recommend
+from harness.commands import recommend
 from harness.errors import RegistryError
 from harness.registry import evidence_path, read_evidence, read_registry, update_registry
 from harness.registry import write_registry as write

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from harness import load_project
-from harness.decide import recommend
+from harness.commands import gate, recommend
 from harness.errors import RegistryError, TierwiseError
-from harness.registry import gate, write_junit
+from harness.registry import write_junit
 from harness.registry import write_registry as write
 from harness.runner import run
 from tests.projfix import tierwise, cases, spec, write_project
@@ -144,7 +144,7 @@ def test_committed_example_registry_passes(tmp_path):
 
 
 def test_gate_needs_no_litellm_and_no_store(proj):
-    code = ("import sys; from harness import load_project; from harness.registry import gate; "
+    code = ("import sys; from harness import load_project; from harness.commands import gate; "
             f"r = gate(load_project({str(proj)!r})); "
             "print(r.exit_code, 'litellm' in sys.modules, 'pandas' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -447,3 +447,13 @@ def test_junit_for_a_passing_gate(proj, tmp_path):
     assert suite.get("tests") == "2" and suite.get("failures") == "0"
     assert [c.get("name") for c in suite.iter("testcase")] == ["t", "u"]
     assert suite.find("testcase/failure") is None
+
+
+def test_gate_base_without_git_is_an_environment_failure_with_exit_3(proj, monkeypatch):
+    from harness.errors import EnvironmentFailure
+    from harness.registry import _git
+
+    monkeypatch.setattr(_git.shutil, "which", lambda name: None)
+    with pytest.raises(EnvironmentFailure, match=r"--base needs git, which is not installed here") as info:
+        _gate(proj, base="HEAD")
+    assert info.value.exit_code == 3

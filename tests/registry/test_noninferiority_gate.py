@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from harness import load_project, run
-from harness.decide import recommend
-from harness.registry import gate, read_evidence, write_registry
+from harness.commands import gate, recommend
+from harness.registry import read_evidence, write_registry
 from tests.projfix import spec, write_project
 
 RULES = '''

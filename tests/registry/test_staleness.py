@@ -9,11 +9,12 @@ from pathlib import Path
 import yaml
 
 from harness import load_project
-from harness.decide import recommend, registry_options
-from harness.fingerprint import candidate_identity
+from harness.commands import recommend
+from harness.decide import registry_options
+from harness.models import candidate_identity
+from harness.commands import gate
 from harness.registry import (
     TaskEvidence,
-    gate,
     update_registry,
     write_evidence,
     write_registry,

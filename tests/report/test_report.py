@@ -13,7 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.decide import CandidateResult, Decision, recommend
+from harness.commands import recommend
+from harness.decide import CandidateResult, Decision
 from harness.project import load_project
 from harness.report import build_report
 from harness.report._cases import script_json

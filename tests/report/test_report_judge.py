@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from harness.decide import recommend
+from harness.commands import recommend
 from harness.project import load_project
 from harness.report import build_report
 from harness.runner import run

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness import load_project, run
-from harness.decide import recommend
+from harness.commands import recommend
 from harness.runner import estimate, results
 from harness.store import Store
 from tests.fake_openai import FakeOpenAI
@@ -185,7 +185,8 @@ def test_budget_refuses_an_unpriced_model(tmp_path, fake_openai):
 
 
 def test_a_model_an_adaptive_run_settled_early_passes_the_gate(tmp_path):
-    from harness.registry import gate, read_evidence, write_registry
+    from harness.commands import gate
+    from harness.registry import read_evidence, write_registry
 
     project = _ladder(tmp_path)
     run(project, progress=False, adaptive=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from harness.decide import recommend
+from harness.commands import recommend
 from harness.errors import StoreError
 from harness.fingerprint import case_hash
 from harness.project import load_project
@@ -162,7 +162,8 @@ def test_concurrent_processes_create_one_store_without_error(tmp_path, backend, 
 
 
 def test_gate_rerun_with_a_run_group_judges_the_shards_results_without_running(tmp_path):
-    from harness.registry import gate, write_registry
+    from harness.commands import gate
+    from harness.registry import write_registry
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     project = _project(tmp_path, url)

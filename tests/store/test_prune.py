@@ -6,13 +6,12 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from harness.decide import recommend
+from harness.commands import prune, recommend
 from harness.errors import ConfigError
 from harness.project import load_project
 from harness.registry import read_evidence, write_registry
 from harness.runner import run
-from harness.store import ResultRow, Store, prune
-from harness.store._prune import prune_store
+from harness.store import ResultRow, Store, prune_store
 from tests.projfix import spec, write_project
 
 DAY = 86400.0

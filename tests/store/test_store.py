@@ -104,3 +104,13 @@ def test_unreachable_store_is_a_clear_error(tmp_path):
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match=r"cannot open the store"):
         Store(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_a_database_server_that_is_down_is_not_bad_input(tmp_path):
+    from harness.errors import EnvironmentFailure
+
+    pytest.importorskip("psycopg")
+    with pytest.raises(EnvironmentFailure, match=r"cannot reach or open the store .*fix: check that the database "
+                                                 r"server runs") as info:
+        Store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert info.value.exit_code == 3

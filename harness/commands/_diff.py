@@ -187,8 +187,7 @@ def _task_diff(db: Any, project: Any, task: str, a: RunRef, b: RunRef) -> TaskDi
 
 
 def _figures(rows: Any, confidence: float) -> dict[str, Any]:
-    from . import stats
-    from ._figures import figures
+    from ..decide import figures, stats
 
     f = figures(rows)
     bound = stats.lower_bound(f["scores"], confidence)

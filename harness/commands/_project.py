@@ -1,13 +1,30 @@
-"""`tierwise models`: the catalog with prices and availability."""
+"""The project commands: `tierwise init` (scaffold), `validate` (everything a run checks before
+its first call) and `models` (the catalog with prices and availability)."""
 
 from __future__ import annotations
 
-from ..project import Project
-from ._catalog import resolve_candidates
+from pathlib import Path
+
+from ..models import resolve_candidates
+from ..project import Project, init_project
+
+
+def init(folder: str | Path) -> list[str]:
+    """Scaffold a project in `folder`; the paths written."""
+    return init_project(folder)
+
+
+def validate(project: Project) -> str:
+    """Check specs, golden sets and the catalog, calling no model; the one-line summary."""
+    from ..runner import check  # start-up time: the runner's plan loads only what validate needs
+
+    check(project)
+    cases = sum(len(t.golden) for t in project.tasks.values())
+    return f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models"
 
 
 def catalog_rows(project: Project) -> list[dict]:
-    from ._pricing import is_priced, litellm_prices
+    from ..models import is_priced, litellm_prices
 
     cands = resolve_candidates(project.config, list(project.config.models))
     rows = []

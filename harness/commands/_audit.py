@@ -1,0 +1,57 @@
+"""`tierwise audit`: where the money goes, from the usage ledger or a usage export, what the
+current recommendation would change, and real inputs sampled as golden-set candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..audit import AuditResult, UsageError, from_file, from_ledger, pricer, project_spend, summarise, write_sample
+from ..errors import ConfigError, TierwiseError
+from ..models import resolve_candidates
+from ..project import Project, load_project
+from ._recommend import recommend
+
+
+def audit(project: Project | str | Path = ".", source: str | Path | None = None, store: str | None = None,
+          sample: tuple[str, int] | None = None, out: str | Path | None = None,
+          recommendation: bool = True) -> AuditResult:
+    """Audit the usage ledger (or a usage export) of a project folder; `sample=(task, n)` also
+    writes n recent captured inputs as unlabelled golden-set candidates."""
+    proj = _load(project, required=source is None or sample is not None)
+    if source is not None:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
+        rows, shown = from_file(path, pricer(proj)), str(path)
+    else:
+        rows, shown = from_ledger(proj.store_url(store)), "the usage ledger"
+    result = summarise(rows, shown)
+    if proj is not None and rows and recommendation:
+        decisions, cands = _decisions(proj, result, store) if result.span_s is not None else ({}, {})
+        project_spend(proj, result, decisions, cands)
+    if sample is not None:
+        task, n = sample
+        result.sample = write_sample(proj, task, n, store, out)
+    return result
+
+
+def _decisions(project: Project, result: AuditResult, store: str | None) -> tuple[dict, dict]:
+    """The current recommendation for the audited tasks, and every candidate of the project."""
+    try:
+        rec = recommend(project, [t.task for t in result.tasks if t.task in project.tasks] or None, store)
+        names = sorted({n for t in project.tasks.values() for n in t.spec.candidates})
+        return {d.task: d for d in rec.decisions}, resolve_candidates(project.config, names, check_keys=False)
+    except TierwiseError as exc:
+        result.notes.append(f"no recommendation to project ({exc})")
+        return {}, {}
+
+
+def _load(project: Project | str | Path, required: bool) -> Project | None:
+    if not isinstance(project, (str, Path)):
+        return project
+    try:
+        return load_project(project)
+    except ConfigError:
+        if required:
+            raise
+        return None  # an export can be audited before there is a Tierwise project

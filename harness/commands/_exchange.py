@@ -1,0 +1,22 @@
+"""`tierwise import` and `tierwise export`: other tools' formats in and out of a project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..export import LitellmExport, write_litellm_config
+from ..importers import ImportReport
+from ..importers import import_promptfoo as _import_promptfoo
+from ..project import Project
+
+
+def export_litellm(project: Project, out: str | Path | None = None) -> LitellmExport:
+    """The registry as a LiteLLM Router / proxy config, written to `out` (default: the project's
+    litellm_config.yaml)."""
+    return write_litellm_config(project, out)
+
+
+def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,
+                     threshold: float = 0.9) -> ImportReport:
+    """A promptfoo suite as a Tierwise project in `out_dir` (evals, golden sets, catalog)."""
+    return _import_promptfoo(config, out_dir, strict=strict, threshold=threshold)
