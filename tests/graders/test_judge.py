@@ -107,6 +107,9 @@ def test_pass_fail_verdicts_parse(text, expected):
     ('{"reason": "x", "verdict": "PASS"}', "must be one of pass, fail"),
     ('{"reason": 3, "verdict": "pass"}', "reason must be text"),
     ('["pass"]', "exactly the keys"),
+    ('{"reason": "x", "verdict": "fail", "verdict": "pass"}', "'verdict' is given twice"),
+    ('{"reason": "x", "reason": "y", "verdict": "pass"}', "'reason' is given twice"),
+    ('```json\n{"reason": "x", "verdict": "fail", "verdict": "pass"}\n```', "'verdict' is given twice"),
 ])
 def test_unparseable_verdicts_are_refused(text, why):
     with pytest.raises(VerdictError, match=why):
