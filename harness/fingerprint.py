@@ -11,7 +11,9 @@ both stale at once:
 - `case_hash`: what a golden case asks and expects;
 - `grader_hash`: the graders, their options, the code of custom graders, and the output
   contract (labels, schema) the graders read;
-- `spec_hash`: everything in the spec and catalog that decides one model's outputs and scores.
+- `spec_hash`: everything in the spec and catalog that decides one model's outputs and scores;
+- `evidence_digest`: one task's evidence record as `recommend --write` wrote it, so the gate
+  can tell a record edited afterwards (by hand, a merge, a search-and-replace).
 """
 
 from __future__ import annotations
@@ -216,3 +218,13 @@ def spec_hash(task: HashedTask, model: str, identity: dict[str, Any]) -> str:
         "candidate": identity,
     }
     return digest(payload)
+
+
+EVIDENCE_DIGEST_KEY = "digest"
+
+
+def evidence_digest(record: dict[str, Any]) -> str:
+    """The sha256 (16 hex) of one task's evidence record as written (JSON values), its own
+    digest field left out. Not a signature: anyone who can run this can recompute it, so it
+    catches an edit made without Tierwise, not a forgery (`tierwise gate --rerun` does that)."""
+    return digest({k: v for k, v in record.items() if k != EVIDENCE_DIGEST_KEY})

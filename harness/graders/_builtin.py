@@ -130,11 +130,21 @@ def _needles(option: str, given: Any, case: Case, norm: Callable[[str], str]) ->
     return pairs
 
 
+def _nonempty_needles(option: str, values: list[str] | None, norm: Callable[[str], str]) -> None:
+    """Refuse at load a needle the normalisers empty (`values: [" "]` with strip): an empty
+    needle is found in every output."""
+    for v in values or ():
+        if not norm(v):
+            raise BadOption(option, f"{v!r} is empty after normalize, and an empty value is found in every "
+                                    f"output; fix: give a value with text in it, or change normalize")
+
+
 @grader("contains")
 def contains(*, value: str | None = None, normalize: list[str] = ("lower",)) -> GradeFn:
     if value is not None and (not isinstance(value, str) or not value):
         raise BadOption("value", f"must be a non-empty string, got {value!r}")
     norm = _normalizer(normalize)
+    _nonempty_needles("value", None if value is None else [value], norm)
 
     def grade(output: str, case: Case) -> Grade:
         if value is None and isinstance(case.expected, list):
@@ -151,6 +161,7 @@ def contains(*, value: str | None = None, normalize: list[str] = ("lower",)) -> 
 def contains_any(*, values: list[str] | None = None, normalize: list[str] = ("lower",)) -> GradeFn:
     values = None if values is None else _str_list("values", values)
     norm = _normalizer(normalize)
+    _nonempty_needles("values", values, norm)
 
     def grade(output: str, case: Case) -> Grade:
         pairs, text = _needles("values", values, case, norm), norm(output)
@@ -166,6 +177,7 @@ def contains_any(*, values: list[str] | None = None, normalize: list[str] = ("lo
 def contains_all(*, values: list[str] | None = None, normalize: list[str] = ("lower",)) -> GradeFn:
     values = None if values is None else _str_list("values", values)
     norm = _normalizer(normalize)
+    _nonempty_needles("values", values, norm)
 
     def grade(output: str, case: Case) -> Grade:
         pairs, text = _needles("values", values, case, norm), norm(output)
@@ -179,7 +191,9 @@ def contains_all(*, values: list[str] | None = None, normalize: list[str] = ("lo
     return grade
 
 
-_REGEX_FLAGS = {"ignorecase": "IGNORECASE", "multiline": "MULTILINE", "dotall": "DOTALL"}
+# Both spellings: Python's names and the one-letter flags of /…/imsx (docs/graders.md lists both).
+_REGEX_FLAGS = {"ignorecase": "IGNORECASE", "multiline": "MULTILINE", "dotall": "DOTALL", "verbose": "VERBOSE",
+                "i": "IGNORECASE", "m": "MULTILINE", "s": "DOTALL", "x": "VERBOSE"}
 REGEX_TIMEOUT_S = 2.0  # a catastrophically backtracking pattern is a grader error, not a hang
 
 
@@ -193,7 +207,8 @@ def regex(*, pattern: str, flags: list[str] = (), full: bool = False, group: int
     bits = 0
     for flag in _str_list("flags", flags, allow_empty=True):
         if flag not in _REGEX_FLAGS:
-            raise BadOption("flags", f"unknown flag {flag!r}; known: {', '.join(sorted(_REGEX_FLAGS))}")
+            raise BadOption("flags", f"unknown flag {flag!r}; known: ignorecase (i), multiline (m), dotall (s), "
+                                     f"verbose (x)")
         bits |= getattr(_engine(), _REGEX_FLAGS[flag])
     try:
         compiled = _engine().compile(pattern, bits)

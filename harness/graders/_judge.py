@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from ._fence import boundary, data_rule, sections
 from ._registry import BadOption, Case, Grade, grader
 from ._verdict import PAIRWISE, PASS_FAIL, Contract, VerdictError, rubric_contract
 
 # Bump when the judge prompts below change: stored judge grades are then redone.
-JUDGE_PROMPT_VERSION = 1
+# 2: the input, reference, answers and output are fenced as data (graders/_fence.py).
+JUDGE_PROMPT_VERSION = 2
 DEFAULT_MAX_TOKENS = 200  # a grammar-bound reason of MAX_REASON_CHARS plus the JSON around it
 REFERENCE = "reference"
 
@@ -68,7 +70,7 @@ class JudgeContext(Protocol):
 _RUBRIC_SYSTEM = (
     "You are a careful, impartial grader. You read a rubric, the input a model was given{ref}, "
     "and the model's output, and decide whether the output meets the rubric. Judge only what the "
-    "rubric asks; do not reward length. Answer with one JSON object and nothing else: {example}"
+    "rubric asks; do not reward length. {data_rule} Answer with one JSON object and nothing else: {example}"
 )
 
 
@@ -111,14 +113,15 @@ def llm_judge(*, rubric: str | None = None, judge: str | None = None, pass_at: f
     async def agrade(output: str, case: Case, ctx: JudgeContext) -> Grade:
         case_rubric, reference = _rubric_and_reference(rubric, case)
         ref_part = ", a reference answer" if reference is not None else ""
-        system = _RUBRIC_SYSTEM.format(ref=ref_part, example=contract.example)
-        parts = [f"# Rubric\n{case_rubric}"]
+        parts = [("Rubric", case_rubric, False)]
         if include_input:
-            parts.append(f"# Input given to the model\n{ctx.task_input}")
+            parts.append(("Input given to the model", ctx.task_input, True))
         if reference is not None:
-            parts.append(f"# Reference answer\n{reference}")
-        parts.append(f"# Output to grade\n{output}")
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
+            parts.append(("Reference answer", reference, True))
+        parts.append(("Output to grade", output, True))
+        token = boundary([text for _, text, is_data in parts if is_data])
+        system = _RUBRIC_SYSTEM.format(ref=ref_part, data_rule=data_rule(token), example=contract.example)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": sections(token, parts)}]
         detail = _detail(opts, "llm_judge")
         scores, reasons = [], []
         for vote in range(opts.votes):
@@ -152,8 +155,8 @@ def _rubric_and_reference(rubric: str | None, case: Case) -> tuple[str, str | No
 _PAIRWISE_SYSTEM = (
     "You compare two answers to the same input{criteria}. The answers are labelled A and B; their "
     "order is random and says nothing about their quality. Decide which answer is better, or "
-    "whether they are equally good. Do not prefer the longer answer. Answer with one JSON object "
-    "and nothing else: {example}"
+    "whether they are equally good. Do not prefer the longer answer. {data_rule} Answer with one "
+    "JSON object and nothing else: {example}"
 )
 _OUTCOME = {"win": 1.0, "tie": 0.5, "loss": 0.0}
 
@@ -179,8 +182,7 @@ def pairwise(*, judge: str | None = None, against: str = REFERENCE, rate: str = 
         raise BadOption("rate", f"must be non_loss or win, got {rate!r}")
     if criteria is not None and (not isinstance(criteria, str) or not criteria.strip()):
         raise BadOption("criteria", f"must be non-empty text, got {criteria!r}")
-    system = _PAIRWISE_SYSTEM.format(criteria=f" by these criteria: {criteria.strip()}" if criteria else "",
-                                     example=PAIRWISE.example)
+    shown_criteria = f" by these criteria: {criteria.strip()}" if criteria else ""
 
     async def agrade(output: str, case: Case, ctx: JudgeContext) -> Grade:
         if against == REFERENCE:
@@ -202,7 +204,11 @@ def pairwise(*, judge: str | None = None, against: str = REFERENCE, rate: str = 
         for vote in range(opts.votes):
             orders = []
             for order, (first, second) in (("AB", (output, reference)), ("BA", (reference, output))):
-                user = f"# Input\n{ctx.task_input}\n\n# Answer A\n{first}\n\n# Answer B\n{second}"
+                token = boundary([ctx.task_input, first, second])
+                user = sections(token, [("Input", ctx.task_input, True), ("Answer A", first, True),
+                                        ("Answer B", second, True)])
+                system = _PAIRWISE_SYSTEM.format(criteria=shown_criteria, data_rule=data_rule(token),
+                                                 example=PAIRWISE.example)
                 messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
                 winner, reason = await _ask(ctx, opts, messages, PAIRWISE, vote, detail,
                                             {"kind": "pairwise", "order": order, "A": first, "B": second,

@@ -8,8 +8,10 @@ decides) and then its decision:
     1..N scale:       {"reason": "...", "score": 4}             (an integer 1..N)
     pairwise:         {"reason": "...", "winner": "A"}          (or "B", or "tie")
 
-Anything else (other keys, a missing key, a value outside the set, prose around the object)
-is unparseable: a recorded judge error, never a pass.
+Anything else (other keys, a missing key, a key given twice, a value outside the set, prose
+around the object) is unparseable: a recorded judge error, never a pass. A repeated key is refused
+rather than resolved: `{"verdict": "fail", "verdict": "pass"}` has no single meaning, and Python's
+json (last one wins) would read it as a pass.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class Contract:
         """(decision, reason) from the judge's answer; VerdictError when it breaks the contract.
 
         Strict: one JSON object, optionally inside a single ```json fence, with exactly the
-        keys `reason` and the decision key."""
+        keys `reason` and the decision key, each given once."""
         if text is None or not text.strip():
             raise VerdictError("the judge answered nothing")
         body = text.strip()
@@ -83,7 +85,7 @@ class Contract:
         if fenced:
             body = fenced.group(1)
         try:
-            obj = json.loads(body)
+            obj = json.loads(body, object_pairs_hook=_no_repeated_keys)
         except json.JSONDecodeError as exc:
             raise VerdictError(f"not a JSON verdict ({exc.msg} at column {exc.colno}): {_short(text)}") from None
         if not isinstance(obj, dict) or set(obj) != {"reason", self.key}:
@@ -98,6 +100,16 @@ class Contract:
         elif isinstance(decision, bool) or not isinstance(decision, int) or not 1 <= decision <= (self.scale or 0):
             raise VerdictError(f"{self.key} must be an integer from 1 to {self.scale}, got {_short(decision)}")
         return decision, reason.strip()
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object_pairs_hook: a key given twice is a broken verdict, not "the last one wins"."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise VerdictError(f"the key {key!r} is given twice (a verdict gives each key once)")
+        obj[key] = value
+    return obj
 
 
 def rubric_contract(scale: str | int) -> Contract:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from ..errors import RegistryError
+from ..fingerprint import EVIDENCE_DIGEST_KEY, evidence_digest
 from ..util import Strict, atomic_write, tierwise_version
 
 EVIDENCE_VERSION = 1
@@ -46,6 +47,8 @@ class ModelEvidence(Strict):
     repeats: int = 1                 # results per case; n counts cases
     plain_lower: float | None = None  # a judged task: the bound on the judge's grades alone
     human_labels: int = 0             # human verdicts that corrected `lower` (see decide/_judged.py)
+    successes: int | None = Field(None, ge=0)  # pass/fail scores: cases passed of n (the gate recomputes
+                                               # the exact bound from them; registry/_consistency.py)
 
 
 class NonInferiorityEvidence(Strict):
@@ -78,6 +81,7 @@ class TaskEvidence(ModelEvidence):
     noninferiority: NonInferiorityEvidence | None = None  # added within version 1
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts, when measured
     labels_hash: str | None = None                 # sha256 of the task's labels file then
+    digest: str | None = None        # fingerprint.evidence_digest of this record as written (added within 1)
 
     def records(self) -> dict[str, ModelEvidence]:
         """Every model's evidence (the main one and the fallbacks) by registry target."""
@@ -168,6 +172,7 @@ def write_evidence(registry_path: Path, tasks: dict[str, TaskEvidence]) -> list[
     changed = []
     for name, evidence in tasks.items():
         new = evidence.model_dump(mode="json")
+        new[EVIDENCE_DIGEST_KEY] = evidence_digest(new)
         if _without_time(doc.tasks.get(name)) != _without_time(new):
             doc.tasks[name] = new
             changed.append(name)
@@ -179,7 +184,7 @@ def write_evidence(registry_path: Path, tasks: dict[str, TaskEvidence]) -> list[
 
 
 def _without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if record is None else {k: v for k, v in record.items() if k != "recorded_at"}
+    return None if record is None else {k: v for k, v in record.items() if k not in ("recorded_at", EVIDENCE_DIGEST_KEY)}
 
 
 def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> TaskEvidence:
@@ -199,7 +204,7 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
             "cost_per_call": c.cost_per_call, "run_ids": c.run_ids,
             "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
             "adjusted_p": _r(c.adjusted_p), "level": c.level, "adaptive": c.adaptive, "settled": c.settled,
-            "repeats": c.repeats,
+            "repeats": c.repeats, **({"successes": _successes(c)} if _successes(c) is not None else {}),
             **({"plain_lower": _r(c.plain_lower), "human_labels": c.human_labels} if c.plain_lower is not None else {}),
         }
 
@@ -225,6 +230,13 @@ def _noninferiority(decision: Any) -> dict[str, Any] | None:
     return {"incumbent": decision.current.get("model"), "incumbent_model": cmp.current, "n": cmp.n,
             "margin": cmp.margin, "diff": _r(cmp.diff), "lower": _r(cmp.lower), "p_value": _r(cmp.p_value),
             "method": cmp.test, "shown": cmp.shown, "required": cmp.required}
+
+
+def _successes(c: Any) -> int | None:
+    """Cases passed, for a bound on pass/fail scores (method exact or wilson); None otherwise."""
+    if c.method not in ("exact", "wilson") or not c.n or c.mean is None or math.isnan(c.mean):
+        return None
+    return round(c.mean * c.n)
 
 
 def _r(value: float | None) -> float | None:

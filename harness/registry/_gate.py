@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import RegistryError
 from ..project import Project
 from ..util import shown_path
+from ._consistency import evidence_problems
 from ._evidence import ModelEvidence, TaskEvidence, evidence_path, read_evidence
 from ._file import read_registry
 
@@ -120,6 +121,10 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
         return TaskGate(name, FAIL, f"evidence for {name} is malformed ({exc})", fix)
     if record is None:
         return TaskGate(name, FAIL, f"registry model {model} has no evidence", fix_for_target(project, name, model))
+    inconsistent = evidence_problems(evidence.tasks[name], record)
+    if inconsistent:
+        return TaskGate(name, FAIL, f"evidence for {name} is inconsistent: {'; '.join(inconsistent)}",
+                        f"{fix} (or check it afresh with tierwise gate --rerun)")
     records = record.records()  # every measured model of this task: the recommended one and its fallbacks
     pin = entry.get("pin")
     if model != record.target and not (pin and model in records):

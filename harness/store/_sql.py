@@ -1,8 +1,10 @@
-"""The store's SQL plumbing: engines (SQLite with WAL, PostgreSQL), reading results into pandas,
-and the temporary table of current call keys that selects the current rows in SQL."""
+"""The store's SQL plumbing: engines (SQLite with WAL, PostgreSQL) that redact every write,
+reading results into pandas, and the temporary table of current call keys that selects the
+current rows in SQL."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,7 +88,7 @@ def make_engine(url: str) -> sa.Engine:
                 raise StoreError(f"store {url}: cannot create the folder {Path(path).parent} "
                                  f"({exc.strerror or exc}); fix: set store: in tierwise.yaml (or --store) "
                                  f"to a path you can write, e.g. sqlite:///.tierwise/results.db") from None
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = _redacting(sa.create_engine(url, connect_args={"timeout": 30}))
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # WAL: readers never block the writer; NORMAL: no fsync per commit
@@ -98,7 +100,7 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     try:
-        return sa.create_engine(url, pool_pre_ping=True)
+        return _redacting(sa.create_engine(url, pool_pre_ping=True))
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise StoreError(f"store URL {safe_url(url)!r} is not usable ({exc}); fix: use sqlite:///path.db or "
                          f"postgresql+psycopg://user@host/db") from None
@@ -117,3 +119,42 @@ def safe_url(url: str) -> str:
 
 def first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+
+
+# The statements that write a table, and the table they write; the temporary table of current
+# keys holds only hashes and ids the store already holds, and is left alone (it is the hot path).
+_WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE)\s+"?([A-Za-z_][A-Za-z0-9_]*)', re.I)
+
+
+def _redacting(engine: sa.Engine) -> sa.Engine:
+    """The one redaction path of the store: every INSERT and UPDATE any code sends through this
+    engine (results, grades and their detail, the response cache, runs, the usage ledger, and
+    whatever table comes next) has each text parameter passed through util.redactor before it
+    reaches the driver, so no write method can forget to. Reads are left as they are."""
+
+    @sa.event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _hide(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001 - the event's signature
+        target = _WRITE.match(statement)
+        if target is None or target.group(1).startswith("tw_current_") or not parameters:
+            return statement, parameters
+        from ..util import redactor
+
+        hide = redactor()
+        # executemany sends a list of rows; a batched "insertmanyvalues" INSERT one flat row
+        # (with executemany still true), so the shape decides, not the flag.
+        if isinstance(parameters, list) and isinstance(parameters[0], (tuple, list, dict)):
+            return statement, [_redacted(row, hide) for row in parameters]
+        return statement, _redacted(parameters, hide)
+
+    return engine
+
+
+_SHORTEST_SECRET = 6  # util.register_secret's minimum; shorter texts hold no secret and no key shape
+
+
+def _redacted(row, hide):
+    """One statement's parameters (a tuple, list or dict of values, as the driver takes them)
+    with every text redacted; other values as they are."""
+    if isinstance(row, dict):
+        return {k: hide(v) if isinstance(v, str) and len(v) >= _SHORTEST_SECRET else v for k, v in row.items()}
+    return type(row)(hide(v) if isinstance(v, str) and len(v) >= _SHORTEST_SECRET else v for v in row)

@@ -457,19 +457,10 @@ def _refused_row(row: ResultRow, why: str) -> ResultRow:
 
 
 def _prepare_rows(rows: list[ResultRow]) -> None:
-    """No secret is ever stored: a provider error or an answer that echoes a key is kept with
-    the key replaced by its variable's name (util.redactor). Short provider strings are cut
-    to their columns' widths, the same on both stores."""
-    from ..util import redactor
-
-    hide = redactor()
+    """Short provider strings cut to their columns' widths, the same on both stores. (Secrets
+    are not this function's business: the engine redacts every write, store/_sql._redacting.)"""
     for row in rows:
         if row.finish_reason is not None and len(row.finish_reason) > 40:
             row.finish_reason = row.finish_reason[:40]
         if row.error_type is not None and len(row.error_type) > 100:
             row.error_type = row.error_type[:100]
-        row.error, row.output = hide(row.error), hide(row.output)
-        for g in row.grades:
-            g["reason"] = hide(g["reason"])
-        if row.cache_response is not None and isinstance(row.cache_response.get("output"), str):
-            row.cache_response = {**row.cache_response, "output": hide(row.cache_response["output"])}

@@ -29,6 +29,22 @@ def _load(tmp_path, expected, graders, output=None):
     (float("nan"), [{"type": "numeric"}], None, "'expected' must be a finite number for the numeric grader"),
     ({"email": 3}, [{"type": "json"}], {"json_schema": SCHEMA},
      "'expected' does not satisfy the task's output.json_schema at email: 3 is not of type 'string'"),
+    # choices bind every grader that reads expected as text, not only `choice`
+    ("maybe", [{"type": "exact"}], {"choices": ["yes", "no"]}, "expected 'maybe' is not one of the choices 'yes', 'no'"),
+    (["yes", "maybe"], [{"type": "contains_any"}], {"choices": ["yes", "no"]}, "expected 'maybe' is not one of the choices"),
+    ("maybe", [{"type": "similarity"}], {"choices": ["yes", "no"]}, "expected 'maybe' is not one of the choices"),
+    ({"label": "maybe"}, [{"type": "exact", "expected_key": "label"}], {"choices": ["yes", "no"]},
+     "expected 'maybe' is not one of the choices"),
+    # an empty needle is found in every output
+    ("", [{"type": "contains"}], None, "has an empty needle '' in 'expected', which the contains grader would find in every output"),
+    (["refund", ""], [{"type": "contains_any"}], None, "has an empty needle '' in 'expected', which the contains_any grader"),
+    (["refund", "  "], [{"type": "contains_all", "normalize": ["strip"]}], None,
+     "has an empty needle '  ' after normalize ['strip'] in 'expected', which the contains_all grader"),
+    # json reads expected only to compare fields
+    (..., [{"type": "json", "fields": ["email"]}], None,
+     "has no 'expected'; the json grader's fields: ['email'] compares fields of an expected JSON object"),
+    ({"name": "x"}, [{"type": "json", "fields": ["email"]}], None,
+     "has no field 'email' in 'expected', which the json grader's fields: ['email'] compares"),
 ])
 def test_a_case_no_grader_can_score_is_refused(tmp_path, expected, graders, output, says):
     with pytest.raises(SpecError, match=r"^golden_sets/t\.jsonl:1: case 'a' " + _re(says) + r".*graders\[0\] in evals/t\.yaml"):
@@ -43,6 +59,23 @@ def test_an_invalid_output_schema_is_refused_even_without_a_json_grader(tmp_path
 def test_graders_that_read_no_expected_need_none(tmp_path):
     project = _load(tmp_path, ..., [{"type": "contains", "value": "x"}, {"type": "regex", "pattern": "x"}])
     assert len(project.tasks["t"].golden) == 1
+
+
+@pytest.mark.parametrize("graders, output", [
+    ([{"type": "json"}], None),
+    ([{"type": "json", "schema": SCHEMA}], None),
+    ([{"type": "json", "schema": True}], {"json_schema": SCHEMA}),
+    ([{"type": "json", "mode": "whole"}], {"json_schema": SCHEMA}),
+])
+def test_a_json_grader_checking_validity_or_a_schema_needs_no_expected(tmp_path, graders, output):
+    project = _load(tmp_path, ..., graders, output)
+    assert project.tasks["t"].golden.cases[0].expected is None
+
+
+def test_choices_compare_as_labels_for_every_grader(tmp_path):
+    # case, quotes and punctuation aside, as the choice grader reads them
+    project = _load(tmp_path, ["Yes.", "'no'"], [{"type": "contains_any"}], {"choices": ["yes", "no"]})
+    assert project.tasks["t"].golden.cases[0].expected == ["Yes.", "'no'"]
 
 
 def test_expected_key_skips_cases_without_that_key(tmp_path):

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 
 from harness import load_project
-from harness.commands import recommend
+from harness.commands import gate, recommend
 from harness.decide import registry_options
+from harness.decide.stats import clopper_pearson_lower
 from harness.models import candidate_identity
-from harness.commands import gate
 from harness.registry import (
     TaskEvidence,
     update_registry,
@@ -45,8 +45,10 @@ def _record_by_hand(root: Path, model: str) -> None:
     project = load_project(root)
     task, entry = project.tasks["t"], project.config.models[model]
     record = TaskEvidence(model=model, target=entry.target, spec_hash=task.spec_hash(model),
-                          identity=candidate_identity(entry), n=len(task.golden), mean=1.0, lower=0.9,
-                          method="exact", params={"max_tokens": 8}, golden_set=task.spec.golden_set,
+                          identity=candidate_identity(entry), n=len(task.golden), mean=1.0,
+                          lower=round(clopper_pearson_lower(len(task.golden), len(task.golden), 0.95), 6),
+                          method="exact", run_ids=["0123456789ab"], params={"max_tokens": 8},
+                          golden_set=task.spec.golden_set,
                           golden_hash=task.golden.sha256, threshold=task.spec.threshold,
                           confidence=task.spec.confidence)
     write_evidence(project.registry_path, {"t": record})
