@@ -44,18 +44,13 @@ class UsageError(TierwiseError):
 
 def from_ledger(url: str) -> list[dict[str, Any]]:
     """Every attempt in the store's usage ledger, oldest first."""
-    import sqlalchemy as sa
-
-    from ..store import Store, usage_ledger
+    from ..store import Store
 
     store = Store(url)
     try:
-        cols = [usage_ledger.c[c] for c in USAGE_COLUMNS]
-        with store.engine.connect() as conn:
-            rows = conn.execute(sa.select(*cols).order_by(usage_ledger.c.at, usage_ledger.c.id)).mappings().all()
+        return store.usage_rows(USAGE_COLUMNS)
     finally:
         store.close()
-    return [dict(r) for r in rows]
 
 
 def from_file(path: Path, price: Callable[[str, int, int], float | None] | None = None) -> list[dict[str, Any]]:
