@@ -3,7 +3,7 @@ ledger or a usage export; the projected monthly spend before and after the recom
 and real inputs sampled as golden-set candidates."""
 
 from ._audit import AuditResult, Opportunity, Projection, audit, measured_volumes, summarise, write_sample
-from ._read import USAGE_COLUMNS, UsageError, from_file, from_ledger
+from ._read import USAGE_COLUMNS, Usage, UsageError, from_file, from_ledger, read_usage
 
-__all__ = ["AuditResult", "Opportunity", "Projection", "USAGE_COLUMNS", "UsageError", "audit", "from_file",
-           "from_ledger", "measured_volumes", "summarise", "write_sample"]
+__all__ = ["AuditResult", "Opportunity", "Projection", "USAGE_COLUMNS", "Usage", "UsageError", "audit", "from_file",
+           "from_ledger", "read_usage", "measured_volumes", "summarise", "write_sample"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ConfigError, TierwiseError
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
-from ._read import UsageError, from_file, from_ledger
+from ._read import UsageError, from_ledger, read_usage
 
 JSON_VERSION = 1
 
@@ -68,19 +68,23 @@ class AuditResult:
 
 def audit(project: Any = ".", source: str | Path | None = None, store: str | None = None,
           sample: tuple[str, int] | None = None, out: str | Path | None = None,
-          recommendation: bool = True) -> AuditResult:
+          recommendation: bool = True, skip_bad: bool = False) -> AuditResult:
     """Audit the usage ledger (or a usage export) of a project folder; `sample=(task, n)` also
-    writes n recent captured inputs as unlabelled golden-set candidates."""
+    writes n recent captured inputs as unlabelled golden-set candidates. skip_bad: an export's
+    bad rows are skipped and counted (a note) instead of an error."""
     proj = _load(project, required=source is None or sample is not None)
+    skipped: list[str] = []
     if source is not None:
         path = Path(source)
         if not path.is_file():
             raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
-        rows, shown = from_file(path, _pricer(proj)), str(path)
+        usage = read_usage(path, _pricer(proj), skip_bad)
+        rows, shown, skipped = usage.rows, str(path), usage.notes()
     else:
         url = proj.store_url(store)
         rows, shown = from_ledger(url), "the usage ledger"
     result = summarise(rows, shown)
+    result.notes.extend(skipped)
     if proj is not None and rows and recommendation:
         _project_spend(proj, result, rows, store)
     if sample is not None:
