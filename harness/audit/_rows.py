@@ -139,10 +139,10 @@ def time_of(value: Any, name: str) -> float | None:
     moment: float
     try:
         moment = float(value) if not isinstance(value, bool) and isinstance(value, (int, float, str)) else math.nan
+        if math.isfinite(moment) and moment > 1e11:
+            moment /= 1000  # milliseconds since the epoch
     except (ValueError, OverflowError):
         moment = _iso(value, name)
-    if math.isfinite(moment) and moment > 1e11:
-        moment /= 1000  # milliseconds since the epoch
     if not (math.isfinite(moment) and MIN_TIME <= moment <= MAX_TIME):
         raise BadRow(f"{name}: {_show(value)} is not a time between 1970 and 2200; fix: ISO 8601 or unix seconds")
     return moment
