@@ -208,6 +208,8 @@ def _record(line: str, name: str) -> "dict[str, Any] | BadRow":
         return bad
     if not isinstance(value, dict):
         return BadRow(f"{name} must be a JSON object, not {type(value).__name__}")
+    if len(line) <= MAX_FIELD_CHARS:
+        return value  # no string in it can be longer than the line
     return _fields_fit(value) or value
 
 

@@ -82,3 +82,27 @@ def test_sigkill_of_run_takes_its_call_workers_down_and_closes_its_output(tmp_pa
                     os.kill(pid, signal.SIGKILL)
             proc.stdout.close()
             proc.stderr.close()
+
+
+def test_without_the_kernels_signal_a_worker_still_exits_once_its_parent_is_gone(tmp_path):
+    # The portable fallback alone (no PR_SET_PDEATHSIG, no socket): a forked child watching its
+    # parent, whose parent then exits.
+    code = (
+        "import asyncio, os, sys, time\n"
+        "from harness.runner import _workers\n"
+        "parent = os.getpid()\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    asyncio.run(_workers._watch_parent(parent))\n"
+        "    time.sleep(60)\n"
+        "    os._exit(3)\n"
+        "print(child, flush=True)\n"
+        "os._exit(0)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
+    child = int(proc.stdout.strip())
+    try:
+        assert _wait(lambda: not _alive(child), 5), "the orphaned worker kept running"
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
