@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import TierwiseError
-from ._rows import (MAX_COST_USD, MAX_DEPTH, USAGE_COLUMNS, BadRow, no_constant, check_depth, generic_row,
-                    loads, spend_log_row)
+from ._rows import (MAX_COST_USD, MAX_DEPTH, USAGE_COLUMNS, BadRow, check_depth, generic_row, loads, no_constant,
+                    spend_log_row)
 
 MAX_FIELD_CHARS = 128 * 1024       # one CSV field, or one string in a JSON record
 MAX_LINE_BYTES = 1024 * 1024       # one line of CSV or JSONL
