@@ -175,16 +175,18 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
               help="Also write N recent captured inputs of TASK as unlabelled golden-set candidates.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Where --sample writes (default: golden_sets/TASK.candidates.jsonl).")
+@click.option("--skip-bad", is_flag=True,
+              help="Skip an export's bad rows and count them (a note), instead of stopping at the first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document instead of text.")
 @click.option("--store", help="SQLAlchemy URL of the store holding the ledger (default: tierwise.yaml's).")
 @project_option
-def audit(source, sample, out, as_json, store, project_dir) -> None:
+def audit(source, sample, out, skip_bad, as_json, store, project_dir) -> None:
     """Where the money goes: per task and pipeline run, and what the recommendation would change."""
     import json
 
     from .commands import audit as run_audit
 
-    result = run_audit(project_dir, source=source, store=store, sample=sample, out=out)
+    result = run_audit(project_dir, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
-from ._read import UsageError, from_ledger
+from ._read import UsageError, from_ledger, read_usage
 
 JSON_VERSION = 1
 

@@ -4,204 +4,257 @@ team's own CSV/JSONL with task, model, tokens or cost, latency.
 
 Every source becomes the same columns (USAGE_COLUMNS); a row is one attempt, and `call_id`
 groups the attempts of one call (an export without it has one attempt per call).
+
+An export is read as hostile input, in bounded time and memory: CSV and JSONL are streamed a
+line at a time (a line over MAX_LINE_BYTES, a field over MAX_FIELD_CHARS, more than MAX_ROWS
+rows, a JSON record nested deeper than MAX_DEPTH are refused), a JSON document is parsed whole
+only up to MAX_JSON_BYTES, and every value is checked (audit/_rows.py). A bad row is one error
+naming the file and the row, or, with skip_bad, skipped and counted; never a figure.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import TierwiseError, UsageError
+from ._rows import (MAX_COST_USD, MAX_DEPTH, USAGE_COLUMNS, BadRow, check_depth, generic_row, loads, no_constant,
+                    spend_log_row)
 
-USAGE_COLUMNS = ("at", "call_id", "task", "model", "kind", "outcome", "final", "cost", "latency_ms",
-                 "prompt_tokens", "completion_tokens", "trace", "step", "contract_reason", "input", "output")
+MAX_FIELD_CHARS = 128 * 1024       # one CSV field, or one string in a JSON record
+MAX_LINE_BYTES = 1024 * 1024       # one line of CSV or JSONL
+MAX_ROWS = 1_000_000               # records in one export, skipped ones included
+MAX_JSON_BYTES = 256 * 1024 * 1024  # a JSON document (not JSONL) is parsed whole
 
-# Accepted spellings of a generic export's columns.
-_ALIASES = {
-    "task": ("task", "task_type", "feature", "route"),
-    "model": ("model", "model_name", "deployment"),
-    "cost": ("cost", "cost_usd", "spend", "usd"),
-    "prompt_tokens": ("prompt_tokens", "input_tokens", "tokens_in"),
-    "completion_tokens": ("completion_tokens", "output_tokens", "tokens_out"),
-    "latency_ms": ("latency_ms", "duration_ms", "request_duration_ms"),
-    "latency_s": ("latency_s", "duration_s", "latency"),
-    "at": ("at", "timestamp", "time", "created_at", "start_time", "startTime"),
-    "trace": ("trace", "trace_id", "session_id", "run_id"),
-    "step": ("step", "step_name", "stage"),
-    "call_id": ("call_id", "request_id", "id"),
-    "kind": ("kind", "attempt_kind"),
-    "outcome": ("outcome", "status"),
-}
+__all__ = ["MAX_DEPTH", "MAX_FIELD_CHARS", "MAX_JSON_BYTES", "MAX_LINE_BYTES", "MAX_ROWS", "USAGE_COLUMNS", "Usage",
+           "UsageError", "from_file", "from_ledger", "read_usage"]
 
 
+
+
+@dataclass
+class Usage:
+    """The attempts read from an export, and the bad rows skipped (skip_bad) with the first reason."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
+    first_skipped: str | None = None
+
+    def notes(self) -> list[str]:
+        if not self.skipped:
+            return []
+        return [f"skipped {self.skipped:,} bad row{'s' if self.skipped != 1 else ''} (--skip-bad); "
+                f"the first: {self.first_skipped}"]
 
 
 def from_ledger(url: str) -> list[dict[str, Any]]:
     """Every attempt in the store's usage ledger, oldest first."""
-    import sqlalchemy as sa
-
-    from ..store import Store, usage_ledger
+    from ..store import Store
 
     store = Store(url)
     try:
-        cols = [usage_ledger.c[c] for c in USAGE_COLUMNS]
-        with store.engine.connect() as conn:
-            rows = conn.execute(sa.select(*cols).order_by(usage_ledger.c.at, usage_ledger.c.id)).mappings().all()
+        return store.usage_rows(USAGE_COLUMNS)
     finally:
         store.close()
-    return [dict(r) for r in rows]
 
 
 def from_file(path: Path, price: Callable[[str, int, int], float | None] | None = None) -> list[dict[str, Any]]:
+    """Attempts from a usage export, every bad row an error (see read_usage)."""
+    return read_usage(path, price).rows
+
+
+def read_usage(path: Path, price: Callable[[str, int, int], float | None] | None = None,
+               skip_bad: bool = False) -> Usage:
     """Attempts from a usage export; `price(model, prompt_tokens, completion_tokens)` fills a
-    missing cost from the catalog or LiteLLM's price map."""
+    missing cost from the catalog or LiteLLM's price map. A bad row raises UsageError naming
+    the file and row, or with skip_bad is skipped and counted."""
+    path = Path(path)
+    usage = Usage()
     records = _records(path)
-    if not records:
-        raise UsageError(f"{path}: no usage rows; fix: export at least one call")
-    spend_log = all("spend" in r and ("startTime" in r or "request_id" in r) for _, r in records[:20])
-    out = []
-    for where, record in records:
-        row = _spend_log_row(record) if spend_log else _generic_row(record, f"{path}:{where}")
-        if row["cost"] is None:
-            pt, ct = row["prompt_tokens"], row["completion_tokens"]
-            if price is not None and (pt is not None or ct is not None):
-                row["cost"] = price(row["model"], pt or 0, ct or 0)
-            if row["cost"] is None:
-                raise UsageError(f"{path}:{where}: no cost and no price known for model {row['model']!r}; fix: add "
-                                 f"a cost column, or name a tierwise.yaml model (or give it price:)")
-        if not row["task"]:
-            raise UsageError(f"{path}:{where}: no task; fix: add a task column (or, for LiteLLM spend logs, "
-                             f"call model groups named after tasks or tag requests task:<name>)")
-        out.append(row)
-    out.sort(key=lambda r: (r["at"] is None, r["at"] or 0.0))
-    return out
+    head = list(islice(records, 20))
+    good = [r for _, r in head if isinstance(r, dict)]
+    spend_log = bool(good) and all("spend" in r and ("startTime" in r or "request_id" in r) for r in good)
+    for where, record in chain(head, records):
+        try:
+            if isinstance(record, BadRow):
+                raise record
+            row = spend_log_row(record) if spend_log else generic_row(record)
+            _cost(row, price)
+        except BadRow as bad:
+            message = f"{path}:{where}: {bad}"
+            if not skip_bad:
+                raise UsageError(message + " (or pass --skip-bad to skip and count bad rows)") from None
+            usage.skipped += 1
+            usage.first_skipped = usage.first_skipped or message
+            continue
+        usage.rows.append(row)
+    if not usage.rows:
+        raise UsageError(f"{path}: no usage rows{' (every row was bad)' if usage.skipped else ''}; "
+                         f"fix: export at least one call")
+    usage.rows.sort(key=lambda r: (r["at"] is None, r["at"] or 0.0))
+    return usage
 
 
-def _records(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(place, record) pairs: place is the line (JSONL, CSV) or the index (JSON)."""
-    text = path.read_text(encoding="utf-8")
+def _cost(row: dict[str, Any], price: Callable[[str, int, int], float | None] | None) -> None:
+    """A missing cost from the price list; a row with neither is bad, as is one without a task."""
+    if not row["task"]:
+        raise BadRow("no task; fix: add a task column (or, for LiteLLM spend logs, call model groups named after "
+                     "tasks or tag requests task:<name>)")
+    if row["cost"] is not None:
+        return
+    pt, ct = row["prompt_tokens"], row["completion_tokens"]
+    if price is not None and (pt is not None or ct is not None):
+        cost = price(row["model"], pt or 0, ct or 0)
+        if cost is not None and not 0 <= cost <= MAX_COST_USD:  # also false for NaN
+            raise BadRow(f"the price of {pt} + {ct} tokens on {row['model']!r} is {cost!r}; fix: give a cost column")
+        row["cost"] = cost
+    if row["cost"] is None:
+        raise BadRow(f"no cost and no price known for model {row['model']!r}; fix: add a cost column, or name a "
+                     f"tierwise.yaml model (or give it price:)")
+
+
+# -- records ----------------------------------------------------------------------
+
+Record = tuple[str, "dict[str, Any] | BadRow"]
+
+
+def _records(path: Path) -> Iterator[Record]:
+    """(place, record or BadRow) pairs: place is the line (JSONL, CSV) or the index (JSON)."""
+    if not path.is_file():
+        raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
+    f = path.open("rb")
+    head = f.read(65536)
+    f.seek(0)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        return [(str(i + 2), {k: v for k, v in row.items() if k is not None}) for i, row in enumerate(reader)]
-    if suffix == ".jsonl" or (suffix != ".json" and text.lstrip().startswith("{") and "\n{" in text):
-        out = []
-        for i, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
+        return _counted(path, _csv_records(path, f))
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if suffix in (".jsonl", ".ndjson") or (suffix != ".json" and stripped.startswith(b"{") and b"\n{" in head):
+        return _counted(path, _jsonl_records(path, f))
+    return _counted(path, _json_records(path, f))
+
+
+def _counted(path: Path, records: Iterator[Record]) -> Iterator[Record]:
+    for i, record in enumerate(records):
+        if i == MAX_ROWS:
+            raise UsageError(f"{path}: more than {MAX_ROWS:,} rows; fix: audit a shorter period (split the export)")
+        yield record
+
+
+def _lines(path: Path, f: BinaryIO) -> Iterator[tuple[int, str]]:
+    """(line number, text) a line at a time, UTF-8 (a byte order mark allowed), bounded."""
+    with f:
+        for number in range(1, 1 << 62):
+            raw = f.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_LINE_BYTES:
+                raise UsageError(f"{path}:{number}: a line over {MAX_LINE_BYTES // 1024 // 1024} MiB; fix: one "
+                                 f"record a line, without embedded documents")
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"{path}:{i}: invalid JSON ({exc.msg}); fix: one JSON object a line") from None
-            if not isinstance(value, dict):
-                raise UsageError(f"{path}:{i}: must be a JSON object")
-            out.append((str(i), value))
-        return out
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"{path}:{number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                                 f"fix: save the file as UTF-8") from None
+
+
+def _csv_records(path: Path, f: BinaryIO) -> Iterator[Record]:
+    current = [0]  # the line the reader has reached, for messages
+
+    def text() -> Iterator[str]:
+        for n, line in _lines(path, f):
+            current[0] = n
+            yield line
+
+    old = csv.field_size_limit(MAX_LINE_BYTES)  # fields past MAX_FIELD_CHARS are this reader's error
     try:
-        doc = json.loads(text)
+        reader = csv.reader(text())
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            for cells in reader:
+                where = str(current[0])
+                if any(len(c) > MAX_FIELD_CHARS for c in cells):
+                    yield where, BadRow(f"a field over {MAX_FIELD_CHARS // 1024} KiB; fix: leave long text out")
+                    continue
+                yield where, {k: v for k, v in zip(header, cells)}
+        except csv.Error as exc:
+            raise UsageError(f"{path}:{current[0]}: not CSV ({exc}); fix: quote fields that hold commas, "
+                             f"quotes or line breaks") from None
+    finally:
+        csv.field_size_limit(old)
+
+
+def _jsonl_records(path: Path, f: BinaryIO) -> Iterator[Record]:
+    for number, line in _lines(path, f):
+        if not line.strip():
+            continue
+        yield str(number), _record(line, "the line")
+
+
+def _record(line: str, name: str) -> "dict[str, Any] | BadRow":
+    try:
+        value = loads(line, name)
+    except BadRow as bad:
+        return bad
+    if not isinstance(value, dict):
+        return BadRow(f"{name} must be a JSON object, not {type(value).__name__}")
+    if len(line) <= MAX_FIELD_CHARS:
+        return value  # no string in it can be longer than the line
+    return _fields_fit(value) or value
+
+
+def _fields_fit(record: dict[str, Any]) -> BadRow | None:
+    for key, value in record.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return BadRow(f"{str(key)[:40]}: over {MAX_FIELD_CHARS // 1024} KiB; fix: leave long text out")
+    return None
+
+
+def _json_records(path: Path, f: BinaryIO) -> Iterator[Record]:
+    with f:
+        data = f.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise UsageError(f"{path}: a JSON document over {MAX_JSON_BYTES // 1024 // 1024} MiB; fix: export JSONL "
+                         f"(one row a line), which is read a line at a time")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); fix: save the file as UTF-8") \
+            from None
+    del data
+    try:
+        doc = json.loads(text, parse_constant=no_constant)  # each row's depth is checked below
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg}); fix: a JSON list of rows, "
                          f"or use .jsonl / .csv") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested deeper than JSON can be read; fix: rows nested at most {MAX_DEPTH} "
+                         f"levels") from None
+    except BadRow as bad:
+        raise UsageError(f"{path}: {bad}") from None
     if isinstance(doc, dict):  # /spend/logs pages wrap the rows
         for key in ("data", "logs", "response", "rows"):
             if isinstance(doc.get(key), list):
                 doc = doc[key]
                 break
-    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+    if not isinstance(doc, list):
         raise UsageError(f"{path}: must be a JSON list of row objects (or {{\"data\": [...]}})")
-    return [(f"[{i}]", r) for i, r in enumerate(doc)]
-
-
-def _spend_log_row(r: dict[str, Any]) -> dict[str, Any]:
-    """One LiteLLM proxy spend-log row. The task is the request's `task:<name>` tag, else its
-    model group (a proxy configured by `tierwise export litellm` has one group per task)."""
-    metadata = _json_field(r.get("metadata")) or {}
-    tags = list(_json_field(r.get("request_tags")) or []) + list(metadata.get("tags") or [])
-    tagged = {k: v for k, _, v in (str(t).partition(":") for t in tags) if v}
-    start, end = _time(r.get("startTime")), _time(r.get("endTime"))
-    latency = _number(r.get("request_duration_ms"))
-    if latency is None and start is not None and end is not None:
-        latency = (end - start) * 1000
-    status = str(r.get("status") or "success").lower()
-    return _row(at=start, call_id=r.get("request_id"), task=tagged.get("task") or r.get("model_group") or r.get("model"),
-                model=r.get("model") or r.get("model_group"), outcome="error" if status == "failure" else "ok",
-                cost=_number(r.get("spend")), latency_ms=latency, prompt_tokens=_int(r.get("prompt_tokens")),
-                completion_tokens=_int(r.get("completion_tokens")),
-                trace=r.get("session_id") or tagged.get("trace") or metadata.get("trace_id"),
-                step=tagged.get("step") or metadata.get("step"))
-
-
-def _generic_row(r: dict[str, Any], where: str) -> dict[str, Any]:
-    def get(name: str) -> Any:
-        for key in _ALIASES[name]:
-            value = r.get(key)
-            if value not in (None, ""):
-                return value
-        return None
-
-    if get("task") is None or get("model") is None:
-        raise UsageError(f"{where}: needs task and model; found columns {', '.join(sorted(r))}; fix: name them "
-                         f"task and model (and cost or prompt_tokens/completion_tokens, latency_ms)")
-    latency = _number(get("latency_ms"))
-    if latency is None and get("latency_s") is not None:
-        latency = _number(get("latency_s")) * 1000
-    outcome = str(get("outcome") or "ok").lower()
-    outcome = {"success": "ok", "failure": "error", "failed": "error"}.get(outcome, outcome)
-    return _row(at=_time(get("at")), call_id=get("call_id"), task=get("task"), model=get("model"),
-                kind=get("kind") or "primary", outcome=outcome, cost=_number(get("cost")), latency_ms=latency,
-                prompt_tokens=_int(get("prompt_tokens")), completion_tokens=_int(get("completion_tokens")),
-                trace=get("trace"), step=get("step"))
-
-
-def _row(**values: Any) -> dict[str, Any]:
-    row = {c: None for c in USAGE_COLUMNS}
-    row.update(kind="primary", outcome="ok", final=True)
-    row.update({k: v for k, v in values.items() if v is not None})
-    for key in ("task", "model", "trace", "step", "call_id"):
-        if row[key] is not None:
-            row[key] = str(row[key])
-    return row
-
-
-def _json_field(value: Any) -> Any:
-    if isinstance(value, str):
+    for i, value in enumerate(doc):
+        if not isinstance(value, dict):
+            yield f"[{i}]", BadRow(f"must be a JSON object, not {type(value).__name__}")
+            continue
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return None
-    return value
-
-
-def _number(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None else None
-
-
-def _time(value: Any) -> float | None:
-    """Unix seconds from a number or an ISO 8601 string (naive means UTC, as LiteLLM writes it)."""
-    number = _number(value)
-    if number is not None:
-        return number / 1000 if number > 1e11 else number  # milliseconds since the epoch
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+            check_depth(value, "the row")
+        except BadRow as bad:
+            yield f"[{i}]", bad
+            continue
+        yield f"[{i}]", _fields_fit(value) or value

@@ -174,6 +174,12 @@ class Client:
         reply.completion_tokens = sum(a.completion_tokens or 0 for a in reply.attempts)
         return reply
 
+    @property
+    def ledger_not_written(self) -> int:
+        """Usage rows that never reached the ledger: dropped with the buffer full, refused by the
+        store, or still queued when close() gave up (details: client.ledger.stats())."""
+        return self.ledger.stats().not_written if self.ledger is not None else 0
+
     def close(self, timeout: float = 10.0) -> None:
         """Write the queued ledger rows, stop a local model server and the background loop."""
         if self.ledger is not None:

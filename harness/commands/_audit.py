@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..audit import AuditResult, UsageError, from_file, from_ledger, pricer, project_spend, summarise, write_sample
+from ..audit import AuditResult, UsageError, from_ledger, pricer, project_spend, read_usage, summarise, write_sample
 from ..errors import ConfigError, TierwiseError
 from ..models import resolve_candidates
 from ..project import Project, load_project
@@ -14,18 +14,22 @@ from ._recommend import recommend
 
 def audit(project: Project | str | Path = ".", source: str | Path | None = None, store: str | None = None,
           sample: tuple[str, int] | None = None, out: str | Path | None = None,
-          recommendation: bool = True) -> AuditResult:
+          recommendation: bool = True, skip_bad: bool = False) -> AuditResult:
     """Audit the usage ledger (or a usage export) of a project folder; `sample=(task, n)` also
-    writes n recent captured inputs as unlabelled golden-set candidates."""
+    writes n recent captured inputs as unlabelled golden-set candidates. `skip_bad`: an export's
+    bad rows are skipped and counted (a note) instead of an error."""
     proj = _load(project, required=source is None or sample is not None)
+    skipped: list[str] = []
     if source is not None:
         path = Path(source)
         if not path.is_file():
             raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
-        rows, shown = from_file(path, pricer(proj)), str(path)
+        usage = read_usage(path, pricer(proj), skip_bad)
+        rows, shown, skipped = usage.rows, str(path), usage.notes()
     else:
         rows, shown = from_ledger(proj.store_url(store)), "the usage ledger"
     result = summarise(rows, shown)
+    result.notes.extend(skipped)
     if proj is not None and rows and recommendation:
         decisions, cands = _decisions(proj, result, store) if result.span_s is not None else ({}, {})
         project_spend(proj, result, decisions, cands)

@@ -10,6 +10,13 @@ Workers are forked on Linux after LiteLLM is imported, so they start in millisec
 its memory; elsewhere they are spawned (each imports LiteLLM itself, which takes seconds). They
 ignore Ctrl-C: the parent handles it as ever (finished results are kept) and ends them. A worker
 that dies fails its calls in flight as recorded errors, never the run.
+
+Workers die with their parent, however it ends (SIGKILL included): a forked worker closes its
+copies of the parent's socket ends (its own and earlier workers'), so the parent's death is EOF
+on its socket; on Linux the kernel also sends it SIGKILL when the parent goes
+(PR_SET_PDEATHSIG); and everywhere it checks once a second that its parent is still the one
+that started it. A worker left behind would keep the store and the CLI's stdout/stderr open, so
+a CI step reading that output would never end.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any, Iterable
 from ..models import CallResult
 
 _HEADER = struct.Struct("!I")
+_PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is alive
 MIN_CALLS_PER_WORKER = 200  # below this, forking and start-up cost more than a second core gives
 
 
@@ -107,9 +115,13 @@ class WorkerPool:
         gc.freeze()  # the objects made so far are shared: no collection in a worker copies their pages
         self.workers: list[_Worker] = []
         self._ids = 0
+        forked = ctx.get_start_method() == "fork"
         for _ in range(n):
             mine, theirs = socket.socketpair()
-            process = ctx.Process(target=_worker_main, args=(theirs, prices or {}), name="tierwise-call-worker", daemon=True)
+            # A forked worker inherits these parent ends (a spawned one inherits none): it closes them.
+            parents = [mine] + [w.sock for w in self.workers] if forked else []
+            process = ctx.Process(target=_worker_main, args=(theirs, prices or {}, os.getpid(), parents),
+                                  name="tierwise-call-worker", daemon=True)
             process.start()
             theirs.close()
             self.workers.append(_Worker(process, mine))
@@ -183,14 +195,42 @@ class WorkerPool:
             w.sock.close()
 
 
-def _worker_main(sock: socket.socket, prices: dict[str, tuple[float, float]]) -> None:
+def _worker_main(sock: socket.socket, prices: dict[str, tuple[float, float]], parent: int,
+                 parent_ends: list[socket.socket]) -> None:
+    for end in parent_ends:
+        end.close()  # else this worker holds its own socket open and never sees the parent's EOF
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (inherited): the parent ends us quietly
     _register(prices)
-    asyncio.run(_serve(sock))
+    asyncio.run(_serve(sock, parent))
 
 
-async def _serve(sock: socket.socket) -> None:
+def _die_with(parent: int) -> None:
+    """On Linux, ask the kernel for SIGKILL when the parent dies; if it already has, exit now."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            # PR_SET_PDEATHSIG (1) fires when the forking *thread* ends: the pool lives and is
+            # stopped inside one run (_runner.execute), on the thread that created it.
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the liveness check in _serve still ends us
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+async def _watch_parent(parent: int) -> None:
+    """The portable fallback: exit once the parent is gone (this process is re-parented)."""
+    while True:
+        await asyncio.sleep(_PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(0)  # nothing to save: every result is the parent's to write
+
+
+async def _serve(sock: socket.socket, parent: int) -> None:
     from ..models import call_litellm
     from ..util import register_secret
     from ._lag import LagMonitor
@@ -198,6 +238,7 @@ async def _serve(sock: socket.socket) -> None:
     reader, writer = await asyncio.open_connection(sock=sock)
     monitor = LagMonitor().start()
     running: set[asyncio.Task] = set()
+    watch = asyncio.create_task(_watch_parent(parent))
 
     async def one(job_id: int, kwargs: dict, timeout_s: float, retries: int, backoff_s: float, label: str) -> None:
         register_secret(kwargs.get("api_key"), label)
@@ -220,6 +261,7 @@ async def _serve(sock: socket.socket) -> None:
         task.add_done_callback(running.discard)
     if running:
         await asyncio.gather(*running, return_exceptions=True)
+    watch.cancel()
     writer.write(_frame((None, monitor.stop())))
     await writer.drain()
     writer.close()

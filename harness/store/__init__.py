@@ -16,7 +16,9 @@ from ._groups import GroupStatus, group_status, require_complete
 from ._prune import PruneResult, prune_store
 from ._sql import safe_url
 from ._store import Store
+from ._usage import TRUNCATED, UsageWrite, fit_usage_row
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "grades", "group_status",
-           "metadata", "migrations_table", "prune_store", "require_complete", "response_cache", "results", "runs", "safe_url",
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "TRUNCATED", "UsageWrite",
+           "fit_usage_row", "grades", "group_status", "metadata", "migrations_table", "prune_store", "require_complete",
+           "response_cache", "results", "runs", "safe_url",
            "usage_ledger"]

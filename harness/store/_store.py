@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 
@@ -39,6 +39,8 @@ from ._sql import (
     safe_url,
 )
 
+if TYPE_CHECKING:
+    from ._usage import UsageWrite
 
 # pg_advisory_xact_lock key for schema changes: any constant, the same in every tierwise.
 _MIGRATION_LOCK = 0x7469_6572_7769_7365 & 0x7FFF_FFFF_FFFF_FFFF  # "tierwise"
@@ -406,6 +408,18 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def append_usage(self, rows: Iterable[dict[str, Any]]) -> "UsageWrite":
+        """Append usage-ledger rows (fitted to the table; a refused row alone): store/_usage.py."""
+        from ._usage import append_usage
+
+        return append_usage(self, rows)
+
+    def usage_rows(self, columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The usage ledger's rows (these columns, default all), oldest first."""
+        from ._usage import USAGE_COLUMNS, usage_rows
+
+        return usage_rows(self, columns or USAGE_COLUMNS)
 
     def close(self) -> None:
         self.engine.dispose()

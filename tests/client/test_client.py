@@ -274,6 +274,7 @@ def test_a_full_buffer_drops_and_counts_rows_and_never_raises(tmp_path, fake_ope
     client.close(timeout=0.2)  # the store is still down: closing gives up on the rows, it does not hang
     assert all(r.ok for r in replies)
     assert stats.pending == 3 and stats.dropped == 5 and stats.written == 0
+    assert client.ledger_not_written == 8  # the 3 queued are lost at close
 
 
 def test_no_text_is_stored_unless_captured_and_never_a_key(tmp_path, fake_openai, backup):
