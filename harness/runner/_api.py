@@ -184,7 +184,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
             run_parts(fixed, db, options, part_progress, counts, limiter)
             if settings and not counts.interrupted:
                 stops = adaptive_rounds(plan, settings, db, options, part_progress, counts, limiter, prog.note)
-            status = "interrupted" if counts.interrupted else "finished"
+            status = "interrupted" if counts.interrupted else \
+                "budget_stopped" if limiter is not None and limiter.stopped else "finished"
         except KeyboardInterrupt:
             counts.interrupted, status = True, "interrupted"
         finally:

@@ -204,6 +204,15 @@ class Store:
         with self.engine.connect() as conn:
             return float(conn.execute(query).scalar_one())
 
+    def spend_by_model(self, run_id: str) -> dict[tuple[str, str], tuple[int, float]]:
+        """Per (task, model): the priced calls one run made and the highest cost of one of them
+        (cached answers count nothing): the measured rate `--budget` estimates the next call by."""
+        query = (sa.select(results.c.task, results.c.model, sa.func.count(), sa.func.max(results.c.cost))
+                 .where(results.c.run_id == run_id, results.c.cached.is_(False), results.c.cost.is_not(None))
+                 .group_by(results.c.task, results.c.model))
+        with self.engine.connect() as conn:
+            return {(task, model): (int(n), float(top)) for task, model, n, top in conn.execute(query)}
+
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}
