@@ -1,16 +1,26 @@
 """`tierwise diff`: what changed between two runs, per task and model.
 
 A run here is what one `tierwise run` stored, or a whole run group (the shards of a sharded
-run, `--run-group`), which counts as one run. Its rows are the results it wrote: a result
-reused from an earlier run still belongs to that earlier run, and a call made again
-(`--no-cache`, or after a spec or model change) replaces the stored row of the same call.
-So a run compares on the cases it evaluated; each side's n says how many.
+run, `--run-group`), which counts as one run. Each side is the *state of the results under
+that run's spec*: per task and model, every stored result that was current under the spec,
+catalog entry and golden set the run ran with and that existed when the run finished —
+whichever run made it. So re-running one candidate on one new case compares 50 cases against
+51, not 50 against 1, and a resumed run compares everything it completed, not only what it
+happened to call. Which models each side has is what its state holds: a model shows as "only
+in run B" only when no result under A's spec existed when A finished.
+
+"Current under a run" is read from what the run recorded (its info's `state`: the golden set's
+case hashes and each planned model's spec hash, Plan.state). For a model the run did not call
+(`--models`), and for runs recorded before that, the model's spec is the one of its latest result
+at the time, and a case counts with its latest case hash. A call made again later with the same
+key (`--no-cache`) replaces its stored row, so an earlier run's state lacks those cases; each
+side's n says how many it has.
 
 Per task and model, each side's figures come from the same computation as the recommender's
 (decide/_figures.py, decide/stats.py): n, mean, the one-sided lower bound at the task's
 confidence, error rate, p50/p95 latency, cost per call. A case *flipped* when it passed in
-one run and failed in the other (a failed call counts as failed, as in the decision rule);
-only cases present in both runs can flip.
+one run's state and failed in the other's (a failed call counts as failed, as in the decision
+rule); only cases present in both can flip.
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ class RunRef:
     run_ids: list[str]
     started_at: float
     group: bool = False
+    finished_at: float | None = None  # when its last run finished (None: still running: now)
+    state: dict[str, Any] = field(default_factory=dict, repr=False)  # task -> Plan.state's record
 
 
 @dataclass
@@ -62,7 +74,10 @@ class RunDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` document: per task, both runs and per model both sides' figures and flips."""
-        return {"version": 1, "tasks": [_clean(asdict(t)) for t in self.tasks], "unpaired": self.unpaired}
+        tasks = [_clean(asdict(t)) for t in self.tasks]
+        for t in tasks:  # what "current" meant for each run: the diff's input, not its result
+            t["a"].pop("state"), t["b"].pop("state")
+        return {"version": 1, "tasks": tasks, "unpaired": self.unpaired}
 
     def text(self) -> str:
         lines: list[str] = []
@@ -117,14 +132,22 @@ def _refs(db: Any) -> dict[str, RunRef]:
     """Every run id -> its RunRef (a group's runs share one)."""
     groups: dict[str, RunRef] = {}
     out: dict[str, RunRef] = {}
+    from ..store import run_info
+
     for run in db.runs():
         name = run.get("run_group")
         if name:
-            ref = groups.setdefault(name, RunRef(name, [], run["started_at"], group=True))
+            ref = groups.setdefault(name, RunRef(name, [], run["started_at"], group=True, finished_at=-math.inf))
             ref.run_ids.append(run["id"])
             ref.started_at = max(ref.started_at, run["started_at"])
         else:
-            ref = RunRef(run["id"], [run["id"]], run["started_at"])
+            ref = RunRef(run["id"], [run["id"]], run["started_at"], finished_at=-math.inf)
+        done = run.get("finished_at")
+        ref.finished_at = None if done is None or ref.finished_at is None else max(ref.finished_at, done)
+        for task, state in (run_info(run).get("state") or {}).items():
+            merged = ref.state.setdefault(task, {"cases": {}, "spec": {}})
+            merged["cases"].update(state.get("cases") or {})
+            merged["spec"].update(state.get("spec") or {})
         out[run["id"]] = ref
     return out
 
@@ -168,7 +191,7 @@ def _runs_by_task(db: Any, refs: dict[str, RunRef], tasks: list[str] | None) -> 
 def _task_diff(db: Any, project: Any, task: str, a: RunRef, b: RunRef) -> TaskDiff:
     spec = project.tasks.get(task)
     confidence = spec.spec.confidence if spec is not None else 0.95
-    frames = [db.results_frame([task], run_ids=ref.run_ids, columns=_COLUMNS) for ref in (a, b)]
+    frames = [_state(db, task, ref) for ref in (a, b)]
     order = list(spec.spec.candidates) if spec is not None else []
     models = order + sorted({m for f in frames for m in f["model"]} - set(order))
     out = []
@@ -184,6 +207,24 @@ def _task_diff(db: Any, project: Any, task: str, a: RunRef, b: RunRef) -> TaskDi
         md.now_passing = [c for c in common if not outcome[0][c] and outcome[1][c]]
         out.append(md)
     return TaskDiff(task, a, b, confidence, out)
+
+
+def _state(db: Any, task: str, ref: RunRef) -> Any:
+    """The task's results current under `ref`'s spec as they stood when it finished (see the
+    module's docstring): per model its spec's rows, per case its golden set's version."""
+    rows = db.results_until(task, ref.finished_at, _COLUMNS + ["spec_hash", "case_hash"])
+    if not len(rows):
+        return rows
+    recorded = ref.state.get(task) or {"cases": {}, "spec": {}}
+    latest = rows.groupby("model", sort=False)["spec_hash"].last().to_dict()
+    own = rows[rows["run_id"].isin(ref.run_ids)].groupby("model", sort=False)["spec_hash"].last().to_dict()
+    spec = {**latest, **own, **recorded["spec"]}
+    rows = rows[rows["spec_hash"] == rows["model"].map(spec)]
+    if recorded["cases"]:
+        cases = recorded["cases"]
+    else:  # a run recorded before its state was: each case's latest version
+        cases = rows.groupby("case_id", sort=False)["case_hash"].last().to_dict()
+    return rows[rows["case_hash"] == rows["case_id"].map(cases)].reset_index(drop=True)
 
 
 def _figures(rows: Any, confidence: float) -> dict[str, Any]:

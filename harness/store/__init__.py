@@ -12,11 +12,11 @@ from ._schema import (
            runs,
            usage_ledger,
 )
-from ._groups import GroupStatus, group_status, require_complete
+from ._groups import GroupStatus, group_status, require_complete, run_info
 from ._prune import PruneResult, prune
 from ._sql import safe_url
 from ._store import Store
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "grades", "group_status",
-           "metadata", "migrations_table", "prune", "require_complete", "response_cache", "results", "runs", "safe_url",
-           "usage_ledger"]
+           "metadata", "migrations_table", "prune", "require_complete", "response_cache", "results", "run_info", "runs",
+           "safe_url", "usage_ledger"]

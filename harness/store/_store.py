@@ -213,6 +213,15 @@ class Store:
         with self.engine.connect() as conn:
             return {(task, model): (int(n), float(top)) for task, model, n, top in conn.execute(query)}
 
+    def results_until(self, task: str, until: float | None, columns: list[str]):
+        """One task's results stored at or before `until` (unix time; None: all), oldest first:
+        the store as it stood when a run finished, minus rows a later call has replaced since."""
+        query = sa.select(*[results.c[c] for c in columns]).where(results.c.task == task).order_by(results.c.id)
+        if until is not None:
+            query = query.where(results.c.created_at <= until)
+        with self.engine.connect() as conn:
+            return read_frame(conn, query)
+
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}
