@@ -48,6 +48,13 @@ def cost_spread(costs: Sequence[float], compute_priced: bool) -> float:
     return float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
 
 
+def spread_of(rows: Any, compute_priced: bool) -> float:
+    """`cost_spread` over a candidate's result rows (a DataFrame slice): its answered calls' costs."""
+    if not compute_priced or "cost" not in rows:
+        return 0.0
+    return cost_spread(rows.loc[rows["error"].isna(), "cost"].tolist(), compute_priced)
+
+
 def cost_order_key(results: Sequence[Any]) -> Callable[[Any], tuple]:
     """A sort key ordering `results` (CandidateResult-like: model, cost_per_call, cost_spread,
     weights_bytes, mean) cheapest first, with costs within each other's spread tied and the tie

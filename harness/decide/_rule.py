@@ -21,7 +21,7 @@ from typing import Any
 
 from ..models import Candidate
 from ..project import Task
-from ._cost import cost_order_key, cost_spread, tie_note
+from ._cost import cost_order_key, spread_of, tie_note
 from ._decision import CandidateResult, Decision, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
@@ -77,7 +77,7 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
             for key in ("error_rate", "p50_ms", "p95_ms", "cost_per_call", "completion_tokens_max",
                         "length_rate", "run_ids", "first_error", "eval_cost_per_call", "judge_errors"):
                 setattr(res, key, f[key])
-            res.cost_spread = cost_spread(rows[rows["error"].isna()]["cost"].tolist(), cand.compute_priced)
+            res.cost_spread = spread_of(rows, cand.compute_priced)
         res.stale = not len(rows) and name in stale
         out.append(res)
     return out
