@@ -92,7 +92,7 @@ def models(project_dir: str) -> None:
 @click.option("--repeats", type=click.IntRange(min=1, max=100), help="Run each case K times (default: the spec's).")
 @click.option("--dry-run", is_flag=True, help="Print the calls, tokens and dollars it would take; call nothing.")
 @click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
-              help="Stop before this run's spend would pass USD dollars; re-run to resume.")
+              help="Stop before this run's spend would pass USD dollars (exit 1: incomplete); re-run to resume.")
 @click.option("--workers", type=click.IntRange(min=1, max=64), metavar="N",
               help="Processes making the API calls (default: tierwise.yaml's workers:, else one per core for "
                    "runs with many API calls, 1 otherwise).")

@@ -1,16 +1,26 @@
 """`tierwise diff`: what changed between two runs, per task and model.
 
 A run here is what one `tierwise run` stored, or a whole run group (the shards of a sharded
-run, `--run-group`), which counts as one run. Its rows are the results it wrote: a result
-reused from an earlier run still belongs to that earlier run, and a call made again
-(`--no-cache`, or after a spec or model change) replaces the stored row of the same call.
-So a run compares on the cases it evaluated; each side's n says how many.
+run, `--run-group`), which counts as one run. Each side is the *state of the results under
+that run's spec*: per task and model, every stored result that was current under the spec,
+catalog entry and golden set the run ran with and that existed when the run finished —
+whichever run made it. So re-running one candidate on one new case compares 50 cases against
+51, not 50 against 1, and a resumed run compares everything it completed, not only what it
+happened to call. Which models each side has is what its state holds: a model shows as "only
+in run B" only when no result under A's spec existed when A finished.
+
+"Current under a run" is read from what the run recorded (its info's `state`: the golden set's
+case hashes and each planned model's spec hash, Plan.state). For a model the run did not call
+(`--models`), and for runs recorded before that, the model's spec is the one of its latest result
+at the time, and a case counts with its latest case hash. A call made again later with the same
+key (`--no-cache`) replaces its stored row, so an earlier run's state lacks those cases; each
+side's n says how many it has.
 
 Per task and model, each side's figures come from the same computation as the recommender's
 (decide/_figures.py, decide/stats.py): n, mean, the one-sided lower bound at the task's
 confidence, error rate, p50/p95 latency, cost per call. A case *flipped* when it passed in
-one run and failed in the other (a failed call counts as failed, as in the decision rule);
-only cases present in both runs can flip.
+one run's state and failed in the other's (a failed call counts as failed, as in the decision
+rule); only cases present in both can flip.
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..decide import figures, stats
 from ..errors import StoreError
+from ..store import Store, run_info, safe_url
 
 FIGURES = ("n", "mean", "lower", "error_rate", "p50_ms", "p95_ms", "cost_per_call")
 _COLUMNS = ["id", "run_id", "task", "model", "case_id", "score", "passed", "error", "cost", "latency_ms",
@@ -34,6 +46,8 @@ class RunRef:
     run_ids: list[str]
     started_at: float
     group: bool = False
+    finished_at: float | None = None  # when its last run finished (None: still running: now)
+    state: dict[str, Any] = field(default_factory=dict, repr=False)  # task -> Plan.state's record
 
 
 @dataclass
@@ -62,7 +76,10 @@ class RunDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """The `--json` document: per task, both runs and per model both sides' figures and flips."""
-        return {"version": 1, "tasks": [_clean(asdict(t)) for t in self.tasks], "unpaired": self.unpaired}
+        tasks = [_clean(asdict(t)) for t in self.tasks]
+        for t in tasks:  # what "current" meant for each run: the diff's input, not its result
+            t["a"].pop("state"), t["b"].pop("state")
+        return {"version": 1, "tasks": tasks, "unpaired": self.unpaired}
 
     def text(self) -> str:
         lines: list[str] = []
@@ -80,8 +97,6 @@ def diff(project: Any, run_a: str | None = None, run_b: str | None = None, store
 
     A run is named by its id (or a unique prefix of at least 4 characters) or by its run
     group's name; a run that belongs to a group stands for the whole group."""
-    from ..store import Store
-
     if (run_a is None) != (run_b is None):
         raise StoreError("diff: give two runs (RUN_A RUN_B) or none; fix: `tierwise diff` compares the last two "
                          "runs of each task, `tierwise diff RUN_A RUN_B` two named runs or run groups")
@@ -120,11 +135,17 @@ def _refs(db: Any) -> dict[str, RunRef]:
     for run in db.runs():
         name = run.get("run_group")
         if name:
-            ref = groups.setdefault(name, RunRef(name, [], run["started_at"], group=True))
+            ref = groups.setdefault(name, RunRef(name, [], run["started_at"], group=True, finished_at=-math.inf))
             ref.run_ids.append(run["id"])
             ref.started_at = max(ref.started_at, run["started_at"])
         else:
-            ref = RunRef(run["id"], [run["id"]], run["started_at"])
+            ref = RunRef(run["id"], [run["id"]], run["started_at"], finished_at=-math.inf)
+        done = run.get("finished_at")
+        ref.finished_at = None if done is None or ref.finished_at is None else max(ref.finished_at, done)
+        for task, state in (run_info(run).get("state") or {}).items():
+            merged = ref.state.setdefault(task, {"cases": {}, "spec": {}})
+            merged["cases"].update(state.get("cases") or {})
+            merged["spec"].update(state.get("spec") or {})
         out[run["id"]] = ref
     return out
 
@@ -138,8 +159,6 @@ def _resolve(refs: dict[str, RunRef], name: str, url: str) -> RunRef:
     matches = {refs[i].label: refs[i] for i in refs if len(name) >= 4 and i.startswith(name)}
     if len(matches) == 1:
         return next(iter(matches.values()))
-    from ..store import safe_url
-
     recent = sorted({r.label: r for r in refs.values()}.values(), key=lambda r: r.started_at)[-5:]
     known = ", ".join(r.label for r in reversed(recent)) or "(no runs)"
     what = "matches several runs" if matches else "is no run id or run group"
@@ -147,28 +166,19 @@ def _resolve(refs: dict[str, RunRef], name: str, url: str) -> RunRef:
 
 
 def _runs_by_task(db: Any, refs: dict[str, RunRef], tasks: list[str] | None) -> dict[str, list[RunRef]]:
-    """Per task, the runs (groups as one) that stored results of it, oldest first: one
-    GROUP BY in SQL, not a read of the history."""
-    import sqlalchemy as sa
-
-    from ..store import results
-
-    query = sa.select(results.c.task, results.c.run_id).group_by(results.c.task, results.c.run_id)
-    if tasks:
-        query = query.where(results.c.task.in_(tasks))
+    """Per task, the runs (groups as one) that stored results of it, oldest first."""
     out: dict[str, dict[str, RunRef]] = {}
-    with db.engine.connect() as conn:
-        for task, run_id in conn.execute(query):
-            ref = refs.get(run_id)
-            if ref is not None:   # rows whose run record is gone have no time to order them by
-                out.setdefault(task, {})[ref.label] = ref
+    for task, run_id in db.task_runs(tasks):
+        ref = refs.get(run_id)
+        if ref is not None:   # rows whose run record is gone have no time to order them by
+            out.setdefault(task, {})[ref.label] = ref
     return {task: sorted(seen.values(), key=lambda r: r.started_at) for task, seen in sorted(out.items())}
 
 
 def _task_diff(db: Any, project: Any, task: str, a: RunRef, b: RunRef) -> TaskDiff:
     spec = project.tasks.get(task)
     confidence = spec.spec.confidence if spec is not None else 0.95
-    frames = [db.results_frame([task], run_ids=ref.run_ids, columns=_COLUMNS) for ref in (a, b)]
+    frames = [_state(db, task, ref) for ref in (a, b)]
     order = list(spec.spec.candidates) if spec is not None else []
     models = order + sorted({m for f in frames for m in f["model"]} - set(order))
     out = []
@@ -186,9 +196,25 @@ def _task_diff(db: Any, project: Any, task: str, a: RunRef, b: RunRef) -> TaskDi
     return TaskDiff(task, a, b, confidence, out)
 
 
-def _figures(rows: Any, confidence: float) -> dict[str, Any]:
-    from ..decide import figures, stats
+def _state(db: Any, task: str, ref: RunRef) -> Any:
+    """The task's results current under `ref`'s spec as they stood when it finished (see the
+    module's docstring): per model its spec's rows, per case its golden set's version."""
+    rows = db.results_until(task, ref.finished_at, _COLUMNS + ["spec_hash", "case_hash"])
+    if not len(rows):
+        return rows
+    recorded = ref.state.get(task) or {"cases": {}, "spec": {}}
+    latest = rows.groupby("model", sort=False)["spec_hash"].last().to_dict()
+    own = rows[rows["run_id"].isin(ref.run_ids)].groupby("model", sort=False)["spec_hash"].last().to_dict()
+    spec = {**latest, **own, **recorded["spec"]}
+    rows = rows[rows["spec_hash"] == rows["model"].map(spec)]
+    if recorded["cases"]:
+        cases = recorded["cases"]
+    else:  # a run recorded before its state was: each case's latest version
+        cases = rows.groupby("case_id", sort=False)["case_hash"].last().to_dict()
+    return rows[rows["case_hash"] == rows["case_id"].map(cases)].reset_index(drop=True)
 
+
+def _figures(rows: Any, confidence: float) -> dict[str, Any]:
     f = figures(rows)
     bound = stats.lower_bound(f["scores"], confidence)
     return {"n": f["n"], "mean": f["mean"], "lower": bound.lower, "method": bound.method,

@@ -41,7 +41,8 @@ class RunOutcome:
 
 def run_command(project: Project, request: RunRequest, dry_run: bool = False) -> RunOutcome:
     """Run (or with `dry_run`, estimate) what `request` asks; the exit code follows docs/formats.md:
-    130 when interrupted, 1 when a task × model pair passed its error limit."""
+    130 when interrupted, 1 when a task × model pair passed its error limit or the run stopped at
+    its budget (incomplete)."""
     r = request
     if dry_run:
         return RunOutcome([estimate(project, r.tasks, r.models, r.limit, r.store, r.no_cache, r.shard,
@@ -72,5 +73,7 @@ def outcome_of(result: RunResult) -> RunOutcome:
     elif result.failed:
         out.err.append(f"run failed: {len(result.failed)} task × model pairs passed their error limit "
                        f"(see the errors above; --max-errors RATE sets the limit)")
+        out.exit_code = EXIT_FAILED
+    elif result.budget_stop:  # incomplete: what the budget left uncalled is not evaluated
         out.exit_code = EXIT_FAILED
     return out

@@ -26,6 +26,8 @@ class CandidateResult:
     p50_ms: float = math.nan
     p95_ms: float = math.nan
     cost_per_call: float | None = None
+    cost_spread: float = 0.0       # half-width of the 95 % interval of a measured (compute) price (decide/_cost.py)
+    weights_bytes: int | None = None  # a local model's weights file (0: a python rule): breaks cost ties
     completion_tokens_max: float = math.nan
     length_rate: float = math.nan
     run_ids: list[str] = field(default_factory=list)

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..models import Candidate
 from ..project import Task
+from ._cost import cost_order_key, spread_of, tie_note
 from ._decision import CandidateResult, Decision, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
@@ -60,7 +61,8 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
     for name in task.spec.candidates:
         cand = cands[name]
         res = CandidateResult(model=name, target=target_of(cand), provider=cand.provider,
-                              available=cand.available, cases=total, spec_hash=task.spec_hash(name))
+                              available=cand.available, cases=total, spec_hash=task.spec_hash(name),
+                              weights_bytes=cand.weights_bytes)
         rows = groups.get(name, frame.iloc[:0]) if groups is not None else \
             (frame[frame["model"] == name] if len(frame) else frame)
         if used is not None and len(rows):
@@ -75,6 +77,7 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
             for key in ("error_rate", "p50_ms", "p95_ms", "cost_per_call", "completion_tokens_max",
                         "length_rate", "run_ids", "first_error", "eval_cost_per_call", "judge_errors"):
                 setattr(res, key, f[key])
+            res.cost_spread = spread_of(rows, cand.compute_priced)
         res.stale = not len(rows) and name in stale
         out.append(res)
     return out
@@ -224,10 +227,11 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
          ) -> tuple[CandidateResult | None, list[CandidateResult]]:
     """The cheapest qualifying candidate (or `first`) and its fallbacks (next cheapest, other
     providers first)."""
-    # Ties on price go to the better mean, then the smaller adjusted p-value: not to the lower
-    # bound, which with Holm depends on the order ties in the p-values happened to be tested in.
-    qualifying = sorted((r for r in results if r.qualifies),
-                        key=lambda r: (r.cost_per_call, -r.mean, _nan_last(r.adjusted_p), r.model))
+    # Ties on price (costs within their measured spread) go to the smaller weights, then the better
+    # mean, then the smaller adjusted p-value: not to the lower bound, which with Holm depends on
+    # the order ties in the p-values happened to be tested in (decide/_cost.py).
+    qualifying = [r for r in results if r.qualifies]
+    qualifying.sort(key=cost_order_key(qualifying))
     if not qualifying:
         return None, []
     best = first if first is not None else qualifying[0]
@@ -243,10 +247,6 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
             fallbacks.append(r)
     fallbacks.sort(key=lambda r: (r.provider == best.provider, r.cost_per_call, r.model))
     return best, fallbacks
-
-
-def _nan_last(x: float) -> float:
-    return math.inf if x is None or math.isnan(x) else x
 
 
 def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
@@ -339,6 +339,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     decision.status = "recommend" if decision.changed else "keep"
     decision.reason = decision.reason or _reason(results, best)
     decision.notes += _notes(task, best) + ([pin_note] if pin_note else [])
+    decision.notes += [n for n in [tie_note([r for r in results if r.qualifies], best)] if n]
     return decision
 
 

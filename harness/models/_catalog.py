@@ -46,6 +46,19 @@ class Candidate:
         return (self.litellm_model or "").split("/", 1)[0]
 
     @property
+    def weights_bytes(self) -> int | None:
+        """Bytes of weights behind each call: a local model's file, 0 for a python rule, None
+        when unknown (an API model); what breaks a tie on cost (decide/_cost.py)."""
+        if self.kind == "python":
+            return 0
+        return _local.weights_bytes(self.entry.local) if self.kind == "local" else None
+
+    @property
+    def compute_priced(self) -> bool:
+        """Whether its price is measured per call (per_hour of compute) rather than fixed."""
+        return self.entry.price is not None and self.entry.price.per_hour is not None
+
+    @property
     def identity(self) -> dict[str, Any]:
         """What decides this model's answers (for cache keys and evidence); never secrets."""
         cached = self.__dict__.get("_identity")

@@ -1,4 +1,9 @@
-"""Cost per call: LiteLLM's local price map, with overrides and per_call / per_hour prices."""
+"""Cost per call: LiteLLM's local price map, with overrides and per_call / per_hour prices.
+
+A `per_hour` price is charged on the call's compute time where it was measured (a local model
+run in this process: CPU time, which does not move with other load on the machine, see
+models/_timing.py), else on its wall-clock latency (a model served by another process).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ if TYPE_CHECKING:
 
 
 def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int | None,
-            latency_s: float | None) -> float | None:
-    """US dollars for one call; None when no price is known (never a silent zero for an API model)."""
+            latency_s: float | None, compute_s: float | None = None) -> float | None:
+    """US dollars for one call; None when no price is known (never a silent zero for an API model).
+    A per_hour price is charged on `compute_s` when given, else on `latency_s`."""
     pt, ct = prompt_tokens or 0, completion_tokens or 0
     price = cand.entry.price
     total = 0.0
@@ -30,8 +36,9 @@ def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int
         total += mapped or 0.0
     if price is not None:
         total += price.per_call or 0.0
-        if price.per_hour is not None and latency_s is not None:
-            total += price.per_hour * latency_s / 3600.0
+        seconds = compute_s if compute_s is not None else latency_s
+        if price.per_hour is not None and seconds is not None:
+            total += price.per_hour * seconds / 3600.0
     return total
 
 

@@ -44,6 +44,7 @@ class ModelEvidence(Strict):
     level: float | None = None       # the level the procedure tested it at; `lower` is the bound at 1 - level
     adaptive: str = ""               # an adaptive run's line for it ("qualified at 60 of 200: …")
     settled: bool = False            # settled by an adaptive run on n < all cases
+    cost_spread: float | None = None  # a measured (compute) price's 95 % half-width (decide/_cost.py)
     repeats: int = 1                 # results per case; n counts cases
     plain_lower: float | None = None  # a judged task: the bound on the judge's grades alone
     human_labels: int = 0             # human verdicts that corrected `lower` (see decide/_judged.py)
@@ -205,6 +206,7 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
             "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
             "adjusted_p": _r(c.adjusted_p), "level": c.level, "adaptive": c.adaptive, "settled": c.settled,
             "repeats": c.repeats, **({"successes": _successes(c)} if _successes(c) is not None else {}),
+            **({"cost_spread": c.cost_spread} if c.cost_spread else {}),
             **({"plain_lower": _r(c.plain_lower), "human_labels": c.human_labels} if c.plain_lower is not None else {}),
         }
 

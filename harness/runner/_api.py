@@ -157,7 +157,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         info = {"tasks": [t.name for t in selected], "models": sorted(cands), "skipped": skipped,
                 "limit": limit, "shard": list(shard) if shard else None,
                 "repeats": {t.name: repeats or t.spec.repeats for t in selected},
-                "adaptive": {name: s.to_info() for name, s in settings.items()}}
+                "adaptive": {name: s.to_info() for name, s in settings.items()}, "state": plan.state(selected)}
         if budget is not None:
             info["budget"] = budget
         run_id = db.start_run(
@@ -184,7 +184,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
             run_parts(fixed, db, options, part_progress, counts, limiter)
             if settings and not counts.interrupted:
                 stops = adaptive_rounds(plan, settings, db, options, part_progress, counts, limiter, prog.note)
-            status = "interrupted" if counts.interrupted else "finished"
+            status = "interrupted" if counts.interrupted else \
+                "budget_stopped" if limiter is not None and limiter.stopped else "finished"
         except KeyboardInterrupt:
             counts.interrupted, status = True, "interrupted"
         finally:

@@ -5,10 +5,14 @@ before each batch.
 Prompt tokens are counted with the model's tokenizer through LiteLLM's `token_counter` (its
 default tokenizer for models it does not know, and for local models: close enough to price compute
 time). Output tokens are the stored average of earlier answers of the same task and model when
-there are any, else the spec's max_tokens (an upper bound), else an assumed 256. A local model
-priced by the hour is charged its stored average latency, else the time its weights' size
+there are any, else the spec's max_tokens (an upper bound), else an assumed 256. A model
+priced by the hour is charged the compute time its stored calls were charged on average (read
+back from their cost: a local model's CPU time, models/_timing.py, not its wall latency, which
+on a busy machine is several times larger), else for a local model the time its weights' size
 suggests: per token, time grows with the bytes read (llama.cpp on a CPU is bound by memory
 bandwidth), at the rates measured on a 2-core machine for a model of LOCAL_REFERENCE_BYTES.
+`--budget` uses these estimates only until a model's first call in the run has measured its rate
+(runner/_rounds.py).
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ class Estimator:
     def __init__(self, history: Any, approximate: bool = False):
         self.approximate = approximate  # count prompt tokens as characters / 4: no tokenizer (no LiteLLM import)
         self._out: dict[tuple[str, str], float] = {}
-        self._latency: dict[tuple[str, str], float] = {}
+        self._costs: dict[tuple[str, str], tuple[float, float, float]] = {}  # mean cost, prompt, output tokens
         self._tokens: dict[tuple[str, str], int] = {}
         if history is not None and len(history):
             ok = history[history["error"].isna()]
@@ -92,9 +96,10 @@ class Estimator:
                 out = rows["completion_tokens"].dropna()
                 if len(out):
                     self._out[(task, model)] = float(out.mean())
-                lat = rows["latency_ms"].dropna()
-                if len(lat):
-                    self._latency[(task, model)] = float(lat.mean()) / 1000
+                cost = rows["cost"].dropna() if "cost" in rows else ()
+                if len(cost):
+                    self._costs[(task, model)] = (float(cost.mean()), float(rows["prompt_tokens"].fillna(0).mean()),
+                                                  float(rows["completion_tokens"].fillna(0).mean()))
 
     def output_tokens(self, item: Item) -> tuple[float, str]:
         if item.cand.kind == "python":
@@ -117,10 +122,21 @@ class Estimator:
     def call(self, item: Item) -> CallEstimate:
         pt = self.prompt_tokens(item)
         ct, _ = self.output_tokens(item)
-        latency = self._latency.get((item.task.name, item.cand.name))
-        if latency is None:
-            latency = local_seconds(item.cand, pt, ct) if item.cand.kind == "local" else 0.0
-        return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), latency))
+        seconds = self._charged_seconds(item)
+        if seconds is None:
+            seconds = local_seconds(item.cand, pt, ct) if item.cand.kind == "local" else 0.0
+        return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), seconds))
+
+    def _charged_seconds(self, item: Item) -> float | None:
+        """The compute seconds a per_hour price charged the stored calls on average (None: no
+        stored priced call, or no per_hour price): their cost less what tokens and per_call add."""
+        price = item.cand.entry.price
+        stored = self._costs.get((item.task.name, item.cand.name))
+        if stored is None or price is None or not price.per_hour:
+            return None
+        mean_cost, pt, ct = stored
+        fixed = cost_of(item.cand, round(pt), round(ct), 0.0) or 0.0
+        return max(0.0, mean_cost - fixed) * 3600.0 / price.per_hour
 
 
 def local_seconds(cand: Any, prompt: int, output: float) -> float:

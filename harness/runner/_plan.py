@@ -42,6 +42,16 @@ class Plan:
     # models the graders call or compare with (judges, pairwise `against:`), by catalog name
     judges: dict[str, Candidate] = field(default_factory=dict)
 
+    def state(self, tasks: list[Task]) -> dict[str, dict[str, Any]]:
+        """What "current" meant for this run, per task: the golden set's hash, each case's hash
+        and each planned model's spec hash. Kept in the run's info, so `tierwise diff` can read
+        the results as they stood under this run's spec (decide/_diff.py)."""
+        specs: dict[str, dict[str, str]] = {}
+        for it in self.items:
+            specs.setdefault(it.task.name, {})[it.cand.name] = it.spec_hash
+        return {t.name: {"golden_hash": t.golden.sha256, "cases": dict(t.case_hashes),
+                         "spec": specs.get(t.name, {})} for t in tasks}
+
     def current_keys(self) -> dict[tuple[str, str], dict[tuple[str, str], tuple[str, str, str]]]:
         """(task, model) -> (case id, call key) -> (call key, case hash, grader hash) the specs ask
         for now (one call key per repeat of a case).

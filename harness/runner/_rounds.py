@@ -9,12 +9,19 @@ function of the store, an interrupted adaptive run resumes exactly where it stop
 
 Budget: before each batch (at most `batch` calls in flight), the run's recorded spend plus the
 batch's estimated cost must stay within the budget; the batch is cut to the calls that fit, and
-the run stops with one line when not even the next call fits. The spend can pass the budget only
-by how much the calls in that last batch cost above their estimate.
+the run stops with one line, before the call that would cross the budget. A call's estimate is
+the highest cost one call of its task × model has had in this run (the measured rate: for a
+compute-priced local model its generations' compute time, which no estimate made before the run
+can know); before its first call, the estimate of runner/_estimate.py, and that first call runs
+in a batch it ends, so the rate is measured before more calls are started on a guess. The spend
+can then pass the budget only if a call costs more than every call of its model before it; the
+line says so when that happened. A run stopped by its budget is incomplete: its status is
+`budget_stopped` and `tierwise run` exits 1.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
@@ -59,22 +66,44 @@ class Budget:
                               f"fix: add price: to its tierwise.yaml entry, or leave it out with --models")
         done = 0
         while done < len(calls) and not counts.interrupted:
-            spent = store.spend(options.run_id)
-            batch: list[Item] = []
-            planned = 0.0
-            for it, cost in zip(calls[done:done + self.batch], costs[done:done + self.batch]):
-                if spent + planned + cost > self.limit:
-                    break
-                batch.append(it)
-                planned += cost
+            spent, measured = store.spend(options.run_id), store.spend_by_model(options.run_id)
+            batch, planned, first = self._batch(calls[done:done + self.batch], costs[done:], spent, measured)
             if not batch:
                 nxt = calls[done]
-                self.stopped = (f"budget: stopped at ${spent:.4f} of ${self.limit:.4f} before {nxt.task.name} × "
-                                f"{nxt.cand.name} case {nxt.case.id} (about ${costs[done]:.4f}); {done} of "
-                                f"{len(calls)} calls made; re-run with a larger --budget to resume")
+                self.stopped = (f"budget: stopped at {money(spent)} of {money(self.limit)} before "
+                                f"{nxt.task.name} × {nxt.cand.name} case {nxt.case.id} (about {money(first)}); "
+                                f"{done} of {len(calls)} calls made; the run is incomplete: re-run with a larger "
+                                f"--budget to resume")
+                if spent > self.limit:
+                    self.stopped += (f"; the spend passed the budget by {money(spent - self.limit)}: a call cost "
+                                     f"more than every call of its model before it")
                 return
             add_counts(counts, execute(Plan(batch), store, options, progress()))
             done += len(batch)
+
+    def _batch(self, items: list[Item], estimates: list[float], spent: float,
+               measured: dict[tuple[str, str], tuple[int, float]]) -> tuple[list[Item], float, float]:
+        """The next calls that fit the budget, their planned cost, and the first call's estimate.
+        A model's first call in this run ends its batch: its cost is a guess until measured."""
+        batch: list[Item] = []
+        planned, first = 0.0, math.nan
+        for it, estimate in zip(items, estimates):
+            rate = measured.get((it.task.name, it.cand.name))
+            cost = rate[1] if rate is not None else estimate
+            if not batch:
+                first = cost
+            if spent + planned + cost > self.limit:
+                break
+            batch.append(it)
+            planned += cost
+            if rate is None:
+                break
+        return batch, planned, first
+
+
+def money(usd: float) -> str:
+    """Dollars with four significant figures below a cent, so a small estimate is not "$0.0000"."""
+    return f"${usd:.4f}" if abs(usd) >= 0.01 or usd == 0 else f"${usd:.4g}"
 
 
 def run_parts(items: list[Item], store: Store, options: RunOptions, progress: Callable[[], Any],

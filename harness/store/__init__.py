@@ -12,7 +12,7 @@ from ._schema import (
            runs,
            usage_ledger,
 )
-from ._groups import GroupStatus, group_status, require_complete
+from ._groups import GroupStatus, group_status, require_complete, run_info
 from ._prune import PruneResult, prune_store
 from ._sql import safe_url
 from ._store import Store
@@ -20,5 +20,4 @@ from ._usage import TRUNCATED, UsageWrite, fit_usage_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "TRUNCATED", "UsageWrite",
            "fit_usage_row", "grades", "group_status", "metadata", "migrations_table", "prune_store", "require_complete",
-           "response_cache", "results", "runs", "safe_url",
-           "usage_ledger"]
+           "response_cache", "results", "run_info", "runs", "safe_url", "usage_ledger"]

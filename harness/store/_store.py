@@ -215,6 +215,24 @@ class Store:
         with self.engine.connect() as conn:
             return float(conn.execute(query).scalar_one())
 
+    def spend_by_model(self, run_id: str) -> dict[tuple[str, str], tuple[int, float]]:
+        """Per (task, model): the priced calls one run made and the highest cost of one of them
+        (cached answers count nothing): the measured rate `--budget` estimates the next call by."""
+        query = (sa.select(results.c.task, results.c.model, sa.func.count(), sa.func.max(results.c.cost))
+                 .where(results.c.run_id == run_id, results.c.cached.is_(False), results.c.cost.is_not(None))
+                 .group_by(results.c.task, results.c.model))
+        with self.engine.connect() as conn:
+            return {(task, model): (int(n), float(top)) for task, model, n, top in conn.execute(query)}
+
+    def results_until(self, task: str, until: float | None, columns: list[str]):
+        """One task's results stored at or before `until` (unix time; None: all), oldest first:
+        the store as it stood when a run finished, minus rows a later call has replaced since."""
+        query = sa.select(*[results.c[c] for c in columns]).where(results.c.task == task).order_by(results.c.id)
+        if until is not None:
+            query = query.where(results.c.created_at <= until)
+        with self.engine.connect() as conn:
+            return read_frame(conn, query)
+
     def cached_responses(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """Cached responses for many call keys at once."""
         found: dict[str, dict[str, Any]] = {}
@@ -391,6 +409,15 @@ class Store:
             query = query.where(grades.c.result_id.in_(result_ids))
         with self.engine.connect() as conn:
             return read_frame(conn, query)
+
+    def task_runs(self, tasks: list[str] | None = None) -> list[tuple[str, str]]:
+        """(task, run id) for every run that stored results of these tasks (all tasks without):
+        one GROUP BY, not a read of the history."""
+        query = sa.select(results.c.task, results.c.run_id).group_by(results.c.task, results.c.run_id)
+        if tasks:
+            query = query.where(results.c.task.in_(tasks))
+        with self.engine.connect() as conn:
+            return [(task, run_id) for task, run_id in conn.execute(query)]
 
     def grade_reasons(self, result_ids: Iterable[int]) -> Iterator[tuple[int, str, str, str | None]]:
         """(result id, grader, reason, detail) of every grade of these results, in grader order,

@@ -88,3 +88,39 @@ def test_cli_text_and_json(tmp_path):
     assert "3 now fail: c000, c002, c004" in text.output
     doc = json.loads(CliRunner().invoke(cli, ["diff", first, second, "--json", "--project", str(tmp_path)]).output)
     assert doc["tasks"][0]["models"][0]["now_failing"] == ["c000", "c002", "c004"]
+    assert "state" not in doc["tasks"][0]["a"] and doc["tasks"][0]["a"]["finished_at"] > doc["tasks"][0]["a"]["started_at"]
+
+
+def _ladder(tmp_path, n: int = 20):
+    models = {"rule": {"python": "rules:echo"}, "other": {"python": "rules:upper"}}
+    golden = [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"} for i in range(n)]
+    write_project(tmp_path, models=models, golden={"t": golden}, specs={"t": spec(candidates=["rule", "other"])})
+    return load_project(tmp_path)
+
+
+def test_a_case_added_and_one_candidate_rerun_compares_every_result_under_each_runs_spec(tmp_path):
+    """Issue 29: "intent-rule: n 50→1 … lower 0.879→0.050" after adding one case and re-running
+    only the rule; the other candidate was shown as only in run A."""
+    first = run(_ladder(tmp_path), progress=False).run_id
+    golden = tmp_path / "golden_sets" / "t.jsonl"
+    golden.write_text(golden.read_text() + json.dumps({"id": "new", "vars": {"text": "y"}, "expected": "y"}) + "\n")
+    project = load_project(tmp_path)
+    second = run(project, models=["rule"], progress=False)
+    assert second.counts.called == 1
+    task = diff(project).tasks[0]
+    assert (task.a.label, task.b.label) == (first, second.run_id)
+    rule, other = task.models
+    assert (rule.model, rule.a["n"], rule.b["n"], rule.common) == ("rule", 20, 21, 20)
+    assert rule.b["lower"] > 0.8 and rule.a["mean"] == rule.b["mean"] == 1.0
+    assert (other.model, other.a["n"], other.b["n"]) == ("other", 20, 20)  # in both: not "only in run A"
+
+
+def test_a_resumed_run_compares_what_stood_at_each_end_not_what_each_call_made(tmp_path):
+    project = _ladder(tmp_path, n=6)
+    first = run(project, models=["rule"], limit=3, progress=False).run_id  # stopped early: a part of the work
+    second = run(project, progress=False).run_id                            # the resume does the rest
+    task = diff(project, first, second).tasks[0]
+    by_model = {m.model: m for m in task.models}
+    assert (by_model["rule"].a["n"], by_model["rule"].b["n"], by_model["rule"].common) == (3, 6, 3)
+    assert by_model["other"].a is None and by_model["other"].b["n"] == 6  # no result of it existed when A ended
+    assert "rule: n 3→6" in diff(project, first, second).text()

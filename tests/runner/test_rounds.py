@@ -239,3 +239,42 @@ def test_an_adaptive_run_keeps_one_local_engine_across_its_rounds(tmp_path, fake
     assert result.stops["t"]["small"].startswith("qualified at ")
     assert not result.stops["t"]["small"].startswith("qualified at 10 ")  # more than one round ran
     assert started == [{"small": "smollm2-135m-instruct"}] and len(stopped) == 1
+
+
+def _spend(project, run_id: str) -> float:
+    db = Store(project.store_url())
+    try:
+        return db.spend(run_id)
+    finally:
+        db.close()
+
+
+def test_budget_with_a_compute_priced_model_stops_before_the_call_that_would_cross(tmp_path):
+    """A per_hour price is known only once a call ran (its estimate before the run said about
+    $0): the first call measures the rate, and no call starts that the measured rate says would
+    pass the budget (issue 29: "stopped at $0.0006 of $0.0003")."""
+    with FakeOpenAI(delay=0.2) as server:
+        models = {"box": {"litellm": "openai/fake-model", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
+                          "concurrency": 4, "price": {"per_hour": 3.6}}}  # $0.001 per second of the exchange
+        write_project(tmp_path, models=models, config={"concurrency": 4},
+                      specs={"t": spec(candidates=["box"], params={"max_tokens": 4})}, golden={"t": _golden(12)})
+        project = load_project(tmp_path)
+        part = run(project, progress=False, budget=0.00075)  # about three and a half calls' worth
+        spent = _spend(project, part.run_id)
+        assert part.budget_stop is not None and "the run is incomplete" in part.budget_stop
+        assert 0 < part.counts.called < 12 and server.count == part.counts.called
+        assert spent <= 0.00075
+        assert "(about $0.0002" in part.budget_stop  # an estimate a reader can see, not "$0.0000"
+        assert Store(project.store_url()).runs([part.run_id])[0]["status"] == "budget_stopped"
+
+
+def test_a_run_stopped_by_its_budget_exits_1_and_says_where(tmp_path, monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    write_project(tmp_path, models={"rule": {"python": "simrules:strong", "price": {"per_call": 0.01}}},
+                  files={"simrules.py": RULES}, specs={"t": spec(candidates=["rule"])},
+                  golden={"t": [{"id": f"c{i}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"} for i in range(5)]})
+    code, out, _ = tierwise(monkeypatch, capsys, "run", "--project", str(tmp_path), "--quiet", "--budget", "0.025")
+    assert code == 1
+    assert "budget: stopped at $0.0200 of $0.0250 before t × rule case c2" in out
+    assert "2 of 5 calls made" in out

@@ -1,0 +1,123 @@
+"""Cheapest among measured (compute) prices: the spread, ties and the stable order."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from harness import load_project
+from harness.decide import decide
+from harness.decide._cost import cost_order_key, cost_spread
+from harness.decide._decision import CandidateResult
+from harness.models import cost_of, resolve_candidates
+from tests.projfix import spec, write_project
+
+LADDER = {
+    "qwen-0.5b": {"local": "qwen2.5-coder-0.5b-instruct", "price": {"per_hour": 0.05}},
+    "qwen-1.5b": {"local": "qwen2.5-coder-1.5b-instruct", "price": {"per_hour": 0.05}},
+}
+
+
+def test_spread_is_the_half_width_of_scipys_95_percent_t_interval():
+    costs = [1.0e-5, 1.4e-5, 0.9e-5, 1.2e-5, 2.0e-5, 1.1e-5]
+    low, high = stats.t.interval(0.95, len(costs) - 1, loc=np.mean(costs), scale=stats.sem(costs))
+    assert cost_spread(costs, compute_priced=True) == pytest.approx((high - low) / 2, rel=1e-12)
+
+
+def test_an_exact_price_has_no_spread():
+    assert cost_spread([0.001, 0.002, 0.003], compute_priced=False) == 0.0
+    assert cost_spread([0.001], compute_priced=True) == 0.0
+
+
+def _r(model, cost, spread=0.0, size=None, mean=0.95):
+    return CandidateResult(model=model, target=model, provider="local", available=True, cost_per_call=cost,
+                           cost_spread=spread, weights_bytes=size, mean=mean)
+
+
+def test_costs_within_their_spread_are_a_tie_the_smaller_weights_win():
+    small, large = _r("small", 1.05e-5, 0.1e-5, size=491_400_064), _r("large", 1.00e-5, 0.1e-5, size=1_117_320_768)
+    results = [large, small]
+    assert sorted(results, key=cost_order_key(results))[0] is small
+
+
+def test_costs_apart_by_more_than_their_spread_keep_the_cheaper_first():
+    small, large = _r("small", 1.5e-5, 0.1e-5, size=491_400_064), _r("large", 1.0e-5, 0.1e-5, size=1_117_320_768)
+    results = [small, large]
+    assert [r.model for r in sorted(results, key=cost_order_key(results))] == ["large", "small"]
+
+
+def test_a_tie_between_unknown_sizes_goes_to_the_better_mean_then_the_name():
+    a, b, c = _r("b", 0.001, mean=0.9), _r("a", 0.001, mean=0.9), _r("c", 0.001, mean=0.95)
+    results = [a, b, c]
+    assert [r.model for r in sorted(results, key=cost_order_key(results))] == ["c", "a", "b"]
+
+
+def test_unknown_costs_sort_last():
+    results = [_r("x", None), _r("y", 0.5)]
+    assert [r.model for r in sorted(results, key=cost_order_key(results))] == ["y", "x"]
+
+
+def _evaluation(tmp_path):
+    golden = [{"id": f"c{i}", "vars": {"text": "x"}, "expected": "x"} for i in range(60)]
+    write_project(tmp_path, models=LADDER, golden={"t": golden},
+                  specs={"t": spec(candidates=list(LADDER), threshold=0.8)})
+    project = load_project(tmp_path)
+    return project.tasks["t"], resolve_candidates(project.config, list(LADDER))
+
+
+# Seconds per call of each model: the compute the work needs (1.5B about 2.7x the 0.5B), and
+# the wall time measured while a CPU-bound process shared the cores during the 0.5B's calls only.
+COMPUTE_S = {"qwen-0.5b": 0.50, "qwen-1.5b": 1.35}
+SLOWDOWN_BUSY = {"qwen-0.5b": 3.0, "qwen-1.5b": 1.0}
+
+
+def _frame(cands, busy: bool, priced_on_compute: bool, seed: int = 0) -> pd.DataFrame:
+    """One stored evaluation: both models right on every case; each row's cost priced as the
+    runner prices it, from the call's wall latency and its measured compute time."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for model, compute in COMPUTE_S.items():
+        for i in range(60):
+            cpu = compute * rng.uniform(0.9, 1.1) * (1.05 if busy and SLOWDOWN_BUSY[model] > 1 else 1.0)
+            wall = cpu * (SLOWDOWN_BUSY[model] if busy else 1.0)
+            cost = cost_of(cands[model], 40, 3, wall, cpu if priced_on_compute else None)
+            rows.append({"task": "t", "model": model, "case_id": f"c{i}", "score": 1.0, "error": None,
+                         "latency_ms": wall * 1000, "cost": cost, "completion_tokens": 3, "finish_reason": "stop",
+                         "run_id": "r1"})
+    return pd.DataFrame(rows)
+
+
+def test_the_same_evaluation_with_and_without_a_cpu_bound_process_recommends_the_same_model(tmp_path):
+    task, cands = _evaluation(tmp_path)
+    quiet = decide(task, cands, _frame(cands, busy=False, priced_on_compute=True), None)
+    busy = decide(task, cands, _frame(cands, busy=True, priced_on_compute=True), None)
+    assert quiet.recommended == busy.recommended == "qwen-0.5b"
+    assert [c.model for c in quiet.candidates] == [c.model for c in busy.candidates]
+
+
+def test_priced_on_wall_time_the_busy_machine_made_the_larger_model_cheaper(tmp_path):
+    """What the compute clock fixes (issue 29: 1.5B at $0.047 against 0.5B at $0.075 per 1,000)."""
+    task, cands = _evaluation(tmp_path)
+    assert decide(task, cands, _frame(cands, busy=True, priced_on_compute=False), None).recommended == "qwen-1.5b"
+
+
+def test_the_decision_records_the_spread_of_a_compute_price(tmp_path):
+    task, cands = _evaluation(tmp_path)
+    d = decide(task, cands, _frame(cands, busy=False, priced_on_compute=True), None)
+    spreads = {c.model: c.cost_spread for c in d.candidates}
+    assert all(0 < s < 0.1 * c.cost_per_call for s, c in zip(spreads.values(), d.candidates))
+    assert "cost_spread" in d.to_dict()["candidates"][0]
+
+
+def test_local_models_within_their_spread_tie_and_the_smaller_is_recommended_with_a_note(tmp_path):
+    task, cands = _evaluation(tmp_path)
+    frame = _frame(cands, busy=False, priced_on_compute=True)
+    # the 1.5B measured a shade cheaper than the 0.5B, well inside the measurement's spread
+    small = frame["model"] == "qwen-0.5b"
+    frame.loc[~small, "cost"] = frame.loc[small, "cost"].to_numpy() * 0.99
+    d = decide(task, cands, frame, None)
+    assert d.recommended == "qwen-0.5b"
+    assert any(n.startswith("cost tie: qwen-0.5b and qwen-1.5b") for n in d.notes)
+    assert not math.isnan(d.candidates[0].cost_spread)
