@@ -10,6 +10,7 @@ from ._schema import (
            response_cache,
            results,
            runs,
+           shadow_calls,
            usage_ledger,
 )
 from ._groups import GroupStatus, group_status, require_complete
@@ -19,4 +20,4 @@ from ._store import Store
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "grades", "group_status",
            "metadata", "migrations_table", "prune", "require_complete", "response_cache", "results", "runs", "safe_url",
-           "usage_ledger"]
+           "shadow_calls", "usage_ledger"]
