@@ -18,7 +18,12 @@ detected and the delay after the change (median, 90th percentile). `plug-in base
 rejected alternative: the same martingale against the golden set's observed rate k0/n0 instead of
 its upper bound, to show why the bound is needed.
 
-    python benchmarks/shadow.py [--streams 1000] [--calls 20000] [--seed 0]
+Through the real client (`client` section): a temporary project whose incumbent and challenger are
+python rules (no network), the challenger disagreeing on a seeded 1 % of inputs, shadowed at rate 0.5;
+the stored shadow_calls rows (Store.shadow_calls) are replayed through `promotion` as audit would.
+Printed: calls made, shadow rows stored, observed disagreement, and where the challenger was promoted.
+
+    python benchmarks/shadow.py [--streams 1000] [--calls 20000] [--seed 0] [--client-calls 3000]
     python benchmarks/shadow.py --smoke        # a few seconds: small counts, same code paths
 """
 
@@ -93,6 +98,58 @@ def _count(row: dict, since: int | None) -> None:
         row["delays"].append(since - CHANGE_AT)
 
 
+CLIENT_RULES = """
+import zlib
+
+def incumbent(vars):
+    return "billing" if zlib.crc32(vars["ticket"].encode()) % 2 else "technical"
+
+def challenger(vars):
+    right = incumbent(vars)
+    if zlib.crc32(("d" + vars["ticket"]).encode()) % 100 == 0:   # a seeded 1 % of inputs
+        return "account"
+    return right
+"""
+
+
+def client_stream(calls: int) -> dict:
+    """A stream through harness.Client with shadowing on; the promotion replayed from the store."""
+    import json
+    import tempfile
+
+    import yaml
+
+    from harness import Client
+    from harness.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "evals").mkdir()
+        (root / "golden_sets").mkdir()
+        (root / "rules.py").write_text(CLIENT_RULES)
+        config = {"store": "sqlite:///.tierwise/results.db",
+                  "models": {"inc": {"python": "rules:incumbent"}, "chal": {"python": "rules:challenger"}},
+                  "shadow": {"triage": {"challenger": "chal", "rate": 0.5, "queue": 1000}}}
+        (root / "tierwise.yaml").write_text(yaml.safe_dump(config))
+        spec = {"task": "triage", "golden_set": "golden_sets/triage.jsonl", "prompt": {"user": "{{ ticket }}"},
+                "output": {"choices": LABELS}, "graders": [{"type": "exact"}], "threshold": 0.5,
+                "max_regression": MARGIN, "candidates": ["inc", "chal"]}
+        (root / "evals" / "triage.yaml").write_text(yaml.safe_dump(spec))
+        (root / "golden_sets" / "triage.jsonl").write_text(
+            json.dumps({"id": "c1", "vars": {"ticket": "x"}, "expected": "billing"}) + "\n")
+        (root / "registry.yaml").write_text(yaml.safe_dump({"tasks": {"triage": {"model": "python:rules:incumbent"}}}))
+        with Client(root, shadow_seed=0) as client:
+            for i in range(calls):
+                client.complete("triage", ticket=f"ticket {i}")
+            client.shadow.drain(60)
+            stats = client.shadow.stats()
+        store = Store(f"sqlite:///{root / '.tierwise' / 'results.db'}")
+        rows = store.shadow_calls("triage")
+        store.close()
+    verdict = promotion([not r["agree"] for r in rows], MARGIN, CONFIDENCE)
+    return {"calls": calls, "stats": stats, "rows": len(rows), "promotion": verdict}
+
+
 def _q(xs: list[int], q: float) -> str:
     return f"{np.percentile(xs, q):.0f}" if xs else "-"
 
@@ -103,10 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calls", type=int, default=20_000)
     ap.add_argument("--drift-calls", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--client-calls", type=int, default=3000, help="calls through the real client (0: skip)")
     ap.add_argument("--smoke", action="store_true", help="small counts: seconds, for the test suite")
     a = ap.parse_args(argv)
     if a.smoke:
-        a.streams, a.calls, a.drift_calls = 40, 3000, 3000
+        a.streams, a.calls, a.drift_calls, a.client_calls = 40, 3000, 3000, 400
     rng = np.random.default_rng(a.seed)
     began = time.perf_counter()
     limit = 1 - CONFIDENCE
@@ -125,8 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     print("| monitor | false alarms (null) | detected (drift) | delay: median | p90 |")
     print("| --- | --- | --- | --- | --- |")
     for name, v in drift_table(rng, a.streams, a.drift_calls).items():
-        print(f"| {name} | {v['null']:.3f} | {v['detected']:.3f} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
+        detected = "-" if name == "plug-in baseline" else f"{v['detected']:.3f}"
+        print(f"| {name} | {v['null']:.3f} | {detected} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
         failed |= name != "plug-in baseline" and v["null"] > ALPHA + sigma3
+    if a.client_calls:
+        c = client_stream(a.client_calls)
+        st, p = c["stats"], c["promotion"]
+        print(f"\nclient: {c['calls']} calls through harness.Client, shadow rate 0.5: {st.sampled} sampled, "
+              f"{st.dropped} dropped, {c['rows']} shadow rows stored; disagreement {p.disagreements}/{p.n}")
+        print(f"promotion replayed from the store: {p.text}")
+        failed |= c["rows"] != st.called or c["rows"] == 0
     print(f"\n{time.perf_counter() - began:.1f} s")
     if failed:
         print("FAILED: an error or false-alarm rate is above its limit")

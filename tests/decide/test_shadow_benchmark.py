@@ -16,3 +16,4 @@ def test_shadow_benchmark_smoke_runs_and_keeps_its_limits():
     assert "| 0.030 |" in done.stdout and "(error)" in done.stdout           # the challenger at the margin
     for monitor in ("contract failures", "label mix", "plug-in baseline"):
         assert f"| {monitor} |" in done.stdout
+    assert "shadow rows stored" in done.stdout and "promotion replayed from the store" in done.stdout
