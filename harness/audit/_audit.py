@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, TierwiseError
+from ._monitors import MonitorRow, live_monitors
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
 from ._read import UsageError, from_file, from_ledger
 
@@ -53,6 +54,11 @@ class AuditResult:
     opportunities: list[Opportunity] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sample: dict[str, Any] | None = None
+    monitors: list[MonitorRow] = field(default_factory=list)  # live monitors (audit/_monitors.py)
+
+    @property
+    def alarms(self) -> list[MonitorRow]:
+        return [m for m in self.monitors if m.state == "alarm"]
 
     def to_dict(self) -> dict[str, Any]:
         """The stable `--json` document (version 1)."""
@@ -83,6 +89,8 @@ def audit(project: Any = ".", source: str | Path | None = None, store: str | Non
     result = summarise(rows, shown)
     if proj is not None and rows and recommendation:
         _project_spend(proj, result, rows, store)
+    if proj is not None and source is None:
+        result.monitors = live_monitors(proj, proj.store_url(store), rows)
     if sample is not None:
         task, n = sample
         result.sample = write_sample(proj, task, n, store, out)

@@ -1,0 +1,83 @@
+"""`tierwise audit`'s live monitors: each task's shadow challenger against its margin, and the
+incumbent's output-label mix against the golden set's (harness/decide/_live.py, _drift.py).
+
+Shown by `tierwise audit`; `tierwise audit --check` exits 1 when any monitor is in alarm, naming
+the task, the monitor, since when and the fix (for a scheduled CI job). Each monitor replays its
+stream from the store in call order, so looking at it after every call, or once a week, keeps the
+same stated false-alarm rate.
+
+What each needs: promotion needs shadow rows (harness/client/_shadow.py) and the spec's
+`max_regression`; the label monitor needs captured outputs (Client(capture=True)) of a task whose
+output is a set of choices, compared with the golden set's expected labels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class MonitorRow:
+    task: str
+    monitor: str            # "shadow <challenger>" | "label mix"
+    state: str              # promoted | pending | ok | alarm
+    since: float | None     # unix time of the call at which it was promoted or raised
+    text: str
+    fix: str = ""
+
+    def line(self) -> str:
+        when = f" since {_iso(self.since)}" if self.since is not None else ""
+        fix = f"; fix: {self.fix}" if self.state == "alarm" and self.fix else ""
+        return f"{self.task}: {self.monitor}: {self.state.upper()}{when}: {self.text}{fix}"
+
+
+def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:
+    """Every monitor the store has data for, per task (tasks in name order)."""
+    from ..decide import label_monitor, promotion
+    from ..store import Store
+
+    store = Store(store_url)
+    try:
+        shadow = store.shadow_calls()
+    finally:
+        store.close()
+    out: list[MonitorRow] = []
+    for name, task in sorted(project.tasks.items()):
+        spec = task.spec
+        rows = [r for r in shadow if r["task"] == name]
+        for challenger in sorted({r["challenger"] for r in rows}):
+            mine = [r for r in rows if r["challenger"] == challenger]
+            if spec.max_regression is None:
+                out.append(MonitorRow(name, f"shadow {challenger}", "pending", None,
+                                      f"{len(mine)} shadowed calls, but evals/{name}.yaml sets no max_regression; "
+                                      f"set one to test non-inferiority"))
+                continue
+            p = promotion([not r["agree"] for r in mine], spec.max_regression, spec.confidence)
+            since = mine[p.since - 1]["at"] if p.since else None
+            out.append(MonitorRow(name, f"shadow {challenger}", "promoted" if p.promoted else "pending", since, p.text))
+        choices = spec.output.choices if spec.output is not None else None
+        if choices:
+            labels, times = _labels(ledger_rows, name)
+            if labels:
+                golden = [str(c.expected) for c in task.golden.cases]
+                m = label_monitor(labels, golden, choices, 1 - spec.confidence)
+                since = times[m.since - 1] if m.since else None
+                out.append(MonitorRow(name, "label mix", "alarm" if m.alarm else "ok", since, m.text, m.fix))
+    return out
+
+
+def _labels(rows: list[dict[str, Any]], task: str) -> tuple[list[str], list[float]]:
+    """The answer of each finished call of a task whose output was captured, oldest first."""
+    labels, times = [], []
+    for r in rows:
+        if r["task"] == task and r.get("final") and r.get("outcome") in ("ok", "contract_failed") \
+                and r.get("output") is not None:
+            labels.append(str(r["output"]).strip())
+            times.append(float(r["at"]))
+    return labels, times
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
