@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, TierwiseError
-from ._monitors import MonitorRow, live_monitors
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
+from ._monitors import MonitorRow, live_monitors
 from ._read import UsageError, from_file, from_ledger
 
 JSON_VERSION = 1

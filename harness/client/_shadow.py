@@ -173,11 +173,15 @@ class Shadower:
         self._closed = True
         if self._thread is not None:
             self.drain(timeout)
-            try:
-                self._queue.put_nowait(_STOP)
-            except queue.Full:
-                pass  # the thread is stuck on a stalled call: it is a daemon, left behind
-            self._thread.join(timeout=0.5)
+            while True:  # what a stalled challenger left queued is not called after close
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                with self._lock:
+                    self._pending[item[1].task] -= 1
+            self._queue.put(_STOP)  # the queue is empty now: never blocks
+            self._thread.join(timeout=0.5)  # a thread stuck on a stalled call is a daemon, left behind
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -57,3 +57,17 @@ def test_no_drift_no_alarm_and_a_close_challenger_is_promoted(tmp_path, monkeypa
     assert code == 0, err
     assert "t: label mix: OK" in out
     assert "t: shadow chal: PROMOTED since 20" in out and "non-inferior on live traffic" in out
+
+
+def test_rising_contract_failures_alarm_against_the_evaluated_rate(tmp_path, monkeypatch, capsys):
+    root = _project(tmp_path)
+    code, out, err = tierwise(monkeypatch, capsys, "run", "--project", str(root))   # stores the evaluated results
+    assert code == 0, out + err
+    rng = np.random.default_rng(2)
+    labels = list(rng.choice(LABELS, 300)) + [("garbage" if u < 0.2 else LABELS[i % 2])
+                                              for i, u in enumerate(rng.random(400))]
+    _stream(root, labels)
+    code, out, err = tierwise(monkeypatch, capsys, "audit", "--check", "--project", str(root))
+    assert code == 1
+    assert "t: contract failures: ALARM since 20" in err and "against 0/100 evaluated" in err
+    assert "t: provider errors: OK" in out

@@ -100,7 +100,7 @@ def test_a_stalling_or_failing_challenger_changes_neither_results_nor_p99_latenc
     p99, base_p99 = np.percentile(ms, 99), np.percentile(base_ms, 99)
     assert p99 <= 3 * base_p99 + 100, (p99, base_p99)             # generous: a shared 2-core machine
     if fault == "stall":                                          # the worker is stuck: the queue fills, drops count
-        assert stats.dropped >= 50 and stats.called == 0
+        assert stats.dropped >= 45 and stats.called <= 5          # at most one finished timeout (5 s) at a time
     else:                                                         # recorded and rested
         assert stats.failed >= 1 and stats.sampled == 61 and stats.cooling + stats.called + stats.dropped >= 55
 
