@@ -19,6 +19,7 @@ attempt, a fallback follows its provider error. Alpha per monitor is 1 - the spe
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,9 @@ class MonitorRow:
     def line(self) -> str:
         when = f" since {_iso(self.since)}" if self.since is not None else ""
         fix = f"; fix: {self.fix}" if self.state == "alarm" and self.fix else ""
-        return f"{self.task}: {self.monitor}: {self.state.upper()}{when}: {self.text}{fix}"
+        body = re.sub(r"^(ok: |ALARM since (call \d+): )", lambda m: f"at {m.group(2)}: " if m.group(2) else "",
+                      self.text)
+        return f"{self.task}: {self.monitor}: {self.state.upper()}{when}: {body}{fix}"
 
 
 def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:

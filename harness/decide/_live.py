@@ -177,7 +177,7 @@ def promotion(disagree: Sequence[bool | int], margin: float, confidence: float, 
     upper = disagreement_upper(d, n, confidence, t_opt)
     pct = f"{confidence:.0%}"
     if since is not None:
-        text = (f"non-inferior on live traffic (disagreement < {margin:g} at {pct}) since call {since}; "
+        text = (f"non-inferior on live traffic (disagreement < {margin:g} at {pct}) since shadowed call {since}; "
                 f"now {d}/{n} disagree, upper bound {upper:.3f}")
     elif n == 0:
         text = "no shadowed calls yet"

@@ -58,7 +58,7 @@ def test_a_challenger_well_inside_the_margin_is_promoted_and_says_since_when():
     p = promotion(x, margin=0.03, confidence=0.95)
     assert p.promoted and p.since is not None and p.since < 1500
     assert promotion(x[: p.since - 1], 0.03, 0.95).promoted is False   # not one call earlier
-    assert f"since call {p.since}" in p.text
+    assert f"since shadowed call {p.since}" in p.text
 
 
 def test_a_challenger_outside_the_margin_is_not_promoted():
