@@ -179,8 +179,9 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
               help="Skip an export's bad rows and count them (a note), instead of stopping at the first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document instead of text.")
 @click.option("--store", help="SQLAlchemy URL of the store holding the ledger (default: tierwise.yaml's).")
+@click.option("--check", is_flag=True, help="Exit 1 when a live monitor is in alarm (for a scheduled CI job).")
 @project_option
-def audit(source, sample, out, skip_bad, as_json, store, project_dir) -> None:
+def audit(source, sample, out, skip_bad, as_json, store, check, project_dir) -> None:
     """Where the money goes: per task and pipeline run, and what the recommendation would change."""
     import json
 
@@ -188,6 +189,10 @@ def audit(source, sample, out, skip_bad, as_json, store, project_dir) -> None:
 
     result = run_audit(project_dir, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
+    if check and result.alarms:
+        for alarm in result.alarms:
+            click.echo(f"alarm: {alarm.line()}", err=True)
+        sys.exit(1)
 
 
 @cli.group()

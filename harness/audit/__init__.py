@@ -13,7 +13,8 @@ from ._audit import (
            summarise,
            write_sample,
 )
+from ._monitors import MonitorRow, live_monitors
 from ._read import USAGE_COLUMNS, Usage, UsageError, from_file, from_ledger, read_usage
 
-__all__ = ["AuditResult", "Opportunity", "Projection", "USAGE_COLUMNS", "Usage", "UsageError", "from_file", "from_ledger",
-           "measured_volumes", "pricer", "project_spend", "read_usage", "summarise", "write_sample"]
+__all__ = ["AuditResult", "MonitorRow", "Opportunity", "Projection", "USAGE_COLUMNS", "Usage", "UsageError", "from_file", "from_ledger",
+           "live_monitors", "measured_volumes", "pricer", "project_spend", "read_usage", "summarise", "write_sample"]

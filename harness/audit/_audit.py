@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
+from ._monitors import MonitorRow, live_monitors
 from ._read import UsageError, from_ledger, read_usage
 
 JSON_VERSION = 1
@@ -52,6 +53,11 @@ class AuditResult:
     opportunities: list[Opportunity] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     sample: dict[str, Any] | None = None
+    monitors: list[MonitorRow] = field(default_factory=list)  # live monitors (audit/_monitors.py)
+
+    @property
+    def alarms(self) -> list[MonitorRow]:
+        return [m for m in self.monitors if m.state == "alarm"]
 
     def to_dict(self) -> dict[str, Any]:
         """The stable `--json` document (version 1)."""

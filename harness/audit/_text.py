@@ -37,6 +37,8 @@ def audit_text(r: "AuditResult") -> str:
                   _table(["task", "calls/month", "now", "after", "recommended", "after is"],
                          [[x.task, f"{x.calls_per_month:,.0f}", _usd(x.now), _usd(x.after),
                            x.recommended or "-", x.basis] for x in r.projections])]
+    if r.monitors:
+        lines += ["", "Live monitors:"] + [f"  {m.line()}" for m in r.monitors]
     if r.opportunities:
         lines += ["", "Where evaluation would pay most (at most, per month):"]
         lines += [f"  {i}. {o.task}: up to {_usd(o.potential)}: {o.why}" for i, o in enumerate(r.opportunities, 1)]

@@ -79,11 +79,14 @@ class Client:
     call's template variables and output (for `tierwise audit --sample`); off by default.
     retries: per-model retries before moving on (default: none while a fallback remains, the
     project's `retries` on the last model). checks: {task: fn(output, parsed)} custom contracts.
+    shadow: {task: {challenger, rate, budget_per_day}} to shadow calls to a challenger off the call
+    path (default: tierwise.yaml's `shadow:`; False for none; see _shadow.py); `client.shadow.stats()`.
     """
 
     def __init__(self, project: Any = ".", *, store: str | None = None, ledger: Any = True, capture: bool = False,
                  retries: int | None = None, cooldown_s: float = 30.0, timeout_s: float | None = None,
-                 checks: dict[str, Check] | None = None, max_buffer: int = 10_000):
+                 checks: dict[str, Check] | None = None, max_buffer: int = 10_000, shadow: Any = None,
+                 shadow_seed: int | None = None):
         from ..registry import read_registry
 
         if isinstance(project, (str, Path)):
@@ -109,6 +112,7 @@ class Client:
             self.ledger = ledger
         elif ledger:
             self.ledger = LedgerWriter(project.store_url(store), max_buffer=max_buffer)
+        self.shadow = _shadower(self, shadow, store, timeout_s, shadow_seed)
 
     # -- public calls -------------------------------------------------------------
     def complete(self, task: str, variables: dict[str, Any] | None = None, /, *, trace: str | None = None,
@@ -172,6 +176,8 @@ class Client:
         reply.cost = sum(a.cost or 0.0 for a in reply.attempts)
         reply.prompt_tokens = sum(a.prompt_tokens or 0 for a in reply.attempts)
         reply.completion_tokens = sum(a.completion_tokens or 0 for a in reply.attempts)
+        if self.shadow is not None:
+            self.shadow.offer(route, reply, values)
         return reply
 
     @property
@@ -182,6 +188,8 @@ class Client:
 
     def close(self, timeout: float = 10.0) -> None:
         """Write the queued ledger rows, stop a local model server and the background loop."""
+        if self.shadow is not None:
+            self.shadow.close(min(timeout, 5.0))
         if self.ledger is not None:
             self.ledger.close(timeout)
         with self._server_lock:
@@ -275,6 +283,20 @@ class Client:
                 thread.start()
                 self._loop, self._loop_thread = loop, thread
             return self._loop
+
+
+def _shadower(client: Client, shadow: Any, store: str | None, timeout_s: float | None, seed: int | None):
+    """The client's Shadower, or None when no task is shadowed."""
+    from ._route import challenger_hop
+    from ._shadow import Shadower, shadow_plans
+
+    plans = {t: p for t, p in shadow_plans(client.project, shadow).items() if t in client.routes}
+    if not plans:
+        return None
+    hops = {t: challenger_hop(client.project, t, p.challenger, timeout_s) for t, p in plans.items()}
+    url = client.project.store_url(store) if client.ledger is not None else None
+    return Shadower(plans, hops, client._call, client._background_loop, url, capture=client.capture,
+                    cooldown_s=client.cooldowns.seconds, seed=seed)
 
 
 async def _cancel_others() -> None:

@@ -76,6 +76,17 @@ def build_routes(project: "Project", registry: dict[str, dict[str, Any]], timeou
     return routes
 
 
+def challenger_hop(project: "Project", task_name: str, name: str, timeout_s: float | None = None) -> Hop:
+    """A catalog model ready to call for a task as it was evaluated (its variant, the spec's params)."""
+    from ..models import constraint, resolve_candidates
+
+    task = project.tasks[task_name]
+    cand = resolve_candidates(project.config, [name], check_keys=False)[name]
+    if timeout_s is not None:
+        cand.timeout_s = timeout_s
+    return Hop(name, cand.entry.target, cand, task.params(), constraint(task, cand))
+
+
 def missing_route(project: "Project", registry: dict[str, Any], task: str) -> Exception:
     """The error for a task the client has no route for, naming the fix."""
     if task not in project.tasks:

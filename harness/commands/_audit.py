@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..audit import AuditResult, UsageError, from_ledger, pricer, project_spend, read_usage, summarise, write_sample
+from ..audit import (
+    AuditResult,
+    UsageError,
+    from_ledger,
+    live_monitors,
+    pricer,
+    project_spend,
+    read_usage,
+    summarise,
+    write_sample,
+)
 from ..errors import ConfigError, TierwiseError
 from ..models import resolve_candidates
 from ..project import Project, load_project
@@ -33,6 +43,8 @@ def audit(project: Project | str | Path = ".", source: str | Path | None = None,
     if proj is not None and rows and recommendation:
         decisions, cands = _decisions(proj, result, store) if result.span_s is not None else ({}, {})
         project_spend(proj, result, decisions, cands)
+    if proj is not None and source is None:
+        result.monitors = live_monitors(proj, proj.store_url(store), rows)
     if sample is not None:
         task, n = sample
         result.sample = write_sample(proj, task, n, store, out)

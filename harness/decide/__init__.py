@@ -5,9 +5,10 @@ recommendation over a project."""
 from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
-           "Decision", "Recommendation", "adaptive_next", "agreement", "cohen_kappa", "compare",
-           "corrected_lower_bound", "decide", "figures", "pick", "ppi_lower_bound", "projected_monthly",
-           "projected_against", "recorded_settings", "registry_options", "summarize", "task_judged"]
+           "Decision", "MonitorState", "Promotion", "Recommendation", "adaptive_next", "agreement", "cohen_kappa",
+           "compare", "corrected_lower_bound", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
+           "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "rate_monitor",
+           "recorded_settings", "registry_options", "summarize", "task_judged"]
 
 # Each name loads its module on first use: a run's summary table needs the figures, not the
 # selection procedures and their SciPy routines (a second of imports).
@@ -21,6 +22,8 @@ _LAZY = {
     **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
     **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
     **dict.fromkeys(["decide", "pick", "projected_monthly"], "_rule"),
+    **dict.fromkeys(["Promotion", "disagreement_upper", "promotion"], "_live"),
+    **dict.fromkeys(["MonitorState", "label_monitor", "rate_monitor"], "_drift"),
 }
 
 

@@ -6,6 +6,8 @@ from ._config import (
            CONFIG_FILE,
            DEFAULT_STORE,
            ProjectConfig,
+           ShadowEntry,
+           check_shadow,
            load_config,
 )
 from ._golden import Case, GoldenSet, load_golden_set
@@ -15,5 +17,5 @@ from ._specs import Task, TaskSpec, load_task, prompt_env
 from ._yaml import pydantic_error, read_yaml
 
 __all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "Case", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
-           "Task", "TaskSpec", "init_project", "load_config", "load_golden_set", "load_project", "load_task", "prompt_env",
+           "ShadowEntry", "Task", "TaskSpec", "check_shadow", "init_project", "load_config", "load_golden_set", "load_project", "load_task", "prompt_env",
            "pydantic_error", "read_yaml"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,16 @@ CONFIG_FILE = "tierwise.yaml"
 DEFAULT_STORE = "sqlite:///.tierwise/results.db"
 
 
+class ShadowEntry(_Strict):
+    """`shadow: {task: {...}}`: call a challenger on a sampled fraction of a task's production calls,
+    off the call path (harness/client/_shadow.py)."""
+
+    challenger: str = Field(min_length=1, max_length=200)          # a catalog model name
+    rate: float = Field(gt=0, le=1, allow_inf_nan=False)            # share of the task's calls shadowed
+    budget_per_day: float | None = Field(None, ge=0, allow_inf_nan=False)  # USD per UTC day; None: no cap
+    queue: int = Field(100, ge=1, le=10_000)                        # shadow calls waiting; more are dropped
+
+
 class ProjectConfig(_Strict):
     store: str = DEFAULT_STORE
     registry: str = "registry.yaml"
@@ -28,6 +39,7 @@ class ProjectConfig(_Strict):
     local_threads: int | None = Field(None, ge=1)
     grade_timeout_s: float = Field(30.0, gt=0, le=3600)  # per grader and output (docs/security.md)
     workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
+    shadow: dict[Annotated[str, Field(min_length=1, max_length=200)], ShadowEntry] = Field(default_factory=dict)
 
 
 def load_config(root: Path) -> ProjectConfig:
@@ -44,7 +56,18 @@ def load_config(root: Path) -> ProjectConfig:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise pydantic_error(exc, CONFIG_FILE, ProjectConfig, ConfigError) from None
+    check_shadow(config.shadow, config.models, CONFIG_FILE)
     from ..util import register_catalog_secrets
 
     register_catalog_secrets(config.models)  # their values never reach the store, a report or a log
     return config
+
+
+def check_shadow(shadow: dict[str, ShadowEntry], models: dict[str, ModelEntry], where: str) -> None:
+    """Every challenger is a catalog model (task names are checked once the specs are loaded)."""
+    for task, entry in shadow.items():
+        if entry.challenger not in models:
+            close = difflib.get_close_matches(entry.challenger, list(models), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{where}: shadow.{task}.challenger: unknown model {entry.challenger!r}; {hint}"
+                              f"known: {', '.join(sorted(models)) or '(none)'}")

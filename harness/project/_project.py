@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import ConfigError, SpecError
 from ._config import ProjectConfig, load_config
 from ._specs import Task, load_task
 
@@ -52,7 +52,7 @@ def _activate(root: Path) -> None:
         _ACTIVE_ROOTS.remove(old)
         while str(old) in sys.path:
             sys.path.remove(str(old))
-        for name, module in list(sys.modules.items()):
+        for name, module in sys.modules.copy().items():  # one C call: safe while other threads import
             file = getattr(module, "__file__", None)
             if file and Path(file).resolve().is_relative_to(old):
                 del sys.modules[name]
@@ -80,4 +80,8 @@ def load_project(root: str | Path = ".") -> Project:
         project.tasks[task.name] = task
     if not project.tasks:
         raise SpecError(f"{evals_dir}: no eval specs (evals/<task>.yaml); fix: add one or run `tierwise init`")
+    for name in config.shadow:
+        if name not in project.tasks:
+            raise ConfigError(f"tierwise.yaml: shadow.{name}: unknown task {name!r}; known: "
+                              f"{', '.join(sorted(project.tasks))}")
     return project

@@ -10,6 +10,7 @@ from ._schema import (
            response_cache,
            results,
            runs,
+           shadow_calls,
            usage_ledger,
 )
 from ._groups import GroupStatus, group_status, require_complete, run_info
@@ -20,4 +21,4 @@ from ._usage import TRUNCATED, UsageWrite, fit_usage_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "TRUNCATED", "UsageWrite",
            "fit_usage_row", "grades", "group_status", "metadata", "migrations_table", "prune_store", "require_complete",
-           "response_cache", "results", "run_info", "runs", "safe_url", "usage_ledger"]
+           "response_cache", "results", "run_info", "runs", "safe_url", "shadow_calls", "usage_ledger"]

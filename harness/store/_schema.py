@@ -116,6 +116,30 @@ usage_ledger = sa.Table(
 )
 
 
+# Shadow calls: one row per challenger call the runtime client made beside a production call
+# (harness/client/_shadow.py). Outputs only when the client captures; never keys (redacted on write).
+shadow_calls = sa.Table(
+    "shadow_calls", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),              # unix time the shadow call started
+    sa.Column("call_id", sa.String(32), nullable=False),    # the production call's id in usage_ledger
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("incumbent", sa.String(200), nullable=False),  # the model whose answer the application got
+    sa.Column("challenger", sa.String(200), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),    # ok | error | contract_failed
+    sa.Column("agree", sa.Boolean, nullable=False),         # same canonical output (errors disagree)
+    sa.Column("error_type", sa.String(100)),
+    sa.Column("error", sa.Text),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("cost", sa.Float),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("trace", sa.String(200)),
+    sa.Column("output", sa.Text),                           # the challenger's, opt-in
+    sa.Column("incumbent_output", sa.Text),                 # opt-in
+)
+
+
 def _m001_initial(conn: sa.Connection) -> None:
     for table in (runs, results, grades, response_cache):
         table.create(conn, checkfirst=True)
@@ -153,6 +177,11 @@ def _m004_judge_cost(conn: sa.Connection) -> None:
                 conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
 
 
+def _m006_shadow_calls(conn: sa.Connection) -> None:
+    shadow_calls.create(conn, checkfirst=True)
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_shadow_task_at ON shadow_calls (task, challenger, at)"))
+
+
 # Ordered, named, append-only: a store records which it has applied.
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_initial", _m001_initial),
@@ -160,6 +189,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("003_usage_ledger", _m003_usage_ledger),
     ("004_judge_cost", _m004_judge_cost),
     ("005_run_groups", _m005_run_groups),
+    ("006_shadow_calls", _m006_shadow_calls),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

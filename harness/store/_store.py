@@ -448,6 +448,19 @@ class Store:
 
         return usage_rows(self, columns or USAGE_COLUMNS)
 
+    def write_shadow_calls(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Store shadow-call rows (redacted); see store/_shadow.py."""
+        from ._shadow import write_shadow_calls
+
+        return write_shadow_calls(self.engine, rows)
+
+    def shadow_calls(self, task: str | None = None, challenger: str | None = None,
+                     since: float | None = None) -> list[dict[str, Any]]:
+        """Shadow-call rows in call order (optionally one task, one challenger, since a time)."""
+        from ._shadow import read_shadow_calls
+
+        return read_shadow_calls(self.engine, task, challenger, since)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -1,0 +1,163 @@
+"""`tierwise audit`'s live monitors: each task's shadow challenger against its margin, and the
+incumbent's output-label mix against the golden set's (harness/decide/_live.py, _drift.py).
+
+Shown by `tierwise audit`; `tierwise audit --check` exits 1 when any monitor is in alarm, naming
+the task, the monitor, since when and the fix (for a scheduled CI job). Each monitor replays its
+stream from the store in call order, so looking at it after every call, or once a week, keeps the
+same stated false-alarm rate.
+
+What each needs: promotion needs shadow rows (harness/client/_shadow.py) and the spec's
+`max_regression`; the label monitor needs captured outputs (Client(capture=True)) of a task whose
+output is a set of choices, compared with the golden set's expected labels; the rate monitors
+("contract failures", "provider errors") need ledger rows and the registry model's stored results
+for the task, whose errors and contract breaks (the client's own contract check, re-applied to the
+stored outputs, latest result per case) are the evaluated rate. Production events are counted on
+each call's first attempt when the registry's model made it (a call that started on a fallback
+because the model was resting is not its evidence); an escalation is a contract failure of that
+attempt, a fallback follows its provider error. Alpha per monitor is 1 - the spec's confidence.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class MonitorRow:
+    task: str
+    monitor: str            # "shadow <challenger>" | "label mix"
+    state: str              # promoted | pending | ok | alarm
+    since: float | None     # unix time of the call at which it was promoted or raised
+    text: str
+    fix: str = ""
+
+    def line(self) -> str:
+        when = f" since {_iso(self.since)}" if self.since is not None else ""
+        fix = f"; fix: {self.fix}" if self.state == "alarm" and self.fix else ""
+        body = re.sub(r"^(ok: |ALARM since (call \d+): )", lambda m: f"at {m.group(2)}: " if m.group(2) else "",
+                      self.text)
+        return f"{self.task}: {self.monitor}: {self.state.upper()}{when}: {body}{fix}"
+
+
+def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:
+    """Every monitor the store has data for, per task (tasks in name order)."""
+    from ..decide import label_monitor, promotion
+    from ..store import Store
+
+    store = Store(store_url)
+    try:
+        shadow = store.shadow_calls()
+    finally:
+        store.close()
+    out: list[MonitorRow] = []
+    for name, task in sorted(project.tasks.items()):
+        spec = task.spec
+        rows = [r for r in shadow if r["task"] == name]
+        for challenger in sorted({r["challenger"] for r in rows}):
+            mine = [r for r in rows if r["challenger"] == challenger]
+            if spec.max_regression is None:
+                out.append(MonitorRow(name, f"shadow {challenger}", "pending", None,
+                                      f"{len(mine)} shadowed calls, but evals/{name}.yaml sets no max_regression; "
+                                      f"set one to test non-inferiority"))
+                continue
+            p = promotion([not r["agree"] for r in mine], spec.max_regression, spec.confidence)
+            since = mine[p.since - 1]["at"] if p.since else None
+            out.append(MonitorRow(name, f"shadow {challenger}", "promoted" if p.promoted else "pending", since, p.text))
+        out += _rate_rows(project, name, store_url, ledger_rows)
+        choices = spec.output.choices if spec.output is not None else None
+        if choices:
+            labels, times = _labels(ledger_rows, name)
+            if labels:
+                golden = [str(c.expected) for c in task.golden.cases]
+                m = label_monitor(labels, golden, choices, 1 - spec.confidence)
+                since = times[m.since - 1] if m.since else None
+                out.append(MonitorRow(name, "label mix", "alarm" if m.alarm else "ok", since, m.text, m.fix))
+    return out
+
+
+def _rate_rows(project: Any, task: str, store_url: str, ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:
+    """The contract-failure and provider-error monitors of one task (none without a baseline)."""
+    from ..decide import rate_monitor
+
+    primary = _primary(project, task)
+    if primary is None:
+        return []
+    firsts = _first_attempts(ledger_rows, task, primary)
+    if not firsts:
+        return []
+    evaluated = _evaluated(project, task, primary, store_url)
+    if evaluated is None:
+        return []
+    n0, errors0, broken0 = evaluated
+    alpha = 1 - project.tasks[task].spec.confidence
+    times = [float(r["at"]) for r in firsts]
+    rows = []
+    for monitor, outcome, base in (("contract failures", "contract_failed", broken0), ("provider errors", "error", errors0)):
+        m = rate_monitor([r["outcome"] == outcome for r in firsts], base, n0, alpha, monitor)
+        since = times[m.since - 1] if m.since else None
+        rows.append(MonitorRow(task, monitor, "alarm" if m.alarm else "ok", since, m.text, m.fix))
+    return rows
+
+
+def _primary(project: Any, task: str) -> str | None:
+    """The catalog name of the registry's model for the task (None without an entry)."""
+    from ..client import build_routes
+    from ..registry import read_registry
+
+    registry = read_registry(project.registry_path)
+    if task not in registry:
+        return None
+    route = build_routes(project, {task: registry[task]}).get(task)
+    return route.hops[0].name if route is not None else None
+
+
+def _first_attempts(rows: list[dict[str, Any]], task: str, model: str) -> list[dict[str, Any]]:
+    """Each call's first attempt (rows are oldest first), when `model` made it."""
+    seen: set[str] = set()
+    out = []
+    for r in rows:
+        if r["task"] != task or r["call_id"] in seen:
+            continue
+        seen.add(r["call_id"])
+        if r["model"] == model:
+            out.append(r)
+    return out
+
+
+def _evaluated(project: Any, task: str, model: str, store_url: str) -> tuple[int, int, int] | None:
+    """(cases, errors, contract breaks) of the model's latest stored result per case; None if none."""
+    from ..client import Contract
+    from ..store import Store
+
+    store = Store(store_url)
+    try:
+        frame = store.results_frame(tasks=[task], columns=["id", "model", "case_id", "output", "error"])
+    finally:
+        store.close()
+    frame = frame[frame["model"] == model]
+    if frame.empty:
+        return None
+    latest = frame.sort_values("id").drop_duplicates("case_id", keep="last")
+    contract = Contract(project.tasks[task])
+    errors = int(latest["error"].notna().sum())
+    broken = sum(contract.verdict(out or "").reason is not None
+                 for out, err in zip(latest["output"], latest["error"]) if not isinstance(err, str))
+    return len(latest), errors, int(broken)
+
+
+def _labels(rows: list[dict[str, Any]], task: str) -> tuple[list[str], list[float]]:
+    """The answer of each finished call of a task whose output was captured, oldest first."""
+    labels, times = [], []
+    for r in rows:
+        if r["task"] == task and r.get("final") and r.get("outcome") in ("ok", "contract_failed") \
+                and r.get("output") is not None:
+            labels.append(str(r["output"]).strip())
+            times.append(float(r["at"]))
+    return labels, times
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
