@@ -63,7 +63,8 @@ def validate(project_dir: str) -> None:
     from .runner import check
 
     project = _project(project_dir)
-    check(project)
+    for line in check(project):
+        click.echo(f"warning: {line}", err=True)
     cases = sum(len(t.golden) for t in project.tasks.values())
     click.echo(f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models")
 

@@ -3,7 +3,10 @@ and calls (timeouts, retries, Retry-After)."""
 
 from ._calls import CallResult, call_kwargs, call_litellm, complete, secret_label
 from ._catalog import Candidate, resolve_candidates
-from ._contract import constraint, structured, takes_seed
+from ._contract import constraint, structured, takes_seed, unconstrained
+from ._structured import FIX as STRUCTURED_FIX
+from ._structured import describe as describe_structured
+from ._structured import probe as probe_structured
 from ._litellm import litellm as load_litellm
 from ._local import LocalServer, choices_grammar, start_local, weights_identity
 from ._pricing import cost_of, is_priced, price_map_version, prompt_tokens
@@ -13,4 +16,4 @@ from ._view import catalog_rows, catalog_table
 __all__ = ["CallResult", "Candidate", "LocalServer", "call_kwargs", "call_litellm", "catalog_rows", "catalog_table",
            "choices_grammar", "complete", "constraint", "cost_of", "fine_switching", "is_priced", "load_litellm",
            "price_map_version", "prompt_tokens", "resolve_candidates", "secret_label", "start_local", "structured",
-           "takes_seed", "weights_identity"]
+           "takes_seed", "weights_identity", "STRUCTURED_FIX", "describe_structured", "probe_structured", "unconstrained"]

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from ..errors import ConfigError
 from ..project import ModelEntry, ProjectConfig
 from . import _local
+from ._structured import stated_mode
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Candidate:
     note: str = ""                 # why the status is unknown
     concurrency: int = 16
     timeout_s: float = 60.0
+    structured: str | None = None  # litellm: the structured-output mode (_structured.py); None: LiteLLM's map
 
     @property
     def provider(self) -> str:
@@ -60,6 +62,7 @@ def resolve_candidates(config: ProjectConfig, names: list[str], check_keys: bool
         if entry.kind == "litellm":
             cand.litellm_model = entry.litellm
             cand.call_options = entry.call_options
+            cand.structured = stated_mode(entry, config.root)
             if check_keys:
                 _check_litellm(cand)
         elif entry.kind == "local":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..project import Project
 from ._catalog import resolve_candidates
+from ._structured import describe
 
 
 def catalog_rows(project: Project) -> list[dict]:
@@ -31,7 +32,8 @@ def catalog_rows(project: Project) -> list[dict]:
             text = " + ".join(([text] if text != "free" else []) + extras)
         target = cand.entry.local if cand.kind == "local" else cand.litellm_model or cand.entry.python
         rows.append({"model": name, "kind": cand.kind, "target": target, "price": text,
-                     "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note})
+                     "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note,
+                     "constraints": describe(cand)})
     return rows
 
 
@@ -42,4 +44,6 @@ def catalog_table(project: Project) -> str:
         lines.append(f"{r['model']:<18.18} {r['kind']:<8} {str(r['target']):<34.34} {r['status']:<10} {r['price']}")
         if r["why"]:
             lines.append(f"{'':<18} {'':<8} ↳ {r['why']}")
+        if r["kind"] != "python":
+            lines.append(f"{'':<18} {'':<8} ↳ constraints: {r['constraints']}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import ConfigError
 from ..util import Strict as _Strict
@@ -53,6 +53,9 @@ class ModelEntry(BaseModel):
     concurrency: int | None = Field(None, ge=1)
     timeout_s: float | None = Field(None, gt=0, le=86400, allow_inf_nan=False)
     extra: dict[str, Any] | None = None
+    # What structured output the endpoint accepts (models/_structured.py; docs/formats.md).
+    structured: Literal["json_schema", "json_object", "grammar", "guided", "structured_outputs", "tgi",
+                        "none", "auto"] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> "ModelEntry":
@@ -68,6 +71,8 @@ class ModelEntry(BaseModel):
             hint = f"did you mean {close[0]!r}?" if close else \
                 f"known call options: {', '.join(sorted(CALL_OPTIONS))}; put any other under extra: {{{key}: …}}"
             raise ValueError(f"unknown key {key!r}; {hint}")
+        if self.structured is not None and kinds[0] != "litellm":
+            raise ValueError("structured: is for litellm: entries (an embedded local: model is always held by a grammar)")
         if (options or self.extra) and kinds[0] != "litellm":
             first = options[0] if options else "extra"
             raise ValueError(f"unknown key {first!r}; call options are only allowed beside litellm:")
@@ -112,6 +117,11 @@ class ProjectConfig(_Strict):
     local_threads: int | None = Field(None, ge=1)
     grade_timeout_s: float = Field(30.0, gt=0, le=3600)  # per grader and output (docs/security.md)
     workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
+    _root: Path | None = PrivateAttr(None)  # the folder it was loaded from (the probe cache lives there)
+
+    @property
+    def root(self) -> Path | None:
+        return self._root
 
 
 def load_config(root: Path) -> ProjectConfig:
@@ -128,6 +138,7 @@ def load_config(root: Path) -> ProjectConfig:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise pydantic_error(exc, CONFIG_FILE, ProjectConfig, ConfigError) from None
+    config._root = root
     from ..util import register_catalog_secrets
 
     register_catalog_secrets(config.models)  # their values never reach the store, a report or a log
