@@ -70,12 +70,27 @@ def validate(project_dir: str) -> None:
 
 
 @cli.command()
+@click.argument("task")
+@click.option("--template", is_flag=True, required=True,
+              help="Add the task's current outputs that no label covers, with \"verdict\": null, to its labels file.")
+@click.option("--out", metavar="FILE", help="Write to FILE instead of the spec's judge.labels.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def labels(task: str, template: bool, out: str | None, store: str | None, project_dir: str) -> None:
+    """Start or extend TASK's human labels from its current outputs (a judged task's labels need outputs first)."""
+    from .runner import label_template
+
+    click.echo(label_template(_project(project_dir), task, out, store).text())
+
+
+@cli.command()
 @project_option
 def models(project_dir: str) -> None:
     """The catalog: kind, price, and whether each model can run here."""
     from .models import catalog_table
+    from .project import load_catalog
 
-    click.echo(catalog_table(_project(project_dir)))
+    click.echo(catalog_table(load_catalog(project_dir)))
 
 
 @cli.command()

@@ -183,3 +183,12 @@ def test_recommend_against_a_model_projects_its_spend_everywhere(tmp_path, monke
     assert code in (0, None) and "against yes-rule" in out
     code, _, err = tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path), "--against", "nope")
     assert code == 2 and "'nope' is not in tierwise.yaml's models" in err
+
+
+def test_models_lists_the_catalog_whatever_a_labels_file_holds(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path, specs={"t": spec(judge={"labels": "golden_sets/t.labels.jsonl"})},
+                  files={"golden_sets/t.labels.jsonl": '{"case": "c000", "verdict": "pass", "oops": 1}\n'})
+    code, _, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code == 2 and "unknown key 'oops'" in err
+    code, out, _ = tierwise(monkeypatch, capsys, "models", "--project", str(tmp_path))
+    assert code in (0, None) and "rule" in out and "ready" in out

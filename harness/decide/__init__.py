@@ -5,7 +5,7 @@ recommendation over a project."""
 from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
-           "Decision", "Recommendation", "RunDiff", "adaptive_next", "agreement", "cohen_kappa", "compare",
+           "Decision", "Recommendation", "RunDiff", "adaptive_next", "agreement", "best_evaluated", "cohen_kappa", "compare",
            "corrected_lower_bound", "decide", "diff", "figures", "pick", "ppi_lower_bound", "projected_monthly",
            "recommend", "registry_options", "summarize", "task_judged"]
 
@@ -20,7 +20,7 @@ _LAZY = {
     "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend", "recommend": "_recommend",
     **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
     **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
-    **dict.fromkeys(["decide", "pick", "projected_monthly"], "_rule"),
+    **dict.fromkeys(["best_evaluated", "decide", "pick", "projected_monthly"], "_rule"),
 }
 
 

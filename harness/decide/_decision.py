@@ -47,6 +47,7 @@ class CandidateResult:
     # what evaluating one output cost (the judge's calls), apart from cost_per_call.
     plain_lower: float | None = None
     human_labels: int = 0
+    human_mean: float | None = None  # people's mean verdict on its labelled outputs (pass rate for pass/fail)
     eval_cost_per_call: float = math.nan
     judge_errors: int = 0
 

@@ -85,7 +85,15 @@ def _judge_trusted(task: Task, judged: Any) -> str:
     from ._judged import uses_judge
 
     policy = task.spec.judge
-    if policy is None or policy.min_agreement is None or not uses_judge(task):
+    if policy is None or not uses_judge(task):
+        return ""
+    labels = getattr(task, "labels", None)
+    if policy.labels is not None and labels is not None and not labels.labels:
+        state = "does not exist yet" if labels.missing else \
+            f"has {labels.todo} outputs waiting for a verdict" if labels.todo else "is empty"
+        return (f"judge evidence cannot qualify before people judge some outputs: {policy.labels} {state}; "
+                f"fix: `tierwise labels {task.name} --template`, fill in the verdicts, then recommend again")
+    if policy.min_agreement is None:
         return ""
     where = f"judge.labels in {task.path}"
     if judged is None or judged.agreement is None:
@@ -208,6 +216,9 @@ def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: A
     for r in results:
         if not r.n:
             continue
+        human = judged.models[r.model].human if r.model in judged.models else []
+        if human:
+            r.human_labels, r.human_mean = len(human), sum(human) / len(human)
         corrected = judged.corrected(r.model, task.spec.confidence, policy.bound if policy is not None else "exact")
         if corrected is None:
             continue
@@ -317,12 +328,12 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
         if not evaluated:
             decision.reason = "no candidate has results yet; run `tierwise run " + task.name + "`"
             return decision
-        top = max(evaluated, key=lambda r: (r.qualifies, r.lower, r.mean))
+        top = best_evaluated(evaluated)
         decision.status = "no_qualifier"
         if not decision.reason:
             unevaluated = [r.model for r in results if not r.n]
             failed = [f"{r.model}: {r.why_not}" for r in evaluated if r is not top and r.error_rate == 1.0]
-            decision.reason = (f"nothing qualifies; best evaluated is {top.model} ({top.why_not}); "
+            decision.reason = (f"nothing qualifies; best evaluated is {top.model}{_people(top)} ({top.why_not}); "
                                + "".join(f"{f}; " for f in failed)
                                + (f"not evaluated under the current spec: {', '.join(unevaluated)}; "
                                   if unevaluated else "")
@@ -366,6 +377,26 @@ def _backed_change(task: Task, frame: Any, decision: Decision, results: list[Can
         return pick(results, first=current_res)
     decision.reason = f"nothing proposed: {why}; {'entry left as it is'}"
     return None, []
+
+
+def best_evaluated(evaluated: list[CandidateResult]) -> CandidateResult:
+    """The candidate to name when nothing qualifies: the highest bound, unless people judged
+    its outputs worse than another's; then the one people passed most often (human verdicts
+    outrank a judge's grades, and "best" must never contradict them)."""
+    top = max(evaluated, key=lambda r: (r.qualifies, r.lower, r.mean))
+    labelled = [r for r in evaluated if r.human_labels]
+    if top.human_labels and labelled:
+        people = max(labelled, key=lambda r: (r.qualifies, r.human_mean, r.lower, r.mean))
+        if people.human_mean > top.human_mean:
+            return people
+    return top
+
+
+def _people(r: CandidateResult) -> str:
+    if not r.human_labels:
+        return ""
+    passed = r.human_mean * r.human_labels
+    return f", people passed {passed:.3g} of its {r.human_labels} labelled outputs"
 
 
 def _reason(results: list[CandidateResult], best: CandidateResult) -> str:

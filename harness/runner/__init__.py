@@ -5,12 +5,12 @@ and progress."""
 from .._lazy import lazy_attributes
 
 __all__ = ["DEFAULT_MAX_ERROR_RATE", "DryRun", "ErrorReport", "Item", "Plan", "Progress", "RunCounts", "RunOptions",
-           "RunResult", "arun", "candidates_for", "check", "estimate", "execute", "plan_run", "results", "run", "summary"]
+           "RunResult", "arun", "candidates_for", "check", "label_template", "estimate", "execute", "plan_run", "results", "run", "summary"]
 
 # Each name loads its module on first use: `tierwise validate` needs the plan and the
 # candidates, not the store, the statistics or the scheduler (seconds of imports).
 _LAZY = {
-    "candidates_for": "_candidates", "check": "_candidates",
+    "candidates_for": "_candidates", "check": "_candidates", "label_template": "_labelling",
     "Item": "_plan", "Plan": "_plan", "plan_run": "_plan",
     "DryRun": "_estimate", "Progress": "_progress",
     "RunCounts": "_runner", "RunOptions": "_runner", "execute": "_runner",
