@@ -21,6 +21,7 @@ from typing import Any
 
 from ..models import Candidate
 from ..project import Task
+from ..util import below
 from ._decision import CandidateResult, Decision, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
@@ -172,7 +173,7 @@ def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any 
 def _why(r: CandidateResult, threshold: float, level: float | None, fallback: str = "") -> str:
     if level is None:
         return fallback or "not tested: Holm's procedure stopped at a candidate with a larger p-value"
-    return (f"lower bound {r.lower:.3f} < {threshold:g} at {round((1 - level) * 100, 4):g}% "
+    return (f"lower bound {below(r.lower)} < {threshold:g} at {round((1 - level) * 100, 4):g}% "
             f"(mean {r.mean:.3f}, n={r.n})")
 
 
@@ -227,7 +228,7 @@ def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: A
         r.method = f"{corrected.method}, {corrected.n_labeled} human verdicts"
         if r.qualifies and r.lower < task.spec.threshold:
             r.qualifies = False
-            r.why_not = (f"lower bound corrected for the judge's error {r.lower:.3f} < {task.spec.threshold:g} "
+            r.why_not = (f"lower bound corrected for the judge's error {below(r.lower)} < {task.spec.threshold:g} "
                          f"(judge alone {r.plain_lower:.3f}; {corrected.n_labeled} human verdicts)")
 
 

@@ -90,6 +90,7 @@ import numpy as np
 
 from scipy import special as _sp
 
+from ..util import below
 from ._sample_size import critical_count
 from ._selection import BootstrapBound, Candidate, Selection, binomial_p_value, clopper_pearson_lower, select
 
@@ -361,7 +362,7 @@ def _judge(name: str, x: np.ndarray, plan: AdaptivePlan) -> Stop:
         return Stop(name, "qualified", n, big_n, lower, upper, p_comb, f"qualified {where}: {why}", mean)
     if upper < t:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
-                    f"stopped {where}: upper bound {upper:.3f} < {t:g}", mean)
+                    f"stopped {where}: upper bound {below(upper)} < {t:g}", mean)
     chance = conditional_power(x, plan, upper)
     if chance is not None and chance < plan.futility_power:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
@@ -370,7 +371,7 @@ def _judge(name: str, x: np.ndarray, plan: AdaptivePlan) -> Stop:
     if chance is None and (best := best_final_mean(x, plan)) < t:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
                     f"stopped {where}: even with every remaining case perfect its mean at {big_n} would be "
-                    f"{best:.3f} < {t:g}", mean)
+                    f"{below(best)} < {t:g}", mean)
     if n >= big_n:
         return Stop(name, "undecided", n, big_n, lower, upper, p_comb,
                     f"ran all {big_n}: the final step decides (p={p_comb:.3g})", mean)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import RegistryError
 from ..project import Project
-from ..util import shown_path
+from ..util import below, shown_path
 from ._evidence import ModelEvidence, TaskEvidence, evidence_path, read_evidence
 from ._file import read_registry
 
@@ -340,7 +340,7 @@ def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: f
     if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
         was = recorded_threshold
         note = f", recorded at threshold {_t(was)}" if was is not None and was != spec.threshold else ""
-        out.append(f"{label}{record.model} lower {lower:.3f} < threshold {_t(spec.threshold)} (n={n}{note})")
+        out.append(f"{label}{record.model} lower {below(lower)} < threshold {_t(spec.threshold)} (n={n}{note})")
     rate = record.error_rate
     if spec.max_error_rate is not None and rate is not None and rate > spec.max_error_rate:
         out.append(f"{label}{record.model} error rate {rate:.1%} > max_error_rate {spec.max_error_rate:.1%}")
