@@ -261,12 +261,15 @@ def export() -> None:
 @export.command("litellm")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Where to write (default: litellm_config.yaml in the project).")
+@click.option("--local-api-base", metavar="URL",
+              help="Where local models are served (llama-cpp-python's server, each under its catalog name): "
+                   "export them as openai/<name> there instead of leaving them out.")
 @project_option
-def export_litellm(out, project_dir) -> None:
+def export_litellm(out, local_api_base, project_dir) -> None:
     """The registry as a LiteLLM Router / proxy config: one model group per task, with fallbacks."""
     from .export import write_litellm_config
 
-    click.echo(write_litellm_config(_project(project_dir), out).text())
+    click.echo(write_litellm_config(_project(project_dir), out, local_api_base).text())
 
 
 @cli.command()
