@@ -63,7 +63,24 @@ def validate(project_dir: str) -> None:
     """Check specs, golden sets and the catalog; calls no model."""
     from .commands import validate as check
 
-    click.echo(check(_project(project_dir)))
+    warnings, summary = check(_project(project_dir))
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    click.echo(summary)
+
+
+@cli.command()
+@click.argument("task")
+@click.option("--template", is_flag=True, required=True,
+              help="Add the task's current outputs that no label covers, with \"verdict\": null, to its labels file.")
+@click.option("--out", metavar="FILE", help="Write to FILE instead of the spec's judge.labels.")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def labels(task: str, template: bool, out: str | None, store: str | None, project_dir: str) -> None:
+    """Start or extend TASK's human labels from its current outputs (a judged task's labels need outputs first)."""
+    from .commands import label_template
+
+    click.echo(label_template(_project(project_dir), task, out, store).text())
 
 
 @cli.command()
@@ -72,7 +89,7 @@ def models(project_dir: str) -> None:
     """The catalog: kind, price, and whether each model can run here."""
     from .commands import catalog_table
 
-    click.echo(catalog_table(_project(project_dir)))
+    click.echo(catalog_table(project_dir))
 
 
 @cli.command()
@@ -203,12 +220,15 @@ def export() -> None:
 @export.command("litellm")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Where to write (default: litellm_config.yaml in the project).")
+@click.option("--local-api-base", metavar="URL",
+              help="Where local models are served (llama-cpp-python's server, each under its catalog name): "
+                   "export them as openai/<name> there instead of leaving them out.")
 @project_option
-def export_litellm(out, project_dir) -> None:
+def export_litellm(out, local_api_base, project_dir) -> None:
     """The registry as a LiteLLM Router / proxy config: one model group per task, with fallbacks."""
     from .commands import export_litellm
 
-    click.echo(export_litellm(_project(project_dir), out).text())
+    click.echo(export_litellm(_project(project_dir), out, local_api_base).text())
 
 
 @cli.command()

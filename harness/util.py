@@ -97,6 +97,18 @@ def _umask() -> int:
     return mask
 
 
+def below(value: float, digits: int = 3) -> str:
+    """`value` for a line that says it is below a bar ("0.749 < 0.75"): rounded down, so the
+    comparison shown is as true as the one made (0.74996 rounds to "0.750", which reads as
+    not below 0.75). A value that is not below anything shown is still floored, never raised."""
+    import math
+
+    if not math.isfinite(value):
+        return str(value)
+    scale = 10 ** digits  # the 1e-9 keeps a float a hair under a shown digit (0.8999999999999999) on it
+    return f"{math.floor(value * scale + 1e-9) / scale:.{digits}f}"
+
+
 def shown_path(path: Path, root: Path) -> str:
     """A path as the user knows it: relative to the project root where it lies inside it."""
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -55,6 +56,17 @@ def _text(content: Any) -> str:
     return ""
 
 
+def _instance(schema: dict) -> Any:
+    """A small value that a simple JSON schema accepts (what a constrained decoder might emit)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: _instance(props.get(k) or {}) for k in schema.get("required") or list(props)}
+    return {"array": [], "boolean": True, "integer": 0, "number": 0, "null": None}.get(kind, "x")
+
+
 def _count_tokens(text: str) -> int:
     return len(text.split())
 
@@ -82,10 +94,19 @@ class FakeOpenAI:
     ``responder(body)`` returns the assistant content, or ``(content, "length")``
     to report a truncated answer. ``delay`` seconds pass before every answer; ``delays``
     sets it per requested model name (``{"fast": 0.02, "slow": 0.15}``), others get ``delay``.
+
+    ``dialect`` makes it honour structured output as a self-hosted server does (``requests``
+    records every body, so a test sees what was sent): "llama.cpp" (llama-cpp-python's server)
+    obeys a GBNF ``grammar`` of quoted alternatives and ``response_format`` {"type":
+    "json_object", "schema"}, and answers ``json_schema`` with HTTP 500 as that server does;
+    "vllm" obeys ``guided_choice``, ``guided_json`` and ``json_schema``. None: ignores them all.
     """
 
     def __init__(self, responder: Responder | None = None, delay: float = 0.0,
-                 delays: dict[str, float] | None = None):
+                 delays: dict[str, float] | None = None, dialect: str | None = None):
+        if dialect not in (None, "llama.cpp", "vllm"):
+            raise ValueError(f"unknown dialect {dialect!r}; known: llama.cpp, vllm")
+        self.dialect = dialect
         self.responder: Responder = responder or echo_first_word
         self.delay = delay
         self.delays = dict(delays or {})
@@ -262,6 +283,9 @@ class FakeOpenAI:
                 return response
         if body.get("stream"):
             return _error(400, "the fake server does not stream", "invalid_request_error", None)
+        form = (body.get("response_format") or {}).get("type") if isinstance(body.get("response_format"), dict) else None
+        if self.dialect == "llama.cpp" and form == "json_schema":
+            return _error(500, "Input should be 'text' or 'json_object'", "server_error", None)
         return web.json_response(self._completion(body))
 
     async def _faulty(self, fault: _Fault, request: web.Request) -> web.Response | None:
@@ -290,9 +314,31 @@ class FakeOpenAI:
             return None  # stalled long enough: answer normally
         return _error(503, "the fake server is shutting down", "server_error", None)
 
+    def _constrained(self, body: dict, content: str) -> str:
+        """The answer a server of this dialect gives under the body's constraint."""
+        response_format = body.get("response_format") if isinstance(body.get("response_format"), dict) else {}
+        schema = None
+        if self.dialect == "llama.cpp":
+            if isinstance(body.get("grammar"), str):
+                choices = [json.loads(c) for c in re.findall(r'"(?:[^"\\]|\\.)*"', body["grammar"])]
+                return content if content in choices else choices[0]
+            if response_format.get("type") == "json_object":
+                schema = response_format.get("schema") or {}
+        elif self.dialect == "vllm":
+            if isinstance(body.get("guided_choice"), list):
+                choices = body["guided_choice"]
+                return content if content in choices else choices[0]
+            if isinstance(body.get("guided_json"), dict):
+                schema = body["guided_json"]
+            elif response_format.get("type") == "json_schema":
+                schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        return content if schema is None else json.dumps(_instance(schema))
+
     def _completion(self, body: dict) -> dict:
         reply = self.responder(body)
         content, finish_reason = reply if isinstance(reply, tuple) else (reply, "stop")
+        if self.dialect is not None:
+            content = self._constrained(body, content)
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         prompt_tokens = sum(_count_tokens(_text(m.get("content"))) for m in messages)
         completion_tokens = _count_tokens(content)

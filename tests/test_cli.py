@@ -115,6 +115,19 @@ def test_models_prices_and_key_checks_import_no_litellm(tmp_path, key):
     assert "GOOGLE_API_KEY or GEMINI_API_KEY is not set" in out
 
 
+def test_validate_with_a_self_hosted_schema_candidate_imports_no_litellm(tmp_path):
+    """A JSON-schema task with a self-hosted candidate (a model LiteLLM's map does not know)
+    took validate 9.4 s: the schema-support lookup fell through to `import litellm`."""
+    models = {"srv": {"litellm": "openai/qwen-1.5b", "api_base": "http://127.0.0.1:9/v1", "api_key": "none"},
+              "vllm": {"litellm": "hosted_vllm/qwen", "api_key": "none", "structured": "auto"}}
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    write_project(tmp_path, models=models,
+                  specs={"t": spec(candidates=list(models), output={"json_schema": schema}, graders=[{"type": "json"}])},
+                  golden={"t": [{"id": "a", "vars": {"text": "x"}, "expected": {"name": "x"}}]})
+    status, loaded, out = _imported_by(["validate"], tmp_path)
+    assert status == 0 and [m for m in loaded if m in HEAVY] == [], out
+
+
 def test_validate_renders_every_prompt(tmp_path, monkeypatch, capsys):
     write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ text | round }}"})})
     code, _, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
@@ -170,3 +183,12 @@ def test_recommend_against_a_model_projects_its_spend_everywhere(tmp_path, monke
     assert code in (0, None) and "against yes-rule" in out
     code, _, err = tierwise(monkeypatch, capsys, "recommend", "--project", str(tmp_path), "--against", "nope")
     assert code == 2 and "'nope' is not in tierwise.yaml's models" in err
+
+
+def test_models_lists_the_catalog_whatever_a_labels_file_holds(tmp_path, monkeypatch, capsys):
+    write_project(tmp_path, specs={"t": spec(judge={"labels": "golden_sets/t.labels.jsonl"})},
+                  files={"golden_sets/t.labels.jsonl": '{"case": "c000", "verdict": "pass", "oops": 1}\n'})
+    code, _, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code == 2 and "unknown key 'oops'" in err
+    code, out, _ = tierwise(monkeypatch, capsys, "models", "--project", str(tmp_path))
+    assert code in (0, None) and "rule" in out and "ready" in out

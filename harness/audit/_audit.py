@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
-from ._monitors import MonitorRow, live_monitors
-from ._read import UsageError, from_ledger, read_usage
+from ._monitors import MonitorRow
+from ._read import UsageError, from_ledger
 
 JSON_VERSION = 1
+# The ledger's rate stands for a month only once it covers a week (weekdays and weekends, not a
+# burst: 100 calls in 1.6 minutes read as 1.3 million a month); until then tierwise.yaml's
+# volumes: are the projection, and a task without one is projected from the ledger with a note.
+MIN_WINDOW_S = 7 * 86400.0
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Projection:
     after: float | None
     recommended: str | None = None
     basis: str = ""
+    volume_from: str = ""   # where calls_per_month comes from: the ledger's rate or tierwise.yaml's volumes:
 
 
 @dataclass
@@ -85,12 +90,13 @@ def summarise(rows: list[dict[str, Any]], source: str) -> AuditResult:
     return result
 
 
-def measured_volumes(project: Any, store: str | None = None) -> dict[str, float]:
-    """Calls per month per task at the ledger's measured rate ({} without two timed calls);
-    meant to replace tierwise.yaml's hand-written volumes: in `recommend`."""
+def measured_volumes(project: Any, store: str | None = None, min_window_s: float = MIN_WINDOW_S) -> dict[str, float]:
+    """Calls per month per task at the ledger's measured rate, once the ledger covers at least
+    `min_window_s` ({} before: a shorter ledger is a burst, not a month); it replaces
+    tierwise.yaml's hand-written volumes: in `recommend`."""
     calls = calls_of(from_ledger(project.store_url(store)))
     span = span_seconds(calls)
-    if span is None:
+    if span is None or span < min_window_s:
         return {}
     counts: dict[str, int] = {}
     for c in calls:
@@ -116,10 +122,15 @@ def write_sample(project: Any, task: str, n: int, store: str | None = None, out:
     if task in project.tasks:
         known = {json.dumps(c.vars, sort_keys=True) for c in project.tasks[task].golden.cases}
     picked: dict[str, dict[str, Any]] = {}
+    in_golden, repeats = set(), 0
     for row in sorted(rows, key=lambda r: -(r["at"] or 0.0)):
         variables = json.loads(row["input"])
         key = json.dumps(variables, sort_keys=True)
-        if key in known or key in picked:
+        if key in known:
+            in_golden.add(key)
+            continue
+        if key in picked:
+            repeats += 1
             continue
         picked[key] = {"id": f"prod-{digest(variables, 10)}", "vars": variables,
                        "incumbent": {"model": row["model"], "output": row["output"]},
@@ -128,7 +139,11 @@ def write_sample(project: Any, task: str, n: int, store: str | None = None, out:
             break
     path = Path(out) if out else project.root / "golden_sets" / f"{task}.candidates.jsonl"
     atomic_write(path, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in picked.values()))
-    return {"task": task, "path": str(path), "written": len(picked), "asked": n}
+    why = ""
+    if len(picked) < n:  # say where the rest went: "0 of 5" alone reads as a fault
+        why = (f"only {len(picked)} distinct new inputs among {len(rows)} captured calls: "
+               f"{len(in_golden)} inputs already in the golden set, {repeats} calls repeating an input")
+    return {"task": task, "path": str(path), "written": len(picked), "asked": n, "why": why}
 
 
 # -- inside -------------------------------------------------------------------------
@@ -156,19 +171,42 @@ def pricer(project: Any):
     return price
 
 
+def _volume(project: Any, t: TaskFigures, span_s: float | None) -> tuple[float | None, str]:
+    """A task's calls per month and where they come from: the ledger's rate once it covers
+    MIN_WINDOW_S, else tierwise.yaml's volumes:, else the ledger's rate with a warning."""
+    days = f"{span_s / 86400:.1f} days" if span_s is not None and span_s >= 86400 else \
+        f"{(span_s or 0) / 60:.1f} minutes"
+    if span_s is not None and span_s >= MIN_WINDOW_S:
+        return t.calls * SECONDS_PER_MONTH / span_s, f"ledger rate over {days}"
+    volume = project.config.volumes.get(t.task)
+    if volume is not None:
+        return float(volume), f"volumes: in tierwise.yaml (ledger covers {days} < 7 days)"
+    if span_s is None:
+        return None, ""
+    return t.calls * SECONDS_PER_MONTH / span_s, f"ledger rate over only {days} (< 7 days)"
+
+
 def project_spend(project: Any, result: AuditResult, decisions: dict[str, Any], cands: dict[str, Any]) -> None:
-    """Monthly spend per task at the measured rate, now and with the recommendation applied
-    (`decisions` by task, `cands` the candidates by catalog name), and the biggest opportunities."""
-    if result.span_s is None:
-        result.notes.append("fewer than two timed calls: no monthly projection")
+    """Monthly spend per task, now and with the recommendation applied (`decisions` by task, `cands`
+    the candidates by catalog name), and the biggest opportunities; calls a month from _volume."""
+    volumes = {t.task: _volume(project, t, result.span_s) for t in result.tasks}
+    if all(v is None for v, _ in volumes.values()):
+        result.notes.append("fewer than two timed calls and no volumes: in tierwise.yaml: no monthly projection")
         return
-    scale = SECONDS_PER_MONTH / result.span_s
+    short = [task for task, (_, where) in volumes.items() if where.startswith("ledger rate over only")]
+    if short:
+        result.notes.append(f"the ledger covers less than 7 days, so its rate may be a burst's: {', '.join(short)} "
+                            f"projected from it anyway; set volumes: {{{short[0]}: CALLS_PER_MONTH}} in tierwise.yaml")
     for t in result.tasks:
-        proj = Projection(t.task, t.calls * scale, t.spend * scale, t.spend * scale, basis="unchanged")
+        monthly, where = volumes[t.task]
+        if monthly is None:
+            continue
+        now = t.cost_per_call * monthly
+        proj = Projection(t.task, monthly, now, now, basis="unchanged", volume_from=where)
         decision = decisions.get(t.task)
         if decision is not None and decision.status == "recommend" and decision.recommended in cands:
             per_call, proj.basis = _after_per_call(t, decision, cands[decision.recommended])
-            proj.after, proj.recommended = per_call * t.calls * scale, decision.recommended
+            proj.after, proj.recommended = per_call * monthly, decision.recommended
         result.projections.append(proj)
         result.opportunities.extend(_opportunity(project, t, proj, decision, cands))
     result.opportunities.sort(key=lambda o: (-o.potential, o.task))
@@ -220,5 +258,7 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
     if potential <= 0:
         return []
     status = decision.reason if decision is not None and decision.reason else f"run `tierwise run {t.task}`"
-    return [Opportunity(t.task, potential, f"{name} would cost ${cheapest * proj.calls_per_month:,.2f}/month "
-                                           f"if it qualifies; {status}")]
+    monthly = f"${cheapest * proj.calls_per_month:,.2f}/month"
+    if getattr(evaluated.get(name), "qualifies", False):  # it does qualify: say so, and what holds it back
+        return [Opportunity(t.task, potential, f"{name} qualifies and would cost {monthly}; {status}")]
+    return [Opportunity(t.task, potential, f"{name} would cost {monthly} if it qualifies; {status}")]

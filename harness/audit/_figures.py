@@ -29,6 +29,7 @@ class Call:
     ok: bool
     trace: str | None
     step: str | None
+    primary_failed: bool = False  # its first attempt failed (a fallback may have answered)
 
 
 @dataclass
@@ -44,10 +45,11 @@ class TaskFigures:
     fallback_rate: float
     escalation_rate: float
     contract_failures: int
-    error_rate: float
+    error_rate: float     # calls no attempt answered
     models: dict[str, int] = field(default_factory=dict)  # calls answered per model
     mean_prompt_tokens: float | None = None
     mean_completion_tokens: float | None = None
+    primary_errors: int = 0   # calls whose first attempt failed, answered by a fallback or not
 
 
 @dataclass
@@ -102,7 +104,8 @@ def calls_of(rows: list[dict[str, Any]]) -> list[Call]:
             fallback=any(a.get("kind") == "fallback" for a in attempts),
             escalated=any(a.get("kind") == "escalation" for a in attempts),
             contract_failures=sum(a.get("outcome") == "contract_failed" for a in attempts),
-            ok=used is not None, trace=last.get("trace"), step=last.get("step")))
+            ok=used is not None, trace=last.get("trace"), step=last.get("step"),
+            primary_failed=attempts[0].get("outcome") not in ("ok", "contract_failed")))
     return calls
 
 
@@ -127,7 +130,8 @@ def task_figures(calls: list[Call], attempts_per_task: dict[str, int]) -> list[T
             contract_failures=sum(c.contract_failures for c in group), error_rate=sum(not c.ok for c in group) / n,
             models=dict(sorted(models.items(), key=lambda kv: -kv[1])),
             mean_prompt_tokens=_mean([c.prompt_tokens for c in group]),
-            mean_completion_tokens=_mean([c.completion_tokens for c in group])))
+            mean_completion_tokens=_mean([c.completion_tokens for c in group]),
+            primary_errors=sum(c.primary_failed for c in group)))
     out.sort(key=lambda t: (-t.spend, t.task))
     return out
 

@@ -13,10 +13,11 @@ def audit_text(r: "AuditResult") -> str:
     if r.tasks:
         lines += ["", _table(
             ["task", "calls", "spend", "share", "per call", "p50 ms", "p95 ms", "fallback", "escalated",
-             "contract fails", "errors"],
+             "contract fails", "errors", "unanswered"],
             [[t.task, f"{t.calls:,}", _usd(t.spend), _pct(t.share), _usd(t.cost_per_call), _ms(t.p50_ms),
               _ms(t.p95_ms), _pct(t.fallback_rate), _pct(t.escalation_rate), str(t.contract_failures),
-              _pct(t.error_rate)] for t in r.tasks])]
+              f"{t.primary_errors} ({_pct(t.primary_errors / t.calls if t.calls else 0.0)})", _pct(t.error_rate)]
+             for t in r.tasks])]
     p = r.pipelines
     if p is not None:
         lines += ["", f"Pipelines: {p.runs:,} runs (traces), {_usd(p.spend)}; per run: cost mean "
@@ -32,10 +33,10 @@ def audit_text(r: "AuditResult") -> str:
         now = sum(x.now for x in r.projections)
         after = sum(x.after if x.after is not None else x.now for x in r.projections)
         change = f" ({(after - now) / now:+.0%})" if now > 0 else ""
-        lines += ["", f"Projected monthly spend at the measured rate: now {_usd(now)}, "
+        lines += ["", f"Projected monthly spend: now {_usd(now)}, "
                       f"with the current recommendation {_usd(after)}{change}",
-                  _table(["task", "calls/month", "now", "after", "recommended", "after is"],
-                         [[x.task, f"{x.calls_per_month:,.0f}", _usd(x.now), _usd(x.after),
+                  _table(["task", "calls/month", "from", "now", "after", "recommended", "after is"],
+                         [[x.task, f"{x.calls_per_month:,.0f}", x.volume_from, _usd(x.now), _usd(x.after),
                            x.recommended or "-", x.basis] for x in r.projections])]
     if r.monitors:
         lines += ["", "Live monitors:"] + [f"  {m.line()}" for m in r.monitors]
@@ -44,8 +45,10 @@ def audit_text(r: "AuditResult") -> str:
         lines += [f"  {i}. {o.task}: up to {_usd(o.potential)}: {o.why}" for i, o in enumerate(r.opportunities, 1)]
     if r.sample is not None:
         s = r.sample
-        lines += ["", f"wrote {s['written']} of {s['asked']} unlabelled candidates for {s['task']} to {s['path']}; "
-                      f"label each (set expected, drop incumbent) and add it to the golden set"]
+        lines += ["", f"wrote {s['written']} of {s['asked']} unlabelled candidates for {s['task']} to {s['path']}"
+                      + (f" ({s['why']})" if s.get("why") else "")
+                      + ("; label each (set expected, drop incumbent) and add it to the golden set" if s["written"]
+                         else "")]
     lines += [f"note: {n}" for n in r.notes]
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ project, the store, the registry), calls the domain packages and returns a resul
     _audit.py       audit
     _diff.py        diff
     _prune.py       prune
+    _labels.py      labels --template
     _report.py      report
     _exchange.py    import promptfoo, export litellm
 
@@ -18,8 +19,8 @@ tests/test_layers.py runs them).
 
 from .._lazy import lazy_attributes
 
-__all__ = ["RecommendOutcome", "RunDiff", "RunOutcome", "RunRequest", "audit", "catalog_rows", "catalog_table",
-           "diff", "export_litellm", "gate", "import_promptfoo", "init", "outcome_of", "prune", "recommend",
+__all__ = ["LabelTemplate", "RecommendOutcome", "RunDiff", "RunOutcome", "RunRequest", "audit", "catalog_rows", "catalog_table",
+           "diff", "export_litellm", "gate", "import_promptfoo", "init", "label_template", "outcome_of", "prune", "recommend",
            "recommend_command", "report", "ReportOutcome", "run_command", "validate"]
 
 # Each command's module loads when it is first used: `validate` and `gate` need neither the store
@@ -29,6 +30,7 @@ _LAZY = {
     **dict.fromkeys(["RunOutcome", "RunRequest", "outcome_of", "run_command"], "_run"),
     **dict.fromkeys(["RecommendOutcome", "recommend", "recommend_command"], "_recommend"),
     "gate": "_gate", "audit": "_audit", "prune": "_prune", **dict.fromkeys(["ReportOutcome", "report"], "_report"),
+    **dict.fromkeys(["LabelTemplate", "label_template"], "_labels"),
     **dict.fromkeys(["RunDiff", "diff"], "_diff"),
     **dict.fromkeys(["export_litellm", "import_promptfoo"], "_exchange"),
 }

@@ -41,7 +41,7 @@ def audit(project: Project | str | Path = ".", source: str | Path | None = None,
     result = summarise(rows, shown)
     result.notes.extend(skipped)
     if proj is not None and rows and recommendation:
-        decisions, cands = _decisions(proj, result, store) if result.span_s is not None else ({}, {})
+        decisions, cands = _decisions(proj, result, store)
         project_spend(proj, result, decisions, cands)
     if proj is not None and source is None:
         result.monitors = live_monitors(proj, proj.store_url(store), rows)

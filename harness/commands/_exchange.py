@@ -10,10 +10,11 @@ from ..importers import import_promptfoo as _import_promptfoo
 from ..project import Project
 
 
-def export_litellm(project: Project, out: str | Path | None = None) -> LitellmExport:
+def export_litellm(project: Project, out: str | Path | None = None, local_api_base: str | None = None
+                   ) -> LitellmExport:
     """The registry as a LiteLLM Router / proxy config, written to `out` (default: the project's
-    litellm_config.yaml)."""
-    return write_litellm_config(project, out)
+    litellm_config.yaml); `local_api_base`: where local models are served, to export them too."""
+    return write_litellm_config(project, out, local_api_base)
 
 
 def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import resolve_candidates
-from ..project import Project, init_project
+from ..models import describe_structured, resolve_candidates
+from ..project import Project, init_project, load_catalog
 
 
 def init(folder: str | Path) -> list[str]:
@@ -14,16 +14,18 @@ def init(folder: str | Path) -> list[str]:
     return init_project(folder)
 
 
-def validate(project: Project) -> str:
-    """Check specs, golden sets and the catalog, calling no model; the one-line summary."""
+def validate(project: Project) -> tuple[list[str], str]:
+    """Check specs, golden sets and the catalog, calling no model: the warnings a run would give
+    (self-hosted models a task's contract reaches unconstrained) and the one-line summary."""
     from ..runner import check  # start-up time: the runner's plan loads only what validate needs
 
-    check(project)
+    warnings = check(project)
     cases = sum(len(t.golden) for t in project.tasks.values())
-    return f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models"
+    return warnings, f"ok: {len(project.tasks)} tasks, {cases} cases, {len(project.config.models)} models"
 
 
 def catalog_rows(project: Project) -> list[dict]:
+    """The catalog, one row per model: kind, target, price, status and the constraints it is sent."""
     from ..models import is_priced, litellm_prices
 
     cands = resolve_candidates(project.config, list(project.config.models))
@@ -48,15 +50,19 @@ def catalog_rows(project: Project) -> list[dict]:
             text = " + ".join(([text] if text != "free" else []) + extras)
         target = cand.entry.local if cand.kind == "local" else cand.litellm_model or cand.entry.python
         rows.append({"model": name, "kind": cand.kind, "target": target, "price": text,
-                     "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note})
+                     "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note,
+                     "constraints": describe_structured(cand)})
     return rows
 
 
-def catalog_table(project: Project) -> str:
-    rows = catalog_rows(project)
+def catalog_table(project_dir: str | Path) -> str:
+    """`tierwise models`: reads tierwise.yaml only, so a broken spec or labels file never hides the catalog."""
+    rows = catalog_rows(load_catalog(project_dir))
     lines = [f"{'model':<18} {'kind':<8} {'target':<34} {'status':<10} price"]
     for r in rows:
         lines.append(f"{r['model']:<18.18} {r['kind']:<8} {str(r['target']):<34.34} {r['status']:<10} {r['price']}")
         if r["why"]:
             lines.append(f"{'':<18} {'':<8} ↳ {r['why']}")
+        if r["kind"] != "python":
+            lines.append(f"{'':<18} {'':<8} ↳ constraints: {r['constraints']}")
     return "\n".join(lines)

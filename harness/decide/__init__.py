@@ -6,7 +6,7 @@ from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
            "Decision", "MonitorState", "Promotion", "Recommendation", "adaptive_next", "agreement", "cohen_kappa",
-           "compare", "corrected_lower_bound", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
+           "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
            "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "rate_monitor",
            "recorded_settings", "registry_options", "summarize", "task_judged"]
 
@@ -21,7 +21,7 @@ _LAZY = {
     "projected_against": "_recommend",
     **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
     **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
-    **dict.fromkeys(["decide", "pick", "projected_monthly"], "_rule"),
+    **dict.fromkeys(["best_evaluated", "decide", "pick", "projected_monthly"], "_rule"),
     **dict.fromkeys(["Promotion", "disagreement_upper", "promotion"], "_live"),
     **dict.fromkeys(["MonitorState", "label_monitor", "rate_monitor"], "_drift"),
 }

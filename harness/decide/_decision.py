@@ -49,6 +49,7 @@ class CandidateResult:
     # what evaluating one output cost (the judge's calls), apart from cost_per_call.
     plain_lower: float | None = None
     human_labels: int = 0
+    human_mean: float | None = None  # people's mean verdict on its labelled outputs (pass rate for pass/fail)
     eval_cost_per_call: float = math.nan
     judge_errors: int = 0
 
@@ -74,6 +75,7 @@ class Decision:
     cost_per_1k_recommended: float | None = None
     monthly_volume: float | None = None
     procedure: str = ""          # which procedure decided, and its promise (Selection.describe)
+    family: list[str] = field(default_factory=list)  # the candidates the procedure counted (the spec's list)
     adaptive: bool = False       # decided from an adaptive run's verdicts
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
 

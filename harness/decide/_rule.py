@@ -17,10 +17,12 @@ left as it is and the decision says why.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from ..models import Candidate
 from ..project import Task
+from ..util import below
 from ._cost import cost_order_key, spread_of, tie_note
 from ._decision import CandidateResult, Decision, registry_entry
 from ._figures import figures
@@ -88,7 +90,15 @@ def _judge_trusted(task: Task, judged: Any) -> str:
     from ._judged import uses_judge
 
     policy = task.spec.judge
-    if policy is None or policy.min_agreement is None or not uses_judge(task):
+    if policy is None or not uses_judge(task):
+        return ""
+    labels = getattr(task, "labels", None)
+    if policy.labels is not None and labels is not None and not labels.labels:
+        state = "does not exist yet" if labels.missing else \
+            f"has {labels.todo} outputs waiting for a verdict" if labels.todo else "is empty"
+        return (f"judge evidence cannot qualify before people judge some outputs: {policy.labels} {state}; "
+                f"fix: `tierwise labels {task.name} --template`, fill in the verdicts, then recommend again")
+    if policy.min_agreement is None:
         return ""
     where = f"judge.labels in {task.path}"
     if judged is None or judged.agreement is None:
@@ -146,16 +156,24 @@ def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any 
             r.why_not = "" if v.qualifies else (stop.text if stop.status != "undecided" else
                                                 _why(r, spec.threshold, level))
         return selection
-    family = [r for r in results if r.n and r.n >= r.cases]
-    if not family:
+    # The family is the spec's candidate list, fixed before any score is seen: a candidate without
+    # results on every current case (not run, not run since a case was added, no key here) is
+    # tested as having no evidence (p = 1), so re-running fewer candidates never buys a weaker
+    # correction (issue 29: re-running only the best-looking cheap candidate after adding a case
+    # took the wrong-pick rate to 5 in 40 with six near-bar candidates).
+    tested = [r for r in results if r.n and r.n >= r.cases]
+    if not tested:
         return None
     if groups is None:
         groups = dict(tuple(frame.groupby("model", sort=False)))
-    scores = {r.model: case_scores(groups[r.model]) for r in family}
-    selection = select([Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in family],
+    scores = {r.model: case_scores(groups[r.model]) for r in tested}
+    untested = [Evidence(r.model, r.cost_per_call, successes=0, n=0) for r in results if r not in tested]
+    selection = select([Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in tested] + untested,
                        spec.threshold, spec.confidence, procedure="holm")
     for v in selection.verdicts:
         r = by_model[v.name]
+        if r not in tested:  # counted in the family, never qualifies; _limits says what it lacks
+            continue
         r.lower, r.method, r.p_value, r.adjusted_p, r.level = v.lower, v.method, v.p_value, v.adjusted_p, v.level
         if r.repeats > 1 and v.method == "bootstrap":
             r.method = "cluster_bootstrap"
@@ -167,7 +185,7 @@ def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any 
 def _why(r: CandidateResult, threshold: float, level: float | None, fallback: str = "") -> str:
     if level is None:
         return fallback or "not tested: Holm's procedure stopped at a candidate with a larger p-value"
-    return (f"lower bound {r.lower:.3f} < {threshold:g} at {round((1 - level) * 100, 4):g}% "
+    return (f"lower bound {below(r.lower)} < {threshold:g} at {round((1 - level) * 100, 4):g}% "
             f"(mean {r.mean:.3f}, n={r.n})")
 
 
@@ -211,6 +229,9 @@ def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: A
     for r in results:
         if not r.n:
             continue
+        human = judged.models[r.model].human if r.model in judged.models else []
+        if human:
+            r.human_labels, r.human_mean = len(human), sum(human) / len(human)
         corrected = judged.corrected(r.model, task.spec.confidence, policy.bound if policy is not None else "exact")
         if corrected is None:
             continue
@@ -219,7 +240,7 @@ def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: A
         r.method = f"{corrected.method}, {corrected.n_labeled} human verdicts"
         if r.qualifies and r.lower < task.spec.threshold:
             r.qualifies = False
-            r.why_not = (f"lower bound corrected for the judge's error {r.lower:.3f} < {task.spec.threshold:g} "
+            r.why_not = (f"lower bound corrected for the judge's error {below(r.lower)} < {task.spec.threshold:g} "
                          f"(judge alone {r.plain_lower:.3f}; {corrected.n_labeled} human verdicts)")
 
 
@@ -235,7 +256,13 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
     if not qualifying:
         return None, []
     best = first if first is not None else qualifying[0]
-    rest = [r for r in qualifying if r is not best]
+    # A fallback calls what the primary calls when they share a target (two catalog names for one
+    # model, say at two prices): it would add nothing when the primary fails, so it is not one.
+    targets, rest = {best.target}, []
+    for r in qualifying:
+        if r.target not in targets:
+            targets.add(r.target)
+            rest.append(r)
     fallbacks: list[CandidateResult] = []
     providers = {best.provider}
     for r in rest:  # first pass: one per new provider, cheapest first
@@ -255,6 +282,10 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
     with results only under an old spec."""
     state = data = used = None
+    if adaptive is not None and adaptive.family_size < len(task.spec.candidates):
+        # a run recorded over fewer candidates than the spec names is decided over the spec's
+        # list all the same (its p-values stay valid; Holm over more is only stricter)
+        adaptive = replace(adaptive, family_size=len(task.spec.candidates))
     if adaptive is not None and len(frame):
         from ._adaptive import case_sequence, replay
 
@@ -286,6 +317,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
                                     "measure": policy.agreement if policy else "accuracy",
                                     "min_agreement": policy.min_agreement if policy else None}
     decision.procedure = selection.describe() if selection is not None else ""
+    decision.family = list(task.spec.candidates)
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
     family = selection.family_size if selection is not None else len(task.spec.candidates)
@@ -311,18 +343,19 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
             saving = (best.cost_per_call - cheapest.cost_per_call) * 1000
             pin_note = (f"pinned ({pin}): {cheapest.model} is the cheapest qualifying; unpinning would save "
                         f"${saving:.4g} per 1,000 calls")
+            decision.reason = f"pinned: {pin} (not the cheapest qualifying: {cheapest.model} is)"
     elif best is not None and current is not None and (current_res is None or current_res.model != best.model):
         best, fallbacks = _backed_change(task, frame, decision, results, current_res, best, fallbacks)
     if best is None:
         if not evaluated:
             decision.reason = "no candidate has results yet; run `tierwise run " + task.name + "`"
             return decision
-        top = max(evaluated, key=lambda r: (r.qualifies, r.lower, r.mean))
+        top = best_evaluated(evaluated)
         decision.status = "no_qualifier"
         if not decision.reason:
             unevaluated = [r.model for r in results if not r.n]
             failed = [f"{r.model}: {r.why_not}" for r in evaluated if r is not top and r.error_rate == 1.0]
-            decision.reason = (f"nothing qualifies; best evaluated is {top.model} ({top.why_not}); "
+            decision.reason = (f"nothing qualifies; best evaluated is {top.model}{_people(top)} ({top.why_not}); "
                                + "".join(f"{f}; " for f in failed)
                                + (f"not evaluated under the current spec: {', '.join(unevaluated)}; "
                                   if unevaluated else "")
@@ -367,6 +400,26 @@ def _backed_change(task: Task, frame: Any, decision: Decision, results: list[Can
         return pick(results, first=current_res)
     decision.reason = f"nothing proposed: {why}; {'entry left as it is'}"
     return None, []
+
+
+def best_evaluated(evaluated: list[CandidateResult]) -> CandidateResult:
+    """The candidate to name when nothing qualifies: the highest bound, unless people judged
+    its outputs worse than another's; then the one people passed most often (human verdicts
+    outrank a judge's grades, and "best" must never contradict them)."""
+    top = max(evaluated, key=lambda r: (r.qualifies, r.lower, r.mean))
+    labelled = [r for r in evaluated if r.human_labels]
+    if top.human_labels and labelled:
+        people = max(labelled, key=lambda r: (r.qualifies, r.human_mean, r.lower, r.mean))
+        if people.human_mean > top.human_mean:
+            return people
+    return top
+
+
+def _people(r: CandidateResult) -> str:
+    if not r.human_labels:
+        return ""
+    passed = r.human_mean * r.human_labels
+    return f", people passed {passed:.3g} of its {r.human_labels} labelled outputs"
 
 
 def _reason(results: list[CandidateResult], best: CandidateResult) -> str:

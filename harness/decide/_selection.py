@@ -62,6 +62,8 @@ from typing import Sequence
 import numpy as np
 from scipy import special as _sp
 
+from ..util import below
+
 PROCEDURES = ("holm", "fixed_sequence", "each_alone")
 PROCEDURE_NAMES = {
     "holm": "Holm step-down",
@@ -416,4 +418,4 @@ def _why_not(e: _Evidence, lower: float, level: float | None, threshold: float, 
     conf = _pct(1 - level)
     if e.method == "given":
         return f"p={e.p:.3g} > {level:.3g}"
-    return f"lower bound {lower:.3f} < {threshold:g} at {conf} (mean {e.mean:.3f}, n={e.n}, p={e.p:.3g})"
+    return f"lower bound {below(lower)} < {threshold:g} at {conf} (mean {e.mean:.3f}, n={e.n}, p={e.p:.3g})"

@@ -90,6 +90,7 @@ import numpy as np
 
 from scipy import special as _sp
 
+from ..util import below
 from ._sample_size import critical_count
 from ._selection import BootstrapBound, Candidate, Selection, binomial_p_value, clopper_pearson_lower, select
 
@@ -361,7 +362,7 @@ def _judge(name: str, x: np.ndarray, plan: AdaptivePlan) -> Stop:
         return Stop(name, "qualified", n, big_n, lower, upper, p_comb, f"qualified {where}: {why}", mean)
     if upper < t:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
-                    f"stopped {where}: upper bound {upper:.3f} < {t:g}", mean)
+                    f"stopped {where}: upper bound {below(upper)} < {t:g}", mean)
     chance = conditional_power(x, plan, upper)
     if chance is not None and chance < plan.futility_power:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
@@ -370,11 +371,12 @@ def _judge(name: str, x: np.ndarray, plan: AdaptivePlan) -> Stop:
     if chance is None and (best := best_final_mean(x, plan)) < t:
         return Stop(name, "cannot_qualify", n, big_n, lower, upper, p_comb,
                     f"stopped {where}: even with every remaining case perfect its mean at {big_n} would be "
-                    f"{best:.3f} < {t:g}", mean)
+                    f"{below(best)} < {t:g}", mean)
     if n >= big_n:
         return Stop(name, "undecided", n, big_n, lower, upper, p_comb,
                     f"ran all {big_n}: the final step decides (p={p_comb:.3g})", mean)
-    return Stop(name, "running", n, big_n, lower, upper, p_comb, f"running, {where}", mean)
+    return Stop(name, "running", n, big_n, lower, upper, p_comb,
+                f"running, {where}: mean {mean:.3f}, bounds {lower:.3f} to {upper:.3f} against {t:g}", mean)
 
 
 def adaptive_state(observed: Mapping[str, Sequence[float]], costs: Mapping[str, float | None],
@@ -405,8 +407,10 @@ def adaptive_state(observed: Mapping[str, Sequence[float]], costs: Mapping[str, 
         want = {n: min(plan.total, used[n] + plan.round_size) for n in active}
         lacking = {n: want[n] - len(data[n]) for n in active if len(data[n]) < want[n]}
         if lacking:
-            for n in names:
-                status.setdefault(n, _waiting(n, plan))
+            for n in names:  # a candidate this round starts is running, not waiting for anyone
+                status.setdefault(n, Stop(n, "running", used[n], plan.total, 0.0, 1.0, 1.0,
+                                          f"starting, {want[n]} of {plan.total} cases this round")
+                                  if n in active else _waiting(n, plan))
             return AdaptiveState(plan, status, lacking)
         for n in active:
             used[n] = want[n]

@@ -5,7 +5,10 @@ LiteLLM proxy calls `model="ticket_triage"` and gets the evidence-backed model a
 
 LiteLLM cannot call `python:` rules, and `local:` models need a server the proxy does not
 start: such targets are left out, and a task whose primary is one of them is left out whole
-(routing it elsewhere would not be what the evidence chose). The prompt stays with the caller:
+(routing it elsewhere would not be what the evidence chose). A local model served by
+llama-cpp-python's OpenAI-compatible server under its catalog name (the alias Tierwise itself
+serves it by) is exported in that served form with `local_api_base`: `openai/<name>` at that
+URL, with the same grammar or schema constraint the evaluation sent. The prompt stays with the caller:
 the proxy does not render the task's template (Tierwise's client does).
 """
 
@@ -36,8 +39,9 @@ class LitellmExport:
         return "\n".join(lines)
 
 
-def litellm_config(project: Any, num_retries: int | None = None) -> LitellmExport:
-    """The registry's entries as a LiteLLM config dict (model_list and router_settings)."""
+def litellm_config(project: Any, num_retries: int | None = None, local_api_base: str | None = None) -> LitellmExport:
+    """The registry's entries as a LiteLLM config dict (model_list and router_settings);
+    `local_api_base`: where local models are served (else they are left out, with how to serve them)."""
     from ..client import build_routes
     from ..models import constraint
     from ..registry import read_registry
@@ -51,14 +55,15 @@ def litellm_config(project: Any, num_retries: int | None = None) -> LitellmExpor
     for task, route in routes.items():
         groups: list[str] = []
         for i, hop in enumerate(route.hops):
-            why = _not_exportable(hop)
+            why = _not_exportable(hop, local_api_base)
             if why:
                 if i == 0:
                     out.skipped[task] = f"its model {hop.target} {why}"
                     break
                 out.skipped[f"{task} fallback {hop.target}"] = why
                 continue
-            params = {"model": hop.cand.litellm_model, **_options(hop.cand.call_options), **hop.params,
+            served = {"api_base": local_api_base, "api_key": "none"} if hop.cand.kind == "local" else {}
+            params = {"model": hop.cand.litellm_model, **served, **_options(hop.cand.call_options), **hop.params,
                       **constraint(route.task, hop.cand)}
             name = task if i == 0 else f"{task}/fallback-{len(groups)}"
             out.config["model_list"].append({"model_name": name, "litellm_params": params,
@@ -73,13 +78,14 @@ def litellm_config(project: Any, num_retries: int | None = None) -> LitellmExpor
     return out
 
 
-def write_litellm_config(project: Any, out: str | Path | None = None) -> LitellmExport:
+def write_litellm_config(project: Any, out: str | Path | None = None,
+                         local_api_base: str | None = None) -> LitellmExport:
     """Write the config as YAML (default: litellm_config.yaml in the project root)."""
     import yaml
 
     from ..util import atomic_write
 
-    export = litellm_config(project)
+    export = litellm_config(project, local_api_base=local_api_base)
     path = Path(out) if out else project.root / "litellm_config.yaml"
     body = yaml.safe_dump(export.config, sort_keys=False, allow_unicode=True, width=4096)
     notes = "".join(f"# left out {what}: {why}\n" for what, why in export.skipped.items())
@@ -88,11 +94,17 @@ def write_litellm_config(project: Any, out: str | Path | None = None) -> Litellm
     return export
 
 
-def _not_exportable(hop: Any) -> str:
+def _not_exportable(hop: Any, local_api_base: str | None = None) -> str:
     if hop.cand.kind == "python":
         return "is a python: rule, which LiteLLM cannot call"
-    if hop.cand.kind == "local":
-        return "is a local llama.cpp model; serve it (python -m llama_cpp.server) and add it by hand"
+    if hop.cand.kind == "local" and not local_api_base:
+        local = hop.cand.entry.local or ""
+        gguf = local if local.endswith(".gguf") else f"<the .gguf of {local}>"
+        return (f"is a local llama.cpp model the proxy cannot start; to keep it, serve it under its catalog name "
+                f"(pip install 'llama-cpp-python[server]'; python -m llama_cpp.server --model {gguf} "
+                f"--model_alias {hop.name} --port 8000) and export again with --local-api-base "
+                f"http://127.0.0.1:8000/v1: it is then called as openai/{hop.name} there, with the evaluated "
+                f"constraint")
     return ""
 
 

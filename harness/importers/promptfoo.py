@@ -80,7 +80,7 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
     suite = read_suite(config)
     report = ImportReport(config, out_dir)
     dropped = list(suite.dropped)
-    base = _slug(suite.description or config.resolve().parent.name or "promptfoo")[:40].strip("_") or "promptfoo"
+    base = _cut_slug(_slug(suite.description or config.resolve().parent.name or "promptfoo"), 40) or "promptfoo"
 
     models, candidates, params, judges = _catalog(suite, dropped)
     graders, expected, latency = _graders(suite, judges, models, dropped, report)
@@ -353,7 +353,7 @@ def _prompt_ok(prompt: Prompt, suite: Suite, dropped: list[Dropped]) -> bool:
 
 
 def _task_name(base: str, prompt: Prompt, suite: Suite, taken: list[str]) -> str:
-    name = base if len(suite.prompts) == 1 else f"{base}_{_slug(prompt.label)}"
+    name = base if len(suite.prompts) == 1 else f"{base}_{_cut_slug(_slug(prompt.label), 30)}"
     unique, k = name, 2
     while unique in taken:
         unique, k = f"{name}_{k}", k + 1
@@ -398,6 +398,15 @@ def _write(out_dir: Path, files: dict[str, str], report: ImportReport) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "task"
+
+
+def _cut_slug(slug: str, limit: int) -> str:
+    """A slug of at most `limit` characters, cut after a whole word ("support_reply_tone"), not
+    inside one ("support_reply_to"); a single word longer than the limit is cut at the limit."""
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit + 1].rfind("_")
+    return (slug[:cut] if cut > 0 else slug[:limit]).strip("_")
 
 
 def _py_name(text: str) -> str:

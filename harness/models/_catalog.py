@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from . import _local
 from ._entry import ModelEntry
 from ._identity import candidate_identity
+from ._structured import stated_mode
 
 
 class Catalog(Protocol):
@@ -37,6 +38,7 @@ class Candidate:
     note: str = ""                 # why the status is unknown
     concurrency: int = 16
     timeout_s: float = 60.0
+    structured: str | None = None  # litellm: the structured-output mode (_structured.py); None: LiteLLM's map
 
     @property
     def provider(self) -> str:
@@ -80,6 +82,7 @@ def resolve_candidates(config: Catalog, names: list[str], check_keys: bool = Tru
         if entry.kind == "litellm":
             cand.litellm_model = entry.litellm
             cand.call_options = entry.call_options
+            cand.structured = stated_mode(entry, config.root)
             if check_keys:
                 _check_litellm(cand)
         elif entry.kind == "local":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._local import choices_grammar
+from ._structured import MODES, choice_args, schema_args
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -38,21 +38,40 @@ def constraint(task: "Task", cand: "Candidate") -> dict[str, Any]:
     out = task.spec.output
     if out is None or cand.kind == "python":
         return {}
-    if cand.kind == "local":
-        if out.choices:
-            extra: dict[str, Any] = {"extra_body": {"grammar": choices_grammar(out.choices)}}
+    schema_form, choice_form = _forms(cand)
+    if out.choices:
+        extra = choice_args(choice_form, out.choices)
+        if choice_form == "grammar":
             # Grammar-constrained sampling may spell a label a character at a time, so a
             # max_tokens tuned for API tokenizers would cut labels short; the grammar itself
             # bounds the answer, so allow the longest label in the worst case.
             needed = max(len(c) for c in out.choices) + 1
             if (task.spec.params.max_tokens or needed) < needed:
                 extra["max_tokens"] = needed
-            return extra
-        return {"extra_body": {"response_format": {"type": "json_object", "schema": out.json_schema}}}
-    if out.json_schema and _supports_schema(cand.litellm_model or ""):
-        return {"response_format": {"type": "json_schema",
-                                    "json_schema": {"name": task.name[:64], "schema": out.json_schema}}}
-    return {}
+        return extra
+    return schema_args(schema_form, task.name, out.json_schema or {})
+
+
+def unconstrained(task: "Task", cand: "Candidate") -> str | None:
+    """What a task's contract (a label set or a schema) loses at a self-hosted candidate that
+    is sent no constraint for it ("choices", "a JSON schema"); None when it is sent one, or
+    when the candidate is a provider API, python: rule or embedded model."""
+    out = task.spec.output
+    if out is None or cand.kind != "litellm" or cand.structured is None or cand.structured == "auto":
+        return None
+    if constraint(task, cand):
+        return None
+    return "choices" if out.choices else "a JSON schema"
+
+
+def _forms(cand: "Candidate") -> tuple[str | None, str | None]:
+    """(schema form, choice form) for a candidate: an embedded model's llama.cpp grammar, a
+    self-hosted endpoint's stated or probed mode, a provider's schema support per LiteLLM."""
+    if cand.kind == "local":
+        return MODES["grammar"]
+    if cand.structured is not None:
+        return MODES.get(cand.structured, (None, None))  # "auto" not probed yet: nothing
+    return ("json_schema" if _supports_schema(cand.litellm_model or "") else None), None
 
 
 def _supports_schema(model: str) -> bool:
@@ -71,18 +90,14 @@ def _supports_schema(model: str) -> bool:
 
 def structured(cand: "Candidate", name: str, schema: dict[str, Any], grammar: str | None = None) -> dict[str, Any]:
     """Extra call arguments that hold a model to a JSON schema where it can: a llama.cpp grammar
-    (or the schema) for a local model, structured output for an API model that supports it.
-    A python: model gets nothing (its answer is parsed strictly all the same)."""
+    (or the schema) for a local model or a grammar-taking endpoint, the endpoint's or provider's
+    structured output otherwise. A python: model gets nothing (its answer is parsed strictly all the same)."""
     if cand.kind == "python":
         return {}
-    if cand.kind == "local":
-        if grammar is not None:
-            return {"extra_body": {"grammar": grammar}}
-        return {"extra_body": {"response_format": {"type": "json_object", "schema": schema}}}
-    if _supports_schema(cand.litellm_model or ""):
-        return {"response_format": {"type": "json_schema",
-                                    "json_schema": {"name": name[:64], "schema": schema, "strict": True}}}
-    return {}
+    schema_form, choice_form = _forms(cand)
+    if grammar is not None and choice_form == "grammar":
+        return {"extra_body": {"grammar": grammar}}
+    return schema_args(schema_form, name, schema, strict=cand.kind == "litellm" and cand.structured is None)
 
 
 def takes_seed(cand: "Candidate") -> bool:

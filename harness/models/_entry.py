@@ -48,6 +48,9 @@ class ModelEntry(BaseModel):
     concurrency: int | None = Field(None, ge=1)
     timeout_s: float | None = Field(None, gt=0, le=86400, allow_inf_nan=False)
     extra: dict[str, Any] | None = None
+    # What structured output the endpoint accepts (models/_structured.py; docs/formats.md).
+    structured: Literal["json_schema", "json_object", "grammar", "guided", "structured_outputs", "tgi",
+                        "none", "auto"] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> "ModelEntry":
@@ -63,6 +66,8 @@ class ModelEntry(BaseModel):
             hint = f"did you mean {close[0]!r}?" if close else \
                 f"known call options: {', '.join(sorted(CALL_OPTIONS))}; put any other under extra: {{{key}: …}}"
             raise ValueError(f"unknown key {key!r}; {hint}")
+        if self.structured is not None and kinds[0] != "litellm":
+            raise ValueError("structured: is for litellm: entries (an embedded local: model is always held by a grammar)")
         if (options or self.extra) and kinds[0] != "litellm":
             first = options[0] if options else "extra"
             raise ValueError(f"unknown key {first!r}; call options are only allowed beside litellm:")

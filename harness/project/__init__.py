@@ -11,11 +11,12 @@ from ._config import (
            load_config,
 )
 from ._golden import Case, GoldenSet, load_golden_set
-from ._project import Project, load_project
+from ._labels import Labels, load_labels, template_lines
+from ._project import Project, load_catalog, load_project
 from ._scaffold import NEXT_STEPS, init_project
 from ._specs import Task, TaskSpec, load_task, prompt_env
 from ._yaml import pydantic_error, read_yaml
 
 __all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "Case", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
-           "ShadowEntry", "Task", "TaskSpec", "check_shadow", "init_project", "load_config", "load_golden_set", "load_project", "load_task", "prompt_env",
+           "Labels", "ShadowEntry", "Task", "TaskSpec", "check_shadow", "init_project", "load_catalog", "load_config", "load_labels", "template_lines", "load_golden_set", "load_project", "load_task", "prompt_env",
            "pydantic_error", "read_yaml"]

@@ -6,7 +6,7 @@ import difflib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from ..errors import ConfigError
 from ..models import ModelEntry
@@ -41,6 +41,12 @@ class ProjectConfig(_Strict):
     workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
     shadow: dict[Annotated[str, Field(min_length=1, max_length=200)], ShadowEntry] = Field(default_factory=dict)
 
+    _root: Path | None = PrivateAttr(None)  # the folder it was loaded from (the probe cache lives there)
+
+    @property
+    def root(self) -> Path | None:
+        return self._root
+
 
 def load_config(root: Path) -> ProjectConfig:
     """Load `tierwise.yaml` from the project root."""
@@ -56,6 +62,7 @@ def load_config(root: Path) -> ProjectConfig:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise pydantic_error(exc, CONFIG_FILE, ProjectConfig, ConfigError) from None
+    config._root = root
     check_shadow(config.shadow, config.models, CONFIG_FILE)
     from ..util import register_catalog_secrets
 

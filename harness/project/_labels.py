@@ -9,7 +9,12 @@ One label a line:
 `output` (the text judged; it matches any model's output equal to it after trimming) and/or
 `model` (a catalog name; it matches that model's current output). Give `output` whenever you
 can: a label on a model alone no longer describes its output once the output changes. `verdict`
-is pass / fail, true / false, or a score in [0, 1] (compared with the task's pass mark).
+is pass / fail, true / false, or a score in [0, 1] (compared with the task's pass mark);
+`null` is an output not labelled yet (`tierwise labels TASK --template` writes such lines).
+
+A declared labels file may be missing or hold no verdicts yet: labels need outputs first. The
+task then loads, and its judge evidence cannot qualify a model until people have judged some
+outputs (decide/_rule.py says so, with the command).
 """
 
 from __future__ import annotations
@@ -46,6 +51,12 @@ class Labels:
     path: str
     labels: tuple[Label, ...]
     sha256: str
+    pending: tuple[tuple[str, str], ...] = ()  # (case, output) of lines whose verdict is still null
+    missing: bool = False     # the file does not exist yet
+
+    @property
+    def todo(self) -> int:
+        return len(self.pending)
 
     def for_case(self, case_id: str) -> list[Label]:
         return [lab for lab in self.labels if lab.case == case_id]
@@ -53,11 +64,13 @@ class Labels:
 
 def load_labels(path: Path, shown: str, case_ids: set[str], models: set[str]) -> Labels:
     """Read and check a labels file; a bad line is `file:line: what is wrong`."""
+    if not path.exists():
+        return Labels(shown, (), hashlib.sha256(b"").hexdigest(), missing=True)
     if not path.is_file():
-        raise GoldenSetError(f"{shown}: labels file not found; fix: create it (one JSON label a line) or "
-                             f"correct judge.labels")
+        raise GoldenSetError(f"{shown}: not a file; fix: point judge.labels at a JSONL file (it may be empty)")
     raw = path.read_bytes()
     out: list[Label] = []
+    pending: list[tuple[str, str]] = []
     for lineno, where, obj in jsonl_objects(raw, shown, "a label"):
         unknown = sorted(set(obj) - _KEYS)
         if unknown:
@@ -73,10 +86,27 @@ def load_labels(path: Path, shown: str, case_ids: set[str], models: set[str]) ->
                                  f"known: {', '.join(sorted(models))}")
         if output is not None and not isinstance(output, str):
             raise GoldenSetError(f'{where}: "output" must be the judged text')
+        if obj.get("verdict") is None:  # not labelled yet
+            pending.append((str(case), (output or "").strip()))
+            continue
         out.append(Label(str(case), _verdict(obj.get("verdict"), where), model, output, lineno))
-    if not out:
-        raise GoldenSetError(f"{shown}: no labels; fix: add one JSON label a line, or remove judge.labels")
-    return Labels(shown, tuple(out), hashlib.sha256(raw).hexdigest())
+    return Labels(shown, tuple(out), hashlib.sha256(raw).hexdigest(), tuple(pending))
+
+
+def template_lines(labels: Labels | None, rows: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Label lines to fill in (verdict null) for each (case, model, output) that no label (nor
+    a line already waiting for one) covers; one line per distinct output of a case, listing
+    the first model that gave it. Outputs are what people judge, so each is written in full."""
+    have = labels.labels if labels is not None else ()
+    seen: set[tuple[str, str]] = set(labels.pending if labels is not None else ())
+    out = []
+    for case, model, output in rows:
+        key = (case, output.strip())
+        if key in seen or any(lab.case == case and lab.matches(model, output) for lab in have):
+            continue
+        seen.add(key)
+        out.append({"case": case, "model": model, "output": output, "verdict": None, "note": ""})
+    return out
 
 
 def _verdict(value: Any, where: str) -> float:

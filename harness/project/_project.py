@@ -62,6 +62,15 @@ def _activate(root: Path) -> None:
         sys.path.insert(0, str(root))
 
 
+def load_catalog(root: str | Path = ".") -> Project:
+    """The project with its catalog only (no eval specs read): what `tierwise models` needs,
+    so a problem in a spec, golden set or labels file never hides the catalog."""
+    root = Path(root).resolve()
+    config = load_config(root)
+    _activate(root)
+    return Project(root, config)
+
+
 def load_project(root: str | Path = ".") -> Project:
     """Load the catalog and every eval spec, validating everything; calls no model."""
     root = Path(root).resolve()

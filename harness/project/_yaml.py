@@ -127,7 +127,10 @@ def pydantic_error(exc: Any, shown_as: str, model: Any, error: type[TierwiseErro
     kind = first["type"]
     if kind == "extra_forbidden":
         known = _known_fields(model, loc[:-1])
-        hint = f"; known: {', '.join(known)}" if known else ""
+        import difflib
+
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.75)
+        hint = (f"; did you mean {close[0]!r}?" if close else "") + (f"; known: {', '.join(known)}" if known else "")
         return error(f"{where}: unknown key {loc[-1]!r}{hint}")
     if kind == "missing":
         return error(f"{where}: required key is missing; fix: add it")

@@ -79,6 +79,7 @@ class TaskEvidence(ModelEvidence):
     tierwise_version: str = ""
     recorded_at: str = ""
     procedure: str = ""              # which procedure decided (added within version 1)
+    family: list[str] | None = None  # the candidates its correction counted: the spec's list (added within 1)
     noninferiority: NonInferiorityEvidence | None = None  # added within version 1
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts, when measured
     labels_hash: str | None = None                 # sha256 of the task's labels file then
@@ -217,7 +218,8 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
         "golden_set": task.spec.golden_set, "golden_hash": task.golden.sha256,
         "threshold": task.spec.threshold, "confidence": task.spec.confidence,
         "fallbacks": [record(name) for name in decision.fallbacks],
-        "procedure": decision.procedure, "noninferiority": _noninferiority(decision),
+        "procedure": decision.procedure, "family": list(decision.family) or None,
+        "noninferiority": _noninferiority(decision),
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),

@@ -16,12 +16,13 @@ results instead of the recorded evidence; only then are litellm and the store to
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RegistryError
 from ..project import Project
-from ..util import shown_path
+from ..util import below, shown_path
 from ._consistency import evidence_problems
 from ._evidence import ModelEvidence, TaskEvidence, evidence_path, read_evidence
 from ._file import read_registry
@@ -144,6 +145,9 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
                f"and run {run_fix(name)}")
     fallbacks = entry.get("fallbacks") or []
     fallbacks = fallbacks if isinstance(fallbacks, list) else [fallbacks]
+    if model in fallbacks:  # a fallback that is the primary again adds nothing when the primary fails
+        problems.append(f"registry model {model} is also its own fallback")
+        fix = f"remove {model} from tasks.{name}.fallbacks in {project.config.registry}"
     problems += [f"fallback {fb} has no evidence" for fb in fallbacks if fb not in records]
     problems += _option_problems(entry, [records[t] for t in [model, *fallbacks] if t in records])
     stale = _staleness(project, task, record, main, [records[fb] for fb in fallbacks if fb in records])
@@ -152,7 +156,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     if stale:
         return TaskGate(name, STALE, "stale evidence: " + "; ".join(stale), fix)
 
-    quality = _quality(task, main, "", record.threshold) + _judge_quality(task, record)
+    quality = _family(task, record) + _quality(task, main, "", record.threshold) + _judge_quality(task, record)
     quality += [q for fb in fallbacks for q in _quality(task, records[fb], "fallback ", None)]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
@@ -223,6 +227,22 @@ def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvi
     if labels is not None and record.labels_hash is not None and record.labels_hash != labels.sha256:
         stale.append(f"{labels.path} (human verdicts) changed since the evidence")
     return stale
+
+
+def _family(task: Any, record: TaskEvidence) -> list[str]:
+    """Evidence decided over fewer candidates than the spec names was corrected for too few: a
+    re-run of only the best-looking candidate must not buy a weaker bound (docs/decisions.md)."""
+    named = list(task.spec.candidates)
+    if record.family is not None:
+        missing = [m for m in named if m not in record.family]
+        if missing:
+            return [f"the evidence was decided over {len(record.family)} candidates, not the {len(named)} "
+                    f"{task.path} names (missing: {', '.join(missing)})"]
+        return []
+    counted = re.search(r" over (\d+) candidates?\b", record.procedure or "")
+    if counted and int(counted.group(1)) < len(named):
+        return [f"the evidence was decided over {counted.group(1)} candidates, not the {len(named)} {task.path} names"]
+    return []
 
 
 def _judge_quality(task: Any, record: TaskEvidence) -> list[str]:
@@ -297,7 +317,7 @@ def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: f
     if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
         was = recorded_threshold
         note = f", recorded at threshold {threshold_text(was)}" if was is not None and was != spec.threshold else ""
-        out.append(f"{label}{record.model} lower {lower:.3f} < threshold {threshold_text(spec.threshold)} (n={n}{note})")
+        out.append(f"{label}{record.model} lower {below(lower)} < threshold {threshold_text(spec.threshold)} (n={n}{note})")
     rate = record.error_rate
     if spec.max_error_rate is not None and rate is not None and rate > spec.max_error_rate:
         out.append(f"{label}{record.model} error rate {rate:.1%} > max_error_rate {spec.max_error_rate:.1%}")

@@ -6,7 +6,10 @@ Long texts are cut at TEXT_LIMIT characters here; the cut is marked in the text 
 
 Layout (arrays, not objects, to keep the payload small; report.js reads the same positions):
     case  = [task_index, case_id, input, expected, tags, failed_any, disagree, cells]
-    cell  = [output, passed, score, error, reasons, latency_ms, finish_reason] or null
+    cell  = [output, passed, score, error, reasons, latency_ms, finish_reason, human] or null
+
+`human` is people's verdict on that output from the task's labels file (1 pass, 0 fail, a
+score between, the mean when several labels match), or null when nobody judged it.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ def case_payload(project: Any, rec: Any, reasons: dict[int, str]) -> dict[str, A
         golden = {c.id: c for c in task.golden.cases}
         order = [c.id for c in task.golden.cases if c.id in answers]
         order += sorted(set(answers) - set(order))  # stored cases no longer in the golden set
+        labels = getattr(task, "labels", None)
         for case_id in order:
             per_model = answers[case_id]
-            cells = [per_model.get(m) for m in models]
+            cells = [_with_human(per_model.get(m), m, case_id, labels) for m in models]
             verdicts = [c[1] for c in cells if c is not None]
             case = golden.get(case_id)
             cases.append([
@@ -54,6 +58,15 @@ def case_payload(project: Any, rec: Any, reasons: dict[int, str]) -> dict[str, A
                 cells,
             ])
     return {"tasks": tasks, "cases": cases}
+
+
+def _with_human(cell: list[Any] | None, model: str, case_id: str, labels: Any) -> list[Any] | None:
+    """The cell with people's verdict on its output appended (None when nobody judged it)."""
+    if cell is None:
+        return None
+    verdicts = [] if labels is None or cell[3] is not None else \
+        [lab.verdict for lab in labels.for_case(case_id) if lab.matches(model, cell[7])]
+    return cell[:7] + [round(sum(verdicts) / len(verdicts), 4) if verdicts else None]
 
 
 def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, dict[str, list[Any]]]]:
@@ -86,6 +99,7 @@ def _cells_by_task(frame: Any, reasons: dict[int, str]) -> dict[str, dict[str, d
             reasons.get(int(rid), ""),
             None if latency is None else round(float(latency), 1),
             finish,
+            output,  # the full text, for matching human labels; dropped by _with_human
         ]
     return out
 

@@ -131,8 +131,12 @@ def judge_lines(d: Decision, eval_costs: tuple[float, float] | None = None) -> l
         out.append(f"judge agreement with {a['n']} human verdicts: accuracy {a['accuracy']:.2f}, "
                    f"Cohen's kappa {kappa}{need}")
     else:
-        out.append("judge agreement: not measured (no human verdicts match the current outputs)")
+        out.append(f"judge agreement: not measured (no human verdicts match the current outputs; "
+                   f"`tierwise labels {d.task} --template` lists the outputs to judge)")
     for c in d.candidates:
+        if c.human_labels and c.human_mean is not None:
+            out.append(f"{c.model}: people passed {c.human_mean * c.human_labels:.3g} of {c.human_labels} labelled "
+                       f"outputs ({c.human_mean:.0%})")
         if c.plain_lower is not None:
             out.append(f"{c.model}: lower bound {score(c.lower)} corrected for the judge with {c.human_labels} human "
                        f"verdicts (judge alone {score(c.plain_lower)})")
@@ -162,6 +166,8 @@ def _action(d: Decision) -> str:
             return f"change model from {d.current.get('model')} to {entry.get('model')} ({d.recommended})"
         keys = [k for k, v in entry.items() if d.current.get(k) != v]
         return f"keep model {entry.get('model')}; update {', '.join(keys)}"
+    if d.status == "keep" and d.reason.startswith("pinned:"):
+        return f"no change: {entry.get('model')} ({d.recommended}) is kept as {d.reason}"
     if d.status == "keep":
         return f"no change: {entry.get('model')} ({d.recommended}) is still the cheapest that qualifies"
     if d.status == "no_qualifier":

@@ -12,17 +12,45 @@ from ._fmt import money, signed_money
 
 
 def run_table(summary: Any) -> str:
-    """The per task × model table a run prints (summary: decide.summarize's DataFrame)."""
-    header = f"{'task':<20} {'model':<18} {'n':>4} {'mean':>6} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} " \
+    """The per task × model table a run prints (summary: decide.summarize's DataFrame). Its name
+    columns are as wide as the longest name (up to a cap); a longer name keeps its start and
+    its end around an ellipsis, so two names that differ at the end never look the same."""
+    rows = list(summary.itertuples(index=False))
+    tw = min(max([4, *(len(str(r.task)) for r in rows)]), 48)
+    mw = min(max([5, *(len(str(r.model)) for r in rows)]), 32)
+    tasks = _fitted([str(r.task) for r in rows], tw)
+    models = _fitted([str(r.model) for r in rows], mw)
+    header = f"{'task':<{tw}} {'model':<{mw}} {'n':>4} {'mean':>6} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} " \
              f"{'tok in':>7} {'tok out':>7} {'$ / call':>11}"
     lines = [header, "-" * len(header)]
-    for r in summary.itertuples(index=False):
+    for r in rows:
         lines.append(
-            f"{r.task:<20.20} {r.model:<18.18} {r.n:>4} {r.mean:>6.3f} {r.errors:>4} {_num(r.p50_ms, 8, 0)} "
-            f"{_num(r.p95_ms, 8, 0)} {_num(r.prompt_tokens, 7, 0)} {_num(r.completion_tokens, 7, 1)} "
-            f"{_per_call(r.cost_per_call)}"
+            f"{tasks[str(r.task)]:<{tw}} {models[str(r.model)]:<{mw}} {r.n:>4} {r.mean:>6.3f} {r.errors:>4} "
+            f"{_num(r.p50_ms, 8, 0)} {_num(r.p95_ms, 8, 0)} {_num(r.prompt_tokens, 7, 0)} "
+            f"{_num(r.completion_tokens, 7, 1)} {_per_call(r.cost_per_call)}"
         )
     return "\n".join(lines)
+
+
+def _fitted(names: list[str], width: int) -> dict[str, str]:
+    """Each name in `width` characters: as it is, or its start and end around "…"; names that
+    would still look alike (they differ in the middle) end in "…#" and a short digest instead."""
+    import hashlib
+
+    def fit(name: str) -> str:
+        if len(name) <= width:
+            return name
+        tail = (width - 1) // 2
+        return name[:width - 1 - tail] + "…" + name[len(name) - tail:]
+
+    shown = {n: fit(n) for n in dict.fromkeys(names)}
+    counts: dict[str, int] = {}
+    for text in shown.values():
+        counts[text] = counts.get(text, 0) + 1
+    for name, text in shown.items():
+        if counts[text] > 1:
+            shown[name] = name[:width - 6] + "…#" + hashlib.sha1(name.encode()).hexdigest()[:4]
+    return shown
 
 
 def _num(value: float, width: int, digits: int) -> str:

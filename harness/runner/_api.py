@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..models import price_map_version
+from ..models import price_map_version, probe_structured
 from ..project import Project
 from ..store import Store, safe_url
 from ..util import redact, tierwise_version
-from ._candidates import candidates_for, judges_for
+from ._candidates import candidates_for, judges_for, unconstrained_warnings
 from ._plan import Plan, plan_run
 from ._estimate import DryRun, dry_run
 from ._progress import Progress
@@ -144,6 +144,9 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
     for name, why in skipped.items():
         prog.line(f"skipped {name}: {why}")
     available = {name: c for name, c in cands.items() if c.available}
+    probe_structured(available, project.root, prog.line)
+    for line in unconstrained_warnings(selected, available):
+        prog.line(f"warning: {line}")
     plan = plan_run(selected, available, limit=limit, shard=shard, repeats=repeats)
     settings = _adaptive_settings(selected, plan, adaptive, limit, shard, prog)
     plan.judges = judges_for(project, selected)
@@ -254,9 +257,9 @@ def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: in
         price = {name: estimator.call(it).cost for name, it in first.items()}
         ladder = sorted(first, key=lambda n: (price[n] is None, price[n] or 0.0, n))
         reps = max((it.repeat for it in plan.items if it.task.name == task.name), default=0) + 1
-        # Holm's family: the candidates this run can evaluate, fixed before any score is seen
-        # (as in a full run); a model skipped for want of a key is not tested, so not counted.
-        out[task.name] = AdaptiveSettings(tuple(ladder), len(ladder), repeats=reps)
+        # Holm's family: the spec's candidate list, fixed before any score is seen (as in a full
+        # run): one this run does not evaluate (--models, no key here) is counted, never qualified.
+        out[task.name] = AdaptiveSettings(tuple(ladder), max(len(ladder), len(task.spec.candidates)), repeats=reps)
     return out
 
 

@@ -22,6 +22,8 @@ line says so when that happened. A run stopped by its budget is incomplete: its 
 from __future__ import annotations
 
 import math
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
@@ -117,6 +119,31 @@ def run_parts(items: list[Item], store: Store, options: RunOptions, progress: Ca
         budget.run(items, store, options, progress, counts)
 
 
+class Pace:
+    """Seconds per call made in this run's adaptive rounds so far: the next round's estimate."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+
+    def estimate(self, calls: int) -> str:
+        if not self.calls:
+            return ""
+        secs = calls * self.seconds / self.calls
+        shown = f"{secs:.0f} s" if secs < 120 else f"{secs / 60:.1f} min"
+        return f", about {shown} at the pace so far ({self.seconds / self.calls:.2f} s a call)"
+
+    @contextmanager
+    def timing(self, counts: RunCounts):
+        before, started = counts.called, time.monotonic()
+        try:
+            yield
+        finally:
+            if counts.called > before:  # a round served from the cache says nothing of the pace
+                self.seconds += time.monotonic() - started
+                self.calls += counts.called - before
+
+
 def adaptive_rounds(plan: Plan, settings: dict[str, Any], store: Store, options: RunOptions,
                     progress: Callable[[], Any], counts: RunCounts, budget: Budget | None,
                     note: Callable[[str], None]) -> dict[str, dict[str, str]]:
@@ -132,6 +159,7 @@ def adaptive_rounds(plan: Plan, settings: dict[str, Any], store: Store, options:
     keys = plan.current_keys()
     last: list[str] | None = None
     rounds = 0
+    pace = Pace()
     while True:
         frame = store.results_frame(sorted(tasks), current=keys)
         batch: list[Item] = []
@@ -148,5 +176,10 @@ def adaptive_rounds(plan: Plan, settings: dict[str, Any], store: Store, options:
             return stops
         last = ids
         rounds += 1
-        note(f"adaptive round {rounds}: {len(batch)} calls")
-        run_parts(batch, store, options, progress, counts, budget)
+        if rounds > 1:  # where each candidate stands before the next round (a settled one says why)
+            for name, lines in stops.items():
+                for model, line in lines.items():
+                    note(f"  {name} × {model}: {line}")
+        note(f"adaptive round {rounds}: {len(batch)} calls{pace.estimate(len(batch))}")
+        with pace.timing(counts):
+            run_parts(batch, store, options, progress, counts, budget)

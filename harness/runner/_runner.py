@@ -61,10 +61,12 @@ class SharedLocal:
             return self.engine
         from ..models import start_local
 
-        models = {**(self.engine.models if self.engine is not None else {}), **models}
+        kept = dict(self.engine.models) if self.engine is not None else {}
         self.stop()
+        # Name the models this part needs: the engine also keeps those earlier parts used
+        # (loaded on demand), which this line would otherwise present as starting now.
         note(f"starting llama.cpp for {', '.join(models)} …")
-        self.engine = start_local(models, threads=threads)
+        self.engine = start_local({**kept, **models}, threads=threads)
         return self.engine
 
     def stop(self) -> None:

@@ -114,7 +114,75 @@ def test_projection_applies_the_current_recommendation_and_names_where_to_evalua
     assert "no eval spec yet: add evals/summary.yaml" in result.opportunities[0].why
     text = result.text()
     assert "now $6.00, with the current recommendation $3.60 (-40%)" in text
-    assert measured_volumes(project) == {"t": pytest.approx(120.0), "summary": pytest.approx(90.0)}
+    assert measured_volumes(project, min_window_s=0) == {"t": pytest.approx(120.0), "summary": pytest.approx(90.0)}
+    assert measured_volumes(project) == {}  # one day of ledger is not yet a month's rate
+    assert proj["t"].volume_from == "ledger rate over only 1.0 days (< 7 days)"
+    assert any(n.startswith("the ledger covers less than 7 days") for n in result.notes)
+
+
+def _burst(n: int, seconds: float, task: str = "t") -> list[dict]:
+    return [_attempt(f"b{i}", task, "api", T0 + i * seconds / (n - 1), 0.001, 50) for i in range(n)]
+
+
+def test_a_burst_is_projected_from_volumes_not_from_its_rate(tmp_path):
+    """100 calls in 1.6 minutes projected 1,330,081 calls a month; volumes: says 80,000."""
+    project = _project(tmp_path)
+    config = yaml.safe_load((tmp_path / "tierwise.yaml").read_text())
+    (tmp_path / "tierwise.yaml").write_text(yaml.safe_dump({**config, "volumes": {"t": 80000}}))
+    project = load_project(tmp_path)
+    _fill(project, _burst(100, 96.0))
+    proj = audit(project).projections[0]
+    assert proj.calls_per_month == 80000 and proj.now == pytest.approx(80.0)
+    assert proj.volume_from == "volumes: in tierwise.yaml (ledger covers 1.6 minutes < 7 days)"
+    assert "volumes: in tierwise.yaml" in audit(project).text()
+
+
+def test_a_ledger_of_a_week_or_more_is_projected_from_its_own_rate(tmp_path):
+    project = _project(tmp_path)
+    config = yaml.safe_load((tmp_path / "tierwise.yaml").read_text())
+    (tmp_path / "tierwise.yaml").write_text(yaml.safe_dump({**config, "volumes": {"t": 80000}}))
+    project = load_project(tmp_path)
+    _fill(project, _burst(80, 8 * DAY))
+    proj = audit(project).projections[0]
+    assert proj.calls_per_month == pytest.approx(80 * 30 / 8) and proj.volume_from == "ledger rate over 8.0 days"
+
+
+def test_the_errors_column_counts_failed_primary_attempts(tmp_path):
+    project = _project(tmp_path)
+    _fill(project, LEDGER)
+    result = audit(project, recommendation=False)
+    t = {x.task: x for x in result.tasks}["t"]
+    assert t.primary_errors == 1 and t.error_rate == 0.0  # c2's primary failed; its fallback answered
+    row = next(line for line in result.text().splitlines() if line.startswith("t "))
+    assert row.split()[-3:] == ["1", "(25.0%)", "0.0%"]
+
+
+def test_a_qualifying_model_is_not_said_to_cost_so_much_if_it_qualifies(tmp_path, fake_openai, monkeypatch):
+    monkeypatch.setenv("TW_KEY", "sk-test-audit-0000000000")
+    project = _project(tmp_path, fake_openai, evaluate=True)
+    from harness.commands import recommend
+    from harness.registry import write_registry
+
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(
+        {"tasks": {"t": {"model": "openai/fake-model", "fallbacks": [], "pin": "the provider policy"}}}))
+    project = load_project(tmp_path)
+    write_registry(project, recommend(project))  # the pinned model stays; the free rule qualifies too
+    project = load_project(tmp_path)
+    _fill(project, LEDGER)
+    why = {o.task: o.why for o in audit(project).opportunities}["t"]
+    assert why.startswith("rule qualifies and would cost $0.00/month; ")  # then the decision's reason
+    assert "if it qualifies" not in why
+
+
+def test_a_sample_that_writes_fewer_than_asked_says_why(tmp_path):
+    project = _project(tmp_path)
+    _fill(project, [_attempt(f"k{i}", "t", "rule", T0 + i, 0.0, 1, input=json.dumps({"text": w}), output=w)
+                    for i, w in enumerate(["yes", "no", "yes", "maybe", "maybe"])])
+    result = audit(project, sample=("t", 5), recommendation=False)
+    assert result.sample["written"] == 1
+    assert result.sample["why"] == ("only 1 distinct new inputs among 5 captured calls: 2 inputs already in the "
+                                    "golden set, 1 calls repeating an input")
+    assert "wrote 1 of 5 unlabelled candidates" in result.text() and "(only 1 distinct new inputs" in result.text()
 
 
 SPEND_LOGS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -290,3 +291,91 @@ def test_gate_calls_evidence_stale_when_the_human_verdicts_change(tmp_path):
     labels = tmp_path / "golden_sets" / "t.labels.jsonl"
     labels.write_text(labels.read_text().replace('"verdict": "pass"', '"verdict": "fail"', 1))
     assert "t.labels.jsonl (human verdicts) changed since the evidence" in gate(load_project(tmp_path)).text()
+
+
+# ---- labels from zero: a declared labels file may be missing or empty ----------------------------
+
+
+def _declared(tmp_path, judge="passes_all", content=None, threshold=0.5):
+    """A judged task whose judge.labels is declared; the file holds `content` (None: absent)."""
+    _project(tmp_path, judge, [], threshold=threshold)  # writes an empty labels file
+    labels = tmp_path / "golden_sets" / "t.labels.jsonl"
+    if content is None:
+        labels.unlink()
+    else:
+        labels.write_text(content)
+    return load_project(tmp_path)
+
+
+@pytest.mark.parametrize("content, state", [(None, "does not exist yet"), ("", "is empty")])
+def test_a_missing_or_empty_labels_file_loads_and_keeps_judge_evidence_from_qualifying(tmp_path, content, state,
+                                                                                         monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    project = _declared(tmp_path, content=content)
+    code, out, err = tierwise(monkeypatch, capsys, "validate", "--project", str(tmp_path))
+    assert code in (0, None), err
+    run(project, progress=False)
+    c = recommend(project).decisions[0].candidates[0]
+    assert not c.qualifies
+    assert c.why_not == (f"judge evidence cannot qualify before people judge some outputs: golden_sets/t.labels.jsonl "
+                         f"{state}; fix: `tierwise labels t --template`, fill in the verdicts, then recommend again")
+
+
+def test_the_labels_template_round_trip_from_zero_labels(tmp_path, monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    project = _declared(tmp_path, judge="strict", content=None, threshold=0.2)
+    run(project, progress=False)
+    code, out, _ = tierwise(monkeypatch, capsys, "labels", "t", "--template", "--project", str(tmp_path))
+    assert code in (0, None) and "40 outputs to judge added (40 waiting, 0 verdicts so far)" in out
+    path = tmp_path / "golden_sets" / "t.labels.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert lines[0] == {"case": "c000", "model": "rule", "output": "good reply 0", "verdict": None, "note": ""}
+    waiting = load_project(tmp_path)
+    assert waiting.tasks["t"].labels.todo == 40
+    assert "40 outputs waiting for a verdict" in recommend(waiting).decisions[0].candidates[0].why_not
+    for x in lines[:20]:  # a person judges the first twenty
+        x["verdict"] = "pass" if x["output"].startswith("good") else "fail"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    again = load_project(tmp_path)
+    d = recommend(again).decisions[0]
+    assert d.recommended == "rule" and d.candidates[0].human_labels == 20
+    assert d.candidates[0].human_mean == pytest.approx(12 / 20)
+    code, out, _ = tierwise(monkeypatch, capsys, "labels", "t", "--template", "--project", str(tmp_path))
+    assert "nothing new to label (20 verdicts, 20 waiting)" in out
+
+
+def test_labels_template_without_a_declared_file_names_the_fix(tmp_path, monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    _project(tmp_path, "strict", None)
+    code, _, err = tierwise(monkeypatch, capsys, "labels", "t", "--template", "--project", str(tmp_path))
+    assert code == 2 and "evals/t.yaml: judge.labels is not set; fix: add judge: {labels:" in err
+
+
+def test_best_evaluated_never_contradicts_the_human_verdicts(tmp_path):
+    """The judge passes everything; people failed every output of `good` (a lenient judge's
+    favourite, with the higher plain bound) and passed most of `other`'s: the advice names
+    the one people preferred, with their verdicts."""
+    from harness.decide import CandidateResult, best_evaluated
+
+    judge_fav = CandidateResult(model="qwen-0.5b", target="x", provider="local", available=True, n=8, lower=0.7, mean=0.9, human_labels=8, human_mean=0.0)
+    people_fav = CandidateResult(model="qwen-1.5b", target="y", provider="local", available=True, n=8, lower=0.5, mean=0.8, human_labels=8,
+                                 human_mean=5 / 8)
+    assert best_evaluated([judge_fav, people_fav]) is people_fav
+    unlabelled = CandidateResult(model="rule", target="z", provider="python", available=True, n=8, lower=0.9, mean=0.95)
+    assert best_evaluated([judge_fav, unlabelled]) is unlabelled  # no verdicts to compare with
+
+
+def test_report_shows_per_model_human_pass_rates_and_each_outputs_human_verdict(tmp_path):
+    from harness.report import build_report
+
+    project = _project(tmp_path, "strict", _labels(every=4))
+    run(project, progress=False)
+    files = build_report(project, recommend(project), tmp_path / "reports")
+    assert "rule: people passed 6 of 10 labelled outputs (60%)" in files.markdown.read_text()
+    html = files.html.read_text()
+    data = json.loads(re.search(r'<script type="application/json" id="cases-data">(.*?)</script>', html, re.S).group(1))
+    humans = {case[1]: case[7][0][7] for case in data["cases"]}
+    assert humans["c000"] == 1.0 and humans["c004"] == 0.0 and humans["c001"] is None

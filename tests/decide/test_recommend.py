@@ -123,7 +123,9 @@ def test_small_golden_set_gets_sample_size_advice(tmp_path):
     task, cands = _task(tmp_path, n=20, threshold=0.95)
     d = decide(task, cands, _frame({"cheap": _scores(20, 20)}), None)
     assert d.status == "no_qualifier"
-    assert d.sample_size_note == "20 cases cannot show 0.95 at 95% confidence even if all pass; at least 59 are needed"
+    # the spec names four candidates, so each may be held to 1 - 0.05/4 however many have run
+    assert d.sample_size_note == ("20 cases cannot show 0.95 at 95% confidence over 4 candidates (each may be held "
+                                  "to 98.75%) even if all pass; at least 86 are needed")
 
 
 def test_fallbacks_prefer_another_provider():
@@ -187,10 +189,11 @@ def test_holm_is_named_as_the_procedure(tmp_path):
     task, cands = _task(tmp_path, threshold=0.9)
     frame = _frame({"cheap": _scores(100, 100), "mid": _scores(100, 100), "dear": _scores(100, 100)})
     d = decide(task, cands, frame, None)
-    assert d.procedure == ("Holm step-down over 3 candidates: the chance that any candidate below 0.9 "
+    # the spec names four (rule has no results here): the family is four, the untested one last
+    assert d.procedure == ("Holm step-down over 4 candidates: the chance that any candidate below 0.9 "
                            "qualifies is at most 5%")
     levels = sorted(c.level for c in d.candidates if c.level is not None)
-    assert levels == pytest.approx([0.05 / 3, 0.05 / 2, 0.05])
+    assert levels == pytest.approx([0.05 / 4, 0.05 / 3, 0.05 / 2])
 
 
 def test_bound_shown_is_at_the_level_holm_tested(tmp_path):
@@ -274,10 +277,12 @@ def test_near_miss_says_how_many_cases_would_show_it(tmp_path):
     assert d.status == "no_qualifier"
     from harness.decide._sample_size import cases_needed, power
 
-    needed = cases_needed(0.9, 0.95, 58 / 60, power=0.8)
+    # four candidates named: each may be held to 1 - 0.05/4
+    needed = cases_needed(0.9, 1 - 0.05 / 4, 58 / 60, power=0.8)
     assert (f"cheap's mean 0.967 is above 0.9 but 60 cases cannot show it; a model whose true rate is 0.967 "
-            f"clears the bar with 80% power from {needed} cases on") in " ".join(d.notes)
-    assert power(needed, 0.9, 0.95, 58 / 60) >= 0.8
+            f"clears the bar with 80% power from {needed} cases on (at 98.75%, the level Holm may ask with 4 "
+            f"candidates)") in " ".join(d.notes)
+    assert power(needed, 0.9, 1 - 0.05 / 4, 58 / 60) >= 0.8
 
 
 # --- many candidates: the promise holds through the real rule ---------------------------------------

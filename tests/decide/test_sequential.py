@@ -142,6 +142,25 @@ def test_continuous_scores_stop_once_even_a_perfect_rest_cannot_reach_the_bar():
     assert _judge("m", np.array([1.0] * 28 + [0.95] * 2 + [0.5] + [0.0] * 9), plan).status == "running"
 
 
+def test_a_best_final_mean_just_under_the_bar_is_shown_visibly_under_it():
+    """(14.9996 + 60) / 100 = 0.749996: rounded it read "0.750 < 0.75"; floored, the line is true."""
+    from harness.decide._sequential import _judge
+
+    plan = _plan(total=100, round_size=10, threshold=0.75)
+    x = np.array([1.0] * 14 + [0.9996] + [0.0] * 25)
+    stop = _judge("m", x, plan)
+    assert stop.status == "cannot_qualify"
+    assert stop.text.endswith("its mean at 100 would be 0.749 < 0.75"), stop.text
+
+
+@pytest.mark.parametrize("value, shown", [(0.74996, "0.749"), (0.75, "0.750"), (0.8999999999999999, "0.900"),
+                                          (0.458, "0.458"), (0.0, "0.000")])
+def test_below_floors_so_the_comparison_shown_holds(value, shown):
+    from harness.util import below
+
+    assert below(value) == shown
+
+
 def test_the_run_resumes_from_what_is_stored_and_asks_only_for_what_is_missing():
     rng = np.random.default_rng(1)
     full = {m: (rng.random(200) < q).astype(float) for m, q in (("a", 0.85), ("b", 0.93), ("c", 0.99))}

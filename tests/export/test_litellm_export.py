@@ -75,3 +75,38 @@ def test_the_exported_config_routes_through_litellm_router_with_a_fallback(tmp_p
         second = asyncio.run(router.acompletion(model="t", messages=messages))
         assert second.choices[0].message.content == "yes" and backup.count == 1
         assert backup.requests[0]["model"] == "strong-model" and backup.requests[0]["max_tokens"] == 5
+
+
+def _local_project(tmp_path, api: FakeOpenAI):
+    models = {"cheap": {"litellm": "openai/cheap-model", "api_base": api.base_url, "api_key_env": "TW_FAKE_KEY",
+                        "price": {"input_per_mtok": 1.0}},
+              "small": {"local": "smollm2-135m-instruct"}}
+    write_project(tmp_path, models=models,
+                  specs={"t": spec(candidates=["cheap", "small"], output={"choices": ["yes", "no"]})},
+                  golden={"t": [{"id": "a", "vars": {"text": "yes"}, "expected": "yes"}]})
+    registry = {"tasks": {"t": {"model": "openai/cheap-model", "fallbacks": ["local:smollm2-135m-instruct"]}}}
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(registry))
+    return load_project(tmp_path)
+
+
+def test_a_dropped_local_fallback_says_how_to_serve_it(tmp_path, fake_openai):
+    export = write_litellm_config(_local_project(tmp_path, fake_openai), tmp_path / "out.yaml")
+    why = export.skipped["t fallback local:smollm2-135m-instruct"]
+    assert "python -m llama_cpp.server --model <the .gguf of smollm2-135m-instruct> --model_alias small" in why
+    assert "export again with --local-api-base http://127.0.0.1:8000/v1" in why
+
+
+def test_local_api_base_exports_a_local_fallback_in_its_served_form(tmp_path, fake_openai):
+    import litellm
+
+    with FakeOpenAI(dialect="llama.cpp") as served:  # stands in for llama_cpp.server
+        write_litellm_config(_local_project(tmp_path, fake_openai), tmp_path / "out.yaml", served.base_url)
+        config = yaml.safe_load((tmp_path / "out.yaml").read_text())
+        assert config["model_list"][1]["litellm_params"] == {
+            "model": "openai/small", "api_base": served.base_url, "api_key": "none",
+            "extra_body": {"grammar": 'root ::= "yes" | "no"'}}
+        assert config["router_settings"]["fallbacks"] == [{"t": ["t/fallback-1"]}]
+        fake_openai.fail("500", times=None)
+        router = litellm.Router(model_list=config["model_list"], **{**config["router_settings"], "num_retries": 0})
+        reply = asyncio.run(router.acompletion(model="t", messages=[{"role": "user", "content": "maybe"}]))
+        assert reply.choices[0].message.content == "yes" and served.requests[0]["grammar"] == 'root ::= "yes" | "no"'

@@ -445,3 +445,21 @@ def test_an_imported_echo_suite_runs_end_to_end(tmp_path):
     assert list(frame["case_id"]) == ["pf-001", "pf-002", "pf-003", "pf-004"]
     assert list(frame["passed"]) == [True, False, True, False]  # "Sorry" fails not-icontains; no whole JSON
     assert list(frame["score"]) == [1.0, 0.0, 1.0, 0.5]  # case 4 still passes its not-icontains grader
+
+
+def test_a_long_description_becomes_a_task_name_cut_after_a_whole_word(tmp_path):
+    (tmp_path / "pf").mkdir()
+    (tmp_path / "pf" / "promptfooconfig.yaml").write_text(textwrap.dedent("""
+        description: Customer support replies stay polite and accurate under pressure
+        prompts:
+          - {raw: "{{q}}", label: "Answer the customer politely, citing the refund policy"}
+          - {raw: "Q: {{q}}", label: "Answer the customer politely, citing the shipping policy"}
+        providers: [echo]
+        tests:
+          - vars: {q: hi}
+            assert: [{type: equals, value: hi}]
+    """))
+    report = import_promptfoo(tmp_path / "pf" / "promptfooconfig.yaml", tmp_path / "out")
+    # the description's first 40 characters end in "acc", the label's first 30 in "ci": each is cut after a word
+    assert report.tasks == ["customer_support_replies_stay_polite_and_answer_the_customer_politely",
+                            "customer_support_replies_stay_polite_and_answer_the_customer_politely_2"]

@@ -11,7 +11,7 @@ from tests.projfix import write_project
 
 def test_unknown_catalog_key_in_config(tmp_path):
     write_project(tmp_path, config={"concurency": 4})
-    with pytest.raises(ConfigError, match=r"tierwise\.yaml: concurency: unknown key 'concurency'; known: .*concurrency"):
+    with pytest.raises(ConfigError, match=r"tierwise\.yaml: concurency: unknown key 'concurency'; did you mean 'concurrency'\?; known: .*concurrency"):
         load_project(tmp_path)
 
 

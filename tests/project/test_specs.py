@@ -13,13 +13,20 @@ def test_valid_project_loads(tmp_path):
 
 def test_unknown_key_names_file_place_and_known_keys(tmp_path):
     write_project(tmp_path, specs={"t": spec(treshold=0.9)})
-    with pytest.raises(SpecError, match=r"^evals/t\.yaml: treshold: unknown key 'treshold'; known: .*threshold"):
+    with pytest.raises(SpecError, match=r"^evals/t\.yaml: treshold: unknown key 'treshold'; did you mean 'threshold'\?; known: .*threshold"):
         load_project(tmp_path)
+
+
+def test_a_key_far_from_every_known_one_gets_no_guess(tmp_path):
+    write_project(tmp_path, specs={"t": spec(zzzz=1)})
+    with pytest.raises(SpecError) as exc:
+        load_project(tmp_path)
+    assert "did you mean" not in str(exc.value) and "unknown key 'zzzz'; known:" in str(exc.value)
 
 
 def test_nested_unknown_key_is_located(tmp_path):
     write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ text }}", "sytem": "x"})})
-    with pytest.raises(SpecError, match=r"evals/t\.yaml: prompt\.sytem: unknown key 'sytem'; known: system, user, variants"):
+    with pytest.raises(SpecError, match=r"evals/t\.yaml: prompt\.sytem: unknown key 'sytem'; did you mean 'system'\?; known: system, user, variants"):
         load_project(tmp_path)
 
 

@@ -12,7 +12,7 @@ from harness.registry import write_registry as write
 from tests.projfix import spec, write_project
 
 MODELS = {"cheap": {"python": "rules:echo", "price": {"per_call": 0.001}},
-          "dear": {"python": "rules:echo", "price": {"per_call": 0.01}}}
+          "dear": {"python": "rules:upper", "price": {"per_call": 0.01}}}  # another target: a real fallback
 
 def test_write_records_evidence_for_gate(tmp_path):
     write_project(tmp_path, models=MODELS, specs={"t": spec(candidates=["cheap", "dear"], threshold=0.5,

@@ -68,3 +68,36 @@ def test_a_pinned_model_that_does_not_qualify_is_kept_and_said(tmp_path):
     [decision] = recommend(load_project(tmp_path)).decisions
     assert decision.entry is None and decision.status == "keep"
     assert decision.reason.startswith("pinned (legacy contract): python:rules:boom does not qualify (all 20 calls failed")
+
+
+def test_a_kept_pinned_entry_says_pinned_not_cheapest(tmp_path):
+    from harness.report import recommendation_text
+
+    write_project(tmp_path, models={"cheap": {"python": "rules:echo", "price": {"per_call": 0.001}},
+                                    "dear": {"python": "rules:upper", "price": {"per_call": 0.01}}},
+                  specs={"t": spec(candidates=["cheap", "dear"], params={"max_tokens": 8},
+                                   graders=[{"type": "exact", "normalize": ["strip", "lower"]}])},
+                  golden={"t": cases(20)})
+    project = load_project(tmp_path)
+    run(project, progress=False)
+    write_registry(project, recommend(project))
+    _pin(project, "python:rules:upper")
+    rec = recommend(load_project(tmp_path))
+    write_registry(project, rec)
+    rec = recommend(load_project(tmp_path))  # the pinned entry now stands: nothing to change
+    [decision] = rec.decisions
+    assert decision.status == "keep"
+    assert decision.reason == "pinned: EU data residency (not the cheapest qualifying: cheap is)"
+    text = recommendation_text(rec)
+    assert "is still the cheapest" not in text and "cheapest of" not in text
+    assert "unpinning would save $9 per 1,000 calls" in text
+
+
+def test_the_gate_refuses_a_primary_that_is_its_own_fallback(tmp_path):
+    project = _project(tmp_path)
+    entry = read_registry(project.registry_path)["t"]
+    update_registry(project.registry_path, {"t": {**entry, "fallbacks": [entry["model"]]}})
+    [verdict] = gate(load_project(tmp_path)).tasks
+    assert verdict.status == "fail"
+    assert "registry model python:rules:echo is also its own fallback" in verdict.line
+    assert "fix: remove python:rules:echo from tasks.t.fallbacks" in verdict.line

@@ -247,3 +247,17 @@ def test_json_document_is_strict_json_without_nan(example):
     json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in report.json"))
     candidate = json.loads(text)["tasks"][0]["candidates"][0]
     assert not any(isinstance(v, float) and math.isnan(v) for v in candidate.values())
+
+
+def test_the_run_table_never_shows_two_tasks_under_one_name():
+    import pandas as pd
+
+    from harness.report import run_table
+
+    row = dict(model="qwen-1.5b", n=10, mean=0.9, errors=0, p50_ms=1.0, p95_ms=2.0, prompt_tokens=5.0,
+               completion_tokens=1.0, cost_per_call=0.0)
+    names = ["support_reply_tone_answer_refund", "support_reply_tone_answer_shipping",
+             "x" * 30 + "_first_variant_of_a_very_long_imported_name", "x" * 30 + "_second_variant_of_a_very_long_imported_name"]
+    table = run_table(pd.DataFrame([dict(row, task=t) for t in names]))
+    shown = [line.split()[0] for line in table.splitlines()[2:]]
+    assert shown[:2] == names[:2] and len(set(shown)) == 4 and all(len(s) <= 48 for s in shown)

@@ -41,3 +41,15 @@ def test_a_fast_pair_prints_one_line_when_done():
         progress.advance(_row())
     assert [x.split(" (")[0] for x in out.getvalue().splitlines()] == [
         "running 3 calls across 1 task × model pairs", "  t × m: 3/3 done"]
+
+
+def test_a_pair_whose_calls_ran_together_reports_the_time_they_took():
+    """Five 5-10 s calls answered at once: the pair took about 10 s, not 0.0 s."""
+    out = io.StringIO()
+    progress = Progress(stream=out)
+    progress.start(_items(5))
+    for latency in (5_000, 7_500, 10_000, 6_000, 9_000):
+        progress.advance(SimpleNamespace(task="t", model="m", error=None, latency_ms=latency, cached=False))
+    done = out.getvalue().splitlines()[-1]
+    took = float(done.split("(")[1].rstrip("s)"))
+    assert done.startswith("  t × m: 5/5 done (") and 10.0 <= took < 11.0

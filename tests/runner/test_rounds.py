@@ -278,3 +278,49 @@ def test_a_run_stopped_by_its_budget_exits_1_and_says_where(tmp_path, monkeypatc
     assert code == 1
     assert "budget: stopped at $0.0200 of $0.0250 before t × rule case c2" in out
     assert "2 of 5 calls made" in out
+
+
+def test_adaptive_progress_shows_each_candidates_running_score_and_a_time_estimate(tmp_path):
+    import io
+
+    from harness.runner import Progress
+
+    project = _ladder(tmp_path)
+    stream = io.StringIO()
+    run(project, progress=Progress(enabled=True, stream=stream), adaptive=True)
+    lines = stream.getvalue().splitlines()
+    rounds = [x for x in lines if x.startswith("adaptive round ")]
+    assert rounds[0] == "adaptive round 1: 30 calls"  # all three start (a pick and two fallbacks); no pace yet
+    assert all(", about " in x and " s a call)" in x for x in rounds[1:])
+    standing = [x for x in lines if x.startswith("  t × ")]
+    assert any(x.startswith("  t × fair: running, at 10 of 200: mean 0.") and "against 0.9" in x for x in standing)
+    assert any(x.startswith("  t × poor: stopped at 10 of 200") for x in standing)
+    assert not any("poor: waiting for cheaper candidates" in x or "fair: waiting" in x for x in standing)
+
+
+def test_the_cheapest_candidate_of_a_round_is_never_waiting_for_cheaper_ones():
+    from harness.decide._sequential import AdaptivePlan, adaptive_state
+
+    plan = AdaptivePlan(threshold=0.9, confidence=0.95, total=100, family_size=3, round_size=10, needed=1)
+    state = adaptive_state({}, {"a": 0.001, "b": 0.002, "c": 0.01}, plan)
+    assert state.stops["a"].text == "starting, 10 of 100 cases this round"
+    assert state.stops["c"].text == "waiting for cheaper candidates"
+
+
+def test_starting_llama_cpp_names_the_models_this_part_needs(monkeypatch):
+    from harness.runner._runner import SharedLocal
+
+    class Engine:
+        def __init__(self, models):
+            self.models = dict(models)
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr("harness.models.start_local", lambda models, threads=None: Engine(models))
+    notes: list[str] = []
+    shared = SharedLocal()
+    shared.get({"smollm2": "a", "gemma3": "b"}, None, notes.append)
+    engine = shared.get({"qwen-0.5b": "c", "qwen-1.5b": "d"}, None, notes.append)
+    assert notes == ["starting llama.cpp for smollm2, gemma3 …", "starting llama.cpp for qwen-0.5b, qwen-1.5b …"]
+    assert list(engine.models) == ["smollm2", "gemma3", "qwen-0.5b", "qwen-1.5b"]  # still kept, loaded on demand

@@ -5,7 +5,7 @@
   var PAGE = 50, SHOW = 400;
   // Record positions, as written by harness/report/_cases.py.
   var T = 0, ID = 1, INPUT = 2, EXPECTED = 3, TAGS = 4, FAIL = 5, DISAGREE = 6, CELLS = 7;
-  var OUT = 0, PASSED = 1, SCORE = 2, ERROR = 3, REASON = 4, LATENCY = 5, FINISH = 6;
+  var OUT = 0, PASSED = 1, SCORE = 2, ERROR = 3, REASON = 4, LATENCY = 5, FINISH = 6, HUMAN = 7;
 
   var data = JSON.parse(document.getElementById("cases-data").textContent);
   var tasks = data.tasks, cases = data.cases;
@@ -87,6 +87,10 @@
     var head = node("h4");
     var verdict = (ok ? "✓ pass" : bad ? "✗ fail" : "ungraded") + (cell[SCORE] !== null ? " " + cell[SCORE].toFixed(2) : "");
     head.append(node("span", null, label), node("span", "verdict" + (ok ? " pass" : " fail"), verdict));
+    if (cell[HUMAN] !== null && cell[HUMAN] !== undefined) {
+      var human = cell[HUMAN] === 1 ? "✓ pass" : cell[HUMAN] === 0 ? "✗ fail" : cell[HUMAN].toFixed(2);
+      head.append(node("span", "verdict human" + (cell[HUMAN] >= 0.5 ? " pass" : " fail"), "people: " + human));
+    }
     box.append(head);
     if (cell[ERROR] !== null) {
       box.append(node("p", "reason error", cell[ERROR]));
