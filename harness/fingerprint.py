@@ -12,7 +12,9 @@ both stale at once:
 - `case_hash`: what a golden case asks and expects;
 - `grader_hash`: the graders, their options, the code of custom graders, and the output
   contract (labels, schema) the graders read;
-- `spec_hash`: everything in the spec and catalog that decides one model's outputs and scores.
+- `spec_hash`: everything in the spec and catalog that decides one model's outputs and scores;
+- `cascade_hash`: a cascade's stages (each one's spec_hash), their deferral signals (a check's
+  code) and the grid its threshold is chosen from; not its name.
 """
 
 from __future__ import annotations
@@ -203,3 +205,19 @@ def spec_hash(task: "Task", model: str, identity: dict[str, Any]) -> str:
         "candidate": identity,
     }
     return digest(payload)
+
+
+def cascade_hash(task: "Task", cascade: Any) -> str:
+    """What decides a cascade's answers, scores and chosen threshold: each stage's spec_hash (its
+    candidate, prompt, params, graders), each stage's deferral signals with the code of a `check`
+    verifier, and the grid the threshold is chosen from (a different grid is a different
+    procedure). Its name is not part of it: renaming a cascade changes nothing it answers."""
+    from .project import signal_record
+
+    stages = []
+    for i, model in enumerate(cascade.models):
+        signals = [signal_record(s) for s in cascade.signals(i)]
+        checks = {s["check"]: source_digest(s["check"].removeprefix("python:"))
+                  for s in signals if isinstance(s, dict) and "check" in s}
+        stages.append({"spec": task.spec_hash(model), "defer": signals, "checks": checks})
+    return digest({"stages": stages, "grid": list(cascade.thresholds)})
