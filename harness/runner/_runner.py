@@ -13,7 +13,7 @@ from typing import Any
 
 from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
 from ..graders import Grade, combine
-from ..models import CallResult, call_kwargs, complete, cost_of, secret_label
+from ..models import ABSTAINED, CallResult, call_kwargs, complete, cost_of, secret_label
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
 from ._writer import CacheOnly, Writer
@@ -270,6 +270,8 @@ async def _graded_row(it: Item, result: CallResult, cached: bool, options: RunOp
     """The row of one answered (or failed) call, graded in workers with a deadline."""
     if result.error is not None:
         return _row(it, result, cached, options.run_id, [])
+    if result.finish_reason == ABSTAINED:
+        return _row(it, result, cached, options.run_id, _abstained(it))
     records = [await _grade(g, result.output or "", it, options.grade_timeout_s) for g in it.task.graders]
     return _row(it, result, cached, options.run_id, records)
 
@@ -287,6 +289,12 @@ async def _grade(g: Any, output: str, it: Item, timeout_s: float) -> Grade:
         return Grade(0.0, False, f"grader error: {g.name} {exc}")
 
 
+def _abstained(it: Item) -> list[Grade]:
+    """A rule that returned None gave no answer: every grader scores it 0 without seeing an output
+    (grading "" would score it as if it had answered ""). A cascade defers on it (`abstain`)."""
+    return [Grade(0.0, False, "abstained: the rule returned None") for _ in it.task.graders]
+
+
 def _response(result: CallResult) -> dict[str, Any]:
     return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms}
@@ -301,7 +309,8 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
     judge_errors: int | None = None
     if result.error is None:
         if records is None:
-            records = [g.grade(result.output or "", it.case) for g in it.task.graders]
+            records = _abstained(it) if result.finish_reason == ABSTAINED else \
+                [g.grade(result.output or "", it.case) for g in it.task.graders]
         combined = combine(it.task.graders, records)
         score, passed = combined.score, combined.passed
         grades = [{"grader": g.name, "options": g.options, "weight": g.weight, "score": r.score,
