@@ -72,6 +72,7 @@ class CallResult:
     attempts: int = 0
     error: str | None = None
     error_type: str | None = None
+    confidence: float | None = None  # the probability of the answer, where the provider gives logprobs
 
 
 async def complete(cand: "Candidate", messages: list[dict[str, str]], params: dict[str, Any],

@@ -245,7 +245,7 @@ async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunC
     if cached is not None:
         result = CallResult(output=cached["output"], finish_reason=cached.get("finish_reason"),
                             prompt_tokens=cached.get("prompt_tokens"), completion_tokens=cached.get("completion_tokens"),
-                            latency_ms=cached.get("latency_ms"), attempts=0)
+                            latency_ms=cached.get("latency_ms"), attempts=0, confidence=cached.get("confidence"))
         counts.cached += 1
     else:
         if it.cand.kind == "local" and _death(server):  # every further call would fail the same way
@@ -297,7 +297,8 @@ def _abstained(it: Item) -> list[Grade]:
 
 def _response(result: CallResult) -> dict[str, Any]:
     return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms}
+            "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms,
+            **({"confidence": result.confidence} if result.confidence is not None else {})}
 
 
 def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[Grade] | None = None,
@@ -333,6 +334,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
         latency_ms=result.latency_ms, attempts=result.attempts, cached=cached, score=score, passed=passed,
         grades=grades, cache_key=it.call_key if result.error is None and not cached else None,
         cache_response=response, eval_cost=eval_cost, judge_errors=judge_errors, judge_cache=judge_cache,
+        confidence=result.confidence,
     )
 
 

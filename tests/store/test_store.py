@@ -104,3 +104,19 @@ def test_unreachable_store_is_a_clear_error(tmp_path):
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match=r"cannot open the store"):
         Store(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_006_adds_the_confidence_column_to_an_older_store_and_it_round_trips(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the store as 005 left it
+        conn.execute(sa.text("ALTER TABLE results DROP COLUMN confidence"))
+        conn.execute(sa.text("DELETE FROM tierwise_migrations WHERE name = '006_result_confidence'"))
+    engine.dispose()
+    store = Store(url)
+    assert store.schema_version() == SCHEMA_VERSION
+    store.write_results([_row(confidence=0.875), _row(case_id="c2", call_key="k2")])
+    frame = store.results_frame().set_index("case_id")
+    assert frame.loc["c1", "confidence"] == 0.875 and frame["confidence"].isna().sum() == 1
+    store.close()
