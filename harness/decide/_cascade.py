@@ -301,10 +301,38 @@ class PolicySelection:
     confidence: float
     singles: list
     cascades: list[CascadeVerdict]
+    skipped: dict[str, str] = field(default_factory=dict)  # cascades that could not be decided, and why
+
+    def cascade_rows(self) -> list[dict]:
+        """Each cascade's verdict as plain data (the decision's `cascades`, --json, the report)."""
+        rows = []
+        for v in self.cascades:
+            rows.append({"name": v.name, "qualifies": v.qualifies, "threshold": v.threshold, "n": v.n,
+                         "mean": v.mean, "lower": v.lower, "level": v.level, "method": v.method,
+                         "cost_per_call": v.cost_per_call, "p95_ms": v.p95_ms, "deferral_rate": v.deferral_rate,
+                         "deferral_interval": list(v.stages[0].interval) if v.stages else None,
+                         "stages": [{"model": s.name, "seen": s.seen, "answered": s.answered,
+                                     "deferral_rate": s.deferral_rate, "interval": list(s.interval)}
+                                    for s in v.stages],
+                         "why_not": v.why_not})
+        rows += [{"name": name, "qualifies": False, "why_not": why} for name, why in self.skipped.items()]
+        return rows
 
     @property
     def family_size(self) -> int:
         return len(self.singles) + len(self.cascades)
+
+    @property
+    def verdicts(self) -> list:
+        """The single candidates' verdicts (what _selection.Selection.verdicts holds)."""
+        return self.singles
+
+    def describe(self) -> str:
+        """One line for `recommend` and the report: which procedure decided, and its promise."""
+        alpha = f"{round((1 - self.confidence) * 100, 6):g}%"
+        return (f"Holm step-down with each cascade's threshold tested down its grid (Learn-then-Test) over "
+                f"{self.family_size} policies ({len(self.singles)} models, {len(self.cascades)} cascades): the chance "
+                f"that any policy below {self.threshold:g} qualifies is at most {alpha}")
 
 
 def select_policies(singles: Sequence[Candidate], cascades: Sequence[Cascade], threshold: float,

@@ -192,3 +192,39 @@ def test_bad_cascades_are_refused():
         Cascade("c", [_stage("a", [1], [False]), _stage("b", [1, 1], [False, False])])
     with pytest.raises(ValueError, match="a grid goes with a confidence stage"):
         Cascade("c", [_stage("a", [1], [False]), _stage("b", [1], [False])], grid=(0.5,))
+
+
+CASCADE_RULES = '''
+def half(vars):  # answers "yes" cases, abstains on the rest
+    return vars["text"] if vars["text"] == "yes" else None
+
+def echo(vars):
+    return vars["text"]
+'''
+
+
+def test_recommend_decides_a_cascade_from_stored_results(tmp_path):
+    """A rule that abstains in front of a priced model: decided with the candidates in one family,
+    from the stages' stored rows; the cost is the dear stage's on the half of the cases it saw."""
+    from harness import load_project, run
+    from harness.decide import recommend
+    from harness.report import recommendation_text
+    from tests.projfix import cases, spec, write_project
+
+    models = {"rule": {"python": "rules:half", "price": {"per_call": 0}},
+              "big": {"python": "rules:echo", "price": {"per_call": 0.002}}}
+    root = write_project(tmp_path, models=models, files={"rules.py": CASCADE_RULES}, golden={"t": cases(40)},
+                         specs={"t": spec(threshold=0.8, candidates=["big", {"cascade": ["rule", "big"],
+                                                                               "defer": ["abstain"]}])})
+    run(load_project(root), progress=False)
+    d = recommend(load_project(root)).decisions[0]
+    assert d.recommended == "big"  # the cascade is shown, not yet written
+    assert "3 policies (2 models, 1 cascades)" in d.procedure
+    rule = next(c for c in d.candidates if c.model == "rule")
+    assert not rule.qualifies  # alone, its abstentions score 0
+    (c,) = d.cascades
+    assert c["name"] == "rule>big" and c["qualifies"] and c["threshold"] is None and c["mean"] == 1.0
+    assert c["deferral_rate"] == 0.5 and c["cost_per_call"] == pytest.approx(0.001)
+    assert [s["answered"] for s in c["stages"]] == [20, 20]
+    text = recommendation_text(recommend(load_project(root)))
+    assert "cascade:    rule>big: certified: mean 1.000" in text and "first stage defers 50.0%" in text
