@@ -228,3 +228,28 @@ def test_recommend_decides_a_cascade_from_stored_results(tmp_path):
     assert [s["answered"] for s in c["stages"]] == [20, 20]
     text = recommendation_text(recommend(load_project(root)))
     assert "cascade:    rule>big: certified: mean 1.000" in text and "first stage defers 50.0%" in text
+
+
+def test_a_broken_contract_and_a_failed_call_defer(tmp_path):
+    from harness import load_project, run
+    from harness.decide import recommend
+    from tests.projfix import cases, spec, write_project
+
+    rules = CASCADE_RULES + '''
+def sloppy(vars):  # right on "yes", off the label set on "no" and fails on every fourth
+    if vars["text"] == "no":
+        return "maybe"
+    if vars["n"] % 4 == 0:
+        raise RuntimeError("down")
+    return vars["text"]
+'''
+    golden = [{**c, "vars": {**c["vars"], "n": i}} for i, c in enumerate(cases(40))]
+    models = {"sloppy": {"python": "rules:sloppy", "price": {"per_call": 0}},
+              "big": {"python": "rules:echo", "price": {"per_call": 0.002}}}
+    root = write_project(tmp_path, models=models, files={"rules.py": rules}, golden={"t": golden},
+                         specs={"t": spec(threshold=0.8, output={"choices": ["yes", "no"]},
+                                          candidates=[{"cascade": ["sloppy", "big"], "defer": ["contract"]}])})
+    run(load_project(root), progress=False)
+    (c,) = recommend(load_project(root)).decisions[0].cascades
+    assert c["qualifies"] and c["mean"] == 1.0
+    assert [s["answered"] for s in c["stages"]] == [10, 30]  # 20 off the labels, 10 failed calls
