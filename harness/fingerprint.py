@@ -14,6 +14,8 @@ both stale at once:
 - `spec_hash`: everything in the spec and catalog that decides one model's outputs and scores;
 - `evidence_digest`: one task's evidence record as `recommend --write` wrote it, so the gate
   can tell a record edited afterwards (by hand, a merge, a search-and-replace).
+- `cascade_hash`: a cascade's stages (each one's spec_hash), their deferral signals (a check's
+  code) and the grid its threshold is chosen from; not its name.
 """
 
 from __future__ import annotations
@@ -228,3 +230,16 @@ def evidence_digest(record: dict[str, Any]) -> str:
     digest field left out. Not a signature: anyone who can run this can recompute it, so it
     catches an edit made without Tierwise, not a forgery (`tierwise gate --rerun` does that)."""
     return digest({k: v for k, v in record.items() if k != EVIDENCE_DIGEST_KEY})
+
+
+def cascade_hash(stages: list[tuple[str, list[Any]]], grid: list[float]) -> str:
+    """What decides a cascade's answers, scores and chosen threshold: each stage's spec_hash (its
+    candidate, prompt, params, graders) with its deferral signals as plain data and the code of a
+    `check` verifier, and the grid the threshold is chosen from (a different grid is a different
+    procedure). Its name is not part of it: renaming a cascade changes nothing it answers."""
+    records = []
+    for spec, signals in stages:
+        checks = {s["check"]: source_digest(s["check"].removeprefix("python:"))
+                  for s in signals if isinstance(s, dict) and "check" in s}
+        records.append({"spec": spec, "defer": signals, "checks": checks})
+    return digest({"stages": records, "grid": list(grid)})

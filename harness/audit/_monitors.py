@@ -129,7 +129,7 @@ def _first_attempts(rows: list[dict[str, Any]], task: str, model: str) -> list[d
 
 def _evaluated(project: Any, task: str, model: str, store_url: str) -> tuple[int, int, int] | None:
     """(cases, errors, contract breaks) of the model's latest stored result per case; None if none."""
-    from ..client import Contract
+    from ..project import Contract
     from ..store import Store
 
     store = Store(store_url)

@@ -2,7 +2,7 @@
 fallbacks, escalation on a broken output contract, and a usage ledger of every attempt."""
 
 from ._client import Attempt, Client, Reply
-from ._contract import Contract, Verdict
+from ..project import Contract, Verdict  # the output contract lives with the spec; re-exported
 from ._ledger import LedgerStats, LedgerWriter
 from ._route import Hop, Route, build_routes
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._contract import Check
+from ..project import Check
 from ._route import Cooldowns, Hop, Route, build_routes, missing_route
 
 

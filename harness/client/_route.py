@@ -47,7 +47,7 @@ def build_routes(project: "Project", registry: dict[str, dict[str, Any]], timeou
                  checks: dict[str, Any] | None = None) -> dict[str, Route]:
     """A route for every registry entry whose task has a spec in evals/."""
     from ..models import constraint, resolve_candidates
-    from ._contract import Contract
+    from ..project import Contract
 
     checks = checks or {}
     unknown = sorted(set(checks) - set(project.tasks))

@@ -78,6 +78,7 @@ class Decision:
     family: list[str] = field(default_factory=list)  # the candidates the procedure counted (the spec's list)
     adaptive: bool = False       # decided from an adaptive run's verdicts
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
+    cascades: list[dict[str, Any]] = field(default_factory=list)  # each cascade's verdict (_cascade.py)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))

@@ -167,9 +167,14 @@ def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any 
     if groups is None:
         groups = dict(tuple(frame.groupby("model", sort=False)))
     scores = {r.model: case_scores(groups[r.model]) for r in tested}
-    untested = [Evidence(r.model, r.cost_per_call, successes=0, n=0) for r in results if r not in tested]
-    selection = select([Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in tested] + untested,
-                       spec.threshold, spec.confidence, procedure="holm")
+    evidence = [Evidence(r.model, r.cost_per_call, scores=scores[r.model]) for r in tested]
+    evidence += [Evidence(r.model, r.cost_per_call, successes=0, n=0) for r in results if r not in tested]
+    if spec.cascades:  # cascades join the family (decide/_cascade.py); without them, Holm as before
+        from ._cascade_data import decide_with_cascades
+
+        selection = decide_with_cascades(task, evidence, groups)
+    else:
+        selection = select(evidence, spec.threshold, spec.confidence, procedure="holm")
     for v in selection.verdicts:
         r = by_model[v.name]
         if r not in tested:  # counted in the family, never qualifies; _limits says what it lacks
@@ -317,7 +322,8 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
                                     "measure": policy.agreement if policy else "accuracy",
                                     "min_agreement": policy.min_agreement if policy else None}
     decision.procedure = selection.describe() if selection is not None else ""
-    decision.family = list(task.spec.candidates)
+    decision.family = list(task.spec.candidates) + [c.name for c in task.spec.cascades]
+    decision.cascades = getattr(selection, "cascade_rows", lambda: [])()
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
     family = selection.family_size if selection is not None else len(task.spec.candidates)

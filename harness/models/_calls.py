@@ -58,6 +58,10 @@ class MalformedResponse(Exception):
     """The provider answered, but not with a usable completion."""
 
 
+# The finish_reason of a python: rule that returned None: it abstained (no output, no error).
+ABSTAINED = "abstain"
+
+
 @dataclass
 class CallResult:
     output: str | None = None
@@ -69,6 +73,7 @@ class CallResult:
     attempts: int = 0
     error: str | None = None
     error_type: str | None = None
+    confidence: float | None = None  # the probability of the answer, where the provider gives logprobs
 
 
 async def complete(cand: "Candidate", messages: list[dict[str, str]], params: dict[str, Any],
@@ -175,6 +180,9 @@ async def _call_python(cand: "Candidate", variables: dict[str, Any]) -> CallResu
                                             f"must return its answer, not exit", error_type=type(exc.original).__name__)
     except Exception as exc:  # noqa: BLE001 - a crashing rule is a recorded error, not a crash
         return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__)
+    if value is None:  # the rule declines to answer: a cascade's `abstain` signal, graded as no answer
+        return CallResult(output=None, finish_reason=ABSTAINED, attempts=1, prompt_tokens=0, completion_tokens=0,
+                          latency_ms=latency_ms)
     output, problem = python_output(value)
     if problem is not None:
         return CallResult(attempts=1, error=problem, error_type="TypeError", latency_ms=latency_ms)
@@ -186,8 +194,9 @@ def python_output(value: Any) -> tuple[str | None, str | None]:
     """A python: candidate's return value as output text, or why it cannot be one.
 
     str: as it is. dict, list, int, float, bool: their JSON text (a json grader parses it;
-    3 -> "3", True -> "true"). None, bytes and anything else: a recorded error, since
-    "" or "b'yes'" would be graded as if the rule had answered that.
+    3 -> "3", True -> "true"). bytes and anything else: a recorded error, since "b'yes'"
+    would be graded as if the rule had answered that. (None never gets here: _call_python
+    records it as an abstention.)
     """
     import json
 

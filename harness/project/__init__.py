@@ -2,6 +2,7 @@
 golden_sets/ (one JSONL per task type), and `tierwise init`'s scaffold."""
 
 from ..models import ModelEntry, Price  # the catalog's entries, re-exported where tierwise.yaml is read
+from ._cascade_spec import CascadeSpec, signal_name, signal_record
 from ._config import (
            CONFIG_FILE,
            DEFAULT_STORE,
@@ -10,6 +11,7 @@ from ._config import (
            check_shadow,
            load_config,
 )
+from ._contract import Check, Contract, Verdict
 from ._golden import Case, GoldenSet, load_golden_set
 from ._labels import Labels, load_labels, template_lines
 from ._project import Project, load_catalog, load_project
@@ -17,6 +19,6 @@ from ._scaffold import NEXT_STEPS, init_project
 from ._specs import Task, TaskSpec, load_task, prompt_env
 from ._yaml import pydantic_error, read_yaml
 
-__all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "Case", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
-           "Labels", "ShadowEntry", "Task", "TaskSpec", "check_shadow", "init_project", "load_catalog", "load_config", "load_labels", "template_lines", "load_golden_set", "load_project", "load_task", "prompt_env",
+__all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "CascadeSpec", "Case", "Check", "Contract", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
+           "Labels", "ShadowEntry", "Task", "TaskSpec", "check_shadow", "init_project", "load_catalog", "load_config", "load_labels", "template_lines", "Verdict", "load_golden_set", "load_project", "load_task", "prompt_env", "signal_name", "signal_record",
            "pydantic_error", "read_yaml"]

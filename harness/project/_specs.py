@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
 
 from ..errors import SpecError
-from ..fingerprint import case_hash, grader_hash, spec_hash
+from ..fingerprint import cascade_hash, case_hash, grader_hash, spec_hash
 from ..graders import build_graders, expected_problem
 from ..models import candidate_identity
 from ..util import Strict as _Strict
 from ..util import shown_path
+from ._cascade_spec import CascadeSpec, check_cascades, signal_record
 from ._yaml import pydantic_error, read_yaml
 
 
@@ -78,8 +79,34 @@ class TaskSpec(_Strict):
     max_regression: float | None = Field(None, ge=0, lt=1)
     adaptive: bool = False        # run in rounds and stop candidates once settled (docs/decisions.md)
     repeats: int = Field(1, ge=1, le=100)  # run each case this many times; the case is the unit
-    candidates: list[str] = Field(min_length=1)
+    # Plain model names and cascades ({cascade: [...], defer: [...]}, _cascade_spec.py), as written.
+    policies: list[Annotated[Union[Annotated[str, Tag("<model>")], Annotated[CascadeSpec, Tag("<cascade>")]],
+                             Discriminator(lambda v: "<cascade>" if isinstance(v, (dict, BaseModel)) else "<model>")]] \
+        = Field(alias="candidates", min_length=1)
     judge: JudgePolicy | None = None
+
+    @property
+    def single_candidates(self) -> list[str]:
+        """The models listed on their own."""
+        return [p for p in self.policies if isinstance(p, str)]
+
+    @property
+    def candidates(self) -> list[str]:
+        """Every model the task evaluates: those listed on their own, then each cascade stage not
+        listed (a cascade is decided from its stages' results on the same cases, so every stage
+        is run, and each is a policy of its own in the decision's family)."""
+        names = self.single_candidates
+        for cascade in self.cascades:
+            names += [m for m in cascade.models if m not in names]
+        return names
+
+    @property
+    def cascades(self) -> list[CascadeSpec]:
+        return [p for p in self.policies if isinstance(p, CascadeSpec)]
+
+    def cascade_entries(self) -> list[tuple[int, CascadeSpec]]:
+        """(place in candidates:, cascade) for error messages."""
+        return [(i, p) for i, p in enumerate(self.policies) if isinstance(p, CascadeSpec)]
 
 
 @dataclass
@@ -152,6 +179,12 @@ class Task:
     def spec_hash(self, model: str) -> str:
         """Everything in the spec and the catalog that decides this model's outputs and scores."""
         return spec_hash(self, model, self.identity(model))
+
+    def cascade_hash(self, cascade: CascadeSpec) -> str:
+        """A cascade's identity: its stages' spec hashes, signals and grid (fingerprint.py)."""
+        stages = [(self.spec_hash(model), [signal_record(s) for s in cascade.signals(i)])
+                  for i, model in enumerate(cascade.models)]
+        return cascade_hash(stages, list(cascade.thresholds))
 
     def grader_hash(self) -> str:
         """Hash of the graders and the output contract (cached: it is asked for every result)."""
@@ -279,13 +312,15 @@ def _judge_models(graders: list[Any], shown: str, models: dict[str, Any]) -> dic
 
 def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:
     known = ", ".join(sorted(models)) or "(none: add models to tierwise.yaml)"
-    for i, name in enumerate(spec.candidates):
-        if name not in models:
+    for i, name in enumerate(spec.policies):
+        if isinstance(name, str) and name not in models:
             raise SpecError(f"{shown}: candidates[{i}]: unknown model {name!r}; known: {known}; "
                             f"fix: add it to tierwise.yaml models: or correct the name")
-    if len(set(spec.candidates)) != len(spec.candidates):
-        dup = next(n for n in spec.candidates if spec.candidates.count(n) > 1)
+    singles = spec.single_candidates
+    if len(set(singles)) != len(singles):
+        dup = next(n for n in singles if singles.count(n) > 1)
         raise SpecError(f"{shown}: candidates: {dup!r} is listed twice")
+    check_cascades(spec, shown, models)
     for name in spec.prompt.variants:
         if name not in models:
             raise SpecError(f"{shown}: prompt.variants.{name}: unknown model {name!r}; known: {known}")

@@ -122,7 +122,10 @@ def loc_to_str(loc: tuple[Any, ...]) -> str:
 def pydantic_error(exc: Any, shown_as: str, model: Any, error: type[TierwiseError]) -> TierwiseError:
     """Turn the first pydantic validation error into a located, fixable message."""
     first = exc.errors()[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic puts validator names (function-…) and union tags (<…>, _cascade_spec.py) in a
+    # place; neither is a key the user wrote
+    loc = tuple(p for p in first["loc"]
+                if not (isinstance(p, str) and (p.startswith("function-") or (p.startswith("<") and p.endswith(">")))))
     where = f"{shown_as}: {loc_to_str(loc)}" if loc else shown_as
     kind = first["type"]
     if kind == "extra_forbidden":
@@ -134,7 +137,7 @@ def pydantic_error(exc: Any, shown_as: str, model: Any, error: type[TierwiseErro
         return error(f"{where}: unknown key {loc[-1]!r}{hint}")
     if kind == "missing":
         return error(f"{where}: required key is missing; fix: add it")
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")  # a validator's own message says what to fix
     got = first.get("input")
     got_text = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
     return error(f"{where}: {msg[0].lower() + msg[1:]}{got_text}")
@@ -148,12 +151,13 @@ def _known_fields(model: Any, loc: tuple[Any, ...]) -> list[str]:
     for part in loc:
         if isinstance(part, int) or current is None:
             continue
-        field = getattr(current, "model_fields", {}).get(part)
+        fields = getattr(current, "model_fields", {})
+        field = next((f for name, f in fields.items() if (f.alias or name) == part), None)
         if field is None:
             return []
         current = _model_in(field.annotation, typing)
     fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields else []
+    return sorted(f.alias or name for name, f in fields.items()) if fields else []
 
 
 def _model_in(annotation: Any, typing: Any) -> Any:

@@ -109,6 +109,7 @@ def _task_block(d: Decision) -> str:
     for c in d.candidates:
         if c.adaptive:
             lines.append(f"  adaptive:   {c.model}: {c.adaptive}")
+    lines += [f"  cascade:    {line}" for line in cascade_lines(d)]
     if d.judge_agreement is not None or any(c.plain_lower is not None for c in d.candidates):
         lines += [f"  judge:      {line}" for line in judge_lines(d)]
     if d.comparison is not None:
@@ -118,6 +119,26 @@ def _task_block(d: Decision) -> str:
     if d.sample_size_note and d.status in ("no_qualifier", "no_data"):
         lines.append(f"  sample:     {d.sample_size_note}")
     return "\n".join(lines)
+
+
+def cascade_lines(d: Decision) -> list[str]:
+    """One line per cascade: certified at which threshold, quality, deferral, cost; or why not.
+    Cascades are decided in the family but not yet written to the registry (the client cannot
+    run them yet), so a certified cascade cheaper than the pick is shown, not recommended."""
+    lines = []
+    for c in d.cascades:
+        if not c["qualifies"]:
+            lines.append(f"{c['name']}: {c['why_not']}")
+            continue
+        at = "" if c["threshold"] is None else f" at confidence >= {c['threshold']:g}"
+        lo, hi = c["deferral_interval"]
+        cost = "unpriced" if c["cost_per_call"] is None or math.isnan(c["cost_per_call"]) \
+            else money(c["cost_per_call"] * 1000)
+        lines.append(f"{c['name']}: certified{at}: mean {c['mean']:.3f}, lower bound {c['lower']:.3f} "
+                     f"(n={c['n']}); first stage defers {c['deferral_rate']:.1%} [{lo:.1%}, {hi:.1%}]; "
+                     f"{cost} per 1,000 calls, p95 {_ms(c['p95_ms'])} (not written to the registry: "
+                     f"the client does not run cascades yet)")
+    return lines
 
 
 def _name(model: str | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
 from ..graders import Grade, combine
-from ..models import CallResult, call_kwargs, complete, cost_of, secret_label
+from ..models import ABSTAINED, CallResult, call_kwargs, complete, cost_of, secret_label
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
 from ._writer import CacheOnly, Writer
@@ -247,7 +247,8 @@ async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunC
     if cached is not None:
         result = CallResult(output=cached["output"], finish_reason=cached.get("finish_reason"),
                             prompt_tokens=cached.get("prompt_tokens"), completion_tokens=cached.get("completion_tokens"),
-                            latency_ms=cached.get("latency_ms"), compute_ms=cached.get("compute_ms"), attempts=0)
+                            latency_ms=cached.get("latency_ms"), compute_ms=cached.get("compute_ms"), attempts=0,
+                            confidence=cached.get("confidence"))
         counts.cached += 1
     else:
         if it.cand.kind == "local" and _death(server):  # every further call would fail the same way
@@ -272,6 +273,8 @@ async def _graded_row(it: Item, result: CallResult, cached: bool, options: RunOp
     """The row of one answered (or failed) call, graded in workers with a deadline."""
     if result.error is not None:
         return _row(it, result, cached, options.run_id, [])
+    if result.finish_reason == ABSTAINED:
+        return _row(it, result, cached, options.run_id, _abstained(it))
     records = [await _grade(g, result.output or "", it, options.grade_timeout_s) for g in it.task.graders]
     return _row(it, result, cached, options.run_id, records)
 
@@ -289,10 +292,17 @@ async def _grade(g: Any, output: str, it: Item, timeout_s: float) -> Grade:
         return Grade(0.0, False, f"grader error: {g.name} {exc}")
 
 
+def _abstained(it: Item) -> list[Grade]:
+    """A rule that returned None gave no answer: every grader scores it 0 without seeing an output
+    (grading "" would score it as if it had answered ""). A cascade defers on it (`abstain`)."""
+    return [Grade(0.0, False, "abstained: the rule returned None") for _ in it.task.graders]
+
+
 def _response(result: CallResult) -> dict[str, Any]:
     return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms,
-            "compute_ms": result.compute_ms}
+            "compute_ms": result.compute_ms,
+            **({"confidence": result.confidence} if result.confidence is not None else {})}
 
 
 def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[Grade] | None = None,
@@ -304,7 +314,8 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
     judge_errors: int | None = None
     if result.error is None:
         if records is None:
-            records = [g.grade(result.output or "", it.case) for g in it.task.graders]
+            records = _abstained(it) if result.finish_reason == ABSTAINED else \
+                [g.grade(result.output or "", it.case) for g in it.task.graders]
         combined = combine(it.task.graders, records)
         score, passed = combined.score, combined.passed
         grades = [{"grader": g.name, "options": g.options, "weight": g.weight, "score": r.score,
@@ -328,6 +339,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
         latency_ms=result.latency_ms, attempts=result.attempts, cached=cached, score=score, passed=passed,
         grades=grades, cache_key=it.call_key if result.error is None and not cached else None,
         cache_response=response, eval_cost=eval_cost, judge_errors=judge_errors, judge_cache=judge_cache,
+        confidence=result.confidence,
     )
 
 

@@ -61,6 +61,13 @@ results = sa.Table(
     # candidate's own call; and how many of its graders got no verdict from their judge.
     sa.Column("eval_cost", sa.Float),
     sa.Column("judge_errors", sa.Integer),
+    # 006_result_confidence: the probability the model gave its answer, in [0, 1] (NULL: not
+    # recorded). What a cascade's `confidence` signal reads (decide/_cascade.py). The runner
+    # records, for an output constrained to `choices`, the probability of the chosen label (the
+    # product of its tokens' probabilities, from the provider's logprobs: llama.cpp's for local
+    # models, LiteLLM's `logprobs` for API models); else the exp of the output's mean token
+    # log-probability; NULL when the provider gives no log-probabilities. python: rules: NULL.
+    sa.Column("confidence", sa.Float),
     sa.UniqueConstraint("task", "model", "case_id", "call_key", name="uq_results_case_call"),
 )
 
@@ -182,6 +189,13 @@ def _m006_shadow_calls(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_shadow_task_at ON shadow_calls (task, challenger, at)"))
 
 
+def _m007_result_confidence(conn: sa.Connection) -> None:
+    # A store made by 001 from today's table definitions has the column already.
+    if "confidence" not in {c["name"] for c in sa.inspect(conn).get_columns("results")}:
+        kind = results.c.confidence.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE results ADD COLUMN confidence {kind}"))
+
+
 # Ordered, named, append-only: a store records which it has applied.
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_initial", _m001_initial),
@@ -190,6 +204,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("004_judge_cost", _m004_judge_cost),
     ("005_run_groups", _m005_run_groups),
     ("006_shadow_calls", _m006_shadow_calls),
+    ("007_result_confidence", _m007_result_confidence),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -227,3 +242,4 @@ class ResultRow:
     eval_cost: float | None = None      # what grading cost (judge calls); None when unknown
     judge_errors: int | None = None     # graders whose judge gave no verdict
     judge_cache: list[dict[str, Any]] | None = None  # judge responses to cache: {key, model, response}
+    confidence: float | None = None     # the probability of the answer (006_result_confidence); None: not recorded

@@ -89,7 +89,6 @@ def test_one_ctrl_c_ends_a_run_stuck_in_a_candidate(tmp_path):
 @pytest.mark.parametrize("function, error", [
     ("exits", "SystemExit: the function raised SystemExit(3); a python: candidate must return its answer, not exit"),
     ("as_bytes", "returned bytes; fix: decode them, e.g. value.decode('utf-8')"),
-    ("as_none", 'returned None; a python: candidate must return a str (return "" for an empty answer)'),
     ("as_object", "returned a object; a python: candidate must return a str (or a dict/list as JSON)"),
 ])
 def test_exit_and_unusable_return_values_are_recorded_errors(tmp_path, function, error):
@@ -98,6 +97,17 @@ def test_exit_and_unusable_return_values_are_recorded_errors(tmp_path, function,
     assert result.counts.errors == 6
     frame = harness.results(harness.load_project(root))
     assert set(frame["error"]) == {error} and frame["output"].isna().all()
+
+
+def test_none_is_a_recorded_abstention_scored_as_no_answer(tmp_path):
+    root = _project(tmp_path, "as_none")
+    result = harness.run(harness.load_project(root), progress=False)
+    assert result.counts.errors == 0  # an abstention is not a failed call
+    frame = harness.results(harness.load_project(root))
+    assert set(frame["finish_reason"]) == {"abstain"} and frame["error"].isna().all() and frame["output"].isna().all()
+    assert set(frame["score"]) == {0.0} and not frame["passed"].any()
+    again = harness.run(harness.load_project(root), progress=False)  # stored and valid: not called again
+    assert again.counts.called == 0
 
 
 def test_system_exit_at_import_is_a_config_error(tmp_path):

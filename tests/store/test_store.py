@@ -114,3 +114,19 @@ def test_a_database_server_that_is_down_is_not_bad_input(tmp_path):
                                                  r"server runs") as info:
         Store("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert info.value.exit_code == 3
+
+
+def test_007_adds_the_confidence_column_to_an_older_store_and_it_round_trips(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the store as 006 left it
+        conn.execute(sa.text("ALTER TABLE results DROP COLUMN confidence"))
+        conn.execute(sa.text("DELETE FROM tierwise_migrations WHERE name = '007_result_confidence'"))
+    engine.dispose()
+    store = Store(url)
+    assert store.schema_version() == SCHEMA_VERSION
+    store.write_results([_row(confidence=0.875), _row(case_id="c2", call_key="k2")])
+    frame = store.results_frame().set_index("case_id")
+    assert frame.loc["c1", "confidence"] == 0.875 and frame["confidence"].isna().sum() == 1
+    store.close()

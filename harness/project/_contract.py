@@ -1,4 +1,5 @@
-"""A task's output contract at run time: the output must be one of the choices, or JSON valid
+"""A task's output contract at run time (the client escalates on it, a cascade defers on it, audit
+monitors it): the output must be one of the choices, or JSON valid
 against the schema, and pass the application's own check if it gives one. A broken contract
 escalates the call to the next model in the registry entry's chain."""
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from ..project import Task
+    from ._specs import Task
 
 # A custom check gets (output text, parsed value) and returns True/None when fine, or False or
 # a reason string when the output must not be used.
