@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ._promptfoo_asserts import NO_VALUE, Mapped, NotCarried, dropped_for, map_assertion
+from ._promptfoo_asserts import NO_VALUE, BudgetSpent, Mapped, NotCarried, Renderer, dropped_for, map_assertion
 from ._promptfoo_providers import PARAM_KEYS, Unsupported, catalog_entry, model_name
 from ._promptfoo_read import Dropped, Prompt, Suite, Test, read_suite
 from ._promptfoo_write import dump_yaml, echo_module, graders_module, project_yaml, spec_header
@@ -68,16 +68,18 @@ class ImportReport:
 
 
 def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,
-                     threshold: float = DEFAULT_THRESHOLD) -> ImportReport:
+                     threshold: float = DEFAULT_THRESHOLD, allow_outside: bool = False) -> ImportReport:
     """Turn a promptfoo config into a Tierwise project in out_dir (which must not hold one yet).
 
     threshold: the tasks' quality bar (promptfoo has none; a suite passes when every test does).
     strict: anything that cannot be carried over is a ConfigError, and nothing is written.
+    allow_outside: read files that resolve outside the config's folder (listed in the report)
+    instead of refusing them.
     """
     config, out_dir = Path(config), Path(out_dir)
     if not config.is_file():
         raise ConfigError(f"{config}: promptfoo config not found; fix: give the path to promptfooconfig.yaml")
-    suite = read_suite(config)
+    suite = read_suite(config, allow_outside)
     report = ImportReport(config, out_dir)
     dropped = list(suite.dropped)
     base = _slug(suite.description or config.resolve().parent.name or "promptfoo")[:40].strip("_") or "promptfoo"
@@ -191,6 +193,16 @@ def _judge_name(provider_id: str | None, judges: dict[str, str], models: dict[st
 def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, Any]], dropped: list[Dropped],
              report: ImportReport) -> tuple[list[dict[str, Any]], list[Any], float | None]:
     """The task's graders and each case's expected value (plain, or a mapping by expected_key)."""
+    with Renderer() as renderer:
+        per_test, latency, metrics = _map_tests(suite, judges, models, dropped, report, renderer)
+    if metrics:
+        report.notes.append(f"promptfoo metric names ({', '.join(sorted(metrics))}) are not kept: Tierwise scores a "
+                            "task as the weighted mean of its graders, and each grade keeps its grader's reason")
+    return _group(per_test, len(suite.tests)) + (latency,)
+
+
+def _map_tests(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, Any]], dropped: list[Dropped],
+               report: ImportReport, renderer: Renderer) -> tuple[list[list[Mapped]], float | None, set[str]]:
     per_test: list[list[Mapped]] = []
     latency: float | None = None
     metrics: set[str] = set()
@@ -207,10 +219,13 @@ def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, A
             if isinstance(a, dict) and a.get("metric"):
                 metrics.add(str(a["metric"]))
             try:
-                m = map_assertion(a, t.vars, judge)
+                m = map_assertion(a, t.vars, judge, renderer)
             except NotCarried as exc:
                 dropped.append(dropped_for(a, file, place, str(exc)))
                 continue
+            except BudgetSpent as exc:
+                raise ConfigError(f"{file}: {place}: the suite's assertion templates went past the import's budget "
+                                  f"({exc}); fix: simplify the templates (see docs/security.md)") from None
             if m.note and m.note not in report.notes:
                 report.notes.append(m.note)
             if m.latency_ms is not None:
@@ -226,10 +241,7 @@ def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, A
                 m.config["_python_file"] = [path, func]
             mapped_here.append(m)
         per_test.append(mapped_here)
-    if metrics:
-        report.notes.append(f"promptfoo metric names ({', '.join(sorted(metrics))}) are not kept: Tierwise scores a "
-                            "task as the weighted mean of its graders, and each grade keeps its grader's reason")
-    return _group(per_test, len(suite.tests)) + (latency,)
+    return per_test, latency, metrics
 
 
 def _group(per_test: list[list[Mapped]], n: int) -> tuple[list[dict[str, Any]], list[Any]]:

@@ -20,11 +20,12 @@ Past a bound the render raises jinja2's SecurityError saying which bound, so cal
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 MAX_STEPS = 100_000            # loop iterations + calls in one render: one full range(), never two nested
 MAX_RENDER_SECONDS = 2.0       # wall time of one render (a backstop: the step bound is met first)
@@ -36,13 +37,14 @@ _state = threading.local()     # the budget of the render running on this thread
 
 
 class Budget:
-    """Steps and a deadline for one render; charging it past either raises SecurityError."""
+    """Steps and a deadline; charging past either raises SecurityError. A render's budget
+    also charges the budget around it (shared_budget), if any."""
 
-    __slots__ = ("steps", "deadline", "max_steps")
+    __slots__ = ("steps", "deadline", "max_steps", "seconds", "scope", "parent")
 
-    def __init__(self, max_steps: int = MAX_STEPS, seconds: float = MAX_RENDER_SECONDS):
-        self.steps = 0
-        self.max_steps = max_steps
+    def __init__(self, max_steps: int = MAX_STEPS, seconds: float = MAX_RENDER_SECONDS,
+                 scope: str = "in one render", parent: Budget | None = None):
+        self.steps, self.max_steps, self.seconds, self.scope, self.parent = 0, max_steps, seconds, scope, parent
         self.deadline = time.monotonic() + seconds
 
     def charge(self, steps: int = 1) -> None:
@@ -51,9 +53,27 @@ class Budget:
         self.steps += steps
         if self.steps > self.max_steps:
             raise SecurityError(f"the template did more than {self.max_steps:,} loop iterations and calls "
-                                "in one render (nested loops?).")
+                                f"{self.scope} (nested loops?).")
         if time.monotonic() > self.deadline:
-            raise SecurityError(f"rendering took over {MAX_RENDER_SECONDS:g} s.")
+            raise SecurityError(f"rendering took over {self.seconds:g} s {self.scope}.")
+        if self.parent is not None:
+            self.parent.charge(steps)
+
+    @property
+    def spent(self) -> bool:
+        return self.steps > self.max_steps or time.monotonic() > self.deadline
+
+
+@contextlib.contextmanager
+def shared_budget(max_steps: int, seconds: float, scope: str) -> Iterator[Budget]:
+    """A budget that every render inside the block also charges: many templates rendered for
+    one purpose (an import's assertion values) share one bound on their work."""
+    outer = getattr(_state, "budget", None)
+    budget = _state.budget = Budget(max_steps, seconds, scope, outer)
+    try:
+        yield budget
+    finally:
+        _state.budget = outer
 
 
 def _charge(steps: int = 1) -> None:
@@ -171,7 +191,7 @@ def _environment_class():
         def render(self, *args: Any, **kwargs: Any) -> str:
             """Render within a fresh Budget (steps, time, output size); see the module doc."""
             outer = getattr(_state, "budget", None)
-            budget = _state.budget = Budget()
+            budget = _state.budget = Budget(parent=outer)
             try:
                 ctx = self.new_context(dict(*args, **kwargs))
                 parts, size = [], 0

@@ -27,6 +27,8 @@ def read_yaml(path: Path, shown_as: str, error: type[TierwiseError]) -> Any:
     try:
         check_yaml_text(text, shown_as, error)
         return YAML(typ="safe", pure=True).load(text)
+    except RecursionError:  # nesting deeper than the parser's stack, with no alias to compose first
+        raise error(f"{shown_as}: nested too deeply; fix: flatten the document") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{shown_as}:{mark.line + 1}:{mark.column + 1}" if mark else shown_as

@@ -333,9 +333,9 @@ def test_assertion_templates_render_in_the_prompt_sandbox(tmp_path):
 
 
 def test_a_templated_assertion_value_keeps_its_trailing_newline_as_a_plain_one_does():
-    from harness.importers._promptfoo_asserts import _render
+    from harness.importers._promptfoo_asserts import Renderer
 
-    assert _render("{{ word }}\n", {"word": "hi"}) == "hi\n"  # as the prompts render (keep_trailing_newline)
+    assert Renderer().render("{{ word }}\n", {"word": "hi"}) == "hi\n"  # as the prompts render (keep_trailing_newline)
 
 
 def test_import_never_overwrites_a_project(tmp_path):

@@ -73,3 +73,10 @@ def test_oversized_document_is_refused_before_parsing(tmp_path):
     path.write_text("a: '" + "x" * (MAX_YAML_BYTES + 1) + "'\n")
     with pytest.raises(SpecError, match=r"x.yaml: .* bytes is over the .*-byte limit"):
         read_yaml(path, "x.yaml", SpecError)
+
+
+def test_nesting_deeper_than_the_parser_is_one_error_without_aliases(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(ConfigError, match=r"^deep.yaml: nested too deeply; fix: flatten"):
+        read_yaml(path, "deep.yaml", ConfigError)
