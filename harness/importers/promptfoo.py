@@ -206,6 +206,7 @@ def _map_tests(suite: Suite, judges: dict[str, str], models: dict[str, dict[str,
     per_test: list[list[Mapped]] = []
     latency: float | None = None
     metrics: set[str] = set()
+    notes: set[str] = set(report.notes)
     for t in suite.tests:
         mapped_here: list[Mapped] = []
         _test_options(t, dropped)
@@ -226,7 +227,8 @@ def _map_tests(suite: Suite, judges: dict[str, str], models: dict[str, dict[str,
             except BudgetSpent as exc:
                 raise ConfigError(f"{file}: {place}: the suite's assertion templates went past the import's budget "
                                   f"({exc}); fix: simplify the templates (see docs/security.md)") from None
-            if m.note and m.note not in report.notes:
+            if m.note and m.note not in notes:
+                notes.add(m.note)
                 report.notes.append(m.note)
             if m.latency_ms is not None:
                 latency = m.latency_ms if latency is None else min(latency, m.latency_ms)
@@ -289,17 +291,22 @@ def _expected(built: list[tuple[dict[str, Any], dict[int, Any], bool, str]], n: 
         return [c for c, *_ in built], [built[i][1][j] for j in range(n)]
     expected: list[Any] = [None] * n
     taken: set[str] = set()
+    next_suffix: dict[str, int] = {}  # per name, so G graders of one name take O(G) steps, not O(G^2)
     graders = []
+    keyed = set(needs_key)
     for i, (config, payload, reads, name) in enumerate(built):
         config = dict(config)
-        if i in needs_key:
-            key, k = name, 2
+        if i in keyed:
+            key, k = name, next_suffix.get(name, 2)
             while key in taken:
                 key, k = f"{name}_{k}", k + 1
+            next_suffix[name] = k
             taken.add(key)
             config["expected_key"] = key
             for j, value in payload.items():
-                expected[j] = {**(expected[j] or {}), key: value}
+                if expected[j] is None:
+                    expected[j] = {}
+                expected[j][key] = value
         graders.append(config)
     return graders, expected
 
