@@ -411,6 +411,42 @@ def test_csv_expected_strings(text, assertion):
     assert assertion_from_string(text) == assertion
 
 
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [  # promptfoo's parseCommaSeparatedValues (src/util/parseCommaSeparatedValues.ts) gives the same
+        ("foo, bar, baz", ["foo", "bar", "baz"]),
+        ('"hello, world", foo', ["hello, world", "foo"]),
+        ('foo,"bar,baz",quu', ["foo", "bar,baz", "quu"]),
+        ("a,,b,", ["a", "b"]),
+        ('"say ""hi""", b', ['say "hi"', "b"]),
+        ('"a\\"b", c', ['a"b', "c"]),
+        ('x"y, z', ['x"y', "z"]),
+        ('"", a', ["", "a"]),
+        ('"unclosed, a', '"unclosed, a'),          # malformed: left whole, refused by the mapping
+        ('"a" b, c', '"a" b, c'),
+    ],
+)
+def test_comma_separated_values_respect_quotes(text, values):
+    from harness.importers._promptfoo_asserts import split_values
+
+    assert split_values(text) == values
+
+
+def test_contains_any_with_a_quoted_comma_keeps_the_value_whole(tmp_path):
+    (tmp_path / "tests.csv").write_text('q,__expected\nhi,"contains-any:""hello, world"",bye"\n')
+    (tmp_path / "promptfooconfig.yaml").write_text(textwrap.dedent("""
+        prompts: ["Greet {{ q }}"]
+        providers: [openai:gpt-4.1-mini]
+        defaultTest:
+          assert: [{type: icontains-all, value: '"a, b", c'}]
+        tests: file://tests.csv
+    """))
+    report = import_promptfoo(tmp_path / "promptfooconfig.yaml", tmp_path / "out")
+    graders = spec(tmp_path / "out", report.tasks[0])["graders"]
+    assert {"type": "contains_all", "normalize": ["lower"], "values": ["a, b", "c"]} in graders
+    assert {"type": "contains_any", "normalize": [], "values": ["hello, world", "bye"]} in graders
+
+
 # ---- end to end: an imported suite runs ---------------------------------------------------------
 
 
