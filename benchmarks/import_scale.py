@@ -66,6 +66,7 @@ _CHILD = """
 import json, resource, sys, time, tracemalloc
 from pathlib import Path
 config, out, traced = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
+sys.path.insert(0, sys.argv[4])  # the harness measured, ahead of the working folder
 from harness.importers import import_promptfoo
 import jinja2, ruamel.yaml  # imported before the clock starts
 if traced:
@@ -77,6 +78,8 @@ start, start_cpu = time.perf_counter(), cpu()
 report = import_promptfoo(config, out)
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - start_cpu
 peak = tracemalloc.get_traced_memory()[1] if traced else None
+import harness
+assert Path(harness.__file__).parent.parent == Path(sys.argv[4]).resolve(), harness.__file__
 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "cases": report.cases, "tracemalloc_peak": peak,
                   "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
@@ -87,8 +90,8 @@ def measure(n: int, fmt: str, traced: bool, harness_dir: Path, timeout: float) -
         config = write_suite(Path(tmp) / "suite", n, fmt)
         env = {**os.environ, "PYTHONPATH": str(harness_dir)}
         try:
-            done = subprocess.run([sys.executable, "-c", _CHILD, str(config), str(Path(tmp) / "out"), "1" if traced else "0"],
-                                  env=env, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run([sys.executable, "-c", _CHILD, str(config), str(Path(tmp) / "out"), "1" if traced else "0",
+                                   str(harness_dir)], env=env, cwd=tmp, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
         if done.returncode != 0:
