@@ -481,3 +481,22 @@ def test_an_imported_echo_suite_runs_end_to_end(tmp_path):
     assert list(frame["case_id"]) == ["pf-001", "pf-002", "pf-003", "pf-004"]
     assert list(frame["passed"]) == [True, False, True, False]  # "Sorry" fails not-icontains; no whole JSON
     assert list(frame["score"]) == [1.0, 0.0, 1.0, 0.5]  # case 4 still passes its not-icontains grader
+
+
+def test_naming_the_expected_keys_of_many_graders_is_linear():
+    """30,000 tests with a regex each are 30,000 graders named `regex`: naming their
+    expected_keys took 94 s of CPU (a scan from regex_2 for each, and a list lookup);
+    it is a dict and set lookup each now (benchmarks/import_scale.py has the whole import)."""
+    import time
+
+    from harness.importers.promptfoo import _expected
+
+    n, graders = 300_000, 30_000
+    built = [({"type": "exact"}, {j: f"a{j}" for j in range(n)}, True, "equals")]
+    built += [({"type": "regex", "pattern": f"^a{g}"}, {g * 10: True}, False, "regex") for g in range(graders)]
+    started = time.process_time()
+    configs, expected = _expected(built, n)
+    assert time.process_time() - started < 3
+    assert [c["expected_key"] for c in configs[1:4]] == ["regex", "regex_2", "regex_3"]
+    assert configs[-1]["expected_key"] == f"regex_{graders}"
+    assert expected[10] == {"equals": "a10", "regex_2": True} and expected[11] == {"equals": "a11"}
