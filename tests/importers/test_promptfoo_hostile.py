@@ -212,10 +212,10 @@ def _write(folder: Path, files: dict[str, object]) -> Path:
 def test_hostile_suite_is_one_located_error_in_process(name, tmp_path):
     files, message = ERRORS[name]
     config = _write(tmp_path, files)
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(TierwiseError) as error:
         import_promptfoo(config, tmp_path / "out")
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 10  # CPU time: a loaded machine does not fail it
     text = str(error.value)
     assert "\n" not in text and text.split(":")[0].strip(), text
     assert any(text.startswith(f) for f in [n.lstrip("./") for n in files] + ["promptfooconfig.yaml", "sub", "nope"]), text
@@ -286,9 +286,9 @@ LISTED: dict[str, tuple[dict[str, object], tuple[str, str, str]]] = {
 def test_hostile_suite_that_imports_lists_what_it_did_not_carry(name, tmp_path):
     files, (file, place, why) = LISTED[name]
     config = _write(tmp_path, files)
-    started = time.monotonic()
+    started = time.process_time()
     report = import_promptfoo(config, tmp_path / "out", allow_outside="allow_outside" in name)
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 10  # CPU time: a loaded machine does not fail it
     assert any(d.file == file and place in d.place and why in d.why for d in report.not_carried), report.not_carried
     assert len(report.tasks) == 1 and "everything was carried over" not in str(report)
 
