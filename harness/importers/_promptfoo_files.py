@@ -53,9 +53,14 @@ class Files:
     def path(self, name: str, shown: str, place: str, what: str) -> Path:
         """root / name, refused (or, with allow_outside, listed) when it resolves outside root."""
         path = self.root / name
-        real, inside = path.resolve(), self.root.resolve()
-        if real == inside or inside in real.parents:
-            return path
+        try:
+            real, inside = path.resolve(), self.root.resolve()
+            if real == inside or inside in real.parents:
+                path.is_file()  # a name too long for the system fails here, not later
+                return path
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a symlink loop, a name too long
+            raise ConfigError(f"{shown}: {place}: {what} {name[:80]!r} cannot be read ({exc}); "
+                              "fix: give a plain path inside the config's folder") from None
         if not self.allow_outside:
             raise ConfigError(f"{shown}: {place}: {what} {name!r} is outside the config's folder ({inside}); "
                               "fix: copy it into that folder, or pass --allow-outside to read it anyway")

@@ -105,6 +105,12 @@ ERRORS: dict[str, tuple[dict[str, object], str]] = {
     "tests_file_var_outside": ({"promptfooconfig.yaml": _config(tests="file://tests.yaml"),
                                 "tests.yaml": "- vars: {x: 'file:///etc/passwd'}\n"},
                                r"tests\.yaml: \[0\]\.vars\.x: var file '/etc/passwd' is outside"),
+    "path_with_nul_byte": ({"promptfooconfig.yaml": _config(tests='\n  - vars: {x: "file://a\\0b.txt"}')},
+                           r"tests\[0\]\.vars\.x: var file 'a\\x00b\.txt' cannot be read"),
+    "symlink_loop": ({"promptfooconfig.yaml": _config(prompts="[file://loop.txt]"), "loop.txt": Symlink("loop.txt")},
+                     r"prompts\[0\]: prompt file 'loop\.txt' cannot be read"),
+    "path_name_too_long": ({"promptfooconfig.yaml": _config(tests="\n  - vars: {x: file://" + "a" * 300 + ".txt}")},
+                           r"tests\[0\]\.vars\.x: var file 'a+' cannot be read"),
     # 5. files that are not UTF-8
     "config_not_utf8": ({"promptfooconfig.yaml": PLAIN.encode("utf-16")}, r"promptfooconfig\.yaml: not UTF-8"),
     "prompt_file_not_utf8": ({"promptfooconfig.yaml": _config(prompts="[file://p.txt]"), "p.txt": b"Say \xff{{ x }}"},
