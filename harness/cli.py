@@ -275,11 +275,13 @@ def import_() -> None:
 @click.option("--strict", is_flag=True, help="Fail, writing nothing, if anything cannot be carried over.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.9, show_default=True,
               help="Quality bar for the imported tasks (promptfoo has none).")
-def import_promptfoo_cmd(config: str, out_dir: str, strict: bool, threshold: float) -> None:
+@click.option("--allow-outside", is_flag=True,
+              help="Read file:// references outside the config's folder (listed in the report) instead of refusing them.")
+def import_promptfoo_cmd(config: str, out_dir: str, strict: bool, threshold: float, allow_outside: bool) -> None:
     """Evals, golden sets and catalog from a promptfoo config."""
     from .commands import import_promptfoo
 
-    click.echo(str(import_promptfoo(config, out_dir, strict=strict, threshold=threshold)))
+    click.echo(str(import_promptfoo(config, out_dir, strict=strict, threshold=threshold, allow_outside=allow_outside)))
 
 
 def _terminate_as_interrupt() -> None:

@@ -17,7 +17,8 @@ def export_litellm(project: Project, out: str | Path | None = None, local_api_ba
     return write_litellm_config(project, out, local_api_base)
 
 
-def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,
-                     threshold: float = 0.9) -> ImportReport:
-    """A promptfoo suite as a Tierwise project in `out_dir` (evals, golden sets, catalog)."""
-    return _import_promptfoo(config, out_dir, strict=strict, threshold=threshold)
+def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False, threshold: float = 0.9,
+                     allow_outside: bool = False) -> ImportReport:
+    """A promptfoo suite as a Tierwise project in `out_dir` (evals, golden sets, catalog);
+    `allow_outside`: read file:// references outside the config's folder (listed) instead of refusing."""
+    return _import_promptfoo(config, out_dir, strict=strict, threshold=threshold, allow_outside=allow_outside)

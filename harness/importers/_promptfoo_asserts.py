@@ -41,12 +41,48 @@ def assertion_from_string(text: str) -> dict[str, Any]:
     negate, kind, threshold, value = match.groups()
     out: dict[str, Any] = {"type": f"{negate or ''}{kind}"}
     if value is not None:
-        out["value"] = [v.strip() for v in value.split(",")] if kind in _LIST_TYPES else value.strip()
+        out["value"] = split_values(value) if kind in _LIST_TYPES else value.strip()
     if threshold is not None:
         out["threshold"] = float(threshold)
     elif kind == "similar":
         out["threshold"] = 0.8  # promptfoo's default for `similar` written in a CSV cell
     return out
+
+
+def split_values(text: str) -> list[str] | str:
+    r"""promptfoo's comma-separated values (contains-any and friends): fields split at commas
+    outside double quotes, unquoted ones trimmed, empty ones skipped; inside quotes `""`, `\"`
+    and `\\` stand for `"` and `\`. `a, "hello, world"` is ['a', 'hello, world'].
+    A malformed value (an unclosed quote, text after a closing quote) is returned unsplit,
+    for map_assertion to refuse with the reason."""
+    fields: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and (text[i] == "," or text[i].isspace()):
+            i += 1
+        if i >= n:
+            break
+        if text[i] != '"':
+            end = text.find(",", i)
+            end = n if end < 0 else end
+            fields.append(text[i:end].strip())
+            i = end
+            continue
+        i, field = i + 1, []
+        while i < n and text[i] != '"' or text[i:i + 2] == '""':
+            if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\' or text[i:i + 2] == '""':
+                i += 1
+            field.append(text[i])
+            i += 1
+        if i >= n:
+            return text  # an unclosed quote
+        i += 1
+        while i < n and text[i].isspace():
+            i += 1
+        if i < n and text[i] != ",":
+            return text  # text after a closing quote
+        fields.append("".join(field))
+    return fields
 
 
 @dataclass
@@ -76,7 +112,7 @@ _NOT_SUPPORTED = {
 }
 
 
-def map_assertion(a: Any, variables: dict[str, Any], judge: Any) -> Mapped:
+def map_assertion(a: Any, variables: dict[str, Any], judge: Any, renderer: Renderer | None = None) -> Mapped:
     """Map one promptfoo assertion for one test (its vars render templated values)."""
     if not isinstance(a, dict) or not isinstance(a.get("type"), str):
         raise NotCarried(f"not an assertion mapping with a type: {a!r}")
@@ -88,8 +124,10 @@ def map_assertion(a: Any, variables: dict[str, Any], judge: Any) -> Mapped:
             raise NotCarried(f"its {key} ({_short(a[key])}) runs JavaScript on the output first")
     if base in _NOT_SUPPORTED:
         raise NotCarried(_NOT_SUPPORTED[base])
-    value = _render(a.get("value"), variables)
+    value = (renderer or Renderer()).render(a.get("value"), variables)
     threshold = a.get("threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
+        raise NotCarried(f"threshold {_short(threshold)} is not a number")
     mapped = _map(base, value, threshold, a, judge)
     if negate:
         if mapped.latency_ms is not None:
@@ -114,9 +152,12 @@ def _map(base: str, value: Any, threshold: Any, a: dict[str, Any], judge: Any) -
         norm = ["lower"] if base == "icontains" else []
         return Mapped({"type": "contains", "normalize": norm}, "value", True, _text(value))
     if base in _LIST_TYPES:
-        values = value.split(",") if isinstance(value, str) else value
+        values = split_values(value) if isinstance(value, str) else value
+        if isinstance(values, str):
+            raise NotCarried(f"{base}: {_short(value)} has an unclosed quote or text after a closing quote; "
+                             'fix: quote values with commas as "hello, world"')
         if not isinstance(values, list) or not values:
-            raise NotCarried(f"{base} needs a list of values, got {value!r}")
+            raise NotCarried(f"{base} needs a list of values, got {_short(value)}")
         norm = ["lower"] if base.startswith("i") else []
         name = "contains_any" if base.endswith("any") else "contains_all"
         return Mapped({"type": name, "normalize": norm}, "values", True, [_text(v).strip() for v in values])
@@ -180,20 +221,53 @@ def _provider_id(provider: Any) -> str | None:
     return provider if isinstance(provider, str) else None
 
 
-def _render(value: Any, variables: dict[str, Any]) -> Any:
-    """promptfoo renders assertion values as templates over the test's vars; so does the import."""
-    if isinstance(value, str) and ("{{" in value or "{%" in value):
-        import jinja2
+MAX_IMPORT_TEMPLATE_STEPS = 10_000_000  # loop iterations and calls of all of an import's assertion templates
+MAX_IMPORT_TEMPLATE_SECONDS = 60.0      # their wall time together
 
+
+class BudgetSpent(Exception):
+    """The import's assertion templates together went past their shared budget."""
+
+
+class Renderer:
+    """Renders assertion values as promptfoo does (templates over the test's vars), in the
+    prompts' sandbox: importing a suite runs none of its code. Each distinct template is
+    compiled once; each render has the sandbox's own budget, and all renders inside `with`
+    share MAX_IMPORT_TEMPLATE_STEPS / _SECONDS, so 300k tests with a costly template each
+    cannot take hours."""
+
+    def __init__(self) -> None:
+        self.templates: dict[str, Any] = {}
+        self.budget: Any = None
+
+    def __enter__(self) -> Renderer:
+        from ..project import shared_budget
+
+        self._block = shared_budget(MAX_IMPORT_TEMPLATE_STEPS, MAX_IMPORT_TEMPLATE_SECONDS,
+                                    "in all of the import's assertion templates")
+        self.budget = self._block.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._block.__exit__(*exc)
+
+    def render(self, value: Any, variables: dict[str, Any]) -> Any:
+        if isinstance(value, list):
+            return [self.render(v, variables) for v in value]
+        if not (isinstance(value, str) and ("{{" in value or "{%" in value)):
+            return value
         from ..project import prompt_env
 
-        try:  # in the prompts' sandbox: a suite is data, and importing it runs none of its code
-            return prompt_env().from_string(value).render(**variables)
-        except jinja2.TemplateError as exc:
-            raise NotCarried(f"its value is a template that does not render here ({exc})") from None
-    if isinstance(value, list):
-        return [_render(v, variables) for v in value]
-    return value
+        try:
+            template = self.templates.get(value)
+            if template is None:
+                template = self.templates[value] = prompt_env().from_string(value)
+            return template.render(**variables)
+        except Exception as exc:  # noqa: BLE001 - a template may fail in any way on a test's vars
+            if self.budget is not None and self.budget.spent:
+                raise BudgetSpent(str(exc)) from None
+            raise NotCarried(f"its value is a template that does not render here ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from None
 
 
 def _text(value: Any) -> str:

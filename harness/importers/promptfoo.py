@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ._promptfoo_asserts import NO_VALUE, Mapped, NotCarried, dropped_for, map_assertion
+from ._promptfoo_asserts import NO_VALUE, BudgetSpent, Mapped, NotCarried, Renderer, dropped_for, map_assertion
 from ._promptfoo_providers import PARAM_KEYS, Unsupported, catalog_entry, model_name
 from ._promptfoo_read import Dropped, Prompt, Suite, Test, read_suite
 from ._promptfoo_write import dump_yaml, echo_module, graders_module, project_yaml, spec_header
@@ -68,16 +68,18 @@ class ImportReport:
 
 
 def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,
-                     threshold: float = DEFAULT_THRESHOLD) -> ImportReport:
+                     threshold: float = DEFAULT_THRESHOLD, allow_outside: bool = False) -> ImportReport:
     """Turn a promptfoo config into a Tierwise project in out_dir (which must not hold one yet).
 
     threshold: the tasks' quality bar (promptfoo has none; a suite passes when every test does).
     strict: anything that cannot be carried over is a ConfigError, and nothing is written.
+    allow_outside: read files that resolve outside the config's folder (listed in the report)
+    instead of refusing them.
     """
     config, out_dir = Path(config), Path(out_dir)
     if not config.is_file():
         raise ConfigError(f"{config}: promptfoo config not found; fix: give the path to promptfooconfig.yaml")
-    suite = read_suite(config)
+    suite = read_suite(config, allow_outside)
     report = ImportReport(config, out_dir)
     dropped = list(suite.dropped)
     base = _cut_slug(_slug(suite.description or config.resolve().parent.name or "promptfoo"), 40) or "promptfoo"
@@ -191,9 +193,20 @@ def _judge_name(provider_id: str | None, judges: dict[str, str], models: dict[st
 def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, Any]], dropped: list[Dropped],
              report: ImportReport) -> tuple[list[dict[str, Any]], list[Any], float | None]:
     """The task's graders and each case's expected value (plain, or a mapping by expected_key)."""
+    with Renderer() as renderer:
+        per_test, latency, metrics = _map_tests(suite, judges, models, dropped, report, renderer)
+    if metrics:
+        report.notes.append(f"promptfoo metric names ({', '.join(sorted(metrics))}) are not kept: Tierwise scores a "
+                            "task as the weighted mean of its graders, and each grade keeps its grader's reason")
+    return _group(per_test, len(suite.tests)) + (latency,)
+
+
+def _map_tests(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, Any]], dropped: list[Dropped],
+               report: ImportReport, renderer: Renderer) -> tuple[list[list[Mapped]], float | None, set[str]]:
     per_test: list[list[Mapped]] = []
     latency: float | None = None
     metrics: set[str] = set()
+    notes: set[str] = set(report.notes)
     for t in suite.tests:
         mapped_here: list[Mapped] = []
         _test_options(t, dropped)
@@ -207,11 +220,15 @@ def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, A
             if isinstance(a, dict) and a.get("metric"):
                 metrics.add(str(a["metric"]))
             try:
-                m = map_assertion(a, t.vars, judge)
+                m = map_assertion(a, t.vars, judge, renderer)
             except NotCarried as exc:
                 dropped.append(dropped_for(a, file, place, str(exc)))
                 continue
-            if m.note and m.note not in report.notes:
+            except BudgetSpent as exc:
+                raise ConfigError(f"{file}: {place}: the suite's assertion templates went past the import's budget "
+                                  f"({exc}); fix: simplify the templates (see docs/security.md)") from None
+            if m.note and m.note not in notes:
+                notes.add(m.note)
                 report.notes.append(m.note)
             if m.latency_ms is not None:
                 latency = m.latency_ms if latency is None else min(latency, m.latency_ms)
@@ -226,10 +243,7 @@ def _graders(suite: Suite, judges: dict[str, str], models: dict[str, dict[str, A
                 m.config["_python_file"] = [path, func]
             mapped_here.append(m)
         per_test.append(mapped_here)
-    if metrics:
-        report.notes.append(f"promptfoo metric names ({', '.join(sorted(metrics))}) are not kept: Tierwise scores a "
-                            "task as the weighted mean of its graders, and each grade keeps its grader's reason")
-    return _group(per_test, len(suite.tests)) + (latency,)
+    return per_test, latency, metrics
 
 
 def _group(per_test: list[list[Mapped]], n: int) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -277,17 +291,22 @@ def _expected(built: list[tuple[dict[str, Any], dict[int, Any], bool, str]], n: 
         return [c for c, *_ in built], [built[i][1][j] for j in range(n)]
     expected: list[Any] = [None] * n
     taken: set[str] = set()
+    next_suffix: dict[str, int] = {}  # per name, so G graders of one name take O(G) steps, not O(G^2)
     graders = []
+    keyed = set(needs_key)
     for i, (config, payload, reads, name) in enumerate(built):
         config = dict(config)
-        if i in needs_key:
-            key, k = name, 2
+        if i in keyed:
+            key, k = name, next_suffix.get(name, 2)
             while key in taken:
                 key, k = f"{name}_{k}", k + 1
+            next_suffix[name] = k
             taken.add(key)
             config["expected_key"] = key
             for j, value in payload.items():
-                expected[j] = {**(expected[j] or {}), key: value}
+                if expected[j] is None:
+                    expected[j] = {}
+                expected[j][key] = value
         graders.append(config)
     return graders, expected
 

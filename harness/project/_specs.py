@@ -17,6 +17,7 @@ from ..util import Strict as _Strict
 from ..util import shown_path
 from ._cascade_spec import CascadeSpec, check_cascades, signal_record
 from ._yaml import pydantic_error, read_yaml
+from ._sandbox import prompt_env
 
 
 class PromptVariant(_Strict):
@@ -203,38 +204,6 @@ def _literal(source: str) -> bool:
 def _from_variant(prompt: Prompt, model: str, role: str) -> bool:
     variant = prompt.variants.get(model)
     return variant is not None and getattr(variant, role) is not None
-
-
-_ENV = None
-MAX_RENDERED_CHARS = 1_000_000  # one operator in a prompt may not build a larger string
-
-
-def prompt_env():
-    """The prompt environment: Jinja's immutable sandbox. Specs are data, so a template may
-    read its variables and use filters and tests, but never reach an attribute starting with
-    `_`, a function's globals, or a method that changes a value (append, update, …); a string
-    built by `*` or `**` is capped. See docs/security.md."""
-    global _ENV
-    if _ENV is None:
-        import jinja2
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-        class PromptSandbox(ImmutableSandboxedEnvironment):
-            intercepted_binops = frozenset(["*", "**"])
-
-            def call_binop(self, context, operator, left, right):
-                if operator == "**" and isinstance(right, (int, float)) and abs(right) > 100:
-                    raise jinja2.exceptions.SecurityError(f"the exponent {right!r} is too large.")
-                if operator == "*":
-                    for seq, times in ((left, right), (right, left)):
-                        if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
-                                and len(seq) * times > MAX_RENDERED_CHARS:
-                            raise jinja2.exceptions.SecurityError(
-                                f"repeating a value {times} times exceeds {MAX_RENDERED_CHARS:,} items.")
-                return super().call_binop(context, operator, left, right)
-
-        _ENV = PromptSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    return _ENV
 
 
 def load_task(path: Path, root: Path, models: dict[str, Any]) -> Task:

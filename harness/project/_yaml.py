@@ -10,6 +10,7 @@ from ..errors import TierwiseError
 
 MAX_YAML_BYTES = 5 * 1024 * 1024   # no file Tierwise reads as YAML is anywhere near this
 MAX_EXPANDED_NODES = 100_000       # what a document's aliases may expand to, in nodes
+MAX_FLOW_DEPTH = 200               # [ and { nesting: the pure-Python scanner is quadratic in it
 
 
 def read_yaml(path: Path, shown_as: str, error: type[TierwiseError]) -> Any:
@@ -27,6 +28,8 @@ def read_yaml(path: Path, shown_as: str, error: type[TierwiseError]) -> Any:
     try:
         check_yaml_text(text, shown_as, error)
         return YAML(typ="safe", pure=True).load(text)
+    except RecursionError:  # nesting deeper than the parser's stack, with no alias to compose first
+        raise error(f"{shown_as}: nested too deeply; fix: flatten the document") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{shown_as}:{mark.line + 1}:{mark.column + 1}" if mark else shown_as
@@ -56,6 +59,8 @@ def check_yaml_text(text: str, shown_as: str, error: type[TierwiseError]) -> Non
 
     if len(text) > MAX_YAML_BYTES:
         raise error(f"{shown_as}: over the {MAX_YAML_BYTES:,}-character limit for a YAML file; fix: trim it")
+    if _flow_depth_over(text, MAX_FLOW_DEPTH):
+        raise error(f"{shown_as}: nested more than {MAX_FLOW_DEPTH} levels deep in [ ] or {{ }}; fix: flatten the document")
     if "*" not in text:  # no alias can occur: nothing to expand
         return
     try:
@@ -65,6 +70,22 @@ def check_yaml_text(text: str, shown_as: str, error: type[TierwiseError]) -> Non
     if root is not None and _expanded_size(root, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
         raise error(f"{shown_as}: its aliases (*name) expand to over {MAX_EXPANDED_NODES:,} values; "
                     f"fix: write the values out, or use fewer aliases")
+
+
+def _flow_depth_over(text: str, limit: int) -> bool:
+    """Whether [ and { nest deeper than limit (brackets inside quoted text count too, so a
+    text with over `limit` unclosed brackets in its strings is refused: none is that odd).
+    The parser would take seconds to reach its recursion limit on such a document."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    import re
+
+    depth = 0
+    for match in re.finditer(r"[\[\]{}]", text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > limit:
+            return True
+    return False
 
 
 def _expanded_size(root: Any, limit: int) -> int:

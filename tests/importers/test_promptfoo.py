@@ -333,9 +333,9 @@ def test_assertion_templates_render_in_the_prompt_sandbox(tmp_path):
 
 
 def test_a_templated_assertion_value_keeps_its_trailing_newline_as_a_plain_one_does():
-    from harness.importers._promptfoo_asserts import _render
+    from harness.importers._promptfoo_asserts import Renderer
 
-    assert _render("{{ word }}\n", {"word": "hi"}) == "hi\n"  # as the prompts render (keep_trailing_newline)
+    assert Renderer().render("{{ word }}\n", {"word": "hi"}) == "hi\n"  # as the prompts render (keep_trailing_newline)
 
 
 def test_import_never_overwrites_a_project(tmp_path):
@@ -411,6 +411,42 @@ def test_csv_expected_strings(text, assertion):
     assert assertion_from_string(text) == assertion
 
 
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [  # promptfoo's parseCommaSeparatedValues (src/util/parseCommaSeparatedValues.ts) gives the same
+        ("foo, bar, baz", ["foo", "bar", "baz"]),
+        ('"hello, world", foo', ["hello, world", "foo"]),
+        ('foo,"bar,baz",quu', ["foo", "bar,baz", "quu"]),
+        ("a,,b,", ["a", "b"]),
+        ('"say ""hi""", b', ['say "hi"', "b"]),
+        ('"a\\"b", c', ['a"b', "c"]),
+        ('x"y, z', ['x"y', "z"]),
+        ('"", a', ["", "a"]),
+        ('"unclosed, a', '"unclosed, a'),          # malformed: left whole, refused by the mapping
+        ('"a" b, c', '"a" b, c'),
+    ],
+)
+def test_comma_separated_values_respect_quotes(text, values):
+    from harness.importers._promptfoo_asserts import split_values
+
+    assert split_values(text) == values
+
+
+def test_contains_any_with_a_quoted_comma_keeps_the_value_whole(tmp_path):
+    (tmp_path / "tests.csv").write_text('q,__expected\nhi,"contains-any:""hello, world"",bye"\n')
+    (tmp_path / "promptfooconfig.yaml").write_text(textwrap.dedent("""
+        prompts: ["Greet {{ q }}"]
+        providers: [openai:gpt-4.1-mini]
+        defaultTest:
+          assert: [{type: icontains-all, value: '"a, b", c'}]
+        tests: file://tests.csv
+    """))
+    report = import_promptfoo(tmp_path / "promptfooconfig.yaml", tmp_path / "out")
+    graders = spec(tmp_path / "out", report.tasks[0])["graders"]
+    assert {"type": "contains_all", "normalize": ["lower"], "values": ["a, b", "c"]} in graders
+    assert {"type": "contains_any", "normalize": [], "values": ["hello, world", "bye"]} in graders
+
+
 # ---- end to end: an imported suite runs ---------------------------------------------------------
 
 
@@ -463,3 +499,22 @@ def test_a_long_description_becomes_a_task_name_cut_after_a_whole_word(tmp_path)
     # the description's first 40 characters end in "acc", the label's first 30 in "ci": each is cut after a word
     assert report.tasks == ["customer_support_replies_stay_polite_and_answer_the_customer_politely",
                             "customer_support_replies_stay_polite_and_answer_the_customer_politely_2"]
+
+
+def test_naming_the_expected_keys_of_many_graders_is_linear():
+    """30,000 tests with a regex each are 30,000 graders named `regex`: naming their
+    expected_keys took 94 s of CPU (a scan from regex_2 for each, and a list lookup);
+    it is a dict and set lookup each now (benchmarks/import_scale.py has the whole import)."""
+    import time
+
+    from harness.importers.promptfoo import _expected
+
+    n, graders = 300_000, 30_000
+    built = [({"type": "exact"}, {j: f"a{j}" for j in range(n)}, True, "equals")]
+    built += [({"type": "regex", "pattern": f"^a{g}"}, {g * 10: True}, False, "regex") for g in range(graders)]
+    started = time.process_time()
+    configs, expected = _expected(built, n)
+    assert time.process_time() - started < 3
+    assert [c["expected_key"] for c in configs[1:4]] == ["regex", "regex_2", "regex_3"]
+    assert configs[-1]["expected_key"] == f"regex_{graders}"
+    assert expected[10] == {"equals": "a10", "regex_2": True} and expected[11] == {"equals": "a11"}

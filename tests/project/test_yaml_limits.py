@@ -73,3 +73,21 @@ def test_oversized_document_is_refused_before_parsing(tmp_path):
     path.write_text("a: '" + "x" * (MAX_YAML_BYTES + 1) + "'\n")
     with pytest.raises(SpecError, match=r"x.yaml: .* bytes is over the .*-byte limit"):
         read_yaml(path, "x.yaml", SpecError)
+
+
+def test_block_nesting_deeper_than_the_parser_is_one_error_without_aliases(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("".join(" " * i + "a:\n" for i in range(1500)) + " " * 1500 + "1\n")
+    with pytest.raises(ConfigError, match=r"^deep.yaml: nested too deeply; fix: flatten"):
+        read_yaml(path, "deep.yaml", ConfigError)
+
+
+def test_flow_nesting_is_refused_before_the_parser_spends_seconds_on_it(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("x: " + "[" * 5000 + "]" * 5000)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"^deep.yaml: nested more than 200 levels deep in \[ \] or \{ \}"):
+        read_yaml(path, "deep.yaml", ConfigError)
+    assert time.perf_counter() - started < 0.5
+    path.write_text("x: " + "[" * 150 + "]" * 150 + "\ny: '" + "]" * 1000 + "'\n")
+    assert read_yaml(path, "deep.yaml", ConfigError)["y"] == "]" * 1000
