@@ -268,6 +268,12 @@ def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
     shutil.rmtree(tmp_path / ".tierwise")
     assert gate(load_project(tmp_path)).ok
 
+    from harness.fingerprint import evidence_digest
+
+    def recorded(doc):  # as recommend --write would have written it: with its digest
+        doc["tasks"]["t"]["digest"] = evidence_digest(doc["tasks"]["t"])
+        return json.dumps(doc)
+
     path = tmp_path / "registry.evidence.json"  # as if a weaker judge had been recorded
     doc = json.loads(path.read_text())
     doc["tasks"]["t"]["judge_agreement"]["accuracy"] = 0.7

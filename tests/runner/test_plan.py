@@ -1,20 +1,23 @@
 from harness import load_project
 from harness.models import constraint, resolve_candidates
 from harness.runner import plan_run
-from tests.projfix import spec, write_project
+from tests.projfix import cases, spec, write_project
 
 MODELS = {"rule": {"python": "rules:echo"}, "local": {"local": "smollm2-135m-instruct"},
           "api": {"litellm": "openai/gpt-4.1-mini"}}
 
 
-def _task(tmp_path, **kw):
-    write_project(tmp_path, models=MODELS, specs={"t": spec(candidates=["rule", "local", "api"], **kw)})
+def _task(tmp_path, golden=None, **kw):
+    write_project(tmp_path, models=MODELS, specs={"t": spec(candidates=["rule", "local", "api"], **kw)},
+                  golden={"t": golden} if golden is not None else None)
     project = load_project(tmp_path)
     return project, project.tasks["t"], resolve_candidates(project.config, list(MODELS), check_keys=False)
 
 
 def test_local_choices_get_a_grammar_and_room_for_the_longest_label(tmp_path):
-    _, task, cands = _task(tmp_path, output={"choices": ["billing", "technical"]}, params={"max_tokens": 4})
+    labels = ("billing", "technical")  # the cases' expected labels must be among the choices
+    _, task, cands = _task(tmp_path, golden=cases(4, labels), output={"choices": list(labels)},
+                           params={"max_tokens": 4})
     extra = constraint(task, cands["local"])
     assert extra["extra_body"]["grammar"] == 'root ::= "billing" | "technical"'
     assert extra["max_tokens"] == len("technical") + 1
