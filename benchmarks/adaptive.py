@@ -110,7 +110,11 @@ def main() -> None:
     parser.add_argument("--scores", choices=["pass_fail", "continuous"], default="pass_fail")
     parser.add_argument("--no-perfect-rest", action="store_true",
                         help="turn off the continuous-score stop 'even a perfect rest cannot reach the bar'")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks = 12
     if args.no_perfect_rest:
         import math
 

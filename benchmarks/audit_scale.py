@@ -98,7 +98,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[50_000, 100_000, 200_000])
     parser.add_argument("--format", choices=["jsonl", "json", "csv"], default="jsonl")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    if args.smoke:
+        args.rows = [300]
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'rows':>8}  {'MB':>6}  {'seconds':>8}  {'cpu s':>6}  {'us/row':>7}  {'peak MB':>8}  {'KB/row':>6}  calls   tasks")
         for n in args.rows:

@@ -118,10 +118,14 @@ def main() -> None:
     ap.add_argument("--before", type=Path, help="folder with an older harness/ to compare against")
     ap.add_argument("--work", type=Path, default=Path("/tmp/tierwise-cached-rerun"))
     ap.add_argument("--_fill", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = ap.parse_args()
     if args._fill:
         print(fill_store(args._fill))
         return
+    if args.smoke:
+        args.tasks, args.models, args.cases, args.repeat = 1, 2, 20, 1
 
     shutil.rmtree(args.work, ignore_errors=True)
     data = args.work / "data"

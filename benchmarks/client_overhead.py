@@ -83,7 +83,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    warm = 50
+    if args.smoke:
+        args.calls, args.rounds, warm = 10, 1, 5
     os.environ["BENCH_KEY"] = "sk-bench"
 
     from harness import Client
@@ -93,8 +98,8 @@ def main() -> None:
         client = Client(tmp)
 
         async def rounds() -> tuple[list[float], list[float]]:
-            await bare(server.base_url, 50, args.concurrency)  # warm both paths: imports, connections
-            await client_calls(client, 50, args.concurrency)
+            await bare(server.base_url, warm, args.concurrency)  # warm both paths: imports, connections
+            await client_calls(client, warm, args.concurrency)
             plain, ours = [], []
             for _ in range(args.rounds):
                 plain.append(await bare(server.base_url, args.calls, args.concurrency))

@@ -29,8 +29,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hogs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
-    a = np.random.default_rng(0).random((900, 900))
+    size = 900
+    if args.smoke:
+        args.hogs, args.repeats, size = 1, 1, 200
+    a = np.random.default_rng(0).random((size, size))
 
     def work() -> None:
         for _ in range(6):
@@ -40,7 +45,7 @@ def main() -> None:
     for label in ("as it is", f"{args.hogs} hogs", "as it is again"):
         hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                 for _ in range(args.hogs if "hogs" in label else 0)]
-        time.sleep(0.3)
+        time.sleep(0.05 if args.smoke else 0.3)
         try:
             walls, computes = [], []
             for _ in range(args.repeats):

@@ -66,7 +66,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    if args.smoke:
+        args.trials = 100
     rng = np.random.default_rng(args.seed)
     coverage(args.trials, rng)
     stability(args.trials, rng)

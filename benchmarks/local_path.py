@@ -169,7 +169,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternating plain/tierwise rounds; medians reported")
     parser.add_argument("--server", action="store_true", help="also time the server-subprocess path")
     parser.add_argument("--_side", choices=["plain", "tierwise"], help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py) (needs llama.cpp)")
     args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.rounds, args.server = 4, 1, False
     from harness.models import _local
 
     cases = reviews(args.cases)

@@ -94,7 +94,11 @@ def simulate(truth: dict[str, float], costs: dict[str, float], n: int, threshold
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1000)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds = 2
     n, threshold, confidence = 200, 0.90, 0.95
     mc = 3 * math.sqrt(0.05 * 0.95 / args.seeds)
     started = time.perf_counter()

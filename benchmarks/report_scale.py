@@ -110,7 +110,7 @@ def synthesise(root: Path) -> int:
 
 
 async def browse(html: Path) -> dict[str, float]:
-    from tests.test_report_browser import Chromium
+    from tests.report.test_report_browser import Chromium
 
     timings: dict[str, float] = {}
     async with Chromium() as page:
@@ -136,7 +136,11 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=4)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--keep", type=Path, help="Build in this folder and keep it (default: a temporary one).")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = ap.parse_args()
+    if args.smoke:
+        args.cases, args.models, args.tasks = 60, 3, 2
 
     from harness.commands import recommend
     from harness.project import load_project

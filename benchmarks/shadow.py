@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--drift-calls", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--client-calls", type=int, default=3000, help="calls through the real client (0: skip)")
-    ap.add_argument("--smoke", action="store_true", help="small counts: seconds, for the test suite")
+    ap.add_argument("--smoke", action="store_true",
+                    help="small counts: seconds, for the test suite")
     a = ap.parse_args(argv)
     if a.smoke:
         a.streams, a.calls, a.drift_calls, a.client_calls = 40, 3000, 3000, 400

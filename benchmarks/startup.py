@@ -26,7 +26,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="runs of each command; the median is shown")
     ap.add_argument("--before", type=Path, help="folder with an older harness/ to compare against")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = ap.parse_args()
+    if args.smoke:
+        args.repeat = 1
     versions = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
     print("| version | command | median wall s | median CPU s | load (1 min) |\n|---|---|---:|---:|---:|")
     elsewhere = Path(tempfile.mkdtemp())  # not the repository: `python -m` puts the folder it runs in first

@@ -14,7 +14,7 @@ beside the RSS after those imports:
     report      harness.build_report(project, harness.recommend(project))
     gate        harness.gate(project, rerun=True): plan, skip the stored calls, read, decide
 
-    python benchmarks/store_scale.py [--results 1000000] [--backend sqlite|postgres] [--pg URL]
+    python benchmarks/store_scale.py [--results 1000000] [--cases 500] [--backend sqlite|postgres] [--pg URL]
                                      [--before TREE] [--work DIR]
 
 --before TREE is a folder holding an older `harness/` package (e.g. `git archive <commit>
@@ -36,13 +36,13 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS, MODELS, CASES = 5, 4, 500
+TASKS, MODELS, CASES = 5, 4, 500  # CASES per task: --cases
 LABELS = ("billing", "technical", "account")
 
 
 # -- the project and the data ---------------------------------------------------------------------
 
-def write_project(root: Path, url: str) -> None:
+def write_project(root: Path, url: str, cases: int = CASES) -> None:
     (root / "evals").mkdir(parents=True, exist_ok=True)
     (root / "golden_sets").mkdir(exist_ok=True)
     (root / "rules.py").write_text("def label(vars):\n    return 'billing'\n")
@@ -51,7 +51,7 @@ def write_project(root: Path, url: str) -> None:
     for t in range(TASKS):
         name = f"task_{t}"
         with (root / "golden_sets" / f"{name}.jsonl").open("w") as f:
-            for i in range(CASES):
+            for i in range(cases):
                 f.write(json.dumps({"id": f"c{i:04d}", "vars": {"ticket": f"ticket {t}-{i} about an invoice"},
                                     "expected": LABELS[(i * 7 + t) % 3]}) + "\n")
         (root / "evals" / f"{name}.yaml").write_text(json.dumps({
@@ -61,14 +61,14 @@ def write_project(root: Path, url: str) -> None:
             "threshold": 0.6, "candidates": list(models)}))
 
 
-def generate(root: Path, url: str, total: int) -> None:
+def generate(root: Path, url: str, total: int, cases: int = CASES) -> None:
     """Write the project, then `total` results over (total / current) runs straight into the store."""
     sys.path.insert(0, os.environ.get("PYTHONPATH", str(ROOT)).split(os.pathsep)[0])
     from harness.project import load_project
     from harness.runner import candidates_for, plan_run
     from harness.store import Store
 
-    write_project(root, url)
+    write_project(root, url, cases)
     project = load_project(root)
     tasks = project.select(None)
     plan = plan_run(tasks, candidates_for(project, tasks, check_keys=False))
@@ -194,14 +194,21 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--before", type=Path, help="folder with an older harness/ to compare against")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tierwise-store-scale"))
-    parser.add_argument("--_generate", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--cases", type=int, default=CASES, help="cases per task (5 tasks x 4 models)")
+    parser.add_argument("--_generate", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--_measure", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    if args.smoke:
+        args.cases = 150  # enough for the gate's rerun to pass: the registry needs a qualifying model
+        args.results = 2 * TASKS * MODELS * args.cases  # the current results and one older run of them
     if args._generate:
-        generate(Path(args._generate[0]), args._generate[1], int(args._generate[2]))
+        generate(Path(args._generate[0]), args._generate[1], int(args._generate[2]), int(args._generate[3]))
         return
     if args._measure:
-        print(json.dumps(measure(Path(args._measure[0]), args._measure[1])))
+        for op in args._measure[1].split(","):
+            print(json.dumps(measure(Path(args._measure[0]), op)))
         return
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -211,7 +218,7 @@ def main() -> None:
     rows = []
     if args.backend == "sqlite":
         url = _url("sqlite", args.pg, args.work, "data")
-        _sub(first_tree, "--_generate", str(args.work / "data"), url, str(args.results))
+        _sub(first_tree, "--_generate", str(args.work / "data"), url, str(args.results), str(args.cases))
         for label, _ in versions:   # one store, copied: both versions read the same bytes
             shutil.copytree(args.work / "data", args.work / label)
             cfg = json.loads((args.work / label / "tierwise.yaml").read_text())
@@ -220,12 +227,15 @@ def main() -> None:
     else:
         for label, tree in versions:
             _sub(tree if label == "after" and not args.before else first_tree, "--_generate",
-                 str(args.work / label), _url("postgres", args.pg, args.work, label), str(args.results))
+                 str(args.work / label), _url("postgres", args.pg, args.work, label), str(args.results),
+                 str(args.cases))
     for label, tree in versions:
         ops = (["migrate"] if label == "after" and args.before else []) + ["recommend", "report", "gate"]
-        for op in ops:
-            rows.append({"version": label, **json.loads(_sub(tree, "--_measure", str(args.work / label), op))})
-    print(f"\n{args.backend}, {args.results:,} results ({TASKS * MODELS * CASES:,} current)\n")
+        # each op in a fresh process; --smoke runs them in one (the imports paid once, peak RSS cumulative)
+        for batch in [",".join(ops)] if args.smoke else ops:
+            out = _sub(tree, "--_measure", str(args.work / label), batch)
+            rows += [{"version": label, **json.loads(line)} for line in out.splitlines()]
+    print(f"\n{args.backend}, {args.results:,} results ({TASKS * MODELS * args.cases:,} current)\n")
     print("| version | operation | wall s | RSS after imports MB | peak RSS MB |")
     print("|---|---|---:|---:|---:|")
     for r in rows:

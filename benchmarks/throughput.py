@@ -93,7 +93,7 @@ def harness_run(base_url: str, n: int, concurrency: int, workers: int) -> tuple[
         return n / elapsed, (cpu_s() - cpu) / n * 1000
 
 
-def help_start_time(repeats: int = 5) -> float:
+def help_start_time(repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -110,7 +110,12 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--workers", default="1,2", help="comma-separated --workers values for the harness")
     parser.add_argument("--rounds", type=int, default=3, help="alternating plain/harness rounds; medians reported")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, seconds: the real code path (tests/test_benchmarks.py)")
     args = parser.parse_args()
+    warm, helps = 50, 5
+    if args.smoke:
+        args.cases, args.rounds, args.workers, args.delay, warm, helps = 20, 1, "1", 0.0, 5, 1
     import pandas  # noqa: F401
 
     import harness.runner  # noqa: F401 - warm-up: one-off imports (pandas, SQLAlchemy) are not throughput
@@ -119,7 +124,7 @@ def main() -> None:
     plain: list[tuple[float, float]] = []
     ours: dict[int, list[tuple[float, float]]] = {w: [] for w in counts}
     with ServerProcess(args.delay) as server:
-        asyncio.run(plain_litellm(server.base_url, 50, args.concurrency))  # warm-up: litellm import, pool
+        asyncio.run(plain_litellm(server.base_url, warm, args.concurrency))  # warm-up: litellm import, pool
         for _ in range(args.rounds):  # alternate, so drift on a shared machine hits each alike
             plain.append(asyncio.run(plain_litellm(server.base_url, args.cases, args.concurrency)))
             for w in counts:
@@ -137,7 +142,7 @@ def main() -> None:
               f"{', '.join(f'{x:.1f}' for x, _ in rounds)}")
     print("ratio: harness calls/s over the bare loop's, medians of the same run (goal: >= 1.5 with 2 workers on "
           "2 cores); harness rows plan, call, grade, commit every result to SQLite and summarise")
-    print(f"`tierwise --help` start:   {help_start_time():8.3f} s (median of 5)")
+    print(f"`tierwise --help` start:   {help_start_time(helps):8.3f} s (median of {helps})")
 
 
 if __name__ == "__main__":

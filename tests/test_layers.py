@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_module
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_the_import_linter_contracts_hold(capsys):
-    pytest.importorskip("importlinter", reason="pip install import-linter (in the dev extra)")
+    require_module("importlinter", "needs import-linter: pip install -e '.[dev]'")
     from importlinter.cli import lint_imports
 
     code = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True, no_logo=True)

@@ -7,12 +7,13 @@ import yaml
 
 from harness import Client
 from tests.projfix import spec, write_project
+from tests.conftest import require_module
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_local_target_starts_llama_cpp_lazily_and_answers_within_the_contract(tmp_path):
-    pytest.importorskip("llama_cpp")
+    require_module("llama_cpp", "needs llama_cpp: pip install -e '.[local]'")
     models = {"small": {"local": "smollm2-135m-instruct", "price": {"per_hour": 3600.0}}}
     write_project(tmp_path, models=models, specs={"t": spec(candidates=["small"], output={"choices": ["yes", "no"]},
                                                             params={"temperature": 0, "max_tokens": 2})})

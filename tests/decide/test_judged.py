@@ -14,6 +14,7 @@ from harness import load_project, recommend, run
 from harness.decide import agreement, cohen_kappa, corrected_lower_bound, ppi_lower_bound
 from harness.decide import stats
 from tests.projfix import spec, write_project
+from tests.conftest import require_module
 
 # ---- agreement ----------------------------------------------------------------------------------
 
@@ -82,7 +83,7 @@ def test_ppi_on_continuous_scores_matches_ppi_python():
 
 
 def test_ppi_live_against_the_library_when_installed():
-    ppi_py = pytest.importorskip("ppi_py")
+    ppi_py = require_module("ppi_py", "needs ppi-python: pip install -e '.[dev]'")
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 25).astype(float)
     yhat = np.where(rng.random(25) < 0.8, y, 1 - y)

@@ -17,6 +17,7 @@ from harness.decide.stats import (
     percentile,
     wilson_lower,
 )
+from tests.conftest import require_module
 
 # (successes, n, confidence, wilson_lower, clopper_pearson_lower), computed once with
 # statsmodels 0.15.0: proportion_confint(k, n, alpha=2 * (1 - confidence), method=...)[0]
@@ -50,7 +51,7 @@ def test_clopper_pearson_lower_matches_statsmodels_reference(k, n, confidence, _
 
 
 def test_bounds_match_statsmodels_live():
-    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    proportion = require_module("statsmodels.stats.proportion", "needs statsmodels: pip install -e '.[dev]'")
     for k, n, c in [(k, n, c) for k, n, c, _, _ in REFERENCE] + [(13, 17, 0.9), (2, 3, 0.6)]:
         wilson = proportion.proportion_confint(k, n, alpha=2 * (1 - c), method="wilson")[0]
         exact = proportion.proportion_confint(k, n, alpha=2 * (1 - c), method="beta")[0]

