@@ -10,6 +10,8 @@ One label a line:
 `model` (a catalog name; it matches that model's current output). Give `output` whenever you
 can: a label on a model alone no longer describes its output once the output changes. `verdict`
 is pass / fail, true / false, or a score in [0, 1] (compared with the task's pass mark).
+`note`, `by` (who) and `at` (when, as `tierwise view` writes it: 2025-01-31T12:00:00Z) are kept
+for people and not read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from ..errors import GoldenSetError
 from ._golden import jsonl_objects
 
-_KEYS = {"case", "model", "output", "verdict", "note", "by"}
+_KEYS = {"case", "model", "output", "verdict", "note", "by", "at"}
 
 
 @dataclass(frozen=True)

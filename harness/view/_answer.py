@@ -17,6 +17,10 @@ class NotInQueue(TierwiseError):
     """The answered item is not (or no longer) in the queue."""
 
 
+class BadExpected(TierwiseError):
+    """The expected value does not fit the task's graders (it would break the golden set)."""
+
+
 class AlreadyAnswered(TierwiseError):
     """Someone answered this item first (another tab, another person)."""
 
@@ -54,6 +58,7 @@ def answer_golden(project: Any, key: str, expected: Any, who: str) -> Path:
         raise NotInQueue(f"{key}: not a drafted case of {drafted.name}")
     if expected is None or expected == "":
         raise NotInQueue("an expected value is needed; fix: pick an output or type one")
+    _check_expected(task, expected)
     record = {"id": case, "vars": entry["vars"], "expected": expected,
               "metadata": {"labelled_by": who, "labelled_at": now_iso(), "source": "audit --sample"}}
 
@@ -64,6 +69,19 @@ def answer_golden(project: Any, key: str, expected: Any, who: str) -> Path:
     golden = task.spec.golden_set
     return append_line(project.root, Path(golden) if Path(golden).is_absolute() else project.root / golden,
                        record, check)
+
+
+def _check_expected(task: Any, expected: Any) -> None:
+    """Refuse an expected value a grader of the task cannot use: written, it would stop the
+    project from loading (the check `load_project` makes on every case)."""
+    from ..graders import expected_problem
+
+    output_spec = task.spec.output.model_dump(exclude_none=True) if task.spec.output else None
+    for i, grader in enumerate(task.graders):
+        problem = expected_problem(grader, expected, output_spec)
+        if problem:
+            raise BadExpected(f"the expected value: {problem} (graders[{i}] of evals/{task.name}.yaml); "
+                              f"fix: give a value that grader can use")
 
 
 def _split(key: str, parts: int) -> list[str]:
