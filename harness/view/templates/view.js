@@ -113,7 +113,7 @@
       if (i >= items.length) { box.appendChild(el("p", null, "The queue is empty. Reload for more.")); keys.replaceChildren(); return; }
       var it = items[i], card = el("div", "card");
       card.dataset.kind = it.kind;
-      card.appendChild(el("h3", null, it.task + " · case " + (it.kind === "golden" ? "(sampled input)" : "")));
+      card.appendChild(el("h3", null, it.task + " · " + (it.kind === "golden" ? "sampled input " : "case ") + it.case));
       card.appendChild(el("h5", null, "input")); card.appendChild(el("pre", "input", it.input));
       if (it.kind === "judge") {
         card.appendChild(el("h5", null, "output")); card.appendChild(el("pre", "output", it.outputs[0]));
