@@ -230,3 +230,12 @@ def test_view_without_the_extra_names_the_pip_line(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "starlette", None)
     with pytest.raises(MissingDependency, match=r"pip install 'tierwise\[view\]'"):
         view(load_project(view_project(tmp_path / "p")))
+
+
+def test_view_is_a_command_with_its_options(monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    code, out, _ = tierwise(monkeypatch, capsys, "view", "--help")
+    assert code == 0
+    for option in ("--port", "--host", "--read-only", "--no-open", "--as"):
+        assert option in out
