@@ -263,6 +263,29 @@ def prune(keep_runs, older_than, dry_run, store, project_dir) -> None:
     click.echo(prune_store(_project(project_dir), keep_runs, older_than, store, dry_run).text())
 
 
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="Port (0: a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback shares the page on the network.")
+@click.option("--read-only", is_flag=True, help="Refuse every write (for sharing the view).")
+@click.option("--no-open", is_flag=True, help="Print the URL; do not open a browser.")
+@click.option("--as", "who", metavar="NAME", help="Who answers, recorded with each label (default: the OS user).")
+@click.option("--store", help="SQLAlchemy URL of the results store (default: tierwise.yaml's).")
+@project_option
+def view(port, host, read_only, no_open, who, store, project_dir) -> None:
+    """A local web app: decisions live from the store, a task's cases side by side, a labelling queue."""
+    from .commands import view as open_view
+
+    server = open_view(_project(project_dir), host, port, read_only, who, store)
+    click.echo(f"tierwise view: {server.url}\n(the token in the URL is the key: share it only with people "
+               f"who may {'read' if read_only else 'write to'} this project; Ctrl-C stops)")
+    if not no_open:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    server.serve()
+
+
 @cli.group(name="import")
 def import_() -> None:
     """Import another tool's eval suite as a Tierwise project."""

@@ -12,6 +12,7 @@ project, the store, the registry), calls the domain packages and returns a resul
     _labels.py      labels --template
     _report.py      report
     _exchange.py    import promptfoo, export litellm
+    _view.py        view (the local web app)
 
 No domain package imports this one (the import-linter contracts in pyproject.toml say so, and
 tests/test_layers.py runs them).
@@ -21,7 +22,7 @@ from .._lazy import lazy_attributes
 
 __all__ = ["LabelTemplate", "RecommendOutcome", "RunDiff", "RunOutcome", "RunRequest", "audit", "catalog_rows", "catalog_table",
            "diff", "export_litellm", "gate", "import_promptfoo", "init", "label_template", "outcome_of", "prune", "recommend",
-           "recommend_command", "report", "ReportOutcome", "run_command", "validate"]
+           "recommend_command", "report", "ReportOutcome", "run_command", "validate", "view", "ViewServer"]
 
 # Each command's module loads when it is first used: `validate` and `gate` need neither the store
 # nor SQLAlchemy, `--help` nothing at all.
@@ -33,6 +34,7 @@ _LAZY = {
     **dict.fromkeys(["LabelTemplate", "label_template"], "_labels"),
     **dict.fromkeys(["RunDiff", "diff"], "_diff"),
     **dict.fromkeys(["export_litellm", "import_promptfoo"], "_exchange"),
+    **dict.fromkeys(["ViewServer", "view"], "_view"),
 }
 
 

@@ -252,3 +252,40 @@ def task_judged(task: Any, frame: Any) -> TaskJudged | None:
         human_votes.append(human >= 0.5)
     agree = agreement(judge_votes, human_votes) if judge_votes else None
     return TaskJudged(agree, models, len(labels.labels), sum(1 for lab in labels.labels if id(lab) not in used))
+
+
+# ---- how many more human verdicts, at the current rates ----------------------------------------
+
+
+def labels_needed(judge_scores: Sequence[float], over_rate: float, threshold: float, confidence: float,
+                  have: int = 0, max_labels: int = 5000) -> int | None:
+    """How many human verdicts in all would let `corrected_lower_bound` clear `threshold`, if the
+    judge's scores stay as they are and people keep finding it over-grading at `over_rate`.
+
+    A projection, not a guarantee: at n labels it assumes ceil(over_rate · n) of them show the
+    judge passing an output a person fails (the rate seen so far, rounded against the model), and
+    computes the same bound decisions use, L(judge scores; α/2) − U(over-grading; α/2) with
+    Clopper-Pearson's U, for every n from `have` up (U is not monotone in n in whole steps, so
+    the answer is the first n from which the bound clears the bar for every later n scanned).
+    None when no number of labels can: the judge's lower bound minus the over-grading rate itself
+    is below the bar, so more verdicts only confirm the shortfall (or more than max_labels)."""
+    import numpy as np
+    from scipy import special as sp
+
+    scores = np.asarray(judge_scores, dtype=float)
+    if len(scores) == 0:
+        return None
+    half = 1 - (1 - confidence) / 2
+    judge_lower = _exact_lower(scores, half)
+    if judge_lower - over_rate < threshold:
+        return None
+    ns = np.arange(max(MIN_LABELS_FOR_PPI, have), max_labels + 1)
+    over = np.minimum(np.ceil(over_rate * ns - 1e-9), ns)
+    clean = ns - over  # labelled outputs the judge did not over-grade
+    with np.errstate(invalid="ignore"):
+        clean_lower = np.where(clean > 0, sp.betaincinv(np.maximum(clean, 1), over + 1, 1 - half), 0.0)
+    clears = judge_lower - (1.0 - clean_lower) >= threshold
+    if not clears[-1]:
+        return None
+    short = np.flatnonzero(~clears)
+    return int(ns[0]) if len(short) == 0 else int(ns[short[-1]] + 1)

@@ -11,6 +11,8 @@ One label a line:
 can: a label on a model alone no longer describes its output once the output changes. `verdict`
 is pass / fail, true / false, or a score in [0, 1] (compared with the task's pass mark);
 `null` is an output not labelled yet (`tierwise labels TASK --template` writes such lines).
+`note`, `by` (who) and `at` (when, as `tierwise view` writes it: 2025-01-31T12:00:00Z) are kept
+for people and not read.
 
 A declared labels file may be missing or hold no verdicts yet: labels need outputs first. The
 task then loads, and its judge evidence cannot qualify a model until people have judged some
@@ -27,7 +29,7 @@ from typing import Any
 from ..errors import GoldenSetError
 from ._golden import jsonl_objects
 
-_KEYS = {"case", "model", "output", "verdict", "note", "by"}
+_KEYS = {"case", "model", "output", "verdict", "note", "by", "at"}
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,12 @@ def _html(views, diff, runs, cases, skipped, meta) -> str:
     )
 
 
+def stylesheet() -> str:
+    """The report's stylesheet (the view reuses it, so a chart looks the same in both)."""
+    env = _env()
+    return env.loader.get_source(env, "report.css")[0]
+
+
 def _env():
     import jinja2
 

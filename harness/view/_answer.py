@@ -1,0 +1,101 @@
+"""An answer from the label page, written: the item is found again on the server (the page only
+holds an opaque key, so it cannot name a file, a model or an output), and one line is appended
+(view/_append.py) with who answered and when."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import TierwiseError
+from ._append import append_line
+from ._queue import item_key, judge_rows, labels_target, now_iso, read_jsonl
+
+
+class NotInQueue(TierwiseError):
+    """The answered item is not (or no longer) in the queue."""
+
+
+class BadExpected(TierwiseError):
+    """The expected value does not fit the task's graders (it would break the golden set)."""
+
+
+class AlreadyAnswered(TierwiseError):
+    """Someone answered this item first (another tab, another person)."""
+
+
+def answer_judge(project: Any, frame: Any, key: str, verdict: str, who: str) -> Path:
+    """Append a person's pass/fail verdict on the output the key names to the task's labels file."""
+    if verdict not in ("pass", "fail"):
+        raise NotInQueue(f"verdict must be pass or fail, got {verdict!r}")
+    _, task_name, _, case = _split(key, 4)
+    task = project.tasks.get(task_name)
+    rows = frame[frame["task"] == task_name] if task is not None and frame is not None and len(frame) else None
+    row = next((r for r in judge_rows(rows) if r["case"] == case
+                and item_key(task_name, case, r["model"], r["output"]) == key), None)
+    if row is None:
+        raise NotInQueue(f"{key}: no such output in the current results (re-run or reload the page)")
+    record = {"case": case, "model": row["model"], "output": row["output"], "verdict": verdict,
+              "by": who, "at": now_iso()}
+
+    def check(lines: list[str]) -> None:
+        for obj in _objects(lines):
+            if str(obj.get("case")) == case and obj.get("model") == row["model"] and \
+                    isinstance(obj.get("output"), str) and obj["output"].strip() == row["output"].strip():
+                raise AlreadyAnswered(f"case {case}: this output already has a verdict in the labels file")
+
+    return append_line(project.root, labels_target(project, task), record, check)
+
+
+def answer_golden(project: Any, key: str, expected: Any, who: str) -> Path:
+    """Append a drafted production input, with the expected value a person gave, to the golden set."""
+    _, task_name, case = _split(key, 3)
+    task = project.tasks.get(task_name)
+    drafted = project.root / "golden_sets" / f"{task_name}.candidates.jsonl"
+    entry = next((e for e in read_jsonl(drafted) if e.get("id") == case), None) if task is not None else None
+    if entry is None or not isinstance(entry.get("vars"), dict):
+        raise NotInQueue(f"{key}: not a drafted case of {drafted.name}")
+    if expected is None or expected == "":
+        raise NotInQueue("an expected value is needed; fix: pick an output or type one")
+    _check_expected(task, expected)
+    record = {"id": case, "vars": entry["vars"], "expected": expected,
+              "metadata": {"labelled_by": who, "labelled_at": now_iso(), "source": "audit --sample"}}
+
+    def check(lines: list[str]) -> None:
+        if any(obj.get("id") == case for obj in _objects(lines)):
+            raise AlreadyAnswered(f"case {case} is already in the golden set")
+
+    golden = task.spec.golden_set
+    return append_line(project.root, Path(golden) if Path(golden).is_absolute() else project.root / golden,
+                       record, check)
+
+
+def _check_expected(task: Any, expected: Any) -> None:
+    """Refuse an expected value a grader of the task cannot use: written, it would stop the
+    project from loading (the check `load_project` makes on every case)."""
+    from ..graders import expected_problem
+
+    output_spec = task.spec.output.model_dump(exclude_none=True) if task.spec.output else None
+    for i, grader in enumerate(task.graders):
+        problem = expected_problem(grader, expected, output_spec)
+        if problem:
+            raise BadExpected(f"the expected value: {problem} (graders[{i}] of evals/{task.name}.yaml); "
+                              f"fix: give a value that grader can use")
+
+
+def _split(key: str, parts: int) -> list[str]:
+    pieces = key.split(":", parts - 1) if isinstance(key, str) else []
+    if len(pieces) != parts or pieces[0] not in ("judge", "golden"):
+        raise NotInQueue(f"{key!r}: not an item key of this page")
+    return pieces
+
+
+def _objects(lines: list[str]):
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            yield obj

@@ -1,0 +1,305 @@
+"""The labelling queue: what a person can answer, in the order that helps the decision most.
+
+Two kinds of item:
+
+- **judge**: one candidate's output on a case of a judged task (a grader calls a judge model),
+  not yet given a human verdict. The answer (pass / fail) is appended to the task's labels file
+  (`judge.labels`, else golden_sets/TASK.labels.jsonl) as `{"case", "model", "output", "verdict",
+  "by", "at"}`.
+- **golden**: a production input drafted by `tierwise audit --sample` (golden_sets/TASK.candidates.jsonl)
+  that is not in the golden set yet. The answer (the expected value: one of the outputs shown,
+  or edited) is appended to the golden set as a case, with who and when in its `metadata`.
+
+Outputs are shown blind (no model name, no judge verdict) and, where there are several, in a
+random order fixed per case.
+
+The order. Judge items: candidates first by how far one more verdict on one of their outputs is
+expected to move the bound the decision uses (decide's `corrected_lower_bound`), weighted by how
+near that bound is to the bar (a candidate far above or below the bar does not change the
+decision by one verdict): E|Δ| / (|bound − threshold| + E|Δ|). E|Δ| averages the four outcomes
+(judge pass/fail × person pass/fail) at the current rates: the judge's pass share, and its
+over-/under-grading seen in the verdicts so far (add-one smoothed). WITHIN a candidate the order
+is random (seeded by the case id), never "most likely wrong first": the corrected bound is valid
+only when the labelled outputs are a random sample of that candidate's outputs, and picking the
+outputs the judge seems to have got wrong would bias the measured over-grading. This ordering
+is a heuristic for where to spend a person's time; it promises nothing itself.
+
+Golden items come in the order `audit --sample` wrote them (newest captured first): with one
+captured output per input there is no disagreement to rank by.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_ITEMS = 500  # a page carries at most this many items; answering reloads the rest
+
+
+@dataclass
+class Item:
+    key: str                      # opaque to the page: the server finds the item again from it
+    kind: str                     # judge | golden
+    task: str
+    case: str
+    input: str
+    outputs: list[str]            # blind, in a fixed random order
+    priority: float = 0.0
+
+
+@dataclass
+class TaskQueue:
+    task: str
+    kind: str                     # judge | golden
+    target: str                   # the file answers go to, relative to the project
+    items: list[Item] = field(default_factory=list)
+    done: int = 0                 # answers already in the file
+    settle: str = ""              # how many more answers would settle the task, at current rates
+    note: str = ""
+
+
+def build_queues(project: Any, rec: Any) -> list[TaskQueue]:
+    """Every task's queue (judged tasks: judge verdicts; tasks with sampled inputs: golden cases)."""
+    from ..decide import uses_judge
+
+    queues = []
+    frame = rec.frame
+    for d in rec.decisions:
+        task = project.tasks[d.task]
+        if uses_judge(task):
+            rows = frame[frame["task"] == d.task] if frame is not None and len(frame) else None
+            queues.append(judge_queue(project, task, d, rows))
+        drafted = project.root / "golden_sets" / f"{d.task}.candidates.jsonl"
+        if drafted.is_file():
+            queues.append(golden_queue(project, task, d, drafted))
+    return queues
+
+
+# ---- judge verdicts ------------------------------------------------------------------------------
+
+
+def labels_target(project: Any, task: Any) -> Path:
+    """Where a task's human verdicts go: the spec's judge.labels, else golden_sets/TASK.labels.jsonl."""
+    judge = task.spec.judge
+    rel = judge.labels if judge is not None and judge.labels else f"golden_sets/{task.name}.labels.jsonl"
+    return Path(rel) if Path(rel).is_absolute() else project.root / rel
+
+
+def judge_rows(rows: Any) -> list[dict[str, Any]]:
+    """The judged outputs: one dict per stored row that has an output and no error."""
+    if rows is None or len(rows) == 0:
+        return []
+    out = []
+    for r in rows.itertuples(index=False):
+        if isinstance(r.error, str) or not isinstance(r.output, str):
+            continue
+        out.append({"case": str(r.case_id), "model": r.model, "output": r.output, "passed": bool(r.passed)})
+    return out
+
+
+def item_key(task: str, case: str, model: str, output: str) -> str:
+    ref = hashlib.sha256(json.dumps([model, output]).encode()).hexdigest()[:16]
+    return f"judge:{task}:{ref}:{case}"
+
+
+def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
+    from ..util import shown_path
+
+    target = labels_target(project, task)
+    given = read_jsonl(target)
+    judged = judge_rows(rows)
+    golden = {c.id: c for c in task.golden.cases}
+    labelled = [(r, [g for g in given if _matches(g, r)]) for r in judged]
+    queue = TaskQueue(task.name, "judge", shown_path(target, project.root), done=len(given))
+    if task.spec.judge is None or not task.spec.judge.labels:
+        queue.note = (f"evals/{task.name}.yaml has no judge.labels: verdicts go to {queue.target}; add "
+                      f"`judge: {{labels: {queue.target}}}` to the spec so decisions use them")
+    by_model: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+    for r, labs in labelled:
+        by_model.setdefault(r["model"], []).append((r, labs))
+    results = {c.model: c for c in d.candidates}
+    weight = {m: _weight(pairs, results.get(m), d) for m, pairs in by_model.items()}
+    for model, pairs in by_model.items():
+        for r, labs in pairs:
+            if labs or r["case"] not in golden:
+                continue
+            case = golden[r["case"]]
+            queue.items.append(Item(item_key(task.name, r["case"], model, r["output"]), "judge", task.name,
+                                    r["case"], input_text(case.vars), [r["output"]], weight[model]))
+    queue.items.sort(key=lambda it: (-it.priority, _shuffle_rank(it.key)))
+    queue.settle = _judge_settle(by_model, results, d)
+    return queue
+
+
+def _matches(label: dict[str, Any], row: dict[str, Any]) -> bool:
+    """A label read from the file is about this row (the rule of project/_labels.py's Label.matches)."""
+    if str(label.get("case")) != row["case"]:
+        return False
+    output, model = label.get("output"), label.get("model")
+    if isinstance(output, str):
+        return output.strip() == row["output"].strip() and (model is None or model == row["model"])
+    return model == row["model"]
+
+
+def _verdict(label: dict[str, Any]) -> float | None:
+    v = label.get("verdict")
+    if v in ("pass", True):
+        return 1.0
+    if v in ("fail", False):
+        return 0.0
+    return float(v) if isinstance(v, (int, float)) and 0 <= v <= 1 else None
+
+
+def _rates(pairs: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> tuple[list[float], list[float], list[float]]:
+    """(human verdicts, judge verdicts on those outputs, judge verdicts on the unlabelled ones)."""
+    human, judged, unlabelled = [], [], []
+    for r, labs in pairs:
+        verdicts = [v for v in (_verdict(g) for g in labs) if v is not None]
+        if verdicts:
+            human.append(sum(verdicts) / len(verdicts))
+            judged.append(float(r["passed"]))
+        else:
+            unlabelled.append(float(r["passed"]))
+    return human, judged, unlabelled
+
+
+def _weight(pairs, result: Any, d: Any) -> float:
+    """E|Δ bound| of one more verdict on this candidate, relative to its distance from the bar."""
+    from ..decide import corrected_lower_bound
+
+    human, judged, unlabelled = _rates(pairs)
+    if not unlabelled or result is None:
+        return 0.0
+    plain = result.plain_lower if result.plain_lower is not None else result.lower
+    now = result.lower
+    p_judge = sum(judged + unlabelled) / len(judged + unlabelled)
+    over = (sum(1 for h, j in zip(human, judged) if j > h) + 1) / (sum(1 for j in judged if j) + 2)
+    under = (sum(1 for h, j in zip(human, judged) if j < h) + 1) / (sum(1 for j in judged if not j) + 2)
+    rest = list(unlabelled)
+    expected = 0.0
+    for j, p_j in ((1.0, p_judge), (0.0, 1 - p_judge)):
+        if p_j == 0 or j not in rest:
+            continue
+        left = list(rest)
+        left.remove(j)
+        p_wrong = over if j else under
+        for h, p_h in ((1 - j, p_wrong), (j, 1 - p_wrong)):
+            after = corrected_lower_bound(human + [h], judged + [j], left, d.confidence).lower
+            expected += p_j * p_h * abs(min(plain, after) - now)
+    return expected / (abs(now - d.threshold) + expected) if expected > 0 else 0.0
+
+
+def _judge_settle(by_model, results: dict[str, Any], d: Any) -> str:
+    """One line: how many more verdicts would settle the candidate nearest the bar."""
+    from ..decide import labels_needed
+
+    near = [(abs(c.lower - d.threshold), m) for m, c in results.items() if m in by_model and c.n]
+    if not near:
+        return "no judged outputs yet: run the task first"
+    model = min(near)[1]
+    human, judged, unlabelled = _rates(by_model[model])
+    over_count = sum(1 for h, j in zip(human, judged) if j > h)
+    over = over_count / len(human) if human else 0.0
+    c = results[model]
+    if c.lower >= d.threshold and human:
+        return f"{model} clears the bar with {len(human)} human verdicts (corrected bound {c.lower:.3f})"
+    needed = labels_needed(judged + unlabelled, over, d.threshold, d.confidence, have=len(human))
+    seen = f"over-grading {over_count} of {len(human)} verdicts so far" if human else "no verdicts yet"
+    if needed is None:
+        return (f"{model}: at the current rates ({seen}) no number of verdicts lifts its corrected bound "
+                f"to {d.threshold:g}; more verdicts only confirm the shortfall")
+    return (f"{model}: about {max(0, needed - len(human))} more human verdicts on its outputs would settle it "
+            f"at the current rates ({seen}; {needed} in all)")
+
+
+# ---- golden-set candidates -----------------------------------------------------------------------
+
+
+def golden_queue(project: Any, task: Any, d: Any, drafted: Path) -> TaskQueue:
+    from ..util import shown_path
+
+    target = task.spec.golden_set
+    target_path = Path(target) if Path(target).is_absolute() else project.root / target
+    queue = TaskQueue(task.name, "golden", shown_path(target_path, project.root))
+    known_ids = {c.id for c in task.golden.cases}
+    known_vars = {json.dumps(c.vars, sort_keys=True) for c in task.golden.cases}
+    for entry in read_jsonl(drafted):
+        case_id, variables = entry.get("id"), entry.get("vars")
+        if not isinstance(case_id, str) or not isinstance(variables, dict):
+            continue
+        if case_id in known_ids or json.dumps(variables, sort_keys=True) in known_vars:
+            queue.done += 1
+            continue
+        outputs = _drafted_outputs(entry)
+        order = sorted(range(len(outputs)), key=lambda i: _shuffle_rank(f"{case_id}:{i}"))
+        queue.items.append(Item(f"golden:{task.name}:{case_id}", "golden", task.name, case_id,
+                                input_text(variables), [outputs[i] for i in order]))
+    queue.settle = _golden_settle(d)
+    return queue
+
+
+def _drafted_outputs(entry: dict[str, Any]) -> list[str]:
+    """The outputs a drafted case carries (the incumbent's, and any others), each once."""
+    seen: list[str] = []
+    answers = [entry.get("incumbent")] + list(entry.get("outputs") or [])
+    for a in answers:
+        text = a.get("output") if isinstance(a, dict) else a
+        if isinstance(text, str) and text not in seen:
+            seen.append(text)
+    return seen
+
+
+def _golden_settle(d: Any) -> str:
+    """Golden cases a near-bar candidate needs at its current rate (decide's cases_needed, 80% power)."""
+    from ..decide import cases_needed
+
+    scored = [c for c in d.candidates if c.n and c.method.startswith("exact") and not math.isnan(c.mean)]
+    if not scored:
+        return ""
+    c = min(scored, key=lambda c: abs(c.lower - d.threshold))
+    if c.qualifies:
+        return f"{c.model} clears the bar on {c.n} cases"
+    needed = cases_needed(d.threshold, d.confidence, c.mean)
+    if needed is None:
+        return f"{c.model}'s rate {c.mean:.3f} is at or below the bar {d.threshold:g}: more cases will not lift it"
+    return (f"{c.model}: at its current rate {c.mean:.3f}, about {max(0, needed - c.n)} more golden cases "
+            f"({needed} in all) clear the bar with 80% power")
+
+
+# ---- shared ------------------------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The objects of a JSONL file, skipping lines that are not JSON objects (shown, not trusted)."""
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
+def input_text(variables: dict[str, Any]) -> str:
+    if len(variables) == 1:
+        value = next(iter(variables.values()))
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "\n".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+                     for k, v in variables.items())
+
+
+def _shuffle_rank(key: str) -> str:
+    return hashlib.sha256(f"tierwise-view:{key}".encode()).hexdigest()
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,170 @@
+"""`tierwise view` in a real browser: Debian's Chromium, driven by Playwright's Python package
+with executable_path (no browser download), against a real uvicorn server on 127.0.0.1.
+
+A person opens the printed URL, filters one task to the cases where the candidates disagree,
+labels five sampled inputs by keyboard, confirms three judge verdicts, and the files on disk and
+the decision page show it; model output that is markup stays text; without the token: 403.
+Screenshots of each page at 1400 px go to tmp_path/view-artifacts (the path is printed) and are
+copied to /tmp/view_shots/. Under CI=1 a missing Chromium or Playwright fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.view.viewfix import EVIL, view_project
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()), None)
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check"]
+SHOTS = Path("/tmp/view_shots")
+
+pytestmark = pytest.mark.slow
+
+
+def _need_browser():
+    missing = None
+    if CHROMIUM is None:
+        missing = "Chromium is not installed (Debian: apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "Playwright's Python package is not installed (pip install 'tierwise[dev]')"
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"the view's browser test needs a browser under CI: {missing}")
+    if missing:
+        pytest.skip(missing)
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """The view of a fresh fixture project, served by uvicorn in a thread: (url with token, root)."""
+    _need_browser()
+    import uvicorn
+
+    from harness.commands import view
+    from harness.project import load_project
+
+    root = view_project(tmp_path / "proj", labels="golden_sets/j.labels.jsonl")
+    server = view(load_project(root), who="browser-tester")
+    uv = uvicorn.Server(uvicorn.Config(server.app, log_level="warning", access_log=False, lifespan="off"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [server.sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start in 20 s"
+    yield server.url, root
+    uv.should_exit = True
+    thread.join(10)
+
+
+def _shot(page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    SHOTS.mkdir(exist_ok=True)
+    shutil.copy(path, SHOTS / path.name)
+    return path
+
+
+def _saved(page, count: int) -> None:
+    """Wait for the page to count the answer (a locator wait: the CSP forbids evaluated strings)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#progress")).to_have_text(re.compile(f"^{count} answered"), timeout=15000)
+    assert page.locator("#message").get_attribute("class") == "good", page.locator("#message").text_content()
+
+
+def test_a_person_filters_labels_and_confirms_by_keyboard(served, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, root = served
+    base = url.split("/?")[0]
+    art = tmp_path / "view-artifacts"
+    art.mkdir()
+    print(f"\nview screenshots: {art} (copied to {SHOTS})")
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            page.goto(url)
+            assert page.url == f"{base}/"  # the token went into a cookie and out of the address bar
+            assert page.locator("svg.chart").count() == 2
+            _shot(page, art, "1-decisions")
+
+            # one task: filter to the cases where the candidates disagree
+            page.goto(f"{base}/task/t")
+            assert page.locator("#count").text_content() == "8 of 8 cases"
+            page.click("[data-filter=disagreements]")
+            assert page.locator("#count").text_content() == "6 of 8 cases"
+            assert page.locator("article.case").count() == 6
+            page.fill("#search", "maybe")
+            assert page.locator("#count").text_content() == "2 of 8 cases"
+            _shot(page, art, "2-task-disagreements")
+
+            # model output that is markup is shown as text, and runs nothing
+            page.goto(f"{base}/task/j")
+            assert page.locator("#cases img, #cases script, #cases b").count() == 0
+            assert EVIL in page.locator("#cases").inner_text()
+            _shot(page, art, "3-task-judged")
+
+            # label five sampled inputs by keyboard: four picked outputs, one edited answer
+            page.goto(f"{base}/label?task=t")
+            assert page.locator("#item .card").get_attribute("data-kind") == "golden"
+            for n in range(1, 5):
+                page.keyboard.press("1")
+                _saved(page, n)
+            page.keyboard.press("e")
+            page.keyboard.press("Control+A")
+            page.keyboard.type("typed by a person")
+            _shot(page, art, "4-label-golden")
+            page.keyboard.press("Control+Enter")
+            _saved(page, 5)
+
+            # confirm three judge verdicts: pass, fail, pass
+            page.goto(f"{base}/label?task=j")
+            assert page.locator("#item .card").get_attribute("data-kind") == "judge"
+            assert page.locator("#item").inner_text().count("evil") == 0 or EVIL in page.locator("#item").inner_text()
+            _shot(page, art, "5-label-judge")
+            for n, key in enumerate("pfp", start=1):
+                page.keyboard.press(key)
+                _saved(page, n)
+
+            # the decision page now counts the people's verdicts
+            page.goto(f"{base}/")
+            assert "4 outputs judged by both" in page.locator("body").inner_text()
+            _shot(page, art, "6-decisions-after")
+
+            # a browser without the cookie (or the token) is refused
+            stranger = browser.new_context()
+            response = stranger.new_page().goto(f"{base}/label")
+            assert response.status == 403
+            stranger.close()
+        finally:
+            browser.close()
+    assert errors == []  # no CSP violation, no script error
+
+    golden = [json.loads(x) for x in (root / "golden_sets" / "t.jsonl").read_text().splitlines()]
+    added = [c for c in golden if c.get("metadata", {}).get("labelled_by") == "browser-tester"]
+    assert len(added) == 5 and all(c["id"].startswith("prod-") for c in added)
+    assert added[-1]["expected"] == "typed by a person"
+    assert all(c["expected"].startswith("answer ") for c in added[:4])
+    labels = [json.loads(x) for x in (root / "golden_sets" / "j.labels.jsonl").read_text().splitlines()]
+    assert [lab["verdict"] for lab in labels[1:]] == ["pass", "fail", "pass"]
+    assert all(lab["by"] == "browser-tester" and lab["output"] for lab in labels[1:])
+    for name in ("1-decisions", "2-task-disagreements", "3-task-judged", "4-label-golden", "5-label-judge",
+                 "6-decisions-after"):
+        assert (art / f"{name}.png").stat().st_size > 10_000

@@ -1,0 +1,58 @@
+"""A small project for the view's tests: a graded task `t` (two python candidates that disagree,
+golden-set candidates drafted as `audit --sample` writes them) and a judged task `j` (a python
+judge, a candidate whose output carries markup). Every path under the given root."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.projfix import spec, write_project
+
+EVIL = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+
+RULES = '''
+import json
+
+def judge(v):
+    verdict = "pass" if "good" in v["output"] else "fail"
+    return json.dumps({"reason": "judge says " + verdict + " <b>bold</b>", "verdict": verdict})
+
+def evil(v):
+    return v["text"] + " EVIL"
+
+def echo(v):
+    return v["text"]
+
+def shout(v):
+    return v["text"].upper()
+'''.replace("EVIL", EVIL.replace('"', '\\"'))
+
+
+def view_project(root: Path, *, labels: str | None = None, drafted: int = 6) -> Path:
+    """Write and run the project; `labels` is the judged task's judge.labels (None: not set)."""
+    from harness.project import load_project
+    from harness.runner import run
+
+    judged = spec("j", candidates=["evil", "echo"], threshold=0.5,
+                  graders=[{"type": "llm_judge", "rubric": "Is it good?", "judge": "judge"}])
+    files = {}
+    if labels is not None:  # the file must exist with a label for the spec to load: one person's verdict
+        judged["judge"] = {"labels": labels}
+        files[labels] = json.dumps({"case": "j00", "model": "echo", "verdict": "fail", "by": "seed"}) + "\n"
+    words = ["yes", "no", "Yes", "NO", "maybe", "Maybe", "ok", "OK"]
+    write_project(
+        root,
+        models={"echo": {"python": "vrules:echo"}, "shout": {"python": "vrules:shout", "price": {"per_call": 0.001}},
+                "evil": {"python": "vrules:evil"}, "judge": {"python": "vrules:judge"}},
+        specs={"t": spec(candidates=["echo", "shout"], graders=[{"type": "exact", "normalize": ["strip"]}]),
+               "j": judged},
+        golden={"t": [{"id": f"c{i}", "vars": {"text": w}, "expected": w} for i, w in enumerate(words)],
+                "j": [{"id": f"j{i:02d}", "vars": {"text": f"{'good' if i % 3 else 'bad'} {i}"}} for i in range(12)]},
+        files={**files, "vrules.py": RULES,
+               "golden_sets/t.candidates.jsonl": "".join(
+                   json.dumps({"id": f"prod-{i}", "vars": {"text": f"new input {i}"},
+                               "incumbent": {"model": "echo", "output": f"answer {i} {EVIL if i == 0 else ''}"},
+                               "captured_at": "2025-01-01T00:00:00Z"}) + "\n" for i in range(drafted))})
+    run(load_project(root), progress=False)
+    return root
