@@ -64,7 +64,8 @@ def scenario(root: Path, store: str, busy: set[str], hogs: int) -> dict[str, dic
 
     out = {}
     for model in MODELS:
-        procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(hogs if model in busy else 0)]
+        procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                 for _ in range(hogs if model in busy else 0)]
         time.sleep(0.3)
         try:
             cpu = time.process_time()
@@ -93,7 +94,8 @@ def main() -> None:
             prices = scenario(root, f"sqlite:///{root}/{len(label)}.db", busy, args.hogs)
             print(label)
             for model, p in prices.items():
-                print(f"  {model:8s} wall ${p['wall']:.4f}   cpu ${p['cpu']:.4f}   tokens ${p['tokens']:.4f}  per 1,000 calls")
+                print(f"  {model:8s} wall ${p['wall']:.4f}   cpu ${p['cpu']:.4f}   "
+                      f"tokens ${p['tokens']:.4f}  per 1,000 calls")
             cheapest = {basis: min(prices, key=lambda m: prices[m][basis]) for basis in ("wall", "cpu", "tokens")}
             print("  cheapest by " + ", ".join(f"{basis}: {m}" for basis, m in cheapest.items()))
 

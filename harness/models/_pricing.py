@@ -6,9 +6,9 @@ moves with whatever else runs: on two busy cores Qwen 1.5B measured $0.047 per 1
 Qwen 0.5B $0.075, and the 3x larger model was recommended as cheaper. The CPU time of the
 generation was tried first and moves too (benchmarks/local_price_under_load.py, SmolLM2-135M
 against Gemma 3 270M on the shared 2-core machine: with four CPU-bound processes beside
-SmolLM2's calls its wall-time price rose 9-12x and its CPU-time price 2.6-3.7x — probably because llama.cpp's threads
-spin at barriers while a descheduled partner is away — and both then called the larger model
-cheaper; the token price does not move). The tokens a call reads and writes are what it needs,
+SmolLM2's calls its wall-time price rose 9-12x and its CPU-time price 2.6-3.7x — probably
+because llama.cpp's threads spin at barriers while a descheduled partner is away — and both
+then called the larger model cheaper; the token price does not move). The tokens a call reads and writes are what it needs,
 whatever else the machine is doing.
 
 The rate: llama.cpp on a CPU reads the whole weights file for each generated token (decoding is
