@@ -27,7 +27,6 @@ EXPECTED: dict[str, list[str]] = {
                      "| after | tierwise recommend |", "| after | tierwise report |"],
     "client_overhead": ["bare litellm.acompletion:", "tierwise Client.acomplete:", "client overhead:",
                         "ledger: 15 rows written, 0 dropped"],
-    "compute_clock": ["as it is ", "1 hogs ", "as it is again", "compute median"],
     "cost_ties": ["t-interval coverage of the mean cost per call", "lognormal s=0.5  n= 100:",
                   "priced on cpu+ties :"],
     "local_path": ["plain llama-cpp-python:", "tierwise run (in-process):", "ratio tierwise / plain:",

@@ -242,8 +242,7 @@ class Client:
         from ..models import cost_of
 
         latency_s = result.latency_ms / 1000 if result.latency_ms is not None else None
-        compute_s = result.compute_ms / 1000 if result.compute_ms is not None else None
-        cost = cost_of(hop.cand, result.prompt_tokens, result.completion_tokens, latency_s, compute_s) \
+        cost = cost_of(hop.cand, result.prompt_tokens, result.completion_tokens, latency_s) \
             if result.error is None else None
         return Attempt(hop.name, hop.target, kind, "ok" if result.error is None else "error", result.error,
                        result.latency_ms, cost, result.prompt_tokens, result.completion_tokens)

@@ -1,11 +1,12 @@
-"""Which candidate is cheaper: measured costs, their spread, and a stable rule for ties.
+"""Which candidate is cheaper: costs per call, their spread, and a stable rule for ties.
 
-A token or per-call price gives every call an exact cost. A compute price (`price: {per_hour:
-…}`, a local model) charges each call its measured compute time (models/_timing.py), and a
-measurement has noise: two runs of the same evaluation do not give the same figures, and a
-"cheapest" that flips between them is not a decision. So each compute-priced candidate carries
-a spread, the half-width of a two-sided 95 % Student-t confidence interval for its mean cost per
-call (over the calls of the evaluation), and candidates whose intervals overlap are a tie.
+A token or per-call price gives every call of a case the same exact cost. A `per_hour` price
+varies: a local model's call costs what its tokens take at the model's rate (models/_pricing.py),
+so its mean cost per call depends on which cases were evaluated, and a self-hosted endpoint's
+call costs its wall time, which moves with the machine. A "cheapest" that flips on a small
+difference in either is not a decision. So each per_hour-priced candidate carries a spread, the
+half-width of a two-sided 95 % Student-t confidence interval for its mean cost per call (over
+the calls of the evaluation), and candidates whose intervals overlap are a tie.
 
 The claim: under independent calls, the interval covers the candidate's expected cost per call
 with probability about 95 % (the t interval is exact for normal costs and close for the skewed

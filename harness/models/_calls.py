@@ -69,7 +69,6 @@ class CallResult:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     latency_ms: float | None = None
-    compute_ms: float | None = None  # a local generation's CPU time (models/_timing.py), its price's basis
     attempts: int = 0
     error: str | None = None
     error_type: str | None = None
@@ -97,7 +96,7 @@ async def call_litellm(kwargs: dict[str, Any], timeout_s: float, retries: int = 
     for attempt in range(retries + 1):
         result.attempts = attempt + 1
         started = time.perf_counter()
-        exchanges, computes = start_timing()
+        exchanges = start_timing()
         try:
             response = await asyncio.wait_for(litellm().acompletion(**kwargs), timeout=timeout_s + 5)
             try:
@@ -105,7 +104,6 @@ async def call_litellm(kwargs: dict[str, Any], timeout_s: float, retries: int = 
             except (AttributeError, IndexError, TypeError, ValueError) as exc:
                 raise MalformedResponse(f"malformed response: {exc}") from None
             result.latency_ms = exchanges[-1] if exchanges else (time.perf_counter() - started) * 1000
-            result.compute_ms = computes[-1] if computes else None
             result.error = result.error_type = None
             return result
         except asyncio.CancelledError:

@@ -1,8 +1,28 @@
 """Cost per call: LiteLLM's local price map, with overrides and per_call / per_hour prices.
 
-A `per_hour` price is charged on the call's compute time where it was measured (a local model
-run in this process: CPU time, which does not move with other load on the machine, see
-models/_timing.py), else on its wall-clock latency (a model served by another process).
+A `per_hour` price on a `local:` model is charged on the machine time the call's tokens take at
+the model's rate, not on the time the call happened to take. On a shared machine measured time
+moves with whatever else runs: on two busy cores Qwen 1.5B measured $0.047 per 1,000 calls and
+Qwen 0.5B $0.075, and the 3x larger model was recommended as cheaper. The CPU time of the
+generation was tried first and moves too (benchmarks/local_price_under_load.py, SmolLM2-135M
+against Gemma 3 270M on the shared 2-core machine: with four CPU-bound processes beside
+SmolLM2's calls its wall-time price rose 9-12x and its CPU-time price 2.6-3.7x — probably
+because llama.cpp's threads spin at barriers while a descheduled partner is away — and both
+then called the larger model cheaper; the token price does not move). The tokens a call reads and writes are what it needs,
+whatever else the machine is doing.
+
+The rate: llama.cpp on a CPU reads the whole weights file for each generated token (decoding is
+bound by memory bandwidth) and computes over it for each prompt token, so seconds per token grow
+with the weights' size. The rates are those measured on a 2-core machine with Qwen2.5-Coder-0.5B
+Q4_K_M (LOCAL_REFERENCE_BYTES), 16 generated and 150 prompt tokens a second, scaled by the
+model's weights size (models/_local.weights_bytes). So the order between local models is fixed
+by their tokens and sizes, and the dollar figure is the call's machine time on that reference
+machine at the user's hourly price: on a faster machine it overstates every local model alike.
+Limits: a mixture-of-experts model reads only its active experts per token and is overcharged;
+a model whose size is unknown is charged as the reference model.
+
+A `per_hour` price on any other model (a self-hosted OpenAI-compatible endpoint, whose weights
+Tierwise does not see) is charged on the call's wall-clock latency.
 """
 
 from __future__ import annotations
@@ -20,9 +40,9 @@ if TYPE_CHECKING:
 
 
 def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int | None,
-            latency_s: float | None, compute_s: float | None = None) -> float | None:
+            latency_s: float | None) -> float | None:
     """US dollars for one call; None when no price is known (never a silent zero for an API model).
-    A per_hour price is charged on `compute_s` when given, else on `latency_s`."""
+    A per_hour price is charged on a local model's tokens at its rate, else on `latency_s`."""
     pt, ct = prompt_tokens or 0, completion_tokens or 0
     price = cand.entry.price
     total = 0.0
@@ -36,10 +56,23 @@ def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int
         total += mapped or 0.0
     if price is not None:
         total += price.per_call or 0.0
-        seconds = compute_s if compute_s is not None else latency_s
+        seconds = local_seconds(cand, pt, ct) if cand.kind == "local" else latency_s
         if price.per_hour is not None and seconds is not None:
             total += price.per_hour * seconds / 3600.0
     return total
+
+
+LOCAL_OUTPUT_TOKENS_PER_S = 16.0     # Qwen2.5-Coder-0.5B Q4_K_M, 2 threads (see the module's docstring)
+LOCAL_PROMPT_TOKENS_PER_S = 150.0
+LOCAL_REFERENCE_BYTES = 491_400_064  # that model's GGUF file
+
+
+def local_seconds(cand: "Candidate", prompt: float, output: float) -> float:
+    """Machine seconds a local call's tokens take at the model's rate, scaled by its weights' size."""
+    from ._local import weights_bytes
+
+    scale = (weights_bytes(cand.entry.local) or LOCAL_REFERENCE_BYTES) / LOCAL_REFERENCE_BYTES
+    return scale * (output / LOCAL_OUTPUT_TOKENS_PER_S + prompt / LOCAL_PROMPT_TOKENS_PER_S)
 
 
 def prompt_tokens(cand: "Candidate", messages: list[dict[str, str]]) -> int:

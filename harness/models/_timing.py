@@ -14,26 +14,6 @@ interpreter's switch interval, 5 ms by default; runs set 1 ms, see `fine_switchi
 LiteLLM reaches the wire through `litellm.aclient_session`, the httpx client its OpenAI-
 compatible providers use. Providers that build their own clients, and local models, are timed
 otherwise (local models: the generation itself; else the wall clock around the call).
-
-Compute time is what a local model's price (`price: {per_hour: …}`) is charged on, not latency.
-On a shared machine the wall time of a generation moves with whatever else runs: on two busy
-cores Qwen 1.5B measured $0.047 per 1,000 calls and Qwen 0.5B $0.075, and the 3x larger model
-was "cheaper". `compute_ms` measures the CPU time the generation used instead: the process's
-CPU clock (which sums every thread, llama.cpp's workers included, live or exited) minus the
-CPU time the process's other Python threads (the event loop grading and writing results, the
-wire thread) used meanwhile, divided by the engine's thread count — machine-seconds of the
-engine's cores, equal to the wall time on an idle machine whose threads were fully busy.
-Time spent descheduled by another process does not count. What still moves with load is
-llama.cpp's spin-waiting: its threads spin at barriers while a descheduled partner is away, so
-on an oversubscribed machine CPU time rises somewhat (never as much as wall time); the
-decision treats costs within their measured spread as a tie (decide/_cost.py).
-
-Rejected: tokens at a per-model rate calibrated by a timing run (the calibration run is itself
-as load-sensitive as the evaluation, and a rate per weights size is wrong for mixture-of-experts
-models); `time.thread_time()` of the calling thread times the thread count (it misses uneven
-work across llama.cpp's threads and counts the Python-side sampling once per thread).
-Where no per-thread CPU clocks exist (Windows), and for models served by another process or
-machine (LocalServer, an OpenAI-compatible endpoint), the price falls back to the wall time.
 """
 
 from __future__ import annotations
@@ -47,66 +27,22 @@ import time
 from contextvars import ContextVar
 from typing import Any, Iterator
 
-# The exchanges of the call in progress, in milliseconds (one per HTTP attempt), and the
-# compute time of its local generations (see the module's docstring).
+# The exchanges of the call in progress, in milliseconds (one per HTTP attempt).
 _CURRENT: ContextVar[list[float] | None] = ContextVar("tierwise_exchange_ms", default=None)
-_COMPUTE: ContextVar[list[float] | None] = ContextVar("tierwise_compute_ms", default=None)
 
 
-def start_timing() -> tuple[list[float], list[float]]:
-    """Collect the exchange times and compute times of the call made from here on (in this
-    task's context)."""
+def start_timing() -> list[float]:
+    """Collect the exchange times of the call made from here on (in this task's context)."""
     timings: list[float] = []
-    computes: list[float] = []
     _CURRENT.set(timings)
-    _COMPUTE.set(computes)
-    return timings, computes
+    return timings
 
 
-def record(ms: float, compute_ms: float | None = None) -> None:
-    """Record one exchange (or one local generation, with its compute time) of the call in
-    progress, if any."""
+def record(ms: float) -> None:
+    """Record one exchange (or one local generation) of the call in progress, if any."""
     timings = _CURRENT.get()
     if timings is not None:
         timings.append(ms)
-    computes = _COMPUTE.get()
-    if computes is not None and compute_ms is not None:
-        computes.append(compute_ms)
-
-
-def _other_threads_cpu() -> dict[int, float] | None:
-    """CPU seconds so far of every live Python thread but this one (None: no per-thread clocks)."""
-    if not hasattr(time, "pthread_getcpuclockid"):
-        return None
-    me = threading.get_ident()
-    out: dict[int, float] = {}
-    for t in threading.enumerate():
-        if t.ident is None or t.ident == me:
-            continue
-        try:
-            out[t.ident] = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
-        except (OSError, ValueError):  # the thread ended between enumerate() and here
-            pass
-    return out
-
-
-@contextlib.contextmanager
-def compute_clock(threads: int) -> Iterator[dict[str, float | None]]:
-    """Measure the block: `wall_ms`, and `compute_ms` — the process's CPU time in it minus what
-    the other Python threads that were running used, over `threads` (None without per-thread
-    clocks). Threads started and ended inside the block (a native worker pool) are counted."""
-    out: dict[str, float | None] = {"wall_ms": None, "compute_ms": None}
-    others = _other_threads_cpu()
-    cpu, wall = time.process_time(), time.perf_counter()
-    try:
-        yield out
-    finally:
-        wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
-        out["wall_ms"] = wall_s * 1000
-        after = _other_threads_cpu()
-        if others is not None and after is not None:
-            theirs = sum(after[i] - before for i, before in others.items() if i in after)
-            out["compute_ms"] = max(0.0, cpu_s - theirs) * 1000 / max(1, threads)
 
 
 @contextlib.contextmanager

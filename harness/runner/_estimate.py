@@ -5,14 +5,12 @@ before each batch.
 Prompt tokens are counted with the model's tokenizer through LiteLLM's `token_counter` (its
 default tokenizer for models it does not know, and for local models: close enough to price compute
 time). Output tokens are the stored average of earlier answers of the same task and model when
-there are any, else the spec's max_tokens (an upper bound), else an assumed 256. A model
-priced by the hour is charged the compute time its stored calls were charged on average (read
-back from their cost: a local model's CPU time, models/_timing.py, not its wall latency, which
-on a busy machine is several times larger), else for a local model the time its weights' size
-suggests: per token, time grows with the bytes read (llama.cpp on a CPU is bound by memory
-bandwidth), at the rates measured on a 2-core machine for a model of LOCAL_REFERENCE_BYTES.
-`--budget` uses these estimates only until a model's first call in the run has measured its rate
-(runner/_rounds.py).
+there are any, else the spec's max_tokens (an upper bound), else an assumed 256. A local model
+priced by the hour costs what its tokens cost at its rate (models/_pricing.py), so its estimate
+is as good as the token estimates. Another model priced by the hour (a self-hosted endpoint) is
+charged the time its stored calls were charged on average (read back from their cost), else
+nothing until a call has measured it: `--budget` runs a model's first call on its own and
+estimates the next ones from it (runner/_rounds.py).
 """
 
 from __future__ import annotations
@@ -28,9 +26,6 @@ from ._plan import Item, Plan
 from ._runner import RunCounts, RunOptions, _pending
 
 DEFAULT_OUTPUT_TOKENS = 256
-LOCAL_OUTPUT_TOKENS_PER_S = 16.0     # Qwen2.5-Coder-0.5B Q4_K_M, 2 threads (see below)
-LOCAL_PROMPT_TOKENS_PER_S = 150.0
-LOCAL_REFERENCE_BYTES = 491_400_064  # that model's GGUF file
 
 
 @dataclass
@@ -122,10 +117,8 @@ class Estimator:
     def call(self, item: Item) -> CallEstimate:
         pt = self.prompt_tokens(item)
         ct, _ = self.output_tokens(item)
-        seconds = self._charged_seconds(item)
-        if seconds is None:
-            seconds = local_seconds(item.cand, pt, ct) if item.cand.kind == "local" else 0.0
-        return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), seconds))
+        seconds = self._charged_seconds(item)  # a local model needs none: its tokens set its price
+        return CallEstimate(pt, ct, cost_of(item.cand, pt, int(math.ceil(ct)), seconds or 0.0))
 
     def _charged_seconds(self, item: Item) -> float | None:
         """The compute seconds a per_hour price charged the stored calls on average (None: no
@@ -137,14 +130,6 @@ class Estimator:
         mean_cost, pt, ct = stored
         fixed = cost_of(item.cand, round(pt), round(ct), 0.0) or 0.0
         return max(0.0, mean_cost - fixed) * 3600.0 / price.per_hour
-
-
-def local_seconds(cand: Any, prompt: int, output: float) -> float:
-    """Estimated compute time of one local call, scaled by the size of the model's weights."""
-    from ..models._local import weights_bytes
-
-    scale = (weights_bytes(cand.entry.local) or LOCAL_REFERENCE_BYTES) / LOCAL_REFERENCE_BYTES
-    return scale * (output / LOCAL_OUTPUT_TOKENS_PER_S + prompt / LOCAL_PROMPT_TOKENS_PER_S)
 
 
 def pending_calls(plan: Plan, store: Store, no_cache: bool) -> tuple[list[Item], int, int]:

@@ -92,15 +92,13 @@ class Judging:
         if result.error is not None:
             return None, result.error
         return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
-                "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms,
-                "compute_ms": result.compute_ms}, None
+                "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms}, None
 
     @staticmethod
     def _reply(cand: Candidate, response: dict[str, Any], cached: bool) -> JudgeReply:
-        latency, compute = response.get("latency_ms"), response.get("compute_ms")
+        latency = response.get("latency_ms")
         cost = cost_of(cand, response.get("prompt_tokens"), response.get("completion_tokens"),
-                       latency / 1000 if latency is not None else None,
-                       compute / 1000 if compute is not None else None)
+                       latency / 1000 if latency is not None else None)
         return JudgeReply(response.get("output"), None, response.get("prompt_tokens"),
                           response.get("completion_tokens"), cost, cached)
 

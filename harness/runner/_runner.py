@@ -247,8 +247,7 @@ async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunC
     if cached is not None:
         result = CallResult(output=cached["output"], finish_reason=cached.get("finish_reason"),
                             prompt_tokens=cached.get("prompt_tokens"), completion_tokens=cached.get("completion_tokens"),
-                            latency_ms=cached.get("latency_ms"), compute_ms=cached.get("compute_ms"), attempts=0,
-                            confidence=cached.get("confidence"))
+                            latency_ms=cached.get("latency_ms"), attempts=0, confidence=cached.get("confidence"))
         counts.cached += 1
     else:
         if it.cand.kind == "local" and _death(server):  # every further call would fail the same way
@@ -301,7 +300,6 @@ def _abstained(it: Item) -> list[Grade]:
 def _response(result: CallResult) -> dict[str, Any]:
     return {"output": result.output, "finish_reason": result.finish_reason, "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens, "latency_ms": result.latency_ms,
-            "compute_ms": result.compute_ms,
             **({"confidence": result.confidence} if result.confidence is not None else {})}
 
 
@@ -327,8 +325,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
             eval_cost = None if any(c is None for c in costs) else float(sum(costs))
             judge_errors = sum(1 for g in judged if g["detail"].get("judge_error"))
     latency_s = result.latency_ms / 1000 if result.latency_ms is not None else None
-    compute_s = result.compute_ms / 1000 if result.compute_ms is not None else None
-    cost = cost_of(it.cand, result.prompt_tokens, result.completion_tokens, latency_s, compute_s)
+    cost = cost_of(it.cand, result.prompt_tokens, result.completion_tokens, latency_s)
     response = _response(result) if result.error is None else None
     return ResultRow(
         run_id=run_id, task=it.task.name, model=it.cand.name, case_id=it.case.id, call_key=it.call_key,

@@ -24,5 +24,7 @@ def test_a_local_target_starts_llama_cpp_lazily_and_answers_within_the_contract(
         reply = client.complete("t", text="Is water wet? Answer yes or no.")
         assert client._server is not None
     assert reply.ok and reply.parsed in {"yes", "no"} and reply.model == "small"
-    # priced by compute time: $1 per second of the call's latency
-    assert reply.cost == pytest.approx(reply.attempts[0].latency_ms / 1000, rel=1e-6)
+    # priced by its tokens at its rate: $1 per second of machine time those tokens take (models/_pricing.py)
+    first = reply.attempts[0]
+    seconds = 98_362_432 / 491_400_064 * (first.completion_tokens / 16 + first.prompt_tokens / 150)
+    assert reply.cost == pytest.approx(seconds, rel=1e-6)

@@ -67,45 +67,54 @@ def _evaluation(tmp_path):
     return project.tasks["t"], resolve_candidates(project.config, list(LADDER))
 
 
-# Seconds per call of each model: the compute the work needs (1.5B about 2.7x the 0.5B), and
-# the wall time measured while a CPU-bound process shared the cores during the 0.5B's calls only.
-COMPUTE_S = {"qwen-0.5b": 0.50, "qwen-1.5b": 1.35}
+# Seconds per call of each model on the machine (1.5B about 2.7x the 0.5B), and how much slower the
+# wall clock ran while a CPU-bound process shared the cores during the 0.5B's calls only.
+SECONDS = {"qwen-0.5b": 0.50, "qwen-1.5b": 1.35}
 SLOWDOWN_BUSY = {"qwen-0.5b": 3.0, "qwen-1.5b": 1.0}
 
 
-def _frame(cands, busy: bool, priced_on_compute: bool, seed: int = 0) -> pd.DataFrame:
-    """One stored evaluation: both models right on every case; each row's cost priced as the
-    runner prices it, from the call's wall latency and its measured compute time."""
+def _frame(cands, busy: bool, priced_on_wall: bool = False, seed: int = 0) -> pd.DataFrame:
+    """One stored evaluation: both models right on every case, the same tokens per case; each
+    row's cost priced as the runner prices it (or, `priced_on_wall`, as it did before: the
+    hourly price times the call's wall time)."""
     rng = np.random.default_rng(seed)
+    tokens = [(int(rng.integers(30, 60)), int(rng.integers(1, 4))) for _ in range(60)]
     rows = []
-    for model, compute in COMPUTE_S.items():
-        for i in range(60):
-            cpu = compute * rng.uniform(0.9, 1.1) * (1.05 if busy and SLOWDOWN_BUSY[model] > 1 else 1.0)
-            wall = cpu * (SLOWDOWN_BUSY[model] if busy else 1.0)
-            cost = cost_of(cands[model], 40, 3, wall, cpu if priced_on_compute else None)
+    for model, seconds in SECONDS.items():
+        for i, (pt, ct) in enumerate(tokens):
+            wall = seconds * rng.uniform(0.9, 1.1) * (SLOWDOWN_BUSY[model] if busy else 1.0)
+            cost = 0.05 * wall / 3600 if priced_on_wall else cost_of(cands[model], pt, ct, wall)
             rows.append({"task": "t", "model": model, "case_id": f"c{i}", "score": 1.0, "error": None,
-                         "latency_ms": wall * 1000, "cost": cost, "completion_tokens": 3, "finish_reason": "stop",
-                         "run_id": "r1"})
+                         "latency_ms": wall * 1000, "cost": cost, "prompt_tokens": pt, "completion_tokens": ct,
+                         "finish_reason": "stop", "run_id": "r1"})
     return pd.DataFrame(rows)
+
+
+def test_a_local_models_price_is_its_tokens_at_its_rate_whatever_the_wall_time(tmp_path):
+    _, cands = _evaluation(tmp_path)
+    small, large = cands["qwen-0.5b"], cands["qwen-1.5b"]
+    assert cost_of(small, 100, 10, 0.4) == cost_of(small, 100, 10, 4.0)  # a busy machine changes nothing
+    assert cost_of(small, 150, 16, None) == pytest.approx(0.05 * 2.0 / 3600)  # 1 s of prompt + 1 s of output
+    assert cost_of(large, 100, 10, 0.4) / cost_of(small, 100, 10, 0.4) == pytest.approx(1_117_320_768 / 491_400_064)
 
 
 def test_the_same_evaluation_with_and_without_a_cpu_bound_process_recommends_the_same_model(tmp_path):
     task, cands = _evaluation(tmp_path)
-    quiet = decide(task, cands, _frame(cands, busy=False, priced_on_compute=True), None)
-    busy = decide(task, cands, _frame(cands, busy=True, priced_on_compute=True), None)
+    quiet = decide(task, cands, _frame(cands, busy=False), None)
+    busy = decide(task, cands, _frame(cands, busy=True), None)
     assert quiet.recommended == busy.recommended == "qwen-0.5b"
     assert [c.model for c in quiet.candidates] == [c.model for c in busy.candidates]
 
 
 def test_priced_on_wall_time_the_busy_machine_made_the_larger_model_cheaper(tmp_path):
-    """What the compute clock fixes (issue 29: 1.5B at $0.047 against 0.5B at $0.075 per 1,000)."""
+    """What pricing by tokens fixes (issue 29: 1.5B at $0.047 against 0.5B at $0.075 per 1,000)."""
     task, cands = _evaluation(tmp_path)
-    assert decide(task, cands, _frame(cands, busy=True, priced_on_compute=False), None).recommended == "qwen-1.5b"
+    assert decide(task, cands, _frame(cands, busy=True, priced_on_wall=True), None).recommended == "qwen-1.5b"
 
 
 def test_the_decision_records_the_spread_of_a_compute_price(tmp_path):
     task, cands = _evaluation(tmp_path)
-    d = decide(task, cands, _frame(cands, busy=False, priced_on_compute=True), None)
+    d = decide(task, cands, _frame(cands, busy=False), None)
     spreads = {c.model: c.cost_spread for c in d.candidates}
     assert all(0 < s < 0.1 * c.cost_per_call for s, c in zip(spreads.values(), d.candidates))
     assert "cost_spread" in d.to_dict()["candidates"][0]
@@ -113,7 +122,7 @@ def test_the_decision_records_the_spread_of_a_compute_price(tmp_path):
 
 def test_local_models_within_their_spread_tie_and_the_smaller_is_recommended_with_a_note(tmp_path):
     task, cands = _evaluation(tmp_path)
-    frame = _frame(cands, busy=False, priced_on_compute=True)
+    frame = _frame(cands, busy=False)
     # the 1.5B measured a shade cheaper than the 0.5B, well inside the measurement's spread
     small = frame["model"] == "qwen-0.5b"
     frame.loc[~small, "cost"] = frame.loc[small, "cost"].to_numpy() * 0.99

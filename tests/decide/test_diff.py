@@ -88,7 +88,8 @@ def test_cli_text_and_json(tmp_path):
     assert "3 now fail: c000, c002, c004" in text.output
     doc = json.loads(CliRunner().invoke(cli, ["diff", first, second, "--json", "--project", str(tmp_path)]).output)
     assert doc["tasks"][0]["models"][0]["now_failing"] == ["c000", "c002", "c004"]
-    assert "state" not in doc["tasks"][0]["a"] and doc["tasks"][0]["a"]["finished_at"] > doc["tasks"][0]["a"]["started_at"]
+    side = doc["tasks"][0]["a"]
+    assert "state" not in side and side["finished_at"] > side["started_at"]
 
 
 def _ladder(tmp_path, n: int = 20):
