@@ -106,7 +106,10 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--harness", type=Path, default=ROOT)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--smoke", action="store_true", help="seconds: 200 and 400 tests, the same code path")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes = "200,400"
     print(f"import promptfoo, tests in {args.format}, harness from {args.harness}")
     print(f"{'tests':>8} {'wall s':>9} {'CPU s':>9} {'CPU us/test':>12} {'peak RSS MB':>12} {'tracemalloc MB':>15}")
     for n in (int(s) for s in args.sizes.split(",")):

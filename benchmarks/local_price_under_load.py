@@ -40,11 +40,11 @@ MODELS = {"smollm2": "smollm2-135m-instruct", "gemma3": "gemma3-270m"}
 THREADS = 2
 
 
-def project(root: Path) -> None:
+def project(root: Path, per_label: int | None = None) -> None:
     (root / "evals").mkdir(parents=True, exist_ok=True)
     (root / "golden_sets").mkdir(exist_ok=True)
-    cases = [{"id": f"p{i}", "vars": {"text": t}, "expected": "positive"} for i, t in enumerate(POS)] + \
-            [{"id": f"n{i}", "vars": {"text": t}, "expected": "negative"} for i, t in enumerate(NEG)]
+    cases = [{"id": f"p{i}", "vars": {"text": t}, "expected": "positive"} for i, t in enumerate(POS[:per_label])] + \
+            [{"id": f"n{i}", "vars": {"text": t}, "expected": "negative"} for i, t in enumerate(NEG[:per_label])]
     (root / "golden_sets" / "sent.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
     (root / "evals" / "sent.yaml").write_text(yaml.safe_dump({
         "task": "sent", "golden_set": "golden_sets/sent.jsonl",
@@ -86,10 +86,13 @@ def scenario(root: Path, store: str, busy: set[str], hogs: int) -> dict[str, dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hogs", type=int, default=4)
+    parser.add_argument("--smoke", action="store_true", help="seconds: 2 cases a label, 1 hog, the same code path")
     args = parser.parse_args()
+    if args.smoke:
+        args.hogs = 1
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        project(root)
+        project(root, 2 if args.smoke else None)
         for label, busy in (("as it is", set()), (f"{args.hogs} hogs beside smollm2", {"smollm2"})):
             prices = scenario(root, f"sqlite:///{root}/{len(label)}.db", busy, args.hogs)
             print(label)

@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED: dict[str, list[str]] = {
     "adaptive": ["12 tasks (pass_fail scores)", "calls: adaptive made", "wrong pick (below-bar model picked"],
     "audit_scale": ["us/row", "     300 "],
+    "cascades": ["tasks per scenario", "| cascades | confidence | procedure | wrong pick |"],
+    "import_scale": ["import promptfoo, tests in csv", "     200 ", "     400 "],
+    "local_price_under_load": ["as it is", "hogs beside smollm2", "cheapest by "],
     "cached_rerun": ["store: 40 results (1 tasks x 2 models x 20 cases)", "| after | tierwise run (all stored) |",
                      "| after | tierwise recommend |", "| after | tierwise report |"],
     "client_overhead": ["bare litellm.acompletion:", "tierwise Client.acomplete:", "client overhead:",
@@ -41,7 +44,7 @@ EXPECTED: dict[str, list[str]] = {
                     "| after | gate |"],
     "throughput": ["plain litellm.acompletion", "tierwise run --workers 1", "`tierwise --help` start:"],
 }
-NEEDS_LLAMA = {"local_path"}  # a real GGUF model through llama.cpp: marked slow
+NEEDS_LLAMA = {"local_path", "local_price_under_load"}  # a real GGUF model through llama.cpp: marked slow
 WORK = {"cached_rerun", "store_scale"}  # take --work: a folder of the test's own, never a shared /tmp path
 
 
