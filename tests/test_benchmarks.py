@@ -31,7 +31,7 @@ EXPECTED: dict[str, list[str]] = {
     "client_overhead": ["bare litellm.acompletion:", "tierwise Client.acomplete:", "client overhead:",
                         "ledger: 15 rows written, 0 dropped"],
     "cost_ties": ["t-interval coverage of the mean cost per call", "lognormal s=0.5  n= 100:",
-                  "priced on cpu+ties :"],
+                  "normal           n= 100:"],
     "local_path": ["plain llama-cpp-python:", "tierwise run (in-process):", "ratio tierwise / plain:",
                    "same answers:"],
     "many_candidates": ["rule (Holm)", "10 cheap at 0.895 + 1 at 0.97", "cheap 0.8 < mid 0.97 < dear 0.99, n=400"],
