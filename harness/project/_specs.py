@@ -75,7 +75,7 @@ class TaskSpec(_Strict):
     max_regression: float | None = Field(None, ge=0, lt=1)
     adaptive: bool = False        # run in rounds and stop candidates once settled (docs/decisions.md)
     repeats: int = Field(1, ge=1, le=100)  # run each case this many times; the case is the unit
-    candidates: list[str] = Field(min_length=1)
+    candidates: list[str]  # at least one: checked at load with the fix (an import may leave it empty)
     judge: JudgePolicy | None = None
 
 
@@ -280,6 +280,10 @@ def _judge_models(graders: list[Any], shown: str, models: dict[str, Any]) -> dic
 
 def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:
     known = ", ".join(sorted(models)) or "(none: add models to tierwise.yaml)"
+    if not spec.candidates:
+        raise SpecError(f"{shown}: candidates: empty, and a task needs at least one model to evaluate; known models: "
+                        f"{known}; fix: name one here (candidates: [NAME]), adding it to tierwise.yaml models: first "
+                        "if it is not there (e.g. NAME: {litellm: openai/gpt-4o-mini})")
     for i, name in enumerate(spec.candidates):
         if name not in models:
             raise SpecError(f"{shown}: candidates[{i}]: unknown model {name!r}; known: {known}; "
