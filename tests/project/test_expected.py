@@ -45,6 +45,18 @@ def test_graders_that_read_no_expected_need_none(tmp_path):
     assert len(project.tasks["t"].golden) == 1
 
 
+@pytest.mark.parametrize("output", [None, {"json_schema": SCHEMA}])
+def test_a_json_grader_without_fields_needs_no_expected(tmp_path, output):
+    # it checks that the output is JSON (matching the schema): promptfoo's is-json, as imported
+    project = _load(tmp_path, ..., [{"type": "json", "mode": "whole"}], output)
+    assert project.tasks["t"].golden.cases[0].expected is None
+
+
+def test_a_json_grader_comparing_fields_needs_expected(tmp_path):
+    with pytest.raises(SpecError, match=r"case 'a' has no 'expected', which the json grader needs"):
+        _load(tmp_path, ..., [{"type": "json", "fields": ["email"]}])
+
+
 def test_expected_key_skips_cases_without_that_key(tmp_path):
     project = _load(tmp_path, {"other": 1}, [{"type": "exact", "expected_key": "label"}])
     assert project.tasks["t"].golden.cases[0].expected == {"other": 1}
