@@ -173,8 +173,8 @@ def main() -> None:
             totals[outcome].update(figures)
             if reason:
                 reasons[outcome][reason] += 1
-            if args.show and outcome.startswith(args.show):
-                listed.append(f"{config.relative_to(args.corpus)}: {reason}")
+            if args.show is not None and outcome.startswith(args.show):
+                listed.append(f"{config.relative_to(args.corpus)}: {outcome}: {reason}")
     print(f"{len(found)} promptfoo suites from {args.corpus}\n")
     print("| outcome | suites |\n|---|---|")
     for outcome in OUTCOMES:

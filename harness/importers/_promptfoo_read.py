@@ -10,7 +10,7 @@ import csv
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +87,19 @@ def read_suite(config: Path) -> Suite:
         raise ConfigError(f"{shown}: a promptfoo config must be a mapping (prompts, providers, tests, ...)")
     dropped: list[Dropped] = []
     data = _resolve_refs(data, data, shown, "", dropped)
+    if "redteam" in data and not data.get("tests"):
+        raise ConfigError(f"{shown}: redteam: a promptfoo red-team configuration; red teaming is out of Tierwise's "
+                          "scope (it picks the cheapest good-enough model for tasks with golden sets), nothing "
+                          "imported; fix: import an eval suite (prompts, tests with assertions)")
     for key in data:
-        if key not in _HARMLESS_KEYS:
+        if key == "redteam":
+            dropped.append(Dropped(shown, key, "redteam", "red teaming is out of Tierwise's scope; its plugins and "
+                                   "strategies are not imported, the suite's own tests are"))
+        elif key not in _HARMLESS_KEYS:
             dropped.append(Dropped(shown, key, f"top-level key {key!r}", "Tierwise has no counterpart; not imported"))
     prompts = _read_prompts(data.get("prompts"), root, shown, dropped)
-    providers = _read_providers(data.get("providers", data.get("targets")), shown, dropped)
+    providers = _provider_files(_read_providers(data.get("providers", data.get("targets")), shown, dropped),
+                                root, dropped)
     default = data.get("defaultTest") or {}
     default_file = shown
     if isinstance(default, str) and default.startswith("file://"):
@@ -116,7 +124,7 @@ def _load_structured(path: Path, shown: str) -> Any:
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
         try:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return [json.loads(line) for line in text.split("\n") if line.strip()]
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{shown}:{exc.lineno}: invalid JSON line ({exc.msg})") from None
     try:
@@ -197,6 +205,12 @@ def _prompts_from_file(name: str, root: Path, place: str, label: str | None, dro
         return []
     if not path.is_file():
         raise ConfigError(f"{shown}: {place}: prompt file {name} not found; fix the path")
+    if suffix == ".json" and "{%" in path.read_text(encoding="utf-8"):
+        # a chat prompt built by a Nunjucks loop or condition ({% for message in history %}): JSON only once rendered
+        dropped.append(Dropped(name, "(whole file)", "chat prompt", "its messages are built by Nunjucks tags ({% ... %}), "
+                               "so it is a multi-turn or templated chat; Tierwise prompts are one system and one user "
+                               "message: rewrite it as those two"))
+        return []
     if suffix in (".json", ".yaml", ".yml", ".jsonl"):
         data = _load_structured(path, name)
         if isinstance(data, str):
@@ -218,10 +232,14 @@ def _chat_prompt(data: Any, name: str, label: str | None, dropped: list[Dropped]
     system = [m for m in data if m["role"] == "system"]
     users = [m for m in data if m["role"] == "user"]
     others = [m for m in data if m["role"] not in ("system", "user")]
-    if len(users) != 1 or others or not all(isinstance(m.get("content"), str) for m in system + users):
+    if not all(isinstance(m.get("content"), str) for m in system + users):
+        dropped.append(Dropped(name, "(whole file)", "chat prompt", "an image or other non-text prompt (a message's "
+                               "content is a list of parts); Tierwise prompts are text"))
+        return []
+    if len(users) != 1 or others:
         dropped.append(Dropped(name, "(whole file)", "chat prompt",
                                "Tierwise prompts are one system and one user message; this one has "
-                               f"{len(users)} user and {len(others)} other messages (or non-text content)"))
+                               f"{len(users)} user and {len(others)} other messages (a multi-turn chat)"))
         return []
     text = "\n\n".join(m["content"] for m in system) or None
     return [Prompt(label or Path(name).stem, users[0]["content"], text, name, "(whole file)")]
@@ -253,6 +271,33 @@ def _read_providers(raw: Any, shown: str, dropped: list[Dropped]) -> list[Provid
     return out
 
 
+def _provider_files(providers: list[Provider], root: Path, dropped: list[Dropped]) -> list[Provider]:
+    """`file://provider.yaml` entries replaced by the provider(s) the file defines, and a
+    `response_format: file://schema.json` replaced by the file's content (both inside the config's folder)."""
+    out = []
+    for p in providers:
+        name = p.id.removeprefix("file://")
+        if p.id.startswith("file://") and Path(name).suffix.lower() in (".yaml", ".yml", ".json"):
+            data = _load_structured(_inside(root, name, p.file, p.place), name)
+            out.extend(replace(q, place=f"{p.place} ({name}{q.place.removeprefix('providers')})")
+                       for q in _read_providers(data, name, dropped))
+        else:
+            out.append(p)
+    for p in out:
+        value = p.config.get("response_format")
+        if isinstance(value, str) and value.startswith("file://"):
+            name = value.removeprefix("file://")
+            p.config["response_format"] = _load_structured(_inside(root, name, p.file, f"{p.place}.config"), name)
+    return out
+
+
+def _inside(root: Path, name: str, file: str, place: str) -> Path:
+    path = root / name
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ConfigError(f"{file}: {place}: {name!r} is outside the config's folder; fix: keep the file beside the config")
+    return path
+
+
 # ---- tests --------------------------------------------------------------------------------
 
 
@@ -264,7 +309,10 @@ def _read_tests(raw: Any, default: dict[str, Any], default_file: str, root: Path
         raise ConfigError(f"{shown}: tests: must be a list of tests or a file://, got {type(raw).__name__}")
     for i, item in enumerate(items):
         place = "tests" if not isinstance(raw, list) else f"tests[{i}]"
+        if isinstance(item, dict) and isinstance(item.get("path"), str) and not {"vars", "assert"} & set(item):
+            item = item["path"]  # {path: file://..., config: {...}}: a test file or generator with options
         if isinstance(item, str):
+            _refuse_remote(item, shown, place)
             if not item.startswith("file://"):
                 raise ConfigError(f"{shown}: {place}: {item!r} is neither a test nor a file:// reference")
             entries.extend(_tests_from_file(item[len("file://"):], root, shown, place, dropped))
@@ -280,11 +328,34 @@ def _read_tests(raw: Any, default: dict[str, Any], default_file: str, root: Path
     return out
 
 
+_REMOTE_TESTS = (  # (how the source starts, what it is, how to bring it offline)
+    ("huggingface://", "a Hugging Face dataset (huggingface://), which promptfoo downloads at run time",
+     "download its rows as JSONL or CSV (columns named after the prompt's variables) beside the config and point "
+     "tests: at file://that-file"),
+    ("https://docs.google.com/spreadsheets", "a Google Sheet, which promptfoo reads at run time",
+     "download it as CSV (File > Download > Comma-separated values) beside the config and point tests: at "
+     "file://that.csv"),
+    ("http", "a URL, which promptfoo fetches at run time", "download the file beside the config and point tests: "
+     "at file://that-file"),
+)
+MAX_TEST_FILES = 1000  # files one tests glob may name
+
+
+def _refuse_remote(item: str, shown: str, place: str) -> None:
+    """Remote test sources: the import reads no network, so it says what to bring, and how."""
+    for start, what, fix in _REMOTE_TESTS:
+        if item.startswith(start):
+            raise ConfigError(f"{shown}: {place}: the tests come from {what}; the import works offline; fix: {fix}")
+
+
 def _tests_from_file(name: str, root: Path, shown: str, place: str, dropped: list[Dropped]
                      ) -> list[tuple[dict[str, Any], str, str]]:
-    if any(ch in name for ch in "*?[") or Path(name).suffix.lower() in (".js", ".ts", ".py", ".xlsx"):
+    if any(ch in name for ch in "*?["):
+        return _tests_from_glob(name, root, shown, place, dropped)
+    if Path(name.split(":")[0]).suffix.lower() in (".js", ".ts", ".mjs", ".cjs", ".py", ".xlsx"):
         dropped.append(Dropped(shown, place, f"tests file {name!r}",
-                               "globs, spreadsheets and test generators are not imported; list the files"))
+                               "spreadsheets and test generators (functions) are not imported; write the tests "
+                               "they give to a CSV, JSON or YAML file and point tests: at it"))
         return []
     path = root / name
     if Path(name).suffix.lower() == ".csv":
@@ -295,6 +366,21 @@ def _tests_from_file(name: str, root: Path, shown: str, place: str, dropped: lis
     if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
         raise ConfigError(f"{name}: must be a list of tests (mappings with vars and assert)")
     return [(t, name, f"[{k}]") for k, t in enumerate(data)]
+
+
+def _tests_from_glob(pattern: str, root: Path, shown: str, place: str, dropped: list[Dropped]
+                     ) -> list[tuple[dict[str, Any], str, str]]:
+    """`file://tests/*`: every file the glob names inside the config's folder, in name order."""
+    inside = root.resolve()
+    names = []
+    for path in sorted(root.glob(pattern)):
+        if path.is_file() and path.resolve().is_relative_to(inside):
+            names.append(path.relative_to(root).as_posix())
+        if len(names) > MAX_TEST_FILES:
+            raise ConfigError(f"{shown}: {place}: {pattern!r} names over {MAX_TEST_FILES} files; fix: narrow the glob")
+    if not names:
+        raise ConfigError(f"{shown}: {place}: {pattern!r} names no file; fix: check the glob (relative to the config)")
+    return [entry for name in names for entry in _tests_from_file(name, root, shown, place, dropped)]
 
 
 def _csv_tests(path: Path, name: str, dropped: list[Dropped]) -> list[tuple[int, dict[str, Any]]]:
@@ -342,7 +428,8 @@ def _merge(test: dict[str, Any], default: dict[str, Any], default_file: str, fil
            dropped: list[Dropped]) -> list[Test]:
     """defaultTest under the test (vars merged, asserts first), then list-valued vars expanded
     into one test per combination, as promptfoo does."""
-    variables = {**(default.get("vars") or {}), **(test.get("vars") or {})}
+    variables = {**_vars_mapping(default.get("vars"), root, default_file, "defaultTest.vars"),
+                 **_vars_mapping(test.get("vars"), root, file, f"{place}.vars")}
     variables = {k: _var_value(v, root, file, f"{place}.vars.{k}", dropped) for k, v in variables.items()}
     asserts = [(a, default_file, f"defaultTest.assert[{k}]") for k, a in enumerate(default.get("assert") or [])]
     asserts += [(a, file, f"{place}.assert[{k}]") for k, a in enumerate(test.get("assert") or [])]
@@ -357,6 +444,32 @@ def _merge(test: dict[str, Any], default: dict[str, Any], default_file: str, fil
     combos = [dict(zip(lists, values)) for values in itertools.product(*lists.values())] if lists else [{}]
     return [Test({**variables, **combo}, list(asserts), test.get("description"), metadata, options, threshold,
                  file, place + (f" (vars {combo})" if len(combos) > 1 else "")) for combo in combos]
+
+
+def _vars_mapping(raw: Any, root: Path, file: str, place: str) -> dict[str, Any]:
+    """A test's vars: a mapping, or (as promptfoo allows) a file path or glob, or a list of them,
+    naming YAML/JSON files whose mappings are merged in order; relative to the file the test is in."""
+    if raw is None or isinstance(raw, dict):
+        return raw or {}
+    patterns = [raw] if isinstance(raw, str) else raw
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(f"{file}: {place}: must be a mapping of vars or vars file paths, got {type(raw).__name__}")
+    base, inside = (root / file).parent, root.resolve()
+    merged: dict[str, Any] = {}
+    for pattern in patterns:
+        pattern = pattern.removeprefix("file://")
+        paths = sorted(base.glob(pattern)) if any(ch in pattern for ch in "*?[") else [base / pattern]
+        paths = [p for p in paths[:MAX_TEST_FILES + 1] if p.is_file() and p.resolve().is_relative_to(inside)]
+        if not paths or len(paths) > MAX_TEST_FILES:
+            raise ConfigError(f"{file}: {place}: {pattern!r} names {'no' if not paths else 'too many'} vars files "
+                              f"inside the config's folder; fix: check the path (relative to {file})")
+        for path in paths:
+            shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+            data = _load_structured(path, shown)
+            if not isinstance(data, dict):
+                raise ConfigError(f"{shown}: a vars file must be a mapping (name: value), got {type(data).__name__}")
+            merged.update(data)
+    return merged
 
 
 def _var_value(value: Any, root: Path, file: str, place: str, dropped: list[Dropped]) -> Any:
