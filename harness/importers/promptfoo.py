@@ -139,7 +139,8 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
         if any(g["type"] == "llm_judge" for g in graders):
             report.needs_judge.append(task)
     if not report.tasks:
-        read_drops = [d for d in suite.dropped if d.what == "prompt" or d.what.startswith(("prompt file", "chat prompt"))]
+        read_drops = [d for d in suite.dropped
+                      if d.what in ("prompt", "redteam") or d.what.startswith(("prompt file", "chat prompt"))]
         why_not = [d for d in dropped if d.what.startswith("prompt '")] + read_drops
         raise NothingImported(config, skipped + [d.why.split(";")[0] for d in read_drops],
                               why_not[0] if why_not else None)
