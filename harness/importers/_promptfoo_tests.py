@@ -46,7 +46,11 @@ def read_tests(raw: Any, default: dict[str, Any], default_file: str, files: File
     for i, item in enumerate(items):
         place = "tests" if not isinstance(raw, list) else f"tests[{i}]"
         if isinstance(item, dict) and isinstance(item.get("path"), str) and not {"vars", "assert"} & set(item):
-            item = item["path"]  # {path: file://..., config: {...}}: a test file or generator with options
+            # {path: file://..., config: {...}}: a test file, or a generator with its options
+            if item.get("config"):
+                files.dropped.append(Dropped(shown, f"{place}.config", "tests config", "options for a test "
+                                             "generator; not imported (a file of tests is read as it is)"))
+            item = item["path"]
         if isinstance(item, str):
             _refuse_remote(item, shown, place)
             if not item.startswith("file://"):

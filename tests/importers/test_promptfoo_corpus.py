@@ -152,6 +152,16 @@ def test_tests_path_with_config_is_read_as_a_test_file(tmp_path):
     assert import_promptfoo(config, tmp_path / "out").cases == 2
 
 
+def test_tests_path_config_options_are_listed_not_dropped_silently(tmp_path):
+    config = _suite(tmp_path, """
+        prompts: ["Say {{x}}"]
+        providers: [openai:gpt-4o-mini]
+        tests: [{path: file://cases.csv, config: {count: 5}}]
+    """, {"cases.csv": "x,__expected\nhi,contains:hi\n"})
+    report = import_promptfoo(config, tmp_path / "out")
+    assert [(d.place, d.what) for d in report.not_carried] == [("tests[0].config", "tests config")]
+
+
 def test_u0085_in_a_case_is_written_escaped_and_read_back_whole(tmp_path):
     config = _suite(tmp_path, """
         prompts: ["Say {{x}}"]
