@@ -21,7 +21,11 @@ _NOT_CHAT = {"embedding", "embeddings", "image", "moderation", "assistant", "rea
 
 # provider config keys that are a task's call parameters in Tierwise
 PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "max_completion_tokens": "max_tokens",
-              "top_p": "top_p", "stop": "stop", "seed": "seed"}
+              "max_output_tokens": "max_tokens", "top_p": "top_p", "stop": "stop", "seed": "seed"}
+# provider config keys LiteLLM takes under the same name: written beside litellm: as they are
+_SAME_NAME = ("reasoning_effort", "thinking", "top_k", "extra_body")
+# promptfoo's `region` -> the region option of LiteLLM's provider (by LiteLLM prefix)
+_REGION = {"bedrock": "aws_region_name", "vertex_ai": "vertex_location"}
 
 
 class Unsupported(Exception):
@@ -56,9 +60,11 @@ def catalog_entry(provider_id: str, config: dict[str, Any]) -> tuple[dict[str, A
     entry: dict[str, Any] = {"litellm": litellm_model(provider_id)}
     skipped: list[tuple[str, str]] = []
     for key, value in config.items():
-        if key in PARAM_KEYS:
+        if key in PARAM_KEYS or key == "response_format":  # the task's params and output schema
             continue
-        if key in ("apiBaseUrl", "baseUrl", "apiBase", "api_base"):
+        if key in _SAME_NAME:
+            entry[key] = value
+        elif key in ("apiBaseUrl", "baseUrl", "apiBase", "api_base"):
             entry["api_base"] = value
         elif key == "apiHost":
             entry["api_base"] = value if str(value).startswith("http") else f"https://{value}"
@@ -70,11 +76,31 @@ def catalog_entry(provider_id: str, config: dict[str, Any]) -> tuple[dict[str, A
             entry["api_key_env"] = value
         elif key in ("apiKey", "api_key"):
             skipped.append((key, "keys are never written to tierwise.yaml; set the provider's environment variable"))
-        elif key == "response_format":
-            entry["response_format"] = value
+        elif key == "region":
+            entry[_REGION.get(entry["litellm"].split("/")[0], "region_name")] = value
         else:
             skipped.append((key, "no Tierwise counterpart; add it beside litellm: in tierwise.yaml if LiteLLM takes it"))
     return entry, skipped
+
+
+def output_schema(response_format: Any) -> dict[str, Any]:
+    """The JSON Schema a promptfoo `response_format` asks for, as a task's `output: {json_schema: …}`.
+
+    OpenAI chat's {type: json_schema, json_schema: {name, schema}}, the Responses API's
+    {type: json_schema, name, schema} and {type: json_object} (any JSON object) are understood;
+    anything else raises Unsupported with the reason."""
+    if not isinstance(response_format, dict):
+        raise Unsupported(f"a response_format must be a mapping ({{type: json_schema, ...}}), got {response_format!r:.60}")
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind == "json_schema":
+        inner = response_format.get("json_schema", response_format)
+        schema = inner.get("schema") if isinstance(inner, dict) else None
+        if isinstance(schema, dict):
+            return schema
+        raise Unsupported("a json_schema response_format without a schema: mapping")
+    raise Unsupported(f"response_format type {kind!r} has no Tierwise output counterpart (json_schema and json_object do)")
 
 
 def model_name(provider_id: str, label: str | None, taken: set[str]) -> str:

@@ -1,26 +1,25 @@
 """Reading a promptfoo config: YAML, `$ref`, `file://` references, prompts, providers and tests.
 
 Everything here turns promptfoo's many spellings into plain records; nothing is mapped to
-Tierwise yet. What cannot be read is recorded as a `Dropped` with its file and place.
+Tierwise yet. What cannot be read is recorded as a `Dropped` with its file and place. Every
+file goes through `Files` (_promptfoo_files.py); the tests are read in _promptfoo_tests.py.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ._promptfoo_files import MAX_DEPTH, Dropped, Files
+from ._promptfoo_files import MAX_DEPTH, Dropped, Files, as_list, kind, mapping
+from ._promptfoo_tests import Test, check_assert_files, read_tests, vars_mapping
 
 __all__ = ["Dropped", "Prompt", "Provider", "Suite", "Test", "read_suite"]
 
 MAX_REF_VALUES = 100_000      # what `$ref`s may expand to, in values (as YAML aliases)
-MAX_COMBINATIONS = 10_000     # cases one test's list-valued vars may expand into
-MAX_TESTS = 1_000_000         # cases in a suite, after expansion
+MAX_PROVIDERS = 1_000         # providers of a suite, provider files expanded
 
 
 @dataclass
@@ -37,20 +36,6 @@ class Provider:
     id: str
     label: str | None
     config: dict[str, Any]
-    file: str
-    place: str
-
-
-@dataclass
-class Test:
-    """One promptfoo test after defaultTest is merged in and list-valued vars are expanded."""
-
-    vars: dict[str, Any]
-    asserts: list[tuple[dict[str, Any], str, str]]  # (assertion, file, place)
-    description: str | None
-    metadata: dict[str, Any]
-    options: dict[str, Any]
-    threshold: Any
     file: str
     place: str
 
@@ -81,47 +66,35 @@ def read_suite(config: Path, allow_outside: bool = False) -> Suite:
         raise ConfigError(f"{shown}: a promptfoo config must be a mapping (prompts, providers, tests, ...)")
     dropped = files.dropped
     data = _Refs(data, shown, dropped).resolve(data, "", 0, False)
+    if "redteam" in data and not data.get("tests"):
+        raise ConfigError(f"{shown}: redteam: a promptfoo red-team configuration; red teaming is out of Tierwise's "
+                          "scope (it picks the cheapest good-enough model for tasks with golden sets), nothing "
+                          "imported; fix: import an eval suite (prompts, tests with assertions)")
     for key in data:
-        if key not in _HARMLESS_KEYS:
+        if key == "redteam":
+            dropped.append(Dropped(shown, key, "redteam", "red teaming is out of Tierwise's scope; its plugins and "
+                                   "strategies are not imported, the suite's own tests are"))
+        elif key not in _HARMLESS_KEYS:
             dropped.append(Dropped(shown, key, f"top-level key {key!r}", "Tierwise has no counterpart; not imported"))
     description = data.get("description")
     if description is not None and not isinstance(description, (str, int, float)):
-        raise ConfigError(f"{shown}: description: must be text, got {_kind(description)}")
+        raise ConfigError(f"{shown}: description: must be text, got {kind(description)}")
     prompts = _read_prompts(data.get("prompts"), files, shown)
-    providers = _read_providers(data.get("providers", data.get("targets")), shown, dropped)
+    providers = _provider_files(_read_providers(data.get("providers", data.get("targets")), shown, dropped), files)
     default = data.get("defaultTest") or {}
     default_file = shown
     if isinstance(default, str) and default.startswith("file://"):
         default_file = default[len("file://"):]
         default = files.structured(files.path(default_file, shown, "defaultTest", "file"), default_file)
-    _mapping(default, default_file, "defaultTest", "(vars, assert, options)")
-    for key in ("vars", "options", "metadata"):
-        _mapping(default.get(key) or {}, default_file, f"defaultTest.{key}")
-    _list(default.get("assert") or [], default_file, "defaultTest.assert")
-    _check_assert_files(default.get("assert") or [], files, default_file, "defaultTest.assert")
-    tests = _read_tests(data.get("tests"), default, default_file, files, shown)
+    mapping(default, default_file, "defaultTest", "(vars, assert, options)")
+    for key in ("options", "metadata"):
+        mapping(default.get(key) or {}, default_file, f"defaultTest.{key}")
+    default = {**default, "vars": vars_mapping(default.get("vars"), files, default_file, "defaultTest.vars")}
+    as_list(default.get("assert") or [], default_file, "defaultTest.assert")
+    check_assert_files(default.get("assert") or [], files, default_file, "defaultTest.assert")
+    tests = read_tests(data.get("tests"), default, default_file, files, shown)
     return Suite(shown, None if description is None else str(description), prompts, providers, tests,
                  dict(default.get("options") or {}), dropped)
-
-
-# ---- shapes -------------------------------------------------------------------------------
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
-
-
-def _mapping(value: Any, shown: str, place: str, what: str = "") -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{shown}: {place}: must be a mapping{' ' + what if what else ''}, got {_kind(value)}; "
-                          "fix: write it as key: value lines")
-    return value
-
-
-def _list(value: Any, shown: str, place: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{shown}: {place}: must be a list, got {_kind(value)}; fix: write it as a list (- item)")
-    return value
 
 
 # ---- references ---------------------------------------------------------------------------
@@ -181,7 +154,7 @@ def _read_prompts(raw: Any, files: Files, shown: str) -> list[Prompt]:
     elif isinstance(raw, dict):
         raw = [raw]
     if not isinstance(raw, list):
-        raise ConfigError(f"{shown}: prompts: must be a list of prompts or files, got {_kind(raw)}")
+        raise ConfigError(f"{shown}: prompts: must be a list of prompts or files, got {kind(raw)}")
     out: list[Prompt] = []
     for i, item in enumerate(raw):
         place = f"prompts[{i}]"
@@ -189,7 +162,7 @@ def _read_prompts(raw: Any, files: Files, shown: str) -> list[Prompt]:
         if isinstance(item, dict):
             label = item.get("label")
             if label is not None and not isinstance(label, (str, int, float)):
-                raise ConfigError(f"{shown}: {place}.label: must be text, got {_kind(label)}")
+                raise ConfigError(f"{shown}: {place}.label: must be text, got {kind(label)}")
             label = None if label is None else str(label)
             extra = sorted(set(item) - {"raw", "id", "label"})
             for key in extra:
@@ -214,6 +187,12 @@ def _prompts_from_file(name: str, files: Files, place: str, label: str | None, s
     path = files.path(name, shown, place, "prompt file")
     if not path.is_file():
         raise ConfigError(f"{shown}: {place}: prompt file {name} not found; fix the path")
+    if suffix == ".json" and "{%" in files.text(path, name):
+        # a chat prompt built by a Nunjucks loop or condition ({% for message in history %}): JSON only once rendered
+        files.dropped.append(Dropped(name, "(whole file)", "chat prompt", "its messages are built by Nunjucks tags "
+                                     "({% ... %}), so it is a multi-turn or templated chat; Tierwise prompts are one "
+                                     "system and one user message: rewrite it as those two"))
+        return []
     if suffix in (".json", ".yaml", ".yml", ".jsonl"):
         data = files.structured(path, name)
         if isinstance(data, str):
@@ -235,10 +214,14 @@ def _chat_prompt(data: Any, name: str, label: str | None, dropped: list[Dropped]
     system = [m for m in data if m["role"] == "system"]
     users = [m for m in data if m["role"] == "user"]
     others = [m for m in data if m["role"] not in ("system", "user")]
-    if len(users) != 1 or others or not all(isinstance(m.get("content"), str) for m in system + users):
+    if not all(isinstance(m.get("content"), str) for m in system + users):
+        dropped.append(Dropped(name, "(whole file)", "chat prompt", "an image or other non-text prompt (a message's "
+                               "content is a list of parts); Tierwise prompts are text"))
+        return []
+    if len(users) != 1 or others:
         dropped.append(Dropped(name, "(whole file)", "chat prompt",
                                "Tierwise prompts are one system and one user message; this one has "
-                               f"{len(users)} user and {len(others)} other messages (or non-text content)"))
+                               f"{len(users)} user and {len(others)} other messages (a multi-turn chat)"))
         return []
     text = "\n\n".join(m["content"] for m in system) or None
     return [Prompt(label or Path(name).stem, users[0]["content"], text, name, "(whole file)")]
@@ -255,7 +238,7 @@ def _read_providers(raw: Any, shown: str, dropped: list[Dropped]) -> list[Provid
     if isinstance(raw, (str, dict)):
         raw = [raw]
     if not isinstance(raw, list):
-        raise ConfigError(f"{shown}: providers: must be a list, got {_kind(raw)}")
+        raise ConfigError(f"{shown}: providers: must be a list, got {kind(raw)}")
     out = []
     for i, item in enumerate(raw):
         place = f"providers[{i}]"
@@ -272,149 +255,37 @@ def _read_providers(raw: Any, shown: str, dropped: list[Dropped]) -> list[Provid
             continue
         label = body.get("label")
         if label is not None and not isinstance(label, str):
-            raise ConfigError(f"{shown}: {place}.label: must be text, got {_kind(label)}")
-        config = _mapping(body.get("config") or {}, shown, f"{place}.config", "(the provider's options)")
+            raise ConfigError(f"{shown}: {place}.label: must be text, got {kind(label)}")
+        config = mapping(body.get("config") or {}, shown, f"{place}.config", "(the provider's options)")
         out.append(Provider(pid, label, dict(config), shown, f"providers[{i}]"))
     return out
 
 
-# ---- tests --------------------------------------------------------------------------------
-
-
-def _read_tests(raw: Any, default: dict[str, Any], default_file: str, files: Files, shown: str) -> list[Test]:
-    entries: list[tuple[dict[str, Any], str, str]] = []  # (test, file, place)
-    items = [raw] if isinstance(raw, (str, dict)) else (raw or [])
-    if not isinstance(items, list):
-        raise ConfigError(f"{shown}: tests: must be a list of tests or a file://, got {_kind(raw)}")
-    for i, item in enumerate(items):
-        place = "tests" if not isinstance(raw, list) else f"tests[{i}]"
-        if isinstance(item, str):
-            if not item.startswith("file://"):
-                raise ConfigError(f"{shown}: {place}: {item[:60]!r} is neither a test nor a file:// reference")
-            entries.extend(_tests_from_file(item[len("file://"):], files, shown, place))
-        elif isinstance(item, dict):
-            entries.append((item, shown, place))
+def _provider_files(providers: list[Provider], files: Files) -> list[Provider]:
+    """`file://provider.yaml` entries replaced by the provider(s) the file defines, and a
+    `response_format: file://schema.json` replaced by the file's content (both read through
+    `files`: inside the config's folder, bounded). A provider file's own file:// providers are
+    not followed further (listed)."""
+    out = []
+    for p in providers:
+        name = p.id.removeprefix("file://")
+        if p.id.startswith("file://") and Path(name).suffix.lower() in (".yaml", ".yml", ".json"):
+            data = files.structured(files.path(name, p.file, p.place, "provider file"), name)
+            for q in _read_providers(data, name, files.dropped):
+                if q.id.startswith("file://"):
+                    files.dropped.append(Dropped(name, q.place, f"provider {q.id!r}",
+                                                 "a provider file inside a provider file is not followed"))
+                    continue
+                out.append(replace(q, place=f"{p.place} ({name}{q.place.removeprefix('providers')})"))
         else:
-            raise ConfigError(f"{shown}: {place}: a test must be a mapping (vars, assert), got {_kind(item)}")
-    if not entries:  # promptfoo runs each prompt once when there are no tests
-        entries.append(({}, shown, "(no tests: one run with defaultTest's vars)"))
-    out: list[Test] = []
-    for test, file, place in entries:
-        out.extend(_merge(test, default, default_file, file, place, files))
-        if len(out) > MAX_TESTS:
-            raise ConfigError(f"{file}: {place}: the suite expands to over {MAX_TESTS:,} tests; fix: split the suite")
+            out.append(p)
+        if len(out) > MAX_PROVIDERS:
+            raise ConfigError(f"{p.file}: {p.place}: the suite names over {MAX_PROVIDERS:,} providers (provider "
+                              "files expanded); fix: name fewer")
+    for p in out:
+        value = p.config.get("response_format")
+        if isinstance(value, str) and value.startswith("file://"):
+            name = value.removeprefix("file://")
+            where = f"{p.place}.config.response_format"
+            p.config["response_format"] = files.structured(files.path(name, p.file, where, "response_format file"), name)
     return out
-
-
-def _tests_from_file(name: str, files: Files, shown: str, place: str) -> list[tuple[dict[str, Any], str, str]]:
-    if any(ch in name for ch in "*?[") or Path(name).suffix.lower() in (".js", ".ts", ".py", ".xlsx"):
-        files.dropped.append(Dropped(shown, place, f"tests file {name!r}",
-                                     "globs, spreadsheets and test generators are not imported; list the files"))
-        return []
-    path = files.path(name, shown, place, "tests file")
-    if Path(name).suffix.lower() == ".csv":
-        return [(row, name, f"row {line}") for line, row in _csv_tests(path, name, files)]
-    data = files.structured(path, name)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-        raise ConfigError(f"{name}: must be a list of tests (mappings with vars and assert)")
-    return [(t, name, f"[{k}]") for k, t in enumerate(data)]
-
-
-def _csv_tests(path: Path, name: str, files: Files) -> list[tuple[int, dict[str, Any]]]:
-    """promptfoo's CSV tests: plain columns are vars; __expected*, __description, __metadata:*,
-    __threshold and friends are the test's other fields."""
-    from ._promptfoo_asserts import assertion_from_string
-
-    rows = []
-    for line, row in files.csv_rows(path, name):
-        test: dict[str, Any] = {"vars": {}, "assert": [], "metadata": {}}
-        for key, value in row.items():
-            value = value if value is not None else ""
-            if key is None:
-                files.dropped.append(Dropped(name, f"row {line}", "extra cells", "more cells than header columns"))
-            elif key.startswith("__expected"):
-                if value.strip():
-                    test["assert"].append(assertion_from_string(value))
-            elif key == "__description":
-                test["description"] = value or None
-            elif key.startswith("__metadata:"):
-                if value:
-                    test["metadata"][key[len("__metadata:"):]] = value
-            elif key == "__threshold":
-                if value.strip():
-                    test["threshold"] = _number(value, name, f"row {line}, {key}")
-            elif key == "__metric":
-                if value:
-                    test["metric"] = value
-            elif key.startswith("__"):
-                if value:
-                    files.dropped.append(Dropped(name, f"row {line}, column {key}", f"{key} = {value[:60]!r}",
-                                                 "this promptfoo column has no Tierwise counterpart"))
-            else:
-                test["vars"][key] = value
-        rows.append((line, test))
-    return rows
-
-
-def _number(text: str, shown: str, place: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ConfigError(f"{shown}: {place}: {text[:40]!r} is not a number; fix: write a number such as 0.8")
-    return value
-
-
-def _merge(test: dict[str, Any], default: dict[str, Any], default_file: str, file: str, place: str,
-           files: Files) -> list[Test]:
-    """defaultTest under the test (vars merged, asserts first), then list-valued vars expanded
-    into one test per combination, as promptfoo does (at most MAX_COMBINATIONS)."""
-    for key in ("vars", "options", "metadata"):
-        _mapping(test.get(key) or {}, file, f"{place}.{key}")
-    own_asserts = _list(test.get("assert") or [], file, f"{place}.assert")
-    _check_assert_files(own_asserts, files, file, f"{place}.assert")
-    variables = {**(default.get("vars") or {}), **(test.get("vars") or {})}
-    variables = {k: _var_value(v, files, file, f"{place}.vars.{k}") for k, v in variables.items()}
-    asserts = [(a, default_file, f"defaultTest.assert[{k}]") for k, a in enumerate(default.get("assert") or [])]
-    asserts += [(a, file, f"{place}.assert[{k}]") for k, a in enumerate(own_asserts)]
-    options = {**(default.get("options") or {}), **(test.get("options") or {})}
-    threshold = test.get("threshold", default.get("threshold"))
-    metadata = {**(default.get("metadata") or {}), **(test.get("metadata") or {})}
-    if test.get("metric"):
-        metadata.setdefault("metric", test["metric"])
-    for key in sorted(set(test) - {"vars", "assert", "options", "threshold", "metadata", "description", "metric"}):
-        files.dropped.append(Dropped(file, f"{place}.{key}", f"test key {key!r}", "not imported (no Tierwise counterpart)"))
-    lists = {k: v for k, v in variables.items() if isinstance(v, list)}
-    if not lists:
-        return [Test(variables, asserts, test.get("description"), metadata, options, threshold, file, place)]
-    count = math.prod(len(v) for v in lists.values())
-    if count > MAX_COMBINATIONS:
-        sizes = " x ".join(str(len(v)) for v in lists.values())
-        raise ConfigError(f"{file}: {place}.vars: its list-valued vars ({', '.join(lists)}) make {sizes} = {count:,} "
-                          f"combinations, over the {MAX_COMBINATIONS:,} limit; fix: split the test or shorten the lists")
-    combos = [dict(zip(lists, values)) for values in itertools.product(*lists.values())]
-    return [Test({**variables, **combo}, list(asserts), test.get("description"), metadata, options, threshold,
-                 file, place + (f" (vars {combo})" if len(combos) > 1 else "")) for combo in combos]
-
-
-def _check_assert_files(asserts: list[Any], files: Files, file: str, place: str) -> None:
-    """A python assertion's file (`file://grader.py[:func]`) is code the imported project will
-    run: it must be inside the config's folder like any other file."""
-    for k, a in enumerate(asserts):
-        if isinstance(a, dict) and a.get("type") in ("python", "not-python") and isinstance(a.get("value"), str) \
-                and a["value"].startswith("file://"):
-            files.path(a["value"][len("file://"):].partition(":")[0], file, f"{place}[{k}]", "python assertion file")
-
-
-def _var_value(value: Any, files: Files, file: str, place: str) -> Any:
-    if isinstance(value, str) and value.startswith("file://"):
-        name = value[len("file://"):]
-        path = files.path(name, file, place, "var file")
-        if path.suffix.lower() in (".txt", ".md", ".json", ".yaml", ".yml", ".csv", "") and path.is_file():
-            return files.text(path, name)
-        files.dropped.append(Dropped(file, place, f"var {value[:80]!r}",
-                                     "only text files are read into vars (images and scripts are not); the reference is kept as text"))
-    return value

@@ -3,6 +3,7 @@ the project file, and the Python modules for promptfoo's echo provider and Pytho
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,29 @@ def dump_yaml(data: Any) -> str:
     return buffer.getvalue()
 
 
-def spec_header(config: Path, prompt: Prompt) -> str:
-    return (f"# Imported by `tierwise import promptfoo` from {config.name} ({prompt.file}: {prompt.place}).\n"
+# Characters JSON allows unescaped that some line readers (Python's str.splitlines(), editors)
+# take for line ends; written as \u escapes so that one case stays on one line everywhere.
+_LINE_ENDS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def jsonl(rows: list[dict[str, Any]]) -> str:
+    """One JSON object a line, UTF-8 text kept readable, line-end characters escaped."""
+    out = []
+    for row in rows:
+        line = json.dumps(row, ensure_ascii=False)
+        for char, escaped in _LINE_ENDS.items():
+            line = line.replace(char, escaped)
+        out.append(line + "\n")
+    return "".join(out)
+
+
+def spec_header(config: Path, prompt: Prompt, has_candidates: bool = True) -> str:
+    head = (f"# Imported by `tierwise import promptfoo` from {config.name} ({prompt.file}: {prompt.place}).\n"
             f"# threshold is Tierwise's own quality bar (promptfoo has none): set it for this task.\n")
+    if not has_candidates:
+        head += ("# candidates: is empty: none of the suite's providers maps to a model Tierwise can call. Add one to\n"
+                 "# tierwise.yaml models: (e.g. my-model: {litellm: openai/gpt-4o-mini}) and name it below.\n")
+    return head
 
 
 def project_yaml(config: Path, models: dict[str, dict[str, Any]]) -> str:

@@ -10,61 +10,32 @@ How a suite maps (see docs/promptfoo.md):
   (equals: Yarr, equals: Ahoy) is one grader reading the value from each case's `expected`;
   a check only some tests have gets `expected_key:`, and cases without that key skip it.
 - every provider becomes a catalog entry (a LiteLLM model string) and a candidate;
-  promptfoo's `echo` becomes a python candidate that returns the rendered prompt.
+  promptfoo's `echo` becomes a python candidate that returns the rendered prompt. A task whose
+  providers do not map is still written, with `candidates: []` (validate asks for one); the
+  providers' `response_format` becomes the task's output schema.
 
 Whatever cannot be carried over is listed in the report with its file and place; with
-`strict=True` it is an error and nothing is written.
+`strict=True` it is an error and nothing is written. An import that makes no task writes
+nothing either: NothingImported counts the reasons.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ._promptfoo_asserts import NO_VALUE, BudgetSpent, Mapped, NotCarried, Renderer, dropped_for, map_assertion
-from ._promptfoo_providers import PARAM_KEYS, Unsupported, catalog_entry, model_name
+from ._promptfoo_providers import PARAM_KEYS, Unsupported, catalog_entry, model_name, output_schema
 from ._promptfoo_read import Dropped, Prompt, Suite, Test, read_suite
-from ._promptfoo_write import dump_yaml, echo_module, graders_module, project_yaml, spec_header
+from ._promptfoo_report import ImportReport, NothingImported
+from ._promptfoo_write import dump_yaml, echo_module, graders_module, jsonl, project_yaml, spec_header
+
+__all__ = ["DEFAULT_THRESHOLD", "ImportReport", "NothingImported", "import_promptfoo"]
 
 DEFAULT_THRESHOLD = 0.9
-
-
-@dataclass
-class ImportReport:
-    """What an import wrote, and everything it could not carry over."""
-
-    config: Path
-    out_dir: Path
-    tasks: list[str] = field(default_factory=list)
-    cases: int = 0
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
-    candidates: list[str] = field(default_factory=list)
-    needs_judge: list[str] = field(default_factory=list)  # tasks with an llm_judge grader
-    written: list[Path] = field(default_factory=list)
-    not_carried: list[Dropped] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """The report as the CLI prints it."""
-        out = [f"imported {self.config} into {self.out_dir}: {len(self.tasks)} task(s) "
-               f"({', '.join(self.tasks) or 'none'}), {self.cases} case(s), candidates: "
-               f"{', '.join(self.candidates) or 'none'}"]
-        if self.needs_judge:
-            out.append(f"needs the llm_judge grader and a judge model: {', '.join(self.needs_judge)}")
-        out += [f"note: {n}" for n in self.notes]
-        if self.not_carried:
-            out.append(f"not carried over ({len(self.not_carried)}):")
-            out += [f"  {d}" for d in self.not_carried]
-        else:
-            out.append("everything was carried over")
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
 
 
 def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = False,
@@ -85,17 +56,21 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
     base = _cut_slug(_slug(suite.description or config.resolve().parent.name or "promptfoo"), 40) or "promptfoo"
 
     models, candidates, params, judges = _catalog(suite, dropped)
+    output = _output(suite, dropped)
     graders, expected, latency = _graders(suite, judges, models, dropped, report)
     cases = _cases(suite, expected)
     files: dict[str, str] = {}
     echo_functions: dict[str, str] = {}
+    skipped: list[str] = []  # why each prompt read did not become a task
     for prompt in suite.prompts:
         task = _task_name(base, prompt, suite, report.tasks)
-        if not _prompt_ok(prompt, suite, dropped):
-            continue
-        if not graders:
+        problem = _prompt_problem(prompt, suite, dropped)
+        if problem is None and not graders:
             dropped.append(Dropped(prompt.file, prompt.place, f"prompt {prompt.label!r}",
                                    "no assertion could be carried over, and a Tierwise task needs a grader"))
+            problem = "no assertion Tierwise can express"
+        if problem is not None:
+            skipped.append(problem)
             continue
         task_candidates = list(candidates)
         if "echo" in candidates:
@@ -103,16 +78,22 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
             models[name] = {"python": f"promptfoo_echo:{_py_name(task)}"}
             echo_functions[_py_name(task)] = repr({"system": prompt.system, "user": prompt.user})
             task_candidates[task_candidates.index("echo")] = name
-        if not task_candidates:
-            dropped.append(Dropped(suite.config_file, "providers", f"prompt {prompt.label!r}",
-                                   "no provider could be carried over, and a Tierwise task needs a candidate"))
-            continue
-        spec = _spec(task, base, prompt, suite, graders, params, latency, threshold, task_candidates)
-        files[f"evals/{task}.yaml"] = spec_header(config, prompt) + dump_yaml(spec)
+        spec = _spec(task, base, prompt, suite, graders, params, latency, threshold, task_candidates, output)
+        files[f"evals/{task}.yaml"] = spec_header(config, prompt, bool(task_candidates)) + dump_yaml(spec)
         report.tasks.append(task)
         report.candidates = sorted(set(report.candidates) | set(task_candidates))
         if any(g["type"] == "llm_judge" for g in graders):
             report.needs_judge.append(task)
+    if not report.tasks:
+        read_drops = [d for d in suite.dropped
+                      if d.what in ("prompt", "redteam") or d.what.startswith(("prompt file", "chat prompt"))]
+        why_not = [d for d in dropped if d.what.startswith("prompt '")] + read_drops
+        raise NothingImported(config, skipped + [d.why.split(";")[0] for d in read_drops],
+                              why_not[0] if why_not else None)
+    if not report.candidates:
+        report.notes.append("no provider of the suite could be carried over (listed below): each task keeps its "
+                            "prompt, golden set and graders with `candidates: []`; add a model to tierwise.yaml "
+                            "models: and name it in the task's candidates:, then `tierwise validate`")
     report.models, report.cases = models, len(cases) if report.tasks else 0
     report.not_carried = _dedupe(dropped)
     if strict and report.not_carried:
@@ -120,7 +101,7 @@ def import_promptfoo(config: str | Path, out_dir: str | Path, strict: bool = Fal
         raise ConfigError(f"{config}: {len(report.not_carried)} thing(s) cannot be carried over (--strict): {listed}; "
                           "fix: change the promptfoo suite, or import without --strict and finish by hand")
     if report.tasks:
-        files[f"golden_sets/{base}.jsonl"] = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)
+        files[f"golden_sets/{base}.jsonl"] = jsonl(cases)
     files["tierwise.yaml"] = project_yaml(config, models)
     files["registry.yaml"] = ("# What the application runs, per task type; `tierwise recommend --write` fills it.\n"
                               "tasks: {}\n")
@@ -167,6 +148,29 @@ def _catalog(suite: Suite, dropped: list[Dropped]) -> tuple[dict[str, dict[str, 
                                    f"the providers set different values ({values}); a Tierwise task has one value "
                                    "for all candidates (set per-model values with prompt variants or the catalog)"))
     return models, candidates, params, {}
+
+
+def _output(suite: Suite, dropped: list[Dropped]) -> dict[str, Any] | None:
+    """The task's output schema from the providers' `response_format` (inline or a file:// the reader
+    loaded), when every provider that sets one asks for the same schema."""
+    schemas: list[tuple[Any, dict[str, Any]]] = []
+    for p in suite.providers:
+        if "response_format" not in p.config:
+            continue
+        try:
+            schemas.append((p, output_schema(p.config["response_format"])))
+        except Unsupported as exc:
+            dropped.append(Dropped(p.file, f"{p.place}.config.response_format", "provider option 'response_format'",
+                                   str(exc)))
+    if not schemas:
+        return None
+    distinct = {json.dumps(s, sort_keys=True) for _, s in schemas}
+    if len(distinct) > 1:
+        dropped.append(Dropped(suite.config_file, "providers", "response_format",
+                               f"the providers ask for {len(distinct)} different output schemas; a Tierwise task has "
+                               "one output: (split the suite, one task per schema)"))
+        return None
+    return schemas[0][1]
 
 
 def _judge_name(provider_id: str | None, judges: dict[str, str], models: dict[str, dict[str, Any]],
@@ -341,8 +345,9 @@ def _cases(suite: Suite, expected: list[Any]) -> list[dict[str, Any]]:
     return cases
 
 
-def _prompt_ok(prompt: Prompt, suite: Suite, dropped: list[Dropped]) -> bool:
-    """The prompt compiles as a Jinja2 template and every test gives the variables it uses."""
+def _prompt_problem(prompt: Prompt, suite: Suite, dropped: list[Dropped]) -> str | None:
+    """None when the prompt compiles as a Jinja2 template and every test gives the variables it uses;
+    else the problem in a few words (listed in full in dropped)."""
     import jinja2
     from jinja2 import meta
 
@@ -360,15 +365,16 @@ def _prompt_ok(prompt: Prompt, suite: Suite, dropped: list[Dropped]) -> bool:
             dropped.append(Dropped(prompt.file, prompt.place, f"prompt {prompt.label!r}",
                                    f"not a Jinja2 template Tierwise can render ({exc}); rewrite it without that "
                                    "Nunjucks feature"))
-            return False
+            return "a prompt that is not a Jinja2 template"
     for t in suite.tests:
         missing = sorted(names - set(t.vars))
         if missing:
             dropped.append(Dropped(prompt.file, prompt.place, f"prompt {prompt.label!r}",
                                    f"uses {missing[0]!r}, which {t.file}: {t.place} does not give (promptfoo would "
                                    "render it empty; Tierwise refuses undefined variables)"))
-            return False
-    return True
+            return "a prompt variable and no tests" if t.place.startswith("(no tests") else \
+                "a prompt variable a test does not give"
+    return None
 
 
 def _task_name(base: str, prompt: Prompt, suite: Suite, taken: list[str]) -> str:
@@ -380,12 +386,15 @@ def _task_name(base: str, prompt: Prompt, suite: Suite, taken: list[str]) -> str
 
 
 def _spec(task: str, base: str, prompt: Prompt, suite: Suite, graders: list[dict[str, Any]], params: dict[str, Any],
-          latency: float | None, threshold: float, candidates: list[str]) -> dict[str, Any]:
+          latency: float | None, threshold: float, candidates: list[str], output: dict[str, Any] | None
+          ) -> dict[str, Any]:
     spec: dict[str, Any] = {"task": task}
     if suite.description:
         spec["description"] = str(suite.description)
     spec["golden_set"] = f"golden_sets/{base}.jsonl"
     spec["prompt"] = {k: v for k, v in (("system", prompt.system), ("user", prompt.user)) if v is not None}
+    if output is not None:
+        spec["output"] = {"json_schema": output}
     if params:
         spec["params"] = params
     spec["graders"] = [{k: v for k, v in g.items() if not k.startswith("_")} for g in graders]

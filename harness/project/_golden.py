@@ -44,7 +44,9 @@ def jsonl_objects(raw: bytes, shown: str, what: str) -> Iterator[tuple[int, str,
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise GoldenSetError(f"{shown}: not UTF-8 (byte {exc.start}); fix: save the file as UTF-8") from None
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() would also split inside a JSON string at U+0085,
+    # U+2028 or U+2029, which JSON allows unescaped (a case written with ensure_ascii=False).
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{shown}:{lineno}"

@@ -83,7 +83,7 @@ class TaskSpec(_Strict):
     # Plain model names and cascades ({cascade: [...], defer: [...]}, _cascade_spec.py), as written.
     policies: list[Annotated[Union[Annotated[str, Tag("<model>")], Annotated[CascadeSpec, Tag("<cascade>")]],
                              Discriminator(lambda v: "<cascade>" if isinstance(v, (dict, BaseModel)) else "<model>")]] \
-        = Field(alias="candidates", min_length=1)
+        = Field(alias="candidates")  # at least one: checked at load with the fix (an import may leave it empty)
     judge: JudgePolicy | None = None
 
     @property
@@ -281,6 +281,10 @@ def _judge_models(graders: list[Any], shown: str, models: dict[str, Any]) -> dic
 
 def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:
     known = ", ".join(sorted(models)) or "(none: add models to tierwise.yaml)"
+    if not spec.policies:
+        raise SpecError(f"{shown}: candidates: empty, and a task needs at least one model to evaluate; known models: "
+                        f"{known}; fix: name one here (candidates: [NAME]), adding it to tierwise.yaml models: first "
+                        "if it is not there (e.g. NAME: {litellm: openai/gpt-4o-mini})")
     for i, name in enumerate(spec.policies):
         if isinstance(name, str) and name not in models:
             raise SpecError(f"{shown}: candidates[{i}]: unknown model {name!r}; known: {known}; "

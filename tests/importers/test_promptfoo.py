@@ -13,6 +13,7 @@ from harness.errors import ConfigError
 from harness.graders import Grade, _registry, grader, known_graders
 from harness.importers import import_promptfoo
 from harness.importers._promptfoo_asserts import assertion_from_string
+from harness.importers.promptfoo import NothingImported
 from harness.importers._promptfoo_providers import Unsupported, litellm_model
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "promptfoo"
@@ -359,9 +360,11 @@ def test_a_test_with_a_var_the_prompt_lacks_is_reported_not_written(tmp_path):
           - vars: {text: hi}
             assert: [{type: contains, value: x}]
     """))
-    report = import_promptfoo(tmp_path / "promptfooconfig.yaml", tmp_path / "out")
-    assert report.tasks == []
-    assert "uses 'lang', which promptfooconfig.yaml: tests[0] does not give" in report.not_carried[0].why
+    with pytest.raises(NothingImported, match=r"nothing imported, no task could be made \(1 × a prompt variable a "
+                       r"test does not give\); the first: .*uses 'lang', which promptfooconfig.yaml: tests\[0\] "
+                       r"does not give"):
+        import_promptfoo(tmp_path / "promptfooconfig.yaml", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 # ---- the pieces -------------------------------------------------------------------------------

@@ -194,6 +194,59 @@ ERRORS: dict[str, tuple[dict[str, object], str]] = {
         r"tests\[0\]\.vars: its list-valued vars \(v0, .*v7\) make 10 x .* = 100,000,000 combinations, over the 10,000"),
     "yaml_over_5mb": ({"promptfooconfig.yaml": PLAIN + "pad: '" + "a" * (5 * 1024 * 1024) + "'\n"},
                       r"over the 5,242,880-byte limit"),
+    # issue 26's new readers (test globs, vars files and globs, provider files, response_format
+    # files) keep the same bounds: every path inside the folder, globs capped, files bounded
+    "tests_glob_parent": ({"promptfooconfig.yaml": _config(tests="file://../*.txt")},
+                          r"tests: tests glob '\.\./\*\.txt' in folder '\.\.' is outside"),
+    "tests_glob_absolute": ({"promptfooconfig.yaml": _config(tests="file:///etc/pass*")},
+                            r"tests: tests glob '/etc/pass\*' in folder '/etc' is outside"),
+    "tests_glob_symlinked_file_outside": ({"promptfooconfig.yaml": _config(tests="file://tests/*.yaml"),
+                                           "tests/a.yaml": Symlink("../../t.yaml"), "../t.yaml": "- vars: {x: hi}\n"},
+                                          r"tests: tests file 'tests/a\.yaml' is outside"),
+    "tests_glob_symlinked_folder_outside": ({"promptfooconfig.yaml": _config(tests="file://data/**/*.txt"),
+                                             "data": Symlink("..")}, r"tests glob 'data/\*\*/\*\.txt' in folder 'data' is outside"),
+    "tests_glob_symlink_loop_not_followed": ({"promptfooconfig.yaml": _config(tests="file://tests/**/*.yaml"),
+                                              "tests/loop": Symlink("."), "tests/x.txt": "x"},
+                                             r"tests: tests glob 'tests/\*\*/\*\.yaml' names no file"),
+    "tests_glob_over_1000_files": ({"promptfooconfig.yaml": _config(tests="file://many/*.yaml"),
+                                    **{f"many/{i:04d}.yaml": "- vars: {x: hi}\n" for i in range(1001)}},
+                                   r"tests glob 'many/\*\.yaml' names over 1,000 files; fix: narrow the glob"),
+    "tests_glob_backtracking_pattern": ({"promptfooconfig.yaml": _config(tests="file://tests/" + "*a" * 40 + "b"),
+                                         "tests/" + "a" * 200: "x"}, r"names no file"),
+    "vars_file_parent": ({"promptfooconfig.yaml": _config(tests="\n  - vars: ../secret.txt")},
+                         r"tests\[0\]\.vars: vars file '\.\./secret\.txt' is outside"),
+    "vars_glob_parent": ({"promptfooconfig.yaml": _config(tests="\n  - vars: [../*.txt]")},
+                         r"tests\[0\]\.vars: vars glob '\.\./\*\.txt' in folder '\.\.' is outside"),
+    "vars_glob_in_a_tests_file_leaving_the_folder": (
+        {"promptfooconfig.yaml": _config(tests="file://tests/t.yaml"), "tests/t.yaml": "- vars: ../../*.txt\n"},
+        r"tests/t\.yaml: \[0\]\.vars: vars glob '\.\./\*\.txt' in folder '\.\.' is outside"),
+    "vars_file_alias_bomb": ({"promptfooconfig.yaml": _config(tests="\n  - vars: v.yaml"), "v.yaml": _bomb(9)},
+                             r"v\.yaml: .*its aliases \(\*name\) expand to over 100,000"),
+    "vars_file_a_list": ({"promptfooconfig.yaml": _config(tests="\n  - vars: v.yaml"), "v.yaml": "[1, 2]\n"},
+                         r"v\.yaml: a vars file must be a mapping \(name: value\), got a list"),
+    "vars_over_100_paths": ({"promptfooconfig.yaml": _config(tests="\n  - vars: [" + ", ".join(["v.yaml"] * 101) + "]"),
+                             "v.yaml": "x: hi\n"}, r"tests\[0\]\.vars: names 101 vars files, over the 100 limit"),
+    "provider_file_parent": ({"promptfooconfig.yaml": _config(providers="[file://../p.yaml]"),
+                              "../p.yaml": "- openai:gpt-4.1-mini\n"},
+                             r"providers\[0\]: provider file '\.\./p\.yaml' is outside"),
+    "provider_file_alias_bomb": ({"promptfooconfig.yaml": _config(providers="[file://p.yaml]"), "p.yaml": _bomb(9)},
+                                 r"p\.yaml: .*its aliases \(\*name\) expand to over 100,000"),
+    "provider_file_nested_too_deep": ({"promptfooconfig.yaml": _config(providers="[file://p.json]"),
+                                       "p.json": _nested(150)}, r"p\.json: nested more than 100 levels deep"),
+    "provider_files_over_1000_providers": ({"promptfooconfig.yaml": _config(providers="[" + ", ".join(["file://p.yaml"] * 30) + "]"),
+                                            "p.yaml": "".join(f"- openai:m{i}\n" for i in range(50))},
+                                           r"providers\[20\]: the suite names over 1,000 providers"),
+    "tests_files_over_a_million_tests": ({"promptfooconfig.yaml": _config(tests="[" + ", ".join(["file://t.json"] * 150) + "]"),
+                                          "t.json": "[" + ", ".join(["{}"] * 7000) + "]"},
+                                         r"tests\[142\]: the suite names over 1,000,000 tests"),
+    "response_format_file_parent": (
+        {"promptfooconfig.yaml": _config(providers="[{id: openai:gpt-4.1-mini, config: {response_format: file://../f.json}}]"),
+         "../f.json": "{}"},
+        r"providers\[0\]\.config\.response_format: response_format file '\.\./f\.json' is outside"),
+    "response_format_in_a_provider_file_leaving_the_folder": (
+        {"promptfooconfig.yaml": _config(providers="[file://p.yaml]"),
+         "p.yaml": "- {id: openai:gpt-4.1-mini, config: {response_format: file://../f.json}}\n", "../f.json": "{}"},
+        r"p\.yaml: providers\[0\] \(p\.yaml\[0\]\)\.config\.response_format: response_format file '\.\./f\.json' is outside"),
 }
 
 
@@ -285,6 +338,17 @@ LISTED: dict[str, tuple[dict[str, object], tuple[str, str, str]]] = {
     "var_file_outside_with_allow_outside": (
         {"promptfooconfig.yaml": _config(tests="\n  - vars: {x: file://../secret.txt}\n    assert: [{type: equals, value: hi}]")},
         ("promptfooconfig.yaml", "tests[0].vars.x", "because of --allow-outside")),
+    "vars_glob_outside_with_allow_outside": (
+        {"promptfooconfig.yaml": _config(tests="\n  - vars: ../*.yaml\n    assert: [{type: equals, value: hi}]"),
+         "../v.yaml": "x: hi\n"},
+        ("promptfooconfig.yaml", "tests[0].vars", "because of --allow-outside")),
+    "tests_glob_outside_with_allow_outside": (
+        {"promptfooconfig.yaml": _config(tests="file://../t*.yaml"),
+         "../t1.yaml": "- vars: {x: hi}\n  assert: [{type: equals, value: hi}]\n"},
+        ("promptfooconfig.yaml", "tests", "because of --allow-outside")),
+    "provider_file_outside_with_allow_outside": (
+        {"promptfooconfig.yaml": _config(providers="[file://../p.yaml]"), "../p.yaml": "- openai:gpt-4.1-mini\n"},
+        ("promptfooconfig.yaml", "providers[0]", "because of --allow-outside")),
 }
 
 
@@ -330,3 +394,54 @@ def test_the_same_assertion_template_is_compiled_once(tmp_path):
     renderer = Renderer()
     assert [renderer.render("{{ x }}!", {"x": i}) for i in range(3)] == ["0!", "1!", "2!"]
     assert len(renderer.templates) == 1
+
+
+# ---- the bounds of issue 26's globs and files ------------------------------------------------------
+
+
+def test_a_glob_looks_at_a_bounded_number_of_entries(tmp_path, monkeypatch):
+    from harness.importers import _promptfoo_files
+
+    monkeypatch.setattr(_promptfoo_files, "MAX_GLOB_ENTRIES", 50)
+    config = _write(tmp_path, {"promptfooconfig.yaml": _config(tests="file://many/*.yaml"),
+                               **{f"many/{i}.txt": "x" for i in range(60)}})
+    with pytest.raises(TierwiseError, match=r"^promptfooconfig\.yaml: tests: tests glob 'many/\*\.yaml' looks at over "
+                                            r"50 files and folders; fix: narrow the glob$"):
+        import_promptfoo(config, tmp_path / "out")
+
+
+def test_the_files_of_one_import_add_up_to_a_bounded_size(tmp_path, monkeypatch):
+    from harness.importers import _promptfoo_files
+
+    monkeypatch.setattr(_promptfoo_files, "MAX_TOTAL_BYTES", 2_000)
+    big = "- vars: {x: hi}\n  assert: [{type: equals, value: hi}]\n" * 15  # about 800 bytes a file
+    config = _write(tmp_path, {"promptfooconfig.yaml": _config(tests="file://t/*.yaml"),
+                               **{f"t/{i}.yaml": big for i in range(3)}})
+    with pytest.raises(TierwiseError, match=r"^t/2\.yaml: the suite's files add up to over 2,000 bytes"):
+        import_promptfoo(config, tmp_path / "out")
+
+
+def test_a_glob_spans_folders_with_double_star_in_name_order_without_dotfiles(tmp_path):
+    test = "- vars: {{x: {}}}\n  assert: [{{type: equals, value: hi}}]\n"
+    config = _write(tmp_path, {"promptfooconfig.yaml": _config(tests="file://t/**/*.yaml"),
+                               "t/b.yaml": test.format("b"), "t/a.yaml": test.format("a"),
+                               "t/sub/c.yaml": test.format("c"), "t/.hidden.yaml": test.format("h"),
+                               "t/.git/d.yaml": test.format("d"), "t/e.txt": "not a test"})
+    report = import_promptfoo(config, tmp_path / "out")
+    lines = (tmp_path / "out" / "golden_sets" / f"{report.tasks[0]}.jsonl").read_text().splitlines()
+    assert [__import__("json").loads(line)["vars"]["x"] for line in lines] == ["a", "b", "c"]
+
+
+def test_a_vars_glob_named_by_every_test_is_walked_and_read_once(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from harness.importers import _promptfoo_files
+
+    walks, scandir = [], os.scandir
+    monkeypatch.setattr(_promptfoo_files.os, "scandir", lambda path: walks.append(path) or scandir(path))
+    tests = [{"vars": "../vars/*.yaml", "assert": [{"type": "equals", "value": "hi"}]}] * 2000
+    config = _write(tmp_path, {"promptfooconfig.yaml": _config(tests="file://t/tests.json"),
+                               "t/tests.json": json.dumps(tests), "vars/a.yaml": "x: hi\n"})
+    assert import_promptfoo(config, tmp_path / "out").cases == 2000
+    assert len([p for p in walks if str(p).startswith(str(tmp_path))]) == 1

@@ -23,3 +23,16 @@ def test_bad_golden_line_is_file_line_what(tmp_path, line, message):
         f.write(line + "\n")
     with pytest.raises(GoldenSetError, match=message):
         load_project(tmp_path)
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_a_line_separator_inside_a_json_string_stays_in_its_case(tmp_path, char):
+    # JSON allows these unescaped; str.splitlines() would cut the line there
+    import json
+
+    write_project(tmp_path, golden={"t": cases(1)})
+    case = {"id": "z", "vars": {"text": f"before{char}after"}, "expected": "yes"}
+    with (tmp_path / "golden_sets" / "t.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(case, ensure_ascii=False) + "\n")
+    golden = load_project(tmp_path).tasks["t"].golden
+    assert [c.vars["text"] for c in golden.cases] == ["yes", f"before{char}after"]

@@ -48,6 +48,14 @@ def test_unknown_candidate_lists_catalog(tmp_path):
         load_project(tmp_path)
 
 
+def test_empty_candidates_name_the_file_and_the_fix(tmp_path):
+    # what `tierwise import promptfoo` writes when no provider of the suite maps
+    write_project(tmp_path, specs={"t": spec(candidates=[])})
+    with pytest.raises(SpecError, match=r"evals/t\.yaml: candidates: empty, .*known models: rule; "
+                                        r"fix: name one here \(candidates: \[NAME\]\)"):
+        load_project(tmp_path)
+
+
 def test_variant_for_unknown_model_is_refused(tmp_path):
     write_project(tmp_path, specs={"t": spec(prompt={"user": "{{ text }}", "variants": {"nope": {"system": "x"}}})})
     with pytest.raises(SpecError, match=r"prompt\.variants\.nope: unknown model 'nope'"):
