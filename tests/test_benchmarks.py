@@ -35,6 +35,7 @@ EXPECTED: dict[str, list[str]] = {
     "local_path": ["plain llama-cpp-python:", "tierwise run (in-process):", "ratio tierwise / plain:",
                    "same answers:"],
     "many_candidates": ["rule (Holm)", "10 cheap at 0.895 + 1 at 0.97", "cheap 0.8 < mid 0.97 < dear 0.99, n=400"],
+    "promptfoo_corpus": ["12 promptfoo suites from", "| outcome | suites |", "slowest import+validate:"],
     "report_scale": ["setup: 180 results (60 cases x 3 models, 2 tasks)", "recommend:", "index.html:", "verdicts: task_1"],
     "shadow": ["| 0.030 |", "(error)", "| contract failures |", "| label mix |", "| plug-in baseline |",
                "shadow rows stored", "promotion replayed from the store"],

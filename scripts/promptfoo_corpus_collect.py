@@ -1,6 +1,6 @@
 """Collect the promptfoo corpus (tests/data/promptfoo_corpus/) from a git directory of promptfoo.
 
-    python benchmarks/promptfoo_corpus_collect.py GIT_DIR COMMIT [OUT]
+    python scripts/promptfoo_corpus_collect.py GIT_DIR COMMIT [OUT]
 
 Takes every `examples/**/promptfooconfig*.yaml` at COMMIT and the files it references
 (`file://` values and bare relative paths that name a file of the tree, followed through the
