@@ -21,7 +21,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
-from ..errors import TierwiseError, UsageError
+from ..errors import UsageError
 from ._rows import (MAX_COST_USD, MAX_DEPTH, USAGE_COLUMNS, BadRow, check_depth, generic_row, loads, no_constant,
                     spend_log_row)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._rule import Decision, decide
+from ._rule import Decision
 
 JSON_VERSION = 1
 

@@ -67,7 +67,6 @@ def _text_problem(name: str, expected: Any) -> str | None:
 
 
 def _label_problem(grader: Any, expected: Any, output_spec: dict[str, Any] | None) -> str | None:
-    from ._text import label_form
 
     if isinstance(expected, (dict, list, bool)) or expected is None:
         return f"'expected' must be one label for the choice grader, got {expected!r}"

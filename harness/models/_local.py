@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ConfigError, EnvironmentFailure, TierwiseError
+from ..errors import ConfigError, EnvironmentFailure
 
 LOCAL_FIX = "pip install 'tierwise[local]'"
 

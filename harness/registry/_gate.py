@@ -20,12 +20,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import RegistryError
 from ..project import Project
-from ..util import below, shown_path
+from ..util import below
 from ._consistency import evidence_problems
-from ._evidence import ModelEvidence, TaskEvidence, evidence_path, read_evidence
-from ._file import read_registry
+from ._evidence import ModelEvidence, TaskEvidence, evidence_path
 
 PASS, FAIL, STALE = "pass", "fail", "stale"
 PARAM_KEYS = ("max_tokens", "temperature")

@@ -269,8 +269,6 @@ def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
     shutil.rmtree(tmp_path / ".tierwise")
     assert gate(load_project(tmp_path)).ok
 
-    from harness.fingerprint import evidence_digest
-
     def recorded(doc):  # as recommend --write would have written it: with its digest
         doc["tasks"]["t"]["digest"] = evidence_digest(doc["tasks"]["t"])
         return json.dumps(doc)
@@ -278,13 +276,11 @@ def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
     path = tmp_path / "registry.evidence.json"  # as if a weaker judge had been recorded
     doc = json.loads(path.read_text())
     doc["tasks"]["t"]["judge_agreement"]["accuracy"] = 0.7
-    doc["tasks"]["t"]["digest"] = evidence_digest(doc["tasks"]["t"])  # recorded so, not edited by hand
-    path.write_text(json.dumps(doc))
+    path.write_text(recorded(doc))
     result = gate(load_project(tmp_path))
     assert not result.ok and "judge agreement (accuracy) 0.70 < min_agreement 0.8" in result.text()
     del doc["tasks"]["t"]["judge_agreement"]
-    doc["tasks"]["t"]["digest"] = evidence_digest(doc["tasks"]["t"])
-    path.write_text(json.dumps(doc))
+    path.write_text(recorded(doc))
     assert "agreement with people is not recorded" in gate(load_project(tmp_path)).text()
 
 
