@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import describe_structured, resolve_candidates
+from ..models import describe_structured, is_priced, litellm_prices, resolve_candidates
 from ..project import Project, init_project, load_catalog
 
 
@@ -26,8 +26,6 @@ def validate(project: Project) -> tuple[list[str], str]:
 
 def catalog_rows(project: Project) -> list[dict]:
     """The catalog, one row per model: kind, target, price, status and the constraints it is sent."""
-    from ..models import is_priced, litellm_prices
-
     cands = resolve_candidates(project.config, list(project.config.models))
     rows = []
     for name, cand in cands.items():

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from ..decide import Recommendation, decide
+from ..audit import measured_volumes
+from ..decide import Recommendation, decide, recorded_settings
 from ..errors import ConfigError
 from ..project import Project
 from ..registry import Written, read_registry, write_registry
@@ -22,9 +23,6 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
 
     With `run_group` the group's shards must all have finished (a StoreError names the ones
     that have not), and the tasks default to those the group evaluated."""
-    from ..audit import measured_volumes
-    from ..decide import recorded_settings
-
     url = project.store_url(store)
     if Store.missing(url) and run_group is None:  # nothing run yet: say so, without creating an empty database
         selected = project.select(tasks)

@@ -323,7 +323,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
                                     "min_agreement": policy.min_agreement if policy else None}
     decision.procedure = selection.describe() if selection is not None else ""
     decision.family = list(task.spec.candidates) + [c.name for c in task.spec.cascades]
-    decision.cascades = getattr(selection, "cascade_rows", lambda: [])()
+    decision.cascades = selection.cascade_rows() if selection is not None else []
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
     family = selection.family_size if selection is not None else len(task.spec.candidates)

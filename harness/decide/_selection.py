@@ -127,6 +127,11 @@ class Selection:
     confidence: float
     verdicts: list[Verdict] = field(default_factory=list)
 
+    def cascade_rows(self) -> list[dict]:
+        """Cascades' verdicts as plain data: none in a family of single candidates (decide/_cascade.py's
+        PolicySelection has them)."""
+        return []
+
     @property
     def family_size(self) -> int:
         return len(self.verdicts)
