@@ -166,8 +166,8 @@ def _action(d: Decision) -> str:
             return f"change model from {d.current.get('model')} to {entry.get('model')} ({d.recommended})"
         keys = [k for k, v in entry.items() if d.current.get(k) != v]
         return f"keep model {entry.get('model')}; update {', '.join(keys)}"
-    if d.status == "keep" and d.reason.startswith("pinned:"):
-        return f"no change: {entry.get('model')} ({d.recommended}) is kept as {d.reason}"
+    if d.status == "keep" and entry.get("pin"):  # kept for its reason, cheapest or not (the notes say what unpinning saves)
+        return f"no change: {entry.get('model')} ({d.recommended}) is pinned ({entry['pin']})"
     if d.status == "keep":
         return f"no change: {entry.get('model')} ({d.recommended}) is still the cheapest that qualifies"
     if d.status == "no_qualifier":
