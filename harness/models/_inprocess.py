@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import MissingDependency, TierwiseError
 
@@ -46,9 +45,14 @@ class LocalModels:
 
     _ids = itertools.count(1)
 
-    def __init__(self, models: dict[str, str], threads: int | None = None, n_ctx: int = 2048):
+    def __init__(self, models: dict[str, str], threads: int | None = None, n_ctx: int = 2048,
+                 note: Callable[[str], None] | None = None):
+        from ._threads import ThreadGovernor, default_threads
+
         self.models = models  # alias -> `local:` value
-        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.threads = threads or default_threads()
+        # A count the user set is kept; the default follows the machine (models/_threads.py).
+        self.governor = None if threads else ThreadGovernor(self.threads, note)
         self.n_ctx = n_ctx
         self.paths: dict[str, Path] = {}
         self._key = f"run{next(self._ids)}"  # several engines in one process stay apart
@@ -111,8 +115,23 @@ class LocalModels:
 
     def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> tuple[dict[str, Any], float]:
         model = self._model(alias)
+        if self.governor is not None:
+            self._set_threads(model, self.governor.threads(alias))
         started = time.perf_counter()  # the generation alone: not the wait for this thread, nor a load
-        return model.create_chat_completion(messages=messages, **params), (time.perf_counter() - started) * 1000
+        result = model.create_chat_completion(messages=messages, **params)
+        seconds = time.perf_counter() - started
+        if self.governor is not None:
+            usage = result.get("usage") or {}
+            self.governor.observe(alias, seconds, int(usage.get("prompt_tokens") or 0),
+                                  int(usage.get("completion_tokens") or 0))
+        return result, seconds * 1000
+
+    @staticmethod
+    def _set_threads(model: Any, threads: int) -> None:
+        if getattr(model, "n_threads", None) != threads:
+            model._ctx.set_n_threads(threads, threads)
+            model.n_threads = model.n_threads_batch = threads
+            model.context_params.n_threads = model.context_params.n_threads_batch = threads
 
     async def generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> dict[str, Any]:
         if alias not in self.paths:

@@ -66,7 +66,7 @@ class SharedLocal:
         # Name the models this part needs: the engine also keeps those earlier parts used
         # (loaded on demand), which this line would otherwise present as starting now.
         note(f"starting llama.cpp for {', '.join(models)} …")
-        self.engine = start_local({**kept, **models}, threads=threads)
+        self.engine = start_local({**kept, **models}, threads=threads, note=note)
         return self.engine
 
     def stop(self) -> None:
