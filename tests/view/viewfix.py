@@ -56,3 +56,51 @@ def view_project(root: Path, *, labels: str | None = None, drafted: int = 6) -> 
                                "captured_at": "2025-01-01T00:00:00Z"}) + "\n" for i in range(drafted))})
     run(load_project(root), progress=False)
     return root
+
+
+def rerun_saying_no(root: Path, group: str | None = None) -> str:
+    """Run again with `echo` saying "no" to everything: on task t only case c1 ("no") still passes."""
+    from harness.project import load_project
+    from harness.runner import run
+
+    rules = root / "vrules.py"
+    rules.write_text(rules.read_text().replace('def echo(v):\n    return v["text"]', 'def echo(v):\n    return "no"'))
+    return run(load_project(root), run_group=group, progress=False).run_id
+
+
+SLOW_RULES = '''
+import os, time
+
+def quick(v):
+    return v["text"]
+
+def slow(v):
+    """Answers cases x0-x3 at once; the rest wait for the file `go` (at most 60 s)."""
+    if int(v["text"][1:]) >= 4:
+        end = time.time() + 60
+        while not os.path.exists(os.path.join(os.path.dirname(__file__), "go")) and time.time() < end:
+            time.sleep(0.05)
+    return v["text"]
+'''
+
+
+def slow_project(root: Path) -> Path:
+    """Task t: `quick` answers at once, `slow` answers four cases and waits for the file `go`."""
+    return write_project(root, models={"quick": {"python": "prules:quick"}, "slow": {"python": "prules:slow"}},
+                         config={"timeout_s": 120},
+                         specs={"t": spec(candidates=["quick", "slow"]), "u": spec("u", candidates=["quick"])},
+                         golden={"t": [{"id": f"c{i}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"} for i in range(10)],
+                                 "u": [{"id": "u0", "vars": {"text": "x0"}, "expected": "x0"}]},
+                         files={"prules.py": SLOW_RULES})
+
+
+def run_in_background(root: Path, *args: str):
+    """`tierwise run ARGS` in another process (the view only shows runs whose process is alive)."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    return subprocess.Popen([sys.executable, "-c", "from harness.cli import main; main()", "run", *args],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -89,6 +89,88 @@
       if (shown.length > 200) list.appendChild(el("p", "muted", "the first 200 are shown; narrow them with the search"));
     }
     draw();
+
+    // run to run: the pickers go to ?a=…&b=…, a flipped case's id filters the list to it
+    var go = document.getElementById("compare-go");
+    if (go) go.addEventListener("click", function () {
+      var q = new URLSearchParams({a: document.getElementById("run-a").value, b: document.getElementById("run-b").value});
+      location.search = "?" + q.toString();
+    });
+    document.querySelectorAll(".case-link").forEach(function (b) {
+      b.addEventListener("click", function () {
+        filter = "all";
+        buttons.forEach(function (x) { x.setAttribute("aria-pressed", String(x.dataset.filter === "all")); });
+        search.value = b.dataset.case;
+        draw();
+        document.getElementById("case-list").scrollIntoView();
+      });
+    });
+  }
+
+  // ---- a run in progress: poll /api/progress, draw done / total per candidate -----------------
+  function live() {
+    var box = document.getElementById("live");
+    if (!box) return;
+    var task = box.dataset.task, seen = false, url = "/api/progress" + (task ? "?task=" + encodeURIComponent(task) : "");
+    function draw(doc) {
+      if (doc.error) {   // the project or the store cannot be read just now (a spec being edited): say so, keep polling
+        box.hidden = false;
+        var line = box.querySelector("p.error-line") || box.appendChild(el("p", "error-line"));
+        line.textContent = "progress: " + doc.error;
+        return seen;
+      }
+      box.replaceChildren();
+      var runs = doc.runs || [];
+      runs = runs.filter(function (r) { return r.tasks.length; });
+      if (!runs.length) {
+        box.hidden = !seen;
+        if (seen) {
+          box.appendChild(el("p", "done", "The run finished. "));
+          if (page === "decisions") { box.lastChild.appendChild(document.createTextNode("Updating…")); location.reload(); }
+          else {
+            var a = el("a", null, "Reload to see its results"); a.href = location.pathname + location.search;
+            box.lastChild.appendChild(a);
+          }
+        }
+        return false;
+      }
+      seen = true;
+      box.hidden = false;
+      runs.forEach(function (r) {
+        var head = el("h3", null, "Run " + r.run_id + " in progress" + (r.group ? " (group " + r.group + (r.shard ? ", shard " + r.shard : "") + ")" : ""));
+        box.appendChild(head);
+        r.tasks.forEach(function (t) {
+          var table = el("table", "progress");
+          var cap = el("caption", null, t.task + (t.note ? " — " + t.note : ""));
+          table.appendChild(cap);
+          t.models.forEach(function (m) {
+            var tr = el("tr");
+            tr.dataset.model = m.model;
+            tr.appendChild(el("th", null, m.model));
+            var bar = el("td"), p = el("progress");
+            p.max = Math.max(1, m.total);
+            if (m.done !== null) p.value = m.done;
+            p.setAttribute("aria-label", m.model + " cases done");
+            bar.appendChild(p);
+            tr.appendChild(bar);
+            tr.appendChild(el("td", "num count", m.done === null ? "–" : m.done + " / " + m.total));
+            tr.appendChild(el("td", "muted", m.note));
+            table.appendChild(tr);
+          });
+          box.appendChild(table);
+        });
+      });
+      return true;
+    }
+    function poll() {
+      fetch(url, {credentials: "same-origin"}).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (doc) {
+          return r.ok ? doc : {error: doc.error || "HTTP " + r.status};
+        });
+      }).then(function (doc) { setTimeout(poll, draw(doc) ? 1500 : 5000); },
+              function () { draw({error: "the view is not answering (is tierwise view still running?)"}); setTimeout(poll, 10000); });
+    }
+    poll();
   }
 
   // ---- label: one item at a time, by keyboard ------------------------------------------------
@@ -179,4 +261,5 @@
 
   if (page === "task" && data) taskPage();
   if (page === "label" && data) labelPage();
+  if (page === "task" || page === "decisions") live();
 })();
