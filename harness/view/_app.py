@@ -212,12 +212,17 @@ class _Pages:
 
     def _write(self, answer: dict[str, Any]) -> Path:
         from ..project import load_project
-        from ._answer import NotInQueue, answer_golden, answer_judge
+        from ._answer import NotInQueue, answer_golden, answer_judge, answer_pairwise
 
         project = load_project(self.config.root)
         key = answer["key"]
-        if key.startswith("judge:"):
-            rec = self.config.decide(project, [key.split(":", 2)[1]] if key.count(":") >= 3 else None)
+        if key.startswith(("judge:", "pair:")):
+            task = key.split(":", 2)[1] if key.count(":") >= 3 else ""
+            if task not in project.tasks:
+                raise NotInQueue(f"{key[:80]!r}: no such task in the project (reload the page)")
+            rec = self.config.decide(project, [task])
+            if key.startswith("pair:"):
+                return answer_pairwise(project, rec.frame, key, answer.get("choice"), self.config.who)
             return answer_judge(project, rec.frame, key, answer.get("verdict"), self.config.who)
         expected = answer.get("expected")
         if answer.get("json"):

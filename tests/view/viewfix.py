@@ -1,6 +1,8 @@
 """A small project for the view's tests: a graded task `t` (two python candidates that disagree,
-golden-set candidates drafted as `audit --sample` writes them) and a judged task `j` (a python
-judge, a candidate whose output carries markup). Every path under the given root."""
+golden-set candidates drafted as `audit --sample` writes them), a judged task `j` (a python
+judge, a candidate whose output carries markup) and, with `pairwise=True`, a task `p` graded by a
+blind comparison with the reference (a python judge that prefers the answer saying "good").
+Every path under the given root."""
 
 from __future__ import annotations
 
@@ -26,10 +28,15 @@ def echo(v):
 
 def shout(v):
     return v["text"].upper()
+
+def prefers_good(v):
+    a_good, b_good = "good" in v["A"], "good" in v["B"]
+    winner = "tie" if a_good == b_good else "A" if a_good else "B"
+    return json.dumps({"reason": winner + " is more helpful", "winner": winner})
 '''.replace("EVIL", EVIL.replace('"', '\\"'))
 
 
-def view_project(root: Path, *, labels: str | None = None, drafted: int = 6) -> Path:
+def view_project(root: Path, *, labels: str | None = None, drafted: int = 6, pairwise: bool = False) -> Path:
     """Write and run the project; `labels` is the judged task's judge.labels (None: not set)."""
     from harness.project import load_project
     from harness.runner import run
@@ -41,14 +48,21 @@ def view_project(root: Path, *, labels: str | None = None, drafted: int = 6) -> 
         judged["judge"] = {"labels": labels}
         files[labels] = json.dumps({"case": "j00", "model": "echo", "verdict": "fail", "by": "seed"}) + "\n"
     words = ["yes", "no", "Yes", "NO", "maybe", "Maybe", "ok", "OK"]
+    specs = {"t": spec(candidates=["echo", "shout"], graders=[{"type": "exact", "normalize": ["strip"]}]), "j": judged}
+    golden = {"t": [{"id": f"c{i}", "vars": {"text": w}, "expected": w} for i, w in enumerate(words)],
+              "j": [{"id": f"j{i:02d}", "vars": {"text": f"{'good' if i % 3 else 'bad'} {i}"}} for i in range(12)]}
+    if pairwise:
+        specs["p"] = spec("p", candidates=["evil", "echo"], threshold=0.5,
+                          graders=[{"type": "pairwise", "judge": "pjudge", "against": "reference"}])
+        golden["p"] = [{"id": f"p{i:02d}", "vars": {"text": f"{'good' if i % 2 else 'plain'} {i}"},
+                        "expected": f"good reference {i}"} for i in range(6)]
     write_project(
         root,
         models={"echo": {"python": "vrules:echo"}, "shout": {"python": "vrules:shout", "price": {"per_call": 0.001}},
-                "evil": {"python": "vrules:evil"}, "judge": {"python": "vrules:judge"}},
-        specs={"t": spec(candidates=["echo", "shout"], graders=[{"type": "exact", "normalize": ["strip"]}]),
-               "j": judged},
-        golden={"t": [{"id": f"c{i}", "vars": {"text": w}, "expected": w} for i, w in enumerate(words)],
-                "j": [{"id": f"j{i:02d}", "vars": {"text": f"{'good' if i % 3 else 'bad'} {i}"}} for i in range(12)]},
+                "evil": {"python": "vrules:evil"}, "judge": {"python": "vrules:judge"},
+                "pjudge": {"python": "vrules:prefers_good"}},
+        specs=specs,
+        golden=golden,
         files={**files, "vrules.py": RULES,
                "golden_sets/t.candidates.jsonl": "".join(
                    json.dumps({"id": f"prod-{i}", "vars": {"text": f"new input {i}"},

@@ -206,6 +206,22 @@
         b.appendChild(button("skip (s)", skip));
         card.appendChild(b);
         keyLine([["p", "pass"], ["f", "fail"], ["s", "skip"]]);
+      } else if (it.kind === "pairwise") {
+        card.appendChild(el("p", null, "Which answer is better for the task? The order is random; neither is named."));
+        var two = el("div", "two");
+        it.outputs.forEach(function (text, n) {
+          var c = el("div", "choice"); c.appendChild(kbd(String(n + 1))); c.appendChild(el("pre", "output", text));
+          two.appendChild(c);
+        });
+        card.appendChild(two);
+        if (it.outputs[0].trim() === it.outputs[1].trim()) card.appendChild(el("p", "muted", "(the two answers are the same text)"));
+        var pb = el("div", "buttons");
+        pb.appendChild(button("1 is better (1)", function () { pick("1"); }));
+        pb.appendChild(button("2 is better (2)", function () { pick("2"); }));
+        pb.appendChild(button("equally good (t)", function () { pick("tie"); }));
+        pb.appendChild(button("skip (s)", skip));
+        card.appendChild(pb);
+        keyLine([["1", "the first is better"], ["2", "the second is better"], ["t", "equally good"], ["s", "skip"]]);
       } else {
         card.appendChild(el("h5", null, "outputs seen for it (pick the right one as the expected value, or edit)"));
         it.outputs.forEach(function (text, n) {
@@ -238,6 +254,7 @@
         }, function () { say("the view is not answering (is tierwise view still running?)", false); return false; });
     }
     function judge(verdict) { return send({key: items[i].key, verdict: verdict}); }
+    function pick(choice) { return send({key: items[i].key, choice: choice}); }
     function golden(expected, isJson) { return send({key: items[i].key, expected: expected, json: !!isJson}); }
     function skip() { i += 1; say("skipped", true); show(); }
 
@@ -251,6 +268,7 @@
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (it.kind === "judge" && (e.key === "p" || e.key === "f")) { e.preventDefault(); judge(e.key === "p" ? "pass" : "fail"); }
+      else if (it.kind === "pairwise" && (e.key === "1" || e.key === "2" || e.key === "t")) { e.preventDefault(); pick(e.key === "t" ? "tie" : e.key); }
       else if (it.kind === "golden" && /^[1-9]$/.test(e.key) && Number(e.key) <= it.outputs.length) {
         e.preventDefault(); golden(it.outputs[Number(e.key) - 1], false);
       } else if (it.kind === "golden" && e.key === "e") { e.preventDefault(); editing.focus(); }
