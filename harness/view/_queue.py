@@ -103,11 +103,14 @@ def judge_rows(rows: Any) -> list[dict[str, Any]]:
     """The judged outputs: one dict per stored row that has an output and no error."""
     if rows is None or len(rows) == 0:
         return []
+    from ..util import redactor
+
+    hide = redactor()  # shown, keyed and written to the labels file redacted: a key known since it was stored too
     out = []
     for r in rows.itertuples(index=False):
         if isinstance(r.error, str) or not isinstance(r.output, str):
             continue
-        out.append({"case": str(r.case_id), "model": r.model, "output": r.output, "passed": bool(r.passed)})
+        out.append({"case": str(r.case_id), "model": r.model, "output": hide(r.output), "passed": bool(r.passed)})
     return out
 
 

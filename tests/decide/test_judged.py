@@ -382,3 +382,15 @@ def test_report_shows_per_model_human_pass_rates_and_each_outputs_human_verdict(
     data = json.loads(re.search(r'<script type="application/json" id="cases-data">(.*?)</script>', html, re.S).group(1))
     humans = {case[1]: case[7][0][7] for case in data["cases"]}
     assert humans["c000"] == 1.0 and humans["c004"] == 0.0 and humans["c001"] is None
+
+
+def test_the_labels_template_writes_no_key_even_one_learned_after_the_output_was_stored(tmp_path, monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    project = _declared(tmp_path, judge="strict", content=None, threshold=0.2)
+    run(project, progress=False)
+    # the rule's outputs ("good reply 0", …) hold "reply 0"; make that a key value only now
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", "good reply 0")
+    tierwise(monkeypatch, capsys, "labels", "t", "--template", "--project", str(tmp_path))
+    text = (tmp_path / "golden_sets" / "t.labels.jsonl").read_text()
+    assert "good reply 0\"" not in text and "<LATE_SERVICE_TOKEN>" in text

@@ -89,3 +89,14 @@ def test_under_rate_win_a_tie_is_a_fail():
 
     assert [Pairwise("reference", "win").verdict(o) for o in ("win", "tie", "loss")] == ["pass", "fail", "fail"]
     assert [Pairwise("reference", "non_loss").verdict(o) for o in ("win", "tie", "loss")] == ["pass", "pass", "fail"]
+
+
+def test_the_label_queue_shows_and_writes_outputs_redacted(monkeypatch):
+    import pandas as pd
+
+    from harness.view._queue import judge_rows
+
+    monkeypatch.setenv("LATE_API_KEY", "sk-late-0123456789")
+    rows = pd.DataFrame([{"case_id": "c1", "model": "m", "output": "use sk-late-0123456789 here", "error": None,
+                          "passed": True}])
+    assert judge_rows(rows)[0]["output"] == "use <LATE_API_KEY> here"
