@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..project import Check
+from ._otel import spans_for
 from ._route import Cooldowns, Hop, Route, build_routes, missing_route
 
 
@@ -112,6 +113,7 @@ class Client:
             self.ledger = ledger
         elif ledger:
             self.ledger = LedgerWriter(project.store_url(store), max_buffer=max_buffer)
+        self.telemetry = spans_for(self.routes, capture)  # OpenTelemetry spans (_otel.py); None without it
         self.shadow = _shadower(self, shadow, store, timeout_s, shadow_seed)
 
     # -- public calls -------------------------------------------------------------
@@ -249,6 +251,8 @@ class Client:
 
     def _record(self, reply: Reply, attempt: Attempt, at: float, error_type: str | None,
                 values: dict[str, Any], output: str | None, final: bool) -> None:
+        if self.telemetry is not None:
+            self.telemetry.attempt(reply, attempt, at, error_type, values, output, final)
         if self.ledger is None:
             return
         row = {"at": at, "call_id": reply.call_id, "task": reply.task, "model": attempt.model,
@@ -295,7 +299,7 @@ def _shadower(client: Client, shadow: Any, store: str | None, timeout_s: float |
     hops = {t: challenger_hop(client.project, t, p.challenger, timeout_s) for t, p in plans.items()}
     url = client.project.store_url(store) if client.ledger is not None else None
     return Shadower(plans, hops, client._call, client._background_loop, url, capture=client.capture,
-                    cooldown_s=client.cooldowns.seconds, seed=seed)
+                    cooldown_s=client.cooldowns.seconds, seed=seed, telemetry=client.telemetry)
 
 
 async def _cancel_others() -> None:

@@ -98,8 +98,9 @@ class Shadower:
 
     def __init__(self, plans: dict[str, Any], hops: dict[str, "Hop"], call: Callable[..., Awaitable[Any]],
                  loop: Callable[[], asyncio.AbstractEventLoop], store_url: str | None, capture: bool = False,
-                 cooldown_s: float = 60.0, seed: int | None = None):
+                 cooldown_s: float = 60.0, seed: int | None = None, telemetry: Any = None):
         self.plans, self.hops, self._call, self._loop = plans, hops, call, loop
+        self.telemetry = telemetry  # the client's span maker (_otel.py), or None
         self.store_url, self.capture, self.cooldown_s = store_url, capture, cooldown_s
         size = max((p.queue for p in plans.values()), default=1)
         self._queue: queue.Queue = queue.Queue(maxsize=size)
@@ -247,6 +248,8 @@ class Shadower:
                "cost": cost, "latency_ms": latency_ms, "trace": reply.trace}
         if self.capture:
             row["output"], row["incumbent_output"] = result.output, reply.output
+        if self.telemetry is not None:
+            self.telemetry.shadow(hop, row, values, result.output)
         return row
 
     def _store_row(self, row: dict[str, Any]) -> None:
