@@ -186,8 +186,11 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
 
 @cli.command()
 @click.option("--from", "source", type=click.Path(dir_okay=False), metavar="FILE",
-              help="A usage export instead of the ledger: LiteLLM spend logs (JSON/JSONL) or CSV/JSONL with "
-                   "task, model, tokens or cost, latency.")
+              help="A usage export instead of the ledger: LiteLLM spend logs (JSON/JSONL), an OTLP/JSON trace "
+                   "export of GenAI spans, or CSV/JSONL with task, model, tokens or cost, latency.")
+@click.option("--task-attribute", metavar="NAME",
+              help="With an OTLP export: the span (or resource) attribute that names the task (default "
+                   "tierwise.task, which harness.Client sets).")
 @click.option("--sample", nargs=2, type=(str, click.IntRange(min=1)), metavar="TASK N",
               help="Also write N recent captured inputs of TASK as unlabelled golden-set candidates.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
@@ -198,13 +201,14 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
 @click.option("--store", help="SQLAlchemy URL of the store holding the ledger (default: tierwise.yaml's).")
 @click.option("--check", is_flag=True, help="Exit 1 when a live monitor is in alarm (for a scheduled CI job).")
 @project_option
-def audit(source, sample, out, skip_bad, as_json, store, check, project_dir) -> None:
+def audit(source, task_attribute, sample, out, skip_bad, as_json, store, check, project_dir) -> None:
     """Where the money goes: per task and pipeline run, and what the recommendation would change."""
     import json
 
     from .commands import audit as run_audit
 
-    result = run_audit(project_dir, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad)
+    result = run_audit(project_dir, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad,
+                       task_attribute=task_attribute)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
     if check and result.alarms:
         for alarm in result.alarms:

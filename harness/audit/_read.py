@@ -1,6 +1,7 @@
 """Usage to audit, as one table of attempts: the client's ledger, LiteLLM proxy spend logs
-(JSON or JSONL, as /spend/logs returns them or as exported from LiteLLM_SpendLogs), or a
-team's own CSV/JSONL with task, model, tokens or cost, latency.
+(JSON or JSONL, as /spend/logs returns them or as exported from LiteLLM_SpendLogs), an OTLP/JSON
+trace export of GenAI spans (audit/_otlp.py), or a team's own CSV/JSONL with task, model, tokens
+or cost, latency.
 
 Every source becomes the same columns (USAGE_COLUMNS); a row is one attempt, and `call_id`
 groups the attempts of one call (an export without it has one attempt per call).
@@ -22,8 +23,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import UsageError
-from ._rows import (MAX_COST_USD, MAX_DEPTH, USAGE_COLUMNS, BadRow, check_depth, generic_row, loads, no_constant,
-                    spend_log_row)
+from ._otlp import MAX_OTLP_LINE_BYTES, SKIPPED, Skipped, is_otlp, parse, span_row, spans
+from ._rows import (MAX_COST_USD, MAX_DEPTH, MAX_TEXT, USAGE_COLUMNS, BadRow, check_depth, generic_row, loads,
+                    no_constant, spend_log_row)
 
 MAX_FIELD_CHARS = 128 * 1024       # one CSV field, or one string in a JSON record
 MAX_LINE_BYTES = 1024 * 1024       # one line of CSV or JSONL
@@ -43,12 +45,16 @@ class Usage:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: int = 0
     first_skipped: str | None = None
+    not_usage: dict[str, int] = field(default_factory=dict)  # OTLP spans that are not usage, by SKIPPED key
 
     def notes(self) -> list[str]:
-        if not self.skipped:
-            return []
-        return [f"skipped {self.skipped:,} bad row{'s' if self.skipped != 1 else ''} (--skip-bad); "
-                f"the first: {self.first_skipped}"]
+        notes = []
+        if self.skipped:
+            notes.append(f"skipped {self.skipped:,} bad row{'s' if self.skipped != 1 else ''} (--skip-bad); "
+                         f"the first: {self.first_skipped}")
+        if self.not_usage:
+            notes.append("not counted: " + ", ".join(f"{n:,} {SKIPPED[why]}" for why, n in self.not_usage.items()))
+        return notes
 
 
 def from_ledger(url: str) -> list[dict[str, Any]]:
@@ -68,21 +74,36 @@ def from_file(path: Path, price: Callable[[str, int, int], float | None] | None 
 
 
 def read_usage(path: Path, price: Callable[[str, int, int], float | None] | None = None,
-               skip_bad: bool = False) -> Usage:
+               skip_bad: bool = False, task_attribute: str | None = None) -> Usage:
     """Attempts from a usage export; `price(model, prompt_tokens, completion_tokens)` fills a
     missing cost from the catalog or LiteLLM's price map. A bad row raises UsageError naming
-    the file and row, or with skip_bad is skipped and counted."""
+    the file and row, or with skip_bad is skipped and counted. `task_attribute`: for an OTLP
+    trace export, the span (or resource) attribute that names the task (default tierwise.task)."""
     path = Path(path)
     usage = Usage()
-    records = _records(path)
-    head = list(islice(records, 20))
-    good = [r for _, r in head if isinstance(r, dict)]
-    spend_log = bool(good) and all("spend" in r and ("startTime" in r or "request_id" in r) for r in good)
-    for where, record in chain(head, records):
+    otlp, records = _records(path)
+    if task_attribute is not None and (not task_attribute.strip() or len(task_attribute) > MAX_TEXT):
+        raise UsageError(f"--task-attribute: {task_attribute[:40]!r} is not an attribute name; fix: the span "
+                         f"attribute that names the task, e.g. app.task")
+    if otlp:
+        convert: Callable[[Any], Any] = lambda record: span_row(record, task_attribute)  # noqa: E731
+    elif task_attribute is not None:
+        raise UsageError(f"{path}: --task-attribute applies to OTLP trace exports, and this is not one; fix: drop "
+                         f"it, or pass the OTLP/JSON export")
+    else:
+        head = list(islice(records, 20))
+        good = [r for _, r in head if isinstance(r, dict)]
+        spend_log = bool(good) and all("spend" in r and ("startTime" in r or "request_id" in r) for r in good)
+        convert = spend_log_row if spend_log else generic_row
+        records = chain(head, records)
+    for where, record in records:
         try:
             if isinstance(record, BadRow):
                 raise record
-            row = spend_log_row(record) if spend_log else generic_row(record)
+            row = convert(record)
+            if isinstance(row, Skipped):
+                usage.not_usage[row] = usage.not_usage.get(row, 0) + 1
+                continue
             _cost(row, price)
         except BadRow as bad:
             message = f"{path}:{where}: {bad}"
@@ -93,8 +114,11 @@ def read_usage(path: Path, price: Callable[[str, int, int], float | None] | None
             continue
         usage.rows.append(row)
     if not usage.rows:
-        raise UsageError(f"{path}: no usage rows{' (every row was bad)' if usage.skipped else ''}; "
-                         f"fix: export at least one call")
+        if usage.not_usage.get("no task"):
+            raise UsageError(f"{path}: no usage rows: {usage.notes()[-1]}; fix: pass --task-attribute NAME, the span "
+                             f"attribute that names the task")
+        why = " (every row was bad)" if usage.skipped else f" ({usage.notes()[-1]})" if usage.not_usage else ""
+        raise UsageError(f"{path}: no usage rows{why}; fix: export at least one call")
     usage.rows.sort(key=lambda r: (r["at"] is None, r["at"] or 0.0))
     return usage
 
@@ -122,20 +146,29 @@ def _cost(row: dict[str, Any], price: Callable[[str, int, int], float | None] | 
 Record = tuple[str, "dict[str, Any] | BadRow"]
 
 
-def _records(path: Path) -> Iterator[Record]:
-    """(place, record or BadRow) pairs: place is the line (JSONL, CSV) or the index (JSON)."""
+def _records(path: Path) -> tuple[bool, Iterator[Record]]:
+    """(is OTLP, (place, record or BadRow) pairs): place is the line (JSONL, CSV) or the index (JSON),
+    and for OTLP the span's place; an OTLP record is a SpanRecord."""
     if not path.is_file():
-        raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
+        raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs, an OTLP/JSON trace "
+                         f"export or a CSV/JSONL file")
     f = path.open("rb")
     head = f.read(65536)
     f.seek(0)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _counted(path, _csv_records(path, f))
+        return False, _counted(path, _csv_records(path, f))
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if suffix in (".jsonl", ".ndjson") or (suffix != ".json" and stripped.startswith(b"{") and b"\n{" in head):
-        return _counted(path, _jsonl_records(path, f))
-    return _counted(path, _json_records(path, f))
+    lines = suffix in (".jsonl", ".ndjson") or (suffix != ".json" and stripped.startswith(b"{") and b"\n{" in head)
+    if is_otlp(head):
+        # The collector's file exporter writes one request a line, whatever the file is called; a
+        # document spread over lines (pretty-printed) has a first line that is no whole object.
+        first = stripped.split(b"\n", 1)[0].rstrip()
+        lines = suffix in (".jsonl", ".ndjson") or first.endswith(b"}") or b"\n" not in stripped.rstrip()
+        return True, _counted(path, _otlp_lines(path, f) if lines else _otlp_document(path, f))
+    if lines:
+        return False, _counted(path, _jsonl_records(path, f))
+    return False, _counted(path, _json_records(path, f))
 
 
 def _counted(path: Path, records: Iterator[Record]) -> Iterator[Record]:
@@ -145,15 +178,15 @@ def _counted(path: Path, records: Iterator[Record]) -> Iterator[Record]:
         yield record
 
 
-def _lines(path: Path, f: BinaryIO) -> Iterator[tuple[int, str]]:
+def _lines(path: Path, f: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
     """(line number, text) a line at a time, UTF-8 (a byte order mark allowed), bounded."""
     with f:
         for number in range(1, 1 << 62):
-            raw = f.readline(MAX_LINE_BYTES + 1)
+            raw = f.readline(limit + 1)
             if not raw:
                 return
-            if len(raw) > MAX_LINE_BYTES:
-                raise UsageError(f"{path}:{number}: a line over {MAX_LINE_BYTES // 1024 // 1024} MiB; fix: one "
+            if len(raw) > limit:
+                raise UsageError(f"{path}:{number}: a line over {limit // 1024 // 1024} MiB; fix: one "
                                  f"record a line, without embedded documents")
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
@@ -218,19 +251,48 @@ def _fields_fit(record: dict[str, Any]) -> BadRow | None:
     return None
 
 
-def _json_records(path: Path, f: BinaryIO) -> Iterator[Record]:
+def _otlp_lines(path: Path, f: BinaryIO) -> Iterator[Record]:
+    """The spans of an OTLP/JSON export written one request a line (the collector's file exporter)."""
+    for number, line in _lines(path, f, MAX_OTLP_LINE_BYTES):
+        if not line.strip():
+            continue
+        try:
+            doc = parse(line, "the line")
+        except BadRow as bad:
+            yield str(number), bad
+            continue
+        yield from spans(doc, f"{number}:", MAX_FIELD_CHARS)
+
+
+def _otlp_document(path: Path, f: BinaryIO) -> Iterator[Record]:
+    """The spans of one OTLP/JSON document (an OTLP/HTTP request body)."""
+    try:
+        doc = parse(_read_text(path, f), "the document")
+    except BadRow as bad:
+        raise UsageError(f"{path}: {bad}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("resourceSpans", doc.get("resource_spans")), list):
+        raise UsageError(f"{path}: not an OTLP/JSON trace export; fix: a document {{\"resourceSpans\": [...]}} "
+                         f"(or one a line)")
+    yield from spans(doc, "", MAX_FIELD_CHARS)
+
+
+def _read_text(path: Path, f: BinaryIO) -> str:
+    """A whole JSON document's text, at most MAX_JSON_BYTES, UTF-8 (a byte order mark allowed)."""
     with f:
         data = f.read(MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
         raise UsageError(f"{path}: a JSON document over {MAX_JSON_BYTES // 1024 // 1024} MiB; fix: export JSONL "
-                         f"(one row a line), which is read a line at a time")
+                         f"(one row, or one OTLP request, a line), which is read a line at a time")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise UsageError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); fix: save the file as UTF-8") \
             from None
-    del data
+
+
+def _json_records(path: Path, f: BinaryIO) -> Iterator[Record]:
+    text = _read_text(path, f)
     try:
         doc = json.loads(text, parse_constant=no_constant)  # each row's depth is checked below
     except json.JSONDecodeError as exc:

@@ -24,17 +24,21 @@ from ._recommend import recommend
 
 def audit(project: Project | str | Path = ".", source: str | Path | None = None, store: str | None = None,
           sample: tuple[str, int] | None = None, out: str | Path | None = None,
-          recommendation: bool = True, skip_bad: bool = False) -> AuditResult:
+          recommendation: bool = True, skip_bad: bool = False, task_attribute: str | None = None) -> AuditResult:
     """Audit the usage ledger (or a usage export) of a project folder; `sample=(task, n)` also
     writes n recent captured inputs as unlabelled golden-set candidates. `skip_bad`: an export's
-    bad rows are skipped and counted (a note) instead of an error."""
+    bad rows are skipped and counted (a note) instead of an error. `task_attribute`: the span
+    attribute naming the task in an OTLP trace export (default tierwise.task)."""
     proj = _load(project, required=source is None or sample is not None)
     skipped: list[str] = []
+    if task_attribute is not None and source is None:
+        raise UsageError("--task-attribute names the task in an OTLP export: pass the export with --from FILE")
     if source is not None:
         path = Path(source)
         if not path.is_file():
-            raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs or a CSV/JSONL file")
-        usage = read_usage(path, pricer(proj), skip_bad)
+            raise UsageError(f"{path}: not found; fix: pass a ledger export, LiteLLM spend logs, an OTLP/JSON trace "
+                             f"export or a CSV/JSONL file")
+        usage = read_usage(path, pricer(proj), skip_bad, task_attribute)
         rows, shown, skipped = usage.rows, str(path), usage.notes()
     else:
         rows, shown = from_ledger(proj.store_url(store)), "the usage ledger"
