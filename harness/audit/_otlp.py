@@ -18,9 +18,9 @@ A span is one attempt:
                 a failed call that reports no tokens and no cost costs 0
     latency     endTimeUnixNano - startTimeUnixNano; the time is the start
     outcome     tierwise.outcome, else error when the status is ERROR (code 2) or error.type is set
-    kind, final, call id, trace, step, contract reason: tierwise.attempt.kind, tierwise.final,
-                tierwise.call_id (else the trace and span ids), tierwise.trace, tierwise.step,
-                tierwise.contract_reason
+    kind, final, call id, trace, step, contract reason, cascade stage and deferral:
+                tierwise.attempt.kind, tierwise.final, tierwise.call_id (else the trace and span ids),
+                tierwise.trace, tierwise.step, tierwise.contract_reason, tierwise.stage, tierwise.deferred
 
 Counted as usage: Tierwise's spans, and other instrumentations' model-call spans (gen_ai.operation.name
 chat, text_completion, generate_content or embeddings) that carry the task attribute. Not counted,
@@ -175,7 +175,10 @@ def span_row(record: SpanRecord, task_attribute: str | None = None) -> "dict[str
                     outcome=outcome, final=final, cost=cost, latency_ms=latency, prompt_tokens=prompt_tokens,
                     completion_tokens=completion_tokens, trace=text(attrs.get("tierwise.trace"), "tierwise.trace"),
                     step=text(attrs.get("tierwise.step"), "tierwise.step"),
-                    contract_reason=_reason(attrs.get("tierwise.contract_reason")))
+                    contract_reason=_reason(attrs.get("tierwise.contract_reason")),
+                    # a cascade's stage and the signal it deferred on, as the ledger records them
+                    stage=count(attrs.get("tierwise.stage"), "tierwise.stage"),
+                    deferred=text(attrs.get("tierwise.deferred"), "tierwise.deferred"))
 
 
 def attributes(items: Any, name: str) -> dict[str, Any]:
