@@ -3,15 +3,12 @@ run, what the current recommendation would change, and which tasks to evaluate n
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
 from ._monitors import MonitorRow
-from ._read import UsageError, from_ledger
+from ._read import from_ledger
 
 JSON_VERSION = 1
 # The ledger's rate stands for a month only once it covers a week (weekdays and weekends, not a
@@ -102,48 +99,6 @@ def measured_volumes(project: Any, store: str | None = None, min_window_s: float
     for c in calls:
         counts[c.task] = counts.get(c.task, 0) + 1
     return {task: n * SECONDS_PER_MONTH / span for task, n in counts.items()}
-
-
-def write_sample(project: Any, task: str, n: int, store: str | None = None, out: str | Path | None = None
-                 ) -> dict[str, Any]:
-    """Write the n most recent distinct captured inputs of a task, with the incumbent's output,
-    as unlabelled golden-set candidates (JSONL); inputs already in the golden set are left out."""
-    from ..fingerprint import digest
-    from ..util import atomic_write
-
-    if n < 1:
-        raise UsageError("--sample: N must be at least 1")
-    rows = [r for r in from_ledger(project.store_url(store))
-            if r["task"] == task and r["final"] and r["outcome"] == "ok" and r["input"]]
-    if not rows:
-        raise UsageError(f"no captured inputs for task {task!r} in the usage ledger; fix: create the client with "
-                         f"harness.Client(..., capture=True) so inputs and outputs are kept")
-    known = set()
-    if task in project.tasks:
-        known = {json.dumps(c.vars, sort_keys=True) for c in project.tasks[task].golden.cases}
-    picked: dict[str, dict[str, Any]] = {}
-    in_golden, repeats = set(), 0
-    for row in sorted(rows, key=lambda r: -(r["at"] or 0.0)):
-        variables = json.loads(row["input"])
-        key = json.dumps(variables, sort_keys=True)
-        if key in known:
-            in_golden.add(key)
-            continue
-        if key in picked:
-            repeats += 1
-            continue
-        picked[key] = {"id": f"prod-{digest(variables, 10)}", "vars": variables,
-                       "incumbent": {"model": row["model"], "output": row["output"]},
-                       "captured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["at"] or 0))}
-        if len(picked) == n:
-            break
-    path = Path(out) if out else project.root / "golden_sets" / f"{task}.candidates.jsonl"
-    atomic_write(path, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in picked.values()))
-    why = ""
-    if len(picked) < n:  # say where the rest went: "0 of 5" alone reads as a fault
-        why = (f"only {len(picked)} distinct new inputs among {len(rows)} captured calls: "
-               f"{len(in_golden)} inputs already in the golden set, {repeats} calls repeating an input")
-    return {"task": task, "path": str(path), "written": len(picked), "asked": n, "why": why}
 
 
 # -- inside -------------------------------------------------------------------------

@@ -45,10 +45,18 @@ def audit_text(r: "AuditResult") -> str:
         lines += [f"  {i}. {o.task}: up to {_usd(o.potential)}: {o.why}" for i, o in enumerate(r.opportunities, 1)]
     if r.sample is not None:
         s = r.sample
+        picked = s.get("picked") or {}
+        groups = ", ".join(f"{picked[k]} {name}" for k, name in (
+            ("disagreement", "disagreeing with the challenger"), ("flagged", "flagged by the monitors"),
+            ("random", "random")) if picked.get(k))
         lines += ["", f"wrote {s['written']} of {s['asked']} unlabelled candidates for {s['task']} to {s['path']}"
+                      + (f": {groups}" if groups else "")
                       + (f" ({s['why']})" if s.get("why") else "")
                       + ("; label each (set expected, drop incumbent) and add it to the golden set" if s["written"]
                          else "")]
+        if s.get("disagreements_not_captured"):
+            lines.append(f"  {s['disagreements_not_captured']} disagreements with the challenger had no captured input "
+                         f"(harness.Client(..., capture=True) keeps them)")
     lines += [f"note: {n}" for n in r.notes]
     return "\n".join(lines)
 

@@ -85,6 +85,7 @@ class MonitorState:
     since: int | None         # the call (1-based) at which the alarm was first raised
     text: str
     fix: str
+    rose: tuple[str, ...] = ()  # label mix: the labels whose share rose past its test (audit --sample)
 
 
 def _check_alpha(alpha: float) -> None:
@@ -175,7 +176,8 @@ def label_monitor(labels: Sequence[str], golden_labels: Sequence[str], categorie
     if fired:
         since, what, _ = min(fired, key=lambda f: f[0])
         text = f"ALARM since call {since}: {monitor} differs from the golden set's ({what}; {shift}; n={n})"
-        return MonitorState(monitor, n, tv, 0.0, log_e, alpha, True, since, text, FIXES["labels"])
+        rose = tuple(w[:-len(" rose")] for _, w, _ in sorted(fired, key=lambda f: f[0]) if w.endswith(" rose"))
+        return MonitorState(monitor, n, tv, 0.0, log_e, alpha, True, since, text, FIXES["labels"], rose)
     text = (f"ok: {monitor} over {n} calls is consistent with the golden set's (largest moves: {shift})"
             if n else f"ok: {monitor}: no calls yet")
     return MonitorState(monitor, n, tv, 0.0, log_e, alpha, False, None, text, FIXES["labels"])

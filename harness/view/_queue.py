@@ -316,9 +316,9 @@ def golden_queue(project: Any, task: Any, d: Any, drafted: Path) -> TaskQueue:
 
 
 def _drafted_outputs(entry: dict[str, Any]) -> list[str]:
-    """The outputs a drafted case carries (the incumbent's, and any others), each once."""
+    """The outputs a drafted case carries (the incumbent's, a shadow challenger's, any others), each once."""
     seen: list[str] = []
-    answers = [entry.get("incumbent")] + list(entry.get("outputs") or [])
+    answers = [entry.get("incumbent"), entry.get("challenger")] + list(entry.get("outputs") or [])
     for a in answers:
         text = a.get("output") if isinstance(a, dict) else a
         if isinstance(text, str) and text not in seen:

@@ -262,9 +262,13 @@ def test_sample_writes_recent_distinct_captured_inputs_not_already_in_the_golden
     result = audit(project, sample=("t", 3), recommendation=False)
     path = tmp_path / "golden_sets" / "t.candidates.jsonl"
     lines = [json.loads(x) for x in path.read_text().splitlines()]
-    assert [c["vars"]["text"] for c in lines] == ["delta", "gamma", "beta"]  # newest first; "yes" is a golden case
-    assert lines[0]["incumbent"] == {"model": "rule", "output": "DELTA"} and lines[0]["id"].startswith("prod-")
+    texts = [c["vars"]["text"] for c in lines]  # nothing disagreed or was flagged: a random three
+    assert len(set(texts)) == 3 and set(texts) <= {"alpha", "beta", "gamma", "delta"}  # "yes" is a golden case
+    for line in lines:
+        assert line["incumbent"] == {"model": "rule", "output": line["vars"]["text"].upper()}
+        assert line["id"].startswith("prod-") and line["why"] == "random" and "challenger" not in line
     assert "expected" not in lines[0] and result.sample["written"] == 3
+    assert result.sample["picked"] == {"disagreement": 0, "flagged": 0, "random": 3}
 
 
 def test_sample_without_captured_inputs_says_how_to_capture(tmp_path):

@@ -46,13 +46,15 @@ def test_label_monitor_names_the_label_that_moved():
     prod = list(rng.choice(MIX, size=1000, p=[0.5, 0.3, 0.2])) + list(rng.choice(MIX, size=3000, p=[0.3, 0.3, 0.4]))
     state = label_monitor(prod, golden, MIX, 0.05)
     assert state.alarm and state.since > 1000 and "account rose" in state.text
-    assert not label_monitor(prod[:1000], golden, MIX, 0.05).alarm
+    assert state.rose[0] == "account" and "billing" not in state.rose  # billing fell
+    quiet = label_monitor(prod[:1000], golden, MIX, 0.05)
+    assert not quiet.alarm and quiet.rose == ()
 
 
 def test_labels_outside_the_choices_count_as_other():
     golden = ["billing"] * 50 + ["account"] * 50
     state = label_monitor(["billing", "I cannot help"] * 300, golden, ["billing", "account"], 0.05)
-    assert state.alarm and "(other) rose" in state.text
+    assert state.alarm and "(other) rose" in state.text and "(other)" in state.rose
 
 
 def test_simulation_label_monitor_false_alarms_over_whole_streams_at_most_alpha():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from harness.view._queue import _weight, item_key
+from harness.view._queue import _drafted_outputs, _weight, item_key
 
 
 def _pairs(n: int, passed: int, labelled: int = 0):
@@ -34,3 +34,10 @@ def test_item_keys_name_the_output_without_showing_it():
     key = item_key("t", "c1", "secret-model", "the output")
     assert key.startswith("judge:t:") and key.endswith(":c1")
     assert "secret-model" not in key and "the output" not in key
+
+
+def test_a_drafted_case_offers_the_incumbents_and_the_challengers_outputs_once_each():
+    entry = {"incumbent": {"model": "a", "output": "yes"}, "challenger": {"model": "b", "output": "no", "outcome": "ok"},
+             "outputs": ["yes", "maybe"]}
+    assert _drafted_outputs(entry) == ["yes", "no", "maybe"]
+    assert _drafted_outputs({"incumbent": {"model": "a", "output": "yes"}, "challenger": {"output": None}}) == ["yes"]
