@@ -8,7 +8,7 @@ __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound
            "Decision", "MonitorState", "Promotion", "Recommendation", "adaptive_next", "agreement", "cohen_kappa",
            "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
            "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "rate_monitor",
-           "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed", "uses_judge"]
+           "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed"]
 
 # Each name loads its module on first use: a run's summary table needs the figures, not the
 # selection procedures and their SciPy routines (a second of imports).
@@ -16,7 +16,7 @@ _LAZY = {
     "AdaptiveSettings": "_adaptive", "adaptive_next": "_adaptive", "recorded_settings": "_adaptive",
     "SUMMARY_COLUMNS": "_figures", "figures": "_figures", "summarize": "_figures",
     **dict.fromkeys(["Agreement", "PPIBound", "agreement", "cohen_kappa", "corrected_lower_bound", "ppi_lower_bound",
-                     "task_judged", "labels_needed", "uses_judge"], "_judged"),
+                     "task_judged", "labels_needed"], "_judged"),
     "cases_needed": "_sample_size",
     "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend",
     "projected_against": "_recommend",

@@ -219,14 +219,10 @@ class TaskJudged:
         return corrected_lower_bound(m.human, m.judged, m.judged_unlabeled, confidence)
 
 
-def uses_judge(task: Any) -> bool:
-    return any(getattr(g, "calls_models", False) for g in task.graders)
-
-
 def task_judged(task: Any, frame: Any) -> TaskJudged | None:
     """Match the task's human verdicts to its current rows; None when it has no labels."""
     labels = getattr(task, "labels", None)
-    if labels is None or not uses_judge(task):
+    if labels is None or not task.uses_judge:
         return None
     models: dict[str, ModelJudged] = {}
     judge_votes: list[bool] = []

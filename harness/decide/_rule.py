@@ -87,10 +87,8 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
 
 def _judge_trusted(task: Task, judged: Any) -> str:
     """Why judge evidence may not qualify a model on this task ("" when it may)."""
-    from ._judged import uses_judge
-
     policy = task.spec.judge
-    if policy is None or not uses_judge(task):
+    if policy is None or not task.uses_judge:
         return ""
     labels = getattr(task, "labels", None)
     if policy.labels is not None and labels is not None and not labels.labels:

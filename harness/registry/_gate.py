@@ -247,7 +247,7 @@ def _judge_quality(task: Any, record: TaskEvidence) -> list[str]:
     """A spec's `judge: {min_agreement}`: judge evidence counts only when the judge's recorded
     agreement with human verdicts reaches it."""
     policy = getattr(task.spec, "judge", None)
-    if policy is None or policy.min_agreement is None or not any(g.calls_models for g in task.graders):
+    if policy is None or policy.min_agreement is None or not task.uses_judge:
         return []
     agreement = record.judge_agreement or {}
     value = agreement.get(policy.agreement)
