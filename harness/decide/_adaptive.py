@@ -25,6 +25,7 @@ from ._sequential import (
     case_order,
     predictable_bets,
 )
+from .stats import BootstrapBound, clopper_pearson_lower, is_binary
 
 ROUND_SIZE = 10  # cases per candidate per round (see _sequential.py: measured against 20)
 NEEDED = 3  # the pick and its two fallbacks (_rule.MAX_FALLBACKS)
@@ -102,16 +103,13 @@ def settled_lower(x: np.ndarray, plan: AdaptivePlan, level: float) -> float:
     the larger of the two is the bound to show beside the threshold: it is >= the threshold
     exactly when the candidate qualifies on quality.
     """
-    from ._selection import BootstrapBound, clopper_pearson_lower
-
     if len(x) == 0:
         return 0.0
     r = plan.efficacy_share
     low = _lower_at(x, predictable_bets(x, plan.efficacy_alpha), r * level, TRUNCATION)
     if len(x) >= plan.total:
         conf = 1 - (1 - r) * level
-        binary = bool(np.all((x == 0) | (x == 1)))
-        fixed = clopper_pearson_lower(int(x.sum()), len(x), conf) if binary else BootstrapBound(x).lower(conf)
+        fixed = clopper_pearson_lower(int(x.sum()), len(x), conf) if is_binary(x) else BootstrapBound(x).lower(conf)
         low = max(low, fixed)
     return float(low) if math.isfinite(low) else 0.0
 

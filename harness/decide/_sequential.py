@@ -92,7 +92,8 @@ from scipy import special as _sp
 
 from ..util import below
 from ._sample_size import critical_count
-from ._selection import BootstrapBound, Candidate, Selection, binomial_p_value, clopper_pearson_lower, select
+from ._selection import Candidate, Selection, select
+from .stats import BootstrapBound, binomial_p_value, clopper_pearson_lower
 
 TRUNCATION = 0.5  # c in lambda_i(m) = min(lambda_i, c / m); the paper's default
 

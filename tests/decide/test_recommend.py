@@ -197,7 +197,7 @@ def test_holm_is_named_as_the_procedure(tmp_path):
 
 
 def test_bound_shown_is_at_the_level_holm_tested(tmp_path):
-    from harness.decide._selection import clopper_pearson_lower
+    from harness.decide.stats import clopper_pearson_lower
 
     task, cands = _task(tmp_path, n=200, threshold=0.9)
     frame = _frame({"cheap": _scores(200, 192), "mid": _scores(200, 150), "dear": _scores(200, 199)})

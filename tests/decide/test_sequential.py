@@ -86,7 +86,7 @@ def test_case_means_and_consistency():
 
 
 def test_cluster_bound_counts_cases_not_samples():
-    from harness.decide._selection import clopper_pearson_lower
+    from harness.decide.stats import clopper_pearson_lower
 
     by_case = [[1.0] * 3] * 45 + [[0.0] * 3] * 5  # repeats agree: 50 cases of evidence, not 150
     mean, lower, method = cluster_lower_bound(by_case, 0.95)
