@@ -16,7 +16,6 @@ left as it is and the decision says why.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +26,7 @@ from ._cost import cost_order_key, spread_of, tie_note
 from ._decision import CandidateResult, Decision, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
+from ._qualify import qualification
 from ._sample_size import near_miss, sample_size_note
 
 MAX_FALLBACKS = 2
@@ -83,30 +83,6 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
         res.stale = not len(rows) and name in stale
         out.append(res)
     return out
-
-
-def _judge_trusted(task: Task, judged: Any) -> str:
-    """Why judge evidence may not qualify a model on this task ("" when it may)."""
-    policy = task.spec.judge
-    if policy is None or not task.uses_judge:
-        return ""
-    labels = getattr(task, "labels", None)
-    if policy.labels is not None and labels is not None and not labels.labels:
-        state = "does not exist yet" if labels.missing else \
-            f"has {labels.todo} outputs waiting for a verdict" if labels.todo else "is empty"
-        return (f"judge evidence cannot qualify before people judge some outputs: {policy.labels} {state}; "
-                f"fix: `tierwise labels {task.name} --template`, fill in the verdicts, then recommend again")
-    if policy.min_agreement is None:
-        return ""
-    where = f"judge.labels in {task.path}"
-    if judged is None or judged.agreement is None:
-        return f"the judge's agreement with people is not measured; add human verdicts ({where})"
-    value = judged.agreement.value(policy.agreement)
-    if not value >= policy.min_agreement:  # a NaN kappa (undefined) does not pass either
-        shown = "undefined" if math.isnan(value) else f"{value:.2f}"
-        return (f"judge agreement ({policy.agreement}) {shown} < min_agreement {policy.min_agreement:g} "
-                f"on {judged.agreement.n} human verdicts")
-    return ""
 
 
 def case_scores(rows: Any) -> Any:
@@ -192,9 +168,9 @@ def _why(r: CandidateResult, threshold: float, level: float | None, fallback: st
             f"(mean {r.mean:.3f}, n={r.n})")
 
 
-def _limits(task: Task, r: CandidateResult, judged: Any = None) -> tuple[bool, str]:
-    """Whether a candidate is usable beyond its quality verdict; the reason when not."""
-    spec = task.spec
+def _limits(task: Task, r: CandidateResult, agreement: dict[str, Any] | None) -> tuple[bool, str]:
+    """Whether a candidate qualifies: results on every case, the procedure's quality verdict, then
+    the rule the gate applies too (decide/_qualify.py); the reason when not."""
     if r.n == 0:
         if r.adaptive:
             return False, r.adaptive
@@ -210,16 +186,8 @@ def _limits(task: Task, r: CandidateResult, judged: Any = None) -> tuple[bool, s
         return False, f"evaluated on {r.n} of {r.cases} cases; run `tierwise run {task.name} --models {r.model}`"
     if not r.qualifies:
         return False, r.why_not
-    if spec.max_error_rate is not None and r.error_rate > spec.max_error_rate:
-        return False, f"error rate {r.error_rate:.1%} > {spec.max_error_rate:.1%}"
-    if spec.max_p95_latency_ms is not None and not (r.p95_ms <= spec.max_p95_latency_ms):
-        return False, f"p95 latency {r.p95_ms:.0f} ms > {spec.max_p95_latency_ms:.0f} ms"
-    if r.cost_per_call is None:
-        return False, "no price known; add price: to its tierwise.yaml entry"
-    untrusted = _judge_trusted(task, judged)
-    if untrusted:
-        return False, untrusted
-    return True, ""
+    verdict = qualification(task, r, agreement)
+    return verdict.qualifies, verdict.reason
 
 
 def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: Any) -> None:
@@ -302,8 +270,9 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     results = candidate_results(task, cands, frame, used, groups, stale, judged)
     selection = _quality(task, results, frame, state, data, groups)
     _correct_for_the_judge(task, results, judged)
+    agreement = judged.agreement.to_dict() if judged is not None and judged.agreement is not None else None
     for r in results:
-        r.qualifies, r.why_not = _limits(task, r, judged)
+        r.qualifies, r.why_not = _limits(task, r, agreement)
     by_target: dict[str, CandidateResult] = {}
     for r in results:  # two catalog entries may share a target (one rule, two prices): the first names it
         by_target.setdefault(r.target, r)

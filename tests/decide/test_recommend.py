@@ -74,14 +74,14 @@ def test_error_rate_over_limit_disqualifies(tmp_path):
                    errors={"cheap": 5})
     d = decide(task, cands, frame, None)
     assert d.recommended == "dear"
-    assert "error rate 5.0% > 2.0%" in next(c.why_not for c in d.candidates if c.model == "cheap")
+    assert "error rate 5.0% > max_error_rate 2.0%" in next(c.why_not for c in d.candidates if c.model == "cheap")
 
 
 def test_p95_latency_over_limit_disqualifies(tmp_path):
     task, cands = _task(tmp_path, threshold=0.5, max_p95_latency_ms=50)
     frame = _frame({"cheap": _scores(100, 100)}, latency=80)
     d = decide(task, cands, frame, None)
-    assert d.status == "no_qualifier" and "p95 latency 80 ms > 50 ms" in d.reason
+    assert d.status == "no_qualifier" and "p95 latency 80 ms > max_p95_latency_ms 50" in d.reason
 
 
 def test_tie_on_cost_prefers_higher_lower_bound(tmp_path):
