@@ -5,8 +5,9 @@ recommendation over a project."""
 
 from .._lazy import lazy_attributes
 
-__all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
-           "Decision", "Measured", "MonitorState", "Promotion", "Qualification", "Recommendation", "adaptive_next", "agreement", "cohen_kappa",
+__all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult",
+           "Comparison", "Decision", "Measured", "MonitorState", "Promotion", "Qualification", "Recommendation",
+           "adaptive_next", "agreement", "cohen_kappa",
            "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
            "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "qualification", "rate_monitor",
            "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed"]

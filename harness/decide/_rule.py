@@ -17,7 +17,7 @@ left as it is and the decision says why.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import Candidate
 from ..project import Task
@@ -28,6 +28,16 @@ from ._figures import figures
 from ._noninferiority import compare
 from ._qualify import qualification
 from ._sample_size import near_miss, sample_size_note
+
+if TYPE_CHECKING:  # loaded on first use below: a plain run's summary needs none of them
+    import numpy as np
+    import pandas as pd
+
+    from ._adaptive import AdaptiveSettings
+    from ._cascade import PolicySelection
+    from ._judged import TaskJudged
+    from ._selection import Selection
+    from ._sequential import AdaptiveState
 
 MAX_FALLBACKS = 2
 
@@ -51,9 +61,9 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
     return (before, after, counted) if counted else None
 
 
-def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
-                      used: dict[str, set[str]] | None = None, groups: dict[str, Any] | None = None,
-                      stale: frozenset[str] = frozenset(), judged: Any = None) -> list[CandidateResult]:
+def candidate_results(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame,
+                      used: dict[str, set[str]] | None = None, groups: dict[str, pd.DataFrame] | None = None,
+                      stale: frozenset[str] = frozenset(), judged: TaskJudged | None = None) -> list[CandidateResult]:
     """Per-candidate figures from the task's current results (a DataFrame slice); the quality
     verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
     count); `stale`: the models with stored results that no longer match the spec; `judged`: a
@@ -85,12 +95,12 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
     return out
 
 
-def case_scores(rows: Any) -> Any:
+def case_scores(rows: pd.DataFrame) -> np.ndarray:
     """Each case's score (the mean of its repeats; failed calls count 0): the unit of every bound."""
     return rows["score"].fillna(0.0).clip(0, 1).groupby(rows["case_id"], sort=False).mean().to_numpy(dtype=float)
 
 
-def consistency(rows: Any) -> dict[str, int]:
+def consistency(rows: pd.DataFrame) -> dict[str, int]:
     """How many cases passed how many of their repeats: {"3 of 3": 180, "2 of 3": 15, ...}."""
     passed = rows["passed"].fillna(False).astype(bool)
     per_case = passed.groupby(rows["case_id"]).agg(["sum", "count"])
@@ -101,8 +111,9 @@ def consistency(rows: Any) -> dict[str, int]:
     return counts
 
 
-def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any = None,
-             data: dict | None = None, groups: dict[str, Any] | None = None) -> Any:
+def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, state: AdaptiveState | None = None,
+             data: dict[str, np.ndarray] | None = None, groups: dict[str, pd.DataFrame] | None = None
+             ) -> Selection | PolicySelection | None:
     """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not.
     `groups`: the frame's rows by model, when the caller has them already."""
     from ._selection import Candidate as Evidence
@@ -190,7 +201,7 @@ def _limits(task: Task, r: CandidateResult, agreement: dict[str, Any] | None) ->
     return verdict.qualifies, verdict.reason
 
 
-def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: Any) -> None:
+def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: TaskJudged | None) -> None:
     """With human verdicts on a judged task, a model's bound is the one corrected for the judge's
     measured error (decide/_judged.py), the plain one kept beside it; a corrected bound under the
     bar cannot qualify, whatever the judge's grades alone say."""
@@ -247,8 +258,9 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
     return best, fallbacks
 
 
-def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
-           volume: float | None = None, adaptive: Any = None, stale: frozenset[str] = frozenset()) -> Decision:
+def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current: dict[str, Any] | None,
+           volume: float | None = None, adaptive: AdaptiveSettings | None = None,
+           stale: frozenset[str] = frozenset()) -> Decision:
     """Apply the decision rule to one task. `adaptive`: the AdaptiveSettings of the task's
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
     with results only under an old spec."""
@@ -349,7 +361,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     return decision
 
 
-def _backed_change(task: Task, frame: Any, decision: Decision, results: list[CandidateResult],
+def _backed_change(task: Task, frame: pd.DataFrame, decision: Decision, results: list[CandidateResult],
                    current_res: CandidateResult | None, best: CandidateResult, fallbacks: list[CandidateResult]
                    ) -> tuple[CandidateResult | None, list[CandidateResult]]:
     """Test the proposed change against the current model; when the spec requires it and

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..decide import qualification
-from ..project import Project
+from ..project import Project, Task
 from ..util import threshold_text
 from ._consistency import evidence_problems
-from ._evidence import ModelEvidence, TaskEvidence, evidence_path
+from ._evidence import EvidenceFile, ModelEvidence, TaskEvidence, evidence_path
 
 PASS, FAIL, STALE = "pass", "fail", "stale"
 PARAM_KEYS = ("max_tokens", "temperature")
@@ -103,15 +103,16 @@ def run_fix(task: str, models: list[str] | None = None) -> str:
     return f"tierwise run {task}{only} && tierwise recommend {task} --write"
 
 
-def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: EvidenceFile | None,
                 evidence_problem: str = "") -> TaskGate:
-    """Judge one registry entry against its recorded evidence; calls no model, reads no store."""
+    """Judge one registry entry against its recorded evidence; calls no model, reads no store.
+    `evidence` is None only with `evidence_problem`: why the file could not be read."""
     task = project.tasks.get(name)
     if task is None:
         return TaskGate(name, FAIL, "registry entry has no eval spec (no evals/*.yaml defines this task)",
                         f"restore its spec in evals/, or remove tasks.{name} from {project.config.registry}")
     fix = run_fix(name)
-    if evidence_problem:
+    if evidence_problem or evidence is None:
         return TaskGate(name, FAIL, f"no evidence: {evidence_problem}",
                         f"{fix}, and commit {evidence_path(project.registry_path).name}")
     model = entry.get("model")
@@ -171,7 +172,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     return TaskGate(name, PASS, text)
 
 
-def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: EvidenceFile,
                           old: dict[str, Any] | None) -> TaskGate | None:
     """When the spec sets max_regression: a changed model must be shown non-inferior to the one it
     replaced (the model at --base, else the one the evidence names); a FAIL verdict, or None."""
@@ -215,7 +216,7 @@ def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> li
     return out
 
 
-def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvidence,
+def _staleness(project: Project, task: Task, record: TaskEvidence, main: ModelEvidence,
                fallbacks: list[ModelEvidence]) -> list[str]:
     """Why the evidence no longer describes what the current catalog, spec and golden set ask for."""
     stale = _stale_model(project, task, main, record.params)
@@ -232,7 +233,7 @@ def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvi
     return stale
 
 
-def _family(task: Any, record: TaskEvidence) -> list[str]:
+def _family(task: Task, record: TaskEvidence) -> list[str]:
     """Evidence decided over fewer candidates than the spec names was corrected for too few: a
     re-run of only the best-looking candidate must not buy a weaker bound (docs/decisions.md)."""
     named = list(task.spec.candidates)
@@ -248,7 +249,7 @@ def _family(task: Any, record: TaskEvidence) -> list[str]:
     return []
 
 
-def _stale_model(project: Project, task: Any, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:
+def _stale_model(project: Project, task: Task, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:
     """Why one model's record no longer describes what the current catalog and spec would run."""
     from ..models import candidate_identity
 
@@ -286,7 +287,7 @@ def _identity_change(old: dict[str, Any], new: dict[str, Any]) -> str:
         if keys else "model changed"
 
 
-def _spec_change(task: Any, measured: dict[str, Any]) -> str:
+def _spec_change(task: Task, measured: dict[str, Any]) -> str:
     """Name the part of the spec that changed, where the evidence lets us tell."""
     params = task.params()
     for key in PARAM_KEYS:
@@ -295,7 +296,7 @@ def _spec_change(task: Any, measured: dict[str, Any]) -> str:
     return "prompt, output, params or graders"
 
 
-def catalog_name(project: Project, task: Any, model: str | None) -> str | None:
+def catalog_name(project: Project, task: Task, model: str | None) -> str | None:
     """The task candidate whose registry string is `model`."""
     return next((m for m in task.spec.candidates if project.config.models[m].target == model), None)
 
