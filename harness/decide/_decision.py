@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..models import ModelEntry
 from ..project import Task
 from ._noninferiority import Comparison
 
@@ -100,7 +101,7 @@ def registry_entry(task: Task, best: CandidateResult, fallbacks: list[CandidateR
     return entry
 
 
-def registry_options(entry: Any) -> dict[str, Any]:
+def registry_options(entry: ModelEntry) -> dict[str, Any]:
     """A catalog entry's call options as the registry carries them: what the evaluation sent,
     never a key (api_key_env names the variable; `api_key: none` says none is needed)."""
     return {k: v for k, v in sorted(entry.call_options.items())
