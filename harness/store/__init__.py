@@ -1,12 +1,10 @@
 """The results store: SQLAlchemy over SQLite (default, WAL) or PostgreSQL, migrated on open."""
 
+from ._migrations import MIGRATIONS, SCHEMA_VERSION, migrations_table
 from ._schema import (
-           MIGRATIONS,
-           SCHEMA_VERSION,
            ResultRow,
            grades,
            metadata,
-           migrations_table,
            response_cache,
            results,
            runs,

@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import sqlalchemy as sa
 
 from ..errors import EnvironmentFailure, StoreError
-from ._schema import (
-    MIGRATIONS,
-    ResultRow,
-    grades,
-    migrations_table,
-    response_cache,
-    results,
-    runs,
-)
+from ._migrations import MIGRATIONS, migrations_table
+from ._schema import ResultRow, grades, response_cache, results, runs
 from ._sql import (
     CHUNK,
     current_keys_table,
