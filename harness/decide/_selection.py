@@ -62,6 +62,7 @@ from typing import Sequence
 import numpy as np
 from scipy import special as _sp
 
+from ..fmt import level
 from ..util import below
 
 PROCEDURES = ("holm", "fixed_sequence", "each_alone")
@@ -363,7 +364,7 @@ def fixed_sequence(p_values: Sequence[float], order: Sequence[int], alpha: float
 
 
 def _pct(x: float) -> str:
-    return f"{round(x * 100, 6):g}%"
+    return level(x)
 
 
 def _price_order(candidates: Sequence[Candidate]) -> list[int]:
