@@ -18,14 +18,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..project import Project
 from ..util import below
 from ._consistency import evidence_problems
 from ._evidence import ModelEvidence, TaskEvidence, evidence_path
 
-PASS, FAIL, STALE = "pass", "fail", "stale"
+GateStatus = Literal["pass", "fail", "stale"]
+PASS: GateStatus = "pass"
+FAIL: GateStatus = "fail"
+STALE: GateStatus = "stale"
 PARAM_KEYS = ("max_tokens", "temperature")
 
 
@@ -34,7 +37,7 @@ class TaskGate:
     """The verdict on one registry entry."""
 
     task: str
-    status: str                 # pass | fail | stale
+    status: GateStatus
     message: str                # what holds, or what is wrong
     fix: str = ""               # the command (or edit) that fixes it
     changes: list[str] = field(default_factory=list)  # how it differs from --base; [] when unchanged

@@ -5,9 +5,17 @@ a change here is a new migration there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
+
+# What a run record's status says: `running` from start_run, one of the others from finish_run
+# (the runner), `abandoned` when a later run finds its process gone (Store.mark_abandoned).
+RunStatus = Literal["running", "finished", "finished_with_errors", "budget_stopped", "interrupted", "failed",
+                    "abandoned"]
+# A usage-ledger row's attempt kind, and an attempt's (or a shadow call's) outcome.
+AttemptKind = Literal["primary", "fallback", "escalation"]
+AttemptOutcome = Literal["ok", "error", "contract_failed"]
 
 metadata = sa.MetaData()
 
@@ -16,7 +24,7 @@ runs = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("started_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float),
-    sa.Column("status", sa.String(20), nullable=False),  # running | finished | interrupted | failed | abandoned
+    sa.Column("status", sa.String(20), nullable=False),  # a RunStatus
     sa.Column("tierwise_version", sa.String(40)),
     sa.Column("litellm_version", sa.String(40)),
     sa.Column("price_map_version", sa.String(80)),
@@ -104,8 +112,8 @@ usage_ledger = sa.Table(
     sa.Column("model", sa.String(200), nullable=False),     # catalog name (or the target when not in the catalog)
     sa.Column("target", sa.String(300), nullable=False),    # the registry string: openai/…, local:…, python:…
     sa.Column("attempt", sa.Integer, nullable=False),       # 1, 2, … within the call
-    sa.Column("kind", sa.String(20), nullable=False),       # primary | fallback | escalation
-    sa.Column("outcome", sa.String(20), nullable=False),    # ok | error | contract_failed
+    sa.Column("kind", sa.String(20), nullable=False),       # an AttemptKind: primary | fallback | escalation
+    sa.Column("outcome", sa.String(20), nullable=False),    # an AttemptOutcome: ok | error | contract_failed
     sa.Column("final", sa.Boolean, nullable=False),         # the call ended with this attempt
     sa.Column("error_type", sa.String(100)),
     sa.Column("error", sa.Text),                            # redacted
@@ -131,7 +139,7 @@ shadow_calls = sa.Table(
     sa.Column("task", sa.String(200), nullable=False),
     sa.Column("incumbent", sa.String(200), nullable=False),  # the model whose answer the application got
     sa.Column("challenger", sa.String(200), nullable=False),
-    sa.Column("outcome", sa.String(20), nullable=False),    # ok | error | contract_failed
+    sa.Column("outcome", sa.String(20), nullable=False),    # an AttemptOutcome
     sa.Column("agree", sa.Boolean, nullable=False),         # same canonical output (errors disagree)
     sa.Column("error_type", sa.String(100)),
     sa.Column("error", sa.Text),

@@ -102,6 +102,13 @@ def test_runs_record_status(store):
     assert store.runs()[-1]["status"] == "finished"
 
 
+def test_a_run_cannot_end_with_a_status_nothing_reads(store):
+    run_id = store.start_run(argv="run")
+    with pytest.raises(ValueError, match=r"run status 'done': not how a run ends; one of finished, "):
+        store.finish_run(run_id, "done")
+    assert store.runs()[-1]["status"] == "running"
+
+
 def test_unreachable_store_is_a_clear_error(tmp_path):
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match=r"cannot open the store"):
