@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..models import ModelEntry
 from ..project import Task
@@ -54,13 +54,15 @@ class CandidateResult:
     eval_cost_per_call: float = math.nan
     judge_errors: int = 0
 
+DecisionStatus = Literal["recommend", "keep", "no_qualifier", "no_data"]
+
 
 @dataclass
 class Decision:
     task: str
     threshold: float
     confidence: float
-    status: str                 # recommend | keep | no_qualifier | no_data
+    status: DecisionStatus
     current: dict[str, Any] | None
     current_model: str | None   # catalog name of the current entry's model, if known
     recommended: str | None

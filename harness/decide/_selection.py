@@ -61,6 +61,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..fmt import level
 from ..util import below
 from .stats import BootstrapBound, binomial_p_value, check_confidence, clopper_pearson_lower, is_binary
 
@@ -258,7 +259,7 @@ def fixed_sequence(p_values: Sequence[float], order: Sequence[int], alpha: float
 
 
 def _pct(x: float) -> str:
-    return f"{round(x * 100, 6):g}%"
+    return level(x)
 
 
 def _price_order(candidates: Sequence[Candidate]) -> list[int]:

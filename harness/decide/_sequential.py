@@ -86,7 +86,7 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -241,13 +241,15 @@ class AdaptivePlan:
     def upper_alpha(self) -> float:
         return self.futility_alpha if self.futility_alpha is not None else self.alpha
 
+StopStatus = Literal["waiting", "running", "qualified", "cannot_qualify", "undecided", "not_needed"]
+
 
 @dataclass(frozen=True)
 class Stop:
     """Where one candidate stands in an adaptive run; `text` is the line the report shows."""
 
     name: str
-    status: str          # waiting | running | qualified | cannot_qualify | undecided | not_needed
+    status: StopStatus
     cases_run: int
     cases_total: int
     lower: float         # lower sequence at the efficacy level, at cases_run

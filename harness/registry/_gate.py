@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..decide import qualification
 from ..project import Project, Task
@@ -26,7 +26,10 @@ from ..util import threshold_text
 from ._consistency import evidence_problems
 from ._evidence import EvidenceFile, ModelEvidence, TaskEvidence, evidence_path
 
-PASS, FAIL, STALE = "pass", "fail", "stale"
+GateStatus = Literal["pass", "fail", "stale"]
+PASS: GateStatus = "pass"
+FAIL: GateStatus = "fail"
+STALE: GateStatus = "stale"
 PARAM_KEYS = ("max_tokens", "temperature")
 
 
@@ -35,7 +38,7 @@ class TaskGate:
     """The verdict on one registry entry."""
 
     task: str
-    status: str                 # pass | fail | stale
+    status: GateStatus
     message: str                # what holds, or what is wrong
     fix: str = ""               # the command (or edit) that fixes it
     changes: list[str] = field(default_factory=list)  # how it differs from --base; [] when unchanged
