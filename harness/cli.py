@@ -203,17 +203,15 @@ def report(tasks, out_dir, store, run_group, project_dir) -> None:
 @project_option
 def audit(source, task_attribute, sample, out, skip_bad, as_json, store, check, project_dir) -> None:
     """Where the money goes: per task and pipeline run, and what the recommendation would change."""
-    import json
+    from .commands import audit_command
 
-    from .commands import audit as run_audit
-
-    result = run_audit(project_dir, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad,
-                       task_attribute=task_attribute)
-    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
-    if check and result.alarms:
-        for alarm in result.alarms:
-            click.echo(f"alarm: {alarm.line()}", err=True)
-        sys.exit(1)
+    outcome = audit_command(project_dir, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad,
+                            check=check, task_attribute=task_attribute)
+    click.echo(outcome.to_json() if as_json else outcome.text())
+    for line in outcome.err:
+        click.echo(line, err=True)
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
 
 
 @cli.group()

@@ -64,21 +64,33 @@ PG_URL = os.environ.get("TIERWISE_TEST_PG", "postgresql+psycopg://postgres@127.0
 
 
 @pytest.fixture
-def pg_url(request, tmp_path):
-    """A SQLAlchemy URL into a fresh schema of the local PostgreSQL server, dropped afterwards."""
+def pg_schemas(tmp_path):
+    """Makes SQLAlchemy URLs, each into a fresh schema of the local PostgreSQL server; all dropped afterwards."""
     require_module("psycopg", "needs psycopg: pip install -e '.[dev]'")
     import sqlalchemy as sa
 
-    schema = f"tw_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-    admin = sa.create_engine(PG_URL)
-    try:
+    admin, made = sa.create_engine(PG_URL), []
+
+    def make() -> str:
+        schema = f"tw_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}_{len(made)}"
+        try:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        except sa.exc.OperationalError as exc:
+            where = sa.engine.make_url(PG_URL).render_as_string(hide_password=True)
+            require(False, f"no PostgreSQL server at {where} ({str(exc.orig).strip().splitlines()[0]})")
+        made.append(schema)
+        return PG_URL + f"?options=-csearch_path%3D{schema}"
+
+    yield make
+    if made:
         with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        where = sa.engine.make_url(PG_URL).render_as_string(hide_password=True)
-        require(False, f"no PostgreSQL server at {where} ({str(exc.orig).strip().splitlines()[0]})")
-    yield PG_URL + f"?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            for schema in made:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_schemas):
+    """A SQLAlchemy URL into a fresh schema of the local PostgreSQL server, dropped afterwards."""
+    return pg_schemas()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..fmt import cents
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
 from ._monitors import MonitorRow
 from ._read import from_ledger
@@ -213,7 +214,7 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
     if potential <= 0:
         return []
     status = decision.reason if decision is not None and decision.reason else f"run `tierwise run {t.task}`"
-    monthly = f"${cheapest * proj.calls_per_month:,.2f}/month"
+    monthly = f"{cents(cheapest * proj.calls_per_month)}/month"
     if getattr(evaluated.get(name), "qualifies", False):  # it does qualify: say so, and what holds it back
         return [Opportunity(t.task, potential, f"{name} qualifies and would cost {monthly}; {status}")]
     return [Opportunity(t.task, potential, f"{name} would cost {monthly} if it qualifies; {status}")]

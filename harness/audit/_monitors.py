@@ -22,14 +22,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+MonitorStatus = Literal["promoted", "pending", "ok", "alarm"]
 
 
 @dataclass
 class MonitorRow:
     task: str
     monitor: str            # "shadow <challenger>" | "label mix"
-    state: str              # promoted | pending | ok | alarm
+    state: MonitorStatus
     since: float | None     # unix time of the call at which it was promoted or raised
     text: str
     fix: str = ""

@@ -2,47 +2,54 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
+
+from ..fmt import pct, spend
 
 if TYPE_CHECKING:
     from ._audit import AuditResult
 
 
+_pct = partial(pct, missing_mark="-")  # audit's tables mark a missing figure "-"
+
+
 def audit_text(r: "AuditResult") -> str:
-    lines = [f"{r.calls:,} calls ({r.attempts:,} attempts), {_usd(r.spend)} spent{_span(r.span_s)}, from {r.source}"]
+    lines = [f"{r.calls:,} calls ({r.attempts:,} attempts), {spend(r.spend)} spent{_span(r.span_s)}, from {r.source}"]
     if r.tasks:
         lines += ["", _table(
             ["task", "calls", "spend", "share", "per call", "p50 ms", "p95 ms", "fallback", "escalated",
              "contract fails", "errors", "unanswered"],
-            [[t.task, f"{t.calls:,}", _usd(t.spend), _pct(t.share), _usd(t.cost_per_call), _ms(t.p50_ms),
+            [[t.task, f"{t.calls:,}", spend(t.spend), _pct(t.share), spend(t.cost_per_call), _ms(t.p50_ms),
               _ms(t.p95_ms), _pct(t.fallback_rate), _pct(t.escalation_rate), str(t.contract_failures),
               f"{t.primary_errors} ({_pct(t.primary_errors / t.calls if t.calls else 0.0)})", _pct(t.error_rate)]
              for t in r.tasks])]
     p = r.pipelines
     if p is not None:
-        lines += ["", f"Pipelines: {p.runs:,} runs (traces), {_usd(p.spend)}; per run: cost mean "
-                      f"{_usd(p.cost_per_run_mean)}, p50 {_usd(p.cost_per_run_p50)}, p95 {_usd(p.cost_per_run_p95)}; "
+        lines += ["", f"Pipelines: {p.runs:,} runs (traces), {spend(p.spend)}; per run: cost mean "
+                      f"{spend(p.cost_per_run_mean)}, p50 {spend(p.cost_per_run_p50)}, "
+                      f"p95 {spend(p.cost_per_run_p95)}; "
                       f"latency p50 {_ms(p.latency_per_run_p50)} ms, p95 {_ms(p.latency_per_run_p95)} ms",
                   _table(["step", "calls", "spend", "per run", "p50 ms", "p95 ms"],
-                         [[s.step, f"{s.calls:,}", _usd(s.spend), _usd(s.cost_per_run), _ms(s.p50_ms), _ms(s.p95_ms)]
+                         [[s.step, f"{s.calls:,}", spend(s.spend), spend(s.cost_per_run), _ms(s.p50_ms), _ms(s.p95_ms)]
                           for s in p.steps]),
                   "most expensive runs: " + ", ".join(
-                      f"{run.trace} {_usd(run.cost)} ({run.steps} steps, {_ms(run.latency_ms)} ms)"
+                      f"{run.trace} {spend(run.cost)} ({run.steps} steps, {_ms(run.latency_ms)} ms)"
                       for run in p.by_run[:3])]
     if r.projections:
         now = sum(x.now for x in r.projections)
         after = sum(x.after if x.after is not None else x.now for x in r.projections)
-        change = f" ({(after - now) / now:+.0%})" if now > 0 else ""
-        lines += ["", f"Projected monthly spend: now {_usd(now)}, "
-                      f"with the current recommendation {_usd(after)}{change}",
+        change = f" ({pct((after - now) / now, 0, signed=True)})" if now > 0 else ""
+        lines += ["", f"Projected monthly spend: now {spend(now)}, "
+                      f"with the current recommendation {spend(after)}{change}",
                   _table(["task", "calls/month", "from", "now", "after", "recommended", "after is"],
-                         [[x.task, f"{x.calls_per_month:,.0f}", x.volume_from, _usd(x.now), _usd(x.after),
+                         [[x.task, f"{x.calls_per_month:,.0f}", x.volume_from, spend(x.now), spend(x.after),
                            x.recommended or "-", x.basis] for x in r.projections])]
     if r.monitors:
         lines += ["", "Live monitors:"] + [f"  {m.line()}" for m in r.monitors]
     if r.opportunities:
         lines += ["", "Where evaluation would pay most (at most, per month):"]
-        lines += [f"  {i}. {o.task}: up to {_usd(o.potential)}: {o.why}" for i, o in enumerate(r.opportunities, 1)]
+        lines += [f"  {i}. {o.task}: up to {spend(o.potential)}: {o.why}" for i, o in enumerate(r.opportunities, 1)]
     if r.sample is not None:
         s = r.sample
         picked = s.get("picked") or {}
@@ -66,22 +73,6 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     fmt = lambda cells: "  ".join(  # noqa: E731
         (c.ljust(w) if i == 0 else c.rjust(w)) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
     return "\n".join([fmt(head)] + [fmt(r) for r in rows])
-
-
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if x == 0:
-        return "$0"
-    if abs(x) >= 100:
-        return f"${x:,.0f}"
-    if abs(x) >= 1:
-        return f"${x:,.2f}"
-    return f"${x:.3g}" if abs(x) >= 0.001 else f"${x:.2e}"
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.1%}"
 
 
 def _ms(x: float | None) -> str:

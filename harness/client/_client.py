@@ -19,11 +19,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..project import Check
 from ._otel import spans_for
 from ._route import Cooldowns, Hop, Route, build_routes, missing_route
+
+if TYPE_CHECKING:
+    from ..store import AttemptKind, AttemptOutcome
+
+# What a client call ended with: the first model's answer, a fallback's, an escalation's, an answer
+# that broke the contract with nothing left to try, or no answer.
+ReplyOutcome = Literal["ok", "fallback", "escalated", "contract_failed", "error"]
 
 
 @dataclass
@@ -32,8 +39,8 @@ class Attempt:
 
     model: str
     target: str
-    kind: str                 # primary | fallback | escalation
-    outcome: str              # ok | error | contract_failed
+    kind: AttemptKind         # primary | fallback | escalation
+    outcome: AttemptOutcome   # ok | error | contract_failed
     reason: str | None = None  # the provider error or the broken contract
     latency_ms: float | None = None
     cost: float | None = None
@@ -50,7 +57,7 @@ class Reply:
     parsed: Any               # the label for choices, the value for JSON tasks, else the text
     model: str | None         # catalog name of the model whose answer this is
     target: str | None
-    outcome: str              # ok | fallback | escalated | contract_failed | error
+    outcome: ReplyOutcome
     attempts: list[Attempt] = field(default_factory=list)
     cost: float = 0.0         # every attempt's cost
     latency_ms: float = 0.0   # wall time of the whole call

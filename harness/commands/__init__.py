@@ -6,7 +6,7 @@ project, the store, the registry), calls the domain packages and returns a resul
     _run.py         run (and --dry-run's estimate), its outcome and exit code
     _recommend.py   recommend (and --write, --against)
     _gate.py        gate (--base, --rerun)
-    _audit.py       audit
+    _audit.py       audit (and --check's exit code)
     _diff.py        diff
     _prune.py       prune
     _labels.py      labels --template
@@ -21,10 +21,10 @@ tests/test_layers.py runs them).
 
 from .._lazy import lazy_attributes
 
-__all__ = ["LabelTemplate", "LiveProgress", "RecommendOutcome", "RunDiff", "RunOutcome", "RunRequest", "audit", "catalog_rows", "catalog_table",
-           "diff", "export_litellm", "gate", "import_promptfoo", "init", "label_template", "outcome_of", "prune", "recommend",
-           "recommend_command", "report", "ReportOutcome", "run_command", "run_progress", "task_runs", "validate", "view",
-           "view_config", "ViewServer"]
+__all__ = ["AuditOutcome", "LabelTemplate", "LiveProgress", "RecommendOutcome", "RunDiff", "RunOutcome", "RunRequest",
+           "audit", "audit_command", "catalog_rows", "catalog_table", "diff", "export_litellm", "gate", "import_promptfoo",
+           "init", "label_template", "outcome_of", "prune", "recommend", "recommend_command", "report", "ReportOutcome",
+           "run_command", "run_progress", "task_runs", "validate", "view", "view_config", "ViewServer"]
 
 # Each command's module loads when it is first used: `validate` and `gate` need neither the store
 # nor SQLAlchemy, `--help` nothing at all.
@@ -32,7 +32,8 @@ _LAZY = {
     **dict.fromkeys(["catalog_rows", "catalog_table", "init", "validate"], "_project"),
     **dict.fromkeys(["RunOutcome", "RunRequest", "outcome_of", "run_command"], "_run"),
     **dict.fromkeys(["RecommendOutcome", "recommend", "recommend_command"], "_recommend"),
-    "gate": "_gate", "audit": "_audit", "prune": "_prune", **dict.fromkeys(["ReportOutcome", "report"], "_report"),
+    **dict.fromkeys(["AuditOutcome", "audit", "audit_command"], "_audit"), "gate": "_gate", "prune": "_prune",
+    **dict.fromkeys(["ReportOutcome", "report"], "_report"),
     **dict.fromkeys(["LabelTemplate", "label_template"], "_labels"),
     **dict.fromkeys(["RunDiff", "diff", "task_runs"], "_diff"),
     **dict.fromkeys(["LiveProgress", "run_progress"], "_progress"),

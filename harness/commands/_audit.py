@@ -3,6 +3,8 @@ current recommendation would change, and real inputs sampled as golden-set candi
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..audit import (
@@ -20,6 +22,39 @@ from ..errors import ConfigError, TierwiseError
 from ..models import resolve_candidates
 from ..project import Project, load_project
 from ._recommend import recommend
+
+EXIT_OK, EXIT_ALARM = 0, 1
+
+
+@dataclass
+class AuditOutcome:
+    """What `tierwise audit` prints and exits with: with `check` (a scheduled CI job), exit 1
+    and one stderr line per alarm when a live monitor is in alarm."""
+
+    result: AuditResult
+    check: bool = False
+
+    def text(self) -> str:
+        return self.result.text()
+
+    def to_json(self) -> str:
+        return json.dumps(self.result.to_dict(), indent=2)
+
+    @property
+    def err(self) -> list[str]:
+        return [f"alarm: {alarm.line()}" for alarm in self.result.alarms] if self.check else []
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ALARM if self.check and self.result.alarms else EXIT_OK
+
+
+def audit_command(project: Project | str | Path = ".", source: str | Path | None = None, store: str | None = None,
+                  sample: tuple[str, int] | None = None, out: str | Path | None = None, skip_bad: bool = False,
+                  check: bool = False, task_attribute: str | None = None) -> AuditOutcome:
+    """`tierwise audit` (see `audit`); `check`: the exit code says whether a live monitor is in alarm."""
+    return AuditOutcome(audit(project, source=source, store=store, sample=sample, out=out, skip_bad=skip_bad,
+                              task_attribute=task_attribute), check)
 
 
 def audit(project: Project | str | Path = ".", source: str | Path | None = None, store: str | None = None,

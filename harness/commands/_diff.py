@@ -31,6 +31,7 @@ from typing import Any
 
 from ..decide import figures, stats
 from ..errors import StoreError
+from ..fmt import call_cost, pct
 from ..store import Store, run_info, safe_url
 
 FIGURES = ("n", "mean", "lower", "error_rate", "p50_ms", "p95_ms", "cost_per_call")
@@ -258,10 +259,10 @@ def _model_line(m: ModelDiff) -> str:
     parts = [f"n {m.a['n']}→{m.b['n']}",
              f"mean {_change(m.a['mean'], m.b['mean'])}",
              f"lower {_change(m.a['lower'], m.b['lower'])}",
-             f"cost/call {_money(m.a['cost_per_call'])}→{_money(m.b['cost_per_call'])}",
+             f"cost/call {call_cost(m.a['cost_per_call'])}→{call_cost(m.b['cost_per_call'])}",
              f"p95 {_ms(m.a['p95_ms'])}→{_ms(m.b['p95_ms'])}"]
     if m.a["error_rate"] or m.b["error_rate"]:
-        parts.append(f"errors {_pct(m.a['error_rate'])}→{_pct(m.b['error_rate'])}")
+        parts.append(f"errors {pct(m.a['error_rate'], missing_mark='—')}→{pct(m.b['error_rate'], missing_mark='—')}")
     flips = []
     if m.now_failing:
         flips.append(f"{len(m.now_failing)} now fail: {_cases(m.now_failing)}")
@@ -289,16 +290,8 @@ def _change(a: Any, b: Any) -> str:
     return f"{a:.3f}→{b:.3f} ({b - a:+.3f})"
 
 
-def _money(x: Any) -> str:
-    return "—" if _bad(x) else f"${x:.6f}".rstrip("0").rstrip(".") if x else "$0"
-
-
 def _ms(x: Any) -> str:
     return "—" if _bad(x) else f"{x:.0f} ms"
-
-
-def _pct(x: Any) -> str:
-    return "—" if _bad(x) else f"{x:.1%}"
 
 
 def _clean(value: Any) -> Any:

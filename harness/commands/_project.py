@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import fmt
 from ..models import describe_structured, is_priced, litellm_prices, resolve_candidates, wall_priced
 from ..project import Project, init_project, load_catalog
 
@@ -31,19 +32,20 @@ def catalog_rows(project: Project) -> list[dict]:
     for name, cand in cands.items():
         price = cand.entry.price
         if price and (price.input_per_mtok is not None or price.output_per_mtok is not None):
-            text = f"${price.input_per_mtok or 0:g} in / ${price.output_per_mtok or 0:g} out per Mtok (set)"
+            text = (f"{fmt.price(price.input_per_mtok or 0)} in / {fmt.price(price.output_per_mtok or 0)} out "
+                    f"per Mtok (set)")
         elif cand.kind == "litellm" and is_priced(cand.litellm_model or ""):
             per_in, per_out = litellm_prices(cand.litellm_model or "")
-            text = f"${per_in * 1e6:g} in / ${per_out * 1e6:g} out per Mtok (LiteLLM)"
+            text = f"{fmt.price(per_in * 1e6)} in / {fmt.price(per_out * 1e6)} out per Mtok (LiteLLM)"
         elif cand.kind == "litellm" and not (price and (price.per_call or price.per_hour)):
             text = "unpriced: add price: to tierwise.yaml"
         else:
             text = "free"
         extras = []
         if price and price.per_call:
-            extras.append(f"${price.per_call:g}/call")
+            extras.append(f"{fmt.price(price.per_call)}/call")
         if price and price.per_hour:
-            extras.append(f"${price.per_hour:g}/hour of compute")
+            extras.append(f"{fmt.price(price.per_hour)}/hour of compute")
             if price.stated_rate:
                 extras[-1] += (f" at {price.output_tokens_per_s:g} output / {price.prompt_tokens_per_s:g} prompt"
                                " tokens a second (stated)")

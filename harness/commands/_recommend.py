@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from ..project import Project
 from ..registry import Written, read_registry, write_registry
 from ..runner import candidates_for, plan_run
-from ..store import Store, require_complete, results, safe_url
+from ..store import RESULT_COLUMNS, Store, require_complete, safe_url
 
 UNREAD_COLUMNS = ("messages", "params")  # the rendered prompts and call parameters: nothing in deciding reads them
 
@@ -43,7 +43,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             for task in selected:
                 current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
             # Every column but those nothing here reads: they are most of each row's bytes.
-            columns = [c.name for c in results.columns if c.name not in UNREAD_COLUMNS]
+            columns = [c for c in RESULT_COLUMNS if c not in UNREAD_COLUMNS]
             frame = db.results_frame([t.name for t in selected], current=current_keys, columns=columns)
             used = set(frame["run_id"].unique()) if len(frame) else set()
             runs = [r for r in all_runs if r["id"] in used]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from ..models import ModelEntry
 from ..project import Task
 from ._noninferiority import Comparison
 
@@ -53,13 +54,15 @@ class CandidateResult:
     eval_cost_per_call: float = math.nan
     judge_errors: int = 0
 
+DecisionStatus = Literal["recommend", "keep", "no_qualifier", "no_data"]
+
 
 @dataclass
 class Decision:
     task: str
     threshold: float
     confidence: float
-    status: str                 # recommend | keep | no_qualifier | no_data
+    status: DecisionStatus
     current: dict[str, Any] | None
     current_model: str | None   # catalog name of the current entry's model, if known
     recommended: str | None
@@ -100,7 +103,7 @@ def registry_entry(task: Task, best: CandidateResult, fallbacks: list[CandidateR
     return entry
 
 
-def registry_options(entry: Any) -> dict[str, Any]:
+def registry_options(entry: ModelEntry) -> dict[str, Any]:
     """A catalog entry's call options as the registry carries them: what the evaluation sent,
     never a key (api_key_env names the variable; `api_key: none` says none is needed)."""
     return {k: v for k, v in sorted(entry.call_options.items())

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import special as _sp
 
+from ..fmt import level
+
 if TYPE_CHECKING:
     from ..project import Task
     from ._decision import CandidateResult
@@ -169,7 +171,7 @@ def _cases_needed(threshold: float, confidence: float, true_rate: float, power: 
 
 
 def _pct(x: float) -> str:
-    return f"{round(x * 100, 4):g}%"
+    return level(x, 4)
 
 
 def near_miss(task: "Task", top: "CandidateResult", family: int) -> str | None:

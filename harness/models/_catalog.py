@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Literal, Mapping, Protocol
 
 from ..errors import ConfigError
 from . import _local
@@ -21,6 +21,8 @@ class Catalog(Protocol):
     concurrency: int
     timeout_s: float
 
+CandidateStatus = Literal["ready", "skipped", "unknown"]
+
 
 @dataclass
 class Candidate:
@@ -34,7 +36,7 @@ class Candidate:
     function: Callable[[dict], str] | None = None
     available: bool = True
     skip_reason: str = ""
-    status: str = "ready"          # ready | skipped | unknown (can run, but whether a key works is unknown)
+    status: CandidateStatus = "ready"  # unknown: can run, but whether a key works is unknown
     note: str = ""                 # why the status is unknown
     concurrency: int = 16
     timeout_s: float = 60.0

@@ -12,13 +12,17 @@ import datetime as _dt
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import Field, ValidationError
 
 from ..errors import RegistryError
 from ..fingerprint import EVIDENCE_DIGEST_KEY, evidence_digest
 from ..util import Strict, atomic_write, tierwise_version
+
+if TYPE_CHECKING:  # the gate reads evidence at start-up; a decision's module loads SciPy
+    from ..decide import CandidateResult, Decision
+    from ..project import Project
 
 EVIDENCE_VERSION = 1
 
@@ -189,29 +193,41 @@ def _without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if record is None else {k: v for k, v in record.items() if k not in ("recorded_at", EVIDENCE_DIGEST_KEY)}
 
 
-def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> TaskEvidence:
+# A ModelEvidence is a decision's CandidateResult as written: every field is copied by name from
+# it (tests/registry/test_evidence.py keeps the two in step), through these conversions, except
+# the three a decision does not hold, which build_evidence adds.
+_NOT_IN_A_DECISION = ("identity", "price_map_version", "successes")
+_WRITTEN: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("mean", "lower", "error_rate", "p95_ms", "adjusted_p", "plain_lower"),
+                    lambda value: _r(value)),         # 6 decimals; NaN (not measured) as null
+    "cost_spread": lambda spread: spread or None,     # only a measured (compute) price has one
+}
+
+
+def model_evidence(c: CandidateResult, identity: dict[str, Any], price_map_version: str) -> dict[str, Any]:
+    """One model's evidence record, as written, from its figures in a decision."""
+    out = {name: _WRITTEN.get(name, lambda value: value)(getattr(c, name))
+           for name in ModelEvidence.model_fields if name not in _NOT_IN_A_DECISION}
+    if c.plain_lower is None:  # human_labels counts the verdicts that corrected `lower`: none here
+        out["human_labels"] = 0
+    return {**out, "identity": identity, "price_map_version": price_map_version, "successes": _successes(c)}
+
+
+def build_evidence(project: Project, decision: Decision, runs: list[dict[str, Any]]) -> TaskEvidence:
     """The evidence record of one decided task (its recommended model and fallbacks)."""
+    from ..models import candidate_identity
+
     task = project.tasks[decision.task]
     by_model = {c.model: c for c in decision.candidates}
     run_versions = {r["id"]: r.get("price_map_version") for r in runs}
 
     def record(name: str) -> dict[str, Any]:
-        from ..models import candidate_identity
-
         c = by_model[name]
-        return {
-            "model": name, "target": c.target, "spec_hash": c.spec_hash,
-            "identity": candidate_identity(project.config.models[name]), "n": c.n, "mean": _r(c.mean),
-            "lower": _r(c.lower), "method": c.method, "error_rate": _r(c.error_rate), "p95_ms": _r(c.p95_ms),
-            "cost_per_call": c.cost_per_call, "run_ids": c.run_ids,
-            "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
-            "adjusted_p": _r(c.adjusted_p), "level": c.level, "adaptive": c.adaptive, "settled": c.settled,
-            "repeats": c.repeats, **({"successes": _successes(c)} if _successes(c) is not None else {}),
-            **({"cost_spread": c.cost_spread} if c.cost_spread else {}),
-            **({"plain_lower": _r(c.plain_lower), "human_labels": c.human_labels} if c.plain_lower is not None else {}),
-        }
+        version = sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else ""
+        return model_evidence(c, candidate_identity(project.config.models[name]), version)
 
     entry = decision.entry
+    assert entry is not None and decision.recommended is not None, "only a decision that recommends has evidence"
     return TaskEvidence.model_validate({
         **record(decision.recommended),
         "params": {k: entry.get(k) for k in ("max_tokens", "temperature") if entry.get(k) is not None},
@@ -223,11 +239,11 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),
-        **({"labels_hash": task.labels.sha256} if getattr(task, "labels", None) is not None else {}),
+        **({"labels_hash": task.labels.sha256} if task.labels is not None else {}),
     })
 
 
-def _noninferiority(decision: Any) -> dict[str, Any] | None:
+def _noninferiority(decision: Decision) -> dict[str, Any] | None:
     cmp = decision.comparison
     if cmp is None or cmp.proposed != decision.recommended or not decision.current:
         return None
@@ -236,7 +252,7 @@ def _noninferiority(decision: Any) -> dict[str, Any] | None:
             "method": cmp.test, "shown": cmp.shown, "required": cmp.required}
 
 
-def _successes(c: Any) -> int | None:
+def _successes(c: CandidateResult) -> int | None:
     """Cases passed, for a bound on pass/fail scores (method exact or wilson); None otherwise."""
     if c.method not in ("exact", "wilson") or not c.n or c.mean is None or math.isnan(c.mean):
         return None

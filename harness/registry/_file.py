@@ -10,10 +10,15 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryError
+from ..project import Project
 from ..util import atomic_write
+from ._evidence import build_evidence, write_evidence
+
+if TYPE_CHECKING:  # the gate reads the registry at start-up; a recommendation's module loads SciPy
+    from ..decide import Recommendation
 
 ENTRY_KEYS = ("model", "fallbacks", "max_tokens", "temperature", "options", "pin")
 # options: {target: {call option: value}} for the entry's models that need them (api_base, …),
@@ -165,10 +170,8 @@ class Written:
         return "; ".join(parts)
 
 
-def write_registry(project: Any, rec: Any) -> Written:
+def write_registry(project: Project, rec: Recommendation) -> Written:
     """Write a recommendation's entries and their evidence; says what changed."""
-    from ._evidence import build_evidence, write_evidence
-
     decided = [d for d in rec.decisions if d.entry is not None]
     if not decided:
         return Written()

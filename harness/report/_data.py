@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..decide import CandidateResult, Decision, projected_monthly
-from ._fmt import score
+from ._fmt import pct, score
 
 VERDICTS = {  # status -> (short label, css class)
     "recommend": ("change", "change"),
@@ -94,7 +94,7 @@ def task_views(project: Any, rec: Any) -> list[TaskView]:
             if d.monthly_volume:
                 view.monthly_saving = view.saving_per_1k * d.monthly_volume / 1000
         view.rows = [_row(d, c, figures.get((d.task, c.model))) for c in d.candidates]
-        view.judged = any(getattr(g, "calls_models", False) for g in task.graders)
+        view.judged = task.uses_judge
         if view.judged:
             view.eval_costs = _eval_costs(rec.frame, d.task)
         view.chart = cost_quality_chart(d)
@@ -121,7 +121,7 @@ def judge_share(costs: tuple[float, float] | None) -> float | None:
 def judge_lines(d: Decision, eval_costs: tuple[float, float] | None = None) -> list[str]:
     """A judged task's evidence in brief (terminal and Markdown): agreement with people, the
     bounds corrected for the judge, judge errors, and what judging cost."""
-    from ._fmt import money, score
+    from ._fmt import money
 
     out = []
     a = d.judge_agreement
@@ -136,7 +136,7 @@ def judge_lines(d: Decision, eval_costs: tuple[float, float] | None = None) -> l
     for c in d.candidates:
         if c.human_labels and c.human_mean is not None:
             out.append(f"{c.model}: people passed {c.human_mean * c.human_labels:.3g} of {c.human_labels} labelled "
-                       f"outputs ({c.human_mean:.0%})")
+                       f"outputs ({pct(c.human_mean, 0)})")
         if c.plain_lower is not None:
             out.append(f"{c.model}: lower bound {score(c.lower)} corrected for the judge with {c.human_labels} human "
                        f"verdicts (judge alone {score(c.plain_lower)})")
@@ -145,7 +145,7 @@ def judge_lines(d: Decision, eval_costs: tuple[float, float] | None = None) -> l
     share = judge_share(eval_costs)
     if eval_costs is not None:
         out.append(f"evaluation cost: candidates {money(eval_costs[0])}, judge {money(eval_costs[1])}"
-                   + (f" ({share:.0%} of it)" if share is not None else ""))
+                   + (f" ({pct(share, 0)} of it)" if share is not None else ""))
     return out
 
 
@@ -183,9 +183,9 @@ def _shortfall(best: CandidateResult, d: Decision) -> str:
 
 
 def _limits(spec: Any) -> str:
-    parts = [f"threshold {spec.threshold:g} on the lower bound at {spec.confidence:.0%} confidence"]
+    parts = [f"threshold {spec.threshold:g} on the lower bound at {pct(spec.confidence, 0)} confidence"]
     if spec.max_error_rate is not None:
-        parts.append(f"error rate ≤ {spec.max_error_rate:.1%}")
+        parts.append(f"error rate ≤ {pct(spec.max_error_rate)}")
     if spec.max_p95_latency_ms is not None:
         parts.append(f"p95 latency ≤ {spec.max_p95_latency_ms:,.0f} ms")
     return ", ".join(parts)
@@ -318,7 +318,7 @@ def headline(views: list[TaskView]) -> str:
 def quality(c: CandidateResult | None, confidence: float) -> str:
     if c is None or not c.n:
         return "–"
-    return f"{score(c.mean)} (≥ {score(c.lower)} at {confidence:.0%}, n={c.n})"
+    return f"{score(c.mean)} (≥ {score(c.lower)} at {pct(confidence, 0)}, n={c.n})"
 
 
 def monthly(views: list[TaskView]) -> tuple[float, float, int] | None:

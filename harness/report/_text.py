@@ -8,7 +8,7 @@ from typing import Any
 
 from ..decide import Against, Decision, Recommendation, projected_monthly
 from ._data import judge_lines
-from ._fmt import money, signed_money
+from ._fmt import confidence, money, pct, signed_money
 
 
 def run_table(summary: Any) -> str:
@@ -86,7 +86,7 @@ def recommendation_text(rec: Recommendation, wrote: Any = None) -> str:
 
 
 def _task_block(d: Decision) -> str:
-    head = f"{d.task}  (threshold {d.threshold:g} at {d.confidence:.0%} confidence)"
+    head = f"{d.task}  (threshold {d.threshold:g} at {pct(d.confidence, 0)} confidence)"
     lines = [head]
     current = d.current["model"] if d.current else "(no entry)"
     lines.append(f"  current:    {current}{_name(d.current_model)}")
@@ -95,9 +95,9 @@ def _task_block(d: Decision) -> str:
         verb = "keep" if d.status == "keep" else "update" if d.current_model == d.recommended else "recommend"
         fallbacks = ", ".join(d.fallbacks) or "none"
         lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
-        at = f" at {round((1 - best.level) * 100, 4):g}%" if best.level and not best.adaptive else ""
+        at = f" at {confidence(1 - best.level, 4)}" if best.level and not best.adaptive else ""
         lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f}{at} ({best.method}, n={best.n})"
-                     f"   errors {best.error_rate:.1%}   p95 {_ms(best.p95_ms)}")
+                     f"   errors {pct(best.error_rate)}   p95 {_ms(best.p95_ms)}")
         if best.consistency:
             lines.append("  per case:   " + ", ".join(f"{k} on {n}" for k, n in best.consistency.items()))
         lines.append(f"  cost:       {_per_1k(d.cost_per_1k_recommended)} per 1,000 calls{_saving(d)}")
@@ -135,7 +135,7 @@ def cascade_lines(d: Decision) -> list[str]:
         cost = "unpriced" if c["cost_per_call"] is None or math.isnan(c["cost_per_call"]) \
             else money(c["cost_per_call"] * 1000)
         lines.append(f"{c['name']}: certified{at}: mean {c['mean']:.3f}, lower bound {c['lower']:.3f} "
-                     f"(n={c['n']}); first stage defers {c['deferral_rate']:.1%} [{lo:.1%}, {hi:.1%}]; "
+                     f"(n={c['n']}); first stage defers {pct(c['deferral_rate'])} [{pct(lo)}, {pct(hi)}]; "
                      f"{cost} per 1,000 calls, p95 {_ms(c['p95_ms'])} (not written to the registry: "
                      f"the client does not run cascades yet)")
     return lines
@@ -179,7 +179,7 @@ def against_text(a: Against) -> str:
         return (f"against {a.model}: no task has both a volume and {a.model}'s measured cost "
                 f"(left out: {', '.join(a.left_out) or 'none'})")
     saved = a.everywhere - a.recommended
-    share = f" ({saved / a.everywhere:.0%} less)" if a.everywhere > 0 else ""
+    share = f" ({pct(saved / a.everywhere, 0)} less)" if a.everywhere > 0 else ""
     line = (f"against {a.model} on every task: {money(a.everywhere)}/month → {money(a.recommended)} "
             f"recommended{share}, over {len(a.tasks)} tasks with volumes")
     if a.left_out:

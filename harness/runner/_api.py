@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError
 from ..models import price_map_version, probe_structured
 from ..project import Project
-from ..store import Store, safe_url
+from ..store import RunStatus, Store, safe_url
 from ..util import redact, tierwise_version
 from ._candidates import candidates_for, judges_for, unconstrained_warnings
 from ._plan import Plan, plan_run
@@ -177,7 +177,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         options.local = SharedLocal()
         counts = RunCounts(planned=len(plan.items))
         stops: dict[str, dict[str, str]] = {}
-        status = "failed"
+        status: RunStatus = "failed"
 
         def part_progress() -> Progress:  # a fresh display per part: its bars count that part
             return prog if limiter is None and not settings else Progress(enabled=prog.enabled, stream=prog.stream)

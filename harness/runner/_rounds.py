@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from ..errors import ConfigError
+from ..fmt import budget as money
 from ..store import Store
 from ._estimate import Estimator, pending_calls
 from ._plan import Item, Plan
@@ -101,11 +102,6 @@ class Budget:
             if rate is None:
                 break
         return batch, planned, first
-
-
-def money(usd: float) -> str:
-    """Dollars with four significant figures below a cent, so a small estimate is not "$0.0000"."""
-    return f"${usd:.4f}" if abs(usd) >= 0.01 or usd == 0 else f"${usd:.4g}"
 
 
 def run_parts(items: list[Item], store: Store, options: RunOptions, progress: Callable[[], Any],

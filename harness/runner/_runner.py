@@ -151,7 +151,7 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
 
 def _judged(it: Item) -> bool:
     """Whether grading this item calls a judge (or needs another model's output)."""
-    return any(g.calls_models for g in it.task.graders)
+    return it.task.uses_judge
 
 
 def _uses_judge(items: list[Item], name: str) -> bool:

@@ -1,24 +1,15 @@
-"""The results store: SQLAlchemy over SQLite (default, WAL) or PostgreSQL, migrated on open."""
+"""The results store: SQLAlchemy over SQLite (default, WAL) or PostgreSQL, migrated on open.
 
-from ._schema import (
-           MIGRATIONS,
-           SCHEMA_VERSION,
-           ResultRow,
-           grades,
-           metadata,
-           migrations_table,
-           response_cache,
-           results,
-           runs,
-           shadow_calls,
-           usage_ledger,
-)
+Other packages go through `Store`'s methods; the tables stay inside this package."""
+
 from ._groups import GroupStatus, group_status, require_complete, run_info
+from ._migrations import MIGRATIONS, SCHEMA_VERSION
 from ._prune import PruneResult, prune_store
+from ._schema import RESULT_COLUMNS, AttemptKind, AttemptOutcome, ResultRow, RunStatus
 from ._sql import safe_url
 from ._store import Store
 from ._usage import TRUNCATED, UsageWrite, fit_usage_row
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "GroupStatus", "PruneResult", "ResultRow", "Store", "TRUNCATED", "UsageWrite",
-           "fit_usage_row", "grades", "group_status", "metadata", "migrations_table", "prune_store", "require_complete",
-           "response_cache", "results", "run_info", "runs", "safe_url", "shadow_calls", "usage_ledger"]
+__all__ = ["MIGRATIONS", "RESULT_COLUMNS", "SCHEMA_VERSION", "AttemptKind", "AttemptOutcome", "GroupStatus",
+           "PruneResult", "ResultRow", "RunStatus", "Store", "TRUNCATED", "UsageWrite", "fit_usage_row",
+           "group_status", "prune_store", "require_complete", "run_info", "safe_url"]

@@ -1,27 +1,30 @@
-"""The store's schema: tables and the ordered, named, append-only migrations that build them,
-and the record of one finished call (ResultRow)."""
+"""The store's schema as it is today: the tables every query reads and writes, and the record
+of one finished call (ResultRow). The migrations that build it are in _migrations.py, frozen:
+a change here is a new migration there."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+# What a run record's status says: `running` from start_run, one of the others from finish_run
+# (the runner), `abandoned` when a later run finds its process gone (Store.mark_abandoned).
+RunStatus = Literal["running", "finished", "finished_with_errors", "budget_stopped", "interrupted", "failed",
+                    "abandoned"]
+# A usage-ledger row's attempt kind, and an attempt's (or a shadow call's) outcome.
+AttemptKind = Literal["primary", "fallback", "escalation"]
+AttemptOutcome = Literal["ok", "error", "contract_failed"]
 
-migrations_table = sa.Table(
-    "tierwise_migrations", metadata,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("applied_at", sa.Float, nullable=False),
-)
+metadata = sa.MetaData()
 
 runs = sa.Table(
     "runs", metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("started_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float),
-    sa.Column("status", sa.String(20), nullable=False),  # running | finished | interrupted | failed | abandoned
+    sa.Column("status", sa.String(20), nullable=False),  # a RunStatus
     sa.Column("tierwise_version", sa.String(40)),
     sa.Column("litellm_version", sa.String(40)),
     sa.Column("price_map_version", sa.String(80)),
@@ -61,7 +64,7 @@ results = sa.Table(
     # candidate's own call; and how many of its graders got no verdict from their judge.
     sa.Column("eval_cost", sa.Float),
     sa.Column("judge_errors", sa.Integer),
-    # 006_result_confidence: the probability the model gave its answer, in [0, 1] (NULL: not
+    # 007_result_confidence: the probability the model gave its answer, in [0, 1] (NULL: not
     # recorded). What a cascade's `confidence` signal reads (decide/_cascade.py). The runner
     # records, for an output constrained to `choices`, the probability of the chosen label (the
     # product of its tokens' probabilities, from the provider's logprobs: llama.cpp's for local
@@ -70,6 +73,9 @@ results = sa.Table(
     sa.Column("confidence", sa.Float),
     sa.UniqueConstraint("task", "model", "case_id", "call_key", name="uq_results_case_call"),
 )
+
+# The columns of Store.results_frame, by name: what other packages may know of the table.
+RESULT_COLUMNS: tuple[str, ...] = tuple(c.name for c in results.columns)
 
 grades = sa.Table(
     "grades", metadata,
@@ -106,8 +112,8 @@ usage_ledger = sa.Table(
     sa.Column("model", sa.String(200), nullable=False),     # catalog name (or the target when not in the catalog)
     sa.Column("target", sa.String(300), nullable=False),    # the registry string: openai/…, local:…, python:…
     sa.Column("attempt", sa.Integer, nullable=False),       # 1, 2, … within the call
-    sa.Column("kind", sa.String(20), nullable=False),       # primary | fallback | escalation
-    sa.Column("outcome", sa.String(20), nullable=False),    # ok | error | contract_failed
+    sa.Column("kind", sa.String(20), nullable=False),       # an AttemptKind: primary | fallback | escalation
+    sa.Column("outcome", sa.String(20), nullable=False),    # an AttemptOutcome: ok | error | contract_failed
     sa.Column("final", sa.Boolean, nullable=False),         # the call ended with this attempt
     sa.Column("error_type", sa.String(100)),
     sa.Column("error", sa.Text),                            # redacted
@@ -133,7 +139,7 @@ shadow_calls = sa.Table(
     sa.Column("task", sa.String(200), nullable=False),
     sa.Column("incumbent", sa.String(200), nullable=False),  # the model whose answer the application got
     sa.Column("challenger", sa.String(200), nullable=False),
-    sa.Column("outcome", sa.String(20), nullable=False),    # ok | error | contract_failed
+    sa.Column("outcome", sa.String(20), nullable=False),    # an AttemptOutcome
     sa.Column("agree", sa.Boolean, nullable=False),         # same canonical output (errors disagree)
     sa.Column("error_type", sa.String(100)),
     sa.Column("error", sa.Text),
@@ -145,68 +151,6 @@ shadow_calls = sa.Table(
     sa.Column("output", sa.Text),                           # the challenger's, opt-in
     sa.Column("incumbent_output", sa.Text),                 # opt-in
 )
-
-
-def _m001_initial(conn: sa.Connection) -> None:
-    for table in (runs, results, grades, response_cache):
-        table.create(conn, checkfirst=True)
-
-
-def _m002_result_lookup_index(conn: sa.Connection) -> None:
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_task_model ON results (task, model)"))
-
-
-def _m003_usage_ledger(conn: sa.Connection) -> None:
-    usage_ledger.create(conn, checkfirst=True)
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_usage_task_at ON usage_ledger (task, at)"))
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_usage_trace ON usage_ledger (trace)"))
-
-
-def _m005_run_groups(conn: sa.Connection) -> None:
-    # 001 creates `runs` from today's table, which already has the column; an older store gets it here.
-    if "run_group" not in {c["name"] for c in sa.inspect(conn).get_columns("runs")}:
-        conn.execute(sa.text("ALTER TABLE runs ADD COLUMN run_group VARCHAR(200)"))
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_runs_run_group ON runs (run_group)"))
-    # Reading one run's rows (diff, prune) by run id instead of scanning the whole history.
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_results_run_id ON results (run_id)"))
-
-
-def _m004_judge_cost(conn: sa.Connection) -> None:
-    # A store made by 001 from today's table definitions has these columns already.
-    wanted = {"results": [results.c.eval_cost, results.c.judge_errors],
-              "grades": [grades.c.detail, grades.c.eval_cost]}
-    inspector = sa.inspect(conn)
-    for table, columns in wanted.items():
-        have = {c["name"] for c in inspector.get_columns(table)}
-        for column in columns:
-            if column.name not in have:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
-
-
-def _m006_shadow_calls(conn: sa.Connection) -> None:
-    shadow_calls.create(conn, checkfirst=True)
-    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_shadow_task_at ON shadow_calls (task, challenger, at)"))
-
-
-def _m007_result_confidence(conn: sa.Connection) -> None:
-    # A store made by 001 from today's table definitions has the column already.
-    if "confidence" not in {c["name"] for c in sa.inspect(conn).get_columns("results")}:
-        kind = results.c.confidence.type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE results ADD COLUMN confidence {kind}"))
-
-
-# Ordered, named, append-only: a store records which it has applied.
-MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
-    ("001_initial", _m001_initial),
-    ("002_result_lookup_index", _m002_result_lookup_index),
-    ("003_usage_ledger", _m003_usage_ledger),
-    ("004_judge_cost", _m004_judge_cost),
-    ("005_run_groups", _m005_run_groups),
-    ("006_shadow_calls", _m006_shadow_calls),
-    ("007_result_confidence", _m007_result_confidence),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass
@@ -242,4 +186,4 @@ class ResultRow:
     eval_cost: float | None = None      # what grading cost (judge calls); None when unknown
     judge_errors: int | None = None     # graders whose judge gave no verdict
     judge_cache: list[dict[str, Any]] | None = None  # judge responses to cache: {key, model, response}
-    confidence: float | None = None     # the probability of the answer (006_result_confidence); None: not recorded
+    confidence: float | None = None     # the probability of the answer (007_result_confidence); None: not recorded

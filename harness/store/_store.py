@@ -13,20 +13,13 @@ import random
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, get_args
 
 import sqlalchemy as sa
 
 from ..errors import EnvironmentFailure, StoreError
-from ._schema import (
-    MIGRATIONS,
-    ResultRow,
-    grades,
-    migrations_table,
-    response_cache,
-    results,
-    runs,
-)
+from ._migrations import MIGRATIONS, migrations_table
+from ._schema import ResultRow, RunStatus, grades, response_cache, results, runs
 from ._sql import (
     CHUNK,
     current_keys_table,
@@ -171,7 +164,11 @@ class Store:
                              .values(status="abandoned"))
         return gone
 
-    def finish_run(self, run_id: str, status: str, info: dict[str, Any] | None = None) -> None:
+    def finish_run(self, run_id: str, status: RunStatus, info: dict[str, Any] | None = None) -> None:
+        """Record how a run ended (a RunStatus other than running) and its final info."""
+        if status not in get_args(RunStatus) or status == "running":
+            raise ValueError(f"run status {status!r}: not how a run ends; one of "
+                             f"{', '.join(s for s in get_args(RunStatus) if s != 'running')}")
         values: dict[str, Any] = {"finished_at": time.time(), "status": status}
         if info is not None:
             values["info"] = json.dumps(info)

@@ -74,13 +74,11 @@ class TaskQueue:
 
 def build_queues(project: Any, rec: Any) -> list[TaskQueue]:
     """Every task's queue (judged tasks: judge verdicts; tasks with sampled inputs: golden cases)."""
-    from ..decide import uses_judge
-
     queues = []
     frame = rec.frame
     for d in rec.decisions:
         task = project.tasks[d.task]
-        if uses_judge(task):
+        if task.uses_judge:
             rows = frame[frame["task"] == d.task] if frame is not None and len(frame) else None
             queues.append(judge_queue(project, task, d, rows))
         drafted = project.root / "golden_sets" / f"{d.task}.candidates.jsonl"

@@ -13,7 +13,7 @@ from harness import load_project, run
 from harness.audit import UsageError, measured_volumes
 from harness.commands import audit
 from harness.cli import cli
-from harness.store import Store, usage_ledger
+from harness.store import Store
 from tests.projfix import spec, write_project
 
 T0 = 1_700_000_000.0
@@ -61,10 +61,8 @@ def _project(tmp_path, fake_openai=None, evaluate=False):
 
 
 def _fill(project, rows):
-    store = Store(project.store_url())
-    with store.engine.begin() as conn:
-        conn.execute(usage_ledger.insert(), rows)
-    store.close()
+    with Store(project.store_url()) as store:
+        assert store.append_usage(rows).written == len(rows)
 
 
 def test_per_task_figures_from_the_ledger_match_hand_computed_sums(tmp_path):

@@ -47,6 +47,8 @@ def test_a_label_mix_shift_raises_an_alarm_that_check_reports_with_exit_1(tmp_pa
     assert "t: label mix: ALARM since 20" in err and ("billing rose" in err or "technical fell" in err)
     assert "fix: add recent production cases to the golden set" in err
     assert "Live monitors:" in out
+    code, out, err = tierwise(monkeypatch, capsys, "audit", "--project", str(root))
+    assert code == 0 and "label mix: ALARM" in out and "alarm:" not in err  # without --check: shown, exit 0
 
 
 def test_no_drift_no_alarm_and_a_close_challenger_is_promoted(tmp_path, monkeypatch, capsys):

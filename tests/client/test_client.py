@@ -9,12 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from harness import Client, RegistryError, SpecError
 from harness.client import LedgerWriter
-from harness.store import usage_ledger
+from harness.store import Store
 from tests.fake_openai import FakeOpenAI, last_user_text
 from tests.projfix import spec, write_project
 
@@ -68,11 +67,8 @@ def _client(root: Path, **kw) -> Client:
 
 
 def _ledger(root: Path) -> list[dict]:
-    engine = sa.create_engine(f"sqlite:///{root / '.tierwise' / 'results.db'}")
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(sa.select(usage_ledger).order_by(usage_ledger.c.id)).mappings()]
-    engine.dispose()
-    return rows
+    with Store(f"sqlite:///{root / '.tierwise' / 'results.db'}") as db:
+        return db.usage_rows()
 
 
 def test_calls_the_registry_model_with_its_params_and_the_variant_that_earned_the_evidence(tmp_path, fake_openai,
@@ -256,10 +252,8 @@ def test_calls_return_while_the_store_is_down_and_the_rows_are_written_when_it_i
     blocker.mkdir()  # the store comes back
     assert writer.flush(5)
     client.close()
-    engine = sa.create_engine(f"sqlite:///{blocker / 'ledger.db'}")
-    with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(usage_ledger)).scalar_one() == 5
-    engine.dispose()
+    with Store(f"sqlite:///{blocker / 'ledger.db'}") as db:
+        assert len(db.usage_rows()) == 5
     assert writer.stats().written == 5 and writer.stats().dropped == 0
 
 

@@ -238,7 +238,7 @@ def test_min_agreement_without_labels_says_how_to_measure(tmp_path):
     project = _project(tmp_path, "strict", None, min_agreement=0.8)
     run(project, progress=False)
     c = recommend(project).decisions[0].candidates[0]
-    assert "not measured; add human verdicts (judge.labels in evals/t.yaml)" in c.why_not
+    assert "not measured (judge.min_agreement 0.8 in evals/t.yaml); add human verdicts to judge.labels" in c.why_not
 
 
 def test_an_accurate_judge_passes_the_agreement_bar_and_keeps_a_tight_bound(tmp_path):
@@ -281,7 +281,7 @@ def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
     assert not result.ok and "judge agreement (accuracy) 0.70 < min_agreement 0.8" in result.text()
     del doc["tasks"]["t"]["judge_agreement"]
     path.write_text(recorded(doc))
-    assert "agreement with people is not recorded" in gate(load_project(tmp_path)).text()
+    assert "agreement with people is not measured (judge.min_agreement 0.8" in gate(load_project(tmp_path)).text()
 
 
 def test_gate_calls_evidence_stale_when_the_human_verdicts_change(tmp_path):

@@ -30,7 +30,7 @@ def _store(tmp_path, runs: dict[str, tuple[float, str | None, list[tuple[str, st
     """runs: id -> (started_at, group, [(case id, call key)])."""
     import sqlalchemy as sa
 
-    from harness.store import runs as runs_table
+    from harness.store._schema import runs as runs_table
 
     db = Store(url or f"sqlite:///{tmp_path / 'r.db'}")
     with db.engine.begin() as conn:

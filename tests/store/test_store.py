@@ -2,7 +2,8 @@ import pytest
 import sqlalchemy as sa
 
 from harness.errors import StoreError
-from harness.store import MIGRATIONS, SCHEMA_VERSION, ResultRow, Store, migrations_table
+from harness.store import MIGRATIONS, SCHEMA_VERSION, ResultRow, Store
+from harness.store._migrations import migrations_table
 from tests.conftest import require_module
 
 
@@ -60,7 +61,7 @@ def test_result_with_grades_round_trips(store):
 def test_results_and_grades_frames_are_what_pandas_read_sql_gives(store, rows):
     import pandas as pd
 
-    from harness.store import grades, results
+    from harness.store._schema import grades, results
 
     store.write_results([_row("c1"), _row("c2", error="boom", latency_ms=None, prompt_tokens=None), _row("c3")])
     where = sa.true() if rows else sa.false()
@@ -99,6 +100,13 @@ def test_runs_record_status(store):
                              info={"skipped": {}})
     store.finish_run(run_id, "finished")
     assert store.runs()[-1]["status"] == "finished"
+
+
+def test_a_run_cannot_end_with_a_status_nothing_reads(store):
+    run_id = store.start_run(argv="run")
+    with pytest.raises(ValueError, match=r"run status 'done': not how a run ends; one of finished, "):
+        store.finish_run(run_id, "done")
+    assert store.runs()[-1]["status"] == "running"
 
 
 def test_unreachable_store_is_a_clear_error(tmp_path):
