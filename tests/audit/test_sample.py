@@ -11,7 +11,7 @@ import yaml
 from harness import load_project
 from harness.audit import write_sample
 from harness.commands import audit
-from harness.store import Store, usage_ledger
+from harness.store import Store
 from tests.projfix import spec, write_project
 
 T0 = 1_700_000_000.0
@@ -46,12 +46,10 @@ def _shadow(i, agree, output, outcome="ok"):
 
 
 def _fill(project, ledger, shadow=()):
-    store = Store(project.store_url())
-    with store.engine.begin() as conn:
-        conn.execute(usage_ledger.insert(), ledger)
-    if shadow:
-        store.write_shadow_calls(list(shadow))
-    store.close()
+    with Store(project.store_url()) as store:
+        assert store.append_usage(ledger).written == len(ledger)
+        if shadow:
+            store.write_shadow_calls(list(shadow))
 
 
 def _lines(project):

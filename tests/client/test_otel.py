@@ -11,13 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from harness import Client
-from harness.store import usage_ledger
+from harness.store import Store
 from tests.fake_openai import FakeOpenAI
 from tests.otelfix import span_exporter
 from tests.projfix import spec, write_project
@@ -64,11 +63,8 @@ def _project(root: Path, primary: FakeOpenAI, backup: FakeOpenAI, *, spec_kw: di
 
 
 def _ledger(root: Path) -> list[dict]:
-    engine = sa.create_engine(f"sqlite:///{root / '.tierwise' / 'results.db'}")
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(sa.select(usage_ledger).order_by(usage_ledger.c.id)).mappings()]
-    engine.dispose()
-    return rows
+    with Store(f"sqlite:///{root / '.tierwise' / 'results.db'}") as db:
+        return db.usage_rows()
 
 
 def _attrs(span) -> dict:
