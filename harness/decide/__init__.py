@@ -5,7 +5,7 @@ recommendation over a project."""
 from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult", "Comparison",
-           "Decision", "MonitorState", "Promotion", "Recommendation", "adaptive_next", "agreement", "cohen_kappa",
+           "Decision", "MonitorState", "cascade_result", "entry_cascade", "entry_label", "Promotion", "Recommendation", "adaptive_next", "agreement", "cohen_kappa",
            "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
            "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "rate_monitor",
            "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed", "uses_judge"]
@@ -20,7 +20,8 @@ _LAZY = {
     "cases_needed": "_sample_size",
     "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend",
     "projected_against": "_recommend",
-    **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
+    **dict.fromkeys(["CandidateResult", "Decision", "entry_cascade", "entry_label", "registry_options"], "_decision"),
+    "cascade_result": "_cascade_policy",
     **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
     **dict.fromkeys(["best_evaluated", "decide", "pick", "projected_monthly"], "_rule"),
     **dict.fromkeys(["Promotion", "disagreement_upper", "promotion"], "_live"),
