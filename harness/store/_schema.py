@@ -120,6 +120,15 @@ usage_ledger = sa.Table(
     sa.Column("step", sa.String(200)),
     sa.Column("input", sa.Text),                            # JSON of the template variables, opt-in
     sa.Column("output", sa.Text),                           # opt-in
+    # 008_usage_cascade_stage: a cascade entry's attempts (harness/client/_cascade.py). `stage` is the
+    # 1-based stage the attempt ran (NULL for a model entry and for fallbacks behind the last stage);
+    # `deferred` the signal on which the stage passed the call on (abstain | contract | confidence |
+    # agreement | check | error; NULL when it answered), `defer_reason` why, in words (never the
+    # output); `confidence` the probability of the stage's answer where the provider gave one.
+    sa.Column("stage", sa.Integer),
+    sa.Column("deferred", sa.String(20)),
+    sa.Column("defer_reason", sa.Text),
+    sa.Column("confidence", sa.Float),
 )
 
 
@@ -196,6 +205,16 @@ def _m007_result_confidence(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE results ADD COLUMN confidence {kind}"))
 
 
+def _m008_usage_cascade_stage(conn: sa.Connection) -> None:
+    # A store made by 001 from today's table definitions has the columns already.
+    have = {c["name"] for c in sa.inspect(conn).get_columns("usage_ledger")}
+    for column in (usage_ledger.c.stage, usage_ledger.c.deferred, usage_ledger.c.defer_reason,
+                   usage_ledger.c.confidence):
+        if column.name not in have:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE usage_ledger ADD COLUMN {column.name} {kind}"))
+
+
 # Ordered, named, append-only: a store records which it has applied.
 MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("001_initial", _m001_initial),
@@ -205,6 +224,7 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("005_run_groups", _m005_run_groups),
     ("006_shadow_calls", _m006_shadow_calls),
     ("007_result_confidence", _m007_result_confidence),
+    ("008_usage_cascade_stage", _m008_usage_cascade_stage),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
