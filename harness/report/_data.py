@@ -67,6 +67,7 @@ class TaskView:
     monthly_saving: float | None = None
     rows: list[ModelRow] = field(default_factory=list)
     chart: Any = None                 # _svg.Chart
+    cascade_charts: list[Any] = field(default_factory=list)  # _cascade_svg.CascadeChart, one per cascade with a grid
     limits: str = ""
     entry_changes: list[tuple[str, str, str]] = field(default_factory=list)  # key, before, after
     judged: bool = False              # a grader calls a judge: show plain and corrected bounds, judge cost
@@ -75,6 +76,7 @@ class TaskView:
 
 def task_views(project: Any, rec: Any) -> list[TaskView]:
     from ..decide import summarize
+    from ._cascade_svg import cascade_charts
     from ._svg import cost_quality_chart
 
     summary = summarize(rec.frame)
@@ -98,6 +100,7 @@ def task_views(project: Any, rec: Any) -> list[TaskView]:
         if view.judged:
             view.eval_costs = _eval_costs(rec.frame, d.task)
         view.chart = cost_quality_chart(d)
+        view.cascade_charts = cascade_charts(d)
         view.entry_changes = _entry_changes(d)
         views.append(view)
     return views
