@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 
-class HashedCase(Protocol):
-    """What a case's hash reads (harness.project.Case is one)."""
+class GoldenCase(Protocol):
+    """What code below harness.project reads of a golden case: its hash here, and every grader
+    (harness.graders takes it as `Case`). harness.project.Case, a frozen dataclass, is one."""
 
     @property
     def id(self) -> str: ...
@@ -149,7 +150,7 @@ class CallKeys:
         return before, after
 
 
-def case_hash(case: HashedCase) -> str:
+def case_hash(case: GoldenCase) -> str:
     """A stable hash of what a case asks and expects (not its line number)."""
     return digest([case.id, case.vars, case.expected])
 

@@ -109,6 +109,15 @@ def below(value: float, digits: int = 3) -> str:
     return f"{math.floor(value * scale + 1e-9) / scale:.{digits}f}"
 
 
+def threshold_text(value: float) -> str:
+    """A threshold: two decimals unless it needs more."""
+    import math
+
+    if isinstance(value, float) and math.isfinite(value) and round(value, 2) != value:
+        return f"{value:g}"
+    return f"{value:.2f}"
+
+
 def shown_path(path: Path, root: Path) -> str:
     """A path as the user knows it: relative to the project root where it lies inside it."""
     try:

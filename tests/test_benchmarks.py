@@ -43,9 +43,11 @@ EXPECTED: dict[str, list[str]] = {
                 "| after | tierwise gate |"],
     "store_scale": ["sqlite, 6,000 results (3,000 current)", "| after | recommend |", "| after | report |",
                     "| after | gate |"],
+    "threads": ["| threads | machine | cases/s | CPU s/case | threads at the end |", "| 1 | quiet |",
+                "default (governor): busy / quiet speed"],
     "throughput": ["plain litellm.acompletion", "tierwise run --workers 1", "`tierwise --help` start:"],
 }
-NEEDS_LLAMA = {"local_path", "local_price_under_load"}  # a real GGUF model through llama.cpp: marked slow
+NEEDS_LLAMA = {"local_path", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
 WORK = {"cached_rerun", "store_scale"}  # take --work: a folder of the test's own, never a shared /tmp path
 
 

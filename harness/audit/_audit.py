@@ -232,7 +232,7 @@ def _after_per_call(t: TaskFigures, decision: Any, cand: Any) -> tuple[float, st
 
 def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, cands: dict[str, Any]
                  ) -> list[Opportunity]:
-    from ..models import cost_of
+    from ..models import cost_of, wall_priced
 
     if proj.now <= 0:
         return []
@@ -249,8 +249,8 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
         if cand is None:
             continue
         p50 = getattr(evaluated.get(name), "p50_ms", float("nan"))
-        if cand.entry.price is not None and cand.entry.price.per_hour is not None and not p50 == p50:
-            continue  # priced by compute time, and not timed yet: its cost is unknown
+        if wall_priced(cand) and not p50 == p50:
+            continue  # priced by its calls' wall time, and not timed yet: its cost is unknown
         latency_s = p50 / 1000 if p50 == p50 else None
         cost = cost_of(cand, round(t.mean_prompt_tokens or 0), round(t.mean_completion_tokens or 0), latency_s)
         if cost is not None:

@@ -128,6 +128,16 @@ def diff(project: Any, run_a: str | None = None, run_b: str | None = None, store
         db.close()
 
 
+def task_runs(project: Any, task: str, store: str | None = None) -> list[RunRef]:
+    """The runs (a run group as one) that stored results of `task`, oldest first: what `diff`
+    can compare for it. Reads only: a store that does not exist yet has none."""
+    url = project.store_url(store)
+    if Store.missing(url):
+        return []
+    with Store(url) as db:
+        return _runs_by_task(db, _refs(db), [task]).get(task, [])
+
+
 def _refs(db: Any) -> dict[str, RunRef]:
     """Every run id -> its RunRef (a group's runs share one)."""
     groups: dict[str, RunRef] = {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..project import Project, load_labels, template_lines
 from ..runner import results
-from ..util import atomic_write
+from ..util import atomic_write, redactor
 
 
 @dataclass
@@ -47,7 +47,8 @@ def label_template(project: Project, task_name: str, out: str | None = None, sto
     frame = results(project, [task.name], store)
     order = {c.id: i for i, c in enumerate(task.golden.cases)}
     rank = {m: i for i, m in enumerate(task.spec.candidates)}
-    rows = sorted(((str(r.case_id), r.model, r.output) for r in frame.itertuples(index=False)
+    hide = redactor()  # a file the user commits: no key, even one learned after the output was stored
+    rows = sorted(((str(r.case_id), r.model, hide(r.output)) for r in frame.itertuples(index=False)
                    if isinstance(r.output, str) and not isinstance(r.error, str)),
                   key=lambda row: (order.get(row[0], len(order)), rank.get(row[1], len(rank))))
     lines = template_lines(existing, rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import describe_structured, is_priced, litellm_prices, resolve_candidates
+from ..models import describe_structured, is_priced, litellm_prices, resolve_candidates, wall_priced
 from ..project import Project, init_project, load_catalog
 
 
@@ -35,7 +35,7 @@ def catalog_rows(project: Project) -> list[dict]:
         elif cand.kind == "litellm" and is_priced(cand.litellm_model or ""):
             per_in, per_out = litellm_prices(cand.litellm_model or "")
             text = f"${per_in * 1e6:g} in / ${per_out * 1e6:g} out per Mtok (LiteLLM)"
-        elif cand.kind == "litellm":
+        elif cand.kind == "litellm" and not (price and (price.per_call or price.per_hour)):
             text = "unpriced: add price: to tierwise.yaml"
         else:
             text = "free"
@@ -44,6 +44,12 @@ def catalog_rows(project: Project) -> list[dict]:
             extras.append(f"${price.per_call:g}/call")
         if price and price.per_hour:
             extras.append(f"${price.per_hour:g}/hour of compute")
+            if price.stated_rate:
+                extras[-1] += (f" at {price.output_tokens_per_s:g} output / {price.prompt_tokens_per_s:g} prompt"
+                               " tokens a second (stated)")
+            elif wall_priced(cand):
+                extras[-1] += (" on wall time, which moves with the server's load: state price.output_tokens_per_s"
+                               " and prompt_tokens_per_s for a price that holds still")
         if extras:
             text = " + ".join(([text] if text != "free" else []) + extras)
         target = cand.entry.local if cand.kind == "local" else cand.litellm_model or cand.entry.python

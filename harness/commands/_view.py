@@ -10,6 +10,9 @@ from typing import Callable
 
 from ..errors import MissingDependency, UsageError
 from ..project import Project
+from ..view import ViewConfig, create_app, new_token
+from ._diff import diff, task_runs
+from ._progress import run_progress
 from ._recommend import recommend
 
 
@@ -37,7 +40,6 @@ def view(project: Project, host: str = "127.0.0.1", port: int = 0, read_only: bo
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise MissingDependency(exc.name or "starlette", "view", "tierwise view serves pages with it") from None
-    from ..view import ViewConfig, create_app, new_token
 
     who = (who or _os_user()).strip()
     if not who or len(who) > 100:
@@ -52,10 +54,20 @@ def view(project: Project, host: str = "127.0.0.1", port: int = 0, read_only: bo
     sock.listen(64)
     port = sock.getsockname()[1]
     token = new_token()
-    decide: Callable = lambda p, tasks: recommend(p, tasks, store)  # noqa: E731
-    app = create_app(ViewConfig(Path(project.root), decide, who, token, host, port, read_only))
+    app = create_app(view_config(Path(project.root), who, token, host, port, read_only, store))
     shown = f"[{host}]" if ":" in host else host
     return ViewServer(f"http://{shown}:{port}/?token={token}", app, sock)
+
+
+def view_config(root: Path, who: str, token: str, host: str = "127.0.0.1", port: int = 0, read_only: bool = False,
+                store: str | None = None) -> ViewConfig:
+    """The view's configuration with the application layer's reads it shows: the decision
+    (recommend), a task's runs and two runs compared (diff), the runs in progress."""
+    decide: Callable = lambda p, tasks: recommend(p, tasks, store)  # noqa: E731
+    return ViewConfig(root, decide, who, token, host, port, read_only,
+                      runs=lambda p, task: task_runs(p, task, store),
+                      diff=lambda p, a, b, task: diff(p, a, b, store, [task]),
+                      progress=lambda p, task: run_progress(p, store, task))
 
 
 def _os_user() -> str:

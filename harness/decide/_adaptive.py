@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..project import Task
 
 from ._sequential import (
     TRUNCATION,
@@ -25,6 +27,10 @@ from ._sequential import (
     case_order,
     predictable_bets,
 )
+from .stats import BootstrapBound, clopper_pearson_lower, is_binary
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROUND_SIZE = 10  # cases per candidate per round (see _sequential.py: measured against 20)
 NEEDED = 3  # the pick and its two fallbacks (_rule.MAX_FALLBACKS)
@@ -48,7 +54,7 @@ class AdaptiveSettings:
         return cls(tuple(info["ladder"]), int(info["family_size"]), int(info.get("repeats", 1)),
                    int(info.get("round_size", ROUND_SIZE)), int(info.get("needed", NEEDED)))
 
-    def plan(self, task: Any) -> AdaptivePlan:
+    def plan(self, task: Task) -> AdaptivePlan:
         return AdaptivePlan(threshold=task.spec.threshold, confidence=task.spec.confidence, total=len(task.golden),
                             family_size=self.family_size, round_size=self.round_size, needed=self.needed)
 
@@ -57,12 +63,12 @@ class AdaptiveSettings:
         return {name: float(i) for i, name in enumerate(self.ladder)}
 
 
-def case_sequence(task: Any) -> list[str]:
+def case_sequence(task: Task) -> list[str]:
     """The task's cases in the seeded random order every candidate runs them in."""
     return case_order([c.id for c in task.golden.cases], salt=task.name)
 
 
-def observed(task: Any, frame: Any, names: list[str], repeats: int = 1) -> dict[str, np.ndarray]:
+def observed(task: Task, frame: pd.DataFrame, names: list[str], repeats: int = 1) -> dict[str, np.ndarray]:
     """Per candidate, its per-case mean scores in case order, up to the first case not yet complete
     (a case is complete when all `repeats` of it are stored)."""
     order = case_sequence(task)
@@ -81,13 +87,13 @@ def observed(task: Any, frame: Any, names: list[str], repeats: int = 1) -> dict[
     return out
 
 
-def replay(task: Any, frame: Any, settings: AdaptiveSettings) -> tuple[AdaptiveState, dict[str, np.ndarray]]:
+def replay(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings) -> tuple[AdaptiveState, dict[str, np.ndarray]]:
     """The adaptive run's state from the stored results, and the scores it used per candidate."""
     data = observed(task, frame, list(settings.ladder), settings.repeats)
     return adaptive_state(data, settings.costs(), settings.plan(task)), data
 
 
-def next_cases(task: Any, state: AdaptiveState, data: dict[str, np.ndarray]) -> dict[str, list[str]]:
+def next_cases(task: Task, state: AdaptiveState, data: dict[str, np.ndarray]) -> dict[str, list[str]]:
     """Case ids each candidate runs next (after the complete prefix it has)."""
     order = case_sequence(task)
     return {name: order[len(data[name]):len(data[name]) + count]
@@ -102,21 +108,18 @@ def settled_lower(x: np.ndarray, plan: AdaptivePlan, level: float) -> float:
     the larger of the two is the bound to show beside the threshold: it is >= the threshold
     exactly when the candidate qualifies on quality.
     """
-    from ._selection import BootstrapBound, clopper_pearson_lower
-
     if len(x) == 0:
         return 0.0
     r = plan.efficacy_share
     low = _lower_at(x, predictable_bets(x, plan.efficacy_alpha), r * level, TRUNCATION)
     if len(x) >= plan.total:
         conf = 1 - (1 - r) * level
-        binary = bool(np.all((x == 0) | (x == 1)))
-        fixed = clopper_pearson_lower(int(x.sum()), len(x), conf) if binary else BootstrapBound(x).lower(conf)
+        fixed = clopper_pearson_lower(int(x.sum()), len(x), conf) if is_binary(x) else BootstrapBound(x).lower(conf)
         low = max(low, fixed)
     return float(low) if math.isfinite(low) else 0.0
 
 
-def recorded_settings(task: Any, runs: list[dict[str, Any]]) -> tuple[AdaptiveSettings | None, int]:
+def recorded_settings(task: Task, runs: list[dict[str, Any]]) -> tuple[AdaptiveSettings | None, int]:
     """How the task was last run: its adaptive settings (None for a full run) and its repeats.
 
     The newest run that ran the task decides; a spec with `adaptive: true` keeps the newest
@@ -144,7 +147,8 @@ def recorded_settings(task: Any, runs: list[dict[str, Any]]) -> tuple[AdaptiveSe
     return mode, (mode.repeats if mode is not None else repeats or task.spec.repeats)
 
 
-def adaptive_next(task: Any, frame: Any, settings: AdaptiveSettings) -> tuple[dict[str, str], dict[str, list[str]]]:
+def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings
+                  ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For the runner: each candidate's line so far, and the case ids each runs next."""
     state, data = replay(task, frame, settings)
     return {name: stop.text for name, stop in state.stops.items()}, next_cases(task, state, data)

@@ -91,7 +91,8 @@ from typing import Sequence
 import numpy as np
 from scipy import special as _sp
 
-from ._selection import Candidate, _Evidence, _is_binary, binomial_p_value, clopper_pearson_lower
+from ._selection import Candidate, _Evidence
+from .stats import binomial_p_value, clopper_pearson_lower, is_binary
 
 PROCEDURES = ("graph", "holm_all", "naive")
 
@@ -222,7 +223,7 @@ def hoeffding_bentkus_lower(mean: float, n: int, confidence: float) -> float:
 def _p_and_lower(scores: np.ndarray, threshold: float):
     """(p-value, bound function of a level, method) for one replayed score vector."""
     n = len(scores)
-    if _is_binary(scores):
+    if is_binary(scores):
         k = int(scores.sum())
         return binomial_p_value(k, n, threshold), \
             (lambda level: clopper_pearson_lower(k, n, 1 - level) if n else 0.0), "exact"

@@ -21,11 +21,12 @@ cascade to a model, is not tested for non-inferiority (no incumbent model to pai
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..project import Task, signal_name
 from ._decision import CandidateResult, Decision, call_settings, entry_cascade, entry_label, suggested_max_tokens
 from ._noninferiority import Comparison, _by_case, noninferiority
+from ._qualify import qualification
 
 
 def registry_signal(signal: Any, threshold: float | None, repeats: int) -> Any:
@@ -71,30 +72,32 @@ def note_current(task: Task, decision: Decision) -> None:
         decision.cost_per_1k_current = row["cost_per_call"] * 1000
 
 
-def usable(task: Task, row: dict[str, Any], untrusted: str = "") -> str:
-    """Why a cascade's verdict cannot be recommended ("" when it can): the model limits."""
-    spec = task.spec
+def usable(task: Task, row: dict[str, Any], agreement: Mapping[str, Any] | None = None) -> str:
+    """Why a cascade's verdict cannot be recommended ("" when it can): certified, then the rule a
+    model qualifies by (decide/_qualify.py) applied to the cascade's figures."""
     if not row.get("qualifies"):
         return row.get("why_not") or "not certified"
-    rate = row.get("error_rate")
-    if spec.max_error_rate is not None and _known(rate) and rate > spec.max_error_rate:
-        return f"error rate {rate:.1%} > {spec.max_error_rate:.1%}"
-    if spec.max_p95_latency_ms is not None and not (row.get("p95_ms") or math.inf) <= spec.max_p95_latency_ms:
-        return f"p95 latency {row['p95_ms']:.0f} ms > {spec.max_p95_latency_ms:.0f} ms"
-    if not _known(row.get("cost_per_call")):
-        return "no price known for a stage; add price: to its tierwise.yaml entry"
-    return untrusted
+    return qualification(task, measured(row), agreement).reason
+
+
+def measured(row: dict[str, Any]) -> CandidateResult:
+    """A cascade verdict's figures as the qualification rule reads a model's."""
+    cost = row.get("cost_per_call")
+    return CandidateResult(model=row["name"], target=row["name"], provider="cascade", available=True, n=row["n"],
+                           cases=row["n"], mean=row["mean"], lower=row["lower"], method=row["method"],
+                           level=row["level"], error_rate=row.get("error_rate", math.nan), p95_ms=row["p95_ms"],
+                           cost_per_call=cost if _known(cost) else None, qualifies=bool(row.get("qualifies")))
 
 
 Fallbacks = Callable[[CandidateResult], list[CandidateResult]]  # the rule's fallbacks behind a model
 
 
-def keep_pinned(task: Task, decision: Decision, fallbacks: Fallbacks, untrusted: str) -> bool:
+def keep_pinned(task: Task, decision: Decision, fallbacks: Fallbacks, agreement: Mapping[str, Any] | None) -> bool:
     """A pinned cascade entry is kept (with its threshold brought up to date) while it is usable."""
     current = decision.current or {}
     name = entry_cascade(task, current)
     row = next((c for c in decision.cascades if c["name"] == name), None) if name else None
-    if row is None or usable(task, row, untrusted):
+    if row is None or usable(task, row, agreement):
         return False
     _adopt(task, decision, fallbacks, row, pin=current.get("pin"))
     decision.reason = f"pinned: {current['pin']}"
@@ -103,11 +106,11 @@ def keep_pinned(task: Task, decision: Decision, fallbacks: Fallbacks, untrusted:
 
 def choose(task: Task, frame: Any, decision: Decision, results: list[CandidateResult], selection: Any,
            best: CandidateResult | None, current_res: CandidateResult | None, fallbacks: Fallbacks,
-           untrusted: str) -> bool:
+           agreement: Mapping[str, Any] | None) -> bool:
     """Recommend the cheapest usable cascade when it costs less than `best` (the model the rule
     picked, or None); True when it did. `selection`: the family's PolicySelection (its verdicts
     hold the per-case scores the non-inferiority test pairs). Not called for a pinned entry."""
-    rows = [c for c in decision.cascades if c.get("qualifies") and not usable(task, c, untrusted)]
+    rows = [c for c in decision.cascades if c.get("qualifies") and not usable(task, c, agreement)]
     if not rows:
         return False
     row = min(rows, key=lambda c: (c["cost_per_call"], c["name"]))
@@ -185,11 +188,8 @@ def _known(value: Any) -> bool:
 def cascade_result(decision: Decision) -> CandidateResult | None:
     """The recommended cascade's figures as a CandidateResult (what the report shows for a model),
     or None when the recommendation is a model."""
-    row = decision.cascade
-    if row is None:
+    if decision.cascade is None:
         return None
-    nan = math.nan
-    return CandidateResult(model=row["name"], target=entry_label(decision.entry or {}), provider="cascade",
-                           available=True, n=row["n"], cases=row["n"], mean=row["mean"], lower=row["lower"],
-                           method=row["method"], level=row["level"], error_rate=row.get("error_rate", nan),
-                           p95_ms=row["p95_ms"], cost_per_call=row["cost_per_call"], qualifies=True)
+    result = measured(decision.cascade)
+    result.target = entry_label(decision.entry or {})
+    return result

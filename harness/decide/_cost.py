@@ -30,7 +30,12 @@ a fixed relative tolerance (10 % is noise for one measurement and a real differe
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._decision import CandidateResult
 
 CONFIDENCE = 0.95
 
@@ -49,16 +54,15 @@ def cost_spread(costs: Sequence[float], compute_priced: bool) -> float:
     return float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * sd / math.sqrt(n)
 
 
-def spread_of(rows: Any, compute_priced: bool) -> float:
+def spread_of(rows: pd.DataFrame, compute_priced: bool) -> float:
     """`cost_spread` over a candidate's result rows (a DataFrame slice): its answered calls' costs."""
     if not compute_priced or "cost" not in rows:
         return 0.0
     return cost_spread(rows.loc[rows["error"].isna(), "cost"].tolist(), compute_priced)
 
 
-def cost_order_key(results: Sequence[Any]) -> Callable[[Any], tuple]:
-    """A sort key ordering `results` (CandidateResult-like: model, cost_per_call, cost_spread,
-    weights_bytes, mean) cheapest first, with costs within each other's spread tied and the tie
+def cost_order_key(results: Sequence[CandidateResult]) -> Callable[[CandidateResult], tuple]:
+    """A sort key ordering `results` cheapest first, with costs within each other's spread tied and the tie
     broken by the rule in this module's docstring. Unknown costs sort last, by name."""
     known = sorted((r for r in results if r.cost_per_call is not None), key=lambda r: (r.cost_per_call, r.model))
     group_of: dict[str, int] = {}
@@ -71,17 +75,17 @@ def cost_order_key(results: Sequence[Any]) -> Callable[[Any], tuple]:
         group_of[r.model] = group
     last = group + 1
 
-    def key(r: Any) -> tuple:
-        size = getattr(r, "weights_bytes", None)
+    def key(r: CandidateResult) -> tuple:
+        size = r.weights_bytes
         mean = r.mean if r.mean == r.mean else -math.inf
-        adjusted = getattr(r, "adjusted_p", math.nan)
+        adjusted = r.adjusted_p
         return (group_of.get(r.model, last), size is None, size or 0, -mean,
                 math.inf if adjusted is None or adjusted != adjusted else adjusted, r.model)
 
     return key
 
 
-def tie_note(results: Sequence[Any], best: Any) -> str:
+def tie_note(results: Sequence[CandidateResult], best: CandidateResult) -> str:
     """One line when `best` was chosen from a tie on cost ("" otherwise), for the decision's notes."""
     key = cost_order_key(results)
     tied = [r for r in results if r is not best and r.cost_per_call is not None and key(r)[0] == key(best)[0]]

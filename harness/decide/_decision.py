@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..models import ModelEntry
 from ..project import Task
 
 if TYPE_CHECKING:  # the gate reads entries through this module and starts without numpy and scipy
@@ -129,7 +130,7 @@ def entry_cascade(task: Task, entry: dict[str, Any] | None) -> str | None:
     return None
 
 
-def registry_options(entry: Any) -> dict[str, Any]:
+def registry_options(entry: ModelEntry) -> dict[str, Any]:
     """A catalog entry's call options as the registry carries them: what the evaluation sent,
     never a key (api_key_env names the variable; `api_key: none` says none is needed)."""
     return {k: v for k, v in sorted(entry.call_options.items())

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..project import Task
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MIN_LABELS_FOR_PPI = 2  # below this the rectifier's variance is unknown: no corrected bound (0)
 
@@ -219,14 +224,10 @@ class TaskJudged:
         return corrected_lower_bound(m.human, m.judged, m.judged_unlabeled, confidence)
 
 
-def uses_judge(task: Any) -> bool:
-    return any(getattr(g, "calls_models", False) for g in task.graders)
-
-
-def task_judged(task: Any, frame: Any) -> TaskJudged | None:
+def task_judged(task: Task, frame: pd.DataFrame | None) -> TaskJudged | None:
     """Match the task's human verdicts to its current rows; None when it has no labels."""
-    labels = getattr(task, "labels", None)
-    if labels is None or not uses_judge(task):
+    labels = task.labels
+    if labels is None or not task.uses_judge:
         return None
     models: dict[str, ModelJudged] = {}
     judge_votes: list[bool] = []

@@ -4,9 +4,12 @@ model everywhere (`recommend --against`). `harness.commands.recommend` builds on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._rule import Decision
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 JSON_VERSION = 1
 
@@ -17,7 +20,7 @@ class Recommendation:
     store: str
     runs: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
-    frame: Any = None  # the current results the decisions were made from
+    frame: pd.DataFrame | None = None  # the current results the decisions were made from
 
     def against(self, model: str) -> "Against":
         """Projected monthly spend with `model` on every task against the recommendation."""

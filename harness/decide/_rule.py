@@ -16,9 +16,8 @@ left as it is and the decision says why.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import Candidate
 from ..project import Task
@@ -28,7 +27,18 @@ from ._cost import cost_order_key, spread_of, tie_note
 from ._decision import CandidateResult, Decision, entry_label, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
+from ._qualify import qualification
 from ._sample_size import near_miss, sample_size_note
+
+if TYPE_CHECKING:  # loaded on first use below: a plain run's summary needs none of them
+    import numpy as np
+    import pandas as pd
+
+    from ._adaptive import AdaptiveSettings
+    from ._cascade import PolicySelection
+    from ._judged import TaskJudged
+    from ._selection import Selection
+    from ._sequential import AdaptiveState
 
 MAX_FALLBACKS = 2
 
@@ -52,9 +62,9 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
     return (before, after, counted) if counted else None
 
 
-def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
-                      used: dict[str, set[str]] | None = None, groups: dict[str, Any] | None = None,
-                      stale: frozenset[str] = frozenset(), judged: Any = None) -> list[CandidateResult]:
+def candidate_results(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame,
+                      used: dict[str, set[str]] | None = None, groups: dict[str, pd.DataFrame] | None = None,
+                      stale: frozenset[str] = frozenset(), judged: TaskJudged | None = None) -> list[CandidateResult]:
     """Per-candidate figures from the task's current results (a DataFrame slice); the quality
     verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
     count); `stale`: the models with stored results that no longer match the spec; `judged`: a
@@ -86,38 +96,12 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: Any,
     return out
 
 
-def _judge_trusted(task: Task, judged: Any) -> str:
-    """Why judge evidence may not qualify a model on this task ("" when it may)."""
-    from ._judged import uses_judge
-
-    policy = task.spec.judge
-    if policy is None or not uses_judge(task):
-        return ""
-    labels = getattr(task, "labels", None)
-    if policy.labels is not None and labels is not None and not labels.labels:
-        state = "does not exist yet" if labels.missing else \
-            f"has {labels.todo} outputs waiting for a verdict" if labels.todo else "is empty"
-        return (f"judge evidence cannot qualify before people judge some outputs: {policy.labels} {state}; "
-                f"fix: `tierwise labels {task.name} --template`, fill in the verdicts, then recommend again")
-    if policy.min_agreement is None:
-        return ""
-    where = f"judge.labels in {task.path}"
-    if judged is None or judged.agreement is None:
-        return f"the judge's agreement with people is not measured; add human verdicts ({where})"
-    value = judged.agreement.value(policy.agreement)
-    if not value >= policy.min_agreement:  # a NaN kappa (undefined) does not pass either
-        shown = "undefined" if math.isnan(value) else f"{value:.2f}"
-        return (f"judge agreement ({policy.agreement}) {shown} < min_agreement {policy.min_agreement:g} "
-                f"on {judged.agreement.n} human verdicts")
-    return ""
-
-
-def case_scores(rows: Any) -> Any:
+def case_scores(rows: pd.DataFrame) -> np.ndarray:
     """Each case's score (the mean of its repeats; failed calls count 0): the unit of every bound."""
     return rows["score"].fillna(0.0).clip(0, 1).groupby(rows["case_id"], sort=False).mean().to_numpy(dtype=float)
 
 
-def consistency(rows: Any) -> dict[str, int]:
+def consistency(rows: pd.DataFrame) -> dict[str, int]:
     """How many cases passed how many of their repeats: {"3 of 3": 180, "2 of 3": 15, ...}."""
     passed = rows["passed"].fillna(False).astype(bool)
     per_case = passed.groupby(rows["case_id"]).agg(["sum", "count"])
@@ -128,8 +112,9 @@ def consistency(rows: Any) -> dict[str, int]:
     return counts
 
 
-def _quality(task: Task, results: list[CandidateResult], frame: Any, state: Any = None,
-             data: dict | None = None, groups: dict[str, Any] | None = None) -> Any:
+def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, state: AdaptiveState | None = None,
+             data: dict[str, np.ndarray] | None = None, groups: dict[str, pd.DataFrame] | None = None
+             ) -> Selection | PolicySelection | None:
     """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not.
     `groups`: the frame's rows by model, when the caller has them already."""
     from ._selection import Candidate as Evidence
@@ -195,9 +180,9 @@ def _why(r: CandidateResult, threshold: float, level: float | None, fallback: st
             f"(mean {r.mean:.3f}, n={r.n})")
 
 
-def _limits(task: Task, r: CandidateResult, judged: Any = None) -> tuple[bool, str]:
-    """Whether a candidate is usable beyond its quality verdict; the reason when not."""
-    spec = task.spec
+def _limits(task: Task, r: CandidateResult, agreement: dict[str, Any] | None) -> tuple[bool, str]:
+    """Whether a candidate qualifies: results on every case, the procedure's quality verdict, then
+    the rule the gate applies too (decide/_qualify.py); the reason when not."""
     if r.n == 0:
         if r.adaptive:
             return False, r.adaptive
@@ -213,19 +198,11 @@ def _limits(task: Task, r: CandidateResult, judged: Any = None) -> tuple[bool, s
         return False, f"evaluated on {r.n} of {r.cases} cases; run `tierwise run {task.name} --models {r.model}`"
     if not r.qualifies:
         return False, r.why_not
-    if spec.max_error_rate is not None and r.error_rate > spec.max_error_rate:
-        return False, f"error rate {r.error_rate:.1%} > {spec.max_error_rate:.1%}"
-    if spec.max_p95_latency_ms is not None and not (r.p95_ms <= spec.max_p95_latency_ms):
-        return False, f"p95 latency {r.p95_ms:.0f} ms > {spec.max_p95_latency_ms:.0f} ms"
-    if r.cost_per_call is None:
-        return False, "no price known; add price: to its tierwise.yaml entry"
-    untrusted = _judge_trusted(task, judged)
-    if untrusted:
-        return False, untrusted
-    return True, ""
+    verdict = qualification(task, r, agreement)
+    return verdict.qualifies, verdict.reason
 
 
-def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: Any) -> None:
+def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: TaskJudged | None) -> None:
     """With human verdicts on a judged task, a model's bound is the one corrected for the judge's
     measured error (decide/_judged.py), the plain one kept beside it; a corrected bound under the
     bar cannot qualify, whatever the judge's grades alone say."""
@@ -282,8 +259,9 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
     return best, fallbacks
 
 
-def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[str, Any] | None,
-           volume: float | None = None, adaptive: Any = None, stale: frozenset[str] = frozenset()) -> Decision:
+def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current: dict[str, Any] | None,
+           volume: float | None = None, adaptive: AdaptiveSettings | None = None,
+           stale: frozenset[str] = frozenset()) -> Decision:
     """Apply the decision rule to one task. `adaptive`: the AdaptiveSettings of the task's
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
     with results only under an old spec."""
@@ -305,8 +283,9 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     results = candidate_results(task, cands, frame, used, groups, stale, judged)
     selection = _quality(task, results, frame, state, data, groups)
     _correct_for_the_judge(task, results, judged)
+    agreement = judged.agreement.to_dict() if judged is not None and judged.agreement is not None else None
     for r in results:
-        r.qualifies, r.why_not = _limits(task, r, judged)
+        r.qualifies, r.why_not = _limits(task, r, agreement)
     by_target: dict[str, CandidateResult] = {}
     for r in results:  # two catalog entries may share a target (one rule, two prices): the first names it
         by_target.setdefault(r.target, r)
@@ -338,9 +317,8 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     evaluated = [r for r in results if r.n]
     pin = (current or {}).get("pin")
     pin_note = None
-    untrusted = _judge_trusted(task, judged)
     fallbacks_for = lambda last: pick(results, first=last)[1]  # noqa: E731 - a cascade's fallbacks, as a model's
-    if pin and cascade_policy.keep_pinned(task, decision, fallbacks_for, untrusted):
+    if pin and cascade_policy.keep_pinned(task, decision, fallbacks_for, agreement):
         return decision
     if pin and best is not None:
         if current_res is None or not current_res.qualifies:
@@ -359,7 +337,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     elif best is not None and current is not None and (current_res is None or current_res.model != best.model):
         best, fallbacks = _backed_change(task, frame, decision, results, current_res, best, fallbacks)
     if not pin and cascade_policy.choose(task, frame, decision, results, selection, best, current_res,
-                                         fallbacks_for, untrusted):
+                                         fallbacks_for, agreement):
         return decision
     if best is None:
         if not evaluated:
@@ -391,7 +369,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: Any, current: dict[st
     return decision
 
 
-def _backed_change(task: Task, frame: Any, decision: Decision, results: list[CandidateResult],
+def _backed_change(task: Task, frame: pd.DataFrame, decision: Decision, results: list[CandidateResult],
                    current_res: CandidateResult | None, best: CandidateResult, fallbacks: list[CandidateResult]
                    ) -> tuple[CandidateResult | None, list[CandidateResult]]:
     """Test the proposed change against the current model; when the spec requires it and

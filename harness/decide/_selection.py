@@ -35,9 +35,9 @@ comparison.
 p-values (one-sided, H0: mean < threshold):
 - pass/fail scores: the exact binomial p-value P(Binomial(n, threshold) >= successes), the test
   dual to the one-sided Clopper-Pearson bound: p <= alpha exactly when the Clopper-Pearson lower
-  bound at confidence 1 - alpha is >= threshold. Valid at every n.
-- continuous scores in [0, 1]: the p-value dual to the widened BCa bootstrap lower bound that
-  harness.decide.stats.bootstrap_lower computes (same resampling, same seed): p <= alpha exactly when
+  bound at confidence 1 - alpha is >= threshold. Valid at every n (stats.binomial_p_value).
+- continuous scores in [0, 1]: the p-value dual to the widened BCa bootstrap lower bound
+  (stats.BootstrapBound, the one bootstrap the decision uses): p <= alpha exactly when
   that bound at 1 - alpha is >= threshold. It inherits that bound's limits (approximate; measured
   coverage 0.90-0.97 at a nominal 0.95 for n = 10-50), and at the small levels Holm uses with many
   candidates the bootstrap tail is less accurate still. With one candidate Holm, fixed-sequence and
@@ -60,9 +60,9 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy import special as _sp
 
 from ..util import below
+from .stats import BootstrapBound, binomial_p_value, check_confidence, clopper_pearson_lower, is_binary
 
 PROCEDURES = ("holm", "fixed_sequence", "each_alone")
 PROCEDURE_NAMES = {
@@ -70,7 +70,6 @@ PROCEDURE_NAMES = {
     "fixed_sequence": "fixed-sequence, cheapest first",
     "each_alone": "each candidate alone (no multiplicity control)",
 }
-_CHUNK_ELEMENTS = 1 << 21  # bootstrap index draws in blocks of about 2M, as harness.decide.stats does
 
 
 # --------------------------------------------------------------------------- inputs and outputs
@@ -152,111 +151,7 @@ class Selection:
                 f"any candidate below {self.threshold:g} qualifies is at most {_pct(alpha)}")
 
 
-# --------------------------------------------------------------------------- p-values and bounds
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-
-
-def binomial_p_value(successes: int, n: int, threshold: float) -> float:
-    """Exact one-sided p-value for H0 "pass rate < threshold": P(Binomial(n, threshold) >= successes).
-
-    Dual to the one-sided Clopper-Pearson bound: p <= alpha iff that bound at 1 - alpha is >=
-    threshold. No cases is no evidence (1.0); a threshold <= 0 is met by any rate (0.0).
-    """
-    if n < 0 or not 0 <= successes <= n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
-    if threshold <= 0:
-        return 0.0
-    if n == 0 or successes == 0 or threshold >= 1:
-        return 1.0
-    return float(_sp.betainc(successes, n - successes + 1, threshold))
-
-
-def clopper_pearson_lower(successes: int, n: int, confidence: float) -> float:
-    """One-sided exact (Clopper-Pearson) lower bound; 0.0 with no successes."""
-    _check_confidence(confidence)
-    if successes == 0:
-        return 0.0
-    return float(_sp.betaincinv(successes, n - successes + 1, 1 - confidence))
-
-
-class BootstrapBound:
-    """The widened BCa bootstrap lower bound of a mean, and the p-value dual to it.
-
-    Same construction, resampling and seed as harness.decide.stats.bootstrap_lower (see its docstring
-    for the method, its measured coverage and limits), so that `lower(c)` equals that function's
-    value and `p_value(t) <= 1 - c` exactly when `lower(c) >= t`. The resamples are drawn once,
-    so bounds at many levels (Holm's) cost one bootstrap.
-    """
-
-    def __init__(self, scores: Sequence[float], n_resamples: int = 10_000, seed: int = 0):
-        x = np.asarray(scores, dtype=float).reshape(-1)
-        if not np.all(np.isfinite(x)):
-            raise ValueError("scores must be finite numbers (count failed calls as 0)")
-        self.x, self.n = x, len(x)
-        self.constant = self.n >= 2 and bool(np.all(x == x[0]))
-        if self.n < 2 or self.constant:
-            return
-        block = max(1, _CHUNK_ELEMENTS // self.n)
-        rng = np.random.default_rng(seed)
-        means = np.empty(n_resamples)
-        for start in range(0, n_resamples, block):
-            stop = min(n_resamples, start + block)
-            means[start:stop] = x[rng.integers(0, self.n, size=(stop - start, self.n))].mean(axis=1)
-        self.means = means
-        self.sorted = np.sort(means)
-        theta = x.mean()
-        below = np.count_nonzero(means < theta) + 0.5 * np.count_nonzero(means == theta)
-        share = min(max(below / len(means), 0.5 / len(means)), 1 - 0.5 / len(means))
-        self.z0 = float(_sp.ndtri(share))
-        jack = (x.sum() - x) / (self.n - 1)
-        d = jack.mean() - jack
-        spread = float(np.sum(d * d))
-        self.accel = float(np.sum(d**3)) / (6.0 * spread**1.5) if spread > 0 else 0.0
-        self.widen = math.sqrt(self.n / (self.n - 1))
-
-    def _level(self, alpha: float) -> float:
-        z = self.z0 + self.widen * float(_sp.stdtrit(self.n - 1, alpha))
-        denom = 1.0 - self.accel * z
-        return float(_sp.ndtr(self.z0 + z / denom)) if denom > 0 else 0.0
-
-    def lower(self, confidence: float) -> float:
-        """The lower bound at `confidence` (0.0 when n < 2, the common value when all are equal)."""
-        _check_confidence(confidence)
-        if self.n < 2:
-            return 0.0
-        if self.constant:
-            return float(self.x[0])
-        return float(np.quantile(self.means, self._level(1 - confidence)))
-
-    def p_value(self, threshold: float) -> float:
-        """Smallest alpha at which lower(1 - alpha) >= threshold (0.0 if at all, 1.0 if at none)."""
-        if self.n < 2:
-            return 0.0 if threshold <= 0 else 1.0
-        if self.constant:
-            return 0.0 if self.x[0] >= threshold else 1.0
-        s, b = self.sorted, len(self.sorted)
-        if threshold <= s[0]:
-            return 0.0
-        if threshold > s[-1]:
-            return 1.0
-        # np.quantile(level) >= threshold  <=>  level >= need, with numpy's linear interpolation
-        j = int(np.searchsorted(s, threshold, side="left"))
-        h = j - 1 + (threshold - s[j - 1]) / (s[j] - s[j - 1])
-        need = h / (b - 1)
-        w = float(_sp.ndtri(need)) - self.z0  # need level: z0 + u / (1 - a u) >= ndtri(need) with u = z
-        a = self.accel
-        if 1 + a * w <= 0:  # beyond the reach of the BCa map: every level (a > 0) or none (a < 0)
-            return 0.0 if a > 0 else 1.0
-        u = w / (1 + a * w)  # = z0 + z_alpha
-        return float(min(1.0, max(0.0, _sp.stdtr(self.n - 1, (u - self.z0) / self.widen))))
-
-
-def _is_binary(x: np.ndarray) -> bool:
-    return bool(np.all((x == 0.0) | (x == 1.0)))
+# --------------------------------------------------------------------------- one candidate's evidence
 
 
 class _Evidence:
@@ -284,7 +179,7 @@ class _Evidence:
             if len(x) and (np.any(x < 0) or np.any(x > 1) or not np.all(np.isfinite(x))):
                 raise ValueError(f"candidate {c.name!r}: scores must be in [0, 1]")
             self.n = len(x)
-            if _is_binary(x):
+            if is_binary(x):
                 self.k, self.method = int(x.sum()), "exact"
             else:
                 self.method, self.boot = "bootstrap", BootstrapBound(x)
@@ -381,7 +276,7 @@ def select(candidates: Sequence[Candidate], threshold: float, confidence: float,
     The recommender takes `Selection.qualifying()` (cheapest first) for the pick and fallbacks,
     after also applying its error-rate, latency and price conditions.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     if procedure not in PROCEDURES:
         raise ValueError(f"procedure must be one of {', '.join(PROCEDURES)}, got {procedure!r}")
     names = [c.name for c in candidates]

@@ -72,11 +72,13 @@ would still have qualified (a betting or bootstrap bound above its own mean), wh
 r = 0.25 was chosen on that benchmark: r = 0.5 saved no more calls and agreed less (94 %), because
 most calls go to candidates near the bar, which no rule can settle early.
 
-Repeats (`repeats: k`): the case is the unit. Average each case's k scores (`case_means`) and
-run every bound here, and the fixed-n ones, on the per-case means: those are i.i.d. draws in
-[0, 1] whatever the correlation between repeats of one case, so the guarantees above hold for
-the mean over cases of each case's expected score. Treating the n k samples as independent would
-overstate the evidence by up to a factor k (when repeats agree) — see `cluster_lower_bound`.
+Repeats (`repeats: k`): the case is the unit. Each case's k scores are averaged first
+(_adaptive.observed here, _rule.case_scores for a full run), and every bound here, and the
+fixed-n ones, runs on the per-case means: those are i.i.d. draws in [0, 1] whatever the
+correlation between repeats of one case, so the guarantees above hold for the mean over cases of
+each case's expected score (the bootstrap over case means is the cluster bootstrap). Treating the
+n k samples as independent would overstate the evidence by up to a factor k when repeats agree
+(tests/decide/test_recommend.py simulates it).
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ from scipy import special as _sp
 
 from ..util import below
 from ._sample_size import critical_count
-from ._selection import BootstrapBound, Candidate, Selection, binomial_p_value, clopper_pearson_lower, select
+from ._selection import Candidate, Selection, select
+from .stats import BootstrapBound, binomial_p_value
 
 TRUNCATION = 0.5  # c in lambda_i(m) = min(lambda_i, c / m); the paper's default
 
@@ -190,40 +193,6 @@ def lower_sequence(x: Sequence[float], alpha: float, truncation: float = TRUNCAT
 def upper_sequence(x: Sequence[float], alpha: float, truncation: float = TRUNCATION) -> np.ndarray:
     """U_1..U_n; P(the true mean is ever above U_t) <= alpha."""
     return 1.0 - lower_sequence(1.0 - _as_unit_scores(x), alpha, truncation)
-
-
-# --------------------------------------------------------------------------- repeats: the case is the unit
-
-
-def case_means(scores_by_case: Sequence[Sequence[float]]) -> np.ndarray:
-    """Each case's mean over its repeats: the unit the bounds are computed on."""
-    out = []
-    for i, s in enumerate(scores_by_case):
-        a = np.asarray(s, dtype=float).reshape(-1)
-        if len(a) == 0:
-            raise ValueError(f"case {i} has no scores")
-        out.append(float(a.mean()))
-    return _as_unit_scores(out)
-
-
-def consistency(scores_by_case: Sequence[Sequence[float]], passed_at: float = 1.0) -> list[tuple[int, int]]:
-    """Per case (repeats passed, repeats run): the report's "3 of 3", "2 of 3"."""
-    return [(int(np.count_nonzero(np.asarray(s, dtype=float) >= passed_at)), len(s)) for s in scores_by_case]
-
-
-def cluster_lower_bound(scores_by_case: Sequence[Sequence[float]], confidence: float) -> tuple[float, float, str]:
-    """(mean, one-sided lower bound, method) of the mean over cases of each case's mean score.
-
-    The case, not the sample, is the unit: per-case means are i.i.d. across cases, so an exact
-    Clopper-Pearson bound applies when every case's repeats agree (means all 0 or 1), and the
-    widened BCa bootstrap over cases (resampling whole cases, the cluster bootstrap) otherwise.
-    """
-    m = case_means(scores_by_case)
-    if len(m) == 0:
-        return math.nan, 0.0, "exact"
-    if np.all((m == 0) | (m == 1)):
-        return float(m.mean()), clopper_pearson_lower(int(m.sum()), len(m), confidence), "exact"
-    return float(m.mean()), BootstrapBound(m).lower(confidence), "cluster_bootstrap"
 
 
 # --------------------------------------------------------------------------- case order

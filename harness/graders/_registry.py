@@ -7,26 +7,14 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import GraderError
+from ..fingerprint import GoldenCase as Case
 
 _OUTPUT_SPEC = "output_spec"  # a factory parameter filled from the task, never by the user
 _PROJECT_ROOT = "project_root"  # likewise: the project's folder, for options that name a file
 _INJECTED = (_OUTPUT_SPEC, _PROJECT_ROOT)
-
-
-class Case(Protocol):
-    """What a grader reads of a golden case (harness.project.Case, a frozen dataclass, is one)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def vars(self) -> Mapping[str, Any]: ...
-
-    @property
-    def expected(self) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from ._structured import describe as describe_structured
 from ._structured import probe as probe_structured
 from ._litellm import litellm as load_litellm
 from ._local import LocalServer, choices_grammar, start_local, weights_identity
-from ._pricing import cost_of, is_priced, litellm_prices, price_map_version, prompt_tokens
+from ._pricing import cost_of, is_priced, litellm_prices, price_map_version, prompt_tokens, wall_priced
 from ._timing import fine_switching
 
 __all__ = ["ABSTAINED", "CALL_OPTIONS", "CallResult", "Candidate", "Catalog", "LocalServer", "ModelEntry", "Price", "candidate_identity", "call_kwargs", "call_litellm",
            "choices_grammar", "complete", "constraint", "cost_of", "fine_switching", "is_priced", "litellm_prices", "load_litellm",
            "price_map_version", "prompt_tokens", "resolve_candidates", "secret_label", "start_local", "structured",
-           "takes_seed", "weights_identity", "STRUCTURED_FIX", "describe_structured", "probe_structured", "unconstrained"]
+           "takes_seed", "wall_priced", "weights_identity", "STRUCTURED_FIX", "describe_structured", "probe_structured", "unconstrained"]

@@ -18,6 +18,28 @@ class Price(_Strict):
     output_per_mtok: float | None = Field(None, ge=0)
     per_call: float | None = Field(None, ge=0)
     per_hour: float | None = Field(None, ge=0)
+    # The throughput a per_hour price charges at (tokens a second on the machine that serves the
+    # model): a self-hosted endpoint's calls are then priced on their tokens, not on wall time
+    # that moves with the server's load; on a local: model it replaces the reference rate.
+    output_tokens_per_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    prompt_tokens_per_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _rates_together(self) -> "Price":
+        rates = (self.output_tokens_per_s, self.prompt_tokens_per_s)
+        if any(r is not None for r in rates):
+            if None in rates:
+                missing = "prompt_tokens_per_s" if self.prompt_tokens_per_s is None else "output_tokens_per_s"
+                raise ValueError(f"set {missing} too: a stated throughput needs both the prompt and the output rate "
+                                 "(tokens a second on the serving machine)")
+            if self.per_hour is None:
+                raise ValueError("output_tokens_per_s / prompt_tokens_per_s price a per_hour price; "
+                                 "add per_hour: (dollars an hour of the serving machine)")
+        return self
+
+    @property
+    def stated_rate(self) -> bool:
+        return self.output_tokens_per_s is not None and self.prompt_tokens_per_s is not None
 
 
 # Call options a catalog entry may set beside `litellm:`; each is passed to the call as it is.

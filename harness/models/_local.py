@@ -148,15 +148,16 @@ def weights_path(local: str) -> Path:
 IN_PROCESS = True
 
 
-def start_local(models: dict[str, str], threads: int | None = None) -> "LocalServer | Any":
+def start_local(models: dict[str, str], threads: int | None = None, note: Any = None) -> "LocalServer | Any":
     """Start serving local models (alias -> `local:` value) for a run; stop() when done.
 
     The returned object's route(cand) gives the candidate and call arguments for complete().
+    `note` receives what the thread governor tells the user (models/_threads.py).
     """
     if IN_PROCESS:
         from ._inprocess import LocalModels
 
-        return LocalModels(models, threads=threads).start()
+        return LocalModels(models, threads=threads, note=note).start()
     return LocalServer(models, threads=threads).start()
 
 
@@ -173,7 +174,9 @@ class LocalServer:
 
     def __init__(self, models: dict[str, str], threads: int | None = None, n_ctx: int = 2048):
         self.models = models  # alias -> local: value
-        self.threads = threads or max(1, os.cpu_count() or 1)
+        from ._threads import default_threads
+
+        self.threads = threads or default_threads()
         self.n_ctx = n_ctx
         self.port = 0
         self._proc: subprocess.Popen | None = None

@@ -22,7 +22,11 @@ Limits: a mixture-of-experts model reads only its active experts per token and i
 a model whose size is unknown is charged as the reference model.
 
 A `per_hour` price on any other model (a self-hosted OpenAI-compatible endpoint, whose weights
-Tierwise does not see) is charged on the call's wall-clock latency.
+Tierwise does not see) is charged on its tokens at the throughput the price states
+(`output_tokens_per_s`, `prompt_tokens_per_s`: what the serving machine does), and only without
+one on the call's wall-clock latency, which moves with the server's load (`tierwise models` says
+so). A stated throughput on a local model replaces the reference rate: the machine the user
+will actually serve from.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int
         total += mapped or 0.0
     if price is not None:
         total += price.per_call or 0.0
-        seconds = local_seconds(cand, pt, ct) if cand.kind == "local" else latency_s
+        seconds = compute_seconds(cand, pt, ct, latency_s)
         if price.per_hour is not None and seconds is not None:
             total += price.per_hour * seconds / 3600.0
     return total
@@ -65,6 +69,24 @@ def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int
 LOCAL_OUTPUT_TOKENS_PER_S = 16.0     # Qwen2.5-Coder-0.5B Q4_K_M, 2 threads (see the module's docstring)
 LOCAL_PROMPT_TOKENS_PER_S = 150.0
 LOCAL_REFERENCE_BYTES = 491_400_064  # that model's GGUF file
+
+
+def compute_seconds(cand: "Candidate", prompt: float, output: float, latency_s: float | None) -> float | None:
+    """The machine seconds a per_hour price charges a call: its tokens at the price's stated
+    throughput, else a local model's tokens at the reference rate, else the call's latency."""
+    price = cand.entry.price
+    if price is not None and price.stated_rate:
+        return output / (price.output_tokens_per_s or 1.0) + prompt / (price.prompt_tokens_per_s or 1.0)
+    if cand.kind == "local":
+        return local_seconds(cand, prompt, output)
+    return latency_s
+
+
+def wall_priced(cand: "Candidate") -> bool:
+    """Whether a per_hour price falls back to the call's wall time (which moves with load)."""
+    price = cand.entry.price
+    return (price is not None and price.per_hour is not None and not price.stated_rate
+            and cand.kind != "local")
 
 
 def local_seconds(cand: "Candidate", prompt: float, output: float) -> float:

@@ -128,6 +128,11 @@ class Task:
     def name(self) -> str:
         return self.spec.task
 
+    @property
+    def uses_judge(self) -> bool:
+        """Whether grading calls a model (an llm_judge, a pairwise comparison): its scores are a judge's."""
+        return any(g.calls_models for g in self.graders)
+
     @cached_property
     def _templates(self) -> dict[tuple[str, str], Any]:
         return {}

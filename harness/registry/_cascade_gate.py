@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..decide import entry_label
+from ..decide import entry_label, qualification
 from ..project import Project
-from ._consistency import ROUNDING, binomial_upper_tail, evidence_problems
+from ..util import threshold_text
+from ..decide.stats import binomial_upper_tail
+from ._consistency import ROUNDING, evidence_problems
 from ._evidence import TaskEvidence, evidence_path
-from ._gate import (FAIL, PARAM_KEYS, PASS, STALE, TaskGate, _judge_quality, _option_problems, _quality,
-                    _stale_model, _staleness, run_fix, threshold_text, value_text)
+from ._gate import FAIL, PARAM_KEYS, PASS, STALE, TaskGate, _option_problems, _stale_model, _staleness, run_fix, value_text
 
 
 def check_cascade(project: Project, name: str, entry: dict[str, Any], evidence: Any,
@@ -75,9 +76,12 @@ def check_cascade(project: Project, name: str, entry: dict[str, Any], evidence: 
         return TaskGate(name, FAIL, "; ".join(problems + stale), fix)
     if stale:
         return TaskGate(name, STALE, "stale evidence: " + "; ".join(stale), fix)
-    quality = family_problems(task, record) + _quality(task, record, "cascade ", record.threshold) \
-        + _judge_quality(task, record)
-    quality += [q for fb in fallbacks if fb in records for q in _quality(task, records[fb], "fallback ", None)]
+    # the rule recommend applies (decide/_qualify.py), to the cascade's recorded figures and today's spec
+    verdict = qualification(task, record, record.judge_agreement, record.threshold)
+    quality = family_problems(task, record) + [f"cascade {cascade.name} {why}" for why in verdict.shortfalls]
+    quality += [verdict.judge] if verdict.judge else []
+    quality += [f"fallback {records[fb].model} {why}" for fb in fallbacks if fb in records
+                for why in qualification(task, records[fb], record.judge_agreement).shortfalls]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
     at = f" at confidence >= {cascade.threshold:g}" if cascade.threshold is not None else ""

@@ -4,13 +4,14 @@ did not write, on a fresh checkout (no store, no scipy: `tierwise gate` starts w
 The evidence file is committed text that anyone can edit; the gate cannot re-run the models
 (`--rerun` does), but it can refuse a record that no honest run could have written:
 
-- counts and bounds in range: n >= 1, 0 <= lower <= mean <= 1 (a lower confidence bound
+- counts and bounds in range: confidence in (0, 1), n >= 1, 0 <= lower <= mean <= 1 (a lower confidence bound
   never exceeds the mean it bounds; the judge-corrected bound never exceeds the judge's own),
   the procedure's level in (0, 1 - confidence], run ids present and shaped like the store's;
 - pass/fail scores (method exact): the passed cases k (recorded as `successes`, else read
   from mean x n, which must then be a whole number) and the exact Clopper-Pearson bound
-  recomputed from k and n: equal to `lower` at the recorded level for a fixed-n run, and never
-  above the bound at the task's confidence for any record (a smaller level only lowers it);
+  recomputed from k and n (decide.stats.clopper_pearson_lower_pure, the bound in pure Python):
+  equal to `lower` at the recorded level for a fixed-n run, and never above the bound at the
+  task's confidence for any record (a smaller level only lowers it);
 - the record's digest (fingerprint.evidence_digest), when it has one, still matches.
 
 Continuous scores (bootstrap bounds) cannot be recomputed without the scores, which the file
@@ -22,10 +23,10 @@ Records written before `successes` and `digest` existed are read and checked as 
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
+from ..decide.stats import clopper_pearson_lower_pure
 from ..fingerprint import EVIDENCE_DIGEST_KEY, evidence_digest
 from ._evidence import ModelEvidence, TaskEvidence
 
@@ -40,6 +41,8 @@ def evidence_problems(raw: dict[str, Any], record: TaskEvidence) -> list[str]:
     if written is not None and written != evidence_digest(raw):
         out.append(f"{EVIDENCE_DIGEST_KEY}: {written} does not match the record (edited after "
                    f"`tierwise recommend --write` wrote it)")
+    if not 0.0 < record.confidence < 1.0:  # NaN fails too; every bound below needs one in (0, 1)
+        return out + [f"confidence: {record.confidence} is not in (0, 1)"]
     out += model_problems(record, record.confidence)
     for i, fb in enumerate(record.fallbacks):
         out += [f"fallbacks[{i}].{p}" for p in model_problems(fb, record.confidence)]
@@ -92,44 +95,8 @@ def _count_problems(m: ModelEvidence, confidence: float) -> list[str]:
                     f"(pass/fail) bound needs"]
     fixed_level = m.level is not None and not m.adaptive
     at = 1 - m.level if fixed_level else confidence
-    bound = clopper_pearson_lower(k, m.n, at)
+    bound = clopper_pearson_lower_pure(k, m.n, at)
     if m.lower > bound + ROUNDING or (fixed_level and m.lower < bound - ROUNDING):
         how = "" if fixed_level else "at most "
         return [f"lower: {m.lower} but the exact bound for {k} of {m.n} cases at {at:.6g} is {how}{bound:.6f}"]
     return []
-
-
-def clopper_pearson_lower(k: int, n: int, confidence: float) -> float:
-    """The one-sided exact (Clopper-Pearson) lower bound: the p with P(X >= k | n, p) = 1 -
-    confidence (0 when k = 0), by bisection on the binomial tail in pure Python (the gate runs
-    without scipy). Agrees with decide.stats.clopper_pearson_lower (scipy's beta quantile) to
-    1e-9 (tests/registry/test_consistency.py)."""
-    if k <= 0:
-        return 0.0
-    target, lo, hi = 1 - confidence, 0.0, 1.0
-    for _ in range(60):  # 2**-60: far below the file's 6 decimals
-        mid = (lo + hi) / 2
-        if binomial_upper_tail(k, n, mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def binomial_upper_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), summed in log space from k up (exact to float
-    precision; the terms past the mode fall geometrically, so the sum stops when they vanish)."""
-    if k <= 0:
-        return 1.0
-    if k > n or p <= 0.0:
-        return 0.0
-    if p >= 1.0:
-        return 1.0
-    log_p, log_q, total = math.log(p), math.log1p(-p), 0.0
-    base = math.lgamma(n + 1)
-    for i in range(k, n + 1):
-        term = math.exp(base - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
-        total += term
-        if i > n * p and term < total * 1e-17:
-            break
-    return min(1.0, total)

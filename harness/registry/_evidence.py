@@ -12,13 +12,17 @@ import datetime as _dt
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_serializer
 
 from ..errors import RegistryError
 from ..fingerprint import EVIDENCE_DIGEST_KEY, evidence_digest
 from ..util import Strict, atomic_write, tierwise_version
+
+if TYPE_CHECKING:  # the gate reads evidence at start-up; a decision's module loads SciPy
+    from ..decide import CandidateResult, Decision
+    from ..project import Project, Task
 
 EVIDENCE_VERSION = 1
 
@@ -120,6 +124,15 @@ class TaskEvidence(ModelEvidence):
     digest: str | None = None        # fingerprint.evidence_digest of this record as written (added within 1)
     cascade: CascadeEvidence | None = None  # the entry is a cascade (added within 1; absent for a model)
 
+    @model_serializer(mode="wrap")
+    def _no_cascade_key_for_a_model(self, handler: Any) -> dict[str, Any]:
+        # A model's record is written without the key, so files written before cascades read and
+        # write back byte for byte.
+        data = handler(self)
+        if self.cascade is None:
+            data.pop("cascade", None)
+        return data
+
     def records(self) -> dict[str, ModelEvidence]:
         """Every model's evidence (the main one and the fallbacks) by registry target."""
         out: dict[str, ModelEvidence] = {fb.target: fb for fb in self.fallbacks}
@@ -210,8 +223,7 @@ def write_evidence(registry_path: Path, tasks: dict[str, TaskEvidence]) -> list[
     doc = read_evidence(registry_path, missing_ok=True)
     changed = []
     for name, evidence in tasks.items():
-        # A model's record has no cascade key at all: files written before cascades stay byte for byte.
-        new = evidence.model_dump(mode="json", exclude={"cascade"} if evidence.cascade is None else None)
+        new = evidence.model_dump(mode="json")
         new[EVIDENCE_DIGEST_KEY] = evidence_digest(new)
         if _without_time(doc.tasks.get(name)) != _without_time(new):
             doc.tasks[name] = new
@@ -227,31 +239,43 @@ def _without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if record is None else {k: v for k, v in record.items() if k not in ("recorded_at", EVIDENCE_DIGEST_KEY)}
 
 
-def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> TaskEvidence:
+# A ModelEvidence is a decision's CandidateResult as written: every field is copied by name from
+# it (tests/registry/test_evidence.py keeps the two in step), through these conversions, except
+# the three a decision does not hold, which build_evidence adds.
+_NOT_IN_A_DECISION = ("identity", "price_map_version", "successes")
+_WRITTEN: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("mean", "lower", "error_rate", "p95_ms", "adjusted_p", "plain_lower"),
+                    lambda value: _r(value)),         # 6 decimals; NaN (not measured) as null
+    "cost_spread": lambda spread: spread or None,     # only a measured (compute) price has one
+}
+
+
+def model_evidence(c: CandidateResult, identity: dict[str, Any], price_map_version: str) -> dict[str, Any]:
+    """One model's evidence record, as written, from its figures in a decision."""
+    out = {name: _WRITTEN.get(name, lambda value: value)(getattr(c, name))
+           for name in ModelEvidence.model_fields if name not in _NOT_IN_A_DECISION}
+    if c.plain_lower is None:  # human_labels counts the verdicts that corrected `lower`: none here
+        out["human_labels"] = 0
+    return {**out, "identity": identity, "price_map_version": price_map_version, "successes": _successes(c)}
+
+
+def build_evidence(project: Project, decision: Decision, runs: list[dict[str, Any]]) -> TaskEvidence:
     """The evidence record of one decided task (its recommended model and fallbacks)."""
+    from ..models import candidate_identity
+
     task = project.tasks[decision.task]
     by_model = {c.model: c for c in decision.candidates}
     run_versions = {r["id"]: r.get("price_map_version") for r in runs}
 
     def record(name: str) -> dict[str, Any]:
-        from ..models import candidate_identity
-
         c = by_model[name]
-        return {
-            "model": name, "target": c.target, "spec_hash": c.spec_hash,
-            "identity": candidate_identity(project.config.models[name]), "n": c.n, "mean": _r(c.mean),
-            "lower": _r(c.lower), "method": c.method, "error_rate": _r(c.error_rate), "p95_ms": _r(c.p95_ms),
-            "cost_per_call": c.cost_per_call, "run_ids": c.run_ids,
-            "price_map_version": sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else "",
-            "adjusted_p": _r(c.adjusted_p), "level": c.level, "adaptive": c.adaptive, "settled": c.settled,
-            "repeats": c.repeats, **({"successes": _successes(c)} if _successes(c) is not None else {}),
-            **({"cost_spread": c.cost_spread} if c.cost_spread else {}),
-            **({"plain_lower": _r(c.plain_lower), "human_labels": c.human_labels} if c.plain_lower is not None else {}),
-        }
+        version = sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else ""
+        return model_evidence(c, candidate_identity(project.config.models[name]), version)
 
     entry = decision.entry
+    assert entry is not None and decision.recommended is not None, "only a decision that recommends has evidence"
     main = record(decision.recommended) if decision.cascade is None else \
-        _cascade_record(project, task, decision, record, run_versions)
+        _cascade_record(task, decision, record, run_versions)
     return TaskEvidence.model_validate({
         **main,
         "params": {k: entry.get(k) for k in ("max_tokens", "temperature") if entry.get(k) is not None},
@@ -263,12 +287,12 @@ def build_evidence(project: Any, decision: Any, runs: list[dict[str, Any]]) -> T
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),
-        **({"labels_hash": task.labels.sha256} if getattr(task, "labels", None) is not None else {}),
+        **({"labels_hash": task.labels.sha256} if task.labels is not None else {}),
     })
 
 
-def _cascade_record(project: Any, task: Any, decision: Any, record: Any, run_versions: dict[str, Any]
-                    ) -> dict[str, Any]:
+def _cascade_record(task: Task, decision: Decision, record: Callable[[str], dict[str, Any]],
+                    run_versions: dict[str, Any]) -> dict[str, Any]:
     """The top-level fields of a cascade's record (its figures at the chosen threshold) and its
     `cascade` block; `record(name)` is a model's record, from which each stage takes its identity."""
     row = decision.cascade
@@ -296,7 +320,7 @@ def _cascade_record(project: Any, task: Any, decision: Any, record: Any, run_ver
     }
 
 
-def _noninferiority(decision: Any) -> dict[str, Any] | None:
+def _noninferiority(decision: Decision) -> dict[str, Any] | None:
     cmp = decision.comparison
     if cmp is None or cmp.proposed != decision.recommended or not decision.current:
         return None
@@ -305,7 +329,7 @@ def _noninferiority(decision: Any) -> dict[str, Any] | None:
             "method": cmp.test, "shown": cmp.shown, "required": cmp.required}
 
 
-def _successes(c: Any) -> int | None:
+def _successes(c: CandidateResult) -> int | None:
     """Cases passed, for a bound on pass/fail scores (method exact or wilson); None otherwise."""
     if c.method not in ("exact", "wilson") or not c.n or c.mean is None or math.isnan(c.mean):
         return None

@@ -10,11 +10,16 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryError
+from ..project import Project
 from ..util import atomic_write
 from ._cascade import check_cascade_entry, yaml_cascade
+from ._evidence import build_evidence, write_evidence
+
+if TYPE_CHECKING:  # the gate reads the registry at start-up; a recommendation's module loads SciPy
+    from ..decide import Recommendation
 
 ENTRY_KEYS = ("model", "cascade", "fallbacks", "max_tokens", "temperature", "options", "pin")
 # cascade: [{model:, defer: [...]}, …, {model:}]: instead of model:, a certified cascade (registry/_cascade.py).
@@ -175,10 +180,8 @@ class Written:
         return "; ".join(parts)
 
 
-def write_registry(project: Any, rec: Any) -> Written:
+def write_registry(project: Project, rec: Recommendation) -> Written:
     """Write a recommendation's entries and their evidence; says what changed."""
-    from ._evidence import build_evidence, write_evidence
-
     decided = [d for d in rec.decisions if d.entry is not None]
     if not decided:
         return Written()

@@ -6,7 +6,8 @@ evals/ and golden_sets/ (load_project calls no model), and checks each entry:
 
 - the evidence is for exactly the registry's model, fallbacks, max_tokens and temperature;
 - it was measured on the current spec, prompt and golden set (otherwise it is *stale*);
-- its lower confidence bound clears the task's current threshold and limits.
+- it qualifies under the task's current threshold and limits by the rule `recommend` applies
+  (harness.decide.qualification).
 
 harness.commands.gate puts it together: `--base` (the entries that changed against a git ref,
 gated and listed first) and `--rerun` (the changed tasks evaluated again and judged on fresh
@@ -15,15 +16,15 @@ results instead of the recorded evidence; only then are litellm and the store to
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..project import Project
-from ..util import below
+from ..decide import qualification
+from ..project import Project, Task
+from ..util import threshold_text
 from ._consistency import evidence_problems
-from ._evidence import ModelEvidence, TaskEvidence, evidence_path
+from ._evidence import EvidenceFile, ModelEvidence, TaskEvidence, evidence_path
 
 PASS, FAIL, STALE = "pass", "fail", "stale"
 PARAM_KEYS = ("max_tokens", "temperature")
@@ -102,15 +103,16 @@ def run_fix(task: str, models: list[str] | None = None) -> str:
     return f"tierwise run {task}{only} && tierwise recommend {task} --write"
 
 
-def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: EvidenceFile | None,
                 evidence_problem: str = "") -> TaskGate:
-    """Judge one registry entry against its recorded evidence; calls no model, reads no store."""
+    """Judge one registry entry against its recorded evidence; calls no model, reads no store.
+    `evidence` is None only with `evidence_problem`: why the file could not be read."""
     task = project.tasks.get(name)
     if task is None:
         return TaskGate(name, FAIL, "registry entry has no eval spec (no evals/*.yaml defines this task)",
                         f"restore its spec in evals/, or remove tasks.{name} from {project.config.registry}")
     fix = run_fix(name)
-    if evidence_problem:
+    if evidence_problem or evidence is None:
         return TaskGate(name, FAIL, f"no evidence: {evidence_problem}",
                         f"{fix}, and commit {evidence_path(project.registry_path).name}")
     model = entry.get("model")
@@ -154,8 +156,12 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     if stale:
         return TaskGate(name, STALE, "stale evidence: " + "; ".join(stale), fix)
 
-    quality = _family(task, record) + _quality(task, main, "", record.threshold) + _judge_quality(task, record)
-    quality += [q for fb in fallbacks for q in _quality(task, records[fb], "fallback ", None)]
+    # the rule recommend applies (decide/_qualify.py), to the recorded figures and today's spec
+    verdict = qualification(task, main, record.judge_agreement, record.threshold)
+    quality = _family(task, record) + [f"{main.model} {why}" for why in verdict.shortfalls]
+    quality += [verdict.judge] if verdict.judge else []
+    quality += [f"fallback {records[fb].model} {why}" for fb in fallbacks
+                for why in qualification(task, records[fb], record.judge_agreement).shortfalls]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
     text = f"{main.model}, lower {main.lower:.3f} ≥ {threshold_text(task.spec.threshold)} (n={main.n})"
@@ -166,7 +172,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: An
     return TaskGate(name, PASS, text)
 
 
-def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: EvidenceFile,
                           old: dict[str, Any] | None) -> TaskGate | None:
     """When the spec sets max_regression: a changed model must be shown non-inferior to the one it
     replaced (the model at --base, else the one the evidence names); a FAIL verdict, or None."""
@@ -210,7 +216,7 @@ def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> li
     return out
 
 
-def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvidence,
+def _staleness(project: Project, task: Task, record: TaskEvidence, main: ModelEvidence,
                fallbacks: list[ModelEvidence]) -> list[str]:
     """Why the evidence no longer describes what the current catalog, spec and golden set ask for."""
     stale = _stale_model(project, task, main, record.params)
@@ -227,7 +233,7 @@ def _staleness(project: Project, task: Any, record: TaskEvidence, main: ModelEvi
     return stale
 
 
-def _family(task: Any, record: TaskEvidence) -> list[str]:
+def _family(task: Task, record: TaskEvidence) -> list[str]:
     """Evidence decided over fewer candidates than the spec names was corrected for too few: a
     re-run of only the best-looking candidate must not buy a weaker bound (docs/decisions.md)."""
     named = list(task.spec.candidates)
@@ -243,24 +249,7 @@ def _family(task: Any, record: TaskEvidence) -> list[str]:
     return []
 
 
-def _judge_quality(task: Any, record: TaskEvidence) -> list[str]:
-    """A spec's `judge: {min_agreement}`: judge evidence counts only when the judge's recorded
-    agreement with human verdicts reaches it."""
-    policy = getattr(task.spec, "judge", None)
-    if policy is None or policy.min_agreement is None or not any(g.calls_models for g in task.graders):
-        return []
-    agreement = record.judge_agreement or {}
-    value = agreement.get(policy.agreement)
-    if value is None:
-        return [f"{record.model}'s evidence is judged, and the judge's agreement with people is not recorded "
-                f"(judge.min_agreement {policy.min_agreement:g} in {task.path}); add human verdicts to judge.labels"]
-    if value < policy.min_agreement:
-        return [f"judge agreement ({policy.agreement}) {value:.2f} < min_agreement {policy.min_agreement:g} "
-                f"on {agreement.get('n', 0)} human verdicts"]
-    return []
-
-
-def _stale_model(project: Project, task: Any, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:
+def _stale_model(project: Project, task: Task, record: ModelEvidence, measured: dict[str, Any]) -> list[str]:
     """Why one model's record no longer describes what the current catalog and spec would run."""
     from ..models import candidate_identity
 
@@ -298,7 +287,7 @@ def _identity_change(old: dict[str, Any], new: dict[str, Any]) -> str:
         if keys else "model changed"
 
 
-def _spec_change(task: Any, measured: dict[str, Any]) -> str:
+def _spec_change(task: Task, measured: dict[str, Any]) -> str:
     """Name the part of the spec that changed, where the evidence lets us tell."""
     params = task.params()
     for key in PARAM_KEYS:
@@ -307,25 +296,7 @@ def _spec_change(task: Any, measured: dict[str, Any]) -> str:
     return "prompt, output, params or graders"
 
 
-def _quality(task: Any, record: ModelEvidence, label: str, recorded_threshold: float | None) -> list[str]:
-    spec, out = task.spec, []
-    lower, n = record.lower, record.n
-    if n < len(task.golden) and not record.settled:  # an adaptive run may settle a model early
-        out.append(f"{label}{record.model} was evaluated on {n} of {len(task.golden)} cases")
-    if not lower >= spec.threshold:  # also catches a NaN bound in a hand-edited evidence file
-        was = recorded_threshold
-        note = f", recorded at threshold {threshold_text(was)}" if was is not None and was != spec.threshold else ""
-        out.append(f"{label}{record.model} lower {below(lower)} < threshold {threshold_text(spec.threshold)} (n={n}{note})")
-    rate = record.error_rate
-    if spec.max_error_rate is not None and rate is not None and rate > spec.max_error_rate:
-        out.append(f"{label}{record.model} error rate {rate:.1%} > max_error_rate {spec.max_error_rate:.1%}")
-    p95 = record.p95_ms
-    if spec.max_p95_latency_ms is not None and p95 is not None and p95 > spec.max_p95_latency_ms:
-        out.append(f"{label}{record.model} p95 {p95:.0f} ms > max_p95_latency_ms {spec.max_p95_latency_ms:.0f}")
-    return out
-
-
-def catalog_name(project: Project, task: Any, model: str | None) -> str | None:
+def catalog_name(project: Project, task: Task, model: str | None) -> str | None:
     """The task candidate whose registry string is `model`."""
     return next((m for m in task.spec.candidates if project.config.models[m].target == model), None)
 
@@ -342,10 +313,3 @@ def fix_for_target(project: Project, name: str, model: str | None) -> str:
 
 def value_text(value: Any) -> str:
     return "(none)" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def threshold_text(value: float) -> str:
-    """A threshold: two decimals unless it needs more."""
-    if isinstance(value, float) and math.isfinite(value) and round(value, 2) != value:
-        return f"{value:g}"
-    return f"{value:.2f}"

@@ -11,11 +11,12 @@ from typing import Any
 
 from ..decide import entry_label
 from ..errors import EnvironmentFailure, TierwiseError
+from ..project import Project
 from ._evidence import evidence_path, parse_evidence
 from ._file import read_registry
 
 
-def changes_since(project: Any, base: str, registry: dict[str, dict[str, Any]],
+def changes_since(project: Project, base: str, registry: dict[str, dict[str, Any]],
                   evidence: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
     """Per registry entry, how it differs from `base` (entry, spec, golden set, evidence); and removed ones."""
     git = _Git(project.root, base)
@@ -44,7 +45,7 @@ def changes_since(project: Any, base: str, registry: dict[str, dict[str, Any]],
     return changes, removed
 
 
-def registry_at(project: Any, base: str, git: "_Git | None" = None) -> dict[str, dict[str, Any]]:
+def registry_at(project: Project, base: str, git: "_Git | None" = None) -> dict[str, dict[str, Any]]:
     """The registry's entries as they were at `base` ({} where the file did not exist)."""
     git = git or _Git(project.root, base)
     text = git.show(project.registry_path)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
-
 from ..util import atomic_write
-from ._gate import PASS
+from ._gate import PASS, GateResult
 
 
-def write_junit(result: Any, path: str | Path) -> None:
+def write_junit(result: GateResult, path: str | Path) -> None:
     """JUnit XML, one test case per registry entry, so CI systems show the gate natively."""
     failures = len(result.failures)
     suites = ET.Element("testsuites", name="tierwise", tests=str(len(result.tasks)), failures=str(failures),

@@ -96,7 +96,7 @@ def task_views(project: Any, rec: Any) -> list[TaskView]:
             if d.monthly_volume:
                 view.monthly_saving = view.saving_per_1k * d.monthly_volume / 1000
         view.rows = [_row(d, c, figures.get((d.task, c.model))) for c in d.candidates]
-        view.judged = any(getattr(g, "calls_models", False) for g in task.graders)
+        view.judged = task.uses_judge
         if view.judged:
             view.eval_costs = _eval_costs(rec.frame, d.task)
         view.chart = cost_quality_chart(d)

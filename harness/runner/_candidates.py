@@ -58,6 +58,7 @@ def unconstrained_warnings(tasks: list, cands: dict[str, Candidate]) -> list[str
         mode = cands[name].structured
         why = ("it states no structured: mode" if cands[name].entry.structured is None
                else f"structured: {mode} has no form for that")
-        lines.append(f"{name}: {', '.join(where)} reach this self-hosted model unconstrained ({why}); "
+        verb = "reaches" if len(where) == 1 else "reach"
+        lines.append(f"{name}: {', '.join(where)} {verb} this self-hosted model unconstrained ({why}); "
                      f"fix: {STRUCTURED_FIX}")
     return lines

@@ -66,7 +66,7 @@ class SharedLocal:
         # Name the models this part needs: the engine also keeps those earlier parts used
         # (loaded on demand), which this line would otherwise present as starting now.
         note(f"starting llama.cpp for {', '.join(models)} …")
-        self.engine = start_local({**kept, **models}, threads=threads)
+        self.engine = start_local({**kept, **models}, threads=threads, note=note)
         return self.engine
 
     def stop(self) -> None:
@@ -151,7 +151,7 @@ def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -
 
 def _judged(it: Item) -> bool:
     """Whether grading this item calls a judge (or needs another model's output)."""
-    return any(g.calls_models for g in it.task.graders)
+    return it.task.uses_judge
 
 
 def _uses_judge(items: list[Item], name: str) -> bool:

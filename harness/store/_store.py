@@ -464,6 +464,20 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    # -- a run in progress, read while it writes (store/_progress.py; `tierwise view`) ------------
+    def live_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Runs recorded `running` whose process is still there, newest first (nothing is written)."""
+        from ._progress import live_runs
+
+        return live_runs(self.engine, STALE_RUN_S, _alive, limit)
+
+    def done_counts(self, current: dict, run_ids: Iterable[str] = ()) -> dict[tuple[str, str], int]:
+        """(task, model) -> how many calls of `current` (Plan.current_keys) have a result a run keeps:
+        written by `run_ids`, or stored without an error."""
+        from ._progress import done_counts
+
+        return done_counts(self.engine, current, run_ids)
+
 
 def _alive(pid: int) -> bool:
     if pid == os.getpid():

@@ -10,7 +10,16 @@ from typing import Any
 
 from ..errors import TierwiseError
 from ._append import append_line
-from ._queue import item_key, judge_rows, labels_target, now_iso, read_jsonl
+from ._queue import (
+    blind_order,
+    item_key,
+    judge_rows,
+    labels_target,
+    now_iso,
+    pair_outputs,
+    pairwise_of,
+    read_jsonl,
+)
 
 
 class NotInQueue(TierwiseError):
@@ -29,15 +38,50 @@ def answer_judge(project: Any, frame: Any, key: str, verdict: str, who: str) -> 
     """Append a person's pass/fail verdict on the output the key names to the task's labels file."""
     if verdict not in ("pass", "fail"):
         raise NotInQueue(f"verdict must be pass or fail, got {verdict!r}")
-    _, task_name, _, case = _split(key, 4)
+    task, row, _ = _judged_row(project, frame, key)
+    record = {"case": row["case"], "model": row["model"], "output": row["output"], "verdict": verdict}
+    return _append_verdict(project, task, row, record, who)
+
+
+CHOICES = {"1": 0, "2": 1, "tie": None}
+
+
+def answer_pairwise(project: Any, frame: Any, key: str, choice: Any, who: str) -> Path:
+    """Append a person's blind choice between the two answers the key names ("1", "2" as shown, or
+    "tie") to the labels file, as the pass/fail verdict the task's pairwise grader would give."""
+    if choice not in CHOICES:
+        raise NotInQueue(f'choice must be "1", "2" or "tie", got {choice!r}')
+    task, row, rows = _judged_row(project, frame, key)
+    pair = pairwise_of(task)
+    case = next((c for c in task.golden.cases if c.id == row["case"]), None)
+    if pair is None or case is None or pair.reference(case, pair_outputs(pair, rows).get(row["case"], {})) is None:
+        raise NotInQueue(f"{key}: not a blind comparison of the current results (reload the page)")
+    picked = CHOICES[choice]
+    outcome = "tie" if picked is None else "win" if blind_order(key)[picked] == 0 else "loss"
+    other = "the reference" if pair.against == "reference" else f"{pair.against}'s output"
+    preferred = {"win": "this output", "loss": other, "tie": "neither (equally good)"}[outcome]
+    record = {"case": row["case"], "model": row["model"], "output": row["output"], "verdict": pair.verdict(outcome),
+              "note": f"blind comparison with {other}: preferred {preferred} (pairwise rate {pair.rate})"}
+    return _append_verdict(project, task, row, record, who)
+
+
+def _judged_row(project: Any, frame: Any, key: str) -> tuple[Any, dict[str, Any], list[dict[str, Any]]]:
+    """(the task, the judged output the key names, every judged output of the task)."""
+    kind, task_name, _, case = _split(key, 4)
     task = project.tasks.get(task_name)
-    rows = frame[frame["task"] == task_name] if task is not None and frame is not None and len(frame) else None
-    row = next((r for r in judge_rows(rows) if r["case"] == case
-                and item_key(task_name, case, r["model"], r["output"]) == key), None)
+    rows = judge_rows(frame[frame["task"] == task_name] if task is not None and frame is not None and len(frame)
+                      else None)
+    row = next((r for r in rows if r["case"] == case
+                and item_key(task_name, case, r["model"], r["output"], kind) == key), None)
     if row is None:
         raise NotInQueue(f"{key}: no such output in the current results (re-run or reload the page)")
-    record = {"case": case, "model": row["model"], "output": row["output"], "verdict": verdict,
-              "by": who, "at": now_iso()}
+    return task, row, rows
+
+
+def _append_verdict(project: Any, task: Any, row: dict[str, Any], record: dict[str, Any], who: str) -> Path:
+    """Append one verdict line (with who and when) unless this output already has one."""
+    case = row["case"]
+    record = {**record, "by": who, "at": now_iso()}
 
     def check(lines: list[str]) -> None:
         for obj in _objects(lines):
@@ -86,7 +130,7 @@ def _check_expected(task: Any, expected: Any) -> None:
 
 def _split(key: str, parts: int) -> list[str]:
     pieces = key.split(":", parts - 1) if isinstance(key, str) else []
-    if len(pieces) != parts or pieces[0] not in ("judge", "golden"):
+    if len(pieces) != parts or pieces[0] not in ("judge", "pair", "golden"):
         raise NotInQueue(f"{key!r}: not an item key of this page")
     return pieces
 

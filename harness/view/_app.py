@@ -1,9 +1,13 @@
 """The `tierwise view` web app: three pages and one write, behind the guard (view/_guard.py).
 
     GET  /             the decision per task, live from the store, with the report's chart
-    GET  /task/NAME    one task's cases, every candidate side by side, filters and search
+    GET  /task/NAME    one task's cases, every candidate side by side, filters and search; the
+                       bound against the number of cases; run to run (?a=RUN&b=RUN)
     GET  /label        the labelling queue (?task=NAME for one task)
-    POST /api/label    one answer: {"key", "verdict": "pass"|"fail"} or {"key", "expected", "json"}
+    GET  /api/progress the runs in progress, per task and candidate: done / total (?task=NAME);
+                       the pages poll it while a run writes
+    POST /api/label    one answer: {"key", "verdict": "pass"|"fail"}, {"key", "choice": "1"|"2"|"tie"}
+                       (a blind comparison) or {"key", "expected", "json"}
 
 Every request re-reads the project and the store, so a finished run, a new label or an edited
 golden set shows on the next page load. Pages are rendered by Jinja with autoescape; data for
@@ -36,6 +40,12 @@ class ViewConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     read_only: bool = False
+    # The application layer's reads the pages show, passed in by the command (the view imports no
+    # command): runs of a task, oldest first (commands.task_runs); two runs compared for one task
+    # (commands.diff); the runs in progress (commands.run_progress). None: that part says so.
+    runs: Callable[[Any, str], list[Any]] | None = None
+    diff: Callable[[Any, str | None, str | None, str], Any] | None = None
+    progress: Callable[[Any, str | None], Any] | None = None
 
 
 def create_app(config: ViewConfig):
@@ -46,7 +56,7 @@ def create_app(config: ViewConfig):
     assets = _Assets()
     pages = _Pages(config, assets)
     routes = [Route("/", pages.decisions), Route("/task/{name}", pages.task), Route("/label", pages.label),
-              Route("/api/label", pages.answer, methods=["POST"])]
+              Route("/api/progress", pages.progress), Route("/api/label", pages.answer, methods=["POST"])]
     app = Starlette(routes=routes)
     return Guard(app, config.token, allowed_hosts(config.host, config.port), config.port, assets.csp)
 
@@ -62,6 +72,7 @@ class _Assets:
         self.env = jinja2.Environment(loader=jinja2.PackageLoader("harness.view", "templates"), autoescape=True,
                                       undefined=jinja2.StrictUndefined)
         self.env.filters.update(FILTERS)
+        self.env.filters["delta"] = _delta
         self.js = self.env.loader.get_source(self.env, "view.js")[0]
         self.css = stylesheet() + "\n" + self.env.loader.get_source(self.env, "view.css")[0]
         self.csp = ("default-src 'none'; script-src '" + _sha(self.js) + "'; style-src '" + _sha(self.css)
@@ -72,6 +83,15 @@ class _Assets:
         from markupsafe import Markup
 
         return self.env.get_template(name).render(js=Markup(self.js), css=Markup(self.css), **values)
+
+
+def _delta(b: Any, a: Any) -> str:
+    """A score's change, as ' (+0.012)', for the run-to-run table (nothing when either is missing)."""
+    import math
+
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in (a, b)):
+        return ""
+    return f" ({b - a:+.3f})"
 
 
 def _sha(text: str) -> str:
@@ -92,15 +112,22 @@ class _Pages:
 
     def task(self, request):
         name = request.path_params["name"]
+        run_a, run_b = request.query_params.get("a"), request.query_params.get("b")
 
         def build(project):
             if name not in project.tasks:
                 raise _NotFound(f"no task {name!r}; known: {', '.join(sorted(project.tasks))}")
+            from ._bound import bound_figures
+            from ._compare import compare_runs
             from ._data import task_data
 
             rec = self.config.decide(project, [name])
             view, payload = task_data(project, rec, name)
-            return "task.html.j2", {"v": view, "data": payload}
+            rows = rec.frame[rec.frame["task"] == name] if rec.frame is not None and len(rec.frame) else None
+            figures, not_drawn = bound_figures(rec.decisions[0], rows)
+            compare = compare_runs(project, name, self.config.runs, self.config.diff, run_a, run_b)
+            return "task.html.j2", {"v": view, "data": payload, "figures": figures, "not_drawn": not_drawn,
+                                    "compare": compare, "status": compare.status}
 
         return self._page(build)
 
@@ -133,7 +160,26 @@ class _Pages:
         from markupsafe import Markup
 
         data = values.pop("data", None)
-        return HTMLResponse(self.assets.render(template, data_json=Markup(script_json(data)), **base, **values))
+        status = values.pop("status", 200)
+        return HTMLResponse(self.assets.render(template, data_json=Markup(script_json(data)), **base, **values),
+                            status_code=status)
+
+    def progress(self, request):
+        """The runs in progress as JSON (harness.commands.run_progress), for the pages to poll."""
+        from starlette.responses import JSONResponse
+
+        from ..project import load_project
+
+        task = request.query_params.get("task") or None
+        if self.config.progress is None:
+            return JSONResponse({"version": 1, "runs": []})
+        try:
+            project = load_project(self.config.root)
+            if task is not None and task not in project.tasks:
+                return JSONResponse({"error": "no such task"}, 404)
+            return JSONResponse(self.config.progress(project, task).to_dict())
+        except TierwiseError as exc:
+            return JSONResponse({"error": str(exc)}, 500)
 
     # -- the one write ---------------------------------------------------------------------------
 
@@ -166,12 +212,17 @@ class _Pages:
 
     def _write(self, answer: dict[str, Any]) -> Path:
         from ..project import load_project
-        from ._answer import NotInQueue, answer_golden, answer_judge
+        from ._answer import NotInQueue, answer_golden, answer_judge, answer_pairwise
 
         project = load_project(self.config.root)
         key = answer["key"]
-        if key.startswith("judge:"):
-            rec = self.config.decide(project, [key.split(":", 2)[1]] if key.count(":") >= 3 else None)
+        if key.startswith(("judge:", "pair:")):
+            task = key.split(":", 2)[1] if key.count(":") >= 3 else ""
+            if task not in project.tasks:
+                raise NotInQueue(f"{key[:80]!r}: no such task in the project (reload the page)")
+            rec = self.config.decide(project, [task])
+            if key.startswith("pair:"):
+                return answer_pairwise(project, rec.frame, key, answer.get("choice"), self.config.who)
             return answer_judge(project, rec.frame, key, answer.get("verdict"), self.config.who)
         expected = answer.get("expected")
         if answer.get("json"):

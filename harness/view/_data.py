@@ -19,7 +19,6 @@ class _OneTask:
 
 def task_data(project: Any, rec: Any, name: str) -> tuple[Any, dict[str, Any]]:
     """(the report's TaskView of the task, the page's data: cases side by side, human verdicts)."""
-    from ..decide import uses_judge
     from ..report import case_payload, load_reasons, task_views
 
     view = task_views(project, rec)[0]
@@ -28,14 +27,14 @@ def task_data(project: Any, rec: Any, name: str) -> tuple[Any, dict[str, Any]]:
     payload = case_payload(project, _OneTask(frame, rec.decisions), load_reasons(project.store_url(), ids))
     human: dict[str, dict[str, float]] = {}
     task = project.tasks[name]
-    if uses_judge(task):
+    if task.uses_judge:
         given = read_jsonl(labels_target(project, task))
         for row in judge_rows(frame):
             verdicts = [v for v in (_verdict(g) for g in given if _matches(g, row)) if v is not None]
             if verdicts:
                 human.setdefault(row["case"], {})[row["model"]] = sum(verdicts) / len(verdicts)
     payload["human"] = human
-    payload["judged"] = uses_judge(task)
+    payload["judged"] = task.uses_judge
     return view, payload
 
 

@@ -11,6 +11,8 @@ the machine, so (as Jupyter does):
   --host given). A DNS-rebinding page reaches the port under its own host name: 403.
 - **Origin**: when a browser sends one it must be this server's; `Sec-Fetch-Site: cross-site`
   is refused; a write (any method but GET/HEAD) must carry the Origin header. 403 otherwise.
+- **bounded requests**: a query string over MAX_QUERY_BYTES or a path over MAX_PATH_BYTES is
+  refused (414) before any page reads it; request bodies are bounded by the write itself.
 - **headers on every answer**: a Content-Security-Policy that allows only this package's own
   script and stylesheet (by hash) and fetches to itself, no framing, no referrer, no caching,
   no content sniffing.
@@ -22,6 +24,9 @@ import secrets
 from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode
+
+MAX_QUERY_BYTES = 2048
+MAX_PATH_BYTES = 1024
 
 Scope = dict[str, Any]
 ASGI = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -55,6 +60,11 @@ class Guard:
         refused = self._refusal(scope, headers)
         if refused:
             await _plain(send, 403, refused)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES or len(scope.get("raw_path") or b"") > MAX_PATH_BYTES \
+                or len(scope.get("path", "")) > MAX_PATH_BYTES:
+            await _plain(send, 414, f"the address is too long (query at most {MAX_QUERY_BYTES:,} bytes, "
+                                    f"path at most {MAX_PATH_BYTES:,})")
             return
         if secrets.compare_digest(self._cookie(headers), self.token):
             await self.app(scope, receive, send)

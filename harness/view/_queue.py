@@ -1,11 +1,20 @@
 """The labelling queue: what a person can answer, in the order that helps the decision most.
 
-Two kinds of item:
+Three kinds of item:
 
 - **judge**: one candidate's output on a case of a judged task (a grader calls a judge model),
   not yet given a human verdict. The answer (pass / fail) is appended to the task's labels file
   (`judge.labels`, else golden_sets/TASK.labels.jsonl) as `{"case", "model", "output", "verdict",
   "by", "at"}`.
+- **pairwise**: the same, for a task graded by a blind comparison (the `pairwise` grader is its
+  only grader that calls a model): the input and two answers — the candidate's output and what the
+  grader compared it with (the case's reference, or the `against:` model's output) — in a random
+  order fixed per item, neither named. The person picks the better one or calls them equally good;
+  the outcome for the candidate's output (win / tie / loss) becomes pass or fail exactly as the
+  grader's `rate` makes the judge's (non_loss: a win or a tie passes), and is appended to the
+  labels file like a judge verdict, the preference kept in its `note`. The order on the page and
+  in the data the page holds is the blind one; the server finds which answer was the candidate's
+  from the item's key.
 - **golden**: a production input drafted by `tierwise audit --sample` (golden_sets/TASK.candidates.jsonl)
   that is not in the golden set yet. The answer (the expected value: one of the outputs shown,
   or edited) is appended to the golden set as a case, with who and when in its `metadata`.
@@ -44,7 +53,7 @@ MAX_ITEMS = 500  # a page carries at most this many items; answering reloads the
 @dataclass
 class Item:
     key: str                      # opaque to the page: the server finds the item again from it
-    kind: str                     # judge | golden
+    kind: str                     # judge | pairwise | golden
     task: str
     case: str
     input: str
@@ -55,7 +64,7 @@ class Item:
 @dataclass
 class TaskQueue:
     task: str
-    kind: str                     # judge | golden
+    kind: str                     # judge | pairwise | golden
     target: str                   # the file answers go to, relative to the project
     items: list[Item] = field(default_factory=list)
     done: int = 0                 # answers already in the file
@@ -65,13 +74,11 @@ class TaskQueue:
 
 def build_queues(project: Any, rec: Any) -> list[TaskQueue]:
     """Every task's queue (judged tasks: judge verdicts; tasks with sampled inputs: golden cases)."""
-    from ..decide import uses_judge
-
     queues = []
     frame = rec.frame
     for d in rec.decisions:
         task = project.tasks[d.task]
-        if uses_judge(task):
+        if task.uses_judge:
             rows = frame[frame["task"] == d.task] if frame is not None and len(frame) else None
             queues.append(judge_queue(project, task, d, rows))
         drafted = project.root / "golden_sets" / f"{d.task}.candidates.jsonl"
@@ -94,17 +101,62 @@ def judge_rows(rows: Any) -> list[dict[str, Any]]:
     """The judged outputs: one dict per stored row that has an output and no error."""
     if rows is None or len(rows) == 0:
         return []
+    from ..util import redactor
+
+    hide = redactor()  # shown, keyed and written to the labels file redacted: a key known since it was stored too
     out = []
     for r in rows.itertuples(index=False):
         if isinstance(r.error, str) or not isinstance(r.output, str):
             continue
-        out.append({"case": str(r.case_id), "model": r.model, "output": r.output, "passed": bool(r.passed)})
+        out.append({"case": str(r.case_id), "model": r.model, "output": hide(r.output), "passed": bool(r.passed)})
     return out
 
 
-def item_key(task: str, case: str, model: str, output: str) -> str:
+def item_key(task: str, case: str, model: str, output: str, kind: str = "judge") -> str:
     ref = hashlib.sha256(json.dumps([model, output]).encode()).hexdigest()[:16]
-    return f"judge:{task}:{ref}:{case}"
+    return f"{kind}:{task}:{ref}:{case}"
+
+
+@dataclass(frozen=True)
+class Pairwise:
+    """A task graded by one blind comparison (the `pairwise` grader): what its outputs are compared
+    with, and how its outcome becomes a pass (docs/judges.md)."""
+
+    against: str                  # "reference" (the case's expected text) or a catalog model
+    rate: str                     # non_loss: a win or a tie passes; win: only a win
+
+    def reference(self, case: Any, outputs: dict[str, str]) -> str | None:
+        """The text the output was compared with on this case (None: not known here)."""
+        if self.against == "reference":
+            return case.expected if isinstance(case.expected, str) and case.expected.strip() else None
+        return outputs.get(self.against)
+
+    def verdict(self, outcome: str) -> str:
+        """A person's outcome (win | tie | loss of the output) as the judge's pass/fail would be."""
+        return "pass" if outcome == "win" or (outcome == "tie" and self.rate == "non_loss") else "fail"
+
+
+def pairwise_of(task: Any) -> Pairwise | None:
+    """The task's blind comparison when it is the only grader that calls a model (else None: a
+    person's pass/fail is the verdict to give)."""
+    calling = [g for g in task.graders if getattr(g, "calls_models", False)]
+    if len(calling) != 1 or calling[0].name != "pairwise" or calling[0].options.get("not"):
+        return None
+    options = calling[0].options
+    return Pairwise(str(options.get("against", "reference")), str(options.get("rate", "non_loss")))
+
+
+def blind_order(key: str) -> tuple[int, int]:
+    """Where an item's output and its reference are shown (0 or 1), fixed per item by its key."""
+    return (0, 1) if int(_shuffle_rank(key + ":order")[0], 16) % 2 == 0 else (1, 0)
+
+
+def pair_outputs(pair: Pairwise, rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """case -> model -> output, what `against: MODEL` compares with."""
+    out: dict[str, dict[str, str]] = {}
+    for r in rows:
+        out.setdefault(r["case"], {})[r["model"]] = r["output"]
+    return out
 
 
 def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
@@ -115,7 +167,10 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
     judged = judge_rows(rows)
     golden = {c.id: c for c in task.golden.cases}
     labelled = [(r, [g for g in given if _matches(g, r)]) for r in judged]
-    queue = TaskQueue(task.name, "judge", shown_path(target, project.root), done=len(given))
+    pair = pairwise_of(task)
+    queue = TaskQueue(task.name, "pairwise" if pair else "judge", shown_path(target, project.root), done=len(given))
+    compared = pair_outputs(pair, judged) if pair else {}
+    unknown = 0
     if task.spec.judge is None or not task.spec.judge.labels:
         queue.note = (f"evals/{task.name}.yaml has no judge.labels: verdicts go to {queue.target}; add "
                       f"`judge: {{labels: {queue.target}}}` to the spec so decisions use them")
@@ -129,8 +184,23 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
             if labs or r["case"] not in golden:
                 continue
             case = golden[r["case"]]
-            queue.items.append(Item(item_key(task.name, r["case"], model, r["output"]), "judge", task.name,
-                                    r["case"], input_text(case.vars), [r["output"]], weight[model]))
+            if pair is None:
+                queue.items.append(Item(item_key(task.name, r["case"], model, r["output"]), "judge", task.name,
+                                        r["case"], input_text(case.vars), [r["output"]], weight[model]))
+                continue
+            if model == pair.against:
+                continue  # compared with itself: a tie, nothing for a person to add
+            reference = pair.reference(case, compared.get(r["case"], {}))
+            if reference is None:
+                unknown += 1
+                continue
+            key = item_key(task.name, r["case"], model, r["output"], "pair")
+            shown = [r["output"], reference]
+            queue.items.append(Item(key, "pairwise", task.name, r["case"], input_text(case.vars),
+                                    [shown[i] for i in blind_order(key)], weight[model]))
+    if unknown:
+        queue.note = "; ".join(filter(None, [queue.note, f"{unknown} outputs have nothing to compare with here "
+                                             f"({pair.against}'s output for their case is not among the results)"]))
     queue.items.sort(key=lambda it: (-it.priority, _shuffle_rank(it.key)))
     queue.settle = _judge_settle(by_model, results, d)
     return queue

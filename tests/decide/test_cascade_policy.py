@@ -115,13 +115,14 @@ def test_the_saving_against_one_model_everywhere_is_the_cascades_measured_cost(t
     assert against.everywhere == pytest.approx(200.0) and against.recommended == pytest.approx(100.0)
 
 
-ROW = {"qualifies": True, "error_rate": 0.0, "p95_ms": 10.0, "cost_per_call": 0.001}
+ROW = {"name": "rule>big", "qualifies": True, "n": 6, "mean": 1.0, "lower": 0.6, "method": "exact", "level": 0.025,
+       "error_rate": 0.0, "p95_ms": 10.0, "cost_per_call": 0.001}
 
 
 @pytest.mark.parametrize("change, limits, why", [
-    ({"error_rate": 0.05}, {"max_error_rate": 0.02}, "error rate 5.0% > 2.0%"),
-    ({"p95_ms": 900.0}, {"max_p95_latency_ms": 500}, "p95 latency 900 ms > 500 ms"),
-    ({"cost_per_call": math.nan}, {}, "no price known for a stage"),
+    ({"error_rate": 0.05}, {"max_error_rate": 0.02}, "error rate 5.0% > max_error_rate 2.0%"),
+    ({"p95_ms": 900.0}, {"max_p95_latency_ms": 500}, "p95 latency 900 ms > max_p95_latency_ms 500"),
+    ({"cost_per_call": math.nan}, {}, "no price known"),
     ({"qualifies": False, "why_not": "lower bound 0.7 < 0.8"}, {}, "lower bound 0.7 < 0.8"),
 ])
 def test_a_certified_cascade_must_keep_the_tasks_limits_as_a_model_must(tmp_path, change, limits, why):

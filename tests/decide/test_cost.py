@@ -130,3 +130,41 @@ def test_local_models_within_their_spread_tie_and_the_smaller_is_recommended_wit
     assert d.recommended == "qwen-0.5b"
     assert any(n.startswith("cost tie: qwen-0.5b and qwen-1.5b") for n in d.notes)
     assert not math.isnan(d.candidates[0].cost_spread)
+
+
+SERVED = {"served-small": {"litellm": "openai/small", "api_base": "http://127.0.0.1:9/v1", "api_key": "none",
+                           "price": {"per_hour": 1.2, "output_tokens_per_s": 40, "prompt_tokens_per_s": 800}},
+          "served-wall": {"litellm": "openai/small", "api_base": "http://127.0.0.1:9/v1", "api_key": "none",
+                          "price": {"per_hour": 1.2}}}
+
+
+def test_a_self_hosted_endpoint_with_a_stated_throughput_is_priced_on_its_tokens_not_its_load(tmp_path):
+    write_project(tmp_path, models=SERVED, specs={"t": spec(candidates=list(SERVED))})
+    cands = resolve_candidates(load_project(tmp_path).config, list(SERVED))
+    stated, wall = cands["served-small"], cands["served-wall"]
+    # 40 output tokens at 40/s and 800 prompt tokens at 800/s: two seconds of a $1.20/hour machine
+    assert cost_of(stated, 800, 40, 0.3) == cost_of(stated, 800, 40, 9.0) == pytest.approx(1.2 * 2 / 3600)
+    assert cost_of(wall, 800, 40, 9.0) == pytest.approx(1.2 * 9 / 3600)  # no rate: the wall time, as before
+
+
+def test_a_stated_rate_on_a_local_model_replaces_the_reference_machine(tmp_path):
+    models = {"qwen-0.5b": {"local": "qwen2.5-coder-0.5b-instruct",
+                            "price": {"per_hour": 0.05, "output_tokens_per_s": 32, "prompt_tokens_per_s": 300}}}
+    write_project(tmp_path, models=models, specs={"t": spec(candidates=list(models))})
+    cand = resolve_candidates(load_project(tmp_path).config, list(models))["qwen-0.5b"]
+    assert cost_of(cand, 300, 32, 5.0) == pytest.approx(0.05 * 2 / 3600)
+
+
+@pytest.mark.parametrize("price, message", [
+    ({"per_hour": 1.0, "output_tokens_per_s": 40}, "set prompt_tokens_per_s too"),
+    ({"output_tokens_per_s": 40, "prompt_tokens_per_s": 400}, "add per_hour:"),
+    ({"per_hour": 1.0, "output_tokens_per_s": 0, "prompt_tokens_per_s": 400}, "greater than 0"),
+])
+def test_a_half_stated_throughput_is_refused_with_the_fix(tmp_path, price, message):
+    from harness.errors import ConfigError
+
+    write_project(tmp_path, models={"m": {"litellm": "openai/m", "api_base": "http://127.0.0.1:9/v1",
+                                          "api_key": "none", "price": price}}, specs={"t": spec(candidates=["m"])})
+    with pytest.raises(ConfigError, match=message) as err:
+        load_project(tmp_path)
+    assert "tierwise.yaml" in str(err.value)

@@ -238,7 +238,7 @@ def test_min_agreement_without_labels_says_how_to_measure(tmp_path):
     project = _project(tmp_path, "strict", None, min_agreement=0.8)
     run(project, progress=False)
     c = recommend(project).decisions[0].candidates[0]
-    assert "not measured; add human verdicts (judge.labels in evals/t.yaml)" in c.why_not
+    assert "not measured (judge.min_agreement 0.8 in evals/t.yaml); add human verdicts to judge.labels" in c.why_not
 
 
 def test_an_accurate_judge_passes_the_agreement_bar_and_keeps_a_tight_bound(tmp_path):
@@ -281,7 +281,7 @@ def test_gate_enforces_min_agreement_from_recorded_evidence(tmp_path):
     assert not result.ok and "judge agreement (accuracy) 0.70 < min_agreement 0.8" in result.text()
     del doc["tasks"]["t"]["judge_agreement"]
     path.write_text(recorded(doc))
-    assert "agreement with people is not recorded" in gate(load_project(tmp_path)).text()
+    assert "agreement with people is not measured (judge.min_agreement 0.8" in gate(load_project(tmp_path)).text()
 
 
 def test_gate_calls_evidence_stale_when_the_human_verdicts_change(tmp_path):
@@ -382,3 +382,15 @@ def test_report_shows_per_model_human_pass_rates_and_each_outputs_human_verdict(
     data = json.loads(re.search(r'<script type="application/json" id="cases-data">(.*?)</script>', html, re.S).group(1))
     humans = {case[1]: case[7][0][7] for case in data["cases"]}
     assert humans["c000"] == 1.0 and humans["c004"] == 0.0 and humans["c001"] is None
+
+
+def test_the_labels_template_writes_no_key_even_one_learned_after_the_output_was_stored(tmp_path, monkeypatch, capsys):
+    from tests.projfix import tierwise
+
+    project = _declared(tmp_path, judge="strict", content=None, threshold=0.2)
+    run(project, progress=False)
+    # the rule's outputs ("good reply 0", …) hold "reply 0"; make that a key value only now
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", "good reply 0")
+    tierwise(monkeypatch, capsys, "labels", "t", "--template", "--project", str(tmp_path))
+    text = (tmp_path / "golden_sets" / "t.labels.jsonl").read_text()
+    assert "good reply 0\"" not in text and "<LATE_SERVICE_TOKEN>" in text

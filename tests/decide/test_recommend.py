@@ -74,14 +74,14 @@ def test_error_rate_over_limit_disqualifies(tmp_path):
                    errors={"cheap": 5})
     d = decide(task, cands, frame, None)
     assert d.recommended == "dear"
-    assert "error rate 5.0% > 2.0%" in next(c.why_not for c in d.candidates if c.model == "cheap")
+    assert "error rate 5.0% > max_error_rate 2.0%" in next(c.why_not for c in d.candidates if c.model == "cheap")
 
 
 def test_p95_latency_over_limit_disqualifies(tmp_path):
     task, cands = _task(tmp_path, threshold=0.5, max_p95_latency_ms=50)
     frame = _frame({"cheap": _scores(100, 100)}, latency=80)
     d = decide(task, cands, frame, None)
-    assert d.status == "no_qualifier" and "p95 latency 80 ms > 50 ms" in d.reason
+    assert d.status == "no_qualifier" and "p95 latency 80 ms > max_p95_latency_ms 50" in d.reason
 
 
 def test_tie_on_cost_prefers_higher_lower_bound(tmp_path):
@@ -197,7 +197,7 @@ def test_holm_is_named_as_the_procedure(tmp_path):
 
 
 def test_bound_shown_is_at_the_level_holm_tested(tmp_path):
-    from harness.decide._selection import clopper_pearson_lower
+    from harness.decide.stats import clopper_pearson_lower
 
     task, cands = _task(tmp_path, n=200, threshold=0.9)
     frame = _frame({"cheap": _scores(200, 192), "mid": _scores(200, 150), "dear": _scores(200, 199)})
@@ -328,3 +328,46 @@ def test_repeats_make_the_case_the_unit(tmp_path):
     assert c.n == 40 and c.repeats == 3 and c.method == "cluster_bootstrap"
     assert c.consistency == {"3 of 3": 30, "2 of 3": 10}
     assert c.mean == pytest.approx((30 + 10 * 2 / 3) / 40)
+
+
+def _repeated(by_case: list[list[float]], model: str = "cheap") -> pd.DataFrame:
+    return pd.DataFrame([{"task": "t", "model": model, "case_id": f"c{i}", "score": s, "passed": s == 1.0,
+                          "error": None, "latency_ms": 10.0, "cost": 0.001, "completion_tokens": 1,
+                          "finish_reason": "stop", "run_id": "r1"} for i, case in enumerate(by_case) for s in case])
+
+
+def _one_candidate(tmp_path, n: int, threshold: float):
+    write_project(tmp_path, models=MODELS, golden={"t": [{"id": f"c{i}", "vars": {"text": "x"}, "expected": "x"}
+                                                         for i in range(n)]},
+                  specs={"t": spec(candidates=["cheap"], threshold=threshold)})
+    project = load_project(tmp_path)
+    return project.tasks["t"], resolve_candidates(project.config, ["cheap"])
+
+
+def test_repeats_that_agree_count_cases_not_samples(tmp_path):
+    from harness.decide.stats import clopper_pearson_lower
+
+    task, cands = _one_candidate(tmp_path, 50, 0.8)
+    c = decide(task, cands, _repeated([[1.0] * 3] * 45 + [[0.0] * 3] * 5), None).candidates[0]
+    assert (c.n, c.repeats, c.method) == (50, 3, "exact")  # every case's repeats agree: 45 of 50 passed
+    assert c.lower == pytest.approx(clopper_pearson_lower(45, 50, 0.95))
+    assert c.lower < clopper_pearson_lower(135, 150, 0.95)  # what 150 independent samples would claim
+
+
+def test_simulation_the_case_as_unit_covers_where_pooling_the_samples_does_not(tmp_path):
+    """`repeats: k`: 5 correlated repeats of 40 cases qualify a model whose true mean is exactly the
+    bar at most 5 % of the time when the case is the unit; pooling the 200 samples overclaims."""
+    from harness.decide._selection import Candidate, select
+
+    rng = np.random.default_rng(2)
+    seeds, n, k, truth = 300, 40, 5, 0.8
+    task, cands = _one_candidate(tmp_path, n, truth)
+    pooled = by_case = 0
+    for _ in range(seeds):
+        p_case = rng.beta(2, 0.5, size=n)  # per-case pass probability, mean 0.8
+        scores = [(rng.random(k) < p).astype(float).tolist() for p in p_case]
+        by_case += decide(task, cands, _repeated(scores), None).candidates[0].qualifies
+        flat = [s for case in scores for s in case]
+        pooled += select([Candidate("x", scores=flat)], truth, 0.95).verdicts[0].qualifies
+    assert by_case / seeds <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / seeds)
+    assert pooled / seeds > 0.08

@@ -1,4 +1,4 @@
-"""Confidence sequences against confseq, their time-uniform coverage, repeats, and the adaptive rule."""
+"""Confidence sequences against confseq, their time-uniform coverage, and the adaptive rule."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from harness.decide._selection import Candidate, select
 from harness.decide._sequential import (
     AdaptivePlan,
     adaptive_state,
     anytime_p_value,
     capital_process,
-    case_means,
     case_order,
-    cluster_lower_bound,
-    consistency,
     final_selection,
     lower_sequence,
     upper_bound,
@@ -74,38 +70,6 @@ def test_simulation_time_uniform_coverage(rate):
     misses = sum(np.max(capital_process((rng.random(400) < rate).astype(float), rate, alpha)) >= 1 / alpha
                  for _ in range(seeds))
     assert misses / seeds <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / seeds)
-
-
-# --------------------------------------------------------------------------- repeats
-
-
-def test_case_means_and_consistency():
-    by_case = [[1, 1, 1], [1, 0, 1], [0, 0, 0]]
-    assert case_means(by_case).tolist() == pytest.approx([1.0, 2 / 3, 0.0])
-    assert consistency(by_case) == [(3, 3), (2, 3), (0, 3)]
-
-
-def test_cluster_bound_counts_cases_not_samples():
-    from harness.decide._selection import clopper_pearson_lower
-
-    by_case = [[1.0] * 3] * 45 + [[0.0] * 3] * 5  # repeats agree: 50 cases of evidence, not 150
-    mean, lower, method = cluster_lower_bound(by_case, 0.95)
-    assert method == "exact" and lower == pytest.approx(clopper_pearson_lower(45, 50, 0.95))
-    assert lower < clopper_pearson_lower(135, 150, 0.95)
-
-
-def test_simulation_cluster_bound_covers_where_pooling_the_samples_does_not():
-    rng = np.random.default_rng(2)
-    seeds, cases, k, truth = 300, 40, 5, 0.8
-    pooled_miss = cluster_miss = 0
-    for _ in range(seeds):
-        p_case = rng.beta(2, 0.5, size=cases)  # per-case pass probability, mean 0.8
-        by_case = [(rng.random(k) < p).astype(float).tolist() for p in p_case]
-        flat = [s for case in by_case for s in case]
-        cluster_miss += cluster_lower_bound(by_case, 0.95)[1] > truth
-        pooled_miss += select([Candidate("x", scores=flat)], truth, 0.95).verdicts[0].qualifies
-    assert cluster_miss / seeds <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / seeds)
-    assert pooled_miss / seeds > 0.08  # treating 200 correlated samples as independent overclaims
 
 
 # --------------------------------------------------------------------------- the adaptive rule

@@ -10,8 +10,12 @@ import pytest
 
 from harness.decide.stats import (
     Bound,
+    BootstrapBound,
+    binomial_p_value,
+    binomial_upper_tail,
     bootstrap_lower,
     clopper_pearson_lower,
+    clopper_pearson_lower_pure,
     is_binary,
     lower_bound,
     percentile,
@@ -35,6 +39,13 @@ REFERENCE = [
     (3, 30, 0.8, 0.06273895837814679, 0.051583585897881014),
     (500, 520, 0.975, 0.9413415299451787, 0.9412225039573063),
 ]
+# More exact bounds at the decision's sizes, same source (method "beta"; no Wilson value kept).
+CP_REFERENCE = [
+    (190, 200, 0.95, None, 0.916664848933628),
+    (185, 200, 0.95, None, 0.8868616117335995),
+    (45, 50, 0.99, None, 0.7584473562535243),
+    (30, 30, 0.95, None, 0.9049661471446959),
+]
 
 
 # --------------------------------------------------------------------------- binomial bounds
@@ -45,9 +56,49 @@ def test_wilson_lower_matches_statsmodels_reference(k, n, confidence, wilson, _e
     assert wilson_lower(k, n, confidence) == pytest.approx(wilson, abs=1e-12)
 
 
-@pytest.mark.parametrize("k, n, confidence, _wilson, exact", REFERENCE)
+@pytest.mark.parametrize("k, n, confidence, _wilson, exact", REFERENCE + CP_REFERENCE)
 def test_clopper_pearson_lower_matches_statsmodels_reference(k, n, confidence, _wilson, exact):
     assert clopper_pearson_lower(k, n, confidence) == pytest.approx(exact, abs=1e-12)
+
+
+@pytest.mark.parametrize("k, n, confidence, _wilson, exact", REFERENCE + CP_REFERENCE)
+def test_the_pure_python_exact_bound_matches_statsmodels_reference(k, n, confidence, _wilson, exact):
+    assert clopper_pearson_lower_pure(k, n, confidence) == pytest.approx(exact, abs=1e-12)
+
+
+@pytest.mark.parametrize("k, n, confidence", [
+    (40, 40, 0.95), (39, 40, 0.95), (1, 40, 0.99), (0, 10, 0.95), (17, 30, 0.975), (950, 1000, 0.9875),
+    (9990, 10000, 0.95), (3, 5, 0.5), (192, 200, 1 - 0.05 / 7),
+])
+def test_the_pure_python_exact_bound_matches_scipys(k, n, confidence):
+    """The gate recomputes recorded bounds without SciPy (registry/_consistency.py): the two must agree."""
+    assert clopper_pearson_lower_pure(k, n, confidence) == pytest.approx(clopper_pearson_lower(k, n, confidence),
+                                                                         abs=1e-12)
+
+
+@pytest.mark.parametrize("k, n, p", [(0, 5, 0.3), (3, 5, 0.3), (5, 5, 0.3), (50, 100, 0.5), (95, 100, 0.9),
+                                     (9990, 10000, 0.998), (1, 1000, 1e-4)])
+def test_the_pure_python_binomial_tail_matches_scipy(k, n, p):
+    from scipy.stats import binom
+
+    assert binomial_upper_tail(k, n, p) == pytest.approx(float(binom.sf(k - 1, n, p)), rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("k, n, t", [(190, 200, 0.9), (185, 200, 0.9), (50, 50, 0.95), (3, 10, 0.5), (0, 10, 0.2)])
+def test_binomial_p_value_is_scipys_one_sided_exact_test(k, n, t):
+    from scipy.stats import binomtest
+
+    assert binomial_p_value(k, n, t) == pytest.approx(binomtest(k, n, t, alternative="greater").pvalue, rel=1e-9)
+
+
+def test_binomial_p_value_is_dual_to_the_clopper_pearson_bound():
+    for n in (10, 57, 200):
+        for k in range(0, n + 1, max(1, n // 20)):
+            for t in (0.5, 0.8, 0.9, 0.95):
+                p = binomial_p_value(k, n, t)
+                for alpha in (0.001, 0.01, 0.05, 0.1):
+                    if abs(p - alpha) > 1e-9:
+                        assert (p <= alpha) == (clopper_pearson_lower(k, n, 1 - alpha) >= t), (k, n, t, alpha)
 
 
 def test_bounds_match_statsmodels_live():
@@ -59,7 +110,7 @@ def test_bounds_match_statsmodels_live():
         assert clopper_pearson_lower(k, n, c) == pytest.approx(exact, abs=1e-12)
 
 
-@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower])
+@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower, clopper_pearson_lower_pure])
 def test_bound_is_zero_without_cases(bound):
     assert bound(0, 0, 0.95) == 0.0
 
@@ -75,12 +126,12 @@ def test_wilson_all_successes_is_n_over_n_plus_z_squared(n):
     assert wilson_lower(n, n, 0.95) == pytest.approx(n / (n + z2), rel=1e-12)
 
 
-@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower])
+@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower, clopper_pearson_lower_pure])
 def test_bound_falls_as_confidence_rises(bound):
     assert bound(40, 50, 0.99) < bound(40, 50, 0.95) < bound(40, 50, 0.8) < 0.8
 
 
-@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower])
+@pytest.mark.parametrize("bound", [wilson_lower, clopper_pearson_lower, clopper_pearson_lower_pure])
 @pytest.mark.parametrize("k, n, c", [(3, 2, 0.95), (-1, 5, 0.95), (1, 5, 1.0), (1, 5, 0.0)])
 def test_bound_rejects_bad_arguments(bound, k, n, c):
     with pytest.raises(ValueError):
@@ -191,6 +242,24 @@ def test_bootstrap_large_sample_is_drawn_in_blocks_and_is_tight():
     scores = np.random.default_rng(4).random(5000)
     lower = bootstrap_lower(scores, 0.95, n_resamples=1000)
     assert scores.mean() - 0.02 < lower < scores.mean()
+
+
+def test_the_bootstrap_p_value_is_dual_to_its_bound_at_every_level():
+    """Holm compares BootstrapBound.p_value with its levels and shows lower() at the level reached:
+    p <= alpha exactly when the bound at 1 - alpha clears the threshold."""
+    rng = np.random.default_rng(7)
+    mismatches = 0
+    for _ in range(15):
+        n = int(rng.integers(8, 60))
+        x = np.clip(rng.beta(6, 1, size=n), 0, 1)
+        x[rng.random(n) < 0.3] = 1.0
+        b = BootstrapBound(x)
+        for alpha in (0.005, 0.05, 0.2):
+            low = b.lower(1 - alpha)
+            assert low == bootstrap_lower(x, 1 - alpha)
+            for t in (0.75, 0.85, 0.9, 0.95):
+                mismatches += (b.p_value(t) <= alpha) != (low >= t)
+    assert mismatches == 0
 
 
 def test_bootstrap_refuses_non_finite_scores():

@@ -69,3 +69,17 @@ def test_models_command_shows_each_status_and_why(tmp_path, monkeypatch, capsys)
     out = capsys.readouterr().out
     assert "self_hosted" in out and "skipped" in out and "add api_key: none" in out
     assert "ready" in out  # the rule
+
+
+def test_models_prices_a_served_per_hour_model_and_says_when_it_moves_with_load(tmp_path, capsys):
+    from harness.commands import catalog_table
+
+    write_project(tmp_path, models={
+        "wall": {"litellm": "openai/m", "api_base": "http://127.0.0.1:9/v1", "api_key": "none",
+                 "price": {"per_hour": 0.05}},
+        "stated": {"litellm": "openai/m", "api_base": "http://127.0.0.1:9/v1", "api_key": "none",
+                   "price": {"per_hour": 0.05, "output_tokens_per_s": 40, "prompt_tokens_per_s": 800}}})
+    rows = {line.split()[0]: line for line in catalog_table(tmp_path).splitlines() if line.split()}
+    assert "unpriced" not in rows["wall"] and "$0.05/hour of compute on wall time" in rows["wall"]
+    assert "state price.output_tokens_per_s" in rows["wall"]
+    assert "at 40 output / 800 prompt tokens a second (stated)" in rows["stated"]

@@ -60,9 +60,9 @@ def test_a_self_hosted_model_that_states_nothing_is_warned_about_once_in_validat
         out, said = _run(project)
         sent = server.requests
     assert code in (0, None)
-    assert err.count("warning: srv: t (a JSON schema) reach this self-hosted model unconstrained") == 1
+    assert err.count("warning: srv: t (a JSON schema) reaches this self-hosted model unconstrained") == 1
     assert "fix: set structured: in its tierwise.yaml entry" in err
-    assert said.count("reach this self-hosted model unconstrained") == 1
+    assert said.count("reaches this self-hosted model unconstrained") == 1
     assert all("response_format" not in r for r in sent)
     assert out.summary.loc[0, "mean"] == 0.0  # the echo is not JSON: what an unconstrained small model does
 

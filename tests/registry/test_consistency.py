@@ -14,7 +14,6 @@ import pytest
 from harness import load_project
 from harness.commands import gate, recommend
 from harness.registry import write_registry as write
-from harness.registry._consistency import binomial_upper_tail, clopper_pearson_lower
 from harness.runner import run
 from tests.projfix import cases, spec, write_project
 
@@ -133,24 +132,3 @@ def test_old_evidence_has_its_pass_fail_counts_read_from_the_mean(proj):
     assert "lower: 0.97 but the exact bound for 40 of 40 cases" in _verdict(proj, "t").message
     _edit(proj, _set("t", "mean", 0.987))  # 39.48 of 40 cases: no pass/fail run gives that
     assert "mean: 0.987 x n 40 is not a whole number of passed cases" in _verdict(proj, "t").message
-
-
-# ---- the exact bound without scipy, against scipy -----------------------------------------
-
-
-@pytest.mark.parametrize("k, n, confidence", [
-    (40, 40, 0.95), (39, 40, 0.95), (1, 40, 0.99), (0, 10, 0.95), (17, 30, 0.975), (950, 1000, 0.9875),
-    (9990, 10000, 0.95), (3, 5, 0.5),
-])
-def test_the_pure_python_exact_bound_matches_scipy(k, n, confidence):
-    from harness.decide.stats import clopper_pearson_lower as reference
-
-    assert clopper_pearson_lower(k, n, confidence) == pytest.approx(reference(k, n, confidence), abs=1e-9)
-
-
-@pytest.mark.parametrize("k, n, p", [(0, 5, 0.3), (3, 5, 0.3), (5, 5, 0.3), (50, 100, 0.5), (95, 100, 0.9),
-                                     (9990, 10000, 0.998), (1, 1000, 1e-4)])
-def test_the_binomial_tail_matches_scipy(k, n, p):
-    from scipy.stats import binom
-
-    assert binomial_upper_tail(k, n, p) == pytest.approx(float(binom.sf(k - 1, n, p)), rel=1e-9, abs=1e-15)

@@ -78,3 +78,32 @@ def test_new_evidence_and_registry_files_get_the_usual_permissions(tmp_path):
         os.umask(old)
     assert evidence_path(project.registry_path).stat().st_mode & 0o777 == 0o644
     assert project.registry_path.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_evidence_record_is_a_decisions_figures_copied_by_name():
+    """ModelEvidence holds no figure of its own: each field is the CandidateResult's of that name
+    (registry/_evidence.model_evidence), but for the three only writing adds."""
+    import dataclasses
+
+    from harness.decide import CandidateResult
+    from harness.registry import ModelEvidence
+
+    added_when_written = {"identity", "price_map_version", "successes"}
+    decided = {f.name for f in dataclasses.fields(CandidateResult)}
+    assert set(ModelEvidence.model_fields) - decided <= added_when_written
+
+
+def test_the_bundled_examples_evidence_reads_and_writes_back_byte_for_byte():
+    import json
+    from pathlib import Path
+
+    from harness.fingerprint import EVIDENCE_DIGEST_KEY, evidence_digest
+    from harness.registry import TaskEvidence, parse_evidence
+
+    path = Path(__file__).resolve().parents[2] / "registry.evidence.json"
+    text = path.read_text(encoding="utf-8")
+    doc = parse_evidence(text, path.name)
+    for name, raw in doc.tasks.items():
+        assert TaskEvidence.model_validate(raw).model_dump(mode="json") == raw, name
+        assert raw[EVIDENCE_DIGEST_KEY] == evidence_digest(raw), name
+    assert json.dumps(doc.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n" == text

@@ -47,7 +47,7 @@ def _record_by_hand(root: Path, model: str) -> None:
     record = TaskEvidence(model=model, target=entry.target, spec_hash=task.spec_hash(model),
                           identity=candidate_identity(entry), n=len(task.golden), mean=1.0,
                           lower=round(clopper_pearson_lower(len(task.golden), len(task.golden), 0.95), 6),
-                          method="exact", run_ids=["0123456789ab"], params={"max_tokens": 8},
+                          method="exact", cost_per_call=0.0, run_ids=["0123456789ab"], params={"max_tokens": 8},
                           golden_set=task.spec.golden_set,
                           golden_hash=task.golden.sha256, threshold=task.spec.threshold,
                           confidence=task.spec.confidence)

@@ -16,11 +16,12 @@ import re
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.view.viewfix import EVIL, view_project
+from tests.view.viewfix import EVIL, rerun_saying_no, run_in_background, slow_project, view_project
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()), None)
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -45,16 +46,14 @@ def _need_browser():
         pytest.skip(missing)
 
 
-@pytest.fixture()
-def served(tmp_path):
-    """The view of a fresh fixture project, served by uvicorn in a thread: (url with token, root)."""
-    _need_browser()
+@contextmanager
+def _serve(root: Path):
+    """The view of a project, served by uvicorn in a thread: its URL with the token."""
     import uvicorn
 
     from harness.commands import view
     from harness.project import load_project
 
-    root = view_project(tmp_path / "proj", labels="golden_sets/j.labels.jsonl")
     server = view(load_project(root), who="browser-tester")
     uv = uvicorn.Server(uvicorn.Config(server.app, log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [server.sock]}, daemon=True)
@@ -63,9 +62,42 @@ def served(tmp_path):
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert uv.started, "uvicorn did not start in 20 s"
-    yield server.url, root
-    uv.should_exit = True
-    thread.join(10)
+    try:
+        yield server.url
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """The view of a fresh fixture project: (url with token, root)."""
+    _need_browser()
+    root = view_project(tmp_path / "proj", labels="golden_sets/j.labels.jsonl")
+    with _serve(root) as url:
+        yield url, root
+
+
+@contextmanager
+def _chromium(errors: list[str]):
+    """Debian's Chromium with one context at 1400 px; `page()` opens a page in it (sharing its
+    cookie) whose script errors go to `errors`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+
+            def page():
+                opened = context.new_page()
+                opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                opened.on("pageerror", lambda e: errors.append(str(e)))
+                return opened
+
+            yield page
+        finally:
+            browser.close()
 
 
 def _shot(page, folder: Path, name: str) -> Path:
@@ -168,3 +200,88 @@ def test_a_person_filters_labels_and_confirms_by_keyboard(served, tmp_path):
     for name in ("1-decisions", "2-task-disagreements", "3-task-judged", "4-label-golden", "5-label-judge",
                  "6-decisions-after"):
         assert (art / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_person_compares_two_runs_reads_the_bounds_and_picks_the_better_answer(tmp_path):
+    """The task page's run-to-run table (a flipped case's id filters the cases to it) and bound
+    figures; a blind comparison answered by keyboard (1, 2, t) and written as verdicts."""
+    _need_browser()
+    from playwright.sync_api import expect
+
+    root = view_project(tmp_path / "proj", labels="golden_sets/j.labels.jsonl", pairwise=True)
+    rerun_saying_no(root, group=EVIL)
+    art = tmp_path / "view-artifacts"
+    art.mkdir()
+    errors: list[str] = []
+    with _serve(root) as url, _chromium(errors) as new_page:
+        base = url.split("/?")[0]
+        page = new_page()
+        page.goto(url)
+        page.goto(f"{base}/task/t")
+        assert page.locator("svg.bound-chart").count() == 2
+        assert "7 now fail" in page.locator("#compare").inner_text()
+        assert EVIL in page.locator("#run-b").inner_text()   # a run group's name, shown as text
+        page.click("#compare .case-link[data-case=c4]")
+        expect(page.locator("#count")).to_have_text("1 of 8 cases")
+        _shot(page, art, "7-task-compare-bounds")
+        page.select_option("#run-a", index=0)   # newest first: from the second run back to the first
+        page.select_option("#run-b", index=1)
+        page.click("#compare-go")
+        expect(page.locator("#compare")).to_contain_text("7 now pass")
+
+        page.goto(f"{base}/label?task=p")
+        assert page.locator("#item .card").get_attribute("data-kind") == "pairwise"
+        assert page.locator("#item pre.output").count() == 2
+        _shot(page, art, "8-label-pairwise")
+        for n, key in enumerate("12t", start=1):
+            page.keyboard.press(key)
+            _saved(page, n)
+    assert errors == []
+    labels = [json.loads(x) for x in (root / "golden_sets" / "p.labels.jsonl").read_text().splitlines()]
+    assert len(labels) == 3 and all(lab["by"] == "browser-tester" for lab in labels)
+    assert labels[2]["verdict"] == "pass" and "neither" in labels[2]["note"]   # a tie passes under non_loss
+    assert {lab["verdict"] for lab in labels[:2]} <= {"pass", "fail"}
+
+
+def test_the_pages_follow_a_run_while_it_writes(tmp_path):
+    """A run in another process: the task page shows each candidate's cases done of its total
+    and updates; the decisions page reloads itself when the run finishes."""
+    _need_browser()
+    from playwright.sync_api import expect
+
+    from harness.project import load_project
+    from harness.runner import run
+
+    root = slow_project(tmp_path / "proj")
+    run(load_project(root), tasks=["u"], progress=False)
+    art = tmp_path / "view-artifacts"
+    art.mkdir()
+    errors: list[str] = []
+    proc = None
+    try:
+        with _serve(root) as url, _chromium(errors) as new_page:
+            base = url.split("/?")[0]
+            page = new_page()
+            page.goto(url)
+            page.goto(f"{base}/task/t")
+            assert page.locator("#live").is_hidden()
+            proc = run_in_background(root, "t", "--run-group", EVIL)
+            expect(page.locator("#live tr[data-model=slow] .count")).to_have_text("4 / 10", timeout=30000)
+            expect(page.locator("#live tr[data-model=quick] .count")).to_have_text("10 / 10")
+            assert EVIL in page.locator("#live h3").inner_text()   # the group's name, as text
+            assert page.locator("#live script, #live img").count() == 0
+            _shot(page, art, "9-task-live-progress")
+            decisions = new_page()   # the same browser: the cookie it holds
+            decisions.goto(f"{base}/")
+            expect(decisions.locator("#live")).to_contain_text("4 / 10", timeout=15000)
+            (root / "go").write_text("")
+            assert proc.wait(60) == 0, proc.stderr.read().decode()
+            expect(page.locator("#live")).to_contain_text("The run finished", timeout=15000)
+            expect(decisions.locator("#live")).to_be_hidden(timeout=15000)   # reloaded: the new decision
+            expect(decisions.locator("#task-t table.models")).to_contain_text("slow")
+            _shot(decisions, art, "10-decisions-after-run")
+    finally:
+        (root / "go").write_text("")
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+    assert errors == []

@@ -14,9 +14,9 @@ import pytest
 
 pytest.importorskip("starlette", reason="the view extra (starlette, uvicorn) is part of dev")
 
-from harness.commands import recommend  # noqa: E402
+from harness.commands import view_config  # noqa: E402
 from harness.project import load_project  # noqa: E402
-from harness.view import MAX_LINE_BYTES, OutsideProject, ViewConfig, append_line, create_app  # noqa: E402
+from harness.view import MAX_LINE_BYTES, OutsideProject, append_line, create_app  # noqa: E402
 from tests.view.viewfix import EVIL, view_project  # noqa: E402
 
 PORT = 8765
@@ -25,10 +25,10 @@ TOKEN = "t0ken-for-tests"
 
 
 def _client(root, read_only=False, who="ana"):
+    """A client of the view as the command builds it (every read the pages show wired in)."""
     from starlette.testclient import TestClient
 
-    app = create_app(ViewConfig(root, lambda p, tasks: recommend(p, tasks), who, TOKEN, "127.0.0.1", PORT, read_only))
-    return TestClient(app, base_url=BASE)
+    return TestClient(create_app(view_config(root, who, TOKEN, "127.0.0.1", PORT, read_only)), base_url=BASE)
 
 
 def _in(client):

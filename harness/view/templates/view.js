@@ -89,6 +89,88 @@
       if (shown.length > 200) list.appendChild(el("p", "muted", "the first 200 are shown; narrow them with the search"));
     }
     draw();
+
+    // run to run: the pickers go to ?a=…&b=…, a flipped case's id filters the list to it
+    var go = document.getElementById("compare-go");
+    if (go) go.addEventListener("click", function () {
+      var q = new URLSearchParams({a: document.getElementById("run-a").value, b: document.getElementById("run-b").value});
+      location.search = "?" + q.toString();
+    });
+    document.querySelectorAll(".case-link").forEach(function (b) {
+      b.addEventListener("click", function () {
+        filter = "all";
+        buttons.forEach(function (x) { x.setAttribute("aria-pressed", String(x.dataset.filter === "all")); });
+        search.value = b.dataset.case;
+        draw();
+        document.getElementById("case-list").scrollIntoView();
+      });
+    });
+  }
+
+  // ---- a run in progress: poll /api/progress, draw done / total per candidate -----------------
+  function live() {
+    var box = document.getElementById("live");
+    if (!box) return;
+    var task = box.dataset.task, seen = false, url = "/api/progress" + (task ? "?task=" + encodeURIComponent(task) : "");
+    function draw(doc) {
+      if (doc.error) {   // the project or the store cannot be read just now (a spec being edited): say so, keep polling
+        box.hidden = false;
+        var line = box.querySelector("p.error-line") || box.appendChild(el("p", "error-line"));
+        line.textContent = "progress: " + doc.error;
+        return seen;
+      }
+      box.replaceChildren();
+      var runs = doc.runs || [];
+      runs = runs.filter(function (r) { return r.tasks.length; });
+      if (!runs.length) {
+        box.hidden = !seen;
+        if (seen) {
+          box.appendChild(el("p", "done", "The run finished. "));
+          if (page === "decisions") { box.lastChild.appendChild(document.createTextNode("Updating…")); location.reload(); }
+          else {
+            var a = el("a", null, "Reload to see its results"); a.href = location.pathname + location.search;
+            box.lastChild.appendChild(a);
+          }
+        }
+        return false;
+      }
+      seen = true;
+      box.hidden = false;
+      runs.forEach(function (r) {
+        var head = el("h3", null, "Run " + r.run_id + " in progress" + (r.group ? " (group " + r.group + (r.shard ? ", shard " + r.shard : "") + ")" : ""));
+        box.appendChild(head);
+        r.tasks.forEach(function (t) {
+          var table = el("table", "progress");
+          var cap = el("caption", null, t.task + (t.note ? " — " + t.note : ""));
+          table.appendChild(cap);
+          t.models.forEach(function (m) {
+            var tr = el("tr");
+            tr.dataset.model = m.model;
+            tr.appendChild(el("th", null, m.model));
+            var bar = el("td"), p = el("progress");
+            p.max = Math.max(1, m.total);
+            if (m.done !== null) p.value = m.done;
+            p.setAttribute("aria-label", m.model + " cases done");
+            bar.appendChild(p);
+            tr.appendChild(bar);
+            tr.appendChild(el("td", "num count", m.done === null ? "–" : m.done + " / " + m.total));
+            tr.appendChild(el("td", "muted", m.note));
+            table.appendChild(tr);
+          });
+          box.appendChild(table);
+        });
+      });
+      return true;
+    }
+    function poll() {
+      fetch(url, {credentials: "same-origin"}).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (doc) {
+          return r.ok ? doc : {error: doc.error || "HTTP " + r.status};
+        });
+      }).then(function (doc) { setTimeout(poll, draw(doc) ? 1500 : 5000); },
+              function () { draw({error: "the view is not answering (is tierwise view still running?)"}); setTimeout(poll, 10000); });
+    }
+    poll();
   }
 
   // ---- label: one item at a time, by keyboard ------------------------------------------------
@@ -124,6 +206,22 @@
         b.appendChild(button("skip (s)", skip));
         card.appendChild(b);
         keyLine([["p", "pass"], ["f", "fail"], ["s", "skip"]]);
+      } else if (it.kind === "pairwise") {
+        card.appendChild(el("p", null, "Which answer is better for the task? The order is random; neither is named."));
+        var two = el("div", "two");
+        it.outputs.forEach(function (text, n) {
+          var c = el("div", "choice"); c.appendChild(kbd(String(n + 1))); c.appendChild(el("pre", "output", text));
+          two.appendChild(c);
+        });
+        card.appendChild(two);
+        if (it.outputs[0].trim() === it.outputs[1].trim()) card.appendChild(el("p", "muted", "(the two answers are the same text)"));
+        var pb = el("div", "buttons");
+        pb.appendChild(button("1 is better (1)", function () { pick("1"); }));
+        pb.appendChild(button("2 is better (2)", function () { pick("2"); }));
+        pb.appendChild(button("equally good (t)", function () { pick("tie"); }));
+        pb.appendChild(button("skip (s)", skip));
+        card.appendChild(pb);
+        keyLine([["1", "the first is better"], ["2", "the second is better"], ["t", "equally good"], ["s", "skip"]]);
       } else {
         card.appendChild(el("h5", null, "outputs seen for it (pick the right one as the expected value, or edit)"));
         it.outputs.forEach(function (text, n) {
@@ -156,6 +254,7 @@
         }, function () { say("the view is not answering (is tierwise view still running?)", false); return false; });
     }
     function judge(verdict) { return send({key: items[i].key, verdict: verdict}); }
+    function pick(choice) { return send({key: items[i].key, choice: choice}); }
     function golden(expected, isJson) { return send({key: items[i].key, expected: expected, json: !!isJson}); }
     function skip() { i += 1; say("skipped", true); show(); }
 
@@ -169,6 +268,7 @@
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (it.kind === "judge" && (e.key === "p" || e.key === "f")) { e.preventDefault(); judge(e.key === "p" ? "pass" : "fail"); }
+      else if (it.kind === "pairwise" && (e.key === "1" || e.key === "2" || e.key === "t")) { e.preventDefault(); pick(e.key === "t" ? "tie" : e.key); }
       else if (it.kind === "golden" && /^[1-9]$/.test(e.key) && Number(e.key) <= it.outputs.length) {
         e.preventDefault(); golden(it.outputs[Number(e.key) - 1], false);
       } else if (it.kind === "golden" && e.key === "e") { e.preventDefault(); editing.focus(); }
@@ -179,4 +279,5 @@
 
   if (page === "task" && data) taskPage();
   if (page === "label" && data) labelPage();
+  if (page === "task" || page === "decisions") live();
 })();
