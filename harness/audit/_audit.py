@@ -163,6 +163,10 @@ def project_spend(project: Any, result: AuditResult, decisions: dict[str, Any], 
         if decision is not None and decision.status == "recommend" and decision.recommended in cands:
             per_call, proj.basis = _after_per_call(t, decision, cands[decision.recommended])
             proj.after, proj.recommended = per_call * monthly, decision.recommended
+        elif decision is not None and decision.status == "recommend" and decision.cascade is not None \
+                and decision.cost_per_1k_recommended is not None:  # its stages' cost on the cases each saw
+            proj.after, proj.recommended = decision.cost_per_1k_recommended / 1000 * monthly, decision.recommended
+            proj.basis = "its evaluated cost per call (a cascade: each stage on the cases it saw)"
         result.projections.append(proj)
         result.opportunities.extend(_opportunity(project, t, proj, decision, cands))
     result.opportunities.sort(key=lambda o: (-o.potential, o.task))

@@ -105,7 +105,7 @@ def calls_of(rows: list[dict[str, Any]]) -> list[Call]:
             escalated=any(a.get("kind") == "escalation" for a in attempts),
             contract_failures=sum(a.get("outcome") == "contract_failed" for a in attempts),
             ok=used is not None, trace=last.get("trace"), step=last.get("step"),
-            primary_failed=attempts[0].get("outcome") not in ("ok", "contract_failed")))
+            primary_failed=attempts[0].get("outcome") not in ("ok", "contract_failed", "deferred")))
     return calls
 
 

@@ -15,10 +15,24 @@ stored outputs, latest result per case) are the evaluated rate. Production event
 each call's first attempt when the registry's model made it (a call that started on a fallback
 because the model was resting is not its evidence); an escalation is a contract failure of that
 attempt, a fallback follows its provider error. Alpha per monitor is 1 - the spec's confidence.
+
+Deferral monitors, for a cascade entry (in place of the two rate monitors above, which compare a
+single model). A cascade's cost and quality were certified at the deferral rates the evaluation
+measured: a stage that now defers more costs more (the dearer stages answer more), one that defers
+less answers more cases itself than it was certified on, a quality risk. For each stage but the
+last, the production stream is its attempts in the ledger (harness/client/_cascade.py writes `stage`
+and `deferred`) in call order since the evidence was recorded (earlier rows ran an earlier entry);
+the evaluated rate is the evidence's `cascade.stages[i]` (the cases that reached the stage, the ones
+it deferred). Two rate monitors of decide/_drift.py at alpha / 2 each, "the deferral rate rose"
+(events: deferred) and "it fell" (events: answered), so P(an alarm on a stage whose production rate
+stays within the evaluated one) <= alpha however often audit runs; the line shows the evaluated
+rate's two-sided interval from the evidence beside production's. A resting stage, passed over
+without a call, is not an observation of it.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import time
 from dataclasses import dataclass
@@ -47,6 +61,7 @@ class MonitorRow:
 def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:
     """Every monitor the store has data for, per task (tasks in name order)."""
     from ..decide import label_monitor, promotion
+    from ..registry import read_evidence, read_registry
     from ..store import Store
 
     store = Store(store_url)
@@ -54,6 +69,9 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
         shadow = store.shadow_calls()
     finally:
         store.close()
+    registry = read_registry(project.registry_path)
+    records = read_evidence(project.registry_path, missing_ok=True) if any("cascade" in e for e in registry.values()) \
+        else None
     out: list[MonitorRow] = []
     for name, task in sorted(project.tasks.items()):
         spec = task.spec
@@ -68,7 +86,11 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
             p = promotion([not r["agree"] for r in mine], spec.max_regression, spec.confidence)
             since = mine[p.since - 1]["at"] if p.since else None
             out.append(MonitorRow(name, f"shadow {challenger}", "promoted" if p.promoted else "pending", since, p.text))
-        out += _rate_rows(project, name, store_url, ledger_rows)
+        entry = registry.get(name) or {}
+        if "cascade" in entry:
+            out += _cascade_rows(project, name, entry, records, ledger_rows)
+        else:
+            out += _rate_rows(project, name, store_url, ledger_rows)
         choices = spec.output.choices if spec.output is not None else None
         if choices:
             labels, times = _labels(ledger_rows, name)
@@ -163,3 +185,56 @@ def _labels(rows: list[dict[str, Any]], task: str) -> tuple[list[str], list[floa
 
 def _iso(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+
+
+DEFERRAL_FIX = ("re-evaluate the task with recent production cases in its golden set (tierwise audit --sample "
+                "TASK N, then tierwise run TASK and tierwise recommend TASK --write)")
+
+
+def _cascade_rows(project: Any, task: str, entry: dict[str, Any], records: Any,
+                  ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:
+    """One deferral monitor per stage but the last of a cascade entry whose evidence is a cascade's."""
+    from ..decide import rate_monitor
+
+    try:
+        record = records.record(task) if records is not None else None
+    except ValueError:  # a malformed record: the gate says so; there is no baseline to monitor against
+        return []
+    cascade = getattr(record, "cascade", None)
+    if cascade is None or [s.target for s in cascade.stages] != [s.get("model") for s in entry["cascade"]]:
+        return []
+    alpha = 1 - project.tasks[task].spec.confidence
+    since = _recorded(record.recorded_at)
+    out = []
+    for number, stage in enumerate(cascade.stages[:-1], start=1):
+        rows = [r for r in ledger_rows if r["task"] == task and r.get("stage") == number
+                and r["model"] == stage.model and (since is None or (r["at"] or 0.0) >= since)]
+        if not rows:
+            continue
+        deferred = [r.get("deferred") is not None for r in rows]
+        k0, n0 = stage.seen - stage.answered, stage.seen
+        rose = rate_monitor(deferred, k0, n0, alpha / 2, "rose")
+        fell = rate_monitor([not d for d in deferred], stage.answered, n0, alpha / 2, "fell")
+        fired = [m for m in (rose, fell) if m.alarm]
+        first = min(fired, key=lambda m: m.since) if fired else None
+        lo, hi = (stage.interval + [None, None])[:2]
+        evaluated = f"{k0}/{n0} = {k0 / n0:.3f} evaluated" if n0 else "none evaluated"
+        if lo is not None and hi is not None:
+            evaluated += f" [{lo:.3f}, {hi:.3f}]"
+        seen = f"deferred {sum(deferred)}/{len(rows)} = {sum(deferred) / len(rows):.3f}"
+        monitor = f"deferral stage {number} ({stage.model})"
+        if first is None:
+            out.append(MonitorRow(task, monitor, "ok", None, f"ok: {seen} against {evaluated}"))
+            continue
+        at = rows[first.since - 1]["at"]
+        out.append(MonitorRow(task, monitor, "alarm", at, f"ALARM since call {first.since}: the deferral rate "
+                                                         f"{first.monitor}: {seen} against {evaluated}", DEFERRAL_FIX))
+    return out
+
+
+def _recorded(recorded_at: str) -> float | None:
+    """The evidence's recorded_at as unix time (None when absent or unreadable: every row counts)."""
+    try:
+        return _dt.datetime.fromisoformat(recorded_at).timestamp() if recorded_at else None
+    except ValueError:
+        return None

@@ -24,7 +24,8 @@ MIN_TIME, MAX_TIME = 0.0, 7_258_118_400.0  # 1970 to 2200, in unix seconds
 MAX_DEPTH = 32                      # nesting of a JSON record (a spend log's metadata is 2-3 deep)
 
 USAGE_COLUMNS = ("at", "call_id", "task", "model", "kind", "outcome", "final", "cost", "latency_ms",
-                 "prompt_tokens", "completion_tokens", "trace", "step", "contract_reason", "input", "output")
+                 "prompt_tokens", "completion_tokens", "trace", "step", "contract_reason", "input", "output",
+                 "stage", "deferred")  # a cascade's stage and the signal it deferred on (ledger only)
 
 # Accepted spellings of a generic export's columns.
 ALIASES = {

@@ -7,7 +7,9 @@
 It renders the task's evaluated prompt (the variant of the model it calls), calls the registry's
 model with the registry's params, moves down the fallbacks on a provider failure (resting a
 failing model for `cooldown_s`), escalates to the next model when the output breaks the task's
-contract, and queues one usage-ledger row per attempt for a background writer.
+contract, and queues one usage-ledger row per attempt for a background writer. A cascade entry
+is run stage by stage (_cascade.py): a stage passes the call on when one of its signals fires,
+and the last stage answers, with its fallbacks behind it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..project import Check
+from ._cascade import judge
 from ._otel import spans_for
 from ._route import Cooldowns, Hop, Route, build_routes, missing_route
 
@@ -39,13 +42,16 @@ class Attempt:
 
     model: str
     target: str
-    kind: AttemptKind         # primary | fallback | escalation
-    outcome: AttemptOutcome   # ok | error | contract_failed
-    reason: str | None = None  # the provider error or the broken contract
+    kind: AttemptKind         # primary | fallback | escalation | deferral (a cascade's earlier stage passed the call on)
+    outcome: AttemptOutcome   # ok | error | contract_failed | deferred
+    reason: str | None = None  # the provider error, the broken contract, or why a cascade stage passed the call on
     latency_ms: float | None = None
     cost: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    stage: int | None = None      # a cascade's stage (1-based); None for a model entry and the fallbacks
+    deferred: str | None = None   # the signal on which the stage passed the call on (abstain, contract, …, error)
+    confidence: float | None = None  # the probability of the answer, where the provider gave one
 
 
 @dataclass
@@ -67,6 +73,7 @@ class Reply:
     trace: str | None = None
     step: str | None = None
     error: str | None = None
+    stage: int | None = None  # a cascade entry: the stage whose answer this is (None when a fallback answered)
 
     @property
     def ok(self) -> bool:
@@ -148,8 +155,70 @@ class Client:
         reply = Reply(task=task, output=None, parsed=None, model=None, target=None, outcome="error",
                       call_id=uuid.uuid4().hex[:16], trace=trace, step=step)
         started = time.perf_counter()
-        chain = self.cooldowns.usable(route.hops)
-        kind = "primary" if chain[0] is route.hops[0] else "fallback"  # a resting primary was skipped
+        hops, kind, stage = route.hops, None, None
+        answered = False
+        if route.stages:  # a cascade: the stages before the last, then the last and its fallbacks
+            answered, kind = await self._stages(route, values, reply, check)
+            stage = len(route.stages)
+            hops = route.hops[stage - 1:]
+        if not answered:
+            await self._down(route, hops, kind, stage, values, reply, check)
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        reply.cost = sum(a.cost or 0.0 for a in reply.attempts)
+        reply.prompt_tokens = sum(a.prompt_tokens or 0 for a in reply.attempts)
+        reply.completion_tokens = sum(a.completion_tokens or 0 for a in reply.attempts)
+        if self.shadow is not None:
+            self.shadow.offer(route, reply, values)
+        return reply
+
+    async def _stages(self, route: Route, values: dict[str, Any], reply: Reply, check: Check | None
+                      ) -> tuple[bool, str]:
+        """Ask a cascade's stages but the last in turn; (answered, the kind of the next attempt)."""
+        kind = "primary"
+        for number, stage in enumerate(route.stages[:-1], start=1):
+            hop = stage.hop
+            if self.cooldowns.rests(hop):  # resting after a provider failure: passed over without a call
+                kind = "fallback"
+                continue
+            messages = route.messages(hop, values)
+            at = time.time()
+            begun = time.perf_counter()
+            results = await asyncio.gather(*(self._call(hop, messages, values, last=False)
+                                             for _ in range(stage.samples)))
+            for result in results:
+                if result.latency_ms is None:  # a failed call: how long it took to fail
+                    result.latency_ms = (time.perf_counter() - begun) * 1000
+            failed = next((r for r in results if r.error is not None), None)
+            if failed is not None:
+                self.cooldowns.fail(hop.name, failed.error_type)
+            answer, verdict, deferral = judge(stage, results, route.contract, values, check)
+            attempt = self._attempt(hop, kind, answer)
+            if len(results) > 1:  # k samples are one attempt: their cost and tokens added up
+                parts = [self._attempt(hop, kind, r) for r in results]
+                attempt.cost = sum(p.cost for p in parts if p.cost is not None) if answer.error is None else None
+                attempt.prompt_tokens = sum(r.prompt_tokens or 0 for r in results)
+                attempt.completion_tokens = sum(r.completion_tokens or 0 for r in results)
+                attempt.latency_ms = max(r.latency_ms or 0.0 for r in results)
+            attempt.stage, attempt.confidence = number, answer.confidence
+            if deferral is not None:
+                attempt.deferred, attempt.reason = deferral.signal, deferral.reason
+                attempt.outcome = "error" if deferral.signal == "error" else "deferred"
+            reply.attempts.append(attempt)
+            self._record(reply, attempt, at, answer.error_type, values, answer.output, final=deferral is None)
+            if deferral is None:
+                reply.output, reply.parsed, reply.model, reply.target = answer.output, verdict.parsed, hop.name, hop.target
+                reply.outcome, reply.stage = "ok", number
+                return True, kind
+            kind = "deferral"
+        return False, kind
+
+    async def _down(self, route: Route, hops: list[Hop], kind: str | None, stage: int | None,
+                    values: dict[str, Any], reply: Reply, check: Check | None) -> None:
+        """Call down a chain (a model and its fallbacks, or a cascade's last stage and its fallbacks)
+        until an answer keeps the contract; `stage`: the cascade stage number of the chain's first hop."""
+        chain = self.cooldowns.usable(hops)
+        first = chain[0] is hops[0]
+        kind = (kind or "primary") if first else "fallback"  # a resting primary (or last stage) was skipped
         last_output: tuple[Hop, str] | None = None
         for index, hop in enumerate(chain):
             messages = route.messages(hop, values)
@@ -159,6 +228,8 @@ class Client:
             if result.latency_ms is None:  # a failed call: how long it took to fail
                 result.latency_ms = (time.perf_counter() - begun) * 1000
             attempt = self._attempt(hop, kind, result)
+            if stage is not None and hop is hops[0]:
+                attempt.stage, attempt.confidence = stage, result.confidence
             verdict = None
             if result.error is None:
                 verdict = route.contract.verdict(result.output or "", check)
@@ -173,7 +244,9 @@ class Client:
                          final=done or index == len(chain) - 1)
             if done:
                 reply.output, reply.parsed, reply.model, reply.target = result.output, verdict.parsed, hop.name, hop.target
-                reply.outcome = {"primary": "ok", "fallback": "fallback", "escalation": "escalated"}[kind]
+                reply.outcome = {"primary": "ok", "deferral": "ok", "fallback": "fallback",
+                                 "escalation": "escalated"}[kind]
+                reply.stage = attempt.stage
                 break
             kind = "escalation" if attempt.outcome == "contract_failed" else "fallback"
         else:
@@ -181,13 +254,6 @@ class Client:
                 hop, text = last_output
                 reply.output, reply.model, reply.target, reply.outcome = text, hop.name, hop.target, "contract_failed"
             reply.error = "; ".join(f"{a.model}: {a.reason}" for a in reply.attempts)
-        reply.latency_ms = (time.perf_counter() - started) * 1000
-        reply.cost = sum(a.cost or 0.0 for a in reply.attempts)
-        reply.prompt_tokens = sum(a.prompt_tokens or 0 for a in reply.attempts)
-        reply.completion_tokens = sum(a.completion_tokens or 0 for a in reply.attempts)
-        if self.shadow is not None:
-            self.shadow.offer(route, reply, values)
-        return reply
 
     @property
     def ledger_not_written(self) -> int:
@@ -268,7 +334,9 @@ class Client:
                "error": attempt.reason if attempt.outcome == "error" else None,
                "contract_reason": attempt.reason if attempt.outcome == "contract_failed" else None,
                "prompt_tokens": attempt.prompt_tokens, "completion_tokens": attempt.completion_tokens,
-               "cost": attempt.cost, "latency_ms": attempt.latency_ms, "trace": reply.trace, "step": reply.step}
+               "cost": attempt.cost, "latency_ms": attempt.latency_ms, "trace": reply.trace, "step": reply.step,
+               "stage": attempt.stage, "deferred": attempt.deferred,
+               "defer_reason": attempt.reason if attempt.deferred else None, "confidence": attempt.confidence}
         if self.capture:
             row["input"] = json.dumps(values, ensure_ascii=False, default=str)
             row["output"] = output

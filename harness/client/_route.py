@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RegistryError, SpecError
+from ._cascade import stages_of
 
 if TYPE_CHECKING:
     from ..models import Candidate
@@ -30,9 +31,10 @@ class Hop:
 @dataclass
 class Route:
     task: "Task"
-    hops: list[Hop]
+    hops: list[Hop]      # a model entry: the model, then its fallbacks; a cascade: its stages, then the fallbacks
     contract: Any  # Contract
     entry: dict[str, Any] = field(default_factory=dict)
+    stages: list[Any] = field(default_factory=list)  # a cascade entry's stages (_cascade.Stage); [] for a model
 
     def messages(self, hop: Hop, variables: dict[str, Any]) -> list[dict[str, str]]:
         """The evaluated prompt for this model: its variant, else the task's default."""
@@ -48,6 +50,7 @@ def build_routes(project: "Project", registry: dict[str, dict[str, Any]], timeou
     """A route for every registry entry whose task has a spec in evals/."""
     from ..models import constraint, resolve_candidates
     from ..project import Contract
+    from ..registry import stage_targets
 
     checks = checks or {}
     unknown = sorted(set(checks) - set(project.tasks))
@@ -58,7 +61,7 @@ def build_routes(project: "Project", registry: dict[str, dict[str, Any]], timeou
         task = project.tasks.get(task_name)
         if task is None:
             continue  # an entry without a spec cannot be rendered; complete() says so if asked
-        targets = [entry["model"], *[f for f in entry.get("fallbacks", []) if f != entry["model"]]]
+        targets = stage_targets(entry)
         names = [_catalog_name(project, task, t) for t in targets]
         config = _with_adhoc(project, names, targets)
         cands = resolve_candidates(config, list(dict.fromkeys(names)), check_keys=False)
@@ -72,7 +75,8 @@ def build_routes(project: "Project", registry: dict[str, dict[str, Any]], timeou
             if timeout_s is not None:
                 cand.timeout_s = timeout_s
             hops.append(Hop(name, target, cand, params, constraint(task, cand)))
-        routes[task_name] = Route(task, hops, Contract(task, checks.get(task_name)), entry)
+        stages = stages_of(entry, hops, f"{project.config.registry}: tasks.{task_name}") if "cascade" in entry else []
+        routes[task_name] = Route(task, hops, Contract(task, checks.get(task_name)), entry, stages)
     return routes
 
 
@@ -150,6 +154,11 @@ class Cooldowns:
             return
         with self._lock:
             self._until[model] = time.monotonic() + self.seconds
+
+    def rests(self, hop: Hop) -> bool:
+        """Whether this model is resting now."""
+        with self._lock:
+            return self._until.get(hop.name, 0.0) > time.monotonic()
 
     def usable(self, hops: list[Hop]) -> list[Hop]:
         """The hops not resting, in order; when all rest, the one whose rest ends first (a probe)."""

@@ -20,6 +20,7 @@ from ..registry import (
     TaskGate,
     catalog_name,
     changes_since,
+    check_cascade,
     check_entry,
     check_noninferiority,
     evidence_path,
@@ -27,12 +28,15 @@ from ..registry import (
     read_evidence,
     read_registry,
     registry_at,
+    rerun_problems,
     run_fix,
+    stage_targets,
     threshold_text,
     value_text,
     write_junit,
 )
 from ..util import shown_path
+from ..decide import entry_cascade
 
 
 def gate(project: Project, base: str | None = None, rerun: bool = False, store: str | None = None,
@@ -68,6 +72,10 @@ def gate(project: Project, base: str | None = None, rerun: bool = False, store: 
     for name, entry in registry.items():
         if name in fresh:
             verdict = fresh[name]
+        elif "cascade" in entry:
+            verdict = check_cascade(project, name, entry, evidence, evidence_problem)
+            if verdict.status == PASS:
+                verdict = _cascade_noninferiority(project, name, entry, evidence, before.get(name)) or verdict
         else:
             verdict = check_entry(project, name, entry, evidence, evidence_problem)
             if verdict.status == PASS:
@@ -96,7 +104,7 @@ def _rerun(project: Project, entries: dict[str, dict[str, Any]], store: str | No
     ready: dict[str, list[str]] = {}
     for name, entry in entries.items():
         task = project.tasks[name]
-        wanted = [entry.get("model"), *(entry.get("fallbacks") or [])]
+        wanted = stage_targets(entry)
         names = [catalog_name(project, task, t) for t in wanted]
         missing = [t for t, n in zip(wanted, names) if n is None]
         if missing:
@@ -136,6 +144,18 @@ def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: 
     for key in PARAM_KEYS:
         if key in params and entry.get(key) != params[key]:
             problems.append(f"registry {key} {value_text(entry.get(key))} but {task.path} evaluates with {value_text(params[key])}")
+    if "cascade" in entry:  # the cascade certified afresh at its threshold; its stages need not qualify alone
+        problems += rerun_problems(decision, entry, entry_cascade(task, entry))
+        stages = len(entry["cascade"])
+        for model in names[stages:]:
+            if not by_model[model].qualifies:
+                problems.append(f"re-evaluated: fallback {model} does not qualify "
+                                f"({skipped.get(model) or by_model[model].why_not})")
+        if problems:
+            return TaskGate(name, FAIL, "; ".join(problems), fix, rerun=True)
+        row = next(c for c in decision.cascades if c["name"] == entry_cascade(task, entry))
+        return TaskGate(name, PASS, f"cascade {row['name']}, lower {row['lower']:.3f} ≥ "
+                                    f"{threshold_text(task.spec.threshold)} (n={row['n']}), re-evaluated", rerun=True)
     for i, model in enumerate(names):
         res = by_model[model]
         if not res.qualifies:
@@ -148,3 +168,34 @@ def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: 
     if names[1:]:
         text += "; fallbacks " + ", ".join(f"{m} {by_model[m].lower:.3f}" for m in names[1:])
     return TaskGate(name, PASS, text, rerun=True)
+
+
+def _cascade_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
+                            old: dict[str, Any] | None) -> TaskGate | None:
+    """When the spec sets max_regression: a cascade that replaced a model (at --base, else the one
+    its evidence names) must carry a shown non-inferiority test against it; a FAIL verdict, or None."""
+    task = project.tasks[name]
+    margin = task.spec.max_regression
+    if margin is None:
+        return None
+    record = evidence.record(name)
+    ni = record.noninferiority
+    if old is not None and old == entry:
+        return None
+    replaced = (old or {}).get("model") or (ni.incumbent if ni else None)
+    if old is not None and "cascade" in old:
+        if entry_cascade(task, old) == record.cascade.name:
+            return None  # the same cascade, its threshold or fallbacks updated
+        return TaskGate(name, FAIL, f"{record.cascade.name} replaces another cascade, and a change between "
+                                    f"cascades is not tested for non-inferiority (max_regression {margin:g} in "
+                                    f"{task.path})", f"keep the cascade at {project.config.registry}'s base")
+    if replaced is None:
+        return None
+    fix = f"run {replaced} on the same cases and `tierwise recommend {name} --write`; or keep {replaced}"
+    if ni is None or ni.incumbent != replaced:
+        return TaskGate(name, FAIL, f"cascade {record.cascade.name} replaces {replaced} but its evidence holds no "
+                                    f"non-inferiority test against it (max_regression {margin:g} in {task.path})", fix)
+    if not ni.shown or ni.margin > margin:
+        return TaskGate(name, FAIL, f"cascade {record.cascade.name} is not shown non-inferior to {ni.incumbent_model} "
+                                    f"by {margin:g} (lower bound {ni.lower:+.3f} on {ni.n} shared cases)", fix)
+    return None

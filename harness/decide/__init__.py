@@ -7,7 +7,7 @@ from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult",
            "Comparison", "Decision", "Measured", "MonitorState", "Promotion", "Qualification", "Recommendation",
-           "adaptive_next", "agreement", "cohen_kappa",
+           "adaptive_next", "agreement", "cascade_result", "cohen_kappa", "entry_cascade", "entry_label",
            "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
            "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "qualification", "rate_monitor",
            "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed"]
@@ -22,7 +22,8 @@ _LAZY = {
     "cases_needed": "_sample_size",
     "Against": "_recommend", "JSON_VERSION": "_recommend", "Recommendation": "_recommend",
     "projected_against": "_recommend",
-    **dict.fromkeys(["CandidateResult", "Decision", "registry_options"], "_decision"),
+    **dict.fromkeys(["CandidateResult", "Decision", "entry_cascade", "entry_label", "registry_options"], "_decision"),
+    "cascade_result": "_cascade_policy",
     **dict.fromkeys(["Comparison", "compare"], "_noninferiority"),
     **dict.fromkeys(["best_evaluated", "decide", "pick", "projected_monthly"], "_rule"),
     **dict.fromkeys(["Measured", "Qualification", "qualification"], "_qualify"),

@@ -115,6 +115,7 @@ class Stage:
     cost: Sequence[float]
     latency_ms: Sequence[float]
     confidence: Sequence[float] | None = None
+    errors: Sequence[bool] | None = None  # the call failed; the last stage's make the cascade's error rate
 
 
 @dataclass(frozen=True)
@@ -124,13 +125,15 @@ class Cascade:
     name: str
     stages: Sequence[Stage]
     grid: Sequence[float] = ()
+    cases: Sequence[str] = ()  # the case ids, in the stages' order (for paired comparisons); may be empty
 
     def __post_init__(self) -> None:
         if len(self.stages) < 2:
             raise ValueError(f"cascade {self.name!r}: needs at least two stages")
         n = {len(s.scores) for s in self.stages} | {len(s.defers) for s in self.stages} \
             | {len(s.cost) for s in self.stages} | {len(s.latency_ms) for s in self.stages} \
-            | {len(s.confidence) for s in self.stages if s.confidence is not None}
+            | {len(s.confidence) for s in self.stages if s.confidence is not None} \
+            | {len(s.errors) for s in self.stages if s.errors is not None} | ({len(self.cases)} if self.cases else set())
         if len(n) != 1:
             raise ValueError(f"cascade {self.name!r}: every stage needs one value per case, for the same cases")
         if any(a <= b for a, b in zip(self.grid, self.grid[1:])):
@@ -292,6 +295,10 @@ class CascadeVerdict:
     p95_ms: float
     stages: list[StageShare] = field(default_factory=list)
     why_not: str = ""
+    error_rate: float = math.nan  # cases whose answering stage failed (only the last can: a failure defers)
+    successes: int | None = None  # pass/fail scores: cases passed of n at `threshold`
+    curve: list[dict] = field(default_factory=list)  # per grid point: threshold, mean, cost, deferral, certified
+    case_scores: dict[str, float] = field(default_factory=dict, repr=False)  # per case id, at `threshold`
 
     @property
     def deferral_rate(self) -> float:
@@ -321,7 +328,8 @@ class PolicySelection:
                          "stages": [{"model": s.name, "seen": s.seen, "answered": s.answered,
                                      "deferral_rate": s.deferral_rate, "interval": list(s.interval)}
                                     for s in v.stages],
-                         "why_not": v.why_not})
+                         "why_not": v.why_not, "error_rate": v.error_rate, "successes": v.successes,
+                         "p_values": v.p_values, "levels": v.levels, "certified": v.certified, "curve": v.curve})
         rows += [{"name": name, "qualifies": False, "why_not": why} for name, why in self.skipped.items()]
         return rows
 
@@ -406,13 +414,22 @@ def _cascade_verdict(c: Cascade, run, tests, levels: list[float | None], rejecte
         at = f" at its most deferring threshold {point:g}" if point is not None else ""
         conf = f"{round((1 - shown) * 100, 6):g}%"
         why = f"lower bound {lower:.3f} < {threshold:g}{at} at {conf} (mean {rep.scores.mean():.3f}, n={c.n}, p={p:.3g})"
+    last = len(c.stages) - 1
+    failed = np.asarray(c.stages[last].errors, dtype=bool) if c.stages[last].errors is not None else np.zeros(c.n, bool)
+    curve = [{"threshold": t, "mean": float(r.scores.mean()) if c.n else None,
+              "cost_per_call": float(r.cost.mean()) if c.n else None,
+              "deferral_rate": float(np.mean(r.answered_by != 0)) if c.n else None, "certified": bool(ok)}
+             for (t, r), ok in zip(run, rejected)]
     return CascadeVerdict(name=c.name, qualifies=bool(passed), threshold=point, n=c.n,
                           mean=float(rep.scores.mean()) if c.n else math.nan, lower=lower, level=level,
                           method=method, p_values=[t[0] for t in tests], levels=list(levels),
                           certified=list(rejected),
                           cost_per_call=float(rep.cost.mean()) if c.n else math.nan,
                           p95_ms=float(np.percentile(rep.latency_ms, 95)) if c.n else math.nan,
-                          stages=stage_shares(c, rep, confidence), why_not=why)
+                          stages=stage_shares(c, rep, confidence), why_not=why,
+                          error_rate=float(np.mean(failed & (rep.answered_by == last))) if c.n else math.nan,
+                          successes=int(rep.scores.sum()) if method == "exact" else None, curve=curve,
+                          case_scores=dict(zip(c.cases, rep.scores.tolist())) if c.cases else {})
 
 
 def stage_shares(c: Cascade, rep: Replay, confidence: float) -> list[StageShare]:

@@ -58,13 +58,14 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
             contract = Contract(task)
         stages = [_stage(m, r.set_index("case_id").loc[order], spec.signals(i), contract)
                   for i, (m, r) in enumerate(zip(spec.models, rows))]
-        out.append(Cascade(label, stages, spec.thresholds))
+        out.append(Cascade(label, stages, spec.thresholds, cases=[str(c) for c in order]))
     return out, skipped
 
 
 def _stage(model: str, rows: Any, signals: list[Any], contract: Any) -> Stage:
     names = {signal_name(s) for s in signals}
-    defers = rows["error"].notna().to_numpy().copy()
+    errors = rows["error"].notna().to_numpy()
+    defers = errors.copy()
     if "abstain" in names:
         defers |= (rows["finish_reason"] == ABSTAINED).to_numpy()
     if "contract" in names:
@@ -74,7 +75,7 @@ def _stage(model: str, rows: Any, signals: list[Any], contract: Any) -> Stage:
         confidence = rows["confidence"].astype(float).to_numpy() if "confidence" in rows else np.full(len(rows), math.nan)
     return Stage(model, rows["score"].fillna(0.0).clip(0, 1).to_numpy(dtype=float), defers,
                  rows["cost"].astype(float).to_numpy(), rows["latency_ms"].fillna(0.0).to_numpy(dtype=float),
-                 confidence)
+                 confidence, errors)
 
 
 def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]) -> PolicySelection:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..models import ModelEntry
 from ..project import Task
-from ._noninferiority import Comparison
+
+if TYPE_CHECKING:  # the gate reads entries through this module and starts without numpy and scipy
+    from ._noninferiority import Comparison
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Decision:
     adaptive: bool = False       # decided from an adaptive run's verdicts
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
     cascades: list[dict[str, Any]] = field(default_factory=list)  # each cascade's verdict (_cascade.py)
+    cascade: dict[str, Any] | None = None  # the recommended cascade's verdict (one of `cascades`), else None
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
@@ -89,18 +92,44 @@ class Decision:
 
 def registry_entry(task: Task, best: CandidateResult, fallbacks: list[CandidateResult],
                    pin: str | None = None) -> dict[str, Any]:
-    params = task.params()
     entry: dict[str, Any] = {"model": best.target, "fallbacks": [f.target for f in fallbacks]}
-    entry["max_tokens"] = params.get("max_tokens") or suggested_max_tokens(best)
-    if "temperature" in params:
-        entry["temperature"] = params["temperature"]
-    options = {r.target: registry_options(task.models[r.model]) for r in [best, *fallbacks]}
-    options = {target: opts for target, opts in options.items() if opts}
-    if options:
-        entry["options"] = options
+    entry.update(call_settings(task, [best.model, *(f.model for f in fallbacks)], suggested_max_tokens(best)))
     if pin:
         entry["pin"] = pin
     return entry
+
+
+def call_settings(task: Task, models: list[str], suggested: int | None) -> dict[str, Any]:
+    """What an entry carries beside its models: max_tokens (the spec's, else `suggested`), the
+    temperature, and the call options of each of `models` (catalog names) that has any."""
+    params = task.params()
+    out: dict[str, Any] = {"max_tokens": params.get("max_tokens") or suggested}
+    if "temperature" in params:
+        out["temperature"] = params["temperature"]
+    options = {task.models[m].target: registry_options(task.models[m]) for m in models}
+    options = {target: opts for target, opts in options.items() if opts}
+    if options:
+        out["options"] = options
+    return out
+
+
+def entry_label(entry: dict[str, Any]) -> str:
+    """A registry entry as one line: its model, or its cascade's stages (`cascade a > b`)."""
+    if isinstance(entry.get("cascade"), list):
+        return "cascade " + " > ".join(str(s.get("model")) if isinstance(s, dict) else str(s)
+                                       for s in entry["cascade"])
+    return str(entry.get("model"))
+
+
+def entry_cascade(task: Task, entry: dict[str, Any] | None) -> str | None:
+    """The name of the spec cascade a registry entry runs (matched on its stages' targets), or None."""
+    if not entry or not isinstance(entry.get("cascade"), list):
+        return None
+    targets = [s.get("model") if isinstance(s, dict) else s for s in entry["cascade"]]
+    for spec in task.spec.cascades:
+        if [task.models[m].target for m in spec.models] == targets:
+            return spec.label
+    return None
 
 
 def registry_options(entry: ModelEntry) -> dict[str, Any]:

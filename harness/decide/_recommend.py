@@ -54,6 +54,8 @@ def projected_against(decisions: list[Decision], model: str) -> Against:
             continue
         rec = next((c for c in d.candidates if c.model == d.recommended), None) if d.recommended else None
         new = rec.cost_per_call if rec is not None and rec.cost_per_call is not None else base.cost_per_call
+        if d.cascade is not None and d.cost_per_1k_recommended is not None:  # a cascade: its measured cost
+            new = d.cost_per_1k_recommended / 1000
         out.everywhere += base.cost_per_call * d.monthly_volume
         out.recommended += new * d.monthly_volume
         out.tasks.append(d.task)

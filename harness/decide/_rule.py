@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ..models import Candidate
 from ..project import Task
 from ..util import below
+from . import _cascade_policy as cascade_policy
 from ._cost import cost_order_key, spread_of, tie_note
-from ._decision import CandidateResult, Decision, registry_entry
+from ._decision import CandidateResult, Decision, entry_label, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
 from ._qualify import qualification
@@ -288,7 +289,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     by_target: dict[str, CandidateResult] = {}
     for r in results:  # two catalog entries may share a target (one rule, two prices): the first names it
         by_target.setdefault(r.target, r)
-    current_res = by_target.get(current["model"]) if current else None
+    current_res = by_target.get(current.get("model")) if current else None
     best, fallbacks = pick(results)
     decision = Decision(task=task.name, threshold=task.spec.threshold, confidence=task.spec.confidence,
                         status="no_data", current=current, current_model=current_res.model if current_res else None,
@@ -301,8 +302,9 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
                                     "measure": policy.agreement if policy else "accuracy",
                                     "min_agreement": policy.min_agreement if policy else None}
     decision.procedure = selection.describe() if selection is not None else ""
-    decision.family = list(task.spec.candidates) + [c.name for c in task.spec.cascades]
+    decision.family = list(task.spec.candidates) + [c.label for c in task.spec.cascades]
     decision.cascades = selection.cascade_rows() if selection is not None else []
+    cascade_policy.note_current(task, decision)
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
     family = selection.family_size if selection is not None else len(task.spec.candidates)
@@ -315,11 +317,14 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     evaluated = [r for r in results if r.n]
     pin = (current or {}).get("pin")
     pin_note = None
+    fallbacks_for = lambda last: pick(results, first=last)[1]  # noqa: E731 - a cascade's fallbacks, as a model's
+    if pin and cascade_policy.keep_pinned(task, decision, fallbacks_for, agreement):
+        return decision
     if pin and best is not None:
         if current_res is None or not current_res.qualifies:
             why = current_res.why_not if current_res is not None else "not a candidate of this task"
             decision.status = "keep"
-            decision.reason = (f"pinned ({pin}): {current['model']} does not qualify ({why}); the cheapest qualifying "
+            decision.reason = (f"pinned ({pin}): {entry_label(current)} does not qualify ({why}); the cheapest qualifying "
                                f"is {best.model}; entry left as it is; remove pin: from the entry to switch")
             return decision
         if current_res is not best:
@@ -331,6 +336,9 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
             decision.reason = f"pinned: {pin} (not the cheapest qualifying: {cheapest.model} is)"
     elif best is not None and current is not None and (current_res is None or current_res.model != best.model):
         best, fallbacks = _backed_change(task, frame, decision, results, current_res, best, fallbacks)
+    if not pin and cascade_policy.choose(task, frame, decision, results, selection, best, current_res,
+                                         fallbacks_for, agreement):
+        return decision
     if best is None:
         if not evaluated:
             decision.reason = "no candidate has results yet; run `tierwise run " + task.name + "`"
@@ -372,7 +380,7 @@ def _backed_change(task: Task, frame: pd.DataFrame, decision: Decision, results:
                                       required=margin is not None)
     if margin is None or (decision.comparison is not None and decision.comparison.shown):
         return best, fallbacks
-    current = decision.current["model"] if decision.current else "the current model"
+    current = entry_label(decision.current) if decision.current else "the current model"
     if decision.comparison is None:
         why = (f"{best.model} is not shown non-inferior to {current} (max_regression {margin:g} in {task.path}): "
                f"{current} has no results on these cases; "

@@ -10,6 +10,14 @@ llama-cpp-python's OpenAI-compatible server under its catalog name (the alias Ti
 serves it by) is exported in that served form with `local_api_base`: `openai/<name>` at that
 URL, with the same grammar or schema constraint the evaluation sent. The prompt stays with the caller:
 the proxy does not render the task's template (Tierwise's client does).
+
+A cascade entry is what LiteLLM cannot express: its router moves to a fallback on a provider error,
+never on an answer (an abstention, a broken contract, a low probability, disagreeing samples, a
+failed check). So no `<task>` group is written for it (calling one model under the task's name would
+not be the certified policy); each stage LiteLLM can call becomes a group `<task>/stage-<i>`, with
+the stage's params and constraint, the entry's fallbacks behind the last stage, for harness.Client
+or the application to call in order and apply the signals itself; the config's header and
+`skipped` say so, naming the signals.
 """
 
 from __future__ import annotations
@@ -43,7 +51,6 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
     """The registry's entries as a LiteLLM config dict (model_list and router_settings);
     `local_api_base`: where local models are served (else they are left out, with how to serve them)."""
     from ..client import build_routes
-    from ..models import constraint
     from ..registry import read_registry
 
     registry = read_registry(project.registry_path)
@@ -53,6 +60,9 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
         if task not in routes:
             out.skipped[task] = f"no evals/{task}.yaml, so its params are unknown"
     for task, route in routes.items():
+        if route.stages:
+            _cascade(out, task, route, local_api_base, project.config.registry)
+            continue
         groups: list[str] = []
         for i, hop in enumerate(route.hops):
             why = _not_exportable(hop, local_api_base)
@@ -62,12 +72,8 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
                     break
                 out.skipped[f"{task} fallback {hop.target}"] = why
                 continue
-            served = {"api_base": local_api_base, "api_key": "none"} if hop.cand.kind == "local" else {}
-            params = {"model": hop.cand.litellm_model, **served, **_options(hop.cand.call_options), **hop.params,
-                      **constraint(route.task, hop.cand)}
             name = task if i == 0 else f"{task}/fallback-{len(groups)}"
-            out.config["model_list"].append({"model_name": name, "litellm_params": params,
-                                             "model_info": {"tierwise_task": task, "tierwise_model": hop.name}})
+            out.config["model_list"].append(_group(name, task, route, hop, local_api_base))
             groups.append(name)
         if len(groups) > 1:
             out.config["router_settings"]["fallbacks"].append({groups[0]: groups[1:]})
@@ -76,6 +82,51 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
     # registry values arrive as ruamel scalars (float and int subclasses): plain types for any writer
     out.config = json.loads(json.dumps(out.config))
     return out
+
+
+def _group(name: str, task: str, route: Any, hop: Any, local_api_base: str | None) -> dict[str, Any]:
+    """One model group: the hop's model with its call options, params and evaluated constraint."""
+    from ..models import constraint
+
+    served = {"api_base": local_api_base, "api_key": "none"} if hop.cand.kind == "local" else {}
+    params = {"model": hop.cand.litellm_model, **served, **_options(hop.cand.call_options), **hop.params,
+              **constraint(route.task, hop.cand)}
+    return {"model_name": name, "litellm_params": params, "model_info": {"tierwise_task": task, "tierwise_model": hop.name}}
+
+
+def _cascade(out: LitellmExport, task: str, route: Any, local_api_base: str | None, registry: str) -> None:
+    """A cascade entry: its stages as groups <task>/stage-<i>, no <task> group, and why."""
+    from ..registry import signal_key
+
+    signals = sorted({signal_key(s) for stage in route.entry["cascade"] for s in stage.get("defer") or []})
+    count = len(route.stages)
+    written: list[str] = []
+    last: str | None = None
+    for i, stage in enumerate(route.stages, start=1):
+        why = _not_exportable(stage.hop, local_api_base)
+        if why:
+            out.skipped[f"{task} stage {i} {stage.hop.target}"] = why
+            continue
+        name = f"{task}/stage-{i}"
+        out.config["model_list"].append(_group(name, task, route, stage.hop, local_api_base))
+        written.append(name)
+        last = name if i == count else last
+    fallbacks = []
+    for hop in route.hops[count:]:
+        why = _not_exportable(hop, local_api_base)
+        if why:
+            out.skipped[f"{task} fallback {hop.target}"] = why
+            continue
+        name = f"{task}/fallback-{len(fallbacks) + 1}"
+        out.config["model_list"].append(_group(name, task, route, hop, local_api_base))
+        fallbacks.append(name)
+    if last is not None and fallbacks:
+        out.config["router_settings"]["fallbacks"].append({last: fallbacks})
+    stages = f"its stages as {', '.join(written)} " if written else "none of its stages "
+    out.skipped[task] = (f"a cascade: LiteLLM moves to a fallback on a provider error only and cannot pass a call on "
+                         f"when a stage answers ({', '.join(signals)}), so there is no '{task}' group; exported "
+                         f"{stages}for harness.Client or your code to call in order, applying the signals "
+                         f"in {registry} tasks.{task}.cascade")
 
 
 def write_litellm_config(project: Any, out: str | Path | None = None,

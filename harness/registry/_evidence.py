@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_serializer
 
 from ..errors import RegistryError
 from ..fingerprint import EVIDENCE_DIGEST_KEY, evidence_digest
@@ -22,7 +22,7 @@ from ..util import Strict, atomic_write, tierwise_version
 
 if TYPE_CHECKING:  # the gate reads evidence at start-up; a decision's module loads SciPy
     from ..decide import CandidateResult, Decision
-    from ..project import Project
+    from ..project import Project, Task
 
 EVIDENCE_VERSION = 1
 
@@ -71,6 +71,40 @@ class NonInferiorityEvidence(Strict):
     required: bool = False           # the spec set max_regression
 
 
+class StageEvidence(Strict):
+    """One stage of a cascade: the model, the signals it defers on (as registry.yaml writes them),
+    and how often it deferred among the cases that reached it, with a two-sided exact interval."""
+
+    model: str                       # catalog name
+    target: str                      # the registry string of the stage's model
+    spec_hash: str                   # fingerprint.spec_hash of the stage's model, as for a model record
+    identity: dict[str, Any] | None = None
+    defer: list[Any] = Field(default_factory=list)  # [] for the last stage, which always answers
+    seen: int = Field(ge=0)          # cases that reached this stage
+    answered: int = Field(ge=0)      # of those, the cases it answered
+    deferral_rate: float | None = None  # (seen - answered) / seen
+    interval: list[float] = Field(default_factory=list)  # two-sided Clopper-Pearson at the task's confidence
+    run_ids: list[str] = Field(default_factory=list)
+    cost_per_call: float | None = None  # the stage's own cost per call on every case (as a model)
+
+
+class CascadeEvidence(Strict):
+    """A certified cascade: its stages, the confidence threshold chosen down its grid and the
+    chain of tests that chose it (decide/_cascade.py), and its deferral. The record's own model
+    fields hold the cascade's figures at that threshold (n, mean, lower, cost, p95)."""
+
+    name: str                        # the spec's name for it (its name:, else its stages joined by >)
+    cascade_hash: str                # fingerprint.cascade_hash: stages, signals, a check's code, the grid
+    stages: list[StageEvidence] = Field(min_length=2)
+    threshold: float | None = None   # the chosen confidence threshold; None: no stage defers on confidence
+    grid: list[float] = Field(default_factory=list)  # most deferring first; [] without a confidence stage
+    p_values: list[float] = Field(default_factory=list)   # one per grid point, in testing order
+    levels: list[float | None] = Field(default_factory=list)  # the level each was tested at (None: not reached)
+    certified: list[bool] = Field(default_factory=list)   # which points were shown at or above the bar
+    deferral_rate: float | None = None  # the first stage's
+    deferral_interval: list[float] = Field(default_factory=list)
+
+
 class TaskEvidence(ModelEvidence):
     """The recommended model's evidence, the task's bar, and its fallbacks' evidence."""
 
@@ -88,6 +122,16 @@ class TaskEvidence(ModelEvidence):
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts, when measured
     labels_hash: str | None = None                 # sha256 of the task's labels file then
     digest: str | None = None        # fingerprint.evidence_digest of this record as written (added within 1)
+    cascade: CascadeEvidence | None = None  # the entry is a cascade (added within 1; absent for a model)
+
+    @model_serializer(mode="wrap")
+    def _no_cascade_key_for_a_model(self, handler: Any) -> dict[str, Any]:
+        # A model's record is written without the key, so files written before cascades read and
+        # write back byte for byte.
+        data = handler(self)
+        if self.cascade is None:
+            data.pop("cascade", None)
+        return data
 
     def records(self) -> dict[str, ModelEvidence]:
         """Every model's evidence (the main one and the fallbacks) by registry target."""
@@ -122,7 +166,9 @@ class EvidenceFile(Strict):
         for record in self.tasks.values():
             if not isinstance(record, dict):
                 continue
-            for rec in [record, *(record.get("fallbacks") or [])]:
+            cascade = record.get("cascade")
+            stages = (cascade.get("stages") or []) if isinstance(cascade, dict) else []
+            for rec in [record, *(record.get("fallbacks") or []), *stages]:
                 if isinstance(rec, dict):
                     out.update(str(r) for r in rec.get("run_ids") or [])
         return out
@@ -228,8 +274,10 @@ def build_evidence(project: Project, decision: Decision, runs: list[dict[str, An
 
     entry = decision.entry
     assert entry is not None and decision.recommended is not None, "only a decision that recommends has evidence"
+    main = record(decision.recommended) if decision.cascade is None else \
+        _cascade_record(task, decision, record, run_versions)
     return TaskEvidence.model_validate({
-        **record(decision.recommended),
+        **main,
         "params": {k: entry.get(k) for k in ("max_tokens", "temperature") if entry.get(k) is not None},
         "golden_set": task.spec.golden_set, "golden_hash": task.golden.sha256,
         "threshold": task.spec.threshold, "confidence": task.spec.confidence,
@@ -241,6 +289,35 @@ def build_evidence(project: Project, decision: Decision, runs: list[dict[str, An
         **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),
         **({"labels_hash": task.labels.sha256} if task.labels is not None else {}),
     })
+
+
+def _cascade_record(task: Task, decision: Decision, record: Callable[[str], dict[str, Any]],
+                    run_versions: dict[str, Any]) -> dict[str, Any]:
+    """The top-level fields of a cascade's record (its figures at the chosen threshold) and its
+    `cascade` block; `record(name)` is a model's record, from which each stage takes its identity."""
+    row = decision.cascade
+    spec = next(c for c in task.spec.cascades if c.label == row["name"])
+    stages = []
+    for share, name, written in zip(row["stages"], spec.models, decision.entry["cascade"]):
+        r = record(name)
+        stages.append({"model": name, "target": r["target"], "spec_hash": r["spec_hash"], "identity": r["identity"],
+                       "defer": written.get("defer", []), "seen": share["seen"], "answered": share["answered"],
+                       "deferral_rate": _r(share["deferral_rate"]), "interval": [_r(x) for x in share["interval"]],
+                       "run_ids": r["run_ids"], "cost_per_call": r["cost_per_call"]})
+    run_ids = list(dict.fromkeys(i for s in stages for i in s["run_ids"]))
+    return {
+        "model": row["name"], "target": " > ".join(s["target"] for s in stages),
+        "spec_hash": task.cascade_hash(spec), "n": row["n"], "mean": _r(row["mean"]), "lower": _r(row["lower"]),
+        "method": row["method"], "error_rate": _r(row.get("error_rate")), "p95_ms": _r(row["p95_ms"]),
+        "cost_per_call": row["cost_per_call"], "run_ids": run_ids,
+        "price_map_version": sorted({run_versions.get(r) or "" for r in run_ids})[-1] if run_ids else "",
+        "level": row["level"], **({"successes": row["successes"]} if row.get("successes") is not None else {}),
+        "cascade": {"name": row["name"], "cascade_hash": task.cascade_hash(spec), "stages": stages,
+                    "threshold": row["threshold"], "grid": list(spec.thresholds),
+                    "p_values": row["p_values"], "levels": row["levels"], "certified": row["certified"],
+                    "deferral_rate": _r(row["deferral_rate"]),
+                    "deferral_interval": [_r(x) for x in row["deferral_interval"]]},
+    }
 
 
 def _noninferiority(decision: Decision) -> dict[str, Any] | None:

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RegistryError
 from ..project import Project
 from ..util import atomic_write
+from ._cascade import check_cascade_entry, yaml_cascade
 from ._evidence import build_evidence, write_evidence
 
 if TYPE_CHECKING:  # the gate reads the registry at start-up; a recommendation's module loads SciPy
     from ..decide import Recommendation
 
-ENTRY_KEYS = ("model", "fallbacks", "max_tokens", "temperature", "options", "pin")
+ENTRY_KEYS = ("model", "cascade", "fallbacks", "max_tokens", "temperature", "options", "pin")
+# cascade: [{model:, defer: [...]}, …, {model:}]: instead of model:, a certified cascade (registry/_cascade.py).
 # options: {target: {call option: value}} for the entry's models that need them (api_base, …),
 #          exactly as evaluated, so an application reading the file calls what earned the evidence.
 # pin: "<reason>": the team keeps this model although a cheaper one qualifies.
@@ -33,6 +35,7 @@ def _yaml():
     y.preserve_quotes = True
     y.indent(mapping=2, sequence=4, offset=2)
     y.width = 4096
+    y.brace_single_entry_mapping_in_flow_sequence = True  # a cascade's [contract, {confidence: 0.95}]
     return y
 
 
@@ -57,8 +60,8 @@ def read_registry(path: Path) -> dict[str, dict[str, Any]]:
         raise RegistryError(f"{path.name}: tasks: must be a mapping of task name to entry")
     out = {}
     for name, entry in tasks.items():
-        if not isinstance(entry, dict) or "model" not in entry:
-            raise RegistryError(f"{path.name}: tasks.{name}: an entry needs at least model:")
+        if not isinstance(entry, dict) or ("model" not in entry and "cascade" not in entry):
+            raise RegistryError(f"{path.name}: tasks.{name}: an entry needs at least model: (or cascade:)")
         unknown = [k for k in entry if k not in ENTRY_KEYS]
         if unknown:
             raise RegistryError(f"{path.name}: tasks.{name}.{unknown[0]}: unknown key; known: {', '.join(ENTRY_KEYS)}")
@@ -70,7 +73,9 @@ def read_registry(path: Path) -> dict[str, dict[str, Any]]:
 
 def _check_entry_types(path: Path, name: str, entry: dict[str, Any]) -> None:
     where = f"{path.name}: tasks.{name}"
-    if not isinstance(entry["model"], str) or not entry["model"]:
+    if "cascade" in entry:
+        check_cascade_entry(path, name, entry)
+    elif not isinstance(entry["model"], str) or not entry["model"]:
         raise RegistryError(f"{where}.model: must be a model string such as openai/gpt-4.1-mini")
     fallbacks = entry.get("fallbacks", [])
     if not isinstance(fallbacks, list) or not all(isinstance(f, str) for f in fallbacks):
@@ -135,12 +140,17 @@ def update_registry(path: Path, entries: dict[str, dict[str, Any]]) -> bool:
                     del entry[key]
                 continue
             value = new[key]
-            if isinstance(value, list):
+            if key == "cascade":
+                value = yaml_cascade(value)
+            elif isinstance(value, list):
                 seq = CommentedSeq(value)
                 seq.fa.set_flow_style()
                 value = seq
             if _plain(entry.get(key)) != _plain(value):
-                entry[key] = value
+                if key == "cascade" and key not in entry:  # where model: stood, not after the options
+                    entry.insert(sum(k in entry for k in ENTRY_KEYS[:ENTRY_KEYS.index(key)]), key, value)
+                else:
+                    entry[key] = value
     buf = io.StringIO()
     _yaml().dump(doc, buf)
     text = buf.getvalue()

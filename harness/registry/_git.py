@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..decide import entry_label
 from ..errors import EnvironmentFailure, TierwiseError
 from ..project import Project
 from ._evidence import evidence_path, parse_evidence
@@ -52,9 +53,12 @@ def registry_at(project: Project, base: str, git: "_Git | None" = None) -> dict[
 
 
 def _entry_change(old: dict[str, Any], new: dict[str, Any]) -> str:
-    keys = [k for k in ("model", "fallbacks", "max_tokens", "temperature") if old.get(k) != new.get(k)]
+    keys = [k for k in ("model", "cascade", "fallbacks", "max_tokens", "temperature") if old.get(k) != new.get(k)]
     if keys == ["model"]:
         return f"model {old.get('model')} → {new.get('model')}"
+    if "cascade" in keys:  # a model to a cascade, back, or other stages, signals or threshold
+        before, after = entry_label(old), entry_label(new)
+        return f"{before} → {after}" if before != after else "cascade signals or threshold changed"
     return "entry changed: " + ", ".join(keys)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..decide import CandidateResult, Decision, projected_monthly
+from ..decide import CandidateResult, Decision, cascade_result, entry_label, projected_monthly
 from ._fmt import pct, score
 
 VERDICTS = {  # status -> (short label, css class)
@@ -67,6 +67,7 @@ class TaskView:
     monthly_saving: float | None = None
     rows: list[ModelRow] = field(default_factory=list)
     chart: Any = None                 # _svg.Chart
+    cascade_charts: list[Any] = field(default_factory=list)  # _cascade_svg.CascadeChart, one per cascade with a grid
     limits: str = ""
     entry_changes: list[tuple[str, str, str]] = field(default_factory=list)  # key, before, after
     judged: bool = False              # a grader calls a judge: show plain and corrected bounds, judge cost
@@ -75,6 +76,7 @@ class TaskView:
 
 def task_views(project: Any, rec: Any) -> list[TaskView]:
     from ..decide import summarize
+    from ._cascade_svg import cascade_charts
     from ._svg import cost_quality_chart
 
     summary = summarize(rec.frame)
@@ -98,6 +100,7 @@ def task_views(project: Any, rec: Any) -> list[TaskView]:
         if view.judged:
             view.eval_costs = _eval_costs(rec.frame, d.task)
         view.chart = cost_quality_chart(d)
+        view.cascade_charts = cascade_charts(d)
         view.entry_changes = _entry_changes(d)
         views.append(view)
     return views
@@ -151,6 +154,8 @@ def judge_lines(d: Decision, eval_costs: tuple[float, float] | None = None) -> l
 
 def _best(d: Decision) -> CandidateResult | None:
     by_model = {c.model: c for c in d.candidates}
+    if d.cascade is not None:
+        return cascade_result(d)
     if d.recommended:
         return by_model[d.recommended]
     evaluated = [c for c in d.candidates if c.n]
@@ -159,17 +164,19 @@ def _best(d: Decision) -> CandidateResult | None:
 
 def _action(d: Decision) -> str:
     entry = d.entry or {}
+    what = entry_label(entry)
     if d.status == "recommend" and d.current is None:
-        return f"add the entry: model {entry.get('model')} ({d.recommended})"
+        return f"add the entry: {'' if entry.get('cascade') else 'model '}{what} ({d.recommended})"
     if d.status == "recommend":
-        if d.current.get("model") != entry.get("model"):
-            return f"change model from {d.current.get('model')} to {entry.get('model')} ({d.recommended})"
+        if entry_label(d.current) != what:
+            return f"change from {entry_label(d.current)} to {what} ({d.recommended})" if entry.get("cascade") or \
+                d.current.get("cascade") else f"change model from {d.current.get('model')} to {what} ({d.recommended})"
         keys = [k for k, v in entry.items() if d.current.get(k) != v]
-        return f"keep model {entry.get('model')}; update {', '.join(keys)}"
+        return f"keep {'' if entry.get('cascade') else 'model '}{what}; update {', '.join(keys)}"
     if d.status == "keep" and entry.get("pin"):  # kept for its reason, cheapest or not (the notes say what unpinning saves)
-        return f"no change: {entry.get('model')} ({d.recommended}) is pinned ({entry['pin']})"
+        return f"no change: {what} ({d.recommended}) is pinned ({entry['pin']})"
     if d.status == "keep":
-        return f"no change: {entry.get('model')} ({d.recommended}) is still the cheapest that qualifies"
+        return f"no change: {what} ({d.recommended}) is still the cheapest that qualifies"
     if d.status == "no_qualifier":
         return "no change (" + ("the current entry stays" if d.current else "nothing to write") + ")"
     return f"no change: no results yet, run `tierwise run {d.task}`"
@@ -212,7 +219,7 @@ def _entry_changes(d: Decision) -> list[tuple[str, str, str]]:
     if not d.entry or not d.changed:
         return []
     before = d.current or {}
-    keys = [k for k in ("model", "fallbacks", "max_tokens", "temperature") if k in d.entry or k in before]
+    keys = [k for k in ("model", "cascade", "fallbacks", "max_tokens", "temperature") if k in d.entry or k in before]
     return [(k, _yaml_value(before.get(k)), _yaml_value(d.entry.get(k)))
             for k in keys if before.get(k) != d.entry.get(k)]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..decide import entry_label
 from ._data import RegistryDiff, TaskView, headline, judge_lines, monthly
 from ._fmt import money, score, signed_money
 
@@ -52,7 +53,7 @@ def markdown_summary(views: list[TaskView], diff: RegistryDiff, skipped: dict[st
 
 def _row(v: TaskView) -> list[str]:
     d = v.d
-    current = f"`{d.current['model']}`" if d.current else "(no entry)"
+    current = f"`{entry_label(d.current)}`" if d.current else "(no entry)"
     if d.recommended:
         target = v.best.target if v.best else d.recommended
         models = f"{current} → `{target}`" if d.status == "recommend" else f"`{target}` (unchanged)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..decide import Against, Decision, Recommendation, projected_monthly
+from ..decide import Against, Decision, Recommendation, cascade_result, entry_label, projected_monthly
 from ._data import judge_lines
 from ._fmt import confidence, money, pct, signed_money
 
@@ -88,9 +88,9 @@ def recommendation_text(rec: Recommendation, wrote: Any = None) -> str:
 def _task_block(d: Decision) -> str:
     head = f"{d.task}  (threshold {d.threshold:g} at {pct(d.confidence, 0)} confidence)"
     lines = [head]
-    current = d.current["model"] if d.current else "(no entry)"
+    current = entry_label(d.current) if d.current else "(no entry)"
     lines.append(f"  current:    {current}{_name(d.current_model)}")
-    best = next((c for c in d.candidates if c.model == d.recommended), None)
+    best = cascade_result(d) or next((c for c in d.candidates if c.model == d.recommended), None)
     if best is not None:
         verb = "keep" if d.status == "keep" else "update" if d.current_model == d.recommended else "recommend"
         fallbacks = ", ".join(d.fallbacks) or "none"
@@ -123,8 +123,7 @@ def _task_block(d: Decision) -> str:
 
 def cascade_lines(d: Decision) -> list[str]:
     """One line per cascade: certified at which threshold, quality, deferral, cost; or why not.
-    Cascades are decided in the family but not yet written to the registry (the client cannot
-    run them yet), so a certified cascade cheaper than the pick is shown, not recommended."""
+    The recommended one (the cheapest usable policy, decide/_cascade_policy.py) says so."""
     lines = []
     for c in d.cascades:
         if not c["qualifies"]:
@@ -134,10 +133,10 @@ def cascade_lines(d: Decision) -> list[str]:
         lo, hi = c["deferral_interval"]
         cost = "unpriced" if c["cost_per_call"] is None or math.isnan(c["cost_per_call"]) \
             else money(c["cost_per_call"] * 1000)
-        lines.append(f"{c['name']}: certified{at}: mean {c['mean']:.3f}, lower bound {c['lower']:.3f} "
+        role = " (recommended)" if d.cascade is not None and d.cascade["name"] == c["name"] else ""
+        lines.append(f"{c['name']}: certified{at}{role}: mean {c['mean']:.3f}, lower bound {c['lower']:.3f} "
                      f"(n={c['n']}); first stage defers {pct(c['deferral_rate'])} [{pct(lo)}, {pct(hi)}]; "
-                     f"{cost} per 1,000 calls, p95 {_ms(c['p95_ms'])} (not written to the registry: "
-                     f"the client does not run cascades yet)")
+                     f"{cost} per 1,000 calls, p95 {_ms(c['p95_ms'])}")
     return lines
 
 

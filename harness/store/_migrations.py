@@ -169,6 +169,11 @@ def _m007_result_confidence(conn: sa.Connection) -> None:
     _add_columns(conn, "results", [("confidence", "FLOAT")])
 
 
+def _m008_usage_cascade_stage(conn: sa.Connection) -> None:
+    _add_columns(conn, "usage_ledger", [("stage", "INTEGER"), ("deferred", "VARCHAR(20)"), ("defer_reason", "TEXT"),
+                                        ("confidence", "FLOAT")])
+
+
 def _add_columns(conn: sa.Connection, table: str, columns: list[tuple[str, str]]) -> None:
     """ALTER TABLE … ADD COLUMN for each (name, SQL type) the table lacks (see the module's
     docstring for why one may be there already). The types are spelled as SQLAlchemy compiled
@@ -187,5 +192,6 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("005_run_groups", _m005_run_groups),
     ("006_shadow_calls", _m006_shadow_calls),
     ("007_result_confidence", _m007_result_confidence),
+    ("008_usage_cascade_stage", _m008_usage_cascade_stage),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

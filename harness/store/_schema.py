@@ -14,8 +14,8 @@ import sqlalchemy as sa
 RunStatus = Literal["running", "finished", "finished_with_errors", "budget_stopped", "interrupted", "failed",
                     "abandoned"]
 # A usage-ledger row's attempt kind, and an attempt's (or a shadow call's) outcome.
-AttemptKind = Literal["primary", "fallback", "escalation"]
-AttemptOutcome = Literal["ok", "error", "contract_failed"]
+AttemptKind = Literal["primary", "fallback", "escalation", "deferral"]
+AttemptOutcome = Literal["ok", "error", "contract_failed", "deferred"]
 
 metadata = sa.MetaData()
 
@@ -112,8 +112,8 @@ usage_ledger = sa.Table(
     sa.Column("model", sa.String(200), nullable=False),     # catalog name (or the target when not in the catalog)
     sa.Column("target", sa.String(300), nullable=False),    # the registry string: openai/…, local:…, python:…
     sa.Column("attempt", sa.Integer, nullable=False),       # 1, 2, … within the call
-    sa.Column("kind", sa.String(20), nullable=False),       # an AttemptKind: primary | fallback | escalation
-    sa.Column("outcome", sa.String(20), nullable=False),    # an AttemptOutcome: ok | error | contract_failed
+    sa.Column("kind", sa.String(20), nullable=False),       # an AttemptKind: primary | fallback | escalation | deferral
+    sa.Column("outcome", sa.String(20), nullable=False),    # an AttemptOutcome: ok | error | contract_failed | deferred
     sa.Column("final", sa.Boolean, nullable=False),         # the call ended with this attempt
     sa.Column("error_type", sa.String(100)),
     sa.Column("error", sa.Text),                            # redacted
@@ -126,6 +126,15 @@ usage_ledger = sa.Table(
     sa.Column("step", sa.String(200)),
     sa.Column("input", sa.Text),                            # JSON of the template variables, opt-in
     sa.Column("output", sa.Text),                           # opt-in
+    # 008_usage_cascade_stage: a cascade entry's attempts (harness/client/_cascade.py). `stage` is the
+    # 1-based stage the attempt ran (NULL for a model entry and for fallbacks behind the last stage);
+    # `deferred` the signal on which the stage passed the call on (abstain | contract | confidence |
+    # agreement | check | error; NULL when it answered), `defer_reason` why, in words (never the
+    # output); `confidence` the probability of the stage's answer where the provider gave one.
+    sa.Column("stage", sa.Integer),
+    sa.Column("deferred", sa.String(20)),
+    sa.Column("defer_reason", sa.Text),
+    sa.Column("confidence", sa.Float),
 )
 
 

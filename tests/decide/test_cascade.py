@@ -218,7 +218,8 @@ def test_recommend_decides_a_cascade_from_stored_results(tmp_path):
                                                                                "defer": ["abstain"]}])})
     run(load_project(root), progress=False)
     d = recommend(load_project(root)).decisions[0]
-    assert d.recommended == "big"  # the cascade is shown, not yet written
+    assert d.recommended == "rule>big" and d.cascade["name"] == "rule>big"  # half the dear stage's cost
+    assert d.cost_per_1k_recommended == pytest.approx(1.0)
     assert "3 policies (2 models, 1 cascades)" in d.procedure
     rule = next(c for c in d.candidates if c.model == "rule")
     assert not rule.qualifies  # alone, its abstentions score 0
@@ -227,7 +228,7 @@ def test_recommend_decides_a_cascade_from_stored_results(tmp_path):
     assert c["deferral_rate"] == 0.5 and c["cost_per_call"] == pytest.approx(0.001)
     assert [s["answered"] for s in c["stages"]] == [20, 20]
     text = recommendation_text(recommend(load_project(root)))
-    assert "cascade:    rule>big: certified: mean 1.000" in text and "first stage defers 50.0%" in text
+    assert "cascade:    rule>big: certified (recommended): mean 1.000" in text and "first stage defers 50.0%" in text
 
 
 def test_a_broken_contract_and_a_failed_call_defer(tmp_path):

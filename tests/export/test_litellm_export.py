@@ -110,3 +110,35 @@ def test_local_api_base_exports_a_local_fallback_in_its_served_form(tmp_path, fa
         router = litellm.Router(model_list=config["model_list"], **{**config["router_settings"], "num_retries": 0})
         reply = asyncio.run(router.acompletion(model="t", messages=[{"role": "user", "content": "maybe"}]))
         assert reply.choices[0].message.content == "yes" and served.requests[0]["grammar"] == 'root ::= "yes" | "no"'
+
+
+def _cascade_project(tmp_path, cheap: FakeOpenAI, dear: FakeOpenAI):
+    models = {"cheap": {"litellm": "openai/cheap-model", "api_base": cheap.base_url, "api_key_env": "TW_FAKE_KEY"},
+              "dear": {"litellm": "openai/dear-model", "api_base": dear.base_url, "api_key_env": "TW_FAKE_KEY"},
+              "backup": {"litellm": "openai/backup-model", "api_base": dear.base_url, "api_key_env": "TW_FAKE_KEY"},
+              "rule": {"python": "rules:echo"}}
+    write_project(tmp_path, models=models, specs={"t": spec(candidates=list(models), output={"choices": ["yes", "no"]},
+                                                            params={"temperature": 0, "max_tokens": 4})},
+                  golden={"t": [{"id": "a", "vars": {"text": "yes"}, "expected": "yes"}]})
+    entry = {"cascade": [{"model": "python:rules:echo", "defer": ["abstain"]},
+                         {"model": "openai/cheap-model", "defer": ["contract", {"confidence": 0.9}]},
+                         {"model": "openai/dear-model"}],
+             "fallbacks": ["openai/backup-model"], "max_tokens": 4, "temperature": 0}
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump({"tasks": {"t": entry}}, sort_keys=False))
+    return load_project(tmp_path)
+
+
+def test_a_cascade_exports_its_callable_stages_and_says_litellm_cannot_run_it(tmp_path, fake_openai):
+    with FakeOpenAI() as dear:
+        export = write_litellm_config(_cascade_project(tmp_path, fake_openai, dear), tmp_path / "out.yaml")
+    text = (tmp_path / "out.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert [m["model_name"] for m in config["model_list"]] == ["t/stage-2", "t/stage-3", "t/fallback-1"]
+    assert config["model_list"][0]["litellm_params"]["model"] == "openai/cheap-model"
+    assert config["router_settings"]["fallbacks"] == [{"t/stage-3": ["t/fallback-1"]}]  # behind the last stage only
+    assert set(export.skipped) == {"t", "t stage 1 python:rules:echo"}
+    why = export.skipped["t"]
+    assert why.startswith("a cascade: LiteLLM moves to a fallback on a provider error only and cannot pass a call on "
+                          "when a stage answers (abstain, confidence, contract), so there is no 't' group; exported "
+                          "its stages as t/stage-2, t/stage-3 for harness.Client or your code to call in order")
+    assert "# left out t: a cascade" in text and SECRET not in text
