@@ -6,14 +6,13 @@ import itertools
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from harness import Client, RegistryError
 from harness.client._cascade import Rule, Stage, judge
 from harness.models import CallResult
 from harness.project import Contract
-from harness.store import usage_ledger
+from harness.store import Store
 from tests.fake_openai import FakeOpenAI
 from tests.projfix import spec, write_project
 
@@ -62,11 +61,8 @@ def _entry(*stages: dict, fallbacks: list[str] | None = None) -> dict:
 
 
 def _ledger(root: Path) -> list[dict]:
-    engine = sa.create_engine(f"sqlite:///{root / '.tierwise' / 'results.db'}")
-    with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(sa.select(usage_ledger).order_by(usage_ledger.c.id)).mappings()]
-    engine.dispose()
-    return rows
+    with Store(f"sqlite:///{root / '.tierwise' / 'results.db'}") as store:
+        return store.usage_rows()
 
 
 def _rows(root: Path) -> list[tuple]:

@@ -233,6 +233,8 @@ IX_003 = ["CREATE INDEX IF NOT EXISTS ix_usage_task_at ON usage_ledger (task, at
 IX_005 = ["CREATE INDEX IF NOT EXISTS ix_runs_run_group ON runs (run_group)",
           "CREATE INDEX IF NOT EXISTS ix_results_run_id ON results (run_id)"]
 IX_006 = ["CREATE INDEX IF NOT EXISTS ix_shadow_task_at ON shadow_calls (task, challenger, at)"]
+ALTER_008 = ["ALTER TABLE usage_ledger ADD COLUMN stage INTEGER", "ALTER TABLE usage_ledger ADD COLUMN deferred VARCHAR(20)",
+             "ALTER TABLE usage_ledger ADD COLUMN defer_reason TEXT", "ALTER TABLE usage_ledger ADD COLUMN confidence FLOAT"]
 
 
 @dataclass(frozen=True)
@@ -270,9 +272,15 @@ OLD_STORES = [
                                "005_run_groups", "006_shadow_calls"),
              (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_069cd9a, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
               USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006)),
-    # today's (424f68f, before 001 was frozen): a new store must have exactly this schema
+    # 424f68f, before 001 was frozen
     OldStore("007 (424f68f)", ("001_initial", "002_result_lookup_index", "003_usage_ledger", "004_judge_cost",
                                "005_run_groups", "006_shadow_calls", "007_result_confidence"),
              (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
               USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006)),
+    # today's: a new store must have exactly this schema (008 added the cascade columns to the ledger)
+    OldStore("008 (cascades)", ("001_initial", "002_result_lookup_index", "003_usage_ledger", "004_judge_cost",
+                                "005_run_groups", "006_shadow_calls", "007_result_confidence",
+                                "008_usage_cascade_stage"),
+             (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
+              USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006, *ALTER_008)),
 ]

@@ -55,7 +55,7 @@ SHADOW = {"at": 1_700_000_502.0, "call_id": "a" * 32, "task": "triage", "incumbe
           "completion_tokens": 2, "cost": 0.0001, "latency_ms": 150.0, "trace": "req-42", "output": None,
           "incumbent_output": None}
 ADDED_LATER = {"runs": {"run_group"}, "results": {"eval_cost", "judge_errors", "confidence"},
-               "grades": {"detail", "eval_cost"}}
+               "grades": {"detail", "eval_cost"}, "usage_ledger": {"stage", "deferred", "defer_reason", "confidence"}}
 
 
 def _url(backend: str, tmp_path, request, name: str) -> str:
@@ -146,7 +146,8 @@ def test_a_store_written_by_an_earlier_version_keeps_its_rows(tmp_path, request,
         assert db.cached_responses([CACHE["key"]]) == {CACHE["key"]: json.loads(CACHE["response"])}
         # the stored hashes still say "current": a run today reuses the succeeded call, not the failed one
         assert db.reusable("triage", "m") == {("t-001", "c1" * 32, "ca5e" * 16, "9ade" * 16)}
-        assert db.usage_rows() == (USAGE if "usage_ledger" in had else [])
+        assert db.usage_rows() == ([{**u, **dict.fromkeys(ADDED_LATER["usage_ledger"])} for u in USAGE]
+                                   if "usage_ledger" in had else [])
         assert [{k: v for k, v in r.items() if k != "id"} for r in db.shadow_calls()] == \
             ([SHADOW] if "shadow_calls" in had else [])
 

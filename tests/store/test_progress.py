@@ -10,7 +10,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from harness.store import ResultRow, Store, runs
+from harness.store import ResultRow, Store
+from harness.store._schema import runs
 
 
 def _row(case_id: str, run_id: str, error: str | None = None) -> ResultRow:
