@@ -22,6 +22,7 @@ class Progress:
         self._done: dict[tuple[str, str], int] = {}
         self._errors: dict[tuple[str, str], int] = {}
         self._started: dict[tuple[str, str], float] = {}
+        self._tokens: dict[tuple[str, str], tuple[int, float]] = {}  # generated tokens, seconds generating
         self.first_error: dict[tuple[str, str], str] = {}
         self._bars: Any = None
         self._ids: dict[tuple[str, str], Any] = {}
@@ -45,10 +46,11 @@ class Progress:
             from rich.progress import Progress as Bars
 
             self._bars = Bars(TextColumn("{task.description:<36}"), BarColumn(), MofNCompleteColumn(),
-                              TextColumn("{task.fields[err]}"), TimeRemainingColumn(),
+                              TextColumn("{task.fields[err]}"), TextColumn("{task.fields[rate]}"),
+                              TimeRemainingColumn(),
                               console=Console(file=self.stream), transient=False)
             for key, total in self._totals.items():
-                self._ids[key] = self._bars.add_task(f"{key[0]} × {key[1]}", total=total, err="")
+                self._ids[key] = self._bars.add_task(f"{key[0]} × {key[1]}", total=total, err="", rate="")
             self._bars.start()
         else:
             self.line(f"running {len(items)} calls across {len(self._totals)} task × model pairs")
@@ -63,6 +65,10 @@ class Progress:
         with self._lock:
             self._started[key] = min(self._started.get(key, now), now - latency_s)
             self._done[key] = self._done.get(key, 0) + 1
+            tokens = getattr(row, "completion_tokens", None)
+            if tokens and latency_s > 0:
+                have, secs = self._tokens.get(key, (0, 0.0))
+                self._tokens[key] = (have + int(tokens), secs + latency_s)
             first = row.error is not None and key not in self.first_error
             if row.error is not None:
                 self._errors[key] = self._errors.get(key, 0) + 1
@@ -73,15 +79,22 @@ class Progress:
         if first:  # a failure is shown where it happens, with its cause; later ones are counted
             self.note(f"  ! {key[0]} × {key[1]}: {row.error} (further errors are counted)")
         if self._bars is not None:
-            self._bars.update(self._ids[key], completed=done, err=f"{errors} errors" if errors else "")
+            self._bars.update(self._ids[key], completed=done, err=f"{errors} errors" if errors else "",
+                              rate=self.rate(key))
         elif done == total:
             took = time.monotonic() - self._started[key]
             self.line(f"  {key[0]} × {key[1]}: {done}/{total} done"
-                      f"{f', {errors} errors' if errors else ''} ({took:.1f}s)")
+                      f"{f', {errors} errors' if errors else ''} ({took:.1f}s{self.rate(key, ', ')})")
         elif time.monotonic() - self._said >= self.heartbeat_s:  # a slow pair (a local model) shows it moves
             took = time.monotonic() - self._started[key]
             self.line(f"  {key[0]} × {key[1]}: {done}/{total} so far"
-                      f"{f', {errors} errors' if errors else ''} ({took:.0f}s)")
+                      f"{f', {errors} errors' if errors else ''} ({took:.0f}s{self.rate(key, ', ')})")
+
+    def rate(self, key: tuple[str, str], sep: str = "") -> str:
+        """Generated tokens a second of a pair's calls (their own time, not the wall clock's): how
+        fast a local model decodes on this machine now. Empty before a call generated tokens."""
+        tokens, secs = self._tokens.get(key, (0, 0.0))
+        return f"{sep}{tokens / secs:.1f} tok/s" if tokens and secs > 0 else ""
 
     def note(self, message: str) -> None:
         if self.enabled:

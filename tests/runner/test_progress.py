@@ -53,3 +53,17 @@ def test_a_pair_whose_calls_ran_together_reports_the_time_they_took():
     done = out.getvalue().splitlines()[-1]
     took = float(done.split("(")[1].rstrip("s)"))
     assert done.startswith("  t × m: 5/5 done (") and 10.0 <= took < 11.0
+
+
+def test_a_pair_that_generates_shows_its_tokens_a_second():
+    """Two calls of 2 s and 3 s that generated 40 and 60 tokens: 20 tokens a second (issue 24 item 6)."""
+    out = io.StringIO()
+    progress = Progress(stream=out)
+    progress.start(_items(3))
+    for latency, tokens in ((2_000, 40), (3_000, 60)):
+        progress.advance(SimpleNamespace(task="t", model="m", error=None, latency_ms=latency, cached=False,
+                                         completion_tokens=tokens))
+    progress.advance(SimpleNamespace(task="t", model="m", error=None, latency_ms=0, cached=True,
+                                     completion_tokens=50))  # from the cache: no time here, not counted
+    assert out.getvalue().splitlines()[-1].endswith("s, 20.0 tok/s)")
+    assert progress.rate(("t", "m")) == "20.0 tok/s" and progress.rate(("t", "other")) == ""
