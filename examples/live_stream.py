@@ -67,14 +67,15 @@ def quick_router(vars: dict) -> str:
     return careful_router(vars)
 
 
-def golden_cases() -> list[dict]:
+def golden_cases(rare: int = 3) -> list[dict]:
+    """60 cases; `rare` of them the challenger's blind spot (3: it lacks the cases to clear the bar)."""
     cases, rng = [], random.Random(7)
-    for i in range(57):
+    for i in range(60 - rare):
         label = LABELS[i % 3]
         cases.append({"id": f"g-{i:03d}", "vars": {"ticket": f"{rng.choice(WORDS[label])} (ref {i})"},
                       "expected": label})
-    cases += [{"id": f"g-{57 + i:03d}", "vars": {"ticket": f"{RARE} (ref {57 + i})"}, "expected": "billing"}
-              for i in range(3)]
+    cases += [{"id": f"g-{60 - rare + i:03d}", "vars": {"ticket": f"{RARE} (ref {i})"}, "expected": "billing"}
+              for i in range(rare)]
     return cases
 
 
@@ -105,7 +106,7 @@ candidates: [careful-router, quick-router]
 """
 
 
-def prepare(workdir: Path) -> None:
+def prepare(workdir: Path, rare: int = 3) -> None:
     """A fresh project: catalog with shadowing on, one spec, its golden set, an empty registry."""
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -114,7 +115,7 @@ def prepare(workdir: Path) -> None:
     (workdir / "tierwise.yaml").write_text(CONFIG)
     (workdir / "evals" / "ticket_triage.yaml").write_text(SPEC)
     (workdir / "golden_sets" / "ticket_triage.jsonl").write_text(
-        "".join(json.dumps(c) + "\n" for c in golden_cases()))
+        "".join(json.dumps(c) + "\n" for c in golden_cases(rare)))
     (workdir / "registry.yaml").write_text("tasks: {}\n")
 
 
