@@ -51,3 +51,13 @@ def test_the_gate_fails_live_evidence_under_a_tighter_margin(project_at):
     gate = tierwise(load_project(project.root).root, "gate")
     assert gate.exit_code == 1
     assert "live evidence was decided at margin 0.05, above max_regression 0.01" in gate.output
+
+
+def test_gate_rerun_re_derives_the_live_claim_from_fresh_results_and_the_shadow_calls(project_at):
+    project = project_at()
+    shadow(project, [False] * 600)
+    assert tierwise(project.root, "recommend", "--write").exit_code == 0
+    gate = tierwise(project.root, "gate", "--rerun")
+    assert gate.exit_code == 0, gate.output
+    assert "PASS ticket_triage: quick-router, live non-inferiority: quick-router disagreed" in gate.output
+    assert "re-evaluated" in gate.output
