@@ -36,7 +36,7 @@ from ..registry import (
     write_junit,
 )
 from ..util import shown_path
-from ..decide import entry_cascade
+from ..decide import CLAIM_LIVE, entry_cascade
 
 
 def gate(project: Project, base: str | None = None, rerun: bool = False, store: str | None = None,
@@ -156,15 +156,20 @@ def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: 
         row = next(c for c in decision.cascades if c["name"] == entry_cascade(task, entry))
         return TaskGate(name, PASS, f"cascade {row['name']}, lower {row['lower']:.3f} ≥ "
                                     f"{threshold_text(task.spec.threshold)} (n={row['n']}), re-evaluated", rerun=True)
+    # an entry promoted on live traffic: recommend re-derived the claim from the fresh offline figures and
+    # the stored shadow calls (decide/_promote.py); its fallbacks still qualify offline
+    live = decision.claim == CLAIM_LIVE and decision.recommended == names[0]
     for i, model in enumerate(names):
         res = by_model[model]
-        if not res.qualifies:
+        if not res.qualifies and not (live and i == 0):
             why = skipped.get(model) or res.why_not
             problems.append(f"re-evaluated: {'fallback ' if i else ''}{model} does not qualify ({why})")
     if problems:
         return TaskGate(name, FAIL, "; ".join(problems), fix, rerun=True)
     main = by_model[names[0]]
     text = f"{main.model}, lower {main.lower:.3f} ≥ {threshold_text(task.spec.threshold)} (n={main.n}), re-evaluated"
+    if live:
+        text = f"{main.model}, {decision.reason}, re-evaluated"
     if names[1:]:
         text += "; fallbacks " + ", ".join(f"{m} {by_model[m].lower:.3f}" for m in names[1:])
     return TaskGate(name, PASS, text, rerun=True)

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from ..audit import measured_volumes
-from ..decide import Recommendation, decide, recorded_settings
+from ..decide import Recommendation, decide, promote, recorded_settings
 from ..errors import ConfigError
 from ..project import Project
 from ..registry import Written, read_registry, write_registry
@@ -28,7 +28,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         selected = project.select(tasks)
         cands = candidates_for(project, selected, check_keys=True)
         settings = {t.name: recorded_settings(t, []) for t in selected}
-        frame, runs, stored = Store.empty_frame(), [], set()
+        frame, runs, stored, shadow = Store.empty_frame(), [], set(), []
     else:
         with Store(url) as db:
             if run_group is not None:
@@ -48,6 +48,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             used = set(frame["run_id"].unique()) if len(frame) else set()
             runs = [r for r in all_runs if r["id"] in used]
             stored = db.stored_pairs([t.name for t in selected])
+            shadow = [r for t in selected for r in db.shadow_calls(t.name)]  # live evidence (decide/_promote.py)
     registry = read_registry(project.registry_path)
     # Calls a month measured by the usage ledger replace the hand-written volumes: where present.
     volumes = {**project.config.volumes, **({} if Store.missing(url) else measured_volumes(project, store))}
@@ -56,8 +57,10 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         rows = frame[frame["task"] == task.name] if len(frame) else frame
         evaluated = set(rows["model"]) if len(rows) else set()
         stale = frozenset(m for t, m in stored if t == task.name and m not in evaluated)
-        decisions.append(decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
-                                adaptive=settings[task.name][0], stale=stale))
+        decision = decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
+                          adaptive=settings[task.name][0], stale=stale)
+        promote(task, decision, [r for r in shadow if r["task"] == task.name])
+        decisions.append(decision)
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(url), runs, skipped, frame)
 

@@ -6,10 +6,11 @@ recommendation over a project."""
 from .._lazy import lazy_attributes
 
 __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound", "SUMMARY_COLUMNS", "CandidateResult",
-           "Comparison", "Decision", "Measured", "MonitorState", "Promotion", "Qualification", "Recommendation",
+           "Comparison", "Decision", "Measured", "MonitorState", "LiveEvidence", "Promotion", "Qualification", "Recommendation",
            "adaptive_next", "agreement", "cascade_result", "cohen_kappa", "entry_cascade", "entry_label",
            "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
-           "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "qualification", "rate_monitor",
+           "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "promote", "live_evidence", "live_shortfalls", "limit_shortfalls",
+           "offline_upper", "FRESH_DAYS", "CLAIM_LIVE", "CLAIM_OFFLINE", "METHOD", "iso", "qualification", "rate_monitor",
            "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed"]
 
 # Each name loads its module on first use: a run's summary table needs the figures, not the
@@ -28,6 +29,8 @@ _LAZY = {
     **dict.fromkeys(["best_evaluated", "decide", "pick", "projected_monthly"], "_rule"),
     **dict.fromkeys(["Measured", "Qualification", "qualification"], "_qualify"),
     **dict.fromkeys(["Promotion", "disagreement_upper", "promotion"], "_live"),
+    **dict.fromkeys(["LiveEvidence", "promote", "live_evidence", "live_shortfalls", "limit_shortfalls", "offline_upper",
+                     "FRESH_DAYS", "CLAIM_LIVE", "CLAIM_OFFLINE", "METHOD", "iso"], "_promote"),
     **dict.fromkeys(["MonitorState", "label_monitor", "rate_monitor"], "_drift"),
 }
 

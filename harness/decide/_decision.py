@@ -85,6 +85,8 @@ class Decision:
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
     cascades: list[dict[str, Any]] = field(default_factory=list)  # each cascade's verdict (_cascade.py)
     cascade: dict[str, Any] | None = None  # the recommended cascade's verdict (one of `cascades`), else None
+    claim: str = ""              # what backs the entry: "offline bound" or "live non-inferiority" (_promote.py)
+    live: dict[str, Any] | None = None  # the live evidence behind a "live non-inferiority" claim
 
     def to_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))

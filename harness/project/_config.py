@@ -25,6 +25,7 @@ class ShadowEntry(_Strict):
     rate: float = Field(gt=0, le=1, allow_inf_nan=False)            # share of the task's calls shadowed
     budget_per_day: float | None = Field(None, ge=0, allow_inf_nan=False)  # USD per UTC day; None: no cap
     queue: int = Field(100, ge=1, le=10_000)                        # shadow calls waiting; more are dropped
+    fresh_days: float = Field(30.0, gt=0, le=3650, allow_inf_nan=False)  # the gate accepts live evidence this long
 
 
 class ProjectConfig(_Strict):

@@ -105,6 +105,25 @@ class CascadeEvidence(Strict):
     deferral_interval: list[float] = Field(default_factory=list)
 
 
+class LiveEvidence(Strict):
+    """Production evidence: the entry's model shown non-inferior to the incumbent on shadowed live
+    calls (decide/_promote.py). Its presence says the claim backing the entry is live
+    non-inferiority, not the offline bound; the gate accepts it while fresh."""
+
+    claim: Literal["live non-inferiority"] = "live non-inferiority"
+    incumbent: str                   # the registry `model:` it was compared with (the first fallback)
+    incumbent_model: str             # its catalog name
+    calls: int = Field(ge=1)         # shadowed calls compared
+    disagreements: int = Field(ge=0)
+    window_start: str                # ISO time of the first and last shadowed call
+    window_end: str
+    upper: float                     # the upper confidence sequence on the disagreement rate after `calls`
+    margin: float                    # the spec's max_regression it was tested against
+    confidence: float
+    method: str = ""
+    offline_upper: float             # the model's golden-set upper bound (at or above the threshold)
+
+
 class TaskEvidence(ModelEvidence):
     """The recommended model's evidence, the task's bar, and its fallbacks' evidence."""
 
@@ -123,14 +142,17 @@ class TaskEvidence(ModelEvidence):
     labels_hash: str | None = None                 # sha256 of the task's labels file then
     digest: str | None = None        # fingerprint.evidence_digest of this record as written (added within 1)
     cascade: CascadeEvidence | None = None  # the entry is a cascade (added within 1; absent for a model)
+    live: LiveEvidence | None = None  # backed by live non-inferiority (added within 1; absent otherwise)
 
     @model_serializer(mode="wrap")
     def _no_cascade_key_for_a_model(self, handler: Any) -> dict[str, Any]:
-        # A model's record is written without the key, so files written before cascades read and
-        # write back byte for byte.
+        # A model's record is written without the keys, so files written before cascades and live
+        # evidence read and write back byte for byte.
         data = handler(self)
         if self.cascade is None:
             data.pop("cascade", None)
+        if self.live is None:
+            data.pop("live", None)
         return data
 
     def records(self) -> dict[str, ModelEvidence]:
@@ -284,6 +306,7 @@ def build_evidence(project: Project, decision: Decision, runs: list[dict[str, An
         "fallbacks": [record(name) for name in decision.fallbacks],
         "procedure": decision.procedure, "family": list(decision.family) or None,
         "noninferiority": _noninferiority(decision),
+        **({"live": _live(project, decision)} if decision.live is not None else {}),
         "tierwise_version": tierwise_version(),
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         **({"judge_agreement": decision.judge_agreement} if decision.judge_agreement else {}),
@@ -327,6 +350,19 @@ def _noninferiority(decision: Decision) -> dict[str, Any] | None:
     return {"incumbent": decision.current.get("model"), "incumbent_model": cmp.current, "n": cmp.n,
             "margin": cmp.margin, "diff": _r(cmp.diff), "lower": _r(cmp.lower), "p_value": _r(cmp.p_value),
             "method": cmp.test, "shown": cmp.shown, "required": cmp.required}
+
+
+def _live(project: Project, decision: Decision) -> dict[str, Any]:
+    """The live block of an entry promoted on shadow agreement (decide/_promote.py)."""
+    from ..decide import METHOD, iso
+
+    live = decision.live
+    assert live is not None
+    return {"incumbent": project.config.models[live["incumbent"]].target, "incumbent_model": live["incumbent"],
+            "calls": live["calls"], "disagreements": live["disagreements"],
+            "window_start": iso(live["window_start"]), "window_end": iso(live["window_end"]),
+            "upper": _r(live["upper"]), "margin": live["margin"], "confidence": live["confidence"],
+            "method": METHOD, "offline_upper": _r(live["offline_upper"])}
 
 
 def _successes(c: CandidateResult) -> int | None:

@@ -16,11 +16,13 @@ results instead of the recorded evidence; only then are litellm and the store to
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..decide import qualification
+from ..decide import limit_shortfalls, live_shortfalls, qualification
 from ..project import Project, Task
 from ..util import threshold_text
 from ._consistency import evidence_problems
@@ -154,6 +156,10 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Ev
     problems += [f"fallback {fb} has no evidence" for fb in fallbacks if fb not in records]
     problems += _option_problems(entry, [records[t] for t in [model, *fallbacks] if t in records])
     stale = _staleness(project, task, record, main, [records[fb] for fb in fallbacks if fb in records])
+    live = record.live if main is record else None  # the claim backing the entry (decide/_promote.py)
+    if live is not None:
+        failed, old = _live_check(project, task, live, fallbacks)
+        problems, stale = problems + failed, stale + old
     if problems:
         return TaskGate(name, FAIL, "; ".join(problems + stale), fix)
     if stale:
@@ -161,13 +167,17 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Ev
 
     # the rule recommend applies (decide/_qualify.py), to the recorded figures and today's spec
     verdict = qualification(task, main, record.judge_agreement, record.threshold)
-    quality = _family(task, record) + [f"{main.model} {why}" for why in verdict.shortfalls]
+    shortfalls = limit_shortfalls(task, main) if live is not None else verdict.shortfalls
+    quality = _family(task, record) + [f"{main.model} {why}" for why in shortfalls]
     quality += [verdict.judge] if verdict.judge else []
     quality += [f"fallback {records[fb].model} {why}" for fb in fallbacks
                 for why in qualification(task, records[fb], record.judge_agreement).shortfalls]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
     text = f"{main.model}, lower {main.lower:.3f} ≥ {threshold_text(task.spec.threshold)} (n={main.n})"
+    if live is not None:
+        text = (f"{main.model}, live non-inferior to {live.incumbent_model}: disagreement upper {live.upper:.3f} < "
+                f"{live.margin:g} on {live.calls} shadowed calls to {live.window_end}")
     if pin:
         text += f"; pinned ({pin})"
     if fallbacks:
@@ -190,6 +200,8 @@ def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evi
         return None  # unchanged against --base, or no incumbent on record (a first entry)
     fix = (f"run the current model on the same cases (tierwise run {name}) and `tierwise recommend {name} --write`;"
            f" or keep {replaced}")
+    if record.live is not None and record.live.incumbent == replaced:
+        return None  # shown non-inferior to it on live traffic (checked in check_entry)
     if ni is None or ni.incumbent != replaced:
         return TaskGate(name, FAIL, f"{entry.get('model')} replaces {replaced} but its evidence holds no "
                                     f"non-inferiority test against {replaced} (max_regression {margin:g} in "
@@ -201,6 +213,26 @@ def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evi
     return None
 
 
+
+
+def _live_check(project: Project, task: Task, live: Any, fallbacks: list[Any]) -> tuple[list[str], list[str]]:
+    """Recorded live evidence against today's spec and its freshness window: (failures, staleness)."""
+    from ..decide import FRESH_DAYS
+
+    plan = project.config.shadow.get(task.name)
+    fresh = plan.fresh_days if plan is not None else FRESH_DAYS
+    try:
+        end = _dt.datetime.fromisoformat(live.window_end).timestamp()
+    except ValueError:
+        return [f"live.window_end: {live.window_end!r} is not an ISO time"], []
+    failed, stale = live_shortfalls(task, margin=live.margin, upper=live.upper, confidence=live.confidence,
+                                    calls=live.calls, offline_up=live.offline_upper, window_end=end,
+                                    fresh_days=fresh, now=time.time())
+    if live.disagreements > live.calls:
+        failed.append(f"live.disagreements: {live.disagreements} is more than calls {live.calls}")
+    if not fallbacks or fallbacks[0] != live.incumbent:
+        failed.append(f"the incumbent {live.incumbent} it was shown non-inferior to must stay its first fallback")
+    return failed, stale
 
 
 def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> list[str]:

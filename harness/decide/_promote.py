@@ -1,0 +1,230 @@
+"""Promotion on live traffic: when `recommend` may propose a task's shadow challenger on its
+agreement with the incumbent, and the rule the gate re-checks on the recorded evidence.
+
+The claim. Two claims can back a registry entry. The *offline bound*: the model's lower confidence
+bound on the golden set clears the threshold (decide/_qualify.py). *Live non-inferiority*: the
+incumbent's offline bound clears the threshold, and on production traffic the challenger disagreed
+with it on a fraction of calls whose anytime-valid upper confidence sequence (decide/_live.py, Howard
+et al. 2021) is below the spec's `max_regression`; so the challenger's mean score on that traffic is
+at least the incumbent's minus the margin, with
+
+    P(a challenger whose disagreement rate is >= max_regression is promoted) <= 1 - confidence,
+
+however often `recommend` is run while the stream grows (the sequence is valid at every call, so
+looking after each one does not inflate the error; benchmarks/shadow.py checks it by simulation,
+through `live_evidence` below). It is a statement about the traffic shadowed, not the golden set.
+
+The procedure (`promote`). For the pair (incumbent, challenger) of the shadow rows in which the
+current registry model takes part, the challenger is proposed when all of these hold:
+- the spec sets `max_regression`, and no judge grades the task (disagreement bounds the loss only
+  when a grade is a function of the output; open-ended outputs need the pairwise judge);
+- the entry is a single model, not pinned, and the incumbent qualifies offline now;
+- U_n, the upper confidence sequence on disagreement after all n shadowed calls, is below the margin;
+- the golden set does not show the challenger below the bar: its *upper* bound there (exact
+  Clopper-Pearson for pass/fail scores, Hoeffding's for continuous ones, at the task's confidence)
+  is at or above the threshold. A challenger that merely lacked the cases to show it clears the bar
+  (its lower bound below it, its upper bound above) may be promoted; one whose upper bound is below
+  the threshold may not, however well it agrees: agreement never hides an offline failure;
+- it keeps the task's other limits (error rate, p95 latency, a known price: the same rule, with
+  the quality bound replaced by the live claim), and it costs less than what would run otherwise.
+The incumbent becomes its first fallback, so the gate re-checks the incumbent's offline evidence.
+
+Freshness: live evidence describes the traffic of its window. The gate accepts it for
+`fresh_days` (tierwise.yaml `shadow.<task>.fresh_days`, default 30) after the window's last call,
+and calls it stale after.
+
+Limits: as decide/_live.py's (outputs compared by equality; shadowed calls sampled independently
+of their content; a disagreement rate that drifts below the margin only part of the time is not
+covered). The two claims are not combined into one error rate: an entry's evidence says which one
+backs it. Pure Python at import (the gate uses `live_shortfalls` without numpy or SciPy).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..project import Task
+from ._qualify import qualification
+
+if TYPE_CHECKING:
+    from ._decision import CandidateResult, Decision
+
+FRESH_DAYS = 30.0
+CLAIM_OFFLINE = "offline bound"
+CLAIM_LIVE = "live non-inferiority"
+METHOD = "beta-binomial mixture confidence sequence on disagreement (Howard et al. 2021)"
+
+
+def offline_upper(n: int, mean: float | None, method: str, confidence: float) -> float:
+    """The upper confidence bound on a candidate's golden-set mean at `confidence`: exact
+    Clopper-Pearson for pass/fail scores (methods exact, wilson), Hoeffding's otherwise; 1.0 with
+    no cases."""
+    from .stats import clopper_pearson_lower_pure
+
+    if not n or mean is None or math.isnan(mean):
+        return 1.0
+    if method in ("exact", "wilson"):
+        k = round(mean * n)
+        return 1.0 - clopper_pearson_lower_pure(n - k, n, confidence)
+    return min(1.0, mean + math.sqrt(math.log(1 / (1 - confidence)) / (2 * n)))
+
+
+@dataclass(frozen=True)
+class LiveEvidence:
+    """A challenger against the incumbent on the shadowed calls of one task (what the evidence records)."""
+
+    incumbent: str           # catalog names
+    challenger: str
+    calls: int               # shadowed calls compared
+    disagreements: int
+    window_start: float      # unix time of the first and last shadowed call
+    window_end: float
+    upper: float             # U_n: the upper confidence sequence on the disagreement rate
+    margin: float            # the spec's max_regression
+    confidence: float
+    text: str
+
+    @property
+    def shown(self) -> bool:
+        return self.calls > 0 and round(self.upper, 6) < self.margin  # as the evidence file writes it
+
+
+def live_evidence(task: Task, rows: Iterable[dict[str, Any]], incumbent: str, challenger: str) -> LiveEvidence | None:
+    """The live evidence of `challenger` against `incumbent` from a task's shadow rows (call order);
+    None when the spec sets no max_regression or there are no rows for the pair."""
+    from ._live import promotion
+
+    margin = task.spec.max_regression
+    mine = [r for r in rows if r["task"] == task.name and r["incumbent"] == incumbent and r["challenger"] == challenger]
+    if margin is None or not mine:
+        return None
+    p = promotion([not r["agree"] for r in mine], margin, task.spec.confidence)
+    return LiveEvidence(incumbent, challenger, p.n, p.disagreements, float(mine[0]["at"]), float(mine[-1]["at"]),
+                        p.upper, margin, task.spec.confidence, p.text)
+
+
+@dataclass(frozen=True)
+class _LimitsOnly:
+    """A candidate's figures with its quality bound set aside: the live claim stands in for it."""
+
+    n: int
+    error_rate: float | None
+    p95_ms: float | None
+    cost_per_call: float | None
+    lower: float = 1.0
+    settled: bool = True
+
+
+def limit_shortfalls(task: Task, m: Any) -> list[str]:
+    """What the candidate falls short of besides the quality bound (error rate, p95, price): the
+    one qualification rule (decide/_qualify.py) with the live claim in place of the bound."""
+    return qualification(task, _LimitsOnly(m.n, m.error_rate, m.p95_ms, m.cost_per_call), None).shortfalls
+
+
+def live_shortfalls(task: Task, *, margin: float, upper: float, confidence: float, calls: int,
+                    offline_up: float, window_end: float, fresh_days: float, now: float) -> tuple[list[str], list[str]]:
+    """The gate's check of recorded live evidence against today's spec: (failures, staleness)."""
+    spec, fail = task.spec, []
+    if spec.max_regression is None:
+        fail.append(f"live evidence needs max_regression in {task.path}")
+    elif margin > spec.max_regression + 1e-12:
+        fail.append(f"live evidence was decided at margin {margin:g}, above max_regression {spec.max_regression:g}")
+    if not calls or not 0.0 <= upper < margin:
+        fail.append(f"live disagreement upper bound {upper:.3f} is not below the margin {margin:g} ({calls} calls)")
+    if confidence < spec.confidence:
+        fail.append(f"live evidence at confidence {confidence:g}, below the spec's {spec.confidence:g}")
+    if offline_up < spec.threshold:
+        fail.append(f"the golden set shows it below the bar (upper bound {offline_up:.3f} < threshold "
+                    f"{spec.threshold:g}); agreement cannot promote it")
+    stale = []
+    age = (now - window_end) / 86400
+    if age > fresh_days:
+        stale.append(f"live evidence is {age:.0f} days old (its last shadowed call {iso(window_end)}; "
+                     f"fresh for {fresh_days:g} days)")
+    return fail, stale
+
+
+def iso(at: float) -> str:
+    return _dt.datetime.fromtimestamp(at, _dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def promote(task: Task, decision: Decision, rows: list[dict[str, Any]]) -> None:
+    """Apply live evidence to a decision (in place): propose or keep the shadow challenger when its
+    live non-inferiority holds (module docstring), and say which claim backs the decision."""
+    from ._decision import registry_entry
+    from ._rule import MAX_FALLBACKS
+
+    decision.claim = CLAIM_OFFLINE if decision.entry is not None else ""
+    current = decision.current_model
+    pairs = list(dict.fromkeys((r["incumbent"], r["challenger"]) for r in rows
+                               if r["task"] == task.name and r["incumbent"] != r["challenger"]
+                               and current in (r["incumbent"], r["challenger"])))
+    if not pairs or decision.current is None:
+        return
+    by_name = {c.model: c for c in decision.candidates}
+    for incumbent, challenger in pairs:
+        ev = live_evidence(task, rows, incumbent, challenger)
+        why = _refusal(task, decision, ev, by_name.get(incumbent), by_name.get(challenger))
+        head = f"shadow {challenger} against {incumbent}: "
+        if why:
+            decision.notes.append(head + (ev.text + "; " if ev is not None else "") + why)
+            continue
+        assert ev is not None
+        ch, inc = by_name[challenger], by_name[incumbent]
+        others = [by_name[m] for m in decision.fallbacks if m not in (challenger, incumbent)]
+        if decision.recommended not in (None, challenger, incumbent):
+            others.insert(0, by_name[decision.recommended])
+        fallbacks = [inc, *[o for o in others if o.qualifies]][:MAX_FALLBACKS]
+        decision.recommended, decision.fallbacks = challenger, [f.model for f in fallbacks]
+        decision.entry = registry_entry(task, ch, fallbacks)
+        decision.changed = any(decision.current.get(k) != v for k, v in decision.entry.items())
+        decision.status = "recommend" if decision.changed else "keep"
+        decision.cost_per_1k_recommended = ch.cost_per_call * 1000 if ch.cost_per_call is not None else None
+        decision.claim = CLAIM_LIVE
+        decision.live = {"incumbent": incumbent, "challenger": challenger, "calls": ev.calls,
+                         "disagreements": ev.disagreements, "window_start": ev.window_start,
+                         "window_end": ev.window_end, "upper": ev.upper, "margin": ev.margin,
+                         "confidence": ev.confidence,
+                         "offline_upper": offline_upper(ch.n, ch.mean, ch.method, task.spec.confidence)}
+        decision.reason = (f"{CLAIM_LIVE}: {challenger} disagreed with {incumbent} on {ev.disagreements} of "
+                           f"{ev.calls} shadowed calls, upper bound {ev.upper:.3f} < max_regression {ev.margin:g} "
+                           f"at {ev.confidence:.0%} ({incumbent} qualifies offline; {challenger} offline: "
+                           f"{ch.why_not or 'qualifies'})")
+        return
+
+
+def _refusal(task: Task, decision: Decision, ev: LiveEvidence | None, inc: CandidateResult | None,
+             ch: CandidateResult | None) -> str:
+    """Why live evidence cannot back the challenger here ("" when it can)."""
+    spec = task.spec
+    if spec.max_regression is None:
+        return f"not promoted: {task.path} sets no max_regression"
+    if ev is None:
+        return "not promoted: no shadowed calls"
+    if task.uses_judge:
+        return "not promoted: a judge grades this task; agreement bounds the loss only for outputs graded by value"
+    if "cascade" in (decision.current or {}) or (decision.current or {}).get("pin"):
+        return "not promoted: the registry entry is a cascade or pinned"
+    if inc is None or ch is None:
+        return "not promoted: both models must be candidates of the task"
+    if not ch.n:
+        return f"not promoted: {ch.model} has no golden-set results; run `tierwise run {task.name} --models {ch.model}`"
+    if not inc.qualifies:
+        return f"not promoted: the incumbent {inc.model} does not qualify offline ({inc.why_not})"
+    if not ev.shown:
+        return "not promoted yet"
+    up = offline_upper(ch.n, ch.mean, ch.method, spec.confidence)
+    if up < spec.threshold:
+        return (f"not promoted: the golden set shows {ch.model} below the bar (upper bound {up:.3f} < threshold "
+                f"{spec.threshold:g} on {ch.n} cases); agreement alone never hides an offline failure")
+    limits = limit_shortfalls(task, ch)
+    if limits:
+        return f"not promoted: {ch.model} {limits[0]}"
+    otherwise = decision.recommended if decision.recommended not in (None, ch.model) else inc.model
+    rival = next(c for c in decision.candidates if c.model == otherwise)
+    if rival.cost_per_call is not None and not ch.cost_per_call < rival.cost_per_call:
+        return f"not promoted: {ch.model} costs no less than {rival.model}"
+    return ""
