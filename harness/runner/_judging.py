@@ -81,9 +81,9 @@ class Judging:
         if limit is None:
             limit = self._limits[cand.name] = asyncio.Semaphore(cand.concurrency)
         where: dict[str, Any] = {}
-        if cand.kind == "local":
+        if provider_for(cand.kind).engine is not None:
             if self.server is None:
-                return None, f"judge {cand.name} is a local model but no local model server runs"
+                return None, f"judge {cand.name} is a {cand.kind} model but no local model server runs"
             cand, where = self.server.route(cand)
         async with limit:
             result = await complete(cand, messages, params, extra, retries=self.retries, variables=variables,
