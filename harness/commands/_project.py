@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import describe_structured, is_priced, litellm_prices, resolve_candidates
+from ..models import describe_structured, provider_for, resolve_candidates
 from ..project import Project, init_project, load_catalog
 
 
@@ -32,13 +32,8 @@ def catalog_rows(project: Project) -> list[dict]:
         price = cand.entry.price
         if price and (price.input_per_mtok is not None or price.output_per_mtok is not None):
             text = f"${price.input_per_mtok or 0:g} in / ${price.output_per_mtok or 0:g} out per Mtok (set)"
-        elif cand.kind == "litellm" and is_priced(cand.litellm_model or ""):
-            per_in, per_out = litellm_prices(cand.litellm_model or "")
-            text = f"${per_in * 1e6:g} in / ${per_out * 1e6:g} out per Mtok (LiteLLM)"
-        elif cand.kind == "litellm":
-            text = "unpriced: add price: to tierwise.yaml"
         else:
-            text = "free"
+            text = provider_for(cand.kind).list_price(cand)  # LiteLLM's map for litellm:, "free" for a rule
         extras = []
         if price and price.per_call:
             extras.append(f"${price.per_call:g}/call")
@@ -46,8 +41,7 @@ def catalog_rows(project: Project) -> list[dict]:
             extras.append(f"${price.per_hour:g}/hour of compute")
         if extras:
             text = " + ".join(([text] if text != "free" else []) + extras)
-        target = cand.entry.local if cand.kind == "local" else cand.litellm_model or cand.entry.python
-        rows.append({"model": name, "kind": cand.kind, "target": target, "price": text,
+        rows.append({"model": name, "kind": cand.kind, "target": cand.entry.ref, "price": text,
                      "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note,
                      "constraints": describe_structured(cand)})
     return rows
@@ -61,6 +55,6 @@ def catalog_table(project_dir: str | Path) -> str:
         lines.append(f"{r['model']:<18.18} {r['kind']:<8} {str(r['target']):<34.34} {r['status']:<10} {r['price']}")
         if r["why"]:
             lines.append(f"{'':<18} {'':<8} ↳ {r['why']}")
-        if r["kind"] != "python":
+        if r["constraints"] != "-":  # "-": nothing to say (a python: rule is sent no constraint)
             lines.append(f"{'':<18} {'':<8} ↳ constraints: {r['constraints']}")
     return "\n".join(lines)

@@ -8,7 +8,8 @@ start: such targets are left out, and a task whose primary is one of them is lef
 (routing it elsewhere would not be what the evidence chose). A local model served by
 llama-cpp-python's OpenAI-compatible server under its catalog name (the alias Tierwise itself
 serves it by) is exported in that served form with `local_api_base`: `openai/<name>` at that
-URL, with the same grammar or schema constraint the evaluation sent. The prompt stays with the caller:
+URL, with the same grammar or schema constraint the evaluation sent. What a model becomes in the
+config is its provider's to say (Provider.router_params). The prompt stays with the caller:
 the proxy does not render the task's template (Tierwise's client does).
 """
 
@@ -43,7 +44,7 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
     """The registry's entries as a LiteLLM config dict (model_list and router_settings);
     `local_api_base`: where local models are served (else they are left out, with how to serve them)."""
     from ..client import build_routes
-    from ..models import constraint
+    from ..models import constraint, provider_for
     from ..registry import read_registry
 
     registry = read_registry(project.registry_path)
@@ -55,16 +56,14 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
     for task, route in routes.items():
         groups: list[str] = []
         for i, hop in enumerate(route.hops):
-            why = _not_exportable(hop, local_api_base)
-            if why:
+            model, why = provider_for(hop.cand.kind).router_params(hop.cand, local_api_base)
+            if model is None:
                 if i == 0:
                     out.skipped[task] = f"its model {hop.target} {why}"
                     break
                 out.skipped[f"{task} fallback {hop.target}"] = why
                 continue
-            served = {"api_base": local_api_base, "api_key": "none"} if hop.cand.kind == "local" else {}
-            params = {"model": hop.cand.litellm_model, **served, **_options(hop.cand.call_options), **hop.params,
-                      **constraint(route.task, hop.cand)}
+            params = {**model, **_options(hop.cand.call_options), **hop.params, **constraint(route.task, hop.cand)}
             name = task if i == 0 else f"{task}/fallback-{len(groups)}"
             out.config["model_list"].append({"model_name": name, "litellm_params": params,
                                              "model_info": {"tierwise_task": task, "tierwise_model": hop.name}})
@@ -92,20 +91,6 @@ def write_litellm_config(project: Any, out: str | Path | None = None,
     atomic_write(path, HEADER.format(registry=project.config.registry) + notes + body)
     export.path = path
     return export
-
-
-def _not_exportable(hop: Any, local_api_base: str | None = None) -> str:
-    if hop.cand.kind == "python":
-        return "is a python: rule, which LiteLLM cannot call"
-    if hop.cand.kind == "local" and not local_api_base:
-        local = hop.cand.entry.local or ""
-        gguf = local if local.endswith(".gguf") else f"<the .gguf of {local}>"
-        return (f"is a local llama.cpp model the proxy cannot start; to keep it, serve it under its catalog name "
-                f"(pip install 'llama-cpp-python[server]'; python -m llama_cpp.server --model {gguf} "
-                f"--model_alias {hop.name} --port 8000) and export again with --local-api-base "
-                f"http://127.0.0.1:8000/v1: it is then called as openai/{hop.name} there, with the evaluated "
-                f"constraint")
-    return ""
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:
