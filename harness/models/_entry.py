@@ -64,6 +64,14 @@ class ModelEntry(BaseModel):
         p.check(self)
         return self
 
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)  # type: ignore[misc]  # pydantic's: extras and private attributes
+        except AttributeError:
+            if name in known_kinds():  # another provider's key, which this entry does not name
+                return None
+            raise
+
     @property
     def kind(self) -> str:
         """The registered provider's key this entry names."""
