@@ -58,6 +58,10 @@ class HashedTask(Protocol):
 
     def identity(self, model: str) -> dict[str, Any]: ...
 
+    def takes_vars(self, model: str) -> bool:
+        """Whether the model is sent the case's variables rather than the rendered prompt (a python: rule)."""
+        ...
+
 _HARNESS_DIR = Path(__file__).resolve().parent
 # Call options that choose credentials, not answers: never part of an identity (nor stored).
 SECRET_OPTIONS = frozenset({"api_key", "api_key_env"})
@@ -106,35 +110,39 @@ def source_digest(import_path: str) -> str:
 
 
 def call_key(identity: dict[str, Any], messages: list[dict[str, str]], params: dict[str, Any],
-             extra: dict[str, Any], variables: dict[str, Any] | None = None, repeat: int = 0) -> str:
-    """Identifies one call: the candidate and everything it is sent (a python: rule is sent the vars).
+             extra: dict[str, Any], variables: dict[str, Any] | None = None, repeat: int = 0, *,
+             takes_vars: bool) -> str:
+    """Identifies one call: the candidate and everything it is sent (`takes_vars`: a model sent
+    the case's vars, not messages — a python: rule; its provider says).
 
     `repeat`: which of a case's repeated calls (`repeats: k`) this is; the first (0) keeps the
     key an unrepeated run has, so adding repeats reuses what is stored.
     """
-    keys = CallKeys(identity, params, extra)
-    return keys.key(canonical(variables if keys.python else messages), repeat)
+    keys = CallKeys(identity, params, extra, takes_vars=takes_vars)
+    return keys.key(canonical(variables if takes_vars else messages), repeat)
 
 
 class CallKeys:
     """`call_key` for the many calls of one candidate with the same params: its payload is
-    {"model": identity, "vars": …} for a python: rule, else {"model": identity, "messages": …,
+    {"model": identity, "vars": …} for a model sent the vars (`takes_vars`: a python: rule),
+    else {"model": identity, "messages": …,
     "params": …, "extra": …}, plus "repeat" past the first. Canonical JSON composes (an
     object's text is its fields' texts in key order), so the parts every call shares are
     serialised once, and what is sent (the vars or the messages) once per case, not once per
     candidate, with the very same text hashed."""
 
-    def __init__(self, identity: dict[str, Any], params: dict[str, Any], extra: dict[str, Any]):
-        self.python = identity.get("kind") == "python"
+    def __init__(self, identity: dict[str, Any], params: dict[str, Any], extra: dict[str, Any], *,
+                 takes_vars: bool):
+        self.takes_vars = takes_vars
         self._fields = {"model": canonical(identity)}
-        if not self.python:
+        if not takes_vars:
             self._fields.update(params=canonical(params), extra=canonical(extra))
-        self._sent = "vars" if self.python else "messages"
+        self._sent = "vars" if takes_vars else "messages"
         self._around: dict[int, tuple[str, str]] = {}
 
     def key(self, sent: str, repeat: int = 0) -> str:
-        """The key of one call, given canonical() of what it sends: the vars for a python: rule,
-        the messages otherwise."""
+        """The key of one call, given canonical() of what it sends: the vars for a model that
+        takes them, the messages otherwise."""
         around = self._around.get(repeat)
         if around is None:
             around = self._around[repeat] = self._text_around(repeat)
@@ -197,7 +205,7 @@ def _judged_by(task: HashedTask, grader: Any) -> dict[str, Any]:
     if against and against in judges:
         identity = task.identity(against)
         out["against_identity"] = {"candidate": identity, "params": task.params(), "output": _output(task),
-                                   "prompt": None if identity.get("kind") == "python" else task.prompt_for(against)}
+                                   "prompt": None if task.takes_vars(against) else task.prompt_for(against)}
     return out
 
 
@@ -212,9 +220,8 @@ def grader_hash(task: HashedTask) -> str:
 
 def spec_hash(task: HashedTask, model: str, identity: dict[str, Any]) -> str:
     """Everything in the spec and the catalog that decides this model's outputs and scores."""
-    prompt_free = identity.get("kind") == "python"  # a rule gets the case vars, not the prompt
     payload = {
-        "prompt": None if prompt_free else task.prompt_for(model),
+        "prompt": None if task.takes_vars(model) else task.prompt_for(model),  # a rule gets the vars
         "output": _output(task),
         "params": task.params(),
         "graders": _graders(task),

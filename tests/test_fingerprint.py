@@ -16,8 +16,8 @@ VARS = {"text": "naïve ✓ a\x00b", "n": 3, "nested": {"b": [1, 2.5, None], "a"
 @pytest.mark.parametrize("variables", [VARS, None])
 def test_python_call_key_is_the_hash_of_the_payload(variables, repeat):
     payload = {"model": PYTHON, "vars": variables, **({"repeat": repeat} if repeat else {})}
-    assert call_key(PYTHON, MESSAGES, PARAMS, EXTRA, variables, repeat=repeat) == digest(payload, 32)
-    assert CallKeys(PYTHON, PARAMS, EXTRA).key(canonical(variables), repeat) == digest(payload, 32)
+    assert call_key(PYTHON, MESSAGES, PARAMS, EXTRA, variables, repeat=repeat, takes_vars=True) == digest(payload, 32)
+    assert CallKeys(PYTHON, PARAMS, EXTRA, takes_vars=True).key(canonical(variables), repeat) == digest(payload, 32)
 
 
 @pytest.mark.parametrize("repeat", [0, 1])
@@ -25,10 +25,10 @@ def test_python_call_key_is_the_hash_of_the_payload(variables, repeat):
 def test_model_call_key_is_the_hash_of_the_payload(extra, repeat):
     payload = {"model": LITELLM, "messages": MESSAGES, "params": PARAMS, "extra": extra,
                **({"repeat": repeat} if repeat else {})}
-    assert call_key(LITELLM, MESSAGES, PARAMS, extra, VARS, repeat=repeat) == digest(payload, 32)
-    assert CallKeys(LITELLM, PARAMS, extra).key(canonical(MESSAGES), repeat) == digest(payload, 32)
+    assert call_key(LITELLM, MESSAGES, PARAMS, extra, VARS, repeat=repeat, takes_vars=False) == digest(payload, 32)
+    assert CallKeys(LITELLM, PARAMS, extra, takes_vars=False).key(canonical(MESSAGES), repeat) == digest(payload, 32)
 
 
 def test_call_keys_stay_those_stored_results_were_keyed_by():
-    assert call_key(PYTHON, [], {}, {}, {"text": "yes"}) == "16b171b0fe1beefd18d4fe854a7bb345"
-    assert call_key(LITELLM, MESSAGES, PARAMS, {}, repeat=2) == "9471ea042048a514f8c1c54d31718056"
+    assert call_key(PYTHON, [], {}, {}, {"text": "yes"}, takes_vars=True) == "16b171b0fe1beefd18d4fe854a7bb345"
+    assert call_key(LITELLM, MESSAGES, PARAMS, {}, repeat=2, takes_vars=False) == "9471ea042048a514f8c1c54d31718056"

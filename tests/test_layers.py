@@ -16,9 +16,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_the_import_linter_contracts_hold(capsys):
     require_module("importlinter", "needs import-linter: pip install -e '.[dev]'")
+    import logging
+
     from importlinter.cli import lint_imports
 
-    code = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True, no_logo=True)
+    # import-linter configures logging with disable_existing_loggers: every logger made before it
+    # (harness.client's, once a test used the client) would stay silent for the tests after this one
+    before = {lg: lg.disabled for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)}
+    try:
+        code = lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True, no_logo=True)
+    finally:
+        for lg, disabled in before.items():
+            lg.disabled = disabled
     assert code == 0, capsys.readouterr().out
 
 

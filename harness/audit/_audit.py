@@ -107,20 +107,18 @@ def measured_volumes(project: Any, store: str | None = None, min_window_s: float
 
 def pricer(project: Any):
     """price(model, prompt_tokens, completion_tokens) from the catalog, else LiteLLM's price map."""
-    from ..models import Candidate, cost_of, resolve_candidates
-    from ..models import ModelEntry
+    from ..models import Candidate, ModelEntry, cost_of, provider_for, resolve_candidates
 
     by_name: dict[str, Any] = {}
     if project is not None:
-        names = list(project.config.models)
-        for name, cand in resolve_candidates(project.config, [n for n in names if
-                                                              project.config.models[n].kind != "python"],
-                                             check_keys=False).items():
+        models = project.config.models
+        names = [n for n in models if not provider_for(models[n].kind).imports_code]  # never the user's code
+        for name, cand in resolve_candidates(project.config, names, check_keys=False).items():
             by_name[name] = by_name[cand.entry.target] = cand
 
     def price(model: str, pt: int, ct: int) -> float | None:
         cand = by_name.get(model)
-        if cand is None:
+        if cand is None:  # not in the catalog: a LiteLLM model string, as LiteLLM's spend logs name it
             cand = Candidate(name=model, kind="litellm", entry=ModelEntry(litellm=model), litellm_model=model)
         return cost_of(cand, pt, ct, None)
 
@@ -210,7 +208,7 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
         latency_s = p50 / 1000 if p50 == p50 else None
         cost = cost_of(cand, round(t.mean_prompt_tokens or 0), round(t.mean_completion_tokens or 0), latency_s)
         if cost is not None:
-            priced.append((cost, cand.kind != "python", name))  # on a tie, a rule first
+            priced.append((cost, cand.weights_bytes != 0, name))  # on a tie, what needs no weights (a rule) first
     if not priced:
         return []
     cheapest, _, name = min(priced)

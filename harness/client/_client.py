@@ -297,21 +297,20 @@ class Client:
 
     # -- inside -------------------------------------------------------------------
     async def _call(self, hop: Hop, messages: list[dict[str, str]], values: dict[str, Any], last: bool):
-        from ..models import complete
+        from ..models import complete, provider_for
 
-        api_base = api_key = None
-        if hop.cand.kind == "local":
+        cand, where = hop.cand, {}
+        if provider_for(hop.cand.kind).engine is not None:  # served by an engine (llama.cpp for local:)
             server = self._server or await asyncio.to_thread(self._local_server)
-            api_base, api_key = server.base_url, server.api_key
+            cand, where = server.route(hop.cand)
             if hop.name not in self._warm:
                 # The server loads a model on its first request: load it with a throwaway call so
                 # the load time is not counted (and priced) as this call's latency.
                 self._warm.add(hop.name)
-                await complete(hop.cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1,
-                               api_base=api_base, api_key=api_key)
+                await complete(cand, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1, **where)
         retries = self.retries if self.retries is not None else (self.project.config.retries if last else 0)
-        return await complete(hop.cand, messages, hop.params, hop.extra, retries=retries, api_base=api_base,
-                              api_key=api_key, variables=values, backoff_base_s=self.project.config.retry_backoff_s)
+        return await complete(cand, messages, hop.params, hop.extra, retries=retries, variables=values,
+                              backoff_base_s=self.project.config.retry_backoff_s, **where)
 
     def _attempt(self, hop: Hop, kind: str, result: Any) -> Attempt:
         from ..models import cost_of
@@ -343,14 +342,16 @@ class Client:
         self.ledger.put(row)
 
     def _local_server(self):
-        """The llama.cpp server for every local model the routes use, started on first need."""
+        """The engines (a llama.cpp server) for every model the routes and the shadow use that
+        needs one, started on first need, in a server process of their own."""
         with self._server_lock:
             if self._server is None:
-                from ..models import LocalServer
+                from ..models import Engines, served_models
 
-                models = {h.name: h.cand.entry.local for r in self.routes.values() for h in r.hops
-                          if h.cand.kind == "local"}
-                self._server = LocalServer(models, threads=self.project.config.local_threads).start()
+                hops = [h for r in self.routes.values() for h in r.hops]
+                hops += list(self.shadow.hops.values()) if self.shadow is not None else []
+                served = served_models({h.name: h.cand for h in hops}.values())
+                self._server = Engines.start(served, self.project.config.local_threads, in_process=False)
             return self._server
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:

@@ -115,18 +115,12 @@ def _catalog_name(project: "Project", task: "Task", target: str) -> str:
 
 def _with_adhoc(project: "Project", names: list[str], targets: list[str]):
     """The project's config plus an entry for each target the catalog does not name."""
-    from ..models import ModelEntry
+    from ..models import entry_for_target
 
     adhoc = {}
     for name, target in zip(names, targets):
-        if name in project.config.models:
-            continue
-        if target.startswith("local:"):
-            adhoc[name] = ModelEntry(local=target[len("local:"):])
-        elif target.startswith("python:"):
-            adhoc[name] = ModelEntry(python=target[len("python:"):])
-        else:
-            adhoc[name] = ModelEntry(litellm=target)
+        if name not in project.config.models:
+            adhoc[name] = entry_for_target(target)  # `<kind>:<ref>`, else a LiteLLM model string
     if not adhoc:
         return project.config
     return project.config.model_copy(update={"models": {**project.config.models, **adhoc}})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import fmt
-from ..models import describe_structured, is_priced, litellm_prices, resolve_candidates, wall_priced
+from ..models import describe_structured, provider_for, resolve_candidates, wall_priced
 from ..project import Project, init_project, load_catalog
 
 
@@ -34,13 +34,8 @@ def catalog_rows(project: Project) -> list[dict]:
         if price and (price.input_per_mtok is not None or price.output_per_mtok is not None):
             text = (f"{fmt.price(price.input_per_mtok or 0)} in / {fmt.price(price.output_per_mtok or 0)} out "
                     f"per Mtok (set)")
-        elif cand.kind == "litellm" and is_priced(cand.litellm_model or ""):
-            per_in, per_out = litellm_prices(cand.litellm_model or "")
-            text = f"{fmt.price(per_in * 1e6)} in / {fmt.price(per_out * 1e6)} out per Mtok (LiteLLM)"
-        elif cand.kind == "litellm" and not (price and (price.per_call or price.per_hour)):
-            text = "unpriced: add price: to tierwise.yaml"
         else:
-            text = "free"
+            text = provider_for(cand.kind).list_price(cand)  # LiteLLM's map for litellm:, "free" for a rule
         extras = []
         if price and price.per_call:
             extras.append(f"{fmt.price(price.per_call)}/call")
@@ -52,10 +47,9 @@ def catalog_rows(project: Project) -> list[dict]:
             elif wall_priced(cand):
                 extras[-1] += (" on wall time, which moves with the server's load: state price.output_tokens_per_s"
                                " and prompt_tokens_per_s for a price that holds still")
-        if extras:
-            text = " + ".join(([text] if text != "free" else []) + extras)
-        target = cand.entry.local if cand.kind == "local" else cand.litellm_model or cand.entry.python
-        rows.append({"model": name, "kind": cand.kind, "target": target, "price": text,
+        if extras:  # a per_call or per_hour price prices a model LiteLLM's map does not know
+            text = " + ".join(([text] if text != "free" and not text.startswith("unpriced") else []) + extras)
+        rows.append({"model": name, "kind": cand.kind, "target": cand.entry.ref, "price": text,
                      "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note,
                      "constraints": describe_structured(cand)})
     return rows
@@ -69,6 +63,6 @@ def catalog_table(project_dir: str | Path) -> str:
         lines.append(f"{r['model']:<18.18} {r['kind']:<8} {str(r['target']):<34.34} {r['status']:<10} {r['price']}")
         if r["why"]:
             lines.append(f"{'':<18} {'':<8} ↳ {r['why']}")
-        if r["kind"] != "python":
+        if r["constraints"] != "-":  # "-": nothing to say (a python: rule is sent no constraint)
             lines.append(f"{'':<18} {'':<8} ↳ constraints: {r['constraints']}")
     return "\n".join(lines)

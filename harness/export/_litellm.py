@@ -8,7 +8,8 @@ start: such targets are left out, and a task whose primary is one of them is lef
 (routing it elsewhere would not be what the evidence chose). A local model served by
 llama-cpp-python's OpenAI-compatible server under its catalog name (the alias Tierwise itself
 serves it by) is exported in that served form with `local_api_base`: `openai/<name>` at that
-URL, with the same grammar or schema constraint the evaluation sent. The prompt stays with the caller:
+URL, with the same grammar or schema constraint the evaluation sent. What a model becomes in the
+config is its provider's to say (Provider.router_params). The prompt stays with the caller:
 the proxy does not render the task's template (Tierwise's client does).
 
 A cascade entry is what LiteLLM cannot express: its router moves to a fallback on a provider error,
@@ -65,15 +66,15 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
             continue
         groups: list[str] = []
         for i, hop in enumerate(route.hops):
-            why = _not_exportable(hop, local_api_base)
-            if why:
+            model, why = _router_params(hop, local_api_base)
+            if model is None:
                 if i == 0:
                     out.skipped[task] = f"its model {hop.target} {why}"
                     break
                 out.skipped[f"{task} fallback {hop.target}"] = why
                 continue
             name = task if i == 0 else f"{task}/fallback-{len(groups)}"
-            out.config["model_list"].append(_group(name, task, route, hop, local_api_base))
+            out.config["model_list"].append(_group(name, task, route, hop, model))
             groups.append(name)
         if len(groups) > 1:
             out.config["router_settings"]["fallbacks"].append({groups[0]: groups[1:]})
@@ -84,14 +85,19 @@ def litellm_config(project: Any, num_retries: int | None = None, local_api_base:
     return out
 
 
-def _group(name: str, task: str, route: Any, hop: Any, local_api_base: str | None) -> dict[str, Any]:
-    """One model group: the hop's model with its call options, params and evaluated constraint."""
+def _group(name: str, task: str, route: Any, hop: Any, model: dict[str, Any]) -> dict[str, Any]:
+    """One model group: the hop's model (as its provider routes it) with its call options, params and
+    evaluated constraint."""
     from ..models import constraint
 
-    served = {"api_base": local_api_base, "api_key": "none"} if hop.cand.kind == "local" else {}
-    params = {"model": hop.cand.litellm_model, **served, **_options(hop.cand.call_options), **hop.params,
-              **constraint(route.task, hop.cand)}
+    params = {**model, **_options(hop.cand.call_options), **hop.params, **constraint(route.task, hop.cand)}
     return {"model_name": name, "litellm_params": params, "model_info": {"tierwise_task": task, "tierwise_model": hop.name}}
+
+
+def _router_params(hop: Any, local_api_base: str | None) -> tuple[dict[str, Any] | None, str]:
+    from ..models import provider_for
+
+    return provider_for(hop.cand.kind).router_params(hop.cand, local_api_base)
 
 
 def _cascade(out: LitellmExport, task: str, route: Any, local_api_base: str | None, registry: str) -> None:
@@ -103,22 +109,22 @@ def _cascade(out: LitellmExport, task: str, route: Any, local_api_base: str | No
     written: list[str] = []
     last: str | None = None
     for i, stage in enumerate(route.stages, start=1):
-        why = _not_exportable(stage.hop, local_api_base)
-        if why:
+        model, why = _router_params(stage.hop, local_api_base)
+        if model is None:
             out.skipped[f"{task} stage {i} {stage.hop.target}"] = why
             continue
         name = f"{task}/stage-{i}"
-        out.config["model_list"].append(_group(name, task, route, stage.hop, local_api_base))
+        out.config["model_list"].append(_group(name, task, route, stage.hop, model))
         written.append(name)
         last = name if i == count else last
     fallbacks = []
     for hop in route.hops[count:]:
-        why = _not_exportable(hop, local_api_base)
-        if why:
+        model, why = _router_params(hop, local_api_base)
+        if model is None:
             out.skipped[f"{task} fallback {hop.target}"] = why
             continue
         name = f"{task}/fallback-{len(fallbacks) + 1}"
-        out.config["model_list"].append(_group(name, task, route, hop, local_api_base))
+        out.config["model_list"].append(_group(name, task, route, hop, model))
         fallbacks.append(name)
     if last is not None and fallbacks:
         out.config["router_settings"]["fallbacks"].append({last: fallbacks})
@@ -143,20 +149,6 @@ def write_litellm_config(project: Any, out: str | Path | None = None,
     atomic_write(path, HEADER.format(registry=project.config.registry) + notes + body)
     export.path = path
     return export
-
-
-def _not_exportable(hop: Any, local_api_base: str | None = None) -> str:
-    if hop.cand.kind == "python":
-        return "is a python: rule, which LiteLLM cannot call"
-    if hop.cand.kind == "local" and not local_api_base:
-        local = hop.cand.entry.local or ""
-        gguf = local if local.endswith(".gguf") else f"<the .gguf of {local}>"
-        return (f"is a local llama.cpp model the proxy cannot start; to keep it, serve it under its catalog name "
-                f"(pip install 'llama-cpp-python[server]'; python -m llama_cpp.server --model {gguf} "
-                f"--model_alias {hop.name} --port 8000) and export again with --local-api-base "
-                f"http://127.0.0.1:8000/v1: it is then called as openai/{hop.name} there, with the evaluated "
-                f"constraint")
-    return ""
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._litellm import litellm
+from ._provider import provider_for
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -58,7 +59,8 @@ class MalformedResponse(Exception):
     """The provider answered, but not with a usable completion."""
 
 
-# The finish_reason of a python: rule that returned None: it abstained (no output, no error).
+# The finish_reason of a call that declined to answer (a python: rule that returned None):
+# it abstained (no output, no error); a cascade defers on it.
 ABSTAINED = "abstain"
 
 
@@ -79,9 +81,17 @@ async def complete(cand: "Candidate", messages: list[dict[str, str]], params: di
                    extra: dict[str, Any] | None = None, retries: int = 3, api_base: str | None = None,
                    api_key: str | None = None, variables: dict[str, Any] | None = None,
                    backoff_base_s: float = 0.5) -> CallResult:
-    """Call a candidate once, retrying transient failures; a failure is returned, not raised."""
-    if cand.kind == "python":
-        return await _call_python(cand, variables or {})
+    """Call a candidate once (through its kind's provider), retrying transient failures; a
+    failure is returned, not raised. `api_base`/`api_key`: where an engine serves the model."""
+    return await provider_for(cand.kind).call(cand, messages, params, extra, retries=retries,
+                                              backoff_base_s=backoff_base_s, variables=variables or {},
+                                              api_base=api_base, api_key=api_key)
+
+
+async def litellm_call(cand: "Candidate", messages: list[dict[str, str]], params: dict[str, Any],
+                       extra: dict[str, Any] | None, retries: int, backoff_base_s: float,
+                       api_base: str | None = None, api_key: str | None = None) -> CallResult:
+    """A candidate's call through `litellm.acompletion` (the litellm: and local: providers')."""
     kwargs = call_kwargs(cand, messages, params, extra, api_base, api_key)
     return await call_litellm(kwargs, cand.timeout_s, retries, backoff_base_s)
 
@@ -110,7 +120,7 @@ async def call_litellm(kwargs: dict[str, Any], timeout_s: float, retries: int = 
             raise
         except Exception as exc:  # noqa: BLE001 - every provider failure becomes a recorded error
             result.error_type, retryable = classify(exc)
-            result.error = _describe(exc)
+            result.error = describe_error(exc)
             if not retryable or attempt == retries:
                 return result
             await asyncio.sleep(_delay(exc, attempt, backoff_base_s))
@@ -157,61 +167,6 @@ def _fill(result: CallResult, response: Any) -> None:
         result.completion_tokens = getattr(usage, "completion_tokens", None)
 
 
-async def _call_python(cand: "Candidate", variables: dict[str, Any]) -> CallResult:
-    """A python: candidate in an abandonable worker (harness/deadline.py): one that never
-    returns is a recorded timeout and holds neither the run nor the process; SystemExit is a
-    recorded error. Its value becomes the output by the rule in docs/python-candidates.md."""
-    from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
-
-    def timed() -> tuple[Any, float]:
-        # Timed inside the worker thread, so waiting for a thread does not count as latency.
-        started = time.perf_counter()
-        value = cand.function(dict(variables))
-        return value, (time.perf_counter() - started) * 1000
-
-    try:
-        value, latency_ms = await run_with_deadline(timed, cand.timeout_s)
-    except DeadlineExceeded as exc:
-        return CallResult(attempts=1, error=f"{exc} (timeout_s)", error_type="Timeout")
-    except UserExit as exc:
-        return CallResult(attempts=1, error=f"{type(exc.original).__name__}: the function {exc}; a python: candidate "
-                                            f"must return its answer, not exit", error_type=type(exc.original).__name__)
-    except Exception as exc:  # noqa: BLE001 - a crashing rule is a recorded error, not a crash
-        return CallResult(attempts=1, error=_describe(exc), error_type=type(exc).__name__)
-    if value is None:  # the rule declines to answer: a cascade's `abstain` signal, graded as no answer
-        return CallResult(output=None, finish_reason=ABSTAINED, attempts=1, prompt_tokens=0, completion_tokens=0,
-                          latency_ms=latency_ms)
-    output, problem = python_output(value)
-    if problem is not None:
-        return CallResult(attempts=1, error=problem, error_type="TypeError", latency_ms=latency_ms)
-    return CallResult(output=output, finish_reason="stop", attempts=1, prompt_tokens=0, completion_tokens=0,
-                      latency_ms=latency_ms)
-
-
-def python_output(value: Any) -> tuple[str | None, str | None]:
-    """A python: candidate's return value as output text, or why it cannot be one.
-
-    str: as it is. dict, list, int, float, bool: their JSON text (a json grader parses it;
-    3 -> "3", True -> "true"). bytes and anything else: a recorded error, since "b'yes'"
-    would be graded as if the rule had answered that. (None never gets here: _call_python
-    records it as an abstention.)
-    """
-    import json
-
-    if isinstance(value, str):
-        return value, None
-    if value is None:
-        return None, 'returned None; a python: candidate must return a str (return "" for an empty answer)'
-    if isinstance(value, (bytes, bytearray)):
-        return None, "returned bytes; fix: decode them, e.g. value.decode('utf-8')"
-    if isinstance(value, (dict, list, int, float, bool)):
-        try:
-            return json.dumps(value, ensure_ascii=False, allow_nan=False), None
-        except (TypeError, ValueError) as exc:
-            return None, f"returned a {type(value).__name__} that is not JSON ({exc}); fix: return a str"
-    return None, f"returned a {type(value).__name__}; a python: candidate must return a str (or a dict/list as JSON)"
-
-
 def retry_after_s(exc: BaseException) -> float | None:
     """Seconds from a Retry-After header on the error's response, if any."""
     for headers in _headers_of(exc):
@@ -248,7 +203,8 @@ def _delay(exc: BaseException, attempt: int, base: float) -> float:
     return min(MAX_BACKOFF_S, base * (2 ** attempt)) * (0.5 + random.random() / 2)
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """A recorded error's text: its type and its (redacted, shortened) message."""
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
     from ..util import redact

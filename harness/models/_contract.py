@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._structured import MODES, choice_args, schema_args
+from ._provider import provider_for
+from ._structured import choice_args, schema_args
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -36,9 +37,9 @@ class Task(Protocol):
 def constraint(task: "Task", cand: "Candidate") -> dict[str, Any]:
     """Extra call arguments that constrain output to the spec's contract, where the model can."""
     out = task.spec.output
-    if out is None or cand.kind == "python":
+    if out is None:
         return {}
-    schema_form, choice_form = _forms(cand)
+    schema_form, choice_form = provider_for(cand.kind).forms(cand)
     if out.choices:
         extra = choice_args(choice_form, out.choices)
         if choice_form == "grammar":
@@ -55,61 +56,28 @@ def constraint(task: "Task", cand: "Candidate") -> dict[str, Any]:
 def unconstrained(task: "Task", cand: "Candidate") -> str | None:
     """What a task's contract (a label set or a schema) loses at a self-hosted candidate that
     is sent no constraint for it ("choices", "a JSON schema"); None when it is sent one, or
-    when the candidate is a provider API, python: rule or embedded model."""
+    when the candidate states no structured: mode (a provider API, python: rule or embedded
+    model: only a self-hosted litellm: entry has one, stated or "none" by default)."""
     out = task.spec.output
-    if out is None or cand.kind != "litellm" or cand.structured is None or cand.structured == "auto":
+    if out is None or cand.structured is None or cand.structured == "auto":
         return None
     if constraint(task, cand):
         return None
     return "choices" if out.choices else "a JSON schema"
 
 
-def _forms(cand: "Candidate") -> tuple[str | None, str | None]:
-    """(schema form, choice form) for a candidate: an embedded model's llama.cpp grammar, a
-    self-hosted endpoint's stated or probed mode, a provider's schema support per LiteLLM."""
-    if cand.kind == "local":
-        return MODES["grammar"]
-    if cand.structured is not None:
-        return MODES.get(cand.structured, (None, None))  # "auto" not probed yet: nothing
-    return ("json_schema" if _supports_schema(cand.litellm_model or "") else None), None
-
-
-def _supports_schema(model: str) -> bool:
-    from ._price_map import supports
-
-    known = supports(model, "supports_response_schema")
-    if known is not None:
-        return known
-    from ._litellm import litellm
-
-    try:
-        return bool(litellm().supports_response_schema(model=model))
-    except Exception:
-        return False
-
-
 def structured(cand: "Candidate", name: str, schema: dict[str, Any], grammar: str | None = None) -> dict[str, Any]:
     """Extra call arguments that hold a model to a JSON schema where it can: a llama.cpp grammar
     (or the schema) for a local model or a grammar-taking endpoint, the endpoint's or provider's
     structured output otherwise. A python: model gets nothing (its answer is parsed strictly all the same)."""
-    if cand.kind == "python":
-        return {}
-    schema_form, choice_form = _forms(cand)
+    schema_form, choice_form = provider_for(cand.kind).forms(cand)
     if grammar is not None and choice_form == "grammar":
         return {"extra_body": {"grammar": grammar}}
-    return schema_args(schema_form, name, schema, strict=cand.kind == "litellm" and cand.structured is None)
+    # strict: a provider's own json_schema support (LiteLLM's map), not a self-hosted server's stated mode
+    return schema_args(schema_form, name, schema, strict=cand.structured is None)
 
 
 def takes_seed(cand: "Candidate") -> bool:
     """Whether a call to this model may carry a `seed` (llama.cpp and OpenAI-style APIs do;
     Anthropic's does not, and LiteLLM refuses a parameter the provider lacks)."""
-    if cand.kind != "litellm":
-        return True
-    if cand.call_options.get("api_base"):
-        return True  # an OpenAI-compatible server
-    from ._litellm import litellm
-
-    try:
-        return "seed" in (litellm().get_supported_openai_params(model=cand.litellm_model) or [])
-    except Exception:
-        return False
+    return provider_for(cand.kind).takes_seed(cand)

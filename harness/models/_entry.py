@@ -1,14 +1,16 @@
-"""A catalog entry of tierwise.yaml's `models:`: which provider answers (exactly one of `litellm`,
-`local`, `python`), its price, and the call options passed beside it."""
+"""A catalog entry of tierwise.yaml's `models:`: which provider answers (the one registered
+provider key it names: `litellm`, `local`, `python`, …), its price, and the call options passed
+beside it."""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from ..util import Strict as _Strict
+from ._provider import kind_of, known_kinds, provider_for
 
 
 class Price(_Strict):
@@ -42,30 +44,16 @@ class Price(_Strict):
         return self.output_tokens_per_s is not None and self.prompt_tokens_per_s is not None
 
 
-# Call options a catalog entry may set beside `litellm:`; each is passed to the call as it is.
-# Anything else goes under `extra:` (passed through verbatim), so a typo is an error at load,
-# never a parameter silently sent to a provider.
-CALL_OPTIONS = frozenset({
-    "api_base", "api_version", "api_key", "api_key_env", "organization", "custom_llm_provider",
-    "extra_headers", "extra_body", "reasoning_effort", "thinking", "top_k", "seed", "user",
-    "deployment_id", "region_name", "aws_region_name", "vertex_project", "vertex_location",
-    "max_completion_tokens", "presence_penalty", "frequency_penalty", "logit_bias",
-})
-
-
 class ModelEntry(BaseModel):
-    """One catalog entry: exactly one of `litellm`, `local`, `python`.
-
-    Beside `litellm:`, the call options in CALL_OPTIONS (api_base, reasoning_effort, …) and an
-    `extra:` mapping are passed to the call. `api_key: none` says the endpoint needs no key;
-    any other key is read from the environment (`api_key_env: NAME`, or the provider's variable).
+    """One catalog entry: exactly one registered provider's key (`litellm`, `local`, `python`, or
+    one a user registered; models/_provider.py) and the value beside it (`ref`), a price, and the
+    call options its provider accepts (beside `litellm:`, those in CALL_OPTIONS and an `extra:`
+    mapping). `api_key: none` says the endpoint needs no key; any other key is read from the
+    environment (`api_key_env: NAME`, or the provider's variable).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow")  # the provider's key and its call options
 
-    litellm: str | None = None
-    local: str | None = None
-    python: str | None = None
     price: Price | None = None
     concurrency: int | None = Field(None, ge=1)
     timeout_s: float | None = Field(None, gt=0, le=86400, allow_inf_nan=False)
@@ -73,50 +61,86 @@ class ModelEntry(BaseModel):
     # What structured output the endpoint accepts (models/_structured.py; docs/formats.md).
     structured: Literal["json_schema", "json_object", "grammar", "guided", "structured_outputs", "tgi",
                         "none", "auto"] | None = None
+    _kind: str = PrivateAttr("")
 
     @model_validator(mode="after")
     def _one_kind(self) -> "ModelEntry":
-        kinds = [k for k in ("litellm", "local", "python") if getattr(self, k)]
+        given = self.model_extra or {}
+        kinds = kind_of(given)
         if len(kinds) != 1:
-            raise ValueError("needs exactly one of litellm:, local:, python:")
-        options = sorted(self.model_extra or {})
-        known = sorted(ModelEntry.model_fields) + sorted(CALL_OPTIONS)
+            raise ValueError(_kind_problem(given, kinds))
+        kind = self._kind = kinds[0]
+        if not isinstance(given[kind], str):
+            raise ValueError(f"{kind}: must be a string, got {type(given[kind]).__name__}")
+        p = provider_for(kind)
+        options = sorted(k for k in given if k != kind)
         for key in options:
-            if key in CALL_OPTIONS:
-                continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
-            hint = f"did you mean {close[0]!r}?" if close else \
-                f"known call options: {', '.join(sorted(CALL_OPTIONS))}; put any other under extra: {{{key}: …}}"
-            raise ValueError(f"unknown key {key!r}; {hint}")
-        if self.structured is not None and kinds[0] != "litellm":
-            raise ValueError("structured: is for litellm: entries (an embedded local: model is always held by a grammar)")
-        if (options or self.extra) and kinds[0] != "litellm":
-            first = options[0] if options else "extra"
-            raise ValueError(f"unknown key {first!r}; call options are only allowed beside litellm:")
-        api_key = (self.model_extra or {}).get("api_key")
-        if api_key is not None and str(api_key).lower() != "none":
-            raise ValueError("api_key must not be written in tierwise.yaml; set the provider's environment variable "
-                             "(or api_key_env: NAME), or write api_key: none for an endpoint that needs no key")
+            if key not in p.options:
+                raise ValueError(_unknown_key(key, kind))
+        if self.extra and not p.options:
+            raise ValueError(f"unknown key 'extra'; call options are only allowed beside {_takers()}")
+        if self.structured is not None and not p.takes_structured:
+            beside = ", ".join(k + ":" for k in known_kinds() if provider_for(k).takes_structured)
+            raise ValueError(f"structured: is for {beside} entries (a {kind}: entry is held to a task's "
+                             f"contract by its provider)")
+        p.check(self)
         return self
 
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)  # type: ignore[misc]  # pydantic's: extras and private attributes
+        except AttributeError:
+            if name in known_kinds():  # another provider's key, which this entry does not name
+                return None
+            raise
+
     @property
-    def kind(self) -> Literal["litellm", "local", "python"]:
-        return "litellm" if self.litellm else "local" if self.local else "python"
+    def kind(self) -> str:
+        """The registered provider's key this entry names."""
+        return self._kind
+
+    @property
+    def ref(self) -> str:
+        """The value beside the provider's key: a LiteLLM model string, a local model, a rule's path."""
+        return (self.model_extra or {})[self._kind]
 
     @property
     def target(self) -> str:
         """The string registry.yaml's `model:` holds for this entry."""
-        if self.kind == "litellm":
-            return self.litellm or ""
-        if self.kind == "local":
-            return f"local:{self.local}"
-        return f"python:{self.python}"
+        return provider_for(self._kind).target(self)
 
     @property
     def call_options(self) -> dict[str, Any]:
         """What is passed to the call beside the model: the known options, then `extra:`."""
-        return {**(self.model_extra or {}), **(self.extra or {})}
+        return {**{k: v for k, v in (self.model_extra or {}).items() if k != self._kind}, **(self.extra or {})}
 
-    @property
-    def needs_no_key(self) -> bool:
-        return str((self.model_extra or {}).get("api_key", "")).lower() == "none"
+
+def _kind_problem(given: dict[str, Any], kinds: list[str]) -> str:
+    """Why an entry names no provider, or more than one; the registered ones listed."""
+    known = known_kinds()
+    text = f"needs exactly one of {', '.join(k + ':' for k in known)}"
+    if kinds:
+        return text + f" (it names {', '.join(k + ':' for k in kinds)})"
+    options = {o for k in known for o in provider_for(k).options}
+    stray = [k for k in given if k not in options]
+    if stray:
+        close = difflib.get_close_matches(stray[0], known, n=1, cutoff=0.75)
+        text += f"; {stray[0]!r} is not a registered provider" + (f": did you mean {close[0]!r}?" if close else "")
+    return text
+
+
+def _unknown_key(key: str, kind: str) -> str:
+    """An option the entry's provider does not take: a typo of a field, else what it may set."""
+    p = provider_for(kind)
+    known = sorted(ModelEntry.model_fields) + sorted(p.options)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+    if close:
+        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+    if p.options:
+        return (f"unknown key {key!r}; known call options: {', '.join(sorted(p.options))}; "
+                f"put any other under extra: {{{key}: …}}")
+    return f"unknown key {key!r}; call options are only allowed beside {_takers()}"
+
+
+def _takers() -> str:
+    return ", ".join(k + ":" for k in known_kinds() if provider_for(k).options)

@@ -37,6 +37,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ._litellm import litellm
+from ._provider import provider_for
 from ._price_map import map_digest, token_prices
 
 if TYPE_CHECKING:
@@ -46,18 +47,21 @@ if TYPE_CHECKING:
 def cost_of(cand: "Candidate", prompt_tokens: int | None, completion_tokens: int | None,
             latency_s: float | None) -> float | None:
     """US dollars for one call; None when no price is known (never a silent zero for an API model).
-    A per_hour price is charged on a local model's tokens at its rate, else on `latency_s`."""
+    A token price set in tierwise.yaml replaces the provider's list price (LiteLLM's map for a
+    litellm: model; free for a local: model or python: rule). A per_hour price is charged on the
+    time the provider says (a local model's tokens at its rate), else on `latency_s`."""
+    p = provider_for(cand.kind)
     pt, ct = prompt_tokens or 0, completion_tokens or 0
     price = cand.entry.price
     total = 0.0
     token_priced = price is not None and (price.input_per_mtok is not None or price.output_per_mtok is not None)
     if token_priced:
         total += pt * (price.input_per_mtok or 0) / 1e6 + ct * (price.output_per_mtok or 0) / 1e6
-    elif cand.kind == "litellm":
-        mapped = _litellm_cost(cand.litellm_model or "", pt, ct)
-        if mapped is None and not (price and (price.per_call is not None or price.per_hour is not None)):
+    else:
+        listed = p.list_cost(cand, pt, ct)
+        if listed is None and not (price and (price.per_call is not None or price.per_hour is not None)):
             return None
-        total += mapped or 0.0
+        total += listed or 0.0
     if price is not None:
         total += price.per_call or 0.0
         seconds = compute_seconds(cand, pt, ct, latency_s)
@@ -73,46 +77,35 @@ LOCAL_REFERENCE_BYTES = 491_400_064  # that model's GGUF file
 
 def compute_seconds(cand: "Candidate", prompt: float, output: float, latency_s: float | None) -> float | None:
     """The machine seconds a per_hour price charges a call: its tokens at the price's stated
-    throughput, else a local model's tokens at the reference rate, else the call's latency."""
+    throughput, else what its provider charges (a local model's tokens at the reference rate,
+    a served model's latency)."""
     price = cand.entry.price
     if price is not None and price.stated_rate:
         return output / (price.output_tokens_per_s or 1.0) + prompt / (price.prompt_tokens_per_s or 1.0)
-    if cand.kind == "local":
-        return local_seconds(cand, prompt, output)
-    return latency_s
+    return provider_for(cand.kind).charged_seconds(cand, int(prompt), int(output), latency_s)
 
 
 def wall_priced(cand: "Candidate") -> bool:
     """Whether a per_hour price falls back to the call's wall time (which moves with load)."""
     price = cand.entry.price
     return (price is not None and price.per_hour is not None and not price.stated_rate
-            and cand.kind != "local")
+            and provider_for(cand.kind).charged_seconds(cand, 1, 1, None) is None)
 
 
 def local_seconds(cand: "Candidate", prompt: float, output: float) -> float:
     """Machine seconds a local call's tokens take at the model's rate, scaled by its weights' size."""
-    from ._local import weights_bytes
-
-    scale = (weights_bytes(cand.entry.local) or LOCAL_REFERENCE_BYTES) / LOCAL_REFERENCE_BYTES
+    scale = (cand.weights_bytes or LOCAL_REFERENCE_BYTES) / LOCAL_REFERENCE_BYTES
     return scale * (output / LOCAL_OUTPUT_TOKENS_PER_S + prompt / LOCAL_PROMPT_TOKENS_PER_S)
 
 
 def prompt_tokens(cand: "Candidate", messages: list[dict[str, str]]) -> int:
-    """Prompt tokens of a call, counted with the model's tokenizer through LiteLLM (its default
-    tokenizer for local models and models it does not know); 0 for a python: rule."""
-    if cand.kind == "python":
-        return 0
-    counter = litellm().token_counter
-    model = cand.litellm_model if cand.kind == "litellm" else None
-    if model:
-        try:
-            return int(counter(model=model, messages=messages))
-        except Exception:  # noqa: BLE001 - no tokenizer for this model: fall back to the default
-            pass
-    return int(counter(messages=messages))
+    """Prompt tokens of a call, counted as its provider says: with the model's tokenizer through
+    LiteLLM (its default tokenizer for local models and models it does not know); 0 for a python: rule."""
+    return provider_for(cand.kind).prompt_tokens(cand, messages)
 
 
-def _litellm_cost(model: str, pt: int, ct: int) -> float | None:
+def litellm_cost(model: str, pt: int, ct: int) -> float | None:
+    """Dollars for a call's tokens per LiteLLM's price map; None when the map lacks the model."""
     if not is_priced(model):
         return None
     prompt_cost, completion_cost = litellm().cost_per_token(model=model, prompt_tokens=pt, completion_tokens=ct)

@@ -60,7 +60,7 @@ FIX = ("set structured: in its tierwise.yaml entry (json_schema | json_object | 
 
 def self_hosted(entry: "ModelEntry") -> bool:
     """A model served by the user (api_base set, or a self-hosting LiteLLM provider)."""
-    provider = (entry.litellm or "").split("/", 1)[0]
+    provider = (entry.ref or "").split("/", 1)[0]
     return bool(entry.call_options.get("api_base")) or provider in SELF_HOSTED
 
 
@@ -111,33 +111,17 @@ def choice_args(form: str | None, choices: list[str]) -> dict[str, Any]:
 
 
 def describe(cand: "Candidate") -> str:
-    """What `tierwise models` says a candidate is sent for a task with choices or a schema."""
-    if cand.kind == "python":
-        return "-"
-    if cand.kind == "local":
-        return "schemas and choices (llama.cpp grammar)"
-    mode = cand.structured
-    if mode is None:
-        from ._price_map import supports
+    """What `tierwise models` says a candidate is sent for a task with choices or a schema
+    (its provider's to say; "-": nothing)."""
+    from ._provider import provider_for
 
-        known = supports(cand.litellm_model or "", "supports_response_schema")
-        return {True: "schemas (json_schema, per LiteLLM's map); choices unconstrained",
-                False: "none (LiteLLM's map: no schema support)"}.get(known, "schemas if LiteLLM says so at run time")
-    if mode == "auto":
-        return "auto: probed at the first run"
-    how = "probed" if cand.entry.structured == "auto" else "stated" if cand.entry.structured else "not stated"
-    if mode == "none":
-        return f"NONE ({how}): choices and schemas reach it unconstrained" + (
-            "" if cand.entry.structured else "; fix: " + FIX)
-    schema, choices = MODES[mode]
-    sent = "schemas and choices" if schema and choices else "schemas only" if schema else "choices only"
-    return f"{sent} ({mode}, {how})"
+    return provider_for(cand.kind).describe_constraints(cand)
 
 
 # -- auto: probe once, cache ------------------------------------------------------------
 
 def _cache_key(entry: "ModelEntry") -> str:
-    return f"{entry.litellm}@{entry.call_options.get('api_base') or ''}"
+    return f"{entry.ref}@{entry.call_options.get('api_base') or ''}"
 
 
 def _read_cache(root: Path) -> dict[str, Any]:
@@ -165,7 +149,8 @@ def probe(cands: dict[str, "Candidate"], root: Path, note: Any = None) -> None:
     server ignores (an answer that does not obey it) counts as unsupported, as does an error."""
     from ..util import atomic_write
 
-    todo = [c for c in cands.values() if c.kind == "litellm" and c.available and c.structured == "auto"]
+    # `auto` is only allowed where the provider takes structured: (litellm:), whose calls these are
+    todo = [c for c in cands.values() if c.available and c.structured == "auto"]
     if not todo:
         return
     entries = _read_cache(root)

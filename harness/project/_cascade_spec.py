@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from ..errors import SpecError
+from ..models import provider_for
 from ..util import Strict as _Strict
 
 if TYPE_CHECKING:
@@ -48,18 +49,9 @@ MAX_GRID = 100  # the fixed-sequence test costs nothing per point, but a report 
 MAX_STAGES = 8
 _IMPORT_PATH = r"^python:[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 
-# Which kind of catalog entry can give which signal. A python: rule has no probabilities and is
-# deterministic (its samples always agree); a model cannot return None.
-_CAN_GIVE = {
-    "python": {"abstain", "contract", "check"},
-    "local": {"contract", "confidence", "agreement", "check"},
-    "litellm": {"contract", "confidence", "agreement", "check"},
-}
-_WHY_NOT = {
-    "abstain": "only a python: rule can abstain (return None)",
-    "confidence": "a python: rule gives no probability for its answer",
-    "agreement": "a python: rule is deterministic: its samples always agree",
-}
+# Which signals a catalog entry can give, and why not, is its provider's to say (Provider.signals,
+# Provider.no_signal): a python: rule has no probabilities and is deterministic (its samples
+# always agree); a model cannot return None.
 
 
 class Agreement(_Strict):
@@ -214,8 +206,9 @@ def check_cascades(spec: "TaskSpec", shown: str, models: dict[str, Any]) -> None
 
 def _check_signal(spec: "TaskSpec", where: str, signal: Any, kind: str) -> None:
     name = signal_name(signal)
-    if name not in _CAN_GIVE.get(kind, set()):
-        raise SpecError(f"{where}: a {kind} model cannot give this signal ({_WHY_NOT.get(name, 'not supported')}); "
+    given = provider_for(kind)
+    if name not in given.signals:
+        raise SpecError(f"{where}: a {kind} model cannot give this signal ({given.no_signal.get(name, 'not supported')}); "
                         f"fix: remove it from this stage's defer:")
     if name == "contract" and spec.output is None:
         raise SpecError(f"{where}: the task has no output: contract to break; "

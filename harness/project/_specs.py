@@ -12,7 +12,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, mode
 from ..errors import SpecError
 from ..fingerprint import cascade_hash, case_hash, grader_hash, spec_hash
 from ..graders import build_graders, expected_problem
-from ..models import candidate_identity
+from ..models import candidate_identity, provider_for
 from ..util import Strict as _Strict
 from ..util import shown_path
 from ._cascade_spec import CascadeSpec, check_cascades, signal_record
@@ -180,7 +180,15 @@ class Task:
     def identity(self, model: str) -> dict[str, Any]:
         """What decides the answers of a catalog model this task names (a candidate, a judge or a
         pairwise `against:` model): its provider's identity of the entry, never secrets."""
-        return candidate_identity(self.models[model] if model in self.models else self.judges[model])
+        return candidate_identity(self._entry(model))
+
+    def takes_vars(self, model: str) -> bool:
+        """Whether that model is sent the case's variables, not the rendered prompt (its provider's
+        to say: a python: rule is)."""
+        return provider_for(self._entry(model).kind).takes_vars
+
+    def _entry(self, model: str) -> Any:
+        return self.models[model] if model in self.models else self.judges[model]
 
     def spec_hash(self, model: str) -> str:
         """Everything in the spec and the catalog that decides this model's outputs and scores."""

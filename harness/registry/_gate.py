@@ -241,7 +241,7 @@ def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> li
 
     out = []
     for rec in measured:
-        if rec.identity is None or rec.identity.get("kind") != "litellm":
+        if rec.identity is None or "options" not in rec.identity:  # its provider records no call options
             continue
         have = {k: v for k, v in (entry.get("options") or {}).get(rec.target, {}).items() if k not in SECRET_OPTIONS}
         want = rec.identity.get("options") or {}
@@ -308,18 +308,21 @@ def _identity_change(old: dict[str, Any], new: dict[str, Any]) -> str:
     """Name what changed in a catalog entry's identity: a call option, the weights, the rule's code."""
     if old.get("kind") != new.get("kind"):
         return f"kind {old.get('kind')} → {new.get('kind')}"
-    if new.get("kind") == "local":
+    # Named by what the identity records (its provider's choice), not by its kind.
+    if "weights" in new:  # a local model's weights file
         weights = new.get("weights") or {}
         if "missing" in weights:
             return f"weights file {weights['missing']} not found"
         return f"weights file changed (sha256 {str((old.get('weights') or {}).get('sha256'))[:12]}… → " \
                f"{str(weights.get('sha256'))[:12]}…)"
-    if new.get("kind") == "python":
+    if "source" in new and "function" in new:  # a python: rule's source file
         return f"source of {new.get('function')} changed"
     before, after = old.get("options") or {}, new.get("options") or {}
     keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return "call options changed: " + ", ".join(f"{k} {before.get(k)!r} → {after.get(k)!r}" for k in keys) \
-        if keys else "model changed"
+    if keys:
+        return "call options changed: " + ", ".join(f"{k} {before.get(k)!r} → {after.get(k)!r}" for k in keys)
+    fields = sorted(k for k in set(old) | set(new) if k != "options" and old.get(k) != new.get(k))
+    return f"{', '.join(fields)} changed" if fields else "model changed"
 
 
 def _spec_change(task: Task, measured: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import cost_of, prompt_tokens
+from ..models import cost_of, prompt_tokens, provider_for
 from ..store import Store
 from ._plan import Item, Plan
 from ._runner import RunCounts, RunOptions, _pending
@@ -97,8 +97,8 @@ class Estimator:
                                                   float(rows["completion_tokens"].fillna(0).mean()))
 
     def output_tokens(self, item: Item) -> tuple[float, str]:
-        if item.cand.kind == "python":
-            return 0.0, "python rule (no tokens)"
+        if provider_for(item.cand.kind).takes_vars:  # sent no prompt: a python: rule
+            return 0.0, f"{item.cand.kind} rule (no tokens)"
         stored = self._out.get((item.task.name, item.cand.name))
         if stored is not None:
             return stored, "stored average"
@@ -107,8 +107,9 @@ class Estimator:
         return float(DEFAULT_OUTPUT_TOKENS), f"assumed {DEFAULT_OUTPUT_TOKENS} (set params.max_tokens)"
 
     def prompt_tokens(self, item: Item) -> int:
-        if self.approximate:  # as the tokenizer path counts it, a python: rule has no prompt tokens
-            return 0 if item.cand.kind == "python" else int(math.ceil(sum(len(str(m.get("content") or "")) for m in item.messages) / 4))
+        if self.approximate:  # as the tokenizer path counts it, a model sent no prompt has no prompt tokens
+            return 0 if provider_for(item.cand.kind).takes_vars else \
+                int(math.ceil(sum(len(str(m.get("content") or "")) for m in item.messages) / 4))
         key = (item.cand.name, json.dumps(item.messages, sort_keys=True))
         if key not in self._tokens:
             self._tokens[key] = prompt_tokens(item.cand, item.messages)

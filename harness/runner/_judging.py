@@ -14,7 +14,7 @@ from typing import Any
 
 from ..fingerprint import call_key
 from ..graders import Contract, JudgeError, JudgeReply
-from ..models import Candidate, complete, constraint, cost_of, structured, takes_seed
+from ..models import Candidate, complete, constraint, cost_of, provider_for, structured, takes_seed
 from ..project import Case
 from ..store import Store
 
@@ -46,7 +46,7 @@ class Judging:
         if not takes_seed(cand):
             params.pop("seed", None)
         extra = structured(cand, f"{contract.key}_verdict", contract.schema, contract.grammar)
-        key = call_key(cand.identity, messages, params, extra, variables)
+        key = call_key(cand.identity, messages, params, extra, variables, takes_vars=provider_for(cand.kind).takes_vars)
         known = None if self.no_cache else await self._known(key)
         if known is not None:
             return self._reply(cand, known, cached=True)
@@ -81,9 +81,9 @@ class Judging:
         if limit is None:
             limit = self._limits[cand.name] = asyncio.Semaphore(cand.concurrency)
         where: dict[str, Any] = {}
-        if cand.kind == "local":
+        if provider_for(cand.kind).engine is not None:
             if self.server is None:
-                return None, f"judge {cand.name} is a local model but no local model server runs"
+                return None, f"judge {cand.name} is a {cand.kind} model but no local model server runs"
             cand, where = self.server.route(cand)
         async with limit:
             result = await complete(cand, messages, params, extra, retries=self.retries, variables=variables,
@@ -113,7 +113,8 @@ class Judging:
         if cand is None:
             raise JudgeError(f"{model}'s output for case {case.id!r} is not known; {fix}", {"eval_cost": 0.0})
         messages = task.render(model, case.vars)
-        key = call_key(cand.identity, messages, task.params(), constraint(task, cand), case.vars)
+        key = call_key(cand.identity, messages, task.params(), constraint(task, cand), case.vars,
+                       takes_vars=provider_for(cand.kind).takes_vars)
         response = await self._known(key)
         if response is None or response.get("output") is None:
             raise JudgeError(f"no stored output of {model} for case {case.id!r}; {fix}", {"eval_cost": 0.0})

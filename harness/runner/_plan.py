@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..fingerprint import CallKeys, canonical
-from ..models import Candidate, constraint
+from ..models import Candidate, constraint, provider_for
 from ..project import Case, Task
 
 
@@ -79,7 +79,7 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
         params = task.params()
         times = repeats or task.spec.repeats
         # What a call sends, rendered and serialised once per case: candidates sharing a prompt
-        # share its messages, python: rules share the case's vars (fingerprint.CallKeys).
+        # share its messages, models sent the vars (python: rules) share those (fingerprint.CallKeys).
         rendered: dict[tuple, list[list[dict[str, str]]]] = {}
         sent: dict[tuple | None, list[str]] = {}
         for name in task.spec.candidates:
@@ -88,17 +88,17 @@ def plan_run(tasks: list[Task], candidates: dict[str, Candidate], limit: int | N
                 continue
             extra = constraint(task, cand)
             spec_hash = task.spec_hash(name)
-            keys = CallKeys(cand.identity, params, extra)
+            keys = CallKeys(cand.identity, params, extra, takes_vars=provider_for(cand.kind).takes_vars)
             prompt = tuple(task.prompt_for(name).items())
             if prompt not in rendered:
                 rendered[prompt] = [_render(task, name, case) for case in cases]
-            what = None if keys.python else prompt  # None: the vars
+            what = None if keys.takes_vars else prompt  # None: the vars
             if what not in sent:
-                sent[what] = [canonical(c.vars) for c in cases] if keys.python else \
+                sent[what] = [canonical(c.vars) for c in cases] if keys.takes_vars else \
                     [canonical(m) for m in rendered[prompt]]
             for case, shared, case_sent in zip(cases, rendered[prompt], sent[what]):
                 # a python: rule's messages are only stored; a model's are its own to send
-                messages = shared if keys.python else [dict(m) for m in shared]
+                messages = shared if keys.takes_vars else [dict(m) for m in shared]
                 for r in range(times):
                     key = keys.key(case_sent, repeat=r)
                     plan.items.append(Item(task, cand, case, messages, params, extra, key, spec_hash, r,

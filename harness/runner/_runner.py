@@ -13,7 +13,7 @@ from typing import Any
 
 from ..deadline import DeadlineExceeded, UserExit, run_with_deadline
 from ..graders import Grade, combine
-from ..models import ABSTAINED, CallResult, call_kwargs, complete, cost_of, secret_label
+from ..models import ABSTAINED, CallResult, call_kwargs, complete, cost_of, provider_for, secret_label, served_models
 from ..store import ResultRow, Store
 from ._plan import Item, Plan
 from ._writer import CacheOnly, Writer
@@ -30,7 +30,7 @@ class RunOptions:
     judges: dict[str, Any] = field(default_factory=dict)  # models the graders call, for every part of a run
     workers: int | None = None  # processes making API calls (1: this one); None: by the number of calls
     pool: Any = None  # the running part's worker processes (set by the runner)
-    local: Any = None  # SharedLocal: one local-model engine for every part of a run (None: one per part)
+    local: Any = None  # SharedLocal: the engines (llama.cpp) for every part of a run (None: one per part)
 
 
 @dataclass
@@ -48,31 +48,35 @@ class RunCounts:
 
 
 class SharedLocal:
-    """One local-model engine for all the parts of a run (adaptive rounds, budget batches): started
-    by the first part that needs local models, kept between parts (no new thread, no reload of
-    the model left loaded), restarted with more models only when a part needs one it lacks, and
-    stopped by the run. Models are assembled and verified only when a part first needs them."""
+    """The engines serving a run's models (llama.cpp for local: models) for all the parts of a
+    run (adaptive rounds, budget batches): started by the first part that needs them, kept
+    between parts (no new thread, no reload of the model left loaded), restarted with more
+    models only when a part needs one they lack, and stopped by the run. Models are assembled
+    and verified only when a part first needs them."""
 
     def __init__(self) -> None:
-        self.engine: Any = None
+        self.engines: Any = None  # models.Engines
 
-    def get(self, models: dict[str, str], threads: int | None, note: Any) -> Any:
-        if self.engine is not None and all(self.engine.models.get(a) == m for a, m in models.items()):
-            return self.engine
-        from ..models import start_local
+    def get(self, models: dict[str, dict[str, str]], threads: int | None, note: Any) -> Any:
+        """Engines serving `models` (kind -> alias -> what its engine loads), and those kept."""
+        if self.engines is not None and self.engines.serves(models):
+            return self.engines
+        from ..models import Engines
 
-        kept = dict(self.engine.models) if self.engine is not None else {}
+        kept = self.engines.models if self.engines is not None else {}
         self.stop()
-        # Name the models this part needs: the engine also keeps those earlier parts used
+        # Name the models this part needs: an engine also keeps those earlier parts used
         # (loaded on demand), which this line would otherwise present as starting now.
-        note(f"starting llama.cpp for {', '.join(models)} …")
-        self.engine = start_local({**kept, **models}, threads=threads, note=note)
-        return self.engine
+        for kind, served in models.items():
+            note(f"starting {provider_for(kind).engine} for {', '.join(served)} …")
+        self.engines = Engines.start({kind: {**kept.get(kind, {}), **models.get(kind, {})}
+                                      for kind in [*kept, *(k for k in models if k not in kept)]}, threads, note=note)
+        return self.engines
 
     def stop(self) -> None:
-        if self.engine is not None:
-            engine, self.engine = self.engine, None
-            engine.stop()
+        if self.engines is not None:
+            engines, self.engines = self.engines, None
+            engines.stop()
 
 
 def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> RunCounts:
@@ -88,16 +92,15 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
     local = options.local or SharedLocal()  # the run's engine, else one for this part alone
     server = judging = None
     try:
-        local_models = {it.cand.name: it.cand.entry.local for it in pending
-                        if it.cand.kind == "local" and it.call_key not in cache}
+        called = {it.cand.name: it.cand for it in pending if it.call_key not in cache}
         judged = [it for it in pending if _judged(it)]
         if judged:
             from ._judging import Judging
 
-            local_models.update({name: c.entry.local for name, c in judges.items()
-                                 if c.kind == "local" and c.available and _uses_judge(judged, name)})
-        if local_models:
-            server = local.get(local_models, options.local_threads, progress.note)
+            called.update({name: c for name, c in judges.items() if c.available and _uses_judge(judged, name)})
+        served = served_models(called.values())  # the models an engine must serve (llama.cpp for local:)
+        if served:
+            server = local.get(served, options.local_threads, progress.note)
         if judged:
             judging = Judging(judges, store, options.no_cache, options.retries, options.backoff_s, server)
         from ..models import fine_switching
@@ -123,7 +126,7 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
 
 def _pool(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> Any:
     """Worker processes for the run's API calls, or None to make them in this process."""
-    api_calls = sum(1 for it in pending if it.cand.kind == "litellm" and it.call_key not in cache)
+    api_calls = sum(1 for it in pending if provider_for(it.cand.kind).pooled and it.call_key not in cache)
     from ._workers import WorkerPool, default_workers, unmapped_prices
 
     n = options.workers if options.workers is not None else default_workers(api_calls)
@@ -179,8 +182,8 @@ async def _run_groups(items: list[Item], cache: dict[str, dict], writer: Writer,
     by_model: dict[str, list[Item]] = {}
     for it in items:
         by_model.setdefault(it.cand.name, []).append(it)
-    remote = [group for group in by_model.values() if group[0].cand.kind != "local"]
-    local = [group for group in by_model.values() if group[0].cand.kind == "local"]
+    remote = [group for group in by_model.values() if not _engine_served(group[0].cand)]
+    local = [group for group in by_model.values() if _engine_served(group[0].cand)]
     deferred: list[tuple[Item, CallResult, bool]] = []
     jobs = [_run_model(group, cache, writer, options, counts, None, deferred) for group in remote]
     jobs.append(_run_local(local, cache, writer, options, counts, server, deferred))
@@ -189,8 +192,13 @@ async def _run_groups(items: list[Item], cache: dict[str, dict], writer: Writer,
         await _judge_all(deferred, judging, writer, options, server)
 
 
+def _engine_served(cand: Any) -> bool:
+    """Whether an engine of this run serves the candidate (llama.cpp for local:)."""
+    return provider_for(cand.kind).engine is not None
+
+
 async def _run_local(groups: list[list[Item]], cache, writer, options, counts, server, deferred) -> None:
-    # The server holds one model at a time: finish one model before the next, and load it
+    # An engine holds one model at a time: finish one model before the next, and load it
     # with a throwaway call first so the load time is not counted as a case's latency.
     for group in groups:
         if any(it.call_key not in cache for it in group):
@@ -229,7 +237,7 @@ async def _judge_all(deferred: list[tuple[Item, CallResult, bool]], judging: Any
     for it, result, _ in deferred:
         judging.outputs[(it.task.name, it.cand.name, it.case.id)] = result.output or ""
     for name, cand in judging.judges.items():  # load each local judge once, before its first case
-        if cand.kind == "local" and cand.available and server is not None and _uses_judge([d[0] for d in deferred], name):
+        if _engine_served(cand) and cand.available and server is not None and _uses_judge([d[0] for d in deferred], name):
             await _warm(cand, server)
 
     async def one(it: Item, result: CallResult, cached: bool) -> None:
@@ -250,18 +258,19 @@ async def _call(it: Item, cached: dict | None, options: RunOptions, counts: RunC
                             latency_ms=cached.get("latency_ms"), attempts=0, confidence=cached.get("confidence"))
         counts.cached += 1
     else:
-        if it.cand.kind == "local" and _death(server):  # every further call would fail the same way
+        served = _engine_served(it.cand)
+        if served and _death(server):  # every further call would fail the same way
             result = CallResult(attempts=0, error=_death(server), error_type="LocalServerDied")
         else:
-            cand, where = (server.route(it.cand) if it.cand.kind == "local" else (it.cand, {}))
-            if options.pool is not None and cand.kind == "litellm":
+            cand, where = (server.route(it.cand) if served else (it.cand, {}))
+            if options.pool is not None and provider_for(cand.kind).pooled:
                 result = await options.pool.call(call_kwargs(cand, it.messages, it.params, it.extra), cand.timeout_s,
                                                  options.retries, options.backoff_s, secret_label(cand))
             else:
                 result = await complete(cand, it.messages, it.params, it.extra, retries=options.retries,
                                         backoff_base_s=options.backoff_s, variables=it.case.vars, **where)
         counts.called += 1
-        if result.error is not None and it.cand.kind == "local" and _death(server):
+        if result.error is not None and served and _death(server):
             result.error, result.error_type = _death(server), "LocalServerDied"
     if result.error is not None:
         counts.errors += 1
@@ -341,7 +350,7 @@ def _row(it: Item, result: CallResult, cached: bool, run_id: str, records: list[
 
 
 def _death(server: Any) -> str | None:
-    """Why the local model server died during the run (a separate process can; in-process models
-    cannot die without the run)."""
+    """Why a model engine died during the run (a llama.cpp server in a separate process can;
+    in-process models cannot die without the run)."""
     death = getattr(server, "death", None)
     return death() if death is not None else None

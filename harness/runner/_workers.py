@@ -65,8 +65,8 @@ class _Worker:
 
 
 def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
-    """(input, output) dollars per token for the run's API models that LiteLLM's price map lacks:
-    the catalog's token price, else zero.
+    """(input, output) dollars per token for the models a run's worker processes call (pooled:
+    litellm:) that LiteLLM's price map lacks: the catalog's token price, else zero.
 
     LiteLLM prices every response it returns, and for a model its map lacks that lookup fails the
     slow way on every call (0.6 of a worker's 4.5 ms of CPU per call against the throughput
@@ -74,12 +74,12 @@ def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
     spawned: the parent's stays as it was). The cost LiteLLM computes there is never read:
     Tierwise prices each call itself in the parent (models/_pricing.py), so no figure changes.
     """
-    from ..models import is_priced
+    from ..models import is_priced, provider_for
 
     out: dict[str, tuple[float, float]] = {}
     for cand in cands:
         model = cand.litellm_model
-        if cand.kind != "litellm" or not model or model in out or is_priced(model):
+        if not provider_for(cand.kind).pooled or not model or model in out or is_priced(model):
             continue
         price = cand.entry.price
         out[model] = ((price.input_per_mtok or 0.0) / 1e6, (price.output_per_mtok or 0.0) / 1e6) if price else (0.0, 0.0)

@@ -12,7 +12,7 @@ import pytest
 
 import harness
 from harness.errors import ConfigError
-from harness.models._calls import python_output
+from harness.models._python_provider import python_output
 from tests.projfix import write_project
 
 REPO = Path(__file__).resolve().parents[2]

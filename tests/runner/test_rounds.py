@@ -231,7 +231,7 @@ def test_an_adaptive_run_keeps_one_local_engine_across_its_rounds(tmp_path, fake
         def stop(self):
             stopped.append(self)
 
-    monkeypatch.setattr("harness.models.start_local", lambda models, threads=None: Engine(models))
+    monkeypatch.setattr("harness.models._local.start_local", lambda models, threads=None: Engine(models))
     write_project(tmp_path, models={"small": {"local": "smollm2-135m-instruct", "price": {"per_hour": 0.05}}},
                   golden={"t": [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"}
                                 for i in range(100)]},
@@ -318,10 +318,11 @@ def test_starting_llama_cpp_names_the_models_this_part_needs(monkeypatch):
         def stop(self):
             pass
 
-    monkeypatch.setattr("harness.models.start_local", lambda models, threads=None: Engine(models))
+    monkeypatch.setattr("harness.models._local.start_local", lambda models, threads=None: Engine(models))
     notes: list[str] = []
     shared = SharedLocal()
-    shared.get({"smollm2": "a", "gemma3": "b"}, None, notes.append)
-    engine = shared.get({"qwen-0.5b": "c", "qwen-1.5b": "d"}, None, notes.append)
+    shared.get({"local": {"smollm2": "a", "gemma3": "b"}}, None, notes.append)
+    engines = shared.get({"local": {"qwen-0.5b": "c", "qwen-1.5b": "d"}}, None, notes.append)
     assert notes == ["starting llama.cpp for smollm2, gemma3 …", "starting llama.cpp for qwen-0.5b, qwen-1.5b …"]
-    assert list(engine.models) == ["smollm2", "gemma3", "qwen-0.5b", "qwen-1.5b"]  # still kept, loaded on demand
+    # still kept, loaded on demand
+    assert list(engines.by_kind["local"].models) == ["smollm2", "gemma3", "qwen-0.5b", "qwen-1.5b"]

@@ -101,6 +101,7 @@ def test_each_worker_is_given_the_runs_unmapped_models(tmp_path, fake_openai, mo
 
 def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake_openai):
     from harness.runner import candidates_for, plan_run
+    from harness.models import Engines
     from harness.runner._runner import RunOptions, SharedLocal, _pool
 
     project = _project(tmp_path, fake_openai)
@@ -108,10 +109,10 @@ def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake
     plan = plan_run(tasks, candidates_for(project, tasks, check_keys=False))
     stopped = []
     shared = SharedLocal()
-    shared.engine = type("Engine", (), {"stop": lambda self: stopped.append(True)})()
+    shared.engines = Engines({"local": type("Engine", (), {"stop": lambda self: stopped.append(True)})()})
     pool = _pool(plan.items, {}, RunOptions(workers=2, local=shared))
     try:
         assert len(pool.workers) == 2
-        assert stopped == [True] and shared.engine is None  # no llama.cpp thread alive at the fork
+        assert stopped == [True] and shared.engines is None  # no llama.cpp thread alive at the fork
     finally:
         pool.stop()
