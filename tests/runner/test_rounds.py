@@ -318,7 +318,7 @@ def test_starting_llama_cpp_names_the_models_this_part_needs(monkeypatch):
         def stop(self):
             pass
 
-    monkeypatch.setattr("harness.models._local.start_local", lambda models, threads=None: Engine(models))
+    monkeypatch.setattr("harness.models._local.start_local", lambda models, threads=None, note=None: Engine(models))
     notes: list[str] = []
     shared = SharedLocal()
     shared.get({"local": {"smollm2": "a", "gemma3": "b"}}, None, notes.append)
