@@ -168,6 +168,13 @@ class CascadeSpec(_Strict):
         return any(signal_name(s) == "confidence" for i in range(len(self.cascade)) for s in self.signals(i))
 
     @property
+    def confidence_models(self) -> set[str]:
+        """The stages' models whose answers this cascade reads a probability of (their calls ask
+        for token log-probabilities; models/_contract.py)."""
+        return {self.stage_model(i) for i in range(len(self.cascade))
+                if any(signal_name(s) == "confidence" for s in self.signals(i))}
+
+    @property
     def thresholds(self) -> tuple[float, ...]:
         """The confidence grid, most deferring first; () when no stage defers on confidence."""
         if not self.uses_confidence:
