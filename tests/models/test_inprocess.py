@@ -86,3 +86,9 @@ def test_llama_cpp_notes_logged_as_errors_are_dropped_and_real_errors_still_show
         _logger.logger.setLevel(level)
     err = capfd.readouterr().err
     assert "SWA cache" not in err and "error loading model" in err
+
+
+def test_logprobs_asked_for_set_top_logprobs_as_llama_cpp_needs_and_are_dropped_otherwise():
+    assert llama_params({"logprobs": True, "max_tokens": 4}) == {"logprobs": True, "top_logprobs": 0, "max_tokens": 4}
+    assert llama_params({"logprobs": True, "top_logprobs": 3}) == {"logprobs": True, "top_logprobs": 3}
+    assert llama_params({"logprobs": False, "top_logprobs": 3, "max_tokens": 4}) == {"max_tokens": 4}
