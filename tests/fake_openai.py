@@ -105,7 +105,7 @@ class FakeOpenAI:
 
     def __init__(self, responder: Responder | None = None, delay: float = 0.0,
                  delays: dict[str, float] | None = None, dialect: str | None = None,
-                 probability: Callable[[dict, str], float] | None = None):
+                 probability: Callable[[dict, str], float | None] | None = None):
         if dialect not in (None, "llama.cpp", "vllm"):
             raise ValueError(f"unknown dialect {dialect!r}; known: llama.cpp, vllm")
         self.dialect = dialect
@@ -340,10 +340,11 @@ class FakeOpenAI:
         return content if schema is None else json.dumps(_instance(schema))
 
     def _logprobs(self, body: dict, content: str) -> dict | None:
-        if not body.get("logprobs"):
+        probability = self.probability(body, content) if body.get("logprobs") else None
+        if probability is None:  # not asked, or a provider that gives none
             return None
         tokens = re.findall(r"\s*\S+", content) or [content]
-        share = math.log(self.probability(body, content)) / len(tokens)
+        share = math.log(probability) / len(tokens)
         return {"content": [{"token": t, "logprob": share, "bytes": list(t.encode()), "top_logprobs": []}
                             for t in tokens], "refusal": None}
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 import importlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import RegistryError
-from ..models import ABSTAINED
+from ..models import ABSTAINED, PROBABILITIES
 
 if TYPE_CHECKING:
     from ._route import Hop
@@ -68,6 +68,10 @@ def stages_of(entry: dict[str, Any], hops: list["Hop"], where: str) -> list[Stag
     out = []
     for i, (written, hop) in enumerate(zip(entry["cascade"], hops)):
         rules = [_rule(signal, f"{where}.cascade[{i}].defer[{j}]") for j, signal in enumerate(written.get("defer") or [])]
+        if any(r.kind == "confidence" for r in rules) and not hop.extra.get("logprobs"):
+            # A stage that defers on the probability of its answer asks for it, as its evaluation
+            # did (models/_contract.py asks wherever the task's spec names the cascade).
+            hop = replace(hop, extra={**hop.extra, **PROBABILITIES})
         out.append(Stage(hop, rules))
     return out
 
