@@ -21,14 +21,13 @@ its stage number and, when it passed the call on, the signal and the reason (nev
 
 from __future__ import annotations
 
-import importlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import RegistryError
 from ..models import ABSTAINED, PROBABILITIES
+from ..project import import_check
 
 if TYPE_CHECKING:
     from ._route import Hop
@@ -89,9 +88,8 @@ def _rule(signal: Any, where: str) -> Rule:
 
 def load_check(path: str, where: str) -> Callable[[dict[str, Any], str], Any]:
     """The verifier `python:module:fn` names, imported from the project root."""
-    module_name, _, attr = path.removeprefix("python:").partition(":")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        fn = import_check(path)
     except Exception as exc:  # noqa: BLE001 - whatever importing user code raises is bad configuration
         raise RegistryError(f"{where}.check: cannot import {path} ({type(exc).__name__}: {exc}); fix: check the "
                             f"module path (relative to the project root) and the function's name") from None
@@ -115,12 +113,12 @@ def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, 
     answer, verdict = kept[0]
     for rule in stage.rules:
         if rule.kind == "agreement":
-            counts = Counter(_canonical(v.parsed) for _, v in kept)
+            counts = Counter(v.answer_key for _, v in kept)
             top, count = counts.most_common(1)[0]
             if count < rule.agree:
                 return answer, verdict, Deferral("agreement", f"{count} of {len(results)} samples agree, "
                                                               f"fewer than {rule.agree}")
-            answer, verdict = next((r, v) for r, v in kept if _canonical(v.parsed) == top)
+            answer, verdict = next((r, v) for r, v in kept if v.answer_key == top)
     for rule in stage.rules:
         if rule.kind == "confidence":
             if answer.confidence is None:
@@ -137,8 +135,3 @@ def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, 
                 return answer, verdict, Deferral("check", f"{rule.path} returned {passed}")
     return answer, verdict, None
 
-
-def _canonical(parsed: Any) -> str:
-    if isinstance(parsed, str):
-        return parsed.strip()
-    return json.dumps(parsed, sort_keys=True, ensure_ascii=False, default=str)

@@ -87,6 +87,15 @@ Signal = Annotated[Union[Annotated[Literal["abstain", "contract", "confidence"],
                    _by_shape("<name>", "<agreement>", key="check")]
 
 
+def import_check(path: str) -> Any:
+    """The verifier a `{check: "python:module:fn"}` signal names, imported from the project root
+    (load_project puts it on sys.path); whatever importing it raises is the caller's to word."""
+    import importlib
+
+    module_name, _, attr = path.removeprefix("python:").partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
 def signal_name(signal: Any) -> str:
     """abstain | contract | confidence | agreement | check."""
     if isinstance(signal, Agreement):
