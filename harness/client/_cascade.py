@@ -89,13 +89,9 @@ def _rule(signal: Any, where: str) -> Rule:
 def load_check(path: str, where: str) -> Callable[[dict[str, Any], str], Any]:
     """The verifier `python:module:fn` names, imported from the project root."""
     try:
-        fn = import_check(path)
-    except Exception as exc:  # noqa: BLE001 - whatever importing user code raises is bad configuration
-        raise RegistryError(f"{where}.check: cannot import {path} ({type(exc).__name__}: {exc}); fix: check the "
-                            f"module path (relative to the project root) and the function's name") from None
-    if not callable(fn):
-        raise RegistryError(f"{where}.check: {path} is not a function; fix: name a function fn(vars, output)")
-    return fn
+        return import_check(path)
+    except ValueError as exc:
+        raise RegistryError(f"{where}.check: {exc}") from None
 
 
 def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, Any], check: Any = None

@@ -119,8 +119,7 @@ def _agreeing(frame: Any, order: list[Any], agree: int, contract: Any) -> tuple[
         counts = Counter(k for k in keys if k is not None)
         top, count = counts.most_common(1)[0] if counts else (None, 0)
         row = (ok.iloc[keys.index(top)] if counts else (ok.iloc[0] if len(ok) else samples.iloc[0])).copy()
-        costs = samples["cost"].astype(float)
-        row["cost"] = float(costs.sum()) if row["error"] is None or pd.isna(row["error"]) else math.nan
+        row["cost"] = float(samples["cost"].astype(float).sum(min_count=len(samples)))  # unknown if any is
         row["latency_ms"] = float(samples["latency_ms"].fillna(0.0).max())
         picked.append(row)
         disagree.append(count < agree)
@@ -137,15 +136,10 @@ def _answer_key(contract: Any, output: Any) -> str | None:
 
 
 def _verifier(task: Task, label: str, model: str, path: str) -> Callable[[dict[str, Any], str], Any]:
-    where = f"{task.path}: cascade {label!r}: stage {model}: defer check {path}"
     try:
-        fn = import_check(path)
-    except Exception as exc:  # noqa: BLE001 - whatever importing user code raises is bad configuration
-        raise SpecError(f"{where}: cannot import it ({type(exc).__name__}: {exc}); fix: check the module path "
-                        f"(relative to the project root) and the function's name") from None
-    if not callable(fn):
-        raise SpecError(f"{where}: not a function; fix: name a function fn(vars, output) -> bool")
-    return fn
+        return import_check(path)
+    except ValueError as exc:
+        raise SpecError(f"{task.path}: cascade {label!r}: stage {model}: defer check: {exc}") from None
 
 
 def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any], output: Any) -> bool:
