@@ -4,9 +4,9 @@ under the caller's tmp folder).
 - `t`: a rule that abstains on "no" in front of a priced rule (defer: [abstain]): the cascade costs
   half the dear stage; `alt`, dearer, qualifies too and becomes the fallback.
 - `c`: an API model (the loopback server, answering "yes" to everything) in front of the priced rule
-  (defer: [contract, confidence]). No provider records a probability yet, so the test writes the
-  one a provider would (0.99 on its right answers, 0.3 on its wrong ones) into the stored results:
-  the threshold is then certified down to 0.5.
+  (defer: [contract, confidence]). Its calls ask for log-probabilities, and the server gives its
+  answer probability 0.99 where "yes" is right and 0.3 where it is wrong; the run stores them
+  (results.confidence) and the threshold is certified down to 0.5.
 - `u`: a single model, so every write is seen to keep the other entries.
 """
 
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, last_user_text
 from tests.projfix import cases, spec, write_project
 
 RULES = '''
@@ -57,18 +55,13 @@ def cascade_project(root: Path, n: int = 40) -> Path:
     """Write, run and record the project (the server lives for the run only); returns root."""
     from harness import load_project, run
 
-    with FakeOpenAI(responder=lambda body: "yes") as server:
+    with FakeOpenAI(responder=lambda body: "yes", probability=sure_when_right) as server:
         write_project(root, models=cascade_models(server), specs=cascade_specs(), files={"rules.py": RULES},
                       golden={"t": cases(n), "c": cases(n), "u": cases(n)})
         run(load_project(root), progress=False)
-    record_confidence(root)
     return root
 
 
-def record_confidence(root: Path, right: float = 0.99, wrong: float = 0.3) -> None:
-    """What a provider that records log-probabilities would store for `cheap`'s answers."""
-    engine = sa.create_engine(f"sqlite:///{root / '.tierwise' / 'results.db'}")
-    with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE results SET confidence = CASE WHEN score >= 1 THEN :r ELSE :w END "
-                             "WHERE model = 'cheap'"), {"r": right, "w": wrong})
-    engine.dispose()
+def sure_when_right(body: dict, content: str, right: float = 0.99, wrong: float = 0.3) -> float:
+    """The probability the server gives its answer: `right` where it equals the case's text."""
+    return right if content == last_user_text(body) else wrong

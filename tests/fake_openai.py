@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import socket
 import threading
@@ -103,11 +104,15 @@ class FakeOpenAI:
     """
 
     def __init__(self, responder: Responder | None = None, delay: float = 0.0,
-                 delays: dict[str, float] | None = None, dialect: str | None = None):
+                 delays: dict[str, float] | None = None, dialect: str | None = None,
+                 probability: Callable[[dict, str], float | None] | None = None):
         if dialect not in (None, "llama.cpp", "vllm"):
             raise ValueError(f"unknown dialect {dialect!r}; known: llama.cpp, vllm")
         self.dialect = dialect
         self.responder: Responder = responder or echo_first_word
+        # With `logprobs` asked for, the answer's probability (spread evenly over its tokens), as
+        # OpenAI reports it in choices[0].logprobs.content; never sent unless asked.
+        self.probability = probability or (lambda body, content: 0.9)
         self.delay = delay
         self.delays = dict(delays or {})
         self._lock = threading.Lock()
@@ -334,6 +339,15 @@ class FakeOpenAI:
                 schema = (response_format.get("json_schema") or {}).get("schema") or {}
         return content if schema is None else json.dumps(_instance(schema))
 
+    def _logprobs(self, body: dict, content: str) -> dict | None:
+        probability = self.probability(body, content) if body.get("logprobs") else None
+        if probability is None:  # not asked, or a provider that gives none
+            return None
+        tokens = re.findall(r"\s*\S+", content) or [content]
+        share = math.log(probability) / len(tokens)
+        return {"content": [{"token": t, "logprob": share, "bytes": list(t.encode()), "top_logprobs": []}
+                            for t in tokens], "refusal": None}
+
     def _completion(self, body: dict) -> dict:
         reply = self.responder(body)
         content, finish_reason = reply if isinstance(reply, tuple) else (reply, "stop")
@@ -352,6 +366,7 @@ class FakeOpenAI:
                     "index": 0,
                     "message": {"role": "assistant", "content": content},
                     "finish_reason": finish_reason,
+                    "logprobs": self._logprobs(body, content),
                 }
             ],
             "usage": {

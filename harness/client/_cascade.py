@@ -21,14 +21,13 @@ its stage number and, when it passed the call on, the signal and the reason (nev
 
 from __future__ import annotations
 
-import importlib
-import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import RegistryError
-from ..models import ABSTAINED
+from ..models import ABSTAINED, PROBABILITIES
+from ..project import import_check
 
 if TYPE_CHECKING:
     from ._route import Hop
@@ -68,6 +67,10 @@ def stages_of(entry: dict[str, Any], hops: list["Hop"], where: str) -> list[Stag
     out = []
     for i, (written, hop) in enumerate(zip(entry["cascade"], hops)):
         rules = [_rule(signal, f"{where}.cascade[{i}].defer[{j}]") for j, signal in enumerate(written.get("defer") or [])]
+        if any(r.kind == "confidence" for r in rules) and not hop.extra.get("logprobs"):
+            # A stage that defers on the probability of its answer asks for it, as its evaluation
+            # did (models/_contract.py asks wherever the task's spec names the cascade).
+            hop = replace(hop, extra={**hop.extra, **PROBABILITIES})
         out.append(Stage(hop, rules))
     return out
 
@@ -85,15 +88,10 @@ def _rule(signal: Any, where: str) -> Rule:
 
 def load_check(path: str, where: str) -> Callable[[dict[str, Any], str], Any]:
     """The verifier `python:module:fn` names, imported from the project root."""
-    module_name, _, attr = path.removeprefix("python:").partition(":")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except Exception as exc:  # noqa: BLE001 - whatever importing user code raises is bad configuration
-        raise RegistryError(f"{where}.check: cannot import {path} ({type(exc).__name__}: {exc}); fix: check the "
-                            f"module path (relative to the project root) and the function's name") from None
-    if not callable(fn):
-        raise RegistryError(f"{where}.check: {path} is not a function; fix: name a function fn(vars, output)")
-    return fn
+        return import_check(path)
+    except ValueError as exc:
+        raise RegistryError(f"{where}.check: {exc}") from None
 
 
 def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, Any], check: Any = None
@@ -111,12 +109,12 @@ def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, 
     answer, verdict = kept[0]
     for rule in stage.rules:
         if rule.kind == "agreement":
-            counts = Counter(_canonical(v.parsed) for _, v in kept)
+            counts = Counter(v.answer_key for _, v in kept)
             top, count = counts.most_common(1)[0]
             if count < rule.agree:
                 return answer, verdict, Deferral("agreement", f"{count} of {len(results)} samples agree, "
                                                               f"fewer than {rule.agree}")
-            answer, verdict = next((r, v) for r, v in kept if _canonical(v.parsed) == top)
+            answer, verdict = next((r, v) for r, v in kept if v.answer_key == top)
     for rule in stage.rules:
         if rule.kind == "confidence":
             if answer.confidence is None:
@@ -133,8 +131,3 @@ def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, 
                 return answer, verdict, Deferral("check", f"{rule.path} returned {passed}")
     return answer, verdict, None
 
-
-def _canonical(parsed: Any) -> str:
-    if isinstance(parsed, str):
-        return parsed.strip()
-    return json.dumps(parsed, sort_keys=True, ensure_ascii=False, default=str)

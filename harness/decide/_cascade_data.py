@@ -2,26 +2,42 @@
 cases, turned into per-case scores, deferral signals, costs, latencies and probabilities.
 
 No model is called: a stage's answer on every case is already in the store (every stage is a
-candidate of the task, _cascade_spec.py), so the cascade is replayed from those rows. Signals
-read from a row: `abstain` (finish_reason "abstain": a python: rule returned None), `contract`
-(the output breaks the task's choices or schema, by the same Contract the client enforces), and
-`confidence` (the row's probability, 006_result_confidence; NULL defers at every threshold). A
-failed call defers too, as the client would move on. `agreement` and `check` are not replayed
-yet: a cascade using them is reported as not evaluated, and stays out of the family.
+candidate of the task, _cascade_spec.py), so the cascade is replayed from those rows, the way
+harness.Client runs it (client/_cascade.py). Signals read from a row:
+
+- `abstain`: finish_reason "abstain" (a python: rule returned None);
+- `contract`: the output breaks the task's choices or schema, by the same Contract the client enforces;
+- `confidence`: the row's probability (007_result_confidence, recorded where the calls asked for
+  log-probabilities, models/_contract.py); NULL defers at every threshold;
+- `{check: python:module:fn}`: the verifier is called on the stored output, `fn(vars, output)`
+  with the case's vars; False, None or an exception defers, as at call time;
+- `{agreement: m}`: the stage's stored repeats of the case are its k samples (the task's
+  `repeats`, which the registry entry writes as `of: k`); it defers unless m of the answers that
+  keep the contract agree (compared as the contract reads them, Verdict.answer_key). The answer is
+  the first agreeing sample (score, output, probability); its cost the k samples' sum and its
+  latency their maximum (the client calls them at once); it failed when all k did.
+
+A failed call defers too, as the client would move on. A stage without an agreement signal is
+asked once at call time, so with repeats its replay reads one sample per case: the first by call
+key (a hash, so the choice is fixed before any score is seen); the task's single candidates keep
+the mean of their repeats.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections import Counter
+from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 
+from ..errors import SpecError
 from ..models import ABSTAINED
-from ..project import Task, signal_name
+from ..project import Contract, Task, import_check, signal_name
 from ._cascade import Cascade, PolicySelection, Stage, select_policies
 
-REPLAYED = ("abstain", "contract", "confidence")
+REPLAYED = ("abstain", "contract", "confidence", "agreement", "check")
 
 
 def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], dict[str, str]]:
@@ -31,7 +47,8 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
     contract = None
     for spec in task.spec.cascades:
         label = spec.label
-        other = sorted({signal_name(s) for i in range(len(spec.models)) for s in spec.signals(i)} - set(REPLAYED))
+        signals = [spec.signals(i) for i in range(len(spec.models))]
+        other = sorted({signal_name(s) for sig in signals for s in sig} - set(REPLAYED))
         if other:
             skipped[label] = f"not evaluated: {', '.join(other)} signals are not replayed from stored results yet"
             continue
@@ -39,9 +56,6 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
         missing = [m for m, r in zip(spec.models, rows) if r is None or not len(r)]
         if missing:
             skipped[label] = f"not evaluated: {', '.join(missing)} has no results; run `tierwise run {task.name}`"
-            continue
-        if any(r["case_id"].duplicated().any() for r in rows):
-            skipped[label] = "not evaluated: a stage has repeats; cascades are replayed from one answer per case"
             continue
         cases = set(rows[0]["case_id"])
         for r in rows[1:]:
@@ -51,31 +65,91 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
                               f"run `tierwise run {task.name}`")
             continue
         order = sorted(cases)
-        if contract is None and any(signal_name(s) == "contract" for i in range(len(spec.models))
-                                    for s in spec.signals(i)):
-            from ..project import Contract
-
+        if contract is None and any(signal_name(s) in ("contract", "agreement") for sig in signals for s in sig):
             contract = Contract(task)
-        stages = [_stage(m, r.set_index("case_id").loc[order], spec.signals(i), contract)
-                  for i, (m, r) in enumerate(zip(spec.models, rows))]
+        stages = [_stage(task, label, m, r, order, sig, contract) for m, r, sig in zip(spec.models, rows, signals)]
         out.append(Cascade(label, stages, spec.thresholds, cases=[str(c) for c in order]))
     return out, skipped
 
 
-def _stage(model: str, rows: Any, signals: list[Any], contract: Any) -> Stage:
+def _stage(task: Task, label: str, model: str, frame: Any, order: list[Any], signals: list[Any],
+           contract: Any) -> Stage:
     names = {signal_name(s) for s in signals}
+    agree = max((s.agreement for s in signals if signal_name(s) == "agreement"), default=0)
+    if "call_key" in frame:
+        frame = frame.sort_values("call_key", kind="stable")
+    if agree:
+        rows, disagree = _agreeing(frame, order, agree, contract)
+    else:
+        rows, disagree = frame.drop_duplicates("case_id").set_index("case_id").loc[order], None
     errors = rows["error"].notna().to_numpy()
+    abstained = (rows["finish_reason"] == ABSTAINED).to_numpy()
     defers = errors.copy()
+    if disagree is not None:
+        defers |= disagree
     if "abstain" in names:
-        defers |= (rows["finish_reason"] == ABSTAINED).to_numpy()
+        defers |= abstained
     if "contract" in names:
         defers |= np.array([not isinstance(o, str) or contract.verdict(o).reason is not None for o in rows["output"]])
+    for signal in signals:
+        if signal_name(signal) == "check":
+            fn = _verifier(task, label, model, signal.check)
+            variables = {c.id: c.vars for c in task.golden.cases}
+            answered = ~errors & ~abstained
+            defers |= np.array([bool(a) and not _passes(fn, variables[case], out)
+                                for a, case, out in zip(answered, rows.index, rows["output"])], dtype=bool)
     confidence = None
     if "confidence" in names:
         confidence = rows["confidence"].astype(float).to_numpy() if "confidence" in rows else np.full(len(rows), math.nan)
     return Stage(model, rows["score"].fillna(0.0).clip(0, 1).to_numpy(dtype=float), defers,
                  rows["cost"].astype(float).to_numpy(), rows["latency_ms"].fillna(0.0).to_numpy(dtype=float),
                  confidence, errors)
+
+
+def _agreeing(frame: Any, order: list[Any], agree: int, contract: Any) -> tuple[Any, np.ndarray]:
+    """One row per case for a stage that samples k times: the first agreeing answer (else its
+    first sample), with the k samples' summed cost and longest latency; and whether fewer than
+    `agree` of the answers that keep the contract agree."""
+    by_case = dict(tuple(frame.groupby("case_id", sort=False)))
+    picked, disagree = [], []
+    for case in order:
+        samples = by_case[case]
+        ok = samples[samples["error"].isna() & (samples["finish_reason"] != ABSTAINED)]
+        keys = [_answer_key(contract, o) for o in ok["output"]]
+        counts = Counter(k for k in keys if k is not None)
+        top, count = counts.most_common(1)[0] if counts else (None, 0)
+        row = (ok.iloc[keys.index(top)] if counts else (ok.iloc[0] if len(ok) else samples.iloc[0])).copy()
+        row["cost"] = float(samples["cost"].astype(float).sum(min_count=len(samples)))  # unknown if any is
+        row["latency_ms"] = float(samples["latency_ms"].fillna(0.0).max())
+        picked.append(row)
+        disagree.append(count < agree)
+    rows = pd.DataFrame(picked)
+    rows.index = pd.Index(order, name="case_id")
+    return rows, np.array(disagree, dtype=bool)
+
+
+def _answer_key(contract: Any, output: Any) -> str | None:
+    if not isinstance(output, str):
+        return None
+    verdict = contract.verdict(output)
+    return verdict.answer_key if verdict.reason is None else None
+
+
+def _verifier(task: Task, label: str, model: str, path: str) -> Callable[[dict[str, Any], str], Any]:
+    try:
+        return import_check(path)
+    except ValueError as exc:
+        raise SpecError(f"{task.path}: cascade {label!r}: stage {model}: defer check: {exc}") from None
+
+
+def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any], output: Any) -> bool:
+    """The verifier's verdict on a stored answer, as the client applies it: False, None or an
+    exception is a failed check."""
+    try:
+        passed = fn(dict(variables), output or "")
+    except Exception:  # noqa: BLE001 - a crashing verifier is a failed check, as at call time
+        return False
+    return passed is not False and passed is not None
 
 
 def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]) -> PolicySelection:

@@ -8,7 +8,7 @@ from . import _local_provider  # noqa: F401 - registers local:
 from . import _python_provider  # noqa: F401 - registers python:
 from ._calls import ABSTAINED, CallResult, call_kwargs, call_litellm, complete, litellm_call, secret_label
 from ._catalog import Candidate, Catalog, resolve_candidates
-from ._contract import constraint, structured, takes_seed, unconstrained
+from ._contract import PROBABILITIES, constraint, structured, takes_seed, unconstrained
 from ._entry import ModelEntry, Price
 from ._litellm_provider import CALL_OPTIONS
 from ._identity import candidate_identity
@@ -21,7 +21,7 @@ from ._local import LocalServer, choices_grammar, start_local, weights_identity
 from ._pricing import cost_of, is_priced, litellm_prices, price_map_version, prompt_tokens, wall_priced
 from ._timing import fine_switching
 
-__all__ = ["ABSTAINED", "CALL_OPTIONS", "CallResult", "Candidate", "Catalog", "Engines", "LocalServer", "ModelEntry", "Price",
+__all__ = ["ABSTAINED", "PROBABILITIES", "CALL_OPTIONS", "CallResult", "Candidate", "Catalog", "Engines", "LocalServer", "ModelEntry", "Price",
            "Provider", "candidate_identity", "call_kwargs", "call_litellm", "choices_grammar", "complete", "constraint",
            "cost_of", "entry_for_target", "fine_switching", "is_priced", "known_kinds", "litellm_call", "litellm_prices",
            "load_litellm", "price_map_version", "prompt_tokens", "provider", "provider_for", "resolve_candidates",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import time
@@ -165,6 +166,29 @@ def _fill(result: CallResult, response: Any) -> None:
     if usage is not None:
         result.prompt_tokens = getattr(usage, "prompt_tokens", None)
         result.completion_tokens = getattr(usage, "completion_tokens", None)
+    result.confidence = answer_probability(getattr(choice, "logprobs", None))
+
+
+def answer_probability(logprobs: Any) -> float | None:
+    """The probability the model gave its whole answer: exp of the sum of its tokens' log-probabilities
+    (OpenAI's `choices[0].logprobs.content[i].logprob`; llama-cpp-python's chat completion has the
+    same shape). For a label task that is the probability of the chosen label; for other tasks, of
+    the whole text. None when the provider sent none (not asked for, or not supported); a malformed
+    entry is None too, never an error: the answer itself is good."""
+    content = logprobs.get("content") if isinstance(logprobs, dict) else getattr(logprobs, "content", None)
+    if not content:
+        return None
+    total = 0.0
+    for token in content:
+        value = token.get("logprob") if isinstance(token, dict) else getattr(token, "logprob", None)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        if math.isnan(value) or value > 1e-6:
+            return None
+        total += min(value, 0.0)
+    return math.exp(total)
 
 
 def retry_after_s(exc: BaseException) -> float | None:

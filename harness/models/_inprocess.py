@@ -97,13 +97,18 @@ class LocalModels:
         return dataclasses.replace(cand, litellm_model=f"{PROVIDER}/{self._key}/{cand.name}"), {}
 
     # -- on the worker thread -------------------------------------------------------------
-    def _model(self, alias: str) -> Any:
+    def _model(self, alias: str, logits_all: bool = False) -> Any:
         # Keyed by the weights file, not the alias: a judge that is the same model as a
         # candidate (local-judge and qwen-1.5b in the example) shares one load and its cache.
         path = str(self.paths[alias])
         if path in self._resident:
-            self._resident.move_to_end(path)
-            return self._resident[path]
+            if logits_all and not getattr(self._resident[path], "_logits_all", False):
+                # llama.cpp gives log-probabilities only from a model loaded to keep every
+                # position's logits; loaded so only once a call asks (a confidence stage).
+                self._resident.pop(path).close()
+            else:
+                self._resident.move_to_end(path)
+                return self._resident[path]
         from ._lazy_grammar import lazy_llama_class
 
         needed = _footprint(path)
@@ -112,7 +117,7 @@ class LocalModels:
         _quiet_notes()
         started = time.perf_counter()
         llama = lazy_llama_class()(model_path=path, n_ctx=self.n_ctx, n_threads=self.threads,
-                                   n_threads_batch=self.threads, verbose=False)
+                                   n_threads_batch=self.threads, verbose=False, logits_all=logits_all)
         self._resident[path] = llama
         self.loads += 1
         self.load_s[alias] = time.perf_counter() - started
@@ -123,7 +128,7 @@ class LocalModels:
             self._resident.popitem(last=False)[1].close()
 
     def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> tuple[dict[str, Any], float]:
-        model = self._model(alias)
+        model = self._model(alias, logits_all=bool(params.get("logprobs")))
         if self.governor is not None:
             self._set_threads(model, self.governor.threads(alias))
         started = time.perf_counter()  # the generation alone: not the wait for this thread, nor a load
@@ -223,6 +228,13 @@ def llama_params(optional_params: dict[str, Any]) -> dict[str, Any]:
         params["response_format"] = {"type": "json_object", "schema": (fmt.get("json_schema") or {}).get("schema", {})}
     if merged.get("grammar"):
         params["grammar"] = _grammar(merged["grammar"])
+    if params.get("logprobs"):
+        # llama-cpp-python's chat completion returns log-probabilities only with top_logprobs set
+        # (it passes `top_logprobs if logprobs else None` on); 0 asks for the chosen tokens' alone.
+        params.setdefault("top_logprobs", 0)
+    else:
+        params.pop("logprobs", None)
+        params.pop("top_logprobs", None)
     return params
 
 

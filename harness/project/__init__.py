@@ -2,7 +2,7 @@
 golden_sets/ (one JSONL per task type), and `tierwise init`'s scaffold."""
 
 from ..models import ModelEntry, Price  # the catalog's entries, re-exported where tierwise.yaml is read
-from ._cascade_spec import CascadeSpec, signal_name, signal_record
+from ._cascade_spec import CascadeSpec, import_check, signal_name, signal_record
 from ._config import (
            CONFIG_FILE,
            DEFAULT_STORE,
@@ -21,5 +21,5 @@ from ._specs import Task, TaskSpec, load_task, prompt_env
 from ._yaml import pydantic_error, read_text, read_yaml
 
 __all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "CascadeSpec", "Case", "Check", "Contract", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
-           "Labels", "ShadowEntry", "Task", "TaskSpec", "check_shadow", "init_project", "load_catalog", "load_config", "load_labels", "template_lines", "Verdict", "load_golden_set", "load_project", "load_task", "prompt_env", "signal_name", "signal_record",
+           "Labels", "ShadowEntry", "Task", "TaskSpec", "check_shadow", "import_check", "init_project", "load_catalog", "load_config", "load_labels", "template_lines", "Verdict", "load_golden_set", "load_project", "load_task", "prompt_env", "signal_name", "signal_record",
            "pydantic_error", "read_text", "read_yaml", "shared_budget"]

@@ -30,7 +30,7 @@ catalog and the task in `check_cascades`, each error naming the file, the place 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, Union
 
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -77,6 +77,23 @@ def _by_shape(plain: str, mapping: str, key: str | None = None):
 Signal = Annotated[Union[Annotated[Literal["abstain", "contract", "confidence"], Tag("<name>")],
                          Annotated[Agreement, Tag("<agreement>")], Annotated[Check, Tag("<check>")]],
                    _by_shape("<name>", "<agreement>", key="check")]
+
+
+def import_check(path: str) -> Callable[[dict[str, Any], str], Any]:
+    """The verifier a `{check: "python:module:fn"}` signal names, imported from the project root
+    (load_project puts it on sys.path). ValueError says what is wrong and the fix; the caller
+    puts where in front (the client names the registry entry, the evaluation the spec)."""
+    import importlib
+
+    module_name, _, attr = path.removeprefix("python:").partition(":")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:  # noqa: BLE001 - whatever importing user code raises is bad configuration
+        raise ValueError(f"cannot import {path} ({type(exc).__name__}: {exc}); fix: check the module path "
+                         f"(relative to the project root) and the function's name") from None
+    if not callable(fn):
+        raise ValueError(f"{path} is not a function; fix: name a function fn(vars, output)")
+    return fn
 
 
 def signal_name(signal: Any) -> str:
@@ -158,6 +175,13 @@ class CascadeSpec(_Strict):
     @property
     def uses_confidence(self) -> bool:
         return any(signal_name(s) == "confidence" for i in range(len(self.cascade)) for s in self.signals(i))
+
+    @property
+    def confidence_models(self) -> set[str]:
+        """The stages' models whose answers this cascade reads a probability of (their calls ask
+        for token log-probabilities; models/_contract.py)."""
+        return {self.stage_model(i) for i in range(len(self.cascade))
+                if any(signal_name(s) == "confidence" for s in self.signals(i))}
 
     @property
     def thresholds(self) -> tuple[float, ...]:

@@ -21,6 +21,16 @@ class Verdict:
     parsed: Any
     reason: str | None  # None: the output keeps the contract; never quotes the output (it is stored)
 
+    @property
+    def answer_key(self) -> str:
+        """The answer as a cascade's `agreement` compares samples: the label or text stripped, a
+        JSON value in canonical form (the client at call time, decide/_cascade_data.py on replay)."""
+        import json
+
+        if isinstance(self.parsed, str):
+            return self.parsed.strip()
+        return json.dumps(self.parsed, sort_keys=True, ensure_ascii=False, default=str)
+
 
 class Contract:
     """The checks one task's output must pass; built once per task."""

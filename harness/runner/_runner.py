@@ -202,13 +202,14 @@ async def _run_local(groups: list[list[Item]], cache, writer, options, counts, s
     # with a throwaway call first so the load time is not counted as a case's latency.
     for group in groups:
         if any(it.call_key not in cache for it in group):
-            await _warm(group[0].cand, server)
+            # loaded as a confidence stage's calls need it, if any does: one load, not two
+            await _warm(group[0].cand, server, {k: v for it in group for k, v in it.extra.items() if k == "logprobs"})
         await _run_model(group, cache, writer, options, counts, server, deferred)
 
 
-async def _warm(cand: Any, server: Any) -> None:
+async def _warm(cand: Any, server: Any, extra: dict[str, Any] | None = None) -> None:
     routed, where = server.route(cand)
-    await complete(routed, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, retries=1, **where)
+    await complete(routed, [{"role": "user", "content": "hi"}], {"max_tokens": 1}, extra, retries=1, **where)
 
 
 async def _run_model(items: list[Item], cache, writer, options, counts, server, deferred) -> None:

@@ -68,8 +68,9 @@ results = sa.Table(
     # recorded). What a cascade's `confidence` signal reads (decide/_cascade.py). The runner
     # records, for an output constrained to `choices`, the probability of the chosen label (the
     # product of its tokens' probabilities, from the provider's logprobs: llama.cpp's for local
-    # models, LiteLLM's `logprobs` for API models); else the exp of the output's mean token
-    # log-probability; NULL when the provider gives no log-probabilities. python: rules: NULL.
+    # models, LiteLLM's `logprobs` for API models); else the same product over the whole output;
+    # NULL when the call did not ask (models/_contract.py) or the provider gives no
+    # log-probabilities. python: rules: NULL.
     sa.Column("confidence", sa.Float),
     sa.UniqueConstraint("task", "model", "case_id", "call_key", name="uq_results_case_call"),
 )

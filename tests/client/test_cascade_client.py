@@ -105,13 +105,32 @@ def test_a_broken_contract_passes_the_call_on(tmp_path, dear):
     assert first["output"] is None  # the output is never kept unless the client captures
 
 
-def test_confidence_without_a_recorded_probability_passes_the_call_on(tmp_path, fake_openai, dear):
-    root = _project(tmp_path, fake_openai, dear, _entry({"model": "openai/cheap-model", "defer": [{"confidence": 0.9}]},
-                                                        {"model": "openai/dear-model"}))
-    with Client(root, ledger=False) as client:
-        reply = client.complete("t", text="yes")
+def test_confidence_without_a_recorded_probability_passes_the_call_on(tmp_path, dear):
+    with FakeOpenAI(probability=lambda body, content: None) as cheap:  # a provider that gives none
+        root = _project(tmp_path, cheap, dear, _entry({"model": "openai/cheap-model", "defer": [{"confidence": 0.9}]},
+                                                      {"model": "openai/dear-model"}))
+        with Client(root, ledger=False) as client:
+            reply = client.complete("t", text="yes")
+        assert cheap.requests[0]["logprobs"] is True and cheap.count == 1
     assert reply.model == "dear" and reply.attempts[0].deferred == "confidence"
-    assert reply.attempts[0].reason == "no probability recorded for its answer" and fake_openai.count == 1
+    assert reply.attempts[0].reason == "no probability recorded for its answer"
+
+
+@pytest.mark.parametrize("probability, answered, deferred", [(0.95, "cheap", None), (0.5, "dear", "confidence")])
+def test_a_confidence_stage_asks_for_the_probability_applies_its_threshold_and_the_ledger_keeps_it(
+        tmp_path, dear, probability, answered, deferred):
+    with FakeOpenAI(probability=lambda body, content: probability) as cheap:
+        root = _project(tmp_path, cheap, dear, _entry({"model": "openai/cheap-model", "defer": [{"confidence": 0.9}]},
+                                                      {"model": "openai/dear-model"}))
+        with Client(root) as client:
+            reply = client.complete("t", text="yes")
+            client.ledger.flush()
+    assert reply.model == answered and reply.attempts[0].deferred == deferred
+    assert reply.attempts[0].confidence == pytest.approx(probability)
+    first = _ledger(root)[0]
+    assert (first["model"], first["stage"], first["deferred"]) == ("cheap", 1, deferred)
+    assert first["confidence"] == pytest.approx(probability)
+    assert all("logprobs" not in body for body in dear.requests)  # the last stage always answers: it does not ask
 
 
 @pytest.mark.parametrize("confidence, deferred", [(0.95, None), (0.9, None), (0.89, "confidence")])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import urllib.request
 
@@ -243,3 +244,39 @@ def test_requests_is_a_copy(fake_openai):
 def test_base_url_before_start_raises():
     with pytest.raises(RuntimeError, match="not started"):
         FakeOpenAI().base_url
+
+
+def test_logprobs_asked_for_come_back_as_openai_sends_them():
+    with FakeOpenAI(responder=lambda body: "very good", probability=lambda body, content: 0.25) as server:
+        response = complete(server, "rate it", logprobs=True)
+        plain = complete(server, "rate it")
+    tokens = response.choices[0].logprobs.content
+    assert [t.token for t in tokens] == ["very", " good"]
+    assert sum(t.logprob for t in tokens) == pytest.approx(math.log(0.25))
+    assert getattr(plain.choices[0], "logprobs", None) is None
+
+
+def test_a_call_records_the_probability_of_its_answer_only_when_it_asks():
+    from harness.models import call_litellm
+
+    with FakeOpenAI(responder=lambda body: "billing", probability=lambda body, content: 0.8) as server:
+        kwargs = {"model": "openai/fake-model", "api_base": server.base_url, "api_key": "sk-test",
+                  "messages": [{"role": "user", "content": "I was charged twice"}], "max_tokens": 4}
+        asked = asyncio.run(call_litellm({**kwargs, "logprobs": True}, timeout_s=5, retries=0))
+        unasked = asyncio.run(call_litellm(kwargs, timeout_s=5, retries=0))
+    assert asked.output == "billing" and asked.confidence == pytest.approx(0.8)
+    assert unasked.output == "billing" and unasked.confidence is None
+
+
+@pytest.mark.parametrize("logprobs, probability", [
+    ({"content": [{"logprob": math.log(0.5)}, {"logprob": math.log(0.5)}]}, 0.25),
+    ({"content": [{"logprob": 0.0}]}, 1.0),
+    (None, None), ({"content": []}, None), ({"content": None}, None),
+    ({"content": [{"logprob": None}]}, None), ({"content": [{"logprob": float("nan")}]}, None),
+    ({"content": [{"logprob": 2.0}]}, None),  # not a log-probability: no probability, not a wrong one
+])
+def test_answer_probability_is_the_product_over_the_answers_tokens(logprobs, probability):
+    from harness.models._calls import answer_probability
+
+    got = answer_probability(logprobs)
+    assert got == (pytest.approx(probability) if probability is not None else None)

@@ -59,14 +59,16 @@ def test_calls_reach_llama_cpp_through_litellm_and_swap_models(monkeypatch):
             second = await ask(engine, "b", "Broke on day one, awful.")
             shared = set(engine.load_s)
             third = await ask(engine, "c", "Great value.")
-            return engine, shared, [first, second, third]
+            resident = len(engine._resident)
+            return engine, shared, [first, second, third], resident
 
-    engine, shared, answers = asyncio.run(main())
+    engine, shared, answers, resident = asyncio.run(main())
     assert all(a.choices[0].message.content in {"positive", "negative"} for a in answers)
     assert answers[0].usage.prompt_tokens > 0 and answers[0].usage.completion_tokens > 0
     assert shared == {"a"}  # b is the same weights file: one load serves both aliases
-    assert set(engine.load_s) == {"a", "c"}  # one model at a time: c replaced it
-    assert engine._llama is None  # stopped: nothing stays loaded
+    assert set(engine.load_s) == {"a", "c"}
+    assert resident == (2 if engine.resident_budget > 2**30 else 1)  # both stay loaded where memory allows
+    assert not engine._resident  # stopped: nothing stays loaded
 
 
 def test_llama_cpp_notes_logged_as_errors_are_dropped_and_real_errors_still_shown(capfd):
@@ -86,3 +88,9 @@ def test_llama_cpp_notes_logged_as_errors_are_dropped_and_real_errors_still_show
         _logger.logger.setLevel(level)
     err = capfd.readouterr().err
     assert "SWA cache" not in err and "error loading model" in err
+
+
+def test_logprobs_asked_for_set_top_logprobs_as_llama_cpp_needs_and_are_dropped_otherwise():
+    assert llama_params({"logprobs": True, "max_tokens": 4}) == {"logprobs": True, "top_logprobs": 0, "max_tokens": 4}
+    assert llama_params({"logprobs": True, "top_logprobs": 3}) == {"logprobs": True, "top_logprobs": 3}
+    assert llama_params({"logprobs": False, "top_logprobs": 3, "max_tokens": 4}) == {"max_tokens": 4}

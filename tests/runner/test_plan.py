@@ -61,3 +61,20 @@ def test_python_candidates_ignore_the_prompt(tmp_path):
     after = {it.cand.name: it.call_key for it in plan_run([task], cands).items if it.case.id == "c000"}
     assert after["rule"] == before["rule"] and task.spec_hash("rule") == spec_before["rule"]
     assert after["local"] != before["local"] and task.spec_hash("local") != spec_before["local"]
+
+
+def test_only_a_confidence_stage_asks_for_log_probabilities_and_other_keys_stay_as_they_were(tmp_path):
+    labels = ("billing", "technical")
+    plain = {"output": {"choices": list(labels)}, "params": {"max_tokens": 4}}
+    _, task, cands = _task(tmp_path / "a", golden=cases(4, labels), **plain)
+    before = {name: constraint(task, cands[name]) for name in ("local", "api")}
+    keys_before = {(it.cand.name, it.case.id): it.call_key for it in plan_run([task], cands).items}
+    cascade = {"cascade": ["local", "api"], "defer": ["confidence"]}
+    write_project(tmp_path / "b", models=MODELS, golden={"t": cases(4, labels)},
+                  specs={"t": spec(candidates=["rule", "local", "api", cascade], **plain)})
+    task = load_project(tmp_path / "b").tasks["t"]
+    assert constraint(task, cands["local"]) == {**before["local"], "logprobs": True}
+    assert constraint(task, cands["api"]) == before["api"]  # the last stage always answers: no signal
+    keys = {(it.cand.name, it.case.id): it.call_key for it in plan_run([task], cands).items}
+    assert all(keys[k] != keys_before[k] for k in keys if k[0] == "local")
+    assert all(keys[k] == keys_before[k] for k in keys if k[0] != "local")
