@@ -231,7 +231,7 @@ def test_an_adaptive_run_keeps_one_local_engine_across_its_rounds(tmp_path, fake
         def stop(self):
             stopped.append(self)
 
-    monkeypatch.setattr("harness.models._local.start_local", lambda models, threads=None: Engine(models))
+    monkeypatch.setattr("harness.models._local.start_local", lambda models, threads=None, note=None: Engine(models))
     write_project(tmp_path, models={"small": {"local": "smollm2-135m-instruct", "price": {"per_hour": 0.05}}},
                   golden={"t": [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"}
                                 for i in range(100)]},
