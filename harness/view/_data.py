@@ -44,7 +44,8 @@ def label_data(project: Any, rec: Any) -> tuple[list[Any], dict[str, Any]]:
     items = []
     for q in queues:
         items += [{"key": it.key, "kind": it.kind, "task": it.task, "case": it.case, "input": it.input,
-                   "outputs": it.outputs, "target": q.target} for it in q.items]
+                   "outputs": it.outputs, "target": q.target, "reference": it.reference, "rubric": q.rubric}
+                  for it in q.items]
     # judge items already come best first within a task; across tasks, the highest priority first
     order = {it.key: it.priority for q in queues for it in q.items}
     items.sort(key=lambda it: -order[it["key"]])

@@ -59,6 +59,7 @@ class Item:
     input: str
     outputs: list[str]            # blind, in a fixed random order
     priority: float = 0.0
+    reference: str = ""           # the case's reference answer (golden set `expected`), for the person
 
 
 @dataclass
@@ -70,6 +71,7 @@ class TaskQueue:
     done: int = 0                 # answers already in the file
     settle: str = ""              # how many more answers would settle the task, at current rates
     note: str = ""
+    rubric: str = ""              # what the judge is asked, shown beside each item: people judge by the same
 
 
 def build_queues(project: Any, rec: Any) -> list[TaskQueue]:
@@ -168,7 +170,8 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
     golden = {c.id: c for c in task.golden.cases}
     labelled = [(r, [g for g in given if _matches(g, r)]) for r in judged]
     pair = pairwise_of(task)
-    queue = TaskQueue(task.name, "pairwise" if pair else "judge", shown_path(target, project.root), done=len(given))
+    queue = TaskQueue(task.name, "pairwise" if pair else "judge", shown_path(target, project.root), done=len(given),
+                      rubric="" if pair else judge_rubric(task))
     compared = pair_outputs(pair, judged) if pair else {}
     unknown = 0
     if task.spec.judge is None or not task.spec.judge.labels:
@@ -186,7 +189,8 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
             case = golden[r["case"]]
             if pair is None:
                 queue.items.append(Item(item_key(task.name, r["case"], model, r["output"]), "judge", task.name,
-                                        r["case"], input_text(case.vars), [r["output"]], weight[model]))
+                                        r["case"], input_text(case.vars), [r["output"]], weight[model],
+                                        reference_text(case.expected)))
                 continue
             if model == pair.against:
                 continue  # compared with itself: a tie, nothing for a person to add
@@ -357,6 +361,24 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         if isinstance(obj, dict):
             out.append(obj)
     return out
+
+
+REFERENCE_LIMIT = 4000  # characters of a reference answer shown on an item
+
+
+def reference_text(expected: Any) -> str:
+    """A case's reference answer as the page shows it ("" when the case has none), cut to a page's worth."""
+    if expected is None:
+        return ""
+    text = expected if isinstance(expected, str) else json.dumps(expected, ensure_ascii=False)
+    return text if len(text) <= REFERENCE_LIMIT else text[:REFERENCE_LIMIT] + " …[cut]"
+
+
+def judge_rubric(task: Any) -> str:
+    """The rubric of the task's judge graders, as the judge reads it."""
+    rubrics = [g.get("rubric") for g in task.spec.graders if isinstance(g, dict) and isinstance(g.get("rubric"), str)]
+    text = "\n\n".join(r.strip() for r in rubrics if r.strip())
+    return text if len(text) <= REFERENCE_LIMIT else text[:REFERENCE_LIMIT] + " …[cut]"
 
 
 def input_text(variables: dict[str, Any]) -> str:

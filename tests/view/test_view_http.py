@@ -239,3 +239,19 @@ def test_view_is_a_command_with_its_options(monkeypatch, capsys):
     assert code == 0
     for option in ("--port", "--host", "--read-only", "--no-open", "--as"):
         assert option in out
+
+
+def test_a_judge_item_carries_its_reference_answer_and_the_rubric(root):
+    """A person judges by what the judge reads: the case's reference and the rubric (new-user trial:
+    the card showed neither, so the labeller opened the spec and the golden set by hand)."""
+    client = _in(_client(root, who="ana"))
+    item = next(i for i in _data(client.get("/label?task=j").text)["items"] if i["kind"] == "judge")
+    assert item["rubric"] == "Is it good?" and item["reference"] == ""  # task j's cases have no expected
+
+
+@pytest.mark.parametrize("expected, shown", [(None, ""), ("Sorry <b>", "Sorry <b>"), ({"a": 1}, '{"a": 1}'),
+                                             ("x" * 5000, "x" * 4000 + " …[cut]")])
+def test_the_reference_is_shown_as_text_and_cut_to_a_page(expected, shown):
+    from harness.view._queue import reference_text
+
+    assert reference_text(expected) == shown  # escaped by the page's textContent, never as markup

@@ -192,13 +192,19 @@
       editing = null;
       progress.textContent = done + " answered here · " + (items.length - i) + " to go" +
         (data.total > items.length ? " (of " + data.total + ")" : "");
-      if (i >= items.length) { box.appendChild(el("p", null, "The queue is empty. Reload for more.")); keys.replaceChildren(); return; }
+      if (i >= items.length) {
+        box.appendChild(el("p", null, "The queue is empty: every current output has a verdict. More outputs to label come from more " +
+          "cases run: `tierwise run TASK --no-adaptive` runs every candidate on every case (an adaptive run stops each " +
+          "candidate once settled), then reload."));
+        keys.replaceChildren(); return; }
       var it = items[i], card = el("div", "card");
       card.dataset.kind = it.kind;
       card.appendChild(el("h3", null, it.task + " · " + (it.kind === "golden" ? "sampled input " : "case ") + it.case));
       card.appendChild(el("h5", null, "input")); card.appendChild(el("pre", "input", it.input));
       if (it.kind === "judge") {
         card.appendChild(el("h5", null, "output")); card.appendChild(el("pre", "output", it.outputs[0]));
+        if (it.reference) { card.appendChild(el("h5", null, "reference answer (golden set)")); card.appendChild(el("pre", "reference", it.reference)); }
+        if (it.rubric) { card.appendChild(el("h5", null, "the judge's rubric")); card.appendChild(el("pre", "rubric", it.rubric)); }
         card.appendChild(el("p", null, "Is this output good enough for the task?"));
         var b = el("div", "buttons");
         b.appendChild(button("pass (p)", function () { judge("pass"); }));
