@@ -94,3 +94,12 @@ def pg_schemas(tmp_path):
 def pg_url(pg_schemas):
     """A SQLAlchemy URL into a fresh schema of the local PostgreSQL server, dropped afterwards."""
     return pg_schemas()
+
+
+def interruptible() -> None:
+    """preexec_fn for a child a test will Ctrl-C: SIGINT back to its default. A shell's background
+    job (`nohup … &`, a CI runner's) starts with SIGINT ignored, every child inherits that, and
+    Python then installs no KeyboardInterrupt handler: the test would see the run finish instead."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

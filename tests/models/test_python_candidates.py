@@ -13,6 +13,7 @@ import pytest
 import harness
 from harness.errors import ConfigError
 from harness.models._python_provider import python_output
+from tests.conftest import interruptible
 from tests.projfix import write_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +71,8 @@ def test_one_ctrl_c_ends_a_run_stuck_in_a_candidate(tmp_path):
     root = write_project(tmp_path, models={"rule": {"python": "rules:never", "timeout_s": 600}},
                          files={"rules.py": RULES})
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--project", str(root), "--quiet"],
-                            cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 90
     while not (root / "called").exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness import load_project, results, run
+from tests.conftest import interruptible
 from tests.fake_openai import FakeOpenAI
 from tests.projfix import spec, write_project
 
@@ -231,7 +232,8 @@ def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
         _project(tmp_path, server, n=n, config={"concurrency": 2})
         env = {**os.environ, "TW_FAKE_KEY": SECRET, "PYTHONPATH": str(Path(__file__).parents[2])}
         proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path)],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=interruptible)
         db = tmp_path / ".tierwise" / "results.db"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _count(db) < 6:
