@@ -71,7 +71,7 @@ def recommendation_text(rec: Recommendation, wrote: Any = None) -> str:
     change = f"{counts['recommend'] - updates} to change model"
     if updates:
         change += f", {updates} to update (fallbacks or parameters only)"
-    tail = (f"{len(rec.decisions)} tasks: {change}, {counts['keep']} unchanged, "
+    tail = (f"{len(rec.decisions)} task{'' if len(rec.decisions) == 1 else 's'}: {change}, {counts['keep']} unchanged, "
             f"{counts['no_qualifier']} with nothing qualifying, {counts['no_data']} without results")
     spend = _monthly(rec.decisions)
     if spend:
