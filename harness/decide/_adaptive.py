@@ -151,4 +151,19 @@ def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings
                   ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For the runner: each candidate's line so far, and the case ids each runs next."""
     state, data = replay(task, frame, settings)
-    return {name: stop.text for name, stop in state.stops.items()}, next_cases(task, state, data)
+    lines = {name: stop.text for name, stop in state.stops.items()}
+    wanted = next_cases(task, state, data)
+    if task.spec.cascades:
+        # A cascade's stages run every case the cascade reaches, whatever the rule says of each
+        # stage alone (its stops above are untouched: extra cases past a stop are not used).
+        from ._cascade_data import cascade_needs
+
+        groups = {m: frame[frame["model"] == m] for m in task.spec.candidates} if len(frame) else {}
+        for label, needs in cascade_needs(task, groups).items():
+            count = sum(len(c) for c in needs.values())
+            lines[label] = (f"cascade: {count} stage result{'s' if count != 1 else ''} to go "
+                            f"({', '.join(f'{m} {len(c)}' for m, c in needs.items())})")
+            for model, cases in needs.items():
+                have = set(wanted.get(model, ()))
+                wanted.setdefault(model, []).extend(c for c in cases if c not in have)
+    return lines, wanted

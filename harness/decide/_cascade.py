@@ -76,8 +76,8 @@ Limits: the grid is one threshold shared by every `confidence` stage of a cascad
 has no probability for is deferred at every lambda. The per-stage deferral rates are shown with
 two-sided Clopper-Pearson intervals at the task's confidence, computed at the chosen lambda-hat on
 the same cases that chose it (descriptive, not a selection-adjusted interval). A cascade is
-evaluated on the cases every stage has a result for; after an adaptive run that stopped a stage
-early that is a data-dependent set, and the guarantee above assumes a fixed one.
+evaluated on every golden case (an adaptive run runs its stages wherever the cascade can reach,
+_cascade_data.cascade_needs), so its case set is fixed, as the guarantee assumes.
 
 Pure functions over numbers; bad arguments raise ValueError (programming errors, not user input).
 """

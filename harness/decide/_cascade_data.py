@@ -44,32 +44,104 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
     """The task's cascades that can be decided, and why each other one cannot (by name)."""
     out: list[Cascade] = []
     skipped: dict[str, str] = {}
-    contract = None
+    contract = _contract_for(task)
     for spec in task.spec.cascades:
         label = spec.label
-        signals = [spec.signals(i) for i in range(len(spec.models))]
-        other = sorted({signal_name(s) for sig in signals for s in sig} - set(REPLAYED))
-        if other:
-            skipped[label] = f"not evaluated: {', '.join(other)} signals are not replayed from stored results yet"
+        walk = _walk(task, spec, groups, contract)
+        if isinstance(walk, str):
+            skipped[label] = walk
             continue
-        rows = [groups.get(m) for m in spec.models]
-        missing = [m for m, r in zip(spec.models, rows) if r is None or not len(r)]
+        stages, missing = walk
         if missing:
-            skipped[label] = f"not evaluated: {', '.join(missing)} has no results; run `tierwise run {task.name}`"
-            continue
-        cases = set(rows[0]["case_id"])
-        for r in rows[1:]:
-            cases &= set(r["case_id"])
-        if len(cases) < len(task.golden):
-            skipped[label] = (f"not evaluated: its stages share {len(cases)} of {len(task.golden)} cases; "
+            need = sum(len(c) for c in missing.values())
+            skipped[label] = (f"not evaluated: {', '.join(sorted(missing))} lack{'s' if len(missing) == 1 else ''} "
+                              f"{need} result{'s' if need != 1 else ''} on cases the cascade reaches; "
                               f"run `tierwise run {task.name}`")
             continue
-        order = sorted(cases)
-        if contract is None and any(signal_name(s) in ("contract", "agreement") for sig in signals for s in sig):
-            contract = Contract(task)
-        stages = [_stage(task, label, m, r, order, sig, contract) for m, r, sig in zip(spec.models, rows, signals)]
-        out.append(Cascade(label, stages, spec.thresholds, cases=[str(c) for c in order]))
+        out.append(Cascade(label, stages, spec.thresholds, cases=list(_case_ids(task))))
     return out, skipped
+
+
+def cascade_needs(task: Task, groups: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """For an adaptive run: per cascade still short of results, per stage model, the case ids
+    it still needs the model on, in case order. A stage is needed on a case only where every earlier stage has answered it and might
+    defer it at the most deferring grid point (a rule that answered, a model sure of its label
+    beyond every threshold, never passes the case on), so the dear stage is called only on the
+    cases the cheap ones could hand it. The stages run every case their cascades reach, never
+    stopped early: a cascade is decided on all of the golden set, a set fixed before any score."""
+    contract = _contract_for(task)
+    out: dict[str, dict[str, list[str]]] = {}
+    for spec in task.spec.cascades:
+        walk = _walk(task, spec, groups, contract)
+        if not isinstance(walk, str) and walk[1]:
+            out[spec.label] = walk[1]
+    return out
+
+
+def _contract_for(task: Task) -> Any:
+    uses = {signal_name(s) for spec in task.spec.cascades for i in range(len(spec.models)) for s in spec.signals(i)}
+    return Contract(task) if uses & {"contract", "agreement"} else None
+
+
+def _case_ids(task: Task) -> list[str]:
+    from ._adaptive import case_sequence
+
+    return case_sequence(task)
+
+
+def _walk(task: Task, spec: Any, groups: dict[str, Any], contract: Any
+          ) -> str | tuple[list[Stage], dict[str, list[str]]]:
+    """The cascade's stages over every golden case, and per stage the cases it is missing that
+    the cascade reaches (all earlier stages have a result there and might defer it); a stage is
+    filled with a placeholder on the cases no threshold lets reach it. A reason (str) when the
+    cascade cannot be replayed at all."""
+    label = spec.label
+    signals = [spec.signals(i) for i in range(len(spec.models))]
+    other = sorted({signal_name(s) for sig in signals for s in sig} - set(REPLAYED))
+    if other:
+        return f"not evaluated: {', '.join(other)} signals are not replayed from stored results yet"
+    order = _case_ids(task)
+    top = max(spec.thresholds) if spec.thresholds else None
+    reach = np.ones(len(order), dtype=bool)  # cases some threshold lets reach this stage
+    stages: list[Stage] = []
+    missing: dict[str, list[str]] = {}
+    for i, (model, sig) in enumerate(zip(spec.models, signals)):
+        frame = groups.get(model)
+        have = set(frame["case_id"].astype(str)) if frame is not None and len(frame) else set()
+        present = np.array([c in have for c in order], dtype=bool)
+        lacking = reach & ~present
+        if lacking.any():
+            missing[model] = [c for c, m in zip(order, lacking) if m]
+        run = reach & present
+        idx = [c for c, m in zip(order, run) if m]
+        part = _stage(task, label, model, frame, idx, sig, contract) if idx else None
+        stages.append(_scatter(model, part, run, sig))
+        if i < len(spec.models) - 1:
+            defer = np.asarray(stages[-1].defers, dtype=bool).copy()
+            if stages[-1].confidence is not None and top is not None:
+                defer |= ~(np.asarray(stages[-1].confidence, dtype=float) >= top)
+            reach &= present & defer  # a case not yet run by this stage is not known to reach the next
+    return stages, missing
+
+
+def _scatter(model: str, part: Stage | None, run: np.ndarray, signals: list[Any]) -> Stage:
+    """A stage over every case from its results on the `run` ones; the others are cases it is never
+    asked (an earlier stage answers them at every threshold) or not yet run: no score, no cost,
+    deferring, no error."""
+    n = len(run)
+
+    def fill(values: Any, default: Any, dtype: Any) -> np.ndarray:
+        out = np.full(n, default, dtype=dtype)
+        if part is not None and values is not None:
+            out[run] = np.asarray(values, dtype=dtype)
+        return out
+
+    confidence = None
+    if "confidence" in {signal_name(s) for s in signals}:
+        confidence = fill(part.confidence if part is not None else None, math.nan, float)
+    return Stage(model, fill(part and part.scores, 0.0, float), fill(part and part.defers, True, bool),
+                 fill(part and part.cost, 0.0, float), fill(part and part.latency_ms, 0.0, float), confidence,
+                 fill(part and part.errors, False, bool))
 
 
 def _stage(task: Task, label: str, model: str, frame: Any, order: list[Any], signals: list[Any],

@@ -127,6 +127,13 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
         from ._sequential import final_selection
 
         selection = final_selection(state, {n: float(i) for i, n in enumerate(state.stops)})
+        if spec.cascades:  # the same anytime-valid p-values, in one family with the cascades
+            from ._cascade_data import decide_with_cascades
+
+            if groups is None:
+                groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
+            singles = [Evidence(v.name, v.cost, p_value=v.p_value, n=v.n, mean=v.mean) for v in selection.verdicts]
+            selection = decide_with_cascades(task, singles, groups)
         plan = state.plan
         for v in selection.verdicts:
             r = by_model.get(v.name)
