@@ -266,10 +266,11 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
     with results only under an old spec."""
     state = data = used = None
-    if adaptive is not None and adaptive.family_size < len(task.spec.candidates):
-        # a run recorded over fewer candidates than the spec names is decided over the spec's
-        # list all the same (its p-values stay valid; Holm over more is only stricter)
-        adaptive = replace(adaptive, family_size=len(task.spec.candidates))
+    if adaptive is not None and adaptive.family_size < task.spec.family_size:
+        # a run recorded over fewer policies than the spec names (candidates and cascades, listed
+        # or suggested) is decided over the spec's family all the same (its p-values stay valid;
+        # Holm over more is only stricter); never over fewer than the run stopped with
+        adaptive = replace(adaptive, family_size=task.spec.family_size)
     if adaptive is not None and len(frame):
         from ._adaptive import case_sequence, replay
 
@@ -304,10 +305,13 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     decision.procedure = selection.describe() if selection is not None else ""
     decision.family = list(task.spec.candidates) + [c.label for c in task.spec.cascades]
     decision.cascades = selection.cascade_rows() if selection is not None else []
+    if task.spec.suggested_cascades:
+        decision.suggested_cascades = {"suggested": len(task.spec.suggested_cascades),
+                                       "tried": list(getattr(selection, "tried", ()))}
     cascade_policy.note_current(task, decision)
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
-    family = selection.family_size if selection is not None else len(task.spec.candidates)
+    family = selection.family_size if selection is not None else task.spec.family_size
     decision.sample_size_note = sample_size_note(len(task.golden), task.spec.threshold, task.spec.confidence, family)
     if current_res is not None and current_res.cost_per_call is not None:
         decision.cost_per_1k_current = current_res.cost_per_call * 1000
