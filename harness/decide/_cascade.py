@@ -28,6 +28,9 @@ one. A single candidate is a chain of one. With alpha = 1 - confidence and A the
             next grid point, or leaves the active set if that was its last).
 
 A cascade's chosen lambda-hat is its last rejected grid point (the least deferring certified).
+A policy of the family that is not tested (a cascade that cannot be decided, a suggested cascade
+not tried: _cascade_data.py) is a chain of one with p-value 1: it stays active, so it counts in
+every level, and never qualifies.
 This is Learn-then-Test's fixed-sequence testing down each grid (Angelopoulos, Bates, Candès,
 Jordan, Lei 2021, "Learn then Test: calibrating predictive algorithms to achieve risk control",
 arXiv:2110.01052, section on fixed-sequence testing) combined across chains by the
