@@ -2,7 +2,7 @@
 order, and the replay of the stopping rule (_sequential.py) from stored results.
 
 A run records, per adaptive task, the candidates it ran in ladder order (cheapest first) and the
-size of the family (every candidate of the task, Holm's K), in the run's info. The runner and the
+size of the family (every candidate and cascade of the task, listed or suggested: Holm's K), in the run's info. The runner and the
 recommender both replay `adaptive_state` from the stored scores with those settings, so what to
 run next and which candidate stopped where are pure functions of the store: an interrupted run
 resumes where it stopped, and `recommend` shows the same stops the run printed.

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
@@ -225,9 +226,34 @@ def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any],
 
 
 def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]) -> PolicySelection:
-    """The task's single candidates (`evidence`, _selection.Candidate) and its decidable cascades
-    in one family (decide/_cascade.py); the undecidable ones are listed with why."""
+    """The task's single candidates (`evidence`, _selection.Candidate) and its cascades in one
+    family (decide/_cascade.py). A cascade that cannot be decided is listed with why and counted
+    in the family untested (p = 1), as a single candidate without results is.
+
+    The suggested cascades (`cascades: suggest`) are all in the family, fixed by the spec before
+    any score is seen; those tried are [C, D] for each D that qualifies, or for the dearest D when
+    none does. Which D qualifies depends on the tries (a cascade certified at its last point leaves
+    the active set and loosens every other level), so the tried set grows until it is stable. The
+    promise holds for any tried set: the procedure is monotone in its p-values (a lower p never
+    removes a rejection), and leaving a cascade untried is testing it with p = 1, so its rejections
+    are a subset of those of the same family with every suggested cascade tried."""
     cascades, skipped = cascade_inputs(task, groups)
-    selection = select_policies(evidence, cascades, task.spec.threshold, task.spec.confidence)
-    selection.skipped.update(skipped)
-    return selection
+    suggested = [c.label for c in task.spec.suggested_cascades]
+    ends = {c.label: c.models[-1] for c in task.spec.suggested_cascades}
+    listed = [c for c in cascades if c.name not in ends]
+    ready = {c.name: c for c in cascades if c.name in ends}
+    dearest = task.spec.single_candidates[-1] if task.spec.single_candidates else None
+    tried: set[str] = set()
+    while True:
+        chosen = [ready[n] for n in suggested if n in tried]
+        untested = [n for n in suggested if n not in tried and n not in skipped] + list(skipped)
+        selection = select_policies(evidence, listed + chosen, task.spec.threshold, task.spec.confidence,
+                                    untested=untested)
+        qualifying = {v.name for v in selection.singles if v.qualifies} or {dearest}
+        more = {n for n in ready if ends[n] in qualifying} - tried
+        if not more:
+            break
+        tried |= more
+    # a suggested cascade that cannot be decided is counted (above) and in the tried line, not listed
+    selection.skipped.update({n: why for n, why in skipped.items() if n not in ends})
+    return replace(selection, tried=tuple(n for n in suggested if n in tried))

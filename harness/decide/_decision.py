@@ -85,6 +85,9 @@ class Decision:
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
     cascades: list[dict[str, Any]] = field(default_factory=list)  # each cascade's verdict (_cascade.py)
     cascade: dict[str, Any] | None = None  # the recommended cascade's verdict (one of `cascades`), else None
+    # `cascades: suggest`: how many cascades the ladder suggests (all in the family) and the names of
+    # those tried (decide/_cascade_data.py); None when the spec does not ask for suggestions
+    suggested_cascades: dict[str, Any] | None = None
     claim: str = ""              # what backs the entry: "offline bound" or "live non-inferiority" (_promote.py)
     live: dict[str, Any] | None = None  # the live evidence behind a "live non-inferiority" claim
 

@@ -132,7 +132,13 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
 
             if groups is None:
                 groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
-            singles = [Evidence(v.name, v.cost, p_value=v.p_value, n=v.n, mean=v.mean) for v in selection.verdicts]
+            # the run's placeholders for unrun members make room for the cascades too
+            # (family_size counts them); the cascades are their own chains here, so keep only as
+            # many placeholders as the family has beyond the ones present
+            real = [v for v in selection.verdicts if v.name in state.stops]
+            unrun = [v for v in selection.verdicts if v.name not in state.stops]
+            spare = max(0, state.plan.family_size - len(real) - len(spec.cascades))
+            singles = [Evidence(v.name, v.cost, p_value=v.p_value, n=v.n, mean=v.mean) for v in real + unrun[:spare]]
             selection = decide_with_cascades(task, singles, groups)
         plan = state.plan
         for v in selection.verdicts:
@@ -273,10 +279,11 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
     with results only under an old spec."""
     state = data = used = None
-    if adaptive is not None and adaptive.family_size < len(task.spec.candidates):
-        # a run recorded over fewer candidates than the spec names is decided over the spec's
-        # list all the same (its p-values stay valid; Holm over more is only stricter)
-        adaptive = replace(adaptive, family_size=len(task.spec.candidates))
+    if adaptive is not None and adaptive.family_size < task.spec.family_size:
+        # a run recorded over fewer policies than the spec names (candidates and cascades, listed
+        # or suggested) is decided over the spec's family all the same (its p-values stay valid;
+        # Holm over more is only stricter); never over fewer than the run stopped with
+        adaptive = replace(adaptive, family_size=task.spec.family_size)
     if adaptive is not None and len(frame):
         from ._adaptive import case_sequence, replay
 
@@ -311,10 +318,13 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     decision.procedure = selection.describe() if selection is not None else ""
     decision.family = list(task.spec.candidates) + [c.label for c in task.spec.cascades]
     decision.cascades = selection.cascade_rows() if selection is not None else []
+    if task.spec.suggested_cascades:
+        decision.suggested_cascades = {"suggested": len(task.spec.suggested_cascades),
+                                       "tried": list(getattr(selection, "tried", ()))}
     cascade_policy.note_current(task, decision)
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
-    family = selection.family_size if selection is not None else len(task.spec.candidates)
+    family = selection.family_size if selection is not None else task.spec.family_size
     decision.sample_size_note = sample_size_note(len(task.golden), task.spec.threshold, task.spec.confidence, family)
     if current_res is not None and current_res.cost_per_call is not None:
         decision.cost_per_1k_current = current_res.cost_per_call * 1000

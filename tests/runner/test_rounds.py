@@ -357,3 +357,4 @@ def test_an_adaptive_run_calls_a_cascades_dear_stage_only_where_the_cheap_one_de
     assert verdict["name"] == "sure>strong" and verdict["n"] == 120 and verdict["qualifies"]
     assert d.recommended == "sure>strong"
     assert [s["seen"] for s in verdict["stages"]] == [120, 40]
+    assert "4 policies (3 models, 1 cascade)" in d.procedure  # the cascade counted once
