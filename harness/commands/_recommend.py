@@ -58,7 +58,8 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         evaluated = set(rows["model"]) if len(rows) else set()
         stale = frozenset(m for t, m in stored if t == task.name and m not in evaluated)
         decision = decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
-                          adaptive=settings[task.name][0], stale=stale)
+                          adaptive=settings[task.name][0], stale=stale,
+                          check_timeout_s=project.config.grade_timeout_s)
         promote(task, decision, [r for r in shadow if r["task"] == task.name])
         decisions.append(decision)
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}

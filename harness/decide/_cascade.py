@@ -316,6 +316,7 @@ class PolicySelection:
     singles: list
     cascades: list[CascadeVerdict]
     skipped: dict[str, str] = field(default_factory=dict)  # cascades that could not be decided, and why
+    notes: list[str] = field(default_factory=list)  # what the replay met on the way (a verifier that timed out)
 
     def cascade_rows(self) -> list[dict]:
         """Each cascade's verdict as plain data (the decision's `cascades`, --json, the report)."""

@@ -10,7 +10,9 @@ harness.Client runs it (client/_cascade.py). Signals read from a row:
 - `confidence`: the row's probability (007_result_confidence, recorded where the calls asked for
   log-probabilities, models/_contract.py); NULL defers at every threshold;
 - `{check: python:module:fn}`: the verifier is called on the stored output, `fn(vars, output)`
-  with the case's vars; False, None or an exception defers, as at call time;
+  with the case's vars; False, None, an exception or no return within grade_timeout_s defers, as at
+  call time (an abandonable worker with a deadline, harness/deadline.py, as a custom grader runs);
+  each timed-out case is counted in the selection's notes, never passed over in silence;
 - `{agreement: m}`: the stage's stored repeats of the case are its k samples (the task's
   `repeats`, which the registry entry writes as `of: k`); it defers unless m of the answers that
   keep the contract agree (compared as the contract reads them, Verdict.answer_key). The answer is
@@ -40,10 +42,13 @@ from ._cascade import Cascade, PolicySelection, Stage, select_policies
 REPLAYED = ("abstain", "contract", "confidence", "agreement", "check")
 
 
-def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], dict[str, str]]:
-    """The task's cascades that can be decided, and why each other one cannot (by name)."""
+def cascade_inputs(task: Task, groups: dict[str, Any], check_timeout_s: float
+                   ) -> tuple[list[Cascade], dict[str, str], list[str]]:
+    """The task's cascades that can be decided, why each other one cannot (by name), and notes
+    (verifiers that timed out). A `check` verifier is abandoned after `check_timeout_s` seconds."""
     out: list[Cascade] = []
     skipped: dict[str, str] = {}
+    notes: list[str] = []
     contract = None
     for spec in task.spec.cascades:
         label = spec.label
@@ -67,13 +72,14 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
         order = sorted(cases)
         if contract is None and any(signal_name(s) in ("contract", "agreement") for sig in signals for s in sig):
             contract = Contract(task)
-        stages = [_stage(task, label, m, r, order, sig, contract) for m, r, sig in zip(spec.models, rows, signals)]
+        stages = [_stage(task, label, m, r, order, sig, contract, check_timeout_s, notes)
+                  for m, r, sig in zip(spec.models, rows, signals)]
         out.append(Cascade(label, stages, spec.thresholds, cases=[str(c) for c in order]))
-    return out, skipped
+    return out, skipped, notes
 
 
 def _stage(task: Task, label: str, model: str, frame: Any, order: list[Any], signals: list[Any],
-           contract: Any) -> Stage:
+           contract: Any, check_timeout_s: float, notes: list[str]) -> Stage:
     names = {signal_name(s) for s in signals}
     agree = max((s.agreement for s in signals if signal_name(s) == "agreement"), default=0)
     if "call_key" in frame:
@@ -96,8 +102,14 @@ def _stage(task: Task, label: str, model: str, frame: Any, order: list[Any], sig
             fn = _verifier(task, label, model, signal.check)
             variables = {c.id: c.vars for c in task.golden.cases}
             answered = ~errors & ~abstained
-            defers |= np.array([bool(a) and not _passes(fn, variables[case], out)
-                                for a, case, out in zip(answered, rows.index, rows["output"])], dtype=bool)
+            verdicts = [_passes(fn, variables[case], out, check_timeout_s) if a else True
+                        for a, case, out in zip(answered, rows.index, rows["output"])]
+            defers |= np.array([v is not True for v in verdicts], dtype=bool)
+            timed_out = sum(v is None for v in verdicts)
+            if timed_out:
+                notes.append(f"cascade {label}: stage {model}: check {signal.check} timed out on {timed_out} of "
+                             f"{int(answered.sum())} answers (over {check_timeout_s:g} s, grade_timeout_s in "
+                             f"tierwise.yaml); counted as failed checks (the stage defers), as the client would")
     confidence = None
     if "confidence" in names:
         confidence = rows["confidence"].astype(float).to_numpy() if "confidence" in rows else np.full(len(rows), math.nan)
@@ -142,20 +154,27 @@ def _verifier(task: Task, label: str, model: str, path: str) -> Callable[[dict[s
         raise SpecError(f"{task.path}: cascade {label!r}: stage {model}: defer check: {exc}") from None
 
 
-def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any], output: Any) -> bool:
+def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any], output: Any,
+            timeout_s: float) -> bool | None:
     """The verifier's verdict on a stored answer, as the client applies it: False, None or an
-    exception is a failed check."""
+    exception is a failed check (False); no return within `timeout_s` is one too (None, counted)."""
+    from ..deadline import DeadlineExceeded, call_with_deadline
+
     try:
-        passed = fn(dict(variables), output or "")
+        passed = call_with_deadline(lambda: fn(dict(variables), output or ""), timeout_s)
+    except DeadlineExceeded:
+        return None
     except Exception:  # noqa: BLE001 - a crashing verifier is a failed check, as at call time
         return False
     return passed is not False and passed is not None
 
 
-def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]) -> PolicySelection:
+def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any],
+                         check_timeout_s: float) -> PolicySelection:
     """The task's single candidates (`evidence`, _selection.Candidate) and its decidable cascades
     in one family (decide/_cascade.py); the undecidable ones are listed with why."""
-    cascades, skipped = cascade_inputs(task, groups)
+    cascades, skipped, notes = cascade_inputs(task, groups, check_timeout_s)
     selection = select_policies(evidence, cascades, task.spec.threshold, task.spec.confidence)
     selection.skipped.update(skipped)
+    selection.notes.extend(notes)
     return selection

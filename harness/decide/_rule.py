@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..models import Candidate
-from ..project import Task
+from ..project import GRADE_TIMEOUT_S, Task
 from ..util import below
 from . import _cascade_policy as cascade_policy
 from ._cost import cost_order_key, spread_of, tie_note
@@ -113,10 +113,11 @@ def consistency(rows: pd.DataFrame) -> dict[str, int]:
 
 
 def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, state: AdaptiveState | None = None,
-             data: dict[str, np.ndarray] | None = None, groups: dict[str, pd.DataFrame] | None = None
-             ) -> Selection | PolicySelection | None:
+             data: dict[str, np.ndarray] | None = None, groups: dict[str, pd.DataFrame] | None = None,
+             check_timeout_s: float = GRADE_TIMEOUT_S) -> Selection | PolicySelection | None:
     """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not.
-    `groups`: the frame's rows by model, when the caller has them already."""
+    `groups`: the frame's rows by model, when the caller has them already; `check_timeout_s`: the
+    deadline of a cascade's verifier on each stored answer."""
     from ._selection import Candidate as Evidence
     from ._selection import select
 
@@ -158,7 +159,7 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
     if spec.cascades:  # cascades join the family (decide/_cascade.py); without them, Holm as before
         from ._cascade_data import decide_with_cascades
 
-        selection = decide_with_cascades(task, evidence, groups)
+        selection = decide_with_cascades(task, evidence, groups, check_timeout_s)
     else:
         selection = select(evidence, spec.threshold, spec.confidence, procedure="holm")
     for v in selection.verdicts:
@@ -261,10 +262,11 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
 
 def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current: dict[str, Any] | None,
            volume: float | None = None, adaptive: AdaptiveSettings | None = None,
-           stale: frozenset[str] = frozenset()) -> Decision:
+           stale: frozenset[str] = frozenset(), check_timeout_s: float = GRADE_TIMEOUT_S) -> Decision:
     """Apply the decision rule to one task. `adaptive`: the AdaptiveSettings of the task's
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
-    with results only under an old spec."""
+    with results only under an old spec; `check_timeout_s`: a cascade verifier's deadline per answer
+    (the project's grade_timeout_s)."""
     state = data = used = None
     if adaptive is not None and adaptive.family_size < len(task.spec.candidates):
         # a run recorded over fewer candidates than the spec names is decided over the spec's
@@ -281,7 +283,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
 
     judged = task_judged(task, frame)
     results = candidate_results(task, cands, frame, used, groups, stale, judged)
-    selection = _quality(task, results, frame, state, data, groups)
+    selection = _quality(task, results, frame, state, data, groups, check_timeout_s)
     _correct_for_the_judge(task, results, judged)
     agreement = judged.agreement.to_dict() if judged is not None and judged.agreement is not None else None
     for r in results:
@@ -304,6 +306,10 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     decision.procedure = selection.describe() if selection is not None else ""
     decision.family = list(task.spec.candidates) + [c.label for c in task.spec.cascades]
     decision.cascades = selection.cascade_rows() if selection is not None else []
+    from ._cascade import PolicySelection
+
+    if isinstance(selection, PolicySelection):  # a cascade verifier that timed out, say
+        decision.notes += selection.notes
     cascade_policy.note_current(task, decision)
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"

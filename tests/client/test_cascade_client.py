@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,10 @@ def plausible(vars, output):
 
 def broken(vars, output):
     raise ValueError("verifier down")
+
+def hangs(vars, output):
+    import time
+    time.sleep(3600)  # only a deadline ends it
 '''
 
 RULE = {"model": "python:rules:half", "defer": ["abstain"]}
@@ -140,7 +146,7 @@ def test_confidence_below_the_recorded_threshold_defers(tmp_path, confidence, de
 
     contract = Contract(load_project(tmp_path).tasks["t"])
     stage = Stage(hop=None, rules=[Rule("confidence", threshold=0.9)])
-    answer, verdict, deferral = judge(stage, [CallResult(output="yes", confidence=confidence)], contract, {})
+    answer, verdict, deferral = asyncio.run(judge(stage, [CallResult(output="yes", confidence=confidence)], contract, {}))
     assert verdict.parsed == "yes" and (deferral.signal if deferral else None) == deferred
     if deferred:
         assert deferral.reason == "confidence 0.89 < 0.9"
@@ -167,6 +173,21 @@ def test_a_verifier_that_raises_passes_the_call_on_with_its_reason(tmp_path, fak
         reply = client.complete("t", text="yes")
     assert reply.model == "dear" and reply.attempts[0].deferred == "check"
     assert reply.attempts[0].reason == "python:rules:broken raised ValueError: verifier down"
+
+
+def test_a_verifier_that_hangs_is_abandoned_at_grade_timeout_s_and_passes_the_call_on(tmp_path, fake_openai, dear):
+    root = _project(tmp_path, fake_openai, dear, _entry({"model": "openai/cheap-model",
+                                                         "defer": [{"check": "python:rules:hangs"}]},
+                                                        {"model": "openai/dear-model"}))
+    config = root / "tierwise.yaml"
+    config.write_text(config.read_text() + "grade_timeout_s: 0.3\n")
+    with Client(root, ledger=False) as client:
+        started = time.perf_counter()
+        reply = client.complete("t", text="yes")
+        took = time.perf_counter() - started
+    assert took < 5
+    assert reply.model == "dear" and reply.output == "yes" and reply.attempts[0].deferred == "check"
+    assert reply.attempts[0].reason == "python:rules:hangs timed out after 0.3 s (grade_timeout_s in tierwise.yaml)"
 
 
 @pytest.mark.parametrize("answers, model", [(["yes", "yes", "no"], "cheap"), (["yes", "no", "banana"], "dear")])
