@@ -24,7 +24,7 @@ from ..project import GRADE_TIMEOUT_S, Task
 from ..util import below
 from . import _cascade_policy as cascade_policy
 from ._cost import cost_order_key, spread_of, tie_note
-from ._decision import CandidateResult, Decision, entry_label, registry_entry
+from ._decision import CandidateResult, Decision, entry_label, newest_price_map, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
 from ._qualify import qualification
@@ -64,11 +64,12 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
 
 def candidate_results(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame,
                       used: dict[str, set[str]] | None = None, groups: dict[str, pd.DataFrame] | None = None,
-                      stale: frozenset[str] = frozenset(), judged: TaskJudged | None = None) -> list[CandidateResult]:
+                      stale: frozenset[str] = frozenset(), run_versions: dict[str, Any] | None = None
+                      ) -> list[CandidateResult]:
     """Per-candidate figures from the task's current results (a DataFrame slice); the quality
     verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
-    count); `stale`: the models with stored results that no longer match the spec; `judged`: a
-    judged task's human verdicts (decide/_judged.py), kept for the bounds `decide` corrects."""
+    count); `stale`: the models with stored results that no longer match the spec; `run_versions`:
+    each run's recorded price_map_version, by run id."""
     out = []
     total = len(task.golden)
     for name in task.spec.candidates:
@@ -91,6 +92,7 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: pd.DataFra
                         "length_rate", "run_ids", "first_error", "eval_cost_per_call", "judge_errors"):
                 setattr(res, key, f[key])
             res.cost_spread = spread_of(rows, cand.compute_priced)
+            res.price_map_version = newest_price_map(res.run_ids, run_versions or {})
         res.stale = not len(rows) and name in stale
         out.append(res)
     return out
@@ -262,11 +264,12 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
 
 def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current: dict[str, Any] | None,
            volume: float | None = None, adaptive: AdaptiveSettings | None = None,
-           stale: frozenset[str] = frozenset(), check_timeout_s: float = GRADE_TIMEOUT_S) -> Decision:
+           stale: frozenset[str] = frozenset(), check_timeout_s: float = GRADE_TIMEOUT_S,
+           run_versions: dict[str, Any] | None = None) -> Decision:
     """Apply the decision rule to one task. `adaptive`: the AdaptiveSettings of the task's
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
     with results only under an old spec; `check_timeout_s`: a cascade verifier's deadline per answer
-    (the project's grade_timeout_s)."""
+    (the project's grade_timeout_s); `run_versions`: each run's price_map_version, by run id."""
     state = data = used = None
     if adaptive is not None and adaptive.family_size < len(task.spec.candidates):
         # a run recorded over fewer candidates than the spec names is decided over the spec's
@@ -282,7 +285,7 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     from ._judged import task_judged
 
     judged = task_judged(task, frame)
-    results = candidate_results(task, cands, frame, used, groups, stale, judged)
+    results = candidate_results(task, cands, frame, used, groups, stale, run_versions)
     selection = _quality(task, results, frame, state, data, groups, check_timeout_s)
     _correct_for_the_judge(task, results, judged)
     agreement = judged.agreement.to_dict() if judged is not None and judged.agreement is not None else None
