@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..project import Task
+from ..project import GRADE_TIMEOUT_S, Task
 
 from ._sequential import (
     TRUNCATION,
@@ -159,7 +159,7 @@ def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings
         from ._cascade_data import cascade_needs
 
         groups = {m: frame[frame["model"] == m] for m in task.spec.candidates} if len(frame) else {}
-        for label, needs in cascade_needs(task, groups).items():
+        for label, needs in cascade_needs(task, groups, GRADE_TIMEOUT_S).items():
             count = sum(len(c) for c in needs.values())
             lines[label] = (f"cascade: {count} stage result{'s' if count != 1 else ''} to go "
                             f"({', '.join(f'{m} {len(c)}' for m, c in needs.items())})")

@@ -323,6 +323,7 @@ class PolicySelection:
     # tried): each a chain whose p-value is 1, counted in every level and never qualified.
     untested: tuple[str, ...] = ()
     tried: tuple[str, ...] = ()  # the suggested cascades that were tested (`cascades: suggest`)
+    notes: list[str] = field(default_factory=list)  # what the replay met on the way (a verifier that timed out)
 
     def cascade_rows(self) -> list[dict]:
         """Each cascade's verdict as plain data (the decision's `cascades`, --json, the report)."""

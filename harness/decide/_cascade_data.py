@@ -10,7 +10,9 @@ harness.Client runs it (client/_cascade.py). Signals read from a row:
 - `confidence`: the row's probability (007_result_confidence, recorded where the calls asked for
   log-probabilities, models/_contract.py); NULL defers at every threshold;
 - `{check: python:module:fn}`: the verifier is called on the stored output, `fn(vars, output)`
-  with the case's vars; False, None or an exception defers, as at call time;
+  with the case's vars; False, None, an exception or no return within grade_timeout_s defers, as at
+  call time (an abandonable worker with a deadline, harness/deadline.py, as a custom grader runs);
+  each timed-out case is counted in the selection's notes, never passed over in silence;
 - `{agreement: m}`: the stage's stored repeats of the case are its k samples (the task's
   `repeats`, which the registry entry writes as `of: k`); it defers unless m of the answers that
   keep the contract agree (compared as the contract reads them, Verdict.answer_key). The answer is
@@ -41,14 +43,17 @@ from ._cascade import Cascade, PolicySelection, Stage, select_policies
 REPLAYED = ("abstain", "contract", "confidence", "agreement", "check")
 
 
-def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], dict[str, str]]:
-    """The task's cascades that can be decided, and why each other one cannot (by name)."""
+def cascade_inputs(task: Task, groups: dict[str, Any], check_timeout_s: float
+                   ) -> tuple[list[Cascade], dict[str, str], list[str]]:
+    """The task's cascades that can be decided, why each other one cannot (by name), and notes
+    (verifiers that timed out). A `check` verifier is abandoned after `check_timeout_s` seconds."""
     out: list[Cascade] = []
     skipped: dict[str, str] = {}
+    notes: list[str] = []
     contract = _contract_for(task)
     for spec in task.spec.cascades:
         label = spec.label
-        walk = _walk(task, spec, groups, contract)
+        walk = _walk(task, spec, groups, contract, check_timeout_s, notes)
         if isinstance(walk, str):
             skipped[label] = walk
             continue
@@ -60,10 +65,11 @@ def cascade_inputs(task: Task, groups: dict[str, Any]) -> tuple[list[Cascade], d
                               f"run `tierwise run {task.name}`")
             continue
         out.append(Cascade(label, stages, spec.thresholds, cases=list(_case_ids(task))))
-    return out, skipped
+    return out, skipped, notes
 
 
-def cascade_needs(task: Task, groups: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+def cascade_needs(task: Task, groups: dict[str, Any], check_timeout_s: float
+                  ) -> dict[str, dict[str, list[str]]]:
     """For an adaptive run: per cascade still short of results, per stage model, the case ids
     it still needs the model on, in case order. A stage is needed on a case only where every earlier stage has answered it and might
     defer it at the most deferring grid point (a rule that answered, a model sure of its label
@@ -73,7 +79,7 @@ def cascade_needs(task: Task, groups: dict[str, Any]) -> dict[str, dict[str, lis
     contract = _contract_for(task)
     out: dict[str, dict[str, list[str]]] = {}
     for spec in task.spec.cascades:
-        walk = _walk(task, spec, groups, contract)
+        walk = _walk(task, spec, groups, contract, check_timeout_s, [])
         if not isinstance(walk, str) and walk[1]:
             out[spec.label] = walk[1]
     return out
@@ -90,8 +96,8 @@ def _case_ids(task: Task) -> list[str]:
     return case_sequence(task)
 
 
-def _walk(task: Task, spec: Any, groups: dict[str, Any], contract: Any
-          ) -> str | tuple[list[Stage], dict[str, list[str]]]:
+def _walk(task: Task, spec: Any, groups: dict[str, Any], contract: Any, check_timeout_s: float,
+          notes: list[str]) -> str | tuple[list[Stage], dict[str, list[str]]]:
     """The cascade's stages over every golden case, and per stage the cases it is missing that
     the cascade reaches (all earlier stages have a result there and might defer it); a stage is
     filled with a placeholder on the cases no threshold lets reach it. A reason (str) when the
@@ -115,7 +121,7 @@ def _walk(task: Task, spec: Any, groups: dict[str, Any], contract: Any
             missing[model] = [c for c, m in zip(order, lacking) if m]
         run = reach & present
         idx = [c for c, m in zip(order, run) if m]
-        part = _stage(task, label, model, frame, idx, sig, contract) if idx else None
+        part = _stage(task, label, model, frame, idx, sig, contract, check_timeout_s, notes) if idx else None
         stages.append(_scatter(model, part, run, sig))
         if i < len(spec.models) - 1:
             defer = np.asarray(stages[-1].defers, dtype=bool).copy()
@@ -146,7 +152,7 @@ def _scatter(model: str, part: Stage | None, run: np.ndarray, signals: list[Any]
 
 
 def _stage(task: Task, label: str, model: str, frame: Any, order: list[Any], signals: list[Any],
-           contract: Any) -> Stage:
+           contract: Any, check_timeout_s: float, notes: list[str]) -> Stage:
     names = {signal_name(s) for s in signals}
     agree = max((s.agreement for s in signals if signal_name(s) == "agreement"), default=0)
     if "call_key" in frame:
@@ -169,8 +175,14 @@ def _stage(task: Task, label: str, model: str, frame: Any, order: list[Any], sig
             fn = _verifier(task, label, model, signal.check)
             variables = {c.id: c.vars for c in task.golden.cases}
             answered = ~errors & ~abstained
-            defers |= np.array([bool(a) and not _passes(fn, variables[case], out)
-                                for a, case, out in zip(answered, rows.index, rows["output"])], dtype=bool)
+            verdicts = [_passes(fn, variables[case], out, check_timeout_s) if a else True
+                        for a, case, out in zip(answered, rows.index, rows["output"])]
+            defers |= np.array([v is not True for v in verdicts], dtype=bool)
+            timed_out = sum(v is None for v in verdicts)
+            if timed_out:
+                notes.append(f"cascade {label}: stage {model}: check {signal.check} timed out on {timed_out} of "
+                             f"{int(answered.sum())} answers (over {check_timeout_s:g} s, grade_timeout_s in "
+                             f"tierwise.yaml); counted as failed checks (the stage defers), as the client would")
     confidence = None
     if "confidence" in names:
         confidence = rows["confidence"].astype(float).to_numpy() if "confidence" in rows else np.full(len(rows), math.nan)
@@ -215,17 +227,23 @@ def _verifier(task: Task, label: str, model: str, path: str) -> Callable[[dict[s
         raise SpecError(f"{task.path}: cascade {label!r}: stage {model}: defer check: {exc}") from None
 
 
-def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any], output: Any) -> bool:
+def _passes(fn: Callable[[dict[str, Any], str], Any], variables: dict[str, Any], output: Any,
+            timeout_s: float) -> bool | None:
     """The verifier's verdict on a stored answer, as the client applies it: False, None or an
-    exception is a failed check."""
+    exception is a failed check (False); no return within `timeout_s` is one too (None, counted)."""
+    from ..deadline import DeadlineExceeded, call_with_deadline
+
     try:
-        passed = fn(dict(variables), output or "")
+        passed = call_with_deadline(lambda: fn(dict(variables), output or ""), timeout_s)
+    except DeadlineExceeded:
+        return None
     except Exception:  # noqa: BLE001 - a crashing verifier is a failed check, as at call time
         return False
     return passed is not False and passed is not None
 
 
-def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]) -> PolicySelection:
+def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any],
+                         check_timeout_s: float) -> PolicySelection:
     """The task's single candidates (`evidence`, _selection.Candidate) and its cascades in one
     family (decide/_cascade.py). A cascade that cannot be decided is listed with why and counted
     in the family untested (p = 1), as a single candidate without results is.
@@ -237,7 +255,7 @@ def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]
     promise holds for any tried set: the procedure is monotone in its p-values (a lower p never
     removes a rejection), and leaving a cascade untried is testing it with p = 1, so its rejections
     are a subset of those of the same family with every suggested cascade tried."""
-    cascades, skipped = cascade_inputs(task, groups)
+    cascades, skipped, notes = cascade_inputs(task, groups, check_timeout_s)
     suggested = [c.label for c in task.spec.suggested_cascades]
     ends = {c.label: c.models[-1] for c in task.spec.suggested_cascades}
     listed = [c for c in cascades if c.name not in ends]
@@ -256,4 +274,5 @@ def decide_with_cascades(task: Task, evidence: list[Any], groups: dict[str, Any]
         tried |= more
     # a suggested cascade that cannot be decided is counted (above) and in the tried line, not listed
     selection.skipped.update({n: why for n, why in skipped.items() if n not in ends})
+    selection.notes.extend(notes)
     return replace(selection, tried=tuple(n for n in suggested if n in tried))

@@ -34,7 +34,7 @@ class CandidateResult:
     completion_tokens_max: float = math.nan
     length_rate: float = math.nan
     run_ids: list[str] = field(default_factory=list)
-    price_map_version: str = ""
+    price_map_version: str = ""    # the LiteLLM price map its costs came from (newest_price_map of its runs)
     spec_hash: str = ""
     qualifies: bool = False
     why_not: str = ""
@@ -149,6 +149,12 @@ def suggested_max_tokens(r: CandidateResult) -> int | None:
     if math.isnan(r.completion_tokens_max) or r.completion_tokens_max <= 0:
         return None
     return int(math.ceil(r.completion_tokens_max * 1.5 / 8.0) * 8)
+
+
+def newest_price_map(run_ids: list[str], run_versions: dict[str, Any]) -> str:
+    """The price map a set of results was costed with: the newest among their runs' recorded
+    `price_map_version` (runs/store); "" when none is recorded."""
+    return sorted({run_versions.get(r) or "" for r in run_ids})[-1] if run_ids else ""
 
 
 def _clean(value: Any) -> Any:
