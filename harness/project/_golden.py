@@ -1,4 +1,9 @@
-"""Golden sets: one JSON case per line, `{"id", "vars", "expected", "tags"}`."""
+"""Golden sets: one JSON case per line, `{"id", "vars", "expected", "tags"}`.
+
+A retraction takes a case back without rewriting the file (the view's undo appends one):
+`{"id": "prod-3", "retract": true, "by": "ana", "at": "…"}` removes the case an EARLIER line gave
+with that id; a later line may give the id again. A retraction of an id no earlier line gives is
+an error (`file:line`)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any, Iterator
 from ..errors import GoldenSetError
 
 _ALLOWED_KEYS = {"id", "vars", "expected", "tags", "metadata"}
+_RETRACT_KEYS = {"id", "retract", "by", "at"}
 MAX_KEY_CHARS = 200  # case ids, task names, model names: the store's key columns, on every store
 
 
@@ -70,6 +76,9 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for lineno, where, obj in jsonl_objects(raw, name, "a case"):
+        if "retract" in obj:
+            _retract(obj, where, cases, seen)
+            continue
         unknown = sorted(set(obj) - _ALLOWED_KEYS)
         if unknown:
             raise GoldenSetError(
@@ -102,3 +111,19 @@ def load_golden_set(path: str | Path, shown_as: str | None = None) -> GoldenSet:
     if not cases:
         raise GoldenSetError(f"{name}: golden set has no cases; fix: add one JSON case per line")
     return GoldenSet(path, tuple(cases), hashlib.sha256(raw).hexdigest())
+
+
+def _retract(obj: dict[str, Any], where: str, cases: list[Case], seen: dict[str, int]) -> None:
+    """Apply a retraction line: drop the case an earlier line gave with its id."""
+    unknown = sorted(set(obj) - _RETRACT_KEYS)
+    if unknown:
+        raise GoldenSetError(f"{where}: unknown key {unknown[0]!r} in a retraction; allowed: "
+                             f"{', '.join(sorted(_RETRACT_KEYS))}; fix: correct or remove the line")
+    case_id = obj.get("id")
+    if obj.get("retract") is not True or not isinstance(case_id, (str, int)) or isinstance(case_id, bool):
+        raise GoldenSetError(f'{where}: a retraction is {{"id": …, "retract": true}}; fix: correct or remove the line')
+    if str(case_id) not in seen:
+        raise GoldenSetError(f"{where}: retracts case {str(case_id)[:MAX_KEY_CHARS]!r}, which no earlier line gives; "
+                             f"fix: remove the line")
+    del seen[str(case_id)]
+    cases[:] = [c for c in cases if c.id != str(case_id)]

@@ -14,6 +14,14 @@ is pass / fail, true / false, or a score in [0, 1] (compared with the task's pas
 `note`, `by` (who) and `at` (when, as `tierwise view` writes it: 2025-01-31T12:00:00Z) are kept
 for people and not read.
 
+A retraction takes a verdict back without rewriting the file (the view's undo appends one):
+
+    {"case": "sr-003", "model": "smollm2-135m", "output": "Sorry to hear…", "retract": true, "by": "ana", "at": "…"}
+
+It cancels every EARLIER line with the same `case`, `model` and `output` (compared after
+trimming; a key left out must be left out there too): those outputs are unlabelled again, and a
+later line may label them anew. A retraction that cancels nothing is an error (`file:line`).
+
 A declared labels file may be missing or hold no verdicts yet: labels need outputs first. The
 task then loads, and its judge evidence cannot qualify a model until people have judged some
 outputs (decide/_rule.py says so, with the command).
@@ -30,6 +38,7 @@ from ..errors import GoldenSetError
 from ._golden import jsonl_objects
 
 _KEYS = {"case", "model", "output", "verdict", "note", "by", "at"}
+_RETRACT_KEYS = {"case", "model", "output", "retract", "by", "at"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def load_labels(path: Path, shown: str, case_ids: set[str], models: set[str]) ->
     raw = path.read_bytes()
     out: list[Label] = []
     pending: list[tuple[str, str]] = []
-    for lineno, where, obj in jsonl_objects(raw, shown, "a label"):
+    for lineno, where, obj in live_lines(jsonl_objects(raw, shown, "a label")):
         unknown = sorted(set(obj) - _KEYS)
         if unknown:
             raise GoldenSetError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_KEYS))}")
@@ -93,6 +102,35 @@ def load_labels(path: Path, shown: str, case_ids: set[str], models: set[str]) ->
             continue
         out.append(Label(str(case), _verdict(obj.get("verdict"), where), model, output, lineno))
     return Labels(shown, tuple(out), hashlib.sha256(raw).hexdigest(), tuple(pending))
+
+
+def label_identity(obj: dict[str, Any]) -> tuple[str, Any, Any]:
+    """What a label line is about, as a retraction names it: (case, model, trimmed output)."""
+    output = obj.get("output")
+    return str(obj.get("case")), obj.get("model"), output.strip() if isinstance(output, str) else output
+
+
+def live_lines(lines: Any, strict: bool = True) -> list[tuple[int, str, dict[str, Any]]]:
+    """The (line number, `file:line`, object) of a labels file's lines that no later retraction
+    cancels, retractions left out. `strict`: a bad retraction is a GoldenSetError (the loader);
+    else it is skipped (the view, which shows a file that may be mid-edit)."""
+    kept: list[tuple[int, str, dict[str, Any]]] = []
+    for lineno, where, obj in lines:
+        if "retract" not in obj:
+            kept.append((lineno, where, obj))
+            continue
+        unknown = sorted(set(obj) - _RETRACT_KEYS)
+        problem = (f"unknown key {unknown[0]!r} in a retraction; allowed: {', '.join(sorted(_RETRACT_KEYS))}"
+                   if unknown else 'a retraction says "retract": true' if obj.get("retract") is not True else "")
+        if not problem:
+            who = label_identity(obj)
+            before = len(kept)
+            kept = [k for k in kept if label_identity(k[2]) != who]
+            if len(kept) == before:
+                problem = "this retraction takes back no earlier line (same case, model and output)"
+        if problem and strict:
+            raise GoldenSetError(f"{where}: {problem}; fix: correct or remove the line")
+    return kept
 
 
 def template_lines(labels: Labels | None, rows: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
