@@ -1,6 +1,11 @@
 """An answer from the label page, written: the item is found again on the server (the page only
 holds an opaque key, so it cannot name a file, a model or an output), and one line is appended
-(view/_append.py) with who answered and when."""
+(view/_append.py) with who answered and when.
+
+Undo appends a retraction line, never rewrites a line: `{"case", "model", "output", "retract":
+true, "by", "at"}` in a labels file, `{"id", "retract": true, "by", "at"}` in a golden set (the
+loaders, project/_labels.py and project/_golden.py, drop what a later retraction names). Only
+the person's own answer can be undone: the live line for the item must be theirs."""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from ._queue import (
     read_jsonl,
 )
 
+RETRACT = {"retract": True}
+
 
 class NotInQueue(TierwiseError):
     """The answered item is not (or no longer) in the queue."""
@@ -32,6 +39,10 @@ class BadExpected(TierwiseError):
 
 class AlreadyAnswered(TierwiseError):
     """Someone answered this item first (another tab, another person)."""
+
+
+class NothingToUndo(TierwiseError):
+    """The item has no live answer by this person to take back."""
 
 
 def answer_judge(project: Any, frame: Any, key: str, verdict: str, who: str) -> Path:
@@ -74,7 +85,7 @@ def _judged_row(project: Any, frame: Any, key: str) -> tuple[Any, dict[str, Any]
     row = next((r for r in rows if r["case"] == case
                 and item_key(task_name, case, r["model"], r["output"], kind) == key), None)
     if row is None:
-        raise NotInQueue(f"{key}: no such output in the current results (re-run or reload the page)")
+        raise NotInQueue(f"{key[:120]!r}: no such output in the current results (re-run or reload the page)")
     return task, row, rows
 
 
@@ -84,12 +95,70 @@ def _append_verdict(project: Any, task: Any, row: dict[str, Any], record: dict[s
     record = {**record, "by": who, "at": now_iso()}
 
     def check(lines: list[str]) -> None:
-        for obj in _objects(lines):
-            if str(obj.get("case")) == case and obj.get("model") == row["model"] and \
-                    isinstance(obj.get("output"), str) and obj["output"].strip() == row["output"].strip():
-                raise AlreadyAnswered(f"case {case}: this output already has a verdict in the labels file")
+        if _live_verdicts(lines, row):
+            raise AlreadyAnswered(f"case {case}: this output already has a verdict in the labels file")
 
     return append_line(project.root, labels_target(project, task), record, check)
+
+
+def _live_verdicts(lines: list[str], row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The labels file's lines on this output (same case, model and output) no retraction took back."""
+    from ..project import label_identity, live_lines
+
+    me = (row["case"], row["model"], row["output"].strip())
+    return [obj for _, _, obj in live_lines(((i, "", o) for i, o in enumerate(_objects(lines))), strict=False)
+            if label_identity(obj) == me]
+
+
+def undo(project: Any, frame: Any, key: str, who: str) -> Path:
+    """Take back `who`'s answer to the item `key` names: append a retraction line to the file the
+    answer went to. NothingToUndo when the item has no live answer of theirs."""
+    kind = _split(key, 3)[0] if key.startswith("golden:") else _split(key, 4)[0]
+    if kind == "golden":
+        return _undo_golden(project, key, who)
+    task, row, _ = _judged_row(project, frame, key)
+    record = {"case": row["case"], "model": row["model"], "output": row["output"], **RETRACT, "by": who,
+              "at": now_iso()}
+
+    def check(lines: list[str]) -> None:
+        live = _live_verdicts(lines, row)
+        if not live:
+            raise NothingToUndo(f"case {row['case']}: this output has no verdict to undo (reload the page)")
+        if live[-1].get("by") != who:
+            raise NothingToUndo(f"case {row['case']}: the verdict on this output is {str(live[-1].get('by'))[:100]!r}'s, "
+                                f"not yours; undo takes back only your own answers")
+
+    return append_line(project.root, labels_target(project, task), record, check)
+
+
+def _undo_golden(project: Any, key: str, who: str) -> Path:
+    _, task_name, case = _split(key, 3)
+    task = project.tasks.get(task_name)
+    if task is None:
+        raise NotInQueue(f"{key[:80]!r}: no such task in the project (reload the page)")
+    golden = task.spec.golden_set
+    path = Path(golden) if Path(golden).is_absolute() else project.root / golden
+
+    def check(lines: list[str]) -> None:
+        live = _live_cases(lines).get(case)
+        if live is None:
+            raise NothingToUndo(f"case {case} is not in the golden set: nothing to undo (reload the page)")
+        if (live.get("metadata") or {}).get("labelled_by") != who:
+            raise NothingToUndo(f"case {case} was not added by you in the view; undo takes back only your own "
+                                f"answers (edit {golden} to remove it)")
+
+    return append_line(project.root, path, {"id": case, **RETRACT, "by": who, "at": now_iso()}, check)
+
+
+def _live_cases(lines: list[str]) -> dict[str, dict[str, Any]]:
+    """id -> the golden-set line that gives it, retracted cases left out (project/_golden.py's rule)."""
+    live: dict[str, dict[str, Any]] = {}
+    for obj in _objects(lines):
+        if obj.get("retract") is True:
+            live.pop(str(obj.get("id")), None)
+        elif "id" in obj:
+            live.setdefault(str(obj["id"]), obj)
+    return live
 
 
 def answer_golden(project: Any, key: str, expected: Any, who: str) -> Path:
@@ -107,7 +176,7 @@ def answer_golden(project: Any, key: str, expected: Any, who: str) -> Path:
               "metadata": {"labelled_by": who, "labelled_at": now_iso(), "source": "audit --sample"}}
 
     def check(lines: list[str]) -> None:
-        if any(obj.get("id") == case for obj in _objects(lines)):
+        if case in _live_cases(lines):
             raise AlreadyAnswered(f"case {case} is already in the golden set")
 
     golden = task.spec.golden_set

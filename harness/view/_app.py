@@ -8,6 +8,8 @@
                        the pages poll it while a run writes
     POST /api/label    one answer: {"key", "verdict": "pass"|"fail"}, {"key", "choice": "1"|"2"|"tie"}
                        (a blind comparison) or {"key", "expected", "json"}
+    POST /api/undo     {"key"}: take back this person's answer to that item (a retraction line is
+                       appended to the same file; nothing is rewritten)
 
 Every request re-reads the project and the store, so a finished run, a new label or an edited
 golden set shows on the next page load. Pages are rendered by Jinja with autoescape; data for
@@ -56,7 +58,8 @@ def create_app(config: ViewConfig):
     assets = _Assets()
     pages = _Pages(config, assets)
     routes = [Route("/", pages.decisions), Route("/task/{name}", pages.task), Route("/label", pages.label),
-              Route("/api/progress", pages.progress), Route("/api/label", pages.answer, methods=["POST"])]
+              Route("/api/progress", pages.progress), Route("/api/label", pages.answer, methods=["POST"]),
+              Route("/api/undo", pages.undo, methods=["POST"])]
     app = Starlette(routes=routes)
     return Guard(app, config.token, allowed_hosts(config.host, config.port), config.port, assets.csp)
 
@@ -119,7 +122,7 @@ class _Pages:
                 raise _NotFound(f"no task {name!r}; known: {', '.join(sorted(project.tasks))}")
             from ._bound import bound_figures
             from ._compare import compare_runs
-            from ._data import task_data
+            from ._data import task_data, verdict_counts
 
             rec = self.config.decide(project, [name])
             view, payload = task_data(project, rec, name)
@@ -127,7 +130,8 @@ class _Pages:
             figures, not_drawn = bound_figures(rec.decisions[0], rows)
             compare = compare_runs(project, name, self.config.runs, self.config.diff, run_a, run_b)
             return "task.html.j2", {"v": view, "data": payload, "figures": figures, "not_drawn": not_drawn,
-                                    "compare": compare, "status": compare.status}
+                                    "compare": compare, "status": compare.status,
+                                    "verdicts": verdict_counts(project.tasks[name], rec.decisions[0])}
 
         return self._page(build)
 
@@ -184,6 +188,13 @@ class _Pages:
     # -- the one write ---------------------------------------------------------------------------
 
     async def answer(self, request):
+        return await self._post(request, self._write)
+
+    async def undo(self, request):
+        return await self._post(request, self._undo)
+
+    async def _post(self, request, write):
+        """Read one bounded JSON object {"key": …, …} and hand it to `write` (in the thread pool)."""
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
 
@@ -203,7 +214,7 @@ class _Pages:
         if not isinstance(answer, dict) or not isinstance(answer.get("key"), str):
             return JSONResponse({"error": 'send {"key": …, "verdict": …} or {"key": …, "expected": …}'}, 400)
         try:
-            written = await run_in_threadpool(self._write, answer)
+            written = await run_in_threadpool(write, answer)
         except TierwiseError as exc:
             return JSONResponse({"error": str(exc)}, _status(exc))
         from ..util import shown_path
@@ -232,16 +243,31 @@ class _Pages:
                 raise NotInQueue(f"the expected value is not JSON ({exc.msg}); fix it or untick JSON") from None
         return answer_golden(project, key, expected, self.config.who)
 
+    def _undo(self, answer: dict[str, Any]) -> Path:
+        from ..project import load_project
+        from ._answer import undo
+
+        project = load_project(self.config.root)
+        key = answer["key"]
+        frame = None
+        if key.startswith(("judge:", "pair:")):
+            task = key.split(":", 2)[1] if key.count(":") >= 3 else ""
+            if task not in project.tasks:
+                raise _NotFound(f"{key[:80]!r}: no such task in the project (reload the page)")
+            frame = self.config.decide(project, [task]).frame
+        return undo(project, frame, key, self.config.who)
+
 
 class _NotFound(TierwiseError):
     pass
 
 
 def _status(exc: TierwiseError) -> int:
-    from ._answer import AlreadyAnswered, NotInQueue
+    from ._answer import AlreadyAnswered, NothingToUndo, NotInQueue
     from ._append import LineTooLong, OutsideProject
 
-    for kind, status in ((OutsideProject, 403), (NotInQueue, 404), (AlreadyAnswered, 409), (LineTooLong, 413)):
+    for kind, status in ((OutsideProject, 403), (NotInQueue, 404), (_NotFound, 404), (AlreadyAnswered, 409),
+                         (NothingToUndo, 409), (LineTooLong, 413)):
         if isinstance(exc, kind):
             return status
     return 400

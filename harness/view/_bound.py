@@ -23,7 +23,7 @@ anytime bound, and the caption says which.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -50,7 +50,9 @@ class BoundPath:
     qualifies: bool
     threshold: float
     needed: int | None = None    # cases that clear the bar with 80% power at the current mean (pass/fail)
-    notes: list[str] = field(default_factory=list)
+    decision_mean: float = math.nan  # the decision's mean and n for this candidate (what its Why says)
+    decision_n: int = 0
+    human_labels: int = 0        # human verdicts the decision's bound is corrected by
 
     @property
     def n(self) -> int:
@@ -110,15 +112,11 @@ def bound_path(c: Any, scores: Any, threshold: float, task_confidence: float, fa
         else:
             lower.append(stats.bootstrap_lower(scores[:k], confidence, n_resamples=BOOT_RESAMPLES))
     path = BoundPath(c.model, ks, lower, [float(cums[k - 1] / k) for k in ks], confidence,
-                     "exact" if binary else "bootstrap", float(c.lower), c.method or "", bool(c.qualifies), threshold)
+                     "exact" if binary else "bootstrap", float(c.lower), c.method or "", bool(c.qualifies), threshold,
+                     decision_mean=float(c.mean), decision_n=int(c.n), human_labels=int(c.human_labels or 0))
     mean = float(scores.mean())
     if binary and not c.qualifies and mean > threshold:
         path.needed = cases_needed(threshold, confidence, mean)
-    if c.human_labels:
-        path.notes.append(f"the decision's bound {c.lower:.3f} is the judge's corrected by {c.human_labels} "
-                          f"human verdicts (the path is the judge's grades alone)")
-    elif c.method.startswith("anytime"):
-        path.notes.append(f"the decision's bound {c.lower:.3f} is the adaptive run's anytime bound")
     return path
 
 
@@ -130,15 +128,28 @@ def _counts(n: int, points: int) -> list[int]:
 
 
 def caption(p: BoundPath) -> str:
-    """The figure's text alternative: what it shows, in words."""
+    """The figure's text alternative: what it shows, in words. It leads with the decision's own
+    figures for the candidate, written as the decision's "Why" writes them (decide/_rule.py's
+    _why: a bound short of the bar rounded down, the level in per cent, mean and n), so the caption
+    and the Why never disagree; then what the line drawn is, where it differs."""
+    from ..util import below
+
     state = "clears" if p.qualifies else "falls short of"
-    words = (f"{p.model}: lower bound {p.lower[-1]:.3f} after {p.n} cases (mean {p.mean[-1]:.3f}) at "
-             f"{_pct(p.confidence)} ({p.method}); it {state} the bar {p.threshold:g}")
+    shown = f"{p.decision_lower:.3f}" if p.qualifies else below(p.decision_lower)
+    how = (f"the judge's grades corrected by {p.human_labels} human verdicts" if p.human_labels
+           else "the adaptive run's anytime bound" if p.decision_method.startswith("anytime") else p.decision_method)
+    words = (f"{p.model}: the decision's lower bound {shown} at {_pct(p.confidence)} ({how}) {state} the bar "
+             f"{p.threshold:g} (mean {p.decision_mean:.3f}, n={p.decision_n})")
+    same = not p.human_labels and p.decision_method == p.method and p.n == p.decision_n
+    if not same:
+        drawn = "from the judge's grades alone" if p.human_labels else f"by the {p.method} method"
+        words += (f". The line is the bound {drawn}: {p.lower[-1]:.3f} after {p.n} cases (mean {p.mean[-1]:.3f}); "
+                  f"the ring marks the decision's")
     if p.needed is not None:
         words += f"; at its current mean about {p.needed:,} cases would clear it with 80% power"
     elif not p.qualifies and p.mean[-1] <= p.threshold:
         words += "; its mean is at or below the bar, so more cases will not lift it"
-    return words + "".join(f". {note}" for note in p.notes) + "."
+    return words + "."
 
 
 def bound_svg(p: BoundPath) -> str:

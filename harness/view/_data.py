@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._queue import MAX_ITEMS, _matches, _verdict, build_queues, judge_rows, labels_target, read_jsonl
+from ._queue import MAX_ITEMS, _matches, _verdict, build_queues, judge_rows, labels_target, not_counted, read_labels
 
 
 @dataclass
@@ -28,7 +28,7 @@ def task_data(project: Any, rec: Any, name: str) -> tuple[Any, dict[str, Any]]:
     human: dict[str, dict[str, float]] = {}
     task = project.tasks[name]
     if task.uses_judge:
-        given = read_jsonl(labels_target(project, task))
+        given = read_labels(labels_target(project, task))
         for row in judge_rows(frame):
             verdicts = [v for v in (_verdict(g) for g in given if _matches(g, row)) if v is not None]
             if verdicts:
@@ -49,4 +49,18 @@ def label_data(project: Any, rec: Any) -> tuple[list[Any], dict[str, Any]]:
     # judge items already come best first within a task; across tasks, the highest priority first
     order = {it.key: it.priority for q in queues for it in q.items}
     items.sort(key=lambda it: -order[it["key"]])
-    return queues, {"items": items[:MAX_ITEMS], "total": len(items)}
+    return queues, {"items": items[:MAX_ITEMS], "total": len(items), "short": [q.short for q in queues if q.short]}
+
+
+def verdict_counts(task: Any, d: Any) -> dict[str, Any] | None:
+    """For a task whose spec names judge.labels: the file, its verdicts (retracted ones left out),
+    how many of them are about a current output and so count in the decision `d` (decide's own
+    count), and why the rest do not. None for a task without a labels file."""
+    labels = task.labels
+    if labels is None or task.spec.judge is None or not task.spec.judge.labels:
+        return None
+    agreement = d.judge_agreement or {}
+    in_file = len(labels.labels)
+    counted = agreement.get("labels", in_file) - agreement.get("unmatched_labels", in_file)
+    return {"file": task.spec.judge.labels, "in_file": in_file, "counted": counted,
+            "outputs": agreement.get("n", 0), "not_counted": not_counted(in_file - counted)}

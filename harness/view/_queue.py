@@ -60,6 +60,7 @@ class Item:
     outputs: list[str]            # blind, in a fixed random order
     priority: float = 0.0
     reference: str = ""           # the case's reference answer (golden set `expected`), for the person
+    model: str = ""               # whose output (kept on the server: the page never sees it)
 
 
 @dataclass
@@ -68,8 +69,11 @@ class TaskQueue:
     kind: str                     # judge | pairwise | golden
     target: str                   # the file answers go to, relative to the project
     items: list[Item] = field(default_factory=list)
-    done: int = 0                 # answers already in the file
+    done: int = 0                 # answers already in the file (retracted ones left out)
     settle: str = ""              # how many more answers would settle the task, at current rates
+    counted: int | None = None    # judge verdicts in the file that are about a current output (the decision's)
+    not_counted: str = ""         # why the rest of the file's verdicts do not count
+    short: str = ""               # when the queue holds fewer items than `settle` needs: why, and the command
     note: str = ""
     rubric: str = ""              # what the judge is asked, shown beside each item: people judge by the same
 
@@ -165,13 +169,13 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
     from ..util import shown_path
 
     target = labels_target(project, task)
-    given = read_jsonl(target)
+    given = read_labels(target)
     judged = judge_rows(rows)
     golden = {c.id: c for c in task.golden.cases}
     labelled = [(r, [g for g in given if _matches(g, r)]) for r in judged]
     pair = pairwise_of(task)
-    queue = TaskQueue(task.name, "pairwise" if pair else "judge", shown_path(target, project.root), done=len(given),
-                      rubric="" if pair else judge_rubric(task))
+    queue = TaskQueue(task.name, "pairwise" if pair else "judge", shown_path(target, project.root),
+                      done=sum(1 for g in given if _verdict(g) is not None), rubric="" if pair else judge_rubric(task))
     compared = pair_outputs(pair, judged) if pair else {}
     unknown = 0
     if task.spec.judge is None or not task.spec.judge.labels:
@@ -190,7 +194,7 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
             if pair is None:
                 queue.items.append(Item(item_key(task.name, r["case"], model, r["output"]), "judge", task.name,
                                         r["case"], input_text(case.vars), [r["output"]], weight[model],
-                                        reference_text(case.expected)))
+                                        reference_text(case.expected), model))
                 continue
             if model == pair.against:
                 continue  # compared with itself: a tie, nothing for a person to add
@@ -201,13 +205,60 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
             key = item_key(task.name, r["case"], model, r["output"], "pair")
             shown = [r["output"], reference]
             queue.items.append(Item(key, "pairwise", task.name, r["case"], input_text(case.vars),
-                                    [shown[i] for i in blind_order(key)], weight[model]))
+                                    [shown[i] for i in blind_order(key)], weight[model], model=model))
     if unknown:
         queue.note = "; ".join(filter(None, [queue.note, f"{unknown} outputs have nothing to compare with here "
                                              f"({pair.against}'s output for their case is not among the results)"]))
     queue.items.sort(key=lambda it: (-it.priority, _shuffle_rank(it.key)))
-    queue.settle = _judge_settle(by_model, results, d)
+    _count_verdicts(queue, d, given, judged)
+    queue.settle, more, model = _judge_settle(by_model, results, d)
+    if model is not None:
+        queue.short = _judge_short(queue, task, d, model, more, {r["case"] for r in judged if r["model"] == model})
+    elif not judged:
+        queue.short = f"no outputs to label: the task has no results yet; `tierwise run {task.name}` makes them"
     return queue
+
+
+def _count_verdicts(queue: TaskQueue, d: Any, given: list[dict[str, Any]], judged: list[dict[str, Any]]) -> None:
+    """How many of the file's verdicts the decision uses (they are about a current output), and why
+    the rest are not: the decision's own count where it has one (decide's task_judged)."""
+    verdicts = [g for g in given if _verdict(g) is not None]
+    counted = sum(1 for g in verdicts if any(_matches(g, r) for r in judged))
+    agreement = d.judge_agreement or {}
+    if isinstance(agreement.get("labels"), int) and isinstance(agreement.get("unmatched_labels"), int):
+        counted = agreement["labels"] - agreement["unmatched_labels"]
+    queue.counted = counted
+    queue.not_counted = not_counted(len(verdicts) - counted)
+
+
+def not_counted(rest: int) -> str:
+    """Why `rest` verdicts of a labels file do not count in the decision ("" for none)."""
+    if rest <= 0:
+        return ""
+    return (f"{rest} were given on outputs that are not the current ones (a later run changed those outputs, "
+            f"or that case has no output from that model now), so they do not count")
+
+
+def _judge_short(queue: TaskQueue, task: Any, d: Any, model: str, more: int | None, with_output: set[str]) -> str:
+    """When the queue holds fewer of `model`'s outputs than the settle line needs (or none at all):
+    why, and the command that makes more outputs to label."""
+    mine = sum(1 for it in queue.items if it.model == model)
+    if more is not None and mine >= more and queue.items:
+        return ""
+    total = len(task.golden)
+    missing = total - len(with_output & {c.id for c in task.golden.cases})
+    have = f"{mine} of {model}'s outputs to label here" + (f" ({len(queue.items)} in all)" if len(queue.items) != mine else "")
+    need = f", fewer than the {more} more the line above needs" if more is not None and more > mine else ""
+    if missing > 0:
+        why = ("the adaptive run stopped it early, once its verdict was settled" if d.adaptive
+               else "the run covered only some cases: --limit, --shard or failed calls")
+        return (f"{have}{need}: {missing} of the {total} cases of {task.name} have no output from {model} yet ({why}). "
+                f"`tierwise run {task.name} --no-adaptive` gives every candidate's output on all {total} cases "
+                f"(it calls only what is not stored yet); then reload this page")
+    if more is None or more <= mine:
+        return ""
+    return (f"{have}{need}: every case of {task.name} already has its output from {model}, so more verdicts need "
+            f"more cases: add cases to {task.spec.golden_set} and run `tierwise run {task.name}`")
 
 
 def _matches(label: dict[str, Any], row: dict[str, Any]) -> bool:
@@ -268,27 +319,42 @@ def _weight(pairs, result: Any, d: Any) -> float:
     return expected / (abs(now - d.threshold) + expected) if expected > 0 else 0.0
 
 
-def _judge_settle(by_model, results: dict[str, Any], d: Any) -> str:
-    """One line: how many more verdicts would settle the candidate nearest the bar."""
+def named_candidate(d: Any) -> tuple[Any, str] | None:
+    """(the candidate the decision's own text names, its role): the recommended one, else the best
+    evaluated (decide's best_evaluated, the one "nothing qualifies; best evaluated is …" names)."""
+    from ..decide import best_evaluated
+
+    by_model = {c.model: c for c in d.candidates}
+    if d.recommended in by_model:
+        return by_model[d.recommended], "recommended"
+    evaluated = [c for c in d.candidates if c.n]
+    return (best_evaluated(evaluated), "the decision's best evaluated") if evaluated else None
+
+
+def _judge_settle(by_model, results: dict[str, Any], d: Any) -> tuple[str, int | None, str | None]:
+    """(one line: how many more verdicts would settle the candidate the decision names, those more
+    verdicts (None: none needed, or no number can), that candidate)."""
     from ..decide import labels_needed
 
-    near = [(abs(c.lower - d.threshold), m) for m, c in results.items() if m in by_model and c.n]
-    if not near:
-        return "no judged outputs yet: run the task first"
-    model = min(near)[1]
+    named = named_candidate(d)
+    if named is None or named[0].model not in by_model:
+        return "no judged outputs yet: run the task first", None, None
+    c, role = named
+    model, who = c.model, f"{c.model} ({role})"
     human, judged, unlabelled = _rates(by_model[model])
     over_count = sum(1 for h, j in zip(human, judged) if j > h)
     over = over_count / len(human) if human else 0.0
-    c = results[model]
-    if c.lower >= d.threshold and human:
-        return f"{model} clears the bar with {len(human)} human verdicts (corrected bound {c.lower:.3f})"
+    if c.qualifies:
+        return (f"{who} clears the bar (corrected bound {c.lower:.3f}; {len(human)} human verdicts on its outputs)",
+                None, model)
     needed = labels_needed(judged + unlabelled, over, d.threshold, d.confidence, have=len(human))
     seen = f"over-grading {over_count} of {len(human)} verdicts so far" if human else "no verdicts yet"
     if needed is None:
-        return (f"{model}: at the current rates ({seen}) no number of verdicts lifts its corrected bound "
-                f"to {d.threshold:g}; more verdicts only confirm the shortfall")
-    return (f"{model}: about {max(0, needed - len(human))} more human verdicts on its outputs would settle it "
-            f"at the current rates ({seen}; {needed} in all)")
+        return (f"{who}: at the current rates ({seen}) no number of verdicts lifts its corrected bound "
+                f"to {d.threshold:g}; more verdicts only confirm the shortfall"), None, model
+    more = max(0, needed - len(human))
+    return (f"{who}: about {more} more human verdicts on its outputs would settle it "
+            f"at the current rates ({seen}; {needed} in all)"), more, model
 
 
 # ---- golden-set candidates -----------------------------------------------------------------------
@@ -313,7 +379,11 @@ def golden_queue(project: Any, task: Any, d: Any, drafted: Path) -> TaskQueue:
         order = sorted(range(len(outputs)), key=lambda i: _shuffle_rank(f"{case_id}:{i}"))
         queue.items.append(Item(f"golden:{task.name}:{case_id}", "golden", task.name, case_id,
                                 input_text(variables), [outputs[i] for i in order]))
-    queue.settle = _golden_settle(d)
+    queue.settle, more = _golden_settle(d)
+    if more and len(queue.items) < more:
+        queue.short = (f"{len(queue.items)} sampled inputs to label, fewer than the {more} more cases the line above "
+                       f"needs: `tierwise audit --sample {task.name} N` drafts N more from the production ledger "
+                       f"(or add cases to {task.spec.golden_set} by hand)")
     return queue
 
 
@@ -328,21 +398,24 @@ def _drafted_outputs(entry: dict[str, Any]) -> list[str]:
     return seen
 
 
-def _golden_settle(d: Any) -> str:
-    """Golden cases a near-bar candidate needs at its current rate (decide's cases_needed, 80% power)."""
+def _golden_settle(d: Any) -> tuple[str, int | None]:
+    """Golden cases the candidate the decision names needs at its current rate (decide's
+    cases_needed, 80% power), and how many more that is (None: none, or no number)."""
     from ..decide import cases_needed
 
-    scored = [c for c in d.candidates if c.n and c.method.startswith("exact") and not math.isnan(c.mean)]
-    if not scored:
-        return ""
-    c = min(scored, key=lambda c: abs(c.lower - d.threshold))
+    named = named_candidate(d)
+    if named is None or not named[0].method.startswith("exact") or math.isnan(named[0].mean):
+        return "", None
+    c, role = named
+    who = f"{c.model} ({role})"
     if c.qualifies:
-        return f"{c.model} clears the bar on {c.n} cases"
+        return f"{who} clears the bar on {c.n} cases", None
     needed = cases_needed(d.threshold, d.confidence, c.mean)
     if needed is None:
-        return f"{c.model}'s rate {c.mean:.3f} is at or below the bar {d.threshold:g}: more cases will not lift it"
-    return (f"{c.model}: at its current rate {c.mean:.3f}, about {max(0, needed - c.n)} more golden cases "
-            f"({needed} in all) clear the bar with 80% power")
+        return f"{who}: its rate {c.mean:.3f} is at or below the bar {d.threshold:g}: more cases will not lift it", None
+    more = max(0, needed - c.n)
+    return (f"{who}: at its current rate {c.mean:.3f}, about {more} more golden cases "
+            f"({needed} in all) clear the bar with 80% power"), more
 
 
 # ---- shared ------------------------------------------------------------------------------------
@@ -361,6 +434,13 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         if isinstance(obj, dict):
             out.append(obj)
     return out
+
+
+def read_labels(path: Path) -> list[dict[str, Any]]:
+    """A labels file's verdict lines that no later line retracts (project/_labels.py's rule)."""
+    from ..project import live_lines
+
+    return [obj for _, _, obj in live_lines(((i, "", o) for i, o in enumerate(read_jsonl(path))), strict=False)]
 
 
 REFERENCE_LIMIT = 4000  # characters of a reference answer shown on an item

@@ -113,9 +113,11 @@ def test_the_task_page_draws_each_candidates_bound_against_the_cases(two_runs):
     from harness.commands import recommend
 
     d = recommend(rec, ["t"]).decisions[0]
-    for c in d.candidates:   # the path ends at the decision's own bound (the same method and level)
-        caption = re.search(rf"<figcaption>{c.model}: lower bound ([0-9.]+) after (\d+) cases", figures)
-        assert caption and float(caption.group(1)) == pytest.approx(c.lower, abs=5e-4) and int(caption.group(2)) == c.n
+    for c in d.candidates:   # the caption leads with the decision's own bound, mean and n
+        caption = re.search(rf"<figcaption>{c.model}: the decision&#39;s lower bound ([0-9.]+) at [0-9.]+% \(exact\) "
+                            rf"(?:clears|falls short of) the bar [0-9.]+ \(mean [0-9.]+, n=(\d+)\)([^<]*)</figcaption>", figures)
+        assert caption and float(caption.group(1)) == pytest.approx(c.lower, abs=1e-3) and int(caption.group(2)) == c.n
+        assert "The line is" not in caption.group(3)  # the path ends at the decision's bound (same method and level)
 
 
 def test_a_bound_path_narrows_as_cases_come_in_and_is_escaped():

@@ -36,8 +36,10 @@ def prefers_good(v):
 '''.replace("EVIL", EVIL.replace('"', '\\"'))
 
 
-def view_project(root: Path, *, labels: str | None = None, drafted: int = 6, pairwise: bool = False) -> Path:
-    """Write and run the project; `labels` is the judged task's judge.labels (None: not set)."""
+def view_project(root: Path, *, labels: str | None = None, drafted: int = 6, pairwise: bool = False,
+                 limit: int | None = None) -> Path:
+    """Write and run the project; `labels` is the judged task's judge.labels (None: not set);
+    `limit`: run only the first cases of each task (a run that stopped early)."""
     from harness.project import load_project
     from harness.runner import run
 
@@ -68,7 +70,7 @@ def view_project(root: Path, *, labels: str | None = None, drafted: int = 6, pai
                    json.dumps({"id": f"prod-{i}", "vars": {"text": f"new input {i}"},
                                "incumbent": {"model": "echo", "output": f"answer {i} {EVIL if i == 0 else ''}"},
                                "captured_at": "2025-01-01T00:00:00Z"}) + "\n" for i in range(drafted))})
-    run(load_project(root), progress=False)
+    run(load_project(root), limit=limit, progress=False)
     return root
 
 

@@ -175,13 +175,15 @@
 
   // ---- label: one item at a time, by keyboard ------------------------------------------------
   function labelPage() {
-    var items = data.items, i = 0, done = 0, editing = null;
+    var items = data.items, i = 0, done = 0, editing = null, answered = [];
     var box = document.getElementById("item"), keys = document.getElementById("keys");
+    var undoButton = document.getElementById("undo");
     var progress = document.getElementById("progress"), message = document.getElementById("message");
 
     function say(text, good) { message.textContent = text; message.className = good ? "good" : "bad"; }
     function keyLine(parts) {
       keys.replaceChildren();
+      if (answered.length) parts = parts.concat([["u", "undo the last answer"]]);
       parts.forEach(function (p, n) {
         if (n) keys.appendChild(document.createTextNode(" · "));
         keys.appendChild(kbd(p[0])); keys.appendChild(document.createTextNode(" " + p[1]));
@@ -192,11 +194,12 @@
       editing = null;
       progress.textContent = done + " answered here · " + (items.length - i) + " to go" +
         (data.total > items.length ? " (of " + data.total + ")" : "");
+      undoButton.hidden = !answered.length;
       if (i >= items.length) {
-        box.appendChild(el("p", null, "The queue is empty: every current output has a verdict. More outputs to label come from more " +
-          "cases run: `tierwise run TASK --no-adaptive` runs every candidate on every case (an adaptive run stops each " +
-          "candidate once settled), then reload."));
-        keys.replaceChildren(); return; }
+        box.appendChild(el("p", "empty", "The queue is empty" + (data.short.length ? ": " : ".")));
+        data.short.forEach(function (line) { box.appendChild(el("p", "short", line + ".")); });
+        keyLine([]);
+        return; }
       var it = items[i], card = el("div", "card");
       card.dataset.kind = it.kind;
       card.appendChild(el("h3", null, it.task + " · " + (it.kind === "golden" ? "sampled input " : "case ") + it.case));
@@ -255,7 +258,7 @@
         .then(function (r) {
           return r.json().catch(function () { return {error: "HTTP " + r.status}; }).then(function (t) {
             if (!r.ok) { say(t.error || "HTTP " + r.status, false); return false; }
-            say("saved to " + t.file, true); done += 1; i += 1; show(); return true;
+            say("saved to " + t.file, true); done += 1; answered.push(i); i += 1; show(); return true;
           });
         }, function () { say("the view is not answering (is tierwise view still running?)", false); return false; });
     }
@@ -263,11 +266,27 @@
     function pick(choice) { return send({key: items[i].key, choice: choice}); }
     function golden(expected, isJson) { return send({key: items[i].key, expected: expected, json: !!isJson}); }
     function skip() { i += 1; say("skipped", true); show(); }
+    function undo() {
+      if (!answered.length) { say("nothing answered on this page to undo", false); return; }
+      var last = answered[answered.length - 1];
+      fetch("/api/undo", {method: "POST", headers: {"Content-Type": "application/json"},
+                          body: JSON.stringify({key: items[last].key}), credentials: "same-origin"})
+        .then(function (r) {
+          return r.json().catch(function () { return {error: "HTTP " + r.status}; }).then(function (t) {
+            if (!r.ok) { say(t.error || "HTTP " + r.status, false); return; }
+            answered.pop(); done -= 1; i = last; show();
+            say("undone: a retraction line was appended to " + t.file + "; answer this one again or skip it", true);
+          });
+        }, function () { say("the view is not answering (is tierwise view still running?)", false); });
+    }
+    undoButton.addEventListener("click", undo);
 
     document.addEventListener("keydown", function (e) {
+      var typing = document.activeElement && document.activeElement.tagName === "TEXTAREA";
+      if (e.key === "u" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); undo(); return; }
       if (i >= items.length) return;
       var it = items[i];
-      if (document.activeElement && document.activeElement.tagName === "TEXTAREA") {
+      if (typing) {
         if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); golden(editing.value, document.getElementById("as-json").checked); }
         else if (e.key === "Escape") { document.activeElement.blur(); }
         return;
