@@ -3,9 +3,11 @@ with executable_path (no browser download), against a real uvicorn server on 127
 
 A person opens the printed URL, filters one task to the cases where the candidates disagree,
 labels five sampled inputs by keyboard, confirms three judge verdicts, and the files on disk and
-the decision page show it; model output that is markup stays text; without the token: 403.
-Screenshots of each page at 1400 px go to tmp_path/view-artifacts (the path is printed) and are
-copied to /tmp/view_shots/. Under CI=1 a missing Chromium or Playwright fails the test.
+the decision page show it; a mis-keyed verdict is undone with `u` (a retraction line) and given
+again; model output that is markup stays text; without the token: 403. Each page also opens on
+a phone (390 px wide) and must not be wider than the screen. Screenshots of each page at 1400 px
+(and phone-*.png at 390 px) go to tmp_path/view-artifacts (the path is printed) and are copied to
+/tmp/view_shots/. Under CI=1 a missing Chromium or Playwright fails the test.
 """
 
 from __future__ import annotations
@@ -108,6 +110,11 @@ def _shot(page, folder: Path, name: str) -> Path:
     return path
 
 
+def _png_width(path: Path) -> int:
+    """A PNG's width from its header: a full-page shot is as wide as the page's content."""
+    return int.from_bytes(path.read_bytes()[16:20], "big")
+
+
 def _saved(page, count: int) -> None:
     """Wait for the page to count the answer (a locator wait: the CSP forbids evaluated strings)."""
     from playwright.sync_api import expect
@@ -174,6 +181,15 @@ def test_a_person_filters_labels_and_confirms_by_keyboard(served, tmp_path):
             for n, key in enumerate("pfp", start=1):
                 page.keyboard.press(key)
                 _saved(page, n)
+            # the last one was a slip: undo it by keyboard (the same item comes back) and answer again
+            from playwright.sync_api import expect
+
+            page.keyboard.press("u")
+            expect(page.locator("#message")).to_have_text(re.compile("^undone: a retraction line"), timeout=15000)
+            expect(page.locator("#progress")).to_have_text(re.compile("^2 answered"))
+            _shot(page, art, "5b-label-undone")
+            page.keyboard.press("f")
+            _saved(page, 3)
 
             # the decision page now counts the people's verdicts
             page.goto(f"{base}/")
@@ -185,6 +201,16 @@ def test_a_person_filters_labels_and_confirms_by_keyboard(served, tmp_path):
             response = stranger.new_page().goto(f"{base}/label")
             assert response.status == 403
             stranger.close()
+
+            # a phone: every page fits its width (content scrolls inside its own box, never the page)
+            phone = browser.new_context(viewport={"width": 390, "height": 844})
+            small = phone.new_page()
+            small.goto(url)
+            for name, path in (("phone-decisions", "/"), ("phone-task", "/task/j"), ("phone-label", "/label?task=j"),
+                               ("phone-label-golden", "/label?task=t")):
+                small.goto(base + path)
+                assert _png_width(_shot(small, art, name)) == 390, f"{path} is wider than a 390 px phone"
+            phone.close()
         finally:
             browser.close()
     assert errors == []  # no CSP violation, no script error
@@ -195,10 +221,14 @@ def test_a_person_filters_labels_and_confirms_by_keyboard(served, tmp_path):
     assert added[-1]["expected"] == "typed by a person"
     assert all(c["expected"].startswith("answer ") for c in added[:4])
     labels = [json.loads(x) for x in (root / "golden_sets" / "j.labels.jsonl").read_text().splitlines()]
-    assert [lab["verdict"] for lab in labels[1:]] == ["pass", "fail", "pass"]
+    assert [lab.get("verdict") for lab in labels[1:]] == ["pass", "fail", "pass", None, "fail"]
+    assert labels[4]["retract"] is True and labels[4]["output"] == labels[3]["output"] == labels[5]["output"]
     assert all(lab["by"] == "browser-tester" and lab["output"] for lab in labels[1:])
+    from harness.project import load_project
+
+    assert [lab.verdict for lab in load_project(root).tasks["j"].labels.labels] == [0.0, 1.0, 0.0, 0.0]
     for name in ("1-decisions", "2-task-disagreements", "3-task-judged", "4-label-golden", "5-label-judge",
-                 "6-decisions-after"):
+                 "5b-label-undone", "6-decisions-after"):
         assert (art / f"{name}.png").stat().st_size > 10_000
 
 

@@ -56,7 +56,7 @@ def test_a_queue_shorter_than_the_settle_line_says_why_and_gives_the_command(tmp
     assert int(short.group(1)) <= len(items) and int(short.group(2)) == 12 - 4
     assert "--limit" in short.group(3)
     # the To do column is the page's own item count
-    row = re.search(r"<td class=\"num\">(\d+)</td>", page)
+    row = re.search(r"<td class=\"num\" data-label=\"To do\">(\d+)</td>", page)
     assert row and int(row.group(1)) == len(items)
     # the flag the advice names is the CLI's
     from tests.projfix import tierwise
