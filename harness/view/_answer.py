@@ -200,7 +200,7 @@ def _check_expected(task: Any, expected: Any) -> None:
 def _split(key: str, parts: int) -> list[str]:
     pieces = key.split(":", parts - 1) if isinstance(key, str) else []
     if len(pieces) != parts or pieces[0] not in ("judge", "pair", "golden"):
-        raise NotInQueue(f"{key!r}: not an item key of this page")
+        raise NotInQueue(f"{str(key)[:120]!r}: not an item key of this page")
     return pieces
 
 
