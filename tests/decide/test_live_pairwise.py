@@ -322,3 +322,31 @@ def test_labels_needed_is_where_the_bound_starts_to_clear():
     assert pairwise_bound(t, Misses(need, 0), 0.15, 0.95).shown
     assert not pairwise_bound(t, Misses(need - 1, 0), 0.15, 0.95).shown
     assert pair_labels_needed(_tally(300, 1000), Misses(0, 0), 0.15, 0.95) is None  # the judge's half alone fails
+
+
+def _rewrite_live(project, **changes):
+    """Edit the entry's live block and re-sign its digest, as someone editing the file with Tierwise's code might."""
+    from harness.fingerprint import evidence_digest
+
+    path = Path(project.root) / "registry.evidence.json"
+    doc = json.loads(path.read_text())
+    record = doc["tasks"]["reply"]
+    for key, value in changes.items():
+        target = record["live"]["pairwise"] if key in record["live"]["pairwise"] else record["live"]
+        target[key] = value
+    record["digest"] = evidence_digest(record)
+    path.write_text(json.dumps(doc, indent=2))
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({"upper": 0.05}, "live.upper 0.050 is below judge_upper + miss_upper"),
+    ({"labels": 0, "misses": 0}, "0 human verdicts (0 misses) cannot correct the judge"),
+    ({"losses": 7}, "do not add up to 0 counted against it"),
+])
+def test_the_gate_fails_pairwise_evidence_that_does_not_hold_together(make, changes, why):
+    project = make()
+    shadow(project, [False] * 400)
+    assert tierwise(project.root, "recommend", "--write").exit_code == 0
+    _rewrite_live(project, **changes)
+    gate = tierwise(project.root, "gate")
+    assert gate.exit_code == 1 and why in gate.output, gate.output
