@@ -2,8 +2,9 @@
 pair (the incumbent's answer, the challenger's) not judged yet.
 
 Where it runs. Never on the application's call path: the client only stores the pair (with
-capture on, client/_shadow.py). `tierwise recommend` calls `judge_shadow_pairs` when it reads a
-judged task's live evidence, before decide/_live_pairwise.py bounds it. Each verdict is written as
+capture on, client/_shadow.py). `tierwise recommend` (and `tierwise audit`, which shows the
+recommendation) calls `judge_shadow_pairs` when it reads a judged task's live evidence, before
+decide/_live_pairwise.py bounds it. Each verdict is written as
 soon as it is had (store shadow_verdicts, keyed by the shadow row and the grader's fingerprint,
 fingerprint.live_judge_hash), so a re-read resumes: a pair with a verdict is never judged again,
 and a pair whose judge failed is recorded as failed (it counts against the challenger) and judged

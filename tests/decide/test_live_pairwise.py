@@ -350,3 +350,11 @@ def test_the_gate_fails_pairwise_evidence_that_does_not_hold_together(make, chan
     _rewrite_live(project, **changes)
     gate = tierwise(project.root, "gate")
     assert gate.exit_code == 1 and why in gate.output, gate.output
+
+
+def test_audit_shows_no_agreement_claim_for_a_judged_task(make):
+    project = make()
+    shadow(project, [False] * 50)
+    out = tierwise(project.root, "audit")
+    assert "reply: shadow small: PENDING" in out.output and "has its pairwise grader judge the pairs" in out.output
+    assert "non-inferior on live traffic" not in out.output
