@@ -101,7 +101,15 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     async def every() -> None:
         await asyncio.gather(*(one(r) for r in todo))
 
-    asyncio.run(every())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(every())
+    else:  # called from a running loop (a notebook): judge on a worker thread, as `run` does
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="tierwise-judge") as pool:
+            pool.submit(asyncio.run, every()).result()
     out.calls = judging.calls
     return out
 

@@ -358,3 +358,16 @@ def test_audit_shows_no_agreement_claim_for_a_judged_task(make):
     out = tierwise(project.root, "audit")
     assert "reply: shadow small: PENDING" in out.output and "has its pairwise grader judge the pairs" in out.output
     assert "non-inferior on live traffic" not in out.output
+
+
+def test_recommend_judges_from_inside_a_running_event_loop(make):
+    import asyncio
+
+    project = make()
+    shadow(project, [False, True])
+
+    async def in_a_notebook():
+        return decision(project)
+
+    d = asyncio.run(in_a_notebook())
+    assert any("judged 2 new shadow pairs" in n for n in d.notes)
