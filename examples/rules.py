@@ -9,6 +9,16 @@ a regex or a lookup table is good enough, and when it is not.
     triage-keywords    route_ticket(vars)       ticket_triage:   {"ticket": ...} -> billing/technical/account
     sentiment-lexicon  sentiment_lexicon(vars)  sentiment:       {"review": ...} -> positive/negative
 
+Two of them have a variant that abstains (returns None) when it is unsure, for a cascade that
+lets the rule answer the easy inputs and a model the rest (docs/formats.md, "Cascades"):
+
+    triage-keywords-sure    route_ticket_sure(vars)       None when no team, or no team clearly, wins
+    sentiment-lexicon-sure  sentiment_lexicon_sure(vars)  None unless the lexicon's score is strong
+
+Their margins were set by hand on this repository's golden sets, which the guarantee of a
+certified cascade does not cover (it assumes the policy was fixed before the cases were seen):
+in your own project, set such margins on other data than the golden set that certifies them.
+
 They are deliberately simple: the date rule knows the usual ways of writing a date (written-out
 years included), the keyword router has no idea about context, and the lexicon cannot hear
 sarcasm.
@@ -19,7 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-__all__ = ["extract_date", "route_ticket", "sentiment_lexicon"]
+__all__ = ["extract_date", "route_ticket", "route_ticket_sure", "sentiment_lexicon", "sentiment_lexicon_sure"]
 
 
 def _text(vars: dict, *names: str) -> str:
@@ -217,12 +227,13 @@ _TRIAGE: dict[str, list[tuple[str, float]]] = {
 _TRIAGE_RE = {label: [(re.compile(p, re.I), w) for p, w in rules] for label, rules in _TRIAGE.items()}
 
 
+def _triage_scores(text: str) -> dict[str, float]:
+    return {label: sum(w * len(rx.findall(text)) for rx, w in rules) for label, rules in _TRIAGE_RE.items()}
+
+
 def route_ticket(vars: dict) -> str:
     """billing, technical or account by a weighted keyword table; technical when nothing matches."""
-    text = _text(vars, "ticket", "text")
-    scores = {
-        label: sum(w * len(rx.findall(text)) for rx, w in rules) for label, rules in _TRIAGE_RE.items()
-    }
+    scores = _triage_scores(_text(vars, "ticket", "text"))
     best = max(scores.values())
     if best == 0:
         return "technical"
@@ -230,6 +241,18 @@ def route_ticket(vars: dict) -> str:
         if scores[label] == best:
             return label
     return "technical"  # pragma: no cover
+
+
+TRIAGE_MARGIN = 1.5  # the best team's keyword weight must lead the runner-up's by this much
+
+
+def route_ticket_sure(vars: dict) -> str | None:
+    """route_ticket's answer when the table is clear about it; None (abstain) when no keyword
+    matched or the runner-up team's weight is within TRIAGE_MARGIN of the best's."""
+    scores = sorted(_triage_scores(_text(vars, "ticket", "text")).values(), reverse=True)
+    if scores[0] == 0 or scores[0] - scores[1] < TRIAGE_MARGIN:
+        return None
+    return route_ticket(vars)
 
 
 # --------------------------------------------------------------------------- sentiment
@@ -282,6 +305,12 @@ def _clause_score(clause: str) -> float:
     return score
 
 
+def _sentiment_score(text: str) -> float:
+    parts = _CONTRAST.split(text)
+    return sum(_clause_score(part) * (2 if i == len(parts) - 1 and len(parts) > 1 else 1)
+               for i, part in enumerate(parts))
+
+
 def sentiment_lexicon(vars: dict) -> str:
     """positive or negative from a small word lexicon, idiom phrases and simple negation.
 
@@ -289,9 +318,17 @@ def sentiment_lexicon(vars: dict) -> str:
     clause after a contrast word ("but", "though", ";") counts double, since that is usually
     where the reviewer lands. Ties go to positive.
     """
-    text = _text(vars, "review", "text")
-    parts = _CONTRAST.split(text)
-    score = 0.0
-    for i, part in enumerate(parts):
-        score += _clause_score(part) * (2 if i == len(parts) - 1 and len(parts) > 1 else 1)
+    return "negative" if _sentiment_score(_text(vars, "review", "text")) < 0 else "positive"
+
+
+SENTIMENT_MARGIN = 2.5  # the lexicon answers only when its score is at least this far from neutral
+
+
+def sentiment_lexicon_sure(vars: dict) -> str | None:
+    """sentiment_lexicon's answer when its score is at least SENTIMENT_MARGIN from neutral (several
+    cue words agree); None (abstain) otherwise: sarcasm, contrast and plain statements are left to
+    a model."""
+    score = _sentiment_score(_text(vars, "review", "text"))
+    if abs(score) < SENTIMENT_MARGIN:
+        return None
     return "negative" if score < 0 else "positive"

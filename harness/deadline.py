@@ -45,15 +45,15 @@ class _Worker:
 
     def _loop(self) -> None:
         while True:
-            fn, loop, future = self.jobs.get()
+            fn, deliver = self.jobs.get()
             try:
                 outcome: tuple[bool, Any] = (True, fn())
-            except Exception as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
                 outcome = (False, exc)
             except BaseException as exc:  # noqa: BLE001 - SystemExit in user code must not end the run
                 outcome = (False, UserExit(exc))
-            _deliver(loop, future, outcome)
-            del fn, outcome
+            deliver(outcome)
+            del fn, deliver, outcome
             if self.abandoned:
                 return
             with _LOCK:
@@ -83,11 +83,8 @@ async def run_with_deadline(fn: Callable[[], Any], timeout_s: float) -> Any:
     DeadlineExceeded after timeout_s seconds, when the thread is abandoned."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-    with _LOCK:
-        worker = _IDLE.pop() if _IDLE else None
-    if worker is None:
-        worker = _Worker()
-    worker.jobs.put((fn, loop, future))
+    worker = _worker()
+    worker.jobs.put((fn, lambda outcome: _deliver(loop, future, outcome)))
     try:
         return await asyncio.wait_for(future, timeout_s)
     except asyncio.TimeoutError:
@@ -96,3 +93,30 @@ async def run_with_deadline(fn: Callable[[], Any], timeout_s: float) -> Any:
     except asyncio.CancelledError:
         worker.abandoned = True  # interrupted: the thread may still be busy; never reuse it
         raise
+
+
+def call_with_deadline(fn: Callable[[], Any], timeout_s: float) -> Any:
+    """run_with_deadline for a caller without an event loop (the evaluation replaying a cascade's
+    verifier on stored answers): the same worker, outcomes and abandonment."""
+    done = threading.Event()
+    box: list[tuple[bool, Any]] = []
+
+    def deliver(outcome: tuple[bool, Any]) -> None:
+        box.append(outcome)
+        done.set()
+
+    worker = _worker()
+    worker.jobs.put((fn, deliver))
+    if not done.wait(timeout_s):
+        worker.abandoned = True
+        raise DeadlineExceeded(f"timed out after {timeout_s:g} s")
+    ok, value = box[0]
+    if ok:
+        return value
+    raise value
+
+
+def _worker() -> _Worker:
+    with _LOCK:
+        worker = _IDLE.pop() if _IDLE else None
+    return worker if worker is not None else _Worker()

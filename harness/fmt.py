@@ -94,3 +94,8 @@ def pct(value: float | None, digits: int = 1, missing_mark: str = "–", signed:
 def level(value: float, places: int = 6) -> str:
     """A confidence level with the digits it has, up to `places` decimals of a percent (95%, 97.5%)."""
     return f"{round(value * 100, places):g}%"
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 cascade", "3 cascades": a count with its noun (regular plurals only)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -40,6 +40,13 @@ def last_user_text(body: dict) -> str:
     return ""
 
 
+def catalog_entry(server: "FakeOpenAI", name: str, **options: Any) -> dict:
+    """A tierwise.yaml model entry calling `openai/<name>` on this server, priced $1 in / $2 out per
+    Mtok; `options` beside it (api_key_env or api_key, call options)."""
+    return {"litellm": f"openai/{name}", "api_base": server.base_url,
+            "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}, **options}
+
+
 def echo_first_word(body: dict) -> str:
     """Default responder: the first word of the last user message."""
     words = last_user_text(body).split()

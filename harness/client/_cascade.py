@@ -10,7 +10,9 @@ The signals are those registry.yaml writes (docs/formats.md, registry/_cascade.p
 - `{agreement: m, of: k}`: the stage is called k times at once and passes on unless m answers agree
   (compared as the contract reads them: the label, the JSON value, else the text); the answer is
   the agreeing one, and the k calls are one attempt whose cost and tokens are their sum;
-- `{check: "python:module:fn"}`: `fn(vars, output)` returned False or raised.
+- `{check: "python:module:fn"}`: `fn(vars, output)` returned False or None, raised, or did not return
+  within grade_timeout_s (tierwise.yaml): it runs in an abandonable worker with that deadline, as a
+  custom grader does (harness/deadline.py), so a verifier that hangs costs one deferral, not the call.
 
 A stage whose call fails also passes the call on (and rests, as any model does after a provider
 failure; a resting stage is passed over without a call). So does a stage that abstains or breaks
@@ -25,9 +27,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..deadline import DeadlineExceeded, run_with_deadline
 from ..errors import RegistryError
 from ..models import ABSTAINED, PROBABILITIES
-from ..project import import_check
+from ..project import GRADE_TIMEOUT_S, import_check
 
 if TYPE_CHECKING:
     from ._route import Hop
@@ -43,6 +46,7 @@ class Rule:
     samples: int = 1
     check: Callable[[dict[str, Any], str], Any] | None = None
     path: str = ""
+    timeout_s: float = GRADE_TIMEOUT_S  # the check's deadline: the project's grade_timeout_s
 
 
 @dataclass
@@ -62,11 +66,13 @@ class Deferral:
     reason: str
 
 
-def stages_of(entry: dict[str, Any], hops: list["Hop"], where: str) -> list[Stage]:
-    """The entry's stages (its first hops), each with its signals; `where` names the entry in errors."""
+def stages_of(entry: dict[str, Any], hops: list["Hop"], where: str, check_timeout_s: float) -> list[Stage]:
+    """The entry's stages (its first hops), each with its signals; `where` names the entry in errors;
+    a `check` verifier is abandoned after `check_timeout_s` seconds."""
     out = []
     for i, (written, hop) in enumerate(zip(entry["cascade"], hops)):
-        rules = [_rule(signal, f"{where}.cascade[{i}].defer[{j}]") for j, signal in enumerate(written.get("defer") or [])]
+        rules = [_rule(signal, f"{where}.cascade[{i}].defer[{j}]", check_timeout_s)
+                 for j, signal in enumerate(written.get("defer") or [])]
         if any(r.kind == "confidence" for r in rules) and not hop.extra.get("logprobs"):
             # A stage that defers on the probability of its answer asks for it, as its evaluation
             # did (models/_contract.py asks wherever the task's spec names the cascade).
@@ -75,7 +81,7 @@ def stages_of(entry: dict[str, Any], hops: list["Hop"], where: str) -> list[Stag
     return out
 
 
-def _rule(signal: Any, where: str) -> Rule:
+def _rule(signal: Any, where: str, check_timeout_s: float) -> Rule:
     if isinstance(signal, str):
         return Rule(signal)
     if "confidence" in signal:
@@ -83,7 +89,7 @@ def _rule(signal: Any, where: str) -> Rule:
     if "agreement" in signal:
         return Rule("agreement", agree=int(signal["agreement"]), samples=int(signal["of"]))
     path = signal["check"]
-    return Rule("check", check=load_check(path, where), path=path)
+    return Rule("check", check=load_check(path, where), path=path, timeout_s=check_timeout_s)
 
 
 def load_check(path: str, where: str) -> Callable[[dict[str, Any], str], Any]:
@@ -94,8 +100,8 @@ def load_check(path: str, where: str) -> Callable[[dict[str, Any], str], Any]:
         raise RegistryError(f"{where}.check: {exc}") from None
 
 
-def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, Any], check: Any = None
-          ) -> tuple[Any, Any, Deferral | None]:
+async def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, Any], check: Any = None
+                ) -> tuple[Any, Any, Deferral | None]:
     """(the answer's CallResult, its contract verdict, why the stage passes the call on or None)."""
     ok = [r for r in results if r.error is None]
     if not ok:
@@ -123,8 +129,11 @@ def judge(stage: Stage, results: list[Any], contract: Any, variables: dict[str, 
                 return answer, verdict, Deferral("confidence", f"confidence {answer.confidence:.4g} < "
                                                                f"{rule.threshold:g}")
         if rule.kind == "check":
+            verifier, output = rule.check, answer.output or ""
             try:
-                passed = rule.check(dict(variables), answer.output or "")
+                passed = await run_with_deadline(lambda: verifier(dict(variables), output), rule.timeout_s)
+            except DeadlineExceeded as exc:
+                return answer, verdict, Deferral("check", f"{rule.path} {exc} (grade_timeout_s in tierwise.yaml)")
             except Exception as exc:  # noqa: BLE001 - a crashing verifier is a failed check, with its reason
                 return answer, verdict, Deferral("check", f"{rule.path} raised {type(exc).__name__}: {str(exc)[:160]}")
             if passed is False or passed is None:

@@ -191,7 +191,7 @@ class Client:
             failed = next((r for r in results if r.error is not None), None)
             if failed is not None:
                 self.cooldowns.fail(hop.name, failed.error_type)
-            answer, verdict, deferral = judge(stage, results, route.contract, values, check)
+            answer, verdict, deferral = await judge(stage, results, route.contract, values, check)
             attempt = self._attempt(hop, kind, answer)
             if len(results) > 1:  # k samples are one attempt: their cost and tokens added up
                 parts = [self._attempt(hop, kind, r) for r in results]

@@ -75,7 +75,8 @@ def build_routes(project: "Project", registry: dict[str, dict[str, Any]], timeou
             if timeout_s is not None:
                 cand.timeout_s = timeout_s
             hops.append(Hop(name, target, cand, params, constraint(task, cand)))
-        stages = stages_of(entry, hops, f"{project.config.registry}: tasks.{task_name}") if "cascade" in entry else []
+        stages = stages_of(entry, hops, f"{project.config.registry}: tasks.{task_name}",
+                           project.config.grade_timeout_s) if "cascade" in entry else []
         routes[task_name] = Route(task, hops, Contract(task, checks.get(task_name)), entry, stages)
     return routes
 

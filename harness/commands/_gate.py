@@ -75,7 +75,7 @@ def gate(project: Project, base: str | None = None, rerun: bool = False, store: 
         elif "cascade" in entry:
             verdict = check_cascade(project, name, entry, evidence, evidence_problem)
             if verdict.status == PASS:
-                verdict = _cascade_noninferiority(project, name, entry, evidence, before.get(name)) or verdict
+                verdict = check_noninferiority(project, name, entry, evidence, before.get(name)) or verdict
         else:
             verdict = check_entry(project, name, entry, evidence, evidence_problem)
             if verdict.status == PASS:
@@ -175,32 +175,3 @@ def _judge_fresh(project: Project, decision: Any, entry: dict[str, Any], names: 
     return TaskGate(name, PASS, text, rerun=True)
 
 
-def _cascade_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: Any,
-                            old: dict[str, Any] | None) -> TaskGate | None:
-    """When the spec sets max_regression: a cascade that replaced a model (at --base, else the one
-    its evidence names) must carry a shown non-inferiority test against it; a FAIL verdict, or None."""
-    task = project.tasks[name]
-    margin = task.spec.max_regression
-    if margin is None:
-        return None
-    record = evidence.record(name)
-    ni = record.noninferiority
-    if old is not None and old == entry:
-        return None
-    replaced = (old or {}).get("model") or (ni.incumbent if ni else None)
-    if old is not None and "cascade" in old:
-        if entry_cascade(task, old) == record.cascade.name:
-            return None  # the same cascade, its threshold or fallbacks updated
-        return TaskGate(name, FAIL, f"{record.cascade.name} replaces another cascade, and a change between "
-                                    f"cascades is not tested for non-inferiority (max_regression {margin:g} in "
-                                    f"{task.path})", f"keep the cascade at {project.config.registry}'s base")
-    if replaced is None:
-        return None
-    fix = f"run {replaced} on the same cases and `tierwise recommend {name} --write`; or keep {replaced}"
-    if ni is None or ni.incumbent != replaced:
-        return TaskGate(name, FAIL, f"cascade {record.cascade.name} replaces {replaced} but its evidence holds no "
-                                    f"non-inferiority test against it (max_regression {margin:g} in {task.path})", fix)
-    if not ni.shown or ni.margin > margin:
-        return TaskGate(name, FAIL, f"cascade {record.cascade.name} is not shown non-inferior to {ni.incumbent_model} "
-                                    f"by {margin:g} (lower bound {ni.lower:+.3f} on {ni.n} shared cases)", fix)
-    return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import fmt
-from ..models import describe_structured, provider_for, resolve_candidates, wall_priced
+from ..models import Candidate, describe_structured, provider_for, resolve_candidates, wall_priced
 from ..project import Project, init_project, load_catalog
 
 
@@ -32,10 +32,10 @@ def catalog_rows(project: Project) -> list[dict]:
     for name, cand in cands.items():
         price = cand.entry.price
         if price and (price.input_per_mtok is not None or price.output_per_mtok is not None):
-            text = (f"{fmt.price(price.input_per_mtok or 0)} in / {fmt.price(price.output_per_mtok or 0)} out "
-                    f"per Mtok (set)")
+            token_price = _per_mtok(price.input_per_mtok or 0, price.output_per_mtok or 0, "set")
         else:
-            text = provider_for(cand.kind).list_price(cand)  # LiteLLM's map for litellm:, "free" for a rule
+            token_price = _listed(cand)  # None: no list price; "": the provider charges nothing
+        text = token_price or ("unpriced: add price: to tierwise.yaml" if token_price is None else "free")
         extras = []
         if price and price.per_call:
             extras.append(f"{fmt.price(price.per_call)}/call")
@@ -48,11 +48,25 @@ def catalog_rows(project: Project) -> list[dict]:
                 extras[-1] += (" on wall time, which moves with the server's load: state price.output_tokens_per_s"
                                " and prompt_tokens_per_s for a price that holds still")
         if extras:  # a per_call or per_hour price prices a model LiteLLM's map does not know
-            text = " + ".join(([text] if text != "free" and not text.startswith("unpriced") else []) + extras)
+            text = " + ".join(([token_price] if token_price else []) + extras)
         rows.append({"model": name, "kind": cand.kind, "target": cand.entry.ref, "price": text,
                      "available": cand.available, "status": cand.status, "why": cand.skip_reason or cand.note,
                      "constraints": describe_structured(cand)})
     return rows
+
+
+def _listed(cand: Candidate) -> str | None:
+    """The provider's list price as `tierwise models` states it; "" when the provider charges
+    nothing itself (a python: rule, a local: model); None when it lists no price for the model."""
+    provider = provider_for(cand.kind)
+    prices = provider.list_price(cand)
+    if prices is None:
+        return None
+    return _per_mtok(*prices, provider.price_list) if provider.price_list else ""
+
+
+def _per_mtok(per_in: float, per_out: float, source: str) -> str:
+    return f"{fmt.price(per_in)} in / {fmt.price(per_out)} out per Mtok ({source})"
 
 
 def catalog_table(project_dir: str | Path) -> str:

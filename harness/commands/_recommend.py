@@ -55,12 +55,14 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
     # Calls a month measured by the usage ledger replace the hand-written volumes: where present.
     volumes = {**project.config.volumes, **({} if Store.missing(url) else measured_volumes(project, store))}
     decisions = []
+    run_versions = {r["id"]: r.get("price_map_version") for r in runs}
     for task in selected:
         rows = frame[frame["task"] == task.name] if len(frame) else frame
         evaluated = set(rows["model"]) if len(rows) else set()
         stale = frozenset(m for t, m in stored if t == task.name and m not in evaluated)
         decision = decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
-                          adaptive=settings[task.name][0], stale=stale)
+                          adaptive=settings[task.name][0], stale=stale,
+                          check_timeout_s=project.config.grade_timeout_s, run_versions=run_versions)
         promote(task, decision, [r for r in shadow if r["task"] == task.name], verdicts.get(task.name),
                 task_judged(task, rows) if task.name in verdicts else None)
         if task.name in judgings:

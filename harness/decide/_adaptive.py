@@ -2,7 +2,7 @@
 order, and the replay of the stopping rule (_sequential.py) from stored results.
 
 A run records, per adaptive task, the candidates it ran in ladder order (cheapest first) and the
-size of the family (every candidate of the task, Holm's K), in the run's info. The runner and the
+size of the family (every candidate and cascade of the task, listed or suggested: Holm's K), in the run's info. The runner and the
 recommender both replay `adaptive_state` from the stored scores with those settings, so what to
 run next and which candidate stopped where are pure functions of the store: an interrupted run
 resumes where it stopped, and `recommend` shows the same stops the run printed.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..project import Task
+from ..project import GRADE_TIMEOUT_S, Task
 
 from ._sequential import (
     TRUNCATION,
@@ -151,4 +151,19 @@ def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings
                   ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For the runner: each candidate's line so far, and the case ids each runs next."""
     state, data = replay(task, frame, settings)
-    return {name: stop.text for name, stop in state.stops.items()}, next_cases(task, state, data)
+    lines = {name: stop.text for name, stop in state.stops.items()}
+    wanted = next_cases(task, state, data)
+    if task.spec.cascades:
+        # A cascade's stages run every case the cascade reaches, whatever the rule says of each
+        # stage alone (its stops above are untouched: extra cases past a stop are not used).
+        from ._cascade_data import cascade_needs
+
+        groups = {m: frame[frame["model"] == m] for m in task.spec.candidates} if len(frame) else {}
+        for label, needs in cascade_needs(task, groups, GRADE_TIMEOUT_S).items():
+            count = sum(len(c) for c in needs.values())
+            lines[label] = (f"cascade: {count} stage result{'s' if count != 1 else ''} to go "
+                            f"({', '.join(f'{m} {len(c)}' for m, c in needs.items())})")
+            for model, cases in needs.items():
+                have = set(wanted.get(model, ()))
+                wanted.setdefault(model, []).extend(c for c in cases if c not in have)
+    return lines, wanted

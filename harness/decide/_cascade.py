@@ -28,6 +28,9 @@ one. A single candidate is a chain of one. With alpha = 1 - confidence and A the
             next grid point, or leaves the active set if that was its last).
 
 A cascade's chosen lambda-hat is its last rejected grid point (the least deferring certified).
+A policy of the family that is not tested (a cascade that cannot be decided, a suggested cascade
+not tried: _cascade_data.py) is a chain of one with p-value 1: it stays active, so it counts in
+every level, and never qualifies.
 This is Learn-then-Test's fixed-sequence testing down each grid (Angelopoulos, Bates, Candès,
 Jordan, Lei 2021, "Learn then Test: calibrating predictive algorithms to achieve risk control",
 arXiv:2110.01052, section on fixed-sequence testing) combined across chains by the
@@ -76,8 +79,8 @@ Limits: the grid is one threshold shared by every `confidence` stage of a cascad
 has no probability for is deferred at every lambda. The per-stage deferral rates are shown with
 two-sided Clopper-Pearson intervals at the task's confidence, computed at the chosen lambda-hat on
 the same cases that chose it (descriptive, not a selection-adjusted interval). A cascade is
-evaluated on the cases every stage has a result for; after an adaptive run that stopped a stage
-early that is a data-dependent set, and the guarantee above assumes a fixed one.
+evaluated on every golden case (an adaptive run runs its stages wherever the cascade can reach,
+_cascade_data.cascade_needs), so its case set is fixed, as the guarantee assumes.
 
 Pure functions over numbers; bad arguments raise ValueError (programming errors, not user input).
 """
@@ -316,6 +319,11 @@ class PolicySelection:
     singles: list
     cascades: list[CascadeVerdict]
     skipped: dict[str, str] = field(default_factory=dict)  # cascades that could not be decided, and why
+    # Policies of the family that were not tested (a cascade not decidable, a suggested cascade not
+    # tried): each a chain whose p-value is 1, counted in every level and never qualified.
+    untested: tuple[str, ...] = ()
+    tried: tuple[str, ...] = ()  # the suggested cascades that were tested (`cascades: suggest`)
+    notes: list[str] = field(default_factory=list)  # what the replay met on the way (a verifier that timed out)
 
     def cascade_rows(self) -> list[dict]:
         """Each cascade's verdict as plain data (the decision's `cascades`, --json, the report)."""
@@ -335,7 +343,7 @@ class PolicySelection:
 
     @property
     def family_size(self) -> int:
-        return len(self.singles) + len(self.cascades)
+        return len(self.singles) + len(self.cascades) + len(self.untested)
 
     @property
     def verdicts(self) -> list:
@@ -345,14 +353,22 @@ class PolicySelection:
     def describe(self) -> str:
         """One line for `recommend` and the report: which procedure decided, and its promise."""
         alpha = f"{round((1 - self.confidence) * 100, 6):g}%"
+        from ..fmt import plural
+
         return (f"Holm step-down with each cascade's threshold tested down its grid (Learn-then-Test) over "
-                f"{self.family_size} policies ({len(self.singles)} models, {len(self.cascades)} cascades): the chance "
+                f"{self.family_size} policies ({plural(len(self.singles), 'model')}, "
+                f"{plural(len(self.cascades) + len(self.untested), 'cascade')}"
+                f"{f', {len(self.untested)} untested' if self.untested else ''}): the chance "
                 f"that any policy below {self.threshold:g} qualifies is at most {alpha}")
 
 
 def select_policies(singles: Sequence[Candidate], cascades: Sequence[Cascade], threshold: float,
-                    confidence: float, procedure: str = "graph") -> PolicySelection:
+                    confidence: float, procedure: str = "graph", untested: Sequence[str] = ()) -> PolicySelection:
     """Decide single candidates and cascades together; every qualifying policy is certified.
+
+    `untested`: names of policies in the family that are not tested here; each is a chain whose
+    p-value is 1, so it stays active and counts in every level (the family never shrinks by
+    leaving a policy out), and never qualifies.
 
     `procedure`: "graph" (the module's procedure: FWER <= 1 - confidence), or, for the benchmark's
     comparison, "holm_all" (every grid point its own Holm member; valid, less powerful) and
@@ -362,14 +378,14 @@ def select_policies(singles: Sequence[Candidate], cascades: Sequence[Cascade], t
 
     if procedure not in PROCEDURES:
         raise ValueError(f"procedure must be one of {', '.join(PROCEDURES)}, got {procedure!r}")
-    names = [c.name for c in singles] + [c.name for c in cascades]
+    names = [c.name for c in singles] + [c.name for c in cascades] + list(untested)
     if len(set(names)) != len(names):
         raise ValueError("policy names must be unique")
     alpha = 1 - confidence
     ev = [_Evidence(c, threshold) for c in singles]
     runs = [[(t, replay(c, t)) for t in c.points] for c in cascades]
     tests = [[_p_and_lower(r.scores, threshold) for _, r in run] for run in runs]
-    chains = [[e.p] for e in ev] + [[p for p, _, _ in t] for t in tests]
+    chains = [[e.p] for e in ev] + [[p for p, _, _ in t] for t in tests] + [[1.0] for _ in untested]
     levels, rejected = _levels(chains, alpha, procedure)
     shown_default = alpha / max(1, len(chains))  # the level a candidate never reached is shown at
     single_verdicts = []
@@ -382,7 +398,7 @@ def select_policies(singles: Sequence[Candidate], cascades: Sequence[Cascade], t
     k = len(singles)
     verdicts = [_cascade_verdict(c, run, t, lev, rej, threshold, confidence, shown_default)
                 for c, run, t, lev, rej in zip(cascades, runs, tests, levels[k:], rejected[k:])]
-    return PolicySelection(procedure, threshold, confidence, single_verdicts, verdicts)
+    return PolicySelection(procedure, threshold, confidence, single_verdicts, verdicts, untested=tuple(untested))
 
 
 def _levels(chains: list[list[float]], alpha: float, procedure: str):

@@ -34,7 +34,7 @@ class CandidateResult:
     completion_tokens_max: float = math.nan
     length_rate: float = math.nan
     run_ids: list[str] = field(default_factory=list)
-    price_map_version: str = ""
+    price_map_version: str = ""    # the LiteLLM price map its costs came from (newest_price_map of its runs)
     spec_hash: str = ""
     qualifies: bool = False
     why_not: str = ""
@@ -85,6 +85,9 @@ class Decision:
     judge_agreement: dict[str, Any] | None = None  # the judge against human verdicts (see _judged.py)
     cascades: list[dict[str, Any]] = field(default_factory=list)  # each cascade's verdict (_cascade.py)
     cascade: dict[str, Any] | None = None  # the recommended cascade's verdict (one of `cascades`), else None
+    # `cascades: suggest`: how many cascades the ladder suggests (all in the family) and the names of
+    # those tried (decide/_cascade_data.py); None when the spec does not ask for suggestions
+    suggested_cascades: dict[str, Any] | None = None
     claim: str = ""              # what backs the entry: "offline bound" or "live non-inferiority" (_promote.py)
     live: dict[str, Any] | None = None  # the live evidence behind a "live non-inferiority" claim
 
@@ -146,6 +149,12 @@ def suggested_max_tokens(r: CandidateResult) -> int | None:
     if math.isnan(r.completion_tokens_max) or r.completion_tokens_max <= 0:
         return None
     return int(math.ceil(r.completion_tokens_max * 1.5 / 8.0) * 8)
+
+
+def newest_price_map(run_ids: list[str], run_versions: dict[str, Any]) -> str:
+    """The price map a set of results was costed with: the newest among their runs' recorded
+    `price_map_version` (runs/store); "" when none is recorded."""
+    return sorted({run_versions.get(r) or "" for r in run_ids})[-1] if run_ids else ""
 
 
 def _clean(value: Any) -> Any:

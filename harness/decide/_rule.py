@@ -20,11 +20,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..models import Candidate
-from ..project import Task
+from ..project import GRADE_TIMEOUT_S, Task
 from ..util import below
 from . import _cascade_policy as cascade_policy
 from ._cost import cost_order_key, spread_of, tie_note
-from ._decision import CandidateResult, Decision, entry_label, registry_entry
+from ._decision import CandidateResult, Decision, entry_label, newest_price_map, registry_entry
 from ._figures import figures
 from ._noninferiority import compare
 from ._qualify import qualification
@@ -64,11 +64,12 @@ def projected_monthly(decisions: list[Decision]) -> tuple[float, float, int] | N
 
 def candidate_results(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame,
                       used: dict[str, set[str]] | None = None, groups: dict[str, pd.DataFrame] | None = None,
-                      stale: frozenset[str] = frozenset(), judged: TaskJudged | None = None) -> list[CandidateResult]:
+                      stale: frozenset[str] = frozenset(), run_versions: dict[str, Any] | None = None
+                      ) -> list[CandidateResult]:
     """Per-candidate figures from the task's current results (a DataFrame slice); the quality
     verdicts are filled in by `decide`. `used`: an adaptive run's cases per candidate (only those
-    count); `stale`: the models with stored results that no longer match the spec; `judged`: a
-    judged task's human verdicts (decide/_judged.py), kept for the bounds `decide` corrects."""
+    count); `stale`: the models with stored results that no longer match the spec; `run_versions`:
+    each run's recorded price_map_version, by run id."""
     out = []
     total = len(task.golden)
     for name in task.spec.candidates:
@@ -91,6 +92,7 @@ def candidate_results(task: Task, cands: dict[str, Candidate], frame: pd.DataFra
                         "length_rate", "run_ids", "first_error", "eval_cost_per_call", "judge_errors"):
                 setattr(res, key, f[key])
             res.cost_spread = spread_of(rows, cand.compute_priced)
+            res.price_map_version = newest_price_map(res.run_ids, run_versions or {})
         res.stale = not len(rows) and name in stale
         out.append(res)
     return out
@@ -113,10 +115,11 @@ def consistency(rows: pd.DataFrame) -> dict[str, int]:
 
 
 def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, state: AdaptiveState | None = None,
-             data: dict[str, np.ndarray] | None = None, groups: dict[str, pd.DataFrame] | None = None
-             ) -> Selection | PolicySelection | None:
+             data: dict[str, np.ndarray] | None = None, groups: dict[str, pd.DataFrame] | None = None,
+             check_timeout_s: float = GRADE_TIMEOUT_S) -> Selection | PolicySelection | None:
     """Decide every candidate's quality together (Holm); fills p-values, bounds and why_not.
-    `groups`: the frame's rows by model, when the caller has them already."""
+    `groups`: the frame's rows by model, when the caller has them already; `check_timeout_s`: the
+    deadline of a cascade's verifier on each stored answer."""
     from ._selection import Candidate as Evidence
     from ._selection import select
 
@@ -127,6 +130,19 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
         from ._sequential import final_selection
 
         selection = final_selection(state, {n: float(i) for i, n in enumerate(state.stops)})
+        if spec.cascades:  # the same anytime-valid p-values, in one family with the cascades
+            from ._cascade_data import decide_with_cascades
+
+            if groups is None:
+                groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
+            # the run's placeholders for unrun members make room for the cascades too
+            # (family_size counts them); the cascades are their own chains here, so keep only as
+            # many placeholders as the family has beyond the ones present
+            real = [v for v in selection.verdicts if v.name in state.stops]
+            unrun = [v for v in selection.verdicts if v.name not in state.stops]
+            spare = max(0, state.plan.family_size - len(real) - len(spec.cascades))
+            singles = [Evidence(v.name, v.cost, p_value=v.p_value, n=v.n, mean=v.mean) for v in real + unrun[:spare]]
+            selection = decide_with_cascades(task, singles, groups, check_timeout_s)
         plan = state.plan
         for v in selection.verdicts:
             r = by_model.get(v.name)
@@ -158,7 +174,7 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
     if spec.cascades:  # cascades join the family (decide/_cascade.py); without them, Holm as before
         from ._cascade_data import decide_with_cascades
 
-        selection = decide_with_cascades(task, evidence, groups)
+        selection = decide_with_cascades(task, evidence, groups, check_timeout_s)
     else:
         selection = select(evidence, spec.threshold, spec.confidence, procedure="holm")
     for v in selection.verdicts:
@@ -261,15 +277,18 @@ def pick(results: list[CandidateResult], first: CandidateResult | None = None
 
 def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current: dict[str, Any] | None,
            volume: float | None = None, adaptive: AdaptiveSettings | None = None,
-           stale: frozenset[str] = frozenset()) -> Decision:
+           stale: frozenset[str] = frozenset(), check_timeout_s: float = GRADE_TIMEOUT_S,
+           run_versions: dict[str, Any] | None = None) -> Decision:
     """Apply the decision rule to one task. `adaptive`: the AdaptiveSettings of the task's
     adaptive run, when its verdicts (valid under optional stopping) are to decide; `stale`: models
-    with results only under an old spec."""
+    with results only under an old spec; `check_timeout_s`: a cascade verifier's deadline per answer
+    (the project's grade_timeout_s); `run_versions`: each run's price_map_version, by run id."""
     state = data = used = None
-    if adaptive is not None and adaptive.family_size < len(task.spec.candidates):
-        # a run recorded over fewer candidates than the spec names is decided over the spec's
-        # list all the same (its p-values stay valid; Holm over more is only stricter)
-        adaptive = replace(adaptive, family_size=len(task.spec.candidates))
+    if adaptive is not None and adaptive.family_size < task.spec.family_size:
+        # a run recorded over fewer policies than the spec names (candidates and cascades, listed
+        # or suggested) is decided over the spec's family all the same (its p-values stay valid;
+        # Holm over more is only stricter); never over fewer than the run stopped with
+        adaptive = replace(adaptive, family_size=task.spec.family_size)
     if adaptive is not None and len(frame):
         from ._adaptive import case_sequence, replay
 
@@ -280,8 +299,8 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     from ._judged import task_judged
 
     judged = task_judged(task, frame)
-    results = candidate_results(task, cands, frame, used, groups, stale, judged)
-    selection = _quality(task, results, frame, state, data, groups)
+    results = candidate_results(task, cands, frame, used, groups, stale, run_versions)
+    selection = _quality(task, results, frame, state, data, groups, check_timeout_s)
     _correct_for_the_judge(task, results, judged)
     agreement = judged.agreement.to_dict() if judged is not None and judged.agreement is not None else None
     for r in results:
@@ -304,10 +323,17 @@ def decide(task: Task, cands: dict[str, Candidate], frame: pd.DataFrame, current
     decision.procedure = selection.describe() if selection is not None else ""
     decision.family = list(task.spec.candidates) + [c.label for c in task.spec.cascades]
     decision.cascades = selection.cascade_rows() if selection is not None else []
+    if task.spec.suggested_cascades:
+        decision.suggested_cascades = {"suggested": len(task.spec.suggested_cascades),
+                                       "tried": list(getattr(selection, "tried", ()))}
+    from ._cascade import PolicySelection
+
+    if isinstance(selection, PolicySelection):  # a cascade verifier that timed out, say
+        decision.notes += selection.notes
     cascade_policy.note_current(task, decision)
     if state is not None and selection is not None:
         decision.procedure += "; adaptive run: p-values valid under its stopping rule (anytime-valid)"
-    family = selection.family_size if selection is not None else len(task.spec.candidates)
+    family = selection.family_size if selection is not None else task.spec.family_size
     decision.sample_size_note = sample_size_note(len(task.golden), task.spec.threshold, task.spec.confidence, family)
     if current_res is not None and current_res.cost_per_call is not None:
         decision.cost_per_1k_current = current_res.cost_per_call * 1000

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import MissingDependency, TierwiseError
+from ..errors import ConfigError, MissingDependency, TierwiseError
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -163,11 +163,22 @@ class LocalModels:
 def resident_budget(meminfo: Path = Path("/proc/meminfo")) -> int:
     """Bytes of weights the in-process engine keeps loaded at once: half the memory available
     now (the four ladder models and the judge need about 3 GB), or one model where it is unknown.
-    TIERWISE_RESIDENT_MB sets it."""
+    TIERWISE_RESIDENT_MB sets it (megabytes, a whole number; 0 keeps one model at a time)."""
     import os
 
-    if os.environ.get("TIERWISE_RESIDENT_MB", "").isdigit():
-        return int(os.environ["TIERWISE_RESIDENT_MB"]) * 2**20
+    setting = os.environ.get("TIERWISE_RESIDENT_MB", "").strip()
+    if setting:
+        try:
+            megabytes = int(setting)
+        except ValueError:
+            megabytes = -1
+        if megabytes < 0:
+            # Read when a run starts its local models, before any is loaded: refused like any
+            # other bad configuration, not ignored (a typo silently fell back to the default).
+            raise ConfigError(f"environment variable TIERWISE_RESIDENT_MB={setting!r} is not a whole number of "
+                              f"megabytes >= 0; fix: set it to e.g. 2048 (0 keeps one model loaded at a time), "
+                              f"or unset it to use half the available memory")
+        return megabytes * 2**20
     try:
         for line in meminfo.read_text().splitlines():
             if line.startswith("MemAvailable:"):

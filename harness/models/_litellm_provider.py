@@ -32,6 +32,7 @@ class LiteLLM(Provider):
     takes_structured = True
     pooled = True
     bare_targets = True  # registry.yaml holds the LiteLLM model string itself
+    price_list = "LiteLLM"
 
     def check(self, entry: "ModelEntry") -> None:
         api_key = (entry.model_extra or {}).get("api_key")
@@ -58,15 +59,11 @@ class LiteLLM(Provider):
 
         return litellm_cost(cand.litellm_model or "", prompt_tokens, completion_tokens)
 
-    def list_price(self, cand: "Candidate") -> str:
-        from ._pricing import is_priced, litellm_prices
+    def list_price(self, cand: "Candidate") -> tuple[float, float] | None:
+        from ._pricing import listed_prices
 
-        if not is_priced(cand.litellm_model or ""):
-            return "unpriced: add price: to tierwise.yaml"
-        per_in, per_out = litellm_prices(cand.litellm_model or "")
-        from .. import fmt
-
-        return f"{fmt.price(per_in * 1e6)} in / {fmt.price(per_out * 1e6)} out per Mtok (LiteLLM)"
+        prices = listed_prices(cand.litellm_model or "")
+        return None if prices is None else (prices[0] * 1e6, prices[1] * 1e6)
 
     def prompt_tokens(self, cand: "Candidate", messages: list[dict[str, str]]) -> int:
         """Counted with the model's tokenizer, else LiteLLM's default one."""

@@ -124,6 +124,17 @@ def is_priced(model: str) -> bool:
         return False
 
 
+def listed_prices(model: str) -> tuple[float, float] | None:
+    """(input, output) dollars per token LiteLLM's map lists for the model; None when it lists
+    none. Read from the map as data (no `import litellm`) wherever it resolves the model plainly;
+    only a model string it cannot resolve (models/_price_map.py) is asked of LiteLLM, as a call's
+    cost is (litellm_cost), so `tierwise models` and a run never disagree on a price."""
+    prices = token_prices(model)
+    if prices is not None:
+        return prices
+    return litellm_prices(model) if is_priced(model) else None
+
+
 def litellm_prices(model: str) -> tuple[float, float]:
     """(input, output) dollars per token as LiteLLM's price map has them (0 where it has none)."""
     prices = token_prices(model)

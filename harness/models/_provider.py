@@ -61,6 +61,9 @@ class Provider:
     # Its registry targets are its refs as they are (a LiteLLM model string), not `<kind>:<ref>`;
     # a target no other provider's prefix claims is one of its.
     bare_targets: ClassVar[bool] = False
+    # Where list_price's figures come from, as `tierwise models` names them ("LiteLLM"); empty:
+    # the provider charges nothing itself (its models are "free" unless their entries set a price).
+    price_list: ClassVar[str] = ""
 
     # -- the entry ---------------------------------------------------------------------------
     def check(self, entry: "ModelEntry") -> None:
@@ -101,9 +104,11 @@ class Provider:
         call's cost is unknown unless a per_call or per_hour price is set)."""
         return 0.0
 
-    def list_price(self, cand: "Candidate") -> str:
-        """How `tierwise models` states that price."""
-        return "free"
+    def list_price(self, cand: "Candidate") -> tuple[float, float] | None:
+        """The (input, output) dollars per million tokens behind list_cost, for `tierwise models`;
+        None: the provider lists no price for this model (its entry needs price:). (0, 0) with
+        `price_list` empty: the provider charges nothing itself."""
+        return 0.0, 0.0
 
     def charged_seconds(self, cand: "Candidate", prompt_tokens: int, completion_tokens: int,
                         latency_s: float | None) -> float | None:

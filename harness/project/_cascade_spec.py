@@ -47,6 +47,13 @@ if TYPE_CHECKING:
 DEFAULT_GRID = (0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.0)
 MAX_GRID = 100  # the fixed-sequence test costs nothing per point, but a report draws each
 MAX_STAGES = 8
+# At most this many cascades `cascades: suggest` may add to a task's family: each is one more chain
+# in Holm's step-down, so each makes every policy's test stricter. 20 is the most cascades per task
+# the promise was checked for by simulation (benchmarks/cascades.py, docs/decisions.md).
+MAX_SUGGESTED = 20
+# The signals a suggested cascade's first stage defers on, when it can give them: those its stored
+# results already carry, so suggesting cascades changes no call (docs/formats.md, "cascades: suggest").
+SUGGESTED_SIGNALS = ("abstain", "contract")
 _IMPORT_PATH = r"^python:[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 
 # Which signals a catalog entry can give, and why not, is its provider's to say (Provider.signals,
@@ -240,3 +247,31 @@ def _check_signal(spec: "TaskSpec", where: str, signal: Any, kind: str) -> None:
     if name == "agreement" and spec.repeats < signal.agreement:
         raise SpecError(f"{where}: needs {signal.agreement} samples per case but the task has repeats: {spec.repeats}; "
                         f"fix: set repeats: {signal.agreement} or more")
+
+
+def suggest_cascades(spec: "TaskSpec", shown: str, models: dict[str, Any]) -> list[CascadeSpec]:
+    """The cascades the ladder suggests (`cascades: suggest`): [C, D] for each single candidate D
+    and each candidate C listed before it (the ladder: `candidates:` as written, cheapest first)
+    that can defer by a signal its stored results carry (abstain for a python: rule, contract for
+    a task with output:). Every pair is in the family, fixed here from the spec and the catalog
+    before any score is seen; the decision tries those whose D qualifies, or whose D is the dearest
+    when none does (decide/_cascade_data.py). A pair already listed (same name) is not suggested
+    again. More than MAX_SUGGESTED is an error naming the fix."""
+    if spec.cascade_mode != "suggest":
+        return []
+    listed = {c.label for c in spec.listed_cascades}
+    ladder = spec.single_candidates
+    out: list[CascadeSpec] = []
+    for j, dear in enumerate(ladder):
+        for cheap in ladder[:j]:
+            given = provider_for(models[cheap].kind).signals
+            signals = [s for s in SUGGESTED_SIGNALS if s in given and (s != "contract" or spec.output is not None)]
+            if not signals or f"{cheap}>{dear}" in listed:
+                continue
+            out.append(CascadeSpec(cascade=[cheap, dear], defer=signals))
+    if len(out) > MAX_SUGGESTED:
+        raise SpecError(f"{shown}: cascades: suggest: the ladder of {len(ladder)} candidates suggests {len(out)} "
+                        f"cascades, more than {MAX_SUGGESTED} (each one makes every policy's test stricter); "
+                        f"fix: list fewer candidates, or list the cascades you want under candidates: and "
+                        f"remove cascades: suggest")
+    return out

@@ -13,6 +13,8 @@ from ..models import ModelEntry
 from ..util import Strict as _Strict
 from ._yaml import pydantic_error, read_yaml
 
+GRADE_TIMEOUT_S = 30.0  # per grader and output, and per cascade verifier and answer (docs/security.md)
+
 CONFIG_FILE = "tierwise.yaml"
 DEFAULT_STORE = "sqlite:///.tierwise/results.db"
 
@@ -38,7 +40,7 @@ class ProjectConfig(_Strict):
     models: dict[Annotated[str, Field(min_length=1, max_length=200)], ModelEntry] = Field(default_factory=dict)
     volumes: dict[str, float] = Field(default_factory=dict)
     local_threads: int | None = Field(None, ge=1)
-    grade_timeout_s: float = Field(30.0, gt=0, le=3600)  # per grader and output (docs/security.md)
+    grade_timeout_s: float = Field(GRADE_TIMEOUT_S, gt=0, le=3600)  # per grader and output (docs/security.md)
     workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
     shadow: dict[Annotated[str, Field(min_length=1, max_length=200)], ShadowEntry] = Field(default_factory=dict)
 

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, Discriminator, Field, PrivateAttr, Tag, ValidationError, model_validator
 
 from ..errors import SpecError
 from ..fingerprint import cascade_hash, case_hash, grader_hash, spec_hash
@@ -15,7 +15,7 @@ from ..graders import build_graders, expected_problem
 from ..models import candidate_identity, provider_for
 from ..util import Strict as _Strict
 from ..util import shown_path
-from ._cascade_spec import CascadeSpec, check_cascades, signal_record
+from ._cascade_spec import CascadeSpec, check_cascades, signal_record, suggest_cascades
 from ._yaml import pydantic_error, read_yaml
 from ._sandbox import prompt_env
 
@@ -85,6 +85,10 @@ class TaskSpec(_Strict):
                              Discriminator(lambda v: "<cascade>" if isinstance(v, (dict, BaseModel)) else "<model>")]] \
         = Field(alias="candidates")  # at least one: checked at load with the fix (an import may leave it empty)
     judge: JudgePolicy | None = None
+    # `cascades: suggest`: also try the cascades the ladder suggests (_cascade_spec.suggest_cascades);
+    # `listed` (the default): only those under candidates:.
+    cascade_mode: Literal["listed", "suggest"] = Field("listed", alias="cascades")
+    _suggested: list[CascadeSpec] = PrivateAttr(default_factory=list)  # set by load_task from the catalog
 
     @property
     def single_candidates(self) -> list[str]:
@@ -103,7 +107,23 @@ class TaskSpec(_Strict):
 
     @property
     def cascades(self) -> list[CascadeSpec]:
+        """Every cascade the task decides: those listed under candidates:, then those the ladder
+        suggests (`cascades: suggest`); both go through the same decision, evidence and gate."""
+        return self.listed_cascades + self._suggested
+
+    @property
+    def listed_cascades(self) -> list[CascadeSpec]:
         return [p for p in self.policies if isinstance(p, CascadeSpec)]
+
+    @property
+    def suggested_cascades(self) -> list[CascadeSpec]:
+        return list(self._suggested)
+
+    @property
+    def family_size(self) -> int:
+        """The policies the decision's family counts: every model and every cascade, listed or
+        suggested, fixed by the spec before any score is seen (decide/_cascade.py)."""
+        return len(self.candidates) + len(self.cascades)
 
     def cascade_entries(self) -> list[tuple[int, CascadeSpec]]:
         """(place in candidates:, cascade) for error messages."""
@@ -307,6 +327,7 @@ def _check_models(spec: TaskSpec, shown: str, models: dict[str, Any]) -> None:
         dup = next(n for n in singles if singles.count(n) > 1)
         raise SpecError(f"{shown}: candidates: {dup!r} is listed twice")
     check_cascades(spec, shown, models)
+    spec._suggested = suggest_cascades(spec, shown, models)
     for name in spec.prompt.variants:
         if name not in models:
             raise SpecError(f"{shown}: prompt.variants.{name}: unknown model {name!r}; known: {known}")

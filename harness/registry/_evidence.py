@@ -294,8 +294,8 @@ def _without_time(record: dict[str, Any] | None) -> dict[str, Any] | None:
 
 # A ModelEvidence is a decision's CandidateResult as written: every field is copied by name from
 # it (tests/registry/test_evidence.py keeps the two in step), through these conversions, except
-# the three a decision does not hold, which build_evidence adds.
-_NOT_IN_A_DECISION = ("identity", "price_map_version", "successes")
+# the two a decision does not hold, which build_evidence adds.
+_NOT_IN_A_DECISION = ("identity", "successes")
 _WRITTEN: dict[str, Callable[[Any], Any]] = {
     **dict.fromkeys(("mean", "lower", "error_rate", "p95_ms", "adjusted_p", "plain_lower"),
                     lambda value: _r(value)),         # 6 decimals; NaN (not measured) as null
@@ -303,32 +303,29 @@ _WRITTEN: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def model_evidence(c: CandidateResult, identity: dict[str, Any], price_map_version: str) -> dict[str, Any]:
+def model_evidence(c: CandidateResult, identity: dict[str, Any]) -> dict[str, Any]:
     """One model's evidence record, as written, from its figures in a decision."""
     out = {name: _WRITTEN.get(name, lambda value: value)(getattr(c, name))
            for name in ModelEvidence.model_fields if name not in _NOT_IN_A_DECISION}
     if c.plain_lower is None:  # human_labels counts the verdicts that corrected `lower`: none here
         out["human_labels"] = 0
-    return {**out, "identity": identity, "price_map_version": price_map_version, "successes": _successes(c)}
+    return {**out, "identity": identity, "successes": _successes(c)}
 
 
-def build_evidence(project: Project, decision: Decision, runs: list[dict[str, Any]]) -> TaskEvidence:
+def build_evidence(project: Project, decision: Decision) -> TaskEvidence:
     """The evidence record of one decided task (its recommended model and fallbacks)."""
     from ..models import candidate_identity
 
     task = project.tasks[decision.task]
     by_model = {c.model: c for c in decision.candidates}
-    run_versions = {r["id"]: r.get("price_map_version") for r in runs}
 
     def record(name: str) -> dict[str, Any]:
-        c = by_model[name]
-        version = sorted({run_versions.get(r) or "" for r in c.run_ids})[-1] if c.run_ids else ""
-        return model_evidence(c, candidate_identity(project.config.models[name]), version)
+        return model_evidence(by_model[name], candidate_identity(project.config.models[name]))
 
     entry = decision.entry
     assert entry is not None and decision.recommended is not None, "only a decision that recommends has evidence"
     main = record(decision.recommended) if decision.cascade is None else \
-        _cascade_record(task, decision, record, run_versions)
+        _cascade_record(task, decision, record)
     return TaskEvidence.model_validate({
         **main,
         "params": {k: entry.get(k) for k in ("max_tokens", "temperature") if entry.get(k) is not None},
@@ -345,8 +342,7 @@ def build_evidence(project: Project, decision: Decision, runs: list[dict[str, An
     })
 
 
-def _cascade_record(task: Task, decision: Decision, record: Callable[[str], dict[str, Any]],
-                    run_versions: dict[str, Any]) -> dict[str, Any]:
+def _cascade_record(task: Task, decision: Decision, record: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """The top-level fields of a cascade's record (its figures at the chosen threshold) and its
     `cascade` block; `record(name)` is a model's record, from which each stage takes its identity."""
     row = decision.cascade
@@ -364,7 +360,7 @@ def _cascade_record(task: Task, decision: Decision, record: Callable[[str], dict
         "spec_hash": task.cascade_hash(spec), "n": row["n"], "mean": _r(row["mean"]), "lower": _r(row["lower"]),
         "method": row["method"], "error_rate": _r(row.get("error_rate")), "p95_ms": _r(row["p95_ms"]),
         "cost_per_call": row["cost_per_call"], "run_ids": run_ids,
-        "price_map_version": sorted({run_versions.get(r) or "" for r in run_ids})[-1] if run_ids else "",
+        "price_map_version": max((record(s["model"])["price_map_version"] for s in stages), default=""),
         "level": row["level"], **({"successes": row["successes"]} if row.get("successes") is not None else {}),
         "cascade": {"name": row["name"], "cascade_hash": task.cascade_hash(spec), "stages": stages,
                     "threshold": row["threshold"], "grid": list(spec.thresholds),

@@ -186,6 +186,6 @@ def write_registry(project: Project, rec: Recommendation) -> Written:
     if not decided:
         return Written()
     # Evidence first: a registry entry must never be newer than the evidence behind it.
-    evidence = write_evidence(project.registry_path, {d.task: build_evidence(project, d, rec.runs) for d in decided})
+    evidence = write_evidence(project.registry_path, {d.task: build_evidence(project, d) for d in decided})
     update_registry(project.registry_path, {d.task: d.entry for d in decided})
     return Written([d.task for d in decided if d.changed], evidence)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..decide import limit_shortfalls, live_shortfalls, qualification
+from ..decide import entry_cascade, limit_shortfalls, live_shortfalls, qualification
 from ..project import Project, Task
 from ..util import threshold_text
 from ._consistency import evidence_problems
@@ -188,32 +188,44 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Ev
 
 def check_noninferiority(project: Project, name: str, entry: dict[str, Any], evidence: EvidenceFile,
                           old: dict[str, Any] | None) -> TaskGate | None:
-    """When the spec sets max_regression: a changed model must be shown non-inferior to the one it
-    replaced (the model at --base, else the one the evidence names); a FAIL verdict, or None."""
+    """When the spec sets max_regression: a changed entry, a model or a cascade, must be shown
+    non-inferior to the model it replaced (the entry at --base, else the incumbent its evidence
+    names); a FAIL verdict, or None. A change between cascades is not tested, so it fails."""
     task = project.tasks[name]
     margin = task.spec.max_regression
     if margin is None:
         return None
     record = evidence.record(name)
     ni = record.noninferiority
-    replaced = old.get("model") if old else (ni.incumbent if ni else None)
-    if replaced is None or replaced == entry.get("model"):
-        return None  # unchanged against --base, or no incumbent on record (a first entry)
-    fix = (f"run the current model on the same cases (tierwise run {name}) and `tierwise recommend {name} --write`;"
-           f" or keep {replaced}")
-    if record.live is not None and record.live.incumbent == replaced:
-        return None  # shown non-inferior to it on live traffic (checked in check_entry)
+    if "cascade" in entry:
+        if old is not None and "cascade" in old:
+            if old == entry or entry_cascade(task, old) == record.cascade.name:
+                return None  # the same cascade, its threshold or fallbacks updated
+            return TaskGate(name, FAIL, f"{record.cascade.name} replaces another cascade, and a change between "
+                                        f"cascades is not tested for non-inferiority (max_regression {margin:g} in "
+                                        f"{task.path})", f"keep the cascade at {project.config.registry}'s base")
+        replaced = (old or {}).get("model") or (ni.incumbent if ni else None)
+        what = f"cascade {record.cascade.name}"
+        fix = f"run {replaced} on the same cases and `tierwise recommend {name} --write`; or keep {replaced}"
+    else:
+        replaced = old.get("model") if old else (ni.incumbent if ni else None)
+        if replaced == entry.get("model"):
+            return None  # unchanged against --base
+        if record.live is not None and record.live.incumbent == replaced:
+            return None  # shown non-inferior to it on live traffic (checked in check_entry)
+        what = entry.get("model")
+        fix = (f"run the current model on the same cases (tierwise run {name}) and `tierwise recommend {name} "
+               f"--write`; or keep {replaced}")
+    if replaced is None:
+        return None  # no incumbent on record (a first entry)
     if ni is None or ni.incumbent != replaced:
-        return TaskGate(name, FAIL, f"{entry.get('model')} replaces {replaced} but its evidence holds no "
-                                    f"non-inferiority test against {replaced} (max_regression {margin:g} in "
-                                    f"{task.path})", fix)
+        return TaskGate(name, FAIL, f"{what} replaces {replaced} but its evidence holds no non-inferiority test "
+                                    f"against {replaced} (max_regression {margin:g} in {task.path})", fix)
     if not ni.shown or ni.margin > margin:
-        return TaskGate(name, FAIL, f"{record.model} is not shown non-inferior to {ni.incumbent_model} by "
-                                    f"{margin:g} (lower bound {ni.lower:+.3f} on {ni.n} shared cases, margin "
-                                    f"{ni.margin:g})", fix)
+        shown_as = what if "cascade" in entry else record.model
+        return TaskGate(name, FAIL, f"{shown_as} is not shown non-inferior to {ni.incumbent_model} by {margin:g} "
+                                    f"(lower bound {ni.lower:+.3f} on {ni.n} shared cases, margin {ni.margin:g})", fix)
     return None
-
-
 
 
 def _live_check(project: Project, task: Task, live: Any, fallbacks: list[Any]) -> tuple[list[str], list[str]]:

@@ -109,6 +109,8 @@ def _task_block(d: Decision) -> str:
     for c in d.candidates:
         if c.adaptive:
             lines.append(f"  adaptive:   {c.model}: {c.adaptive}")
+    if d.suggested_cascades is not None:
+        lines.append(f"  suggested:  {suggested_line(d.suggested_cascades)}")
     lines += [f"  cascade:    {line}" for line in cascade_lines(d)]
     if d.judge_agreement is not None or any(c.plain_lower is not None for c in d.candidates):
         lines += [f"  judge:      {line}" for line in judge_lines(d)]
@@ -119,6 +121,14 @@ def _task_block(d: Decision) -> str:
     if d.sample_size_note and d.status in ("no_qualifier", "no_data"):
         lines.append(f"  sample:     {d.sample_size_note}")
     return "\n".join(lines)
+
+
+def suggested_line(suggested: dict) -> str:
+    """How many of the cascades the ladder suggests (`cascades: suggest`) were tried, and which."""
+    tried, n = suggested["tried"], suggested["suggested"]
+    names = f": {', '.join(tried)}" if tried else ""
+    return (f"tried {len(tried)} of the {n} cascade{'s' if n != 1 else ''} the ladder suggests{names} "
+            f"(each cheaper candidate in front of each qualifying one, else the dearest; all {n} count in the family)")
 
 
 def cascade_lines(d: Decision) -> list[str]:

@@ -257,9 +257,10 @@ def _adaptive_settings(tasks: list, plan: Plan, adaptive: bool | None, limit: in
         price = {name: estimator.call(it).cost for name, it in first.items()}
         ladder = sorted(first, key=lambda n: (price[n] is None, price[n] or 0.0, n))
         reps = max((it.repeat for it in plan.items if it.task.name == task.name), default=0) + 1
-        # Holm's family: the spec's candidate list, fixed before any score is seen (as in a full
-        # run): one this run does not evaluate (--models, no key here) is counted, never qualified.
-        out[task.name] = AdaptiveSettings(tuple(ladder), max(len(ladder), len(task.spec.candidates)), repeats=reps)
+        # Holm's family: the spec's candidates and cascades (listed or suggested), fixed before any
+        # score is seen (as in a full run): one this run does not evaluate (--models, no key here)
+        # is counted, never qualified.
+        out[task.name] = AdaptiveSettings(tuple(ladder), max(len(ladder), task.spec.family_size), repeats=reps)
     return out
 
 

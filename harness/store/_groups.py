@@ -3,7 +3,12 @@ recognised as one run.
 
 Each shard job stores its own run record carrying the group's name and its shard i/n; a
 group is complete when, for every i in 1..n, at least one of its runs of shard i finished (a
-retried shard job adds a run; any finished one counts). Reading a group's results needs no
+retried shard job adds a run; any finished one counts). A run that finished with more errors
+than a task allows (`finished_with_errors`, exit code 1) finished too: every call of its shard was
+made and stored, its errors are the evidence the decision reads (they count as score 0), and a
+re-run makes the same failing calls again, so refusing it would keep the group incomplete for
+as long as the provider fails. An interrupted, budget-stopped or failed run did not finish: its
+shard is complete once a re-run of the job finishes, which calls only what is not stored yet. Reading a group's results needs no
 special query: every shard writes its own cases' current rows, so the current rows of the
 store are the whole group once it is complete. What the group adds is the check that it is.
 """
@@ -15,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import StoreError
+
+FINISHED = ("finished", "finished_with_errors")  # run statuses whose every planned call was made
 
 
 @dataclass
@@ -69,7 +76,7 @@ def group_status(store: Any, name: str) -> GroupStatus:
         shard = run_info(run).get("shard")
         by_shard.setdefault(int(shard[0]) if shard else None, []).append(run)
     status.finished = sorted(i for i, rs in by_shard.items() if i is not None
-                             and any(r["status"] == "finished" for r in rs))
+                             and any(r["status"] in FINISHED for r in rs))
     for i in range(1, (status.shards or 0) + 1):
         runs = by_shard.get(i, [])
         if not runs:
@@ -77,7 +84,7 @@ def group_status(store: Any, name: str) -> GroupStatus:
         elif i not in status.finished:
             latest = runs[-1]
             status.problems.append(f"shard {i}/{status.shards} is {latest['status']} (run {latest['id']})")
-    status.problems += [f"run {r['id']} is {r['status']}" for r in by_shard.get(None, []) if r["status"] != "finished"]
+    status.problems += [f"run {r['id']} is {r['status']}" for r in by_shard.get(None, []) if r["status"] not in FINISHED]
     return status
 
 

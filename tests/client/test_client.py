@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import yaml
 from harness import Client, RegistryError, SpecError
 from harness.client import LedgerWriter
 from harness.store import Store
-from tests.fake_openai import FakeOpenAI, last_user_text
+from tests.fake_openai import FakeOpenAI, catalog_entry, last_user_text
 from tests.projfix import spec, write_project
 
 SECRET = "sk-test-NEVER-IN-THE-LEDGER-1234567890"
@@ -25,12 +26,6 @@ def _key(monkeypatch):
     monkeypatch.setenv("TW_FAKE_KEY", SECRET)
 
 
-@pytest.fixture
-def backup():
-    with FakeOpenAI() as server:
-        yield server
-
-
 RULES = '''
 import os
 
@@ -39,15 +34,13 @@ def leak(vars):
 '''
 
 
-def _model(server: FakeOpenAI, name: str, **extra) -> dict:
-    return {"litellm": f"openai/{name}", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
-            "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}, **extra}
+_model = partial(catalog_entry, api_key_env="TW_FAKE_KEY")
 
 
-def _project(tmp_path: Path, primary: FakeOpenAI, backup: FakeOpenAI, *, registry: dict | None = None,
+def _project(tmp_path: Path, primary: FakeOpenAI, second_openai: FakeOpenAI, *, registry: dict | None = None,
              spec_kw: dict | None = None, primary_extra: dict | None = None) -> Path:
     models = {"cheap": _model(primary, "cheap-model", **(primary_extra or {})),
-              "strong": _model(backup, "strong-model"), "leaky": {"python": "rules:leak"}}
+              "strong": _model(second_openai, "strong-model"), "leaky": {"python": "rules:leak"}}
     kw = {"candidates": ["cheap", "strong", "leaky"], "params": {"temperature": 0, "max_tokens": 16},
           "prompt": {"system": "Answer yes or no.", "user": "{{ text }}",
                      "variants": {"cheap": {"system": "CHEAP VARIANT: answer yes or no."}}}}
@@ -72,8 +65,8 @@ def _ledger(root: Path) -> list[dict]:
 
 
 def test_calls_the_registry_model_with_its_params_and_the_variant_that_earned_the_evidence(tmp_path, fake_openai,
-                                                                                           backup):
-    root = _project(tmp_path, fake_openai, backup)
+                                                                                           second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     with _client(root) as client:
         reply = client.complete("t", text="yes please")
     assert (reply.output, reply.parsed, reply.model, reply.target, reply.outcome) == \
@@ -81,24 +74,24 @@ def test_calls_the_registry_model_with_its_params_and_the_variant_that_earned_th
     (body,) = fake_openai.requests
     assert body["model"] == "cheap-model" and body["max_tokens"] == 7 and body["temperature"] == 0.25
     assert body["messages"][0] == {"role": "system", "content": "CHEAP VARIANT: answer yes or no."}
-    assert last_user_text(body) == "yes please" and backup.count == 0
+    assert last_user_text(body) == "yes please" and second_openai.count == 0
     assert reply.prompt_tokens == 8 and reply.completion_tokens == 1
     assert reply.cost == pytest.approx(8 * 1e-6 + 1 * 2e-6)
 
 
-def test_the_fallback_gets_the_default_prompt_not_the_primarys_variant(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_the_fallback_gets_the_default_prompt_not_the_primarys_variant(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.fail("500", times=None)
     with _client(root, ledger=False) as client:
         reply = client.complete("t", text="no thanks")
     assert reply.model == "strong" and reply.outcome == "fallback"
-    (body,) = backup.requests
+    (body,) = second_openai.requests
     assert body["messages"][0]["content"] == "Answer yes or no." and body["max_tokens"] == 7
 
 
 @pytest.mark.parametrize("fault", ["500", "429", "stall"])
-def test_a_provider_failure_falls_back_and_rests_the_failing_model(tmp_path, fake_openai, backup, fault):
-    root = _project(tmp_path, fake_openai, backup, primary_extra={"timeout_s": 1})
+def test_a_provider_failure_falls_back_and_rests_the_failing_model(tmp_path, fake_openai, second_openai, fault):
+    root = _project(tmp_path, fake_openai, second_openai, primary_extra={"timeout_s": 1})
     fake_openai.fail(fault, times=None, retry_after=60 if fault == "429" else None, stall_seconds=10)
     with _client(root) as client:
         first = client.complete("t", text="yes one")
@@ -107,7 +100,7 @@ def test_a_provider_failure_falls_back_and_rests_the_failing_model(tmp_path, fak
     assert first.output == "yes" and first.model == "strong" and first.outcome == "fallback"
     assert [(a.kind, a.outcome) for a in first.attempts] == [("primary", "error"), ("fallback", "ok")]
     # Resting: the second call goes straight to the backup; the primary was called once, not retried.
-    assert fake_openai.count == 1 and backup.count == 2
+    assert fake_openai.count == 1 and second_openai.count == 2
     assert second.model == "strong" and [a.kind for a in second.attempts] == ["fallback"]
     if fault == "stall":
         assert 900 <= first.attempts[0].latency_ms < 5000
@@ -118,8 +111,8 @@ def test_a_provider_failure_falls_back_and_rests_the_failing_model(tmp_path, fak
     assert rows[0]["call_id"] == rows[1]["call_id"] != rows[2]["call_id"]
 
 
-def test_a_rested_model_is_called_again_once_its_cooldown_ends(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_a_rested_model_is_called_again_once_its_cooldown_ends(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.fail("500", times=1)
     with _client(root, ledger=False, cooldown_s=0.3) as client:
         assert client.complete("t", text="yes").model == "strong"
@@ -129,27 +122,27 @@ def test_a_rested_model_is_called_again_once_its_cooldown_ends(tmp_path, fake_op
     assert again.model == "cheap" and again.outcome == "ok" and fake_openai.count == 2
 
 
-def test_the_last_model_in_the_chain_is_retried_before_giving_up(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_the_last_model_in_the_chain_is_retried_before_giving_up(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.fail("500", times=None)
-    backup.fail("500", times=2)
+    second_openai.fail("500", times=2)
     with _client(root, ledger=False) as client:
         reply = client.complete("t", text="yes")
-    assert reply.model == "strong" and backup.count == 3  # retries: 2 on the last model
+    assert reply.model == "strong" and second_openai.count == 3  # retries: 2 on the last model
 
 
-def test_every_model_failing_returns_an_error_reply_not_an_exception(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_every_model_failing_returns_an_error_reply_not_an_exception(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.fail("500", times=None)
-    backup.fail("500", times=None)
+    second_openai.fail("500", times=None)
     with _client(root, ledger=False) as client:
         reply = client.complete("t", text="yes")
     assert reply.outcome == "error" and not reply.ok and reply.output is None
     assert "cheap: InternalServerError" in reply.error and "strong: InternalServerError" in reply.error
 
 
-def test_an_output_outside_the_choices_escalates_to_the_next_model_and_says_why(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup, spec_kw={"output": {"choices": ["yes", "no"]}})
+def test_an_output_outside_the_choices_escalates_to_the_next_model_and_says_why(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai, spec_kw={"output": {"choices": ["yes", "no"]}})
     fake_openai.responder = lambda body: "perhaps"
     with _client(root) as client:
         reply = client.complete("t", text="yes")
@@ -169,11 +162,11 @@ SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required"
           "additionalProperties": False}
 
 
-def test_json_output_is_parsed_and_a_schema_violation_escalates(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup, spec_kw={"output": {"json_schema": SCHEMA},
+def test_json_output_is_parsed_and_a_schema_violation_escalates(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai, spec_kw={"output": {"json_schema": SCHEMA},
                                                             "graders": [{"type": "json"}]})
     fake_openai.responder = lambda body: '{"n": "seven"}'
-    backup.responder = lambda body: 'Here: ```json\n{"n": 7}\n```'
+    second_openai.responder = lambda body: 'Here: ```json\n{"n": 7}\n```'
     with _client(root, ledger=False) as client:
         reply = client.complete("t", text="count")
     assert reply.parsed == {"n": 7} and reply.model == "strong"
@@ -181,8 +174,8 @@ def test_json_output_is_parsed_and_a_schema_violation_escalates(tmp_path, fake_o
     assert "seven" not in reply.attempts[0].reason  # reasons are stored; they never quote the output
 
 
-def test_a_custom_check_escalates_and_its_reason_is_recorded(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_a_custom_check_escalates_and_its_reason_is_recorded(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.responder = lambda body: "no"
 
     def must_agree(output, parsed):
@@ -196,8 +189,8 @@ def test_a_custom_check_escalates_and_its_reason_is_recorded(tmp_path, fake_open
 
 
 def test_many_concurrent_calls_from_tasks_and_threads_all_return_and_are_all_ledgered(tmp_path, fake_openai,
-                                                                                      backup):
-    root = _project(tmp_path, fake_openai, backup)
+                                                                                      second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.delay = 0.01
     client = _client(root)
 
@@ -223,8 +216,8 @@ def test_many_concurrent_calls_from_tasks_and_threads_all_return_and_are_all_led
     assert sum(r["trace"] == "r3" for r in rows) == 24
 
 
-def test_complete_works_inside_a_running_event_loop(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_complete_works_inside_a_running_event_loop(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     client = _client(root, ledger=False)
 
     async def inside():
@@ -237,8 +230,8 @@ def test_complete_works_inside_a_running_event_loop(tmp_path, fake_openai, backu
 
 
 def test_calls_return_while_the_store_is_down_and_the_rows_are_written_when_it_is_back(tmp_path, fake_openai,
-                                                                                       backup):
-    root = _project(tmp_path, fake_openai, backup)
+                                                                                       second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     blocker = tmp_path / "down"
     blocker.write_text("a file where the store's folder should be")
     writer = LedgerWriter(f"sqlite:///{blocker / 'ledger.db'}", retry_s=0.05, max_retry_s=0.1, flush_s=0.05)
@@ -257,8 +250,8 @@ def test_calls_return_while_the_store_is_down_and_the_rows_are_written_when_it_i
     assert writer.stats().written == 5 and writer.stats().dropped == 0
 
 
-def test_a_full_buffer_drops_and_counts_rows_and_never_raises(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_a_full_buffer_drops_and_counts_rows_and_never_raises(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     blocker = tmp_path / "down"
     blocker.write_text("")
     writer = LedgerWriter(f"sqlite:///{blocker / 'x.db'}", max_buffer=3, retry_s=0.05)
@@ -271,8 +264,8 @@ def test_a_full_buffer_drops_and_counts_rows_and_never_raises(tmp_path, fake_ope
     assert client.ledger_not_written == 8  # the 3 queued are lost at close
 
 
-def test_no_text_is_stored_unless_captured_and_never_a_key(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup,
+def test_no_text_is_stored_unless_captured_and_never_a_key(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai,
                     registry={"model": "python:rules:leak", "fallbacks": ["openai/cheap-model"]})
     with _client(root) as client:
         reply = client.complete("t", text="yes confidential words")
@@ -290,23 +283,23 @@ def test_no_text_is_stored_unless_captured_and_never_a_key(tmp_path, fake_openai
     assert SECRET.encode() not in data and b"confidential" not in data
 
 
-def test_unknown_tasks_missing_entries_and_missing_variables_are_clear_errors(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_unknown_tasks_missing_entries_and_missing_variables_are_clear_errors(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     (root / "registry.yaml").write_text("tasks: {}\n")
     with _client(root, ledger=False) as client:
         with pytest.raises(SpecError, match="unknown task 'nope'; known: t"):
             client.complete("nope", text="x")
         with pytest.raises(RegistryError, match=r"tasks.t: no entry; fix: run `tierwise recommend t --write`"):
             client.complete("t", text="x")
-    _project(tmp_path, fake_openai, backup)
+    _project(tmp_path, fake_openai, second_openai)
     with _client(root, ledger=False) as client:
         with pytest.raises(SpecError, match=r"evals/t.yaml: prompt: cannot render for cheap \('text' is undefined\)"):
             client.complete("t", wrong="x")
 
 
 def test_a_target_outside_the_catalog_is_called_as_a_litellm_model_with_the_default_prompt(tmp_path, fake_openai,
-                                                                                            backup):
-    root = _project(tmp_path, fake_openai, backup, registry={"model": "python:rules:leak",
+                                                                                            second_openai):
+    root = _project(tmp_path, fake_openai, second_openai, registry={"model": "python:rules:leak",
                                                              "fallbacks": ["openai/strong-model"]})
     cfg = yaml.safe_load((root / "tierwise.yaml").read_text())
     del cfg["models"]["leaky"]

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from opentelemetry.trace import StatusCode
 
 from harness import Client
 from harness.store import Store
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, catalog_entry
 from tests.otelfix import span_exporter
 from tests.projfix import spec, write_project
 
@@ -34,20 +35,12 @@ def spans():
     return span_exporter()
 
 
-@pytest.fixture
-def backup():
-    with FakeOpenAI() as server:
-        yield server
+_model = partial(catalog_entry, api_key_env="TW_FAKE_KEY")
 
 
-def _model(server: FakeOpenAI, name: str) -> dict:
-    return {"litellm": f"openai/{name}", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
-            "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
-
-
-def _project(root: Path, primary: FakeOpenAI, backup: FakeOpenAI, *, spec_kw: dict | None = None,
+def _project(root: Path, primary: FakeOpenAI, second_openai: FakeOpenAI, *, spec_kw: dict | None = None,
              shadow: dict | None = None) -> Path:
-    models = {"cheap": _model(primary, "cheap-model"), "strong": _model(backup, "strong-model"),
+    models = {"cheap": _model(primary, "cheap-model"), "strong": _model(second_openai, "strong-model"),
               "rule": {"python": "rules:echo"}}
     kw = {"candidates": ["cheap", "strong", "rule"], "params": {"temperature": 0, "max_tokens": 16},
           "prompt": {"system": "Answer yes or no.", "user": "{{ text }}"}}
@@ -71,8 +64,8 @@ def _attrs(span) -> dict:
     return dict(span.attributes)
 
 
-def test_each_attempt_is_a_genai_span_carrying_what_the_ledger_records(tmp_path, fake_openai, backup, spans):
-    root = _project(tmp_path, fake_openai, backup)
+def test_each_attempt_is_a_genai_span_carrying_what_the_ledger_records(tmp_path, fake_openai, second_openai, spans):
+    root = _project(tmp_path, fake_openai, second_openai)
     fake_openai.fail("500", times=1)
     with Client(root) as client:
         reply = client.complete("t", text="yes please", trace="run-7", step="route")
@@ -105,9 +98,9 @@ def test_each_attempt_is_a_genai_span_carrying_what_the_ledger_records(tmp_path,
         assert (span.end_time - span.start_time) / 1e6 == pytest.approx(row["latency_ms"], abs=1e-3)
 
 
-def test_a_broken_contract_is_a_span_with_its_reason_not_an_error(tmp_path, fake_openai, backup, spans):
+def test_a_broken_contract_is_a_span_with_its_reason_not_an_error(tmp_path, fake_openai, second_openai, spans):
     fake_openai.responder = lambda body: "maybe"
-    root = _project(tmp_path, fake_openai, backup, spec_kw={"output": {"choices": ["yes", "no"]}})
+    root = _project(tmp_path, fake_openai, second_openai, spec_kw={"output": {"choices": ["yes", "no"]}})
     with Client(root, ledger=False) as client:
         reply = client.complete("t", text="yes")
     assert reply.outcome == "escalated"
@@ -118,8 +111,8 @@ def test_a_broken_contract_is_a_span_with_its_reason_not_an_error(tmp_path, fake
     assert answered["tierwise.attempt.kind"] == "escalation"
 
 
-def test_a_python_rule_is_a_span_of_its_own_provider(tmp_path, fake_openai, backup, spans):
-    root = _project(tmp_path, fake_openai, backup)
+def test_a_python_rule_is_a_span_of_its_own_provider(tmp_path, fake_openai, second_openai, spans):
+    root = _project(tmp_path, fake_openai, second_openai)
     (root / "registry.yaml").write_text(yaml.safe_dump({"tasks": {"t": {"model": "python:rules:echo"}}}))
     with Client(root, ledger=False) as client:
         assert client.complete("t", text="yes").output == "yes"
@@ -130,8 +123,8 @@ def test_a_python_rule_is_a_span_of_its_own_provider(tmp_path, fake_openai, back
         ("python", "rules:echo", "rule")
 
 
-def test_spans_are_children_of_the_span_current_at_the_call_sync_and_async(tmp_path, fake_openai, backup, spans):
-    root = _project(tmp_path, fake_openai, backup)
+def test_spans_are_children_of_the_span_current_at_the_call_sync_and_async(tmp_path, fake_openai, second_openai, spans):
+    root = _project(tmp_path, fake_openai, second_openai)
     tracer = trace.get_tracer("the-application")
     with Client(root, ledger=False) as client:
         with tracer.start_as_current_span("handle request") as outer:
@@ -152,11 +145,11 @@ def test_spans_are_children_of_the_span_current_at_the_call_sync_and_async(tmp_p
     assert async_call.parent.span_id == inner.get_span_context().span_id
 
 
-def test_spans_carry_no_prompt_or_output_without_capture_and_redacted_text_with_it(tmp_path, fake_openai, backup,
+def test_spans_carry_no_prompt_or_output_without_capture_and_redacted_text_with_it(tmp_path, fake_openai, second_openai,
                                                                                   spans):
     fake_openai.responder = lambda body: f"maybe {SECRET}"  # breaks the contract: escalates
-    backup.fail("echo_auth", times=None)  # an error message that quotes the key
-    root = _project(tmp_path, fake_openai, backup, spec_kw={"output": {"choices": ["yes", "no"]}})
+    second_openai.fail("echo_auth", times=None)  # an error message that quotes the key
+    root = _project(tmp_path, fake_openai, second_openai, spec_kw={"output": {"choices": ["yes", "no"]}})
     with Client(root, ledger=False) as client:
         client.complete("t", text=f"private text {SECRET}")
     plain = spans.get_finished_spans()
@@ -178,9 +171,9 @@ def test_spans_carry_no_prompt_or_output_without_capture_and_redacted_text_with_
     assert SECRET not in json.dumps(captured)
 
 
-def test_shadow_calls_are_spans_marked_shadow_with_the_production_call_id(tmp_path, fake_openai, backup, spans):
-    backup.responder = lambda body: "no"
-    root = _project(tmp_path, fake_openai, backup, shadow={"t": {"challenger": "strong", "rate": 1.0}})
+def test_shadow_calls_are_spans_marked_shadow_with_the_production_call_id(tmp_path, fake_openai, second_openai, spans):
+    second_openai.responder = lambda body: "no"
+    root = _project(tmp_path, fake_openai, second_openai, shadow={"t": {"challenger": "strong", "rate": 1.0}})
     with Client(root, shadow_seed=1) as client:
         reply = client.complete("t", text="yes")
         assert client.shadow.drain(10)
@@ -192,12 +185,12 @@ def test_shadow_calls_are_spans_marked_shadow_with_the_production_call_id(tmp_pa
     assert shadow["tierwise.attempt.kind"] == "shadow" and shadow["tierwise.cost_usd"] > 0
 
 
-def test_a_failing_tracer_never_fails_a_call_and_is_counted(tmp_path, fake_openai, backup, spans):
+def test_a_failing_tracer_never_fails_a_call_and_is_counted(tmp_path, fake_openai, second_openai, spans):
     class Broken:
         def start_span(self, *a, **k):
             raise RuntimeError(f"exporter down {SECRET}")
 
-    root = _project(tmp_path, fake_openai, backup)
+    root = _project(tmp_path, fake_openai, second_openai)
     with Client(root, ledger=False) as client:
         client.telemetry._tracer = Broken()
         reply = client.complete("t", text="yes")
@@ -206,8 +199,8 @@ def test_a_failing_tracer_never_fails_a_call_and_is_counted(tmp_path, fake_opena
     assert SECRET not in stats.last_error and "exporter down" in stats.last_error
 
 
-def test_without_opentelemetry_the_client_imports_none_of_it(tmp_path, fake_openai, backup):
-    root = _project(tmp_path, fake_openai, backup)
+def test_without_opentelemetry_the_client_imports_none_of_it(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     script = textwrap.dedent(f"""
         import sys
         class Hide:  # opentelemetry is not installed, as far as this process can tell

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import yaml
 from harness import Client
 from harness.errors import ConfigError
 from harness.store import Store
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, catalog_entry
 from tests.projfix import spec, write_project
 
 SECRET = "sk-test-NEVER-IN-A-SHADOW-ROW-1234567890"
@@ -24,15 +25,7 @@ def _key(monkeypatch):
     monkeypatch.setenv("TW_FAKE_KEY", SECRET)
 
 
-@pytest.fixture
-def challenger_server():
-    with FakeOpenAI() as server:
-        yield server
-
-
-def _model(server: FakeOpenAI, name: str) -> dict:
-    return {"litellm": f"openai/{name}", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
-            "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
+_model = partial(catalog_entry, api_key_env="TW_FAKE_KEY")
 
 
 def _project(root: Path, primary: FakeOpenAI, challenger: FakeOpenAI, shadow: dict | None = None) -> Path:
@@ -59,9 +52,9 @@ def _calls(client: Client, n: int) -> tuple[list[str | None], list[float]]:
 
 
 def test_shadow_rows_say_whether_the_challenger_agreed_and_keep_no_text_without_capture(tmp_path, fake_openai,
-                                                                                         challenger_server):
-    challenger_server.responder = lambda body: "w1" if "w1" in str(body["messages"]) else "other"
-    root = _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chal", "rate": 1.0}})
+                                                                                         second_openai):
+    second_openai.responder = lambda body: "w1" if "w1" in str(body["messages"]) else "other"
+    root = _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chal", "rate": 1.0}})
     with Client(root, shadow_seed=1) as client:
         _calls(client, 14)
         assert client.shadow.drain(10)
@@ -73,9 +66,9 @@ def test_shadow_rows_say_whether_the_challenger_agreed_and_keep_no_text_without_
     assert all(r["output"] is None and r["incumbent_output"] is None and r["cost"] > 0 for r in rows)
 
 
-def test_captured_outputs_are_stored_redacted(tmp_path, fake_openai, challenger_server):
-    challenger_server.responder = lambda body: f"key {SECRET}"
-    root = _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chal", "rate": 1.0}})
+def test_captured_outputs_are_stored_redacted(tmp_path, fake_openai, second_openai):
+    second_openai.responder = lambda body: f"key {SECRET}"
+    root = _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chal", "rate": 1.0}})
     with Client(root, capture=True) as client:
         _calls(client, 2)
         client.shadow.drain(10)
@@ -86,9 +79,9 @@ def test_captured_outputs_are_stored_redacted(tmp_path, fake_openai, challenger_
 
 @pytest.mark.parametrize("fault", ["stall", "500"])
 def test_a_stalling_or_failing_challenger_changes_neither_results_nor_p99_latency(tmp_path, fake_openai,
-                                                                                 challenger_server, fault):
-    challenger_server.fail(fault, times=None, stall_seconds=30)
-    root = _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chal", "rate": 1.0, "queue": 3}})
+                                                                                 second_openai, fault):
+    second_openai.fail(fault, times=None, stall_seconds=30)
+    root = _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chal", "rate": 1.0, "queue": 3}})
     with Client(root, shadow=False) as plain:
         plain.complete("t", text="warm up")
         base_out, base_ms = _calls(plain, 60)
@@ -105,9 +98,9 @@ def test_a_stalling_or_failing_challenger_changes_neither_results_nor_p99_latenc
         assert stats.failed >= 1 and stats.sampled == 61 and stats.cooling + stats.called + stats.dropped >= 55
 
 
-def test_the_failed_challenger_calls_are_stored_as_disagreements(tmp_path, fake_openai, challenger_server):
-    challenger_server.fail("500", times=None)
-    root = _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chal", "rate": 1.0}})
+def test_the_failed_challenger_calls_are_stored_as_disagreements(tmp_path, fake_openai, second_openai):
+    second_openai.fail("500", times=None)
+    root = _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chal", "rate": 1.0}})
     with Client(root) as client:
         client.complete("t", text="hello")
         client.shadow.drain(10)
@@ -116,19 +109,19 @@ def test_the_failed_challenger_calls_are_stored_as_disagreements(tmp_path, fake_
     assert rows[0]["error_type"] and SECRET not in (rows[0]["error"] or "")
 
 
-def test_the_sample_rate_is_honoured(tmp_path, fake_openai, challenger_server):
-    root = _project(tmp_path, fake_openai, challenger_server)
+def test_the_sample_rate_is_honoured(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     with Client(root, shadow={"t": {"challenger": "chal", "rate": 0.25}}, shadow_seed=7) as client:
         _calls(client, 200)
         client.shadow.drain(10)
         stats = client.shadow.stats()
     assert stats.offered == 200
     assert abs(stats.sampled - 50) <= 4 * math.sqrt(200 * 0.25 * 0.75)
-    assert stats.called == stats.sampled == challenger_server.count
+    assert stats.called == stats.sampled == second_openai.count
 
 
-def test_the_daily_budget_stops_shadowing(tmp_path, fake_openai, challenger_server):
-    root = _project(tmp_path, fake_openai, challenger_server)
+def test_the_daily_budget_stops_shadowing(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai)
     # a challenger call here: about 8 prompt tokens at $1/Mtok and 1-2 output tokens at $2/Mtok, ~1.2e-5 $
     with Client(root, shadow={"t": {"challenger": "chal", "rate": 1.0, "budget_per_day": 4e-5}}) as client:
         for i in range(30):
@@ -140,19 +133,19 @@ def test_the_daily_budget_stops_shadowing(tmp_path, fake_openai, challenger_serv
     assert spent <= 4e-5 < spent + spent / stats.called           # stopped when one more would pass it
 
 
-def test_shadow_settings_are_strict_and_errors_name_the_place(tmp_path, fake_openai, challenger_server):
-    root = _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chall", "rate": 0.1}})
+def test_shadow_settings_are_strict_and_errors_name_the_place(tmp_path, fake_openai, second_openai):
+    root = _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chall", "rate": 0.1}})
     with pytest.raises(ConfigError, match=r"tierwise.yaml: shadow.t.challenger: unknown model 'chall'; did you mean 'chal'"):
         Client(root)
-    _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chal", "rate": 1.5}})
+    _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chal", "rate": 1.5}})
     with pytest.raises(ConfigError, match=r"tierwise.yaml: shadow.t.rate: "):
         Client(root)
-    _project(tmp_path, fake_openai, challenger_server, {"t": {"challenger": "chal", "rate": 0.1, "budget": 1}})
+    _project(tmp_path, fake_openai, second_openai, {"t": {"challenger": "chal", "rate": 0.1, "budget": 1}})
     with pytest.raises(ConfigError, match=r"tierwise.yaml: shadow.t.budget: unknown key 'budget'"):
         Client(root)
-    _project(tmp_path, fake_openai, challenger_server, {"nope": {"challenger": "chal", "rate": 0.1}})
+    _project(tmp_path, fake_openai, second_openai, {"nope": {"challenger": "chal", "rate": 0.1}})
     with pytest.raises(ConfigError, match=r"tierwise.yaml: shadow.nope: unknown task 'nope'; known: t"):
         Client(root)
-    _project(tmp_path, fake_openai, challenger_server)
+    _project(tmp_path, fake_openai, second_openai)
     with pytest.raises(ConfigError, match=r"Client\(shadow=...\): t: rate: "):
         Client(root, shadow={"t": {"challenger": "chal", "rate": 0}})

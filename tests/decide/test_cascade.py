@@ -220,7 +220,7 @@ def test_recommend_decides_a_cascade_from_stored_results(tmp_path):
     d = recommend(load_project(root)).decisions[0]
     assert d.recommended == "rule>big" and d.cascade["name"] == "rule>big"  # half the dear stage's cost
     assert d.cost_per_1k_recommended == pytest.approx(1.0)
-    assert "3 policies (2 models, 1 cascades)" in d.procedure
+    assert "3 policies (2 models, 1 cascade)" in d.procedure
     rule = next(c for c in d.candidates if c.model == "rule")
     assert not rule.qualifies  # alone, its abstentions score 0
     (c,) = d.cascades

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import defaultdict
 
 import pytest
@@ -24,11 +25,17 @@ def doubts_no(vars, output):  # a verifier that knows the "no" cases are hard (a
     if vars["text"] == "no" and vars.get("n", 0) % 4 == 1:
         raise ValueError("verifier down")
     return vars["text"] != "no"
+
+def stalls_on_no(vars, output):  # a verifier that does not return on the "no" cases
+    import time
+    if vars["text"] == "no":
+        time.sleep(3600)
+    return True
 '''
 
 
-def _decide(root, models, candidates, golden=None, **spec_kw):
-    write_project(root, models=models, files={"rules.py": RULES}, golden={"t": golden or cases(40)},
+def _decide(root, models, candidates, golden=None, config=None, **spec_kw):
+    write_project(root, models=models, files={"rules.py": RULES}, golden={"t": golden or cases(40)}, config=config,
                   specs={"t": spec(threshold=0.8, output={"choices": ["yes", "no"]}, candidates=candidates,
                                    **spec_kw)})
     run(load_project(root), progress=False)
@@ -47,6 +54,18 @@ def test_a_check_verifier_is_called_on_the_stored_answers_and_its_cascade_is_cer
     assert c["qualifies"] and c["mean"] == 1.0 and c["deferral_rate"] == 0.5
     assert [s["answered"] for s in c["stages"]] == [20, 20]  # a crashing verifier defers, as at call time
     assert d.recommended == "checked" and c["cost_per_call"] == pytest.approx(0.001)
+
+
+def test_a_verifier_that_hangs_is_a_counted_failed_check_not_a_hang(tmp_path):
+    stalling = {"cascade": ["yes", "big"], "defer": [{"check": "python:rules:stalls_on_no"}], "name": "stalling"}
+    started = time.perf_counter()
+    d = _decide(tmp_path, PRICED, ["big", stalling], golden=cases(8), config={"grade_timeout_s": 0.2})
+    assert time.perf_counter() - started < 30
+    (c,) = d.cascades
+    assert [s["answered"] for s in c["stages"]] == [4, 4]  # the 4 timed-out checks defer
+    assert ("cascade stalling: stage yes: check python:rules:stalls_on_no timed out on 4 of 8 answers (over 0.2 s, "
+            "grade_timeout_s in tierwise.yaml); counted as failed checks (the stage defers), as the client would"
+            ) in d.notes
 
 
 def test_without_the_check_the_same_stages_are_not_certified(tmp_path):

@@ -371,3 +371,14 @@ def test_simulation_the_case_as_unit_covers_where_pooling_the_samples_does_not(t
         pooled += select([Candidate("x", scores=flat)], truth, 0.95).verdicts[0].qualifies
     assert by_case / seeds <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / seeds)
     assert pooled / seeds > 0.08
+
+
+def test_a_candidates_figures_name_the_price_map_its_costs_came_from(tmp_path):
+    from harness.models import price_map_version
+
+    write_project(tmp_path, models=MODELS, specs={"t": spec(candidates=["rule", "dear"])})
+    run(load_project(tmp_path), progress=False)
+    (decision,) = recommend(load_project(tmp_path)).decisions
+    versions = {c.model: c.price_map_version for c in decision.candidates}
+    assert versions == {"rule": price_map_version(), "dear": price_map_version()}
+    assert decision.to_dict()["candidates"][0]["price_map_version"] == price_map_version()  # recommend --json

@@ -7,7 +7,7 @@ import pytest
 from harness import load_project
 from harness.errors import ConfigError
 from harness.models import resolve_candidates
-from harness.models import call_kwargs
+from harness.models import Provider, call_kwargs, provider
 from tests.projfix import write_project
 
 
@@ -83,3 +83,37 @@ def test_models_prices_a_served_per_hour_model_and_says_when_it_moves_with_load(
     assert "unpriced" not in rows["wall"] and "$0.05/hour of compute on wall time" in rows["wall"]
     assert "state price.output_tokens_per_s" in rows["wall"]
     assert "at 40 output / 800 prompt tokens a second (stated)" in rows["stated"]
+
+
+class Metered(Provider):
+    """A provider with a price list of its own, which lists the model `listed` and no other."""
+
+    price_list = "Meter"
+
+    def identity(self, entry):
+        return {"kind": "metered", "ref": entry.ref}
+
+    def list_price(self, cand):
+        return (0.5, 2.0) if cand.entry.ref == "listed" else None
+
+
+@pytest.fixture
+def metered(monkeypatch):
+    """Metered registered for one test: the registry is a process-wide one, which lists its kinds."""
+    from harness.models import _provider
+
+    monkeypatch.setattr(_provider, "_PROVIDERS", dict(_provider._PROVIDERS))
+    provider("metered")(Metered)
+
+
+def test_models_states_a_providers_list_price_or_its_absence_as_the_provider_answers(tmp_path, metered):
+    from harness.commands import catalog_rows
+
+    per_call = {"price": {"per_call": 0.01}}
+    write_project(tmp_path, models={"rule": {"python": "rules:echo"}, "a": {"metered": "listed"},
+                                    "b": {"metered": "listed", **per_call}, "c": {"metered": "unlisted"},
+                                    "d": {"metered": "unlisted", **per_call}, "e": {"python": "rules:echo", **per_call}})
+    prices = {r["model"]: r["price"] for r in catalog_rows(load_project(tmp_path))}
+    assert prices == {"rule": "free", "a": "$0.5 in / $2 out per Mtok (Meter)",
+                      "b": "$0.5 in / $2 out per Mtok (Meter) + $0.01/call",
+                      "c": "unpriced: add price: to tierwise.yaml", "d": "$0.01/call", "e": "$0.01/call"}

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from harness.models import _inprocess
+from harness.errors import ConfigError
 from harness.models._inprocess import LocalModels, resident_budget
 
 
@@ -69,3 +70,17 @@ def test_the_budget_is_half_the_available_memory_or_the_setting(tmp_path, monkey
     assert resident_budget(tmp_path / "missing") == 0
     monkeypatch.setenv("TIERWISE_RESIDENT_MB", "300")
     assert resident_budget(meminfo) == 300 * 2**20
+
+
+@pytest.mark.parametrize("value", ["3OO", "-1", "1.5", "2GB"])
+def test_a_bad_resident_setting_is_refused_with_the_variable_and_the_fix(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("TIERWISE_RESIDENT_MB", value)
+    with pytest.raises(ConfigError, match=rf"TIERWISE_RESIDENT_MB='{value}'.*fix: set it to"):
+        resident_budget(tmp_path / "meminfo")
+
+
+def test_an_empty_resident_setting_is_unset(tmp_path, monkeypatch):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemAvailable:    8000000 kB\n")
+    monkeypatch.setenv("TIERWISE_RESIDENT_MB", " ")
+    assert resident_budget(meminfo) == 8000000 * 1024 // 2

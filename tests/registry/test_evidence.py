@@ -82,13 +82,13 @@ def test_new_evidence_and_registry_files_get_the_usual_permissions(tmp_path):
 
 def test_an_evidence_record_is_a_decisions_figures_copied_by_name():
     """ModelEvidence holds no figure of its own: each field is the CandidateResult's of that name
-    (registry/_evidence.model_evidence), but for the three only writing adds."""
+    (registry/_evidence.model_evidence), but for the two only writing adds."""
     import dataclasses
 
     from harness.decide import CandidateResult
     from harness.registry import ModelEvidence
 
-    added_when_written = {"identity", "price_map_version", "successes"}
+    added_when_written = {"identity", "successes"}
     decided = {f.name for f in dataclasses.fields(CandidateResult)}
     assert set(ModelEvidence.model_fields) - decided <= added_when_written
 

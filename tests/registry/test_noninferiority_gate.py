@@ -66,3 +66,34 @@ def test_gate_refuses_a_change_once_the_spec_asks_for_a_tighter_margin(tmp_path)
     assert not result.ok
     line = result.tasks[0].line
     assert line.startswith("FAIL t: cheap is not shown non-inferior to dear by 0.02") and "fix: " in line
+
+
+CASCADE_RULES = '''
+def half(vars):  # answers the "yes" cases, abstains on the rest
+    return vars["text"] if vars["text"] == "yes" else None
+
+def echo(vars):
+    return vars["text"]
+'''
+
+
+def test_a_cascade_that_replaced_a_model_is_gated_on_its_noninferiority_test_as_a_model_is(tmp_path):
+    from tests.projfix import cases
+
+    models = {"rule": {"python": "rules:half", "price": {"per_call": 0}},
+              "big": {"python": "rules:echo", "price": {"per_call": 0.002}}}
+    write_project(tmp_path, models=models, files={"rules.py": CASCADE_RULES}, golden={"t": cases(40)},
+                  specs={"t": spec(threshold=0.8, max_regression=0.2,
+                                   candidates=["big", {"cascade": ["rule", "big"], "defer": ["abstain"]}])})
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump({"tasks": {"t": {"model": "python:rules:echo",
+                                                                            "fallbacks": [], "max_tokens": 8}}}))
+    project = load_project(tmp_path)
+    run(project, progress=False)
+    write_registry(project, recommend(project))
+    assert read_evidence(project.registry_path).record("t").cascade.name == "rule>big"
+    assert gate(load_project(tmp_path)).ok
+    _set(tmp_path, max_regression=0.01)
+    result = gate(load_project(tmp_path))
+    assert not result.ok
+    assert result.tasks[0].line.startswith("FAIL t: cascade rule>big is not shown non-inferior to big by 0.01 "
+                                           "(lower bound")

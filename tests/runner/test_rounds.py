@@ -326,3 +326,35 @@ def test_starting_llama_cpp_names_the_models_this_part_needs(monkeypatch):
     assert notes == ["starting llama.cpp for smollm2, gemma3 …", "starting llama.cpp for qwen-0.5b, qwen-1.5b …"]
     # still kept, loaded on demand
     assert list(engines.by_kind["local"].models) == ["smollm2", "gemma3", "qwen-0.5b", "qwen-1.5b"]
+
+
+CASCADE_RULES = RULES + '''
+
+def sure(vars):  # right where it answers; abstains on every third case
+    return None if int(vars["text"][1:]) % 3 == 0 else vars["text"]
+'''
+
+
+def test_an_adaptive_run_calls_a_cascades_dear_stage_only_where_the_cheap_one_defers(tmp_path):
+    models = {**LADDER, "sure": {"python": "simrules:sure", "price": {"per_call": 0.0}}}
+    cascade = {"cascade": ["sure", "strong"], "defer": ["abstain"]}
+    write_project(tmp_path, models=models, files={"simrules.py": CASCADE_RULES},
+                  golden={"t": [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"}
+                                for i in range(120)]},
+                  specs={"t": spec(candidates=["poor", "strong", cascade], threshold=0.9)})
+    project = load_project(tmp_path)
+    result = run(project, progress=False, adaptive=True)
+    frame = results(project)
+    ran = {m: set(frame[frame["model"] == m]["case_id"]) for m in ("sure", "strong", "poor")}
+    abstained = {f"c{i:03d}" for i in range(120) if i % 3 == 0}
+    assert len(ran["sure"]) == 120                      # the first stage runs every case
+    assert abstained <= ran["strong"]                    # the dear one every case the cheap one passes on
+    assert len(ran["strong"]) < 120                      # and no more than its own adaptive stop needs besides
+    assert len(ran["poor"]) < 120                        # a candidate in no cascade still stops early
+    assert "t" in result.stops
+    d = recommend(project).decisions[0]
+    (verdict,) = d.cascades
+    assert verdict["name"] == "sure>strong" and verdict["n"] == 120 and verdict["qualifies"]
+    assert d.recommended == "sure>strong"
+    assert [s["seen"] for s in verdict["stages"]] == [120, 40]
+    assert "4 policies (3 models, 1 cascade)" in d.procedure  # the cascade counted once

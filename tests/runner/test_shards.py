@@ -127,20 +127,36 @@ def test_unknown_group_is_refused(tmp_path):
         recommend(project, store=url, run_group="nope")
 
 
-def test_interrupted_shard_makes_the_group_incomplete_until_rerun(tmp_path):
+def _two_shards_the_last_marked(tmp_path, status: str):
+    """Both shards of group g run, every result stored, then the last run's status set to `status`."""
     url = f"sqlite:///{tmp_path / 'r.db'}"
     project = _project(tmp_path, url)
     for i in (1, 2):
         run(project, shard=(i, 2), run_group="g", progress=False)
     db = Store(url)
     last = db.runs(group="g")[-1]["id"]
-    db.finish_run(last, "interrupted")
+    db.finish_run(last, status)
+    return project, url, db, last
+
+
+def test_interrupted_shard_makes_the_group_incomplete_until_rerun(tmp_path):
+    project, url, db, last = _two_shards_the_last_marked(tmp_path, "interrupted")
     assert group_status(db, "g").problems == [f"shard 2/2 is interrupted (run {last})"]
     db.close()
     run(project, shard=(2, 2), run_group="g", progress=False)   # the retried job
     db = Store(url)
     assert group_status(db, "g").complete
     db.close()
+
+
+def test_a_shard_that_finished_with_errors_over_the_limit_completes_its_group(tmp_path):
+    # Its calls were all made; a re-run would make the failing ones again, and the group would
+    # stay incomplete for as long as the provider fails.
+    project, url, db, _ = _two_shards_the_last_marked(tmp_path, "finished_with_errors")
+    status = group_status(db, "g")
+    db.close()
+    assert status.complete and status.finished == [1, 2]
+    assert [d.recommended for d in recommend(project, store=url, run_group="g").decisions] == ["good", "good"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
