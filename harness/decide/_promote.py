@@ -296,6 +296,11 @@ def _pairwise_short(task: Task, ev: LiveEvidence) -> str:
     where = task.labels.path if task.labels is not None else f"a labels file (judge.labels in {task.path})"
     need = p.get("labels_needed")
     more = f"about {need} in all at the judge's miss rate so far" if need else "enough to bound the judge's misses"
+    if not ev.calls and p.get("no_text"):
+        return (f"not promoted: {p['no_text']} shadow pairs have no stored answers to judge; fix: run the client "
+                f"with capture=True (harness.Client(..., capture=True)) so each pair and its input are stored")
+    if not ev.calls and p.get("pending"):
+        return f"not promoted: {p['pending']} shadow pairs are not judged yet (see the note on the judge)"
     if p.get("labels", 0) < MIN_MISS_LABELS:
         return (f"not promoted: no correction for the judge without human verdicts on {ev.challenger}'s outputs "
                 f"({p.get('labels', 0)}); fix: add {more} to {where} (`tierwise view` queues them)")

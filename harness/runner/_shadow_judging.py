@@ -48,13 +48,15 @@ class PairJudging:
     failed: int = 0          # of them, judge failures
     left: int = 0            # pairs left for the next read (over MAX_PAIRS_PER_READ)
     calls: int = 0           # judge calls made (not answered from the cache)
+    cost: float | None = 0.0  # what the new verdicts' judge calls cost (None: the judge is unpriced)
     note: str = ""           # why nothing was judged, when nothing could be
 
     def notes(self) -> list[str]:
         """The lines `recommend` shows about this read's judging."""
         out = [f"live pairs not judged: {self.note}"] if self.note else []
         if self.judged:
-            out.append(f"judged {self.judged} new shadow pairs ({self.calls} judge calls)"
+            cost = f", ${self.cost:.4f}" if self.cost is not None else ", cost unknown"
+            out.append(f"judged {self.judged} new shadow pairs ({self.calls} judge calls{cost})"
                        + (f"; {self.failed} judge failures, counted against the challenger until judged again"
                           if self.failed else ""))
         if self.left:
@@ -97,6 +99,7 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
         await asyncio.to_thread(store.write_shadow_verdicts, [verdict])
         out.judged += 1
         out.failed += verdict["outcome"] is None
+        out.cost = None if out.cost is None or verdict["eval_cost"] is None else out.cost + verdict["eval_cost"]
 
     async def every() -> None:
         await asyncio.gather(*(one(r) for r in todo))

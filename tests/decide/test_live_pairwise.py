@@ -269,7 +269,8 @@ def test_pairs_without_captured_text_are_not_judged(make):
     d = decision(project)
     assert judge_log(project) == []
     note = next(n for n in d.notes if n.startswith("shadow small against big"))
-    assert "in 0 judged pairs" in note
+    assert "in 0 judged pairs" in note and "4 shadow pairs have no stored answers to judge" in note
+    assert "capture=True" in note
 
 
 def test_a_task_judged_without_a_pairwise_grader_says_what_to_add(make):
