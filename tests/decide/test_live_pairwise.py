@@ -34,7 +34,7 @@ import json, os
 
 def _log(v):
     with open(os.environ["TW_PAIR_LOG"], "a") as f:
-        f.write(json.dumps({"order": v["order"], "A": v["A"], "B": v["B"]}) + "\\n")
+        f.write(json.dumps(v) + "\\n")
 
 def prefers_good(v):
     _log(v)
@@ -179,7 +179,8 @@ def test_both_orders_are_asked_blind(make):
     first = [a for a in asked if "reply 0" in a["A"] + a["B"]]
     assert {(a["order"], a["A"], a["B"]) for a in first} == {("AB", "bad reply 0", "good answer 0"),
                                                               ("BA", "good answer 0", "bad reply 0")}
-    assert not any("small" in a["A"] + a["B"] or "big" in a["A"] + a["B"] for a in asked)
+    assert {a["input"] for a in first} == {"Answer: question 0"}  # the call's input, from the ledger
+    assert not any(name in json.dumps(a) for a in asked for name in ("small", "big"))  # no model is named
 
 
 def test_a_worse_challenger_is_not_promoted(make):
