@@ -18,6 +18,16 @@ detected and the delay after the change (median, 90th percentile). `plug-in base
 rejected alternative: the same martingale against the golden set's observed rate k0/n0 instead of
 its upper bound, to show why the bound is needed.
 
+Pairwise (open-ended tasks, harness/decide/_live_pairwise.py; margin 0.10): each shadow pair is a
+loss for the challenger with probability l (what a person would say). A simulated judge with a known
+error rate sees it: it misses a loss (calls it a tie) with probability q_miss and calls a non-loss a
+loss with probability q_false. 300 human verdicts on golden-set outputs drawn from the same process
+give the judge's misses. Promoted when U_judge + U_miss < margin at some look (the route's rule:
+`promotion` at the room the misses leave, which is U_judge's test). Printed per judge and l: the share
+of streams promoted (an error when l >= margin: must be <= 0.05), the calls needed, and the
+rejected alternative `judge alone` (U_judge < margin at alpha, no correction), whose error a lenient
+judge drives far above the limit.
+
 Through the real client (`client` section): a temporary project whose incumbent and challenger are
 python rules (no network), the challenger disagreeing on a seeded 1 % of inputs, shadowed at rate 0.5;
 the stored shadow_calls rows (Store.shadow_calls) are replayed through `promotion` as audit would.
@@ -40,7 +50,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.decide._drift import label_monitor, rate_monitor  # noqa: E402
-from harness.decide._live import mixture_log_wealth, promotion  # noqa: E402
+from harness.decide._live import disagreement_upper, mixture_log_wealth, promotion  # noqa: E402
 
 MARGIN, CONFIDENCE, ALPHA = 0.03, 0.95, 0.05
 RATES = (0.01, 0.02, 0.025, 0.03, 0.035)
@@ -60,6 +70,35 @@ def promotion_table(rng: np.random.Generator, streams: int, calls: int) -> list[
                 promoted += 1
                 needed.append(p.since)
         rows.append({"d": d, "promoted": promoted / streams, "needed": needed})
+    return rows
+
+
+PAIR_MARGIN, PAIR_LABELS = 0.10, 300
+PAIR_RATES = (0.02, 0.05, 0.10, 0.12)
+JUDGES = {"fair judge (miss 0.2, false 0.02)": (0.2, 0.02), "lenient judge (miss 0.5, false 0)": (0.5, 0.0)}
+
+
+def pairwise_table(rng: np.random.Generator, streams: int, calls: int) -> list[dict]:
+    """The pairwise route on simulated streams with a judge of known error (module docstring)."""
+    half = 1 - (1 - CONFIDENCE) / 2
+    rows = []
+    for judge, (q_miss, q_false) in JUDGES.items():
+        for loss in PAIR_RATES:
+            counted = loss * (1 - q_miss) + (1 - loss) * q_false  # the judge's loss rate on the stream
+            promoted = alone = 0
+            needed = []
+            for _ in range(streams):
+                misses = int(rng.binomial(PAIR_LABELS, loss * q_miss))  # judge passed, person failed
+                room = PAIR_MARGIN - disagreement_upper(misses, PAIR_LABELS, half)
+                stream = rng.random(calls) < counted
+                if room > 0:
+                    p = promotion(stream, room, half)
+                    if p.promoted:
+                        promoted += 1
+                        needed.append(p.since)
+                alone += promotion(stream, PAIR_MARGIN, CONFIDENCE).promoted
+            rows.append({"judge": judge, "loss": loss, "promoted": promoted / streams, "needed": needed,
+                         "alone": alone / streams})
     return rows
 
 
@@ -179,6 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         tag = " (error)" if row["d"] >= MARGIN else ""
         print(f"| {row['d']:.3f} | {row['promoted']:.3f}{tag} | {_q(row['needed'], 50)} | {_q(row['needed'], 90)} |")
         failed |= row["d"] >= MARGIN and row["promoted"] > limit + sigma3
+    print(f"\npairwise: margin {PAIR_MARGIN}, confidence {CONFIDENCE}, {PAIR_LABELS} human verdicts, "
+          f"{a.streams} streams of {a.calls} judged pairs")
+    print("| judge | loss rate | promoted | calls to promote: median | p90 | judge alone: promoted |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for row in pairwise_table(rng, a.streams, a.calls):
+        tag = " (error)" if row["loss"] >= PAIR_MARGIN else ""
+        print(f"| {row['judge']} | {row['loss']:.2f} | {row['promoted']:.3f}{tag} | {_q(row['needed'], 50)} | "
+              f"{_q(row['needed'], 90)} | {row['alone']:.3f}{tag if row['alone'] else ''} |")
+        failed |= row["loss"] >= PAIR_MARGIN and row["promoted"] > limit + sigma3
     print(f"\ndrift: alpha {ALPHA} per monitor, golden set {GOLDEN_N}, {a.streams} streams of {a.drift_calls} calls, "
           f"change at call {CHANGE_AT}")
     print("| monitor | false alarms (null) | detected (drift) | delay: median | p90 |")

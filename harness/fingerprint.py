@@ -209,6 +209,18 @@ def _judged_by(task: HashedTask, grader: Any) -> dict[str, Any]:
     return out
 
 
+def live_judge_hash(task: HashedTask, grader: Any) -> str:
+    """The identity of a pairwise grader judging live shadow pairs (runner/_shadow_judging.py):
+    its options and code and the judge's catalog entry, not `against:` (live, the other answer is
+    the incumbent's own). A stored verdict is reused only under the same hash."""
+    options = {k: v for k, v in grader.options.items() if k != "against"}
+    judge = grader.options.get("judge")
+    judges = getattr(task, "judges", None) or {}
+    return digest({"name": grader.name, "options": options, "code": grader_code(grader),
+                   "identity": getattr(grader, "identity", None) or {},
+                   "judge_identity": task.identity(judge) if judge and judge in judges else None})
+
+
 def _output(task: HashedTask) -> dict[str, Any] | None:
     return task.spec.output.model_dump(exclude_none=True) if task.spec.output else None
 

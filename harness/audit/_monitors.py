@@ -83,6 +83,11 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
                                       f"{len(mine)} shadowed calls, but evals/{name}.yaml sets no max_regression; "
                                       f"set one to test non-inferiority"))
                 continue
+            if task.uses_judge:  # equal texts prove nothing for open-ended outputs
+                out.append(MonitorRow(name, f"shadow {challenger}", "pending", None,
+                                      f"{len(mine)} shadowed calls; a judge grades {name}, so `tierwise recommend` "
+                                      f"has its pairwise grader judge the pairs and decides promotion"))
+                continue
             p = promotion([not r["agree"] for r in mine], spec.max_regression, spec.confidence)
             since = mine[p.since - 1]["at"] if p.since else None
             out.append(MonitorRow(name, f"shadow {challenger}", "promoted" if p.promoted else "pending", since, p.text))

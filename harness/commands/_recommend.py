@@ -7,11 +7,11 @@ import json
 from dataclasses import asdict, dataclass
 
 from ..audit import measured_volumes
-from ..decide import Recommendation, decide, promote, recorded_settings
+from ..decide import Recommendation, decide, live_grader, promote, recorded_settings, task_judged
 from ..errors import ConfigError
 from ..project import Project
 from ..registry import Written, read_registry, write_registry
-from ..runner import candidates_for, plan_run
+from ..runner import candidates_for, judge_shadow_pairs, plan_run
 from ..store import RESULT_COLUMNS, Store, require_complete, safe_url
 
 UNREAD_COLUMNS = ("messages", "params")  # the rendered prompts and call parameters: nothing in deciding reads them
@@ -29,6 +29,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         cands = candidates_for(project, selected, check_keys=True)
         settings = {t.name: recorded_settings(t, []) for t in selected}
         frame, runs, stored, shadow = Store.empty_frame(), [], set(), []
+        verdicts, judgings = {}, {}
     else:
         with Store(url) as db:
             if run_group is not None:
@@ -49,6 +50,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             runs = [r for r in all_runs if r["id"] in used]
             stored = db.stored_pairs([t.name for t in selected])
             shadow = [r for t in selected for r in db.shadow_calls(t.name)]  # live evidence (decide/_promote.py)
+            verdicts, judgings = _judge_live_pairs(project, selected, db, shadow)
     registry = read_registry(project.registry_path)
     # Calls a month measured by the usage ledger replace the hand-written volumes: where present.
     volumes = {**project.config.volumes, **({} if Store.missing(url) else measured_volumes(project, store))}
@@ -61,10 +63,26 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         decision = decide(task, cands, rows, registry.get(task.name), volumes.get(task.name),
                           adaptive=settings[task.name][0], stale=stale,
                           check_timeout_s=project.config.grade_timeout_s, run_versions=run_versions)
-        promote(task, decision, [r for r in shadow if r["task"] == task.name])
+        promote(task, decision, [r for r in shadow if r["task"] == task.name], verdicts.get(task.name),
+                task_judged(task, rows) if task.name in verdicts else None)
+        if task.name in judgings:
+            decision.notes += judgings[task.name].notes()
         decisions.append(decision)
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(url), runs, skipped, frame)
+
+
+def _judge_live_pairs(project: Project, tasks: list, db: Store, shadow: list[dict]) -> tuple[dict, dict]:
+    """The pairwise judge on the stored shadow pairs of each judged task not judged yet
+    (runner/_shadow_judging.py), then every verdict of the task's judge: (verdicts, judgings) by task."""
+    verdicts, judgings = {}, {}
+    for task in tasks:
+        mine = [r for r in shadow if r["task"] == task.name]
+        if not mine or not task.uses_judge or live_grader(task) is None or task.spec.max_regression is None:
+            continue
+        done = judgings[task.name] = judge_shadow_pairs(project, task, db, mine)
+        verdicts[task.name] = db.shadow_verdicts(task.name, done.judge)
+    return verdicts, judgings
 
 
 @dataclass

@@ -11,7 +11,9 @@ __all__ = ["AdaptiveSettings", "Against", "Agreement", "JSON_VERSION", "PPIBound
            "compare", "corrected_lower_bound", "best_evaluated", "decide", "disagreement_upper", "figures", "label_monitor", "pick",
            "ppi_lower_bound", "projected_against", "projected_monthly", "promotion", "promote", "live_evidence", "live_shortfalls", "limit_shortfalls",
            "offline_upper", "FRESH_DAYS", "CLAIM_LIVE", "CLAIM_OFFLINE", "METHOD", "iso", "qualification", "rate_monitor",
-           "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed"]
+           "recorded_settings", "registry_options", "summarize", "task_judged", "labels_needed", "cases_needed",
+           "live_grader", "Misses", "PairTally", "PairwiseBound", "pair_labels_needed", "pairwise_bound", "tally",
+           "PAIRWISE_METHOD", "MIN_MISS_LABELS"]
 
 # Each name loads its module on first use: a run's summary table needs the figures, not the
 # selection procedures and their SciPy routines (a second of imports).
@@ -31,6 +33,8 @@ _LAZY = {
     **dict.fromkeys(["Promotion", "disagreement_upper", "promotion"], "_live"),
     **dict.fromkeys(["LiveEvidence", "promote", "live_evidence", "live_shortfalls", "limit_shortfalls", "offline_upper",
                      "FRESH_DAYS", "CLAIM_LIVE", "CLAIM_OFFLINE", "METHOD", "iso"], "_promote"),
+    **dict.fromkeys(["live_grader", "Misses", "PairTally", "PairwiseBound", "pair_labels_needed", "pairwise_bound",
+                     "tally", "PAIRWISE_METHOD", "MIN_MISS_LABELS"], "_live_pairwise"),
     **dict.fromkeys(["MonitorState", "label_monitor", "rate_monitor"], "_drift"),
 }
 

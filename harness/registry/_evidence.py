@@ -105,10 +105,29 @@ class CascadeEvidence(Strict):
     deferral_interval: list[float] = Field(default_factory=list)
 
 
+class PairwiseLive(Strict):
+    """How the blind pairwise judge decided the shadow pairs of a judged task (decide/_live_pairwise.py)."""
+
+    judge: str                       # the catalog judge of the task's pairwise grader
+    judged: int = Field(ge=0)        # pairs with a verdict
+    wins: int = Field(ge=0)
+    ties: int = Field(ge=0)          # a split verdict (each order preferring a different answer) is a tie
+    losses: int = Field(ge=0)
+    judge_errors: int = Field(ge=0)  # no verdict: counted against the challenger
+    challenger_errors: int = Field(ge=0)
+    judge_upper: float               # the sequence on the counted share, at alpha/2
+    miss_upper: float                # the sequence on the judge's misses against human verdicts, at alpha/2
+    labels: int = Field(ge=0)        # human verdicts on the challenger's outputs
+    misses: int = Field(ge=0)        # of them, outputs the judge passed and a person failed
+
+
 class LiveEvidence(Strict):
     """Production evidence: the entry's model shown non-inferior to the incumbent on shadowed live
     calls (decide/_promote.py). Its presence says the claim backing the entry is live
-    non-inferiority, not the offline bound; the gate accepts it while fresh."""
+    non-inferiority, not the offline bound; the gate accepts it while fresh. `kind` says how the
+    calls were compared: `agreement` (equal outputs; `upper` bounds the disagreement rate) or
+    `pairwise` (the judge; `disagreements` are the pairs counted against the challenger and
+    `upper` = judge_upper + miss_upper bounds its loss rate)."""
 
     claim: Literal["live non-inferiority"] = "live non-inferiority"
     incumbent: str                   # the registry `model:` it was compared with (the first fallback)
@@ -122,6 +141,18 @@ class LiveEvidence(Strict):
     confidence: float
     method: str = ""
     offline_upper: float             # the model's golden-set upper bound (at or above the threshold)
+    kind: Literal["agreement", "pairwise"] = "agreement"  # added within 1; absent means agreement
+    pairwise: PairwiseLive | None = None                  # with kind pairwise
+
+    @model_serializer(mode="wrap")
+    def _agreement_as_before(self, handler: Any) -> dict[str, Any]:
+        # Agreement evidence is written without the keys, so files from before read and write back byte for byte.
+        data = handler(self)
+        if self.kind == "agreement":
+            data.pop("kind", None)
+        if self.pairwise is None:
+            data.pop("pairwise", None)
+        return data
 
 
 class TaskEvidence(ModelEvidence):
@@ -358,7 +389,19 @@ def _live(project: Project, decision: Decision) -> dict[str, Any]:
             "calls": live["calls"], "disagreements": live["disagreements"],
             "window_start": iso(live["window_start"]), "window_end": iso(live["window_end"]),
             "upper": _r(live["upper"]), "margin": live["margin"], "confidence": live["confidence"],
-            "method": METHOD, "offline_upper": _r(live["offline_upper"])}
+            "method": METHOD, "offline_upper": _r(live["offline_upper"]), **_pairwise(live)}
+
+
+def _pairwise(live: dict[str, Any]) -> dict[str, Any]:
+    """The pairwise figures of live evidence from the judge (decide/_live_pairwise.py); {} for agreement."""
+    from ..decide import PAIRWISE_METHOD
+
+    p = live.get("pairwise")
+    if live.get("kind", "agreement") == "agreement" or p is None:
+        return {}
+    keys = ("judge", "judged", "wins", "ties", "losses", "judge_errors", "challenger_errors", "labels", "misses")
+    return {"kind": "pairwise", "method": PAIRWISE_METHOD,
+            "pairwise": {**{k: p[k] for k in keys}, "judge_upper": _r(p["judge_upper"]), "miss_upper": _r(p["miss_upper"])}}
 
 
 def _successes(c: CandidateResult) -> int | None:

@@ -176,7 +176,8 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Ev
         return TaskGate(name, FAIL, "; ".join(quality), fix)
     text = f"{main.model}, lower {main.lower:.3f} ≥ {threshold_text(task.spec.threshold)} (n={main.n})"
     if live is not None:
-        text = (f"{main.model}, live non-inferior to {live.incumbent_model}: disagreement upper {live.upper:.3f} < "
+        what = "disagreement" if live.kind == "agreement" else f"judged loss (corrected by {live.pairwise.labels} human verdicts)"
+        text = (f"{main.model}, live non-inferior to {live.incumbent_model}: {what} upper {live.upper:.3f} < "
                 f"{live.margin:g} on {live.calls} shadowed calls to {live.window_end}")
     if pin:
         text += f"; pinned ({pin})"
@@ -239,12 +240,34 @@ def _live_check(project: Project, task: Task, live: Any, fallbacks: list[Any]) -
         return [f"live.window_end: {live.window_end!r} is not an ISO time"], []
     failed, stale = live_shortfalls(task, margin=live.margin, upper=live.upper, confidence=live.confidence,
                                     calls=live.calls, offline_up=live.offline_upper, window_end=end,
-                                    fresh_days=fresh, now=time.time())
+                                    fresh_days=fresh, now=time.time(), kind=live.kind)
+    failed += _pairwise_check(live)
     if live.disagreements > live.calls:
         failed.append(f"live.disagreements: {live.disagreements} is more than calls {live.calls}")
     if not fallbacks or fallbacks[0] != live.incumbent:
         failed.append(f"the incumbent {live.incumbent} it was shown non-inferior to must stay its first fallback")
     return failed, stale
+
+
+def _pairwise_check(live: Any) -> list[str]:
+    """Pairwise live evidence holds together: its block, the correction, its counts (decide/_live_pairwise.py)."""
+    from ..decide import MIN_MISS_LABELS
+
+    p = live.pairwise
+    if live.kind != "pairwise":
+        return [] if p is None else ["live.pairwise is given but live.kind is not pairwise"]
+    if p is None:
+        return ["live.kind is pairwise but live.pairwise is missing"]
+    out = []
+    if p.labels < MIN_MISS_LABELS or p.misses > p.labels:
+        out.append(f"live.pairwise: {p.labels} human verdicts ({p.misses} misses) cannot correct the judge")
+    if live.upper + 2e-6 < min(1.0, p.judge_upper + p.miss_upper):  # each figure is written to 6 places
+        out.append(f"live.upper {live.upper:.3f} is below judge_upper + miss_upper "
+                   f"({p.judge_upper:.3f} + {p.miss_upper:.3f}): the judge is not corrected")
+    if p.losses + p.judge_errors + p.challenger_errors != live.disagreements:
+        out.append(f"live.pairwise: losses, judge errors and challenger errors do not add up to "
+                   f"{live.disagreements} counted against it")
+    return out
 
 
 def _option_problems(entry: dict[str, Any], measured: list[ModelEvidence]) -> list[str]:

@@ -5,7 +5,8 @@ and progress."""
 from .._lazy import lazy_attributes
 
 __all__ = ["DEFAULT_MAX_ERROR_RATE", "DryRun", "ErrorReport", "Item", "Plan", "Progress", "RunCounts", "RunOptions",
-           "RunResult", "arun", "candidates_for", "check", "estimate", "execute", "plan_run", "results", "run", "summary"]
+           "RunResult", "arun", "candidates_for", "check", "estimate", "execute", "plan_run", "results", "run", "summary",
+           "PairJudging", "judge_shadow_pairs"]
 
 # Each name loads its module on first use: `tierwise validate` needs the plan and the
 # candidates, not the store, the statistics or the scheduler (seconds of imports).
@@ -16,6 +17,7 @@ _LAZY = {
     "RunCounts": "_runner", "RunOptions": "_runner", "execute": "_runner",
     "DEFAULT_MAX_ERROR_RATE": "_api", "ErrorReport": "_api", "RunResult": "_api", "arun": "_api",
     "estimate": "_api", "results": "_api", "run": "_api", "summary": "_api",
+    "PairJudging": "_shadow_judging", "judge_shadow_pairs": "_shadow_judging",
 }
 
 

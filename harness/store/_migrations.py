@@ -174,6 +174,23 @@ def _m008_usage_cascade_stage(conn: sa.Connection) -> None:
                                         ("confidence", "FLOAT")])
 
 
+def _m009_shadow_verdicts(conn: sa.Connection) -> None:
+    # The pairwise verdicts on shadow pairs as 009 created them; _schema.py says what each column holds.
+    sa.Table(
+        "shadow_verdicts", sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("shadow_id", sa.Integer, nullable=False),
+        sa.Column("task", sa.String(200), nullable=False),
+        sa.Column("judge", sa.String(64), nullable=False),
+        sa.Column("judged_at", sa.Float, nullable=False),
+        sa.Column("outcome", sa.String(8)),
+        sa.Column("orders", sa.Text),
+        sa.Column("error", sa.Text),
+        sa.Column("eval_cost", sa.Float),
+    ).create(conn, checkfirst=True)
+    conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ix_shadow_verdict ON shadow_verdicts (shadow_id, judge)"))
+
+
 def _add_columns(conn: sa.Connection, table: str, columns: list[tuple[str, str]]) -> None:
     """ALTER TABLE … ADD COLUMN for each (name, SQL type) the table lacks (see the module's
     docstring for why one may be there already). The types are spelled as SQLAlchemy compiled
@@ -193,5 +210,6 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("006_shadow_calls", _m006_shadow_calls),
     ("007_result_confidence", _m007_result_confidence),
     ("008_usage_cascade_stage", _m008_usage_cascade_stage),
+    ("009_shadow_verdicts", _m009_shadow_verdicts),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -163,6 +163,25 @@ shadow_calls = sa.Table(
 )
 
 
+# The blind pairwise judge's verdict on a shadow pair (009_shadow_verdicts): the challenger's output
+# against the incumbent's, judged in both orders when `recommend` reads the live evidence of an
+# open-ended task (runner/_shadow_judging.py). One row per (shadow call, judge); `outcome` is the
+# challenger's win | tie | loss, NULL when the judge gave no verdict (`error` says why; such a
+# pair is judged again on the next read and counts against the challenger until it is).
+shadow_verdicts = sa.Table(
+    "shadow_verdicts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("shadow_id", sa.Integer, nullable=False),     # shadow_calls.id
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("judge", sa.String(64), nullable=False),      # fingerprint of the pairwise grader (judge, options)
+    sa.Column("judged_at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(8)),                     # win | tie | loss; NULL: the judge failed
+    sa.Column("orders", sa.Text),                           # JSON: each vote's verdict per order (AB, BA)
+    sa.Column("error", sa.Text),                            # redacted
+    sa.Column("eval_cost", sa.Float),                       # the judge's dollars (NULL: unpriced)
+)
+
+
 @dataclass
 class ResultRow:
     """One finished call (or failure) with its grades, ready to be written."""

@@ -1,4 +1,5 @@
-"""Shadow-call rows (harness/client/_shadow.py): written redacted, read back in call order."""
+"""Shadow-call rows (harness/client/_shadow.py): written redacted, read back in call order; and the
+pairwise judge's verdicts on them (runner/_shadow_judging.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from ._schema import shadow_calls
+from ._schema import shadow_calls, shadow_verdicts
 
 _TEXT = ("error", "output", "incumbent_output")
 _WIDTHS = {"error_type": 100, "trace": 200, "call_id": 32}
@@ -46,3 +47,29 @@ def read_shadow_calls(engine: sa.Engine, task: str | None = None, challenger: st
         query = query.where(shadow_calls.c.at >= since)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def write_shadow_verdicts(engine: sa.Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Store judge verdicts on shadow pairs (keys: shadow_verdicts' columns), replacing a failed
+    verdict on the same pair and judge: a pair with a verdict is never judged twice."""
+    from ..util import redactor
+
+    hide = redactor()
+    columns = [c.name for c in shadow_verdicts.columns if c.name != "id"]
+    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
+    if not values:
+        return 0
+    t = shadow_verdicts.c
+    with engine.begin() as conn:
+        for v in values:  # one transaction: a verdict never half-replaces a failure
+            conn.execute(shadow_verdicts.delete().where((t.shadow_id == v["shadow_id"]) & (t.judge == v["judge"])))
+        conn.execute(shadow_verdicts.insert(), values)
+    return len(values)
+
+
+def read_shadow_verdicts(engine: sa.Engine, task: str, judge: str) -> dict[int, dict[str, Any]]:
+    """A task's verdicts by one judge (its grader fingerprint), by shadow call id."""
+    t = shadow_verdicts.c
+    query = sa.select(shadow_verdicts).where((t.task == task) & (t.judge == judge))
+    with engine.connect() as conn:
+        return {r["shadow_id"]: dict(r) for r in conn.execute(query).mappings()}

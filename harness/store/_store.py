@@ -458,6 +458,24 @@ class Store:
 
         return read_shadow_calls(self.engine, task, challenger, since)
 
+    def write_shadow_verdicts(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Store the pairwise judge's verdicts on shadow pairs; see store/_shadow.py."""
+        from ._shadow import write_shadow_verdicts
+
+        return write_shadow_verdicts(self.engine, rows)
+
+    def shadow_verdicts(self, task: str, judge: str) -> dict[int, dict[str, Any]]:
+        """A task's verdicts on shadow pairs by one judge fingerprint, by shadow call id."""
+        from ._shadow import read_shadow_verdicts
+
+        return read_shadow_verdicts(self.engine, task, judge)
+
+    def call_inputs(self, call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The template variables of these client calls, where the ledger captured them."""
+        from ._usage import call_inputs
+
+        return call_inputs(self, call_ids)
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -88,6 +88,25 @@ def usage_rows(store: "Store", columns: Iterable[str] = USAGE_COLUMNS) -> list[d
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def call_inputs(store: "Store", call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """call_id -> the template variables its ledger row captured (calls without them left out)."""
+    import json
+
+    ids, out = list(dict.fromkeys(call_ids)), {}
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        query = sa.select(usage_ledger.c.call_id, usage_ledger.c.input).where(
+            usage_ledger.c.call_id.in_(ids[start:start + 500]) & usage_ledger.c.input.is_not(None))
+        with store.engine.connect() as conn:
+            for call_id, text in conn.execute(query):
+                try:
+                    values = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(values, dict):
+                    out.setdefault(call_id, values)
+    return out
+
+
 # What a write can raise: SQLAlchemy's errors, and the driver's own while binding a value
 # (sqlite3 raises OverflowError for an integer over 2**63, unwrapped).
 _BINDING = (sa.exc.StatementError, OverflowError, ValueError, TypeError)

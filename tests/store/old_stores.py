@@ -235,6 +235,19 @@ IX_005 = ["CREATE INDEX IF NOT EXISTS ix_runs_run_group ON runs (run_group)",
 IX_006 = ["CREATE INDEX IF NOT EXISTS ix_shadow_task_at ON shadow_calls (task, challenger, at)"]
 ALTER_008 = ["ALTER TABLE usage_ledger ADD COLUMN stage INTEGER", "ALTER TABLE usage_ledger ADD COLUMN deferred VARCHAR(20)",
              "ALTER TABLE usage_ledger ADD COLUMN defer_reason TEXT", "ALTER TABLE usage_ledger ADD COLUMN confidence FLOAT"]
+SHADOW_VERDICTS = """CREATE TABLE shadow_verdicts (
+\tid {serial} NOT NULL,
+\tshadow_id INTEGER NOT NULL,
+\ttask VARCHAR(200) NOT NULL,
+\tjudge VARCHAR(64) NOT NULL,
+\tjudged_at FLOAT NOT NULL,
+\toutcome VARCHAR(8),
+\torders TEXT,
+\terror TEXT,
+\teval_cost FLOAT,
+\tPRIMARY KEY (id)
+)"""
+IX_009 = ["CREATE UNIQUE INDEX IF NOT EXISTS ix_shadow_verdict ON shadow_verdicts (shadow_id, judge)"]
 
 
 @dataclass(frozen=True)
@@ -277,10 +290,15 @@ OLD_STORES = [
                                "005_run_groups", "006_shadow_calls", "007_result_confidence"),
              (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
               USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006)),
-    # today's: a new store must have exactly this schema (008 added the cascade columns to the ledger)
     OldStore("008 (cascades)", ("001_initial", "002_result_lookup_index", "003_usage_ledger", "004_judge_cost",
                                 "005_run_groups", "006_shadow_calls", "007_result_confidence",
                                 "008_usage_cascade_stage"),
              (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
               USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006, *ALTER_008)),
+    # today's: a new store must have exactly this schema (009 added the verdicts on shadow pairs)
+    OldStore("009 (shadow verdicts)", ("001_initial", "002_result_lookup_index", "003_usage_ledger", "004_judge_cost",
+                                       "005_run_groups", "006_shadow_calls", "007_result_confidence",
+                                       "008_usage_cascade_stage", "009_shadow_verdicts"),
+             (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
+              USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006, *ALTER_008, SHADOW_VERDICTS, *IX_009)),
 ]
