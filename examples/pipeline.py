@@ -3,18 +3,21 @@
 Each incoming support email goes through three task calls that share one trace id:
 
     extract   date_extraction  the date the customer mentions   (registry: the date rule)
-    classify  ticket_triage    which team gets it               (registry: the keyword rule)
-    analyse   sentiment        how upset the customer is        (a local llama.cpp model, SmolLM2-135M)
+    classify  ticket_triage    which team gets it               (a demo entry: the keyword rule)
+    analyse   sentiment        how upset the customer is        (registry: a cascade, rule then Qwen 1.5B)
 
 The call sites name the task and the step; the registry decides the model, the client renders
 the prompt that model was evaluated with, falls back or escalates when needed, and writes one
 usage-ledger row per attempt. Afterwards `tierwise audit` shows spend per task, per step and
 per pipeline run.
 
-The bundled registry.yaml has no sentiment entry (it is evidence-backed, and sentiment has not
-been evaluated here), so the script works on a copy of the example project with one demo
-entry added: sentiment -> local:smollm2-135m-instruct, falling back to the lexicon rule. In a
-real project that entry comes from `tierwise run sentiment && tierwise recommend --write`.
+The analyse step runs what the registry says for sentiment: the certified cascade (the lexicon
+rule answers when several cue words agree, Qwen 1.5B when it abstains; docs/formats.md,
+"Cascades"), and each answer's `model` and `stage` show which tier answered. With --rules-only
+the script works on a copy of the project whose sentiment entry is the lexicon rule alone (a
+demo entry, not evidence-backed), so it runs without llama.cpp. ticket_triage has no registry
+entry (nothing qualifies on the example's 120 cases), so the copy gets a demo entry for it too:
+the keyword rule.
 
     python examples/pipeline.py                 # local model for the analyse step (llama.cpp)
     python examples/pipeline.py --rules-only    # all three steps on python rules (no llama.cpp)
@@ -43,18 +46,12 @@ DOCUMENTS = [
     "The invoice dated 2024-02-29 shows the wrong VAT number, can you send a corrected one? Love the product.",
 ]
 
-DEMO_ENTRY = """\
-  # Demo entry added by examples/pipeline.py (not evidence-backed; see its docstring).
-  sentiment:
-    model: {model}
-    fallbacks: [python:examples.rules:sentiment_lexicon]
-    max_tokens: 4
-    temperature: 0.0
-"""
+def _rule(function: str) -> dict:
+    return {"model": f"python:examples.rules:{function}", "fallbacks": [], "max_tokens": 4, "temperature": 0.0}
 
 
 def prepare(workdir: Path, rules_only: bool) -> Path:
-    """A copy of the example project with a sentiment entry and a fresh ledger."""
+    """A copy of the example project with a fresh ledger (and, rules only, a rule for sentiment)."""
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -63,9 +60,15 @@ def prepare(workdir: Path, rules_only: bool) -> Path:
     for name in ("evals", "golden_sets"):
         shutil.copytree(ROOT / name, workdir / name)
     shutil.copytree(ROOT / "examples", workdir / "examples", ignore=shutil.ignore_patterns("__pycache__"))
-    model = "python:examples.rules:sentiment_lexicon" if rules_only else "local:smollm2-135m-instruct"
-    with (workdir / "registry.yaml").open("a", encoding="utf-8") as f:
-        f.write(DEMO_ENTRY.format(model=model))
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    doc = yaml.load((workdir / "registry.yaml").read_text(encoding="utf-8"))
+    doc["tasks"].setdefault("ticket_triage", _rule("route_ticket"))  # demo entries: not evidence-backed
+    if rules_only:
+        doc["tasks"]["sentiment"] = _rule("sentiment_lexicon")
+    with (workdir / "registry.yaml").open("w", encoding="utf-8") as f:
+        yaml.dump(doc, f)
     return workdir
 
 
@@ -74,8 +77,9 @@ def process(client, doc_id: str, text: str) -> dict:
     date = client.complete("date_extraction", text=text, trace=doc_id, step="extract")
     team = client.complete("ticket_triage", ticket=text, trace=doc_id, step="classify")
     mood = client.complete("sentiment", review=text, trace=doc_id, step="analyse")
+    answered = mood.model if mood.stage is None else f"{mood.model} (cascade stage {mood.stage + 1})"
     return {"doc": doc_id, "date": date.parsed, "team": team.parsed, "sentiment": mood.parsed,
-            "models": [date.model, team.model, mood.model], "cost": date.cost + team.cost + mood.cost}
+            "models": [date.model, team.model, answered], "cost": date.cost + team.cost + mood.cost}
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ class NonInferiority:
         test = "Tango score test" if self.method == "tango_score" else "paired t"
         verdict = "non-inferiority shown" if self.shown else "non-inferiority NOT shown"
         head = (f"{proposed} vs {incumbent} on {self.n} shared cases: difference {self.diff:+.3f}, "
-                f"{conf} lower bound {self.lower:+.3f} vs margin -{self.margin:g}; {verdict} "
+                f"{conf} lower bound {self.lower:+.3f} vs margin {-self.margin or 0.0:g}; {verdict} "
                 f"({test}, p={self.p_value:.3g})")
         if self.proposed_only is not None:
             head += f"; only {proposed} passed {self.proposed_only}, only {incumbent} passed {self.incumbent_only}"
