@@ -14,6 +14,7 @@ from typing import Any
 from ..util import tierwise_version
 from ._cases import TEXT_LIMIT, case_payload, load_reasons, script_json
 from ._data import headline, judge_share, monthly, registry_diff, run_infos, task_views
+from ..decide import entry_label
 from ._fmt import FILTERS
 from ._markdown import markdown_summary
 
@@ -119,4 +120,5 @@ def _env():
     env = jinja2.Environment(loader=jinja2.PackageLoader("harness.report", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
     env.filters.update(FILTERS)
+    env.filters["entry"] = entry_label  # a model entry's model, a cascade entry's stages
     return env

@@ -41,3 +41,14 @@ def test_the_html_report_carries_the_cascade_chart_inline(decided, tmp_path):
     html = files.html.read_text()
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart cascade"' in html
     assert "Cascade <code>ladder</code>, certified down to confidence ≥ 0.5" in html
+
+
+def test_a_report_over_a_registry_that_runs_a_cascade_shows_its_stages(tmp_path):
+    root = cascade_project(tmp_path / "p")
+    project = load_project(root)
+    from harness.registry import write_registry
+
+    write_registry(project, recommend(project))  # t's entry becomes the rule cascade
+    files = build_report(load_project(root), recommend(load_project(root)), tmp_path / "out")
+    html = files.html.read_text()
+    assert "<code>cascade python:rules:half &gt; python:rules:echo</code>" in html
