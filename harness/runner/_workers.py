@@ -6,10 +6,14 @@ was (the plan, per-model concurrency, grading, judges, local models, the one wri
 each result) and hands each API call to the least busy worker; the worker makes it with the same
 retries and timing (models/_calls.py) and sends the CallResult back.
 
-Workers are forked on Linux after LiteLLM is imported, so they start in milliseconds and share
-its memory; elsewhere they are spawned (each imports LiteLLM itself, which takes seconds). They
-ignore Ctrl-C: the parent handles it as ever (finished results are kept) and ends them. A worker
-that dies fails its calls in flight as recorded errors, never the run.
+Workers are forked on Linux, elsewhere spawned. A run that knows early it will make many API
+calls forks them before this process imports LiteLLM (the runner's start_workers_early, after
+planning): each worker imports it (3-8 s) while the parent finishes its start and imports what
+its end needs, and the parent never imports it for their calls. A pool made when the calls are
+about to start forks them after LiteLLM is imported here, so they start in milliseconds and share
+its memory (spawned workers each import it themselves). They ignore Ctrl-C: the parent handles
+it as ever (finished results are kept) and ends them. A worker that dies fails its calls in
+flight as recorded errors, never the run.
 
 Workers die with their parent, however it ends (SIGKILL included): a forked worker closes its
 copies of the parent's socket ends (its own and earlier workers'), so the parent's death is EOF
@@ -73,13 +77,15 @@ def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
     benchmark's loopback model). A worker registers these in its own copy of the map (forked or
     spawned: the parent's stays as it was). The cost LiteLLM computes there is never read:
     Tierwise prices each call itself in the parent (models/_pricing.py), so no figure changes.
+    Read from the price map's data alone, so the parent imports no LiteLLM for it; a model
+    LiteLLM prices by rules beyond that data is left out by the worker (_register).
     """
     from ..models import is_priced, provider_for
 
     out: dict[str, tuple[float, float]] = {}
     for cand in cands:
         model = cand.litellm_model
-        if not provider_for(cand.kind).pooled or not model or model in out or is_priced(model):
+        if not provider_for(cand.kind).pooled or not model or model in out or is_priced(model, data_only=True):
             continue
         price = cand.entry.price
         out[model] = ((price.input_per_mtok or 0.0) / 1e6, (price.output_per_mtok or 0.0) / 1e6) if price else (0.0, 0.0)
@@ -88,10 +94,12 @@ def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
 
 def _register(prices: dict[str, tuple[float, float]]) -> None:
     """Put the run's unmapped models in this worker's LiteLLM price map (see unmapped_prices)."""
-    from ..models import load_litellm
+    from ..models import is_priced, load_litellm
 
     lib = load_litellm()
     for model, (inp, out) in prices.items():
+        if is_priced(model):  # by LiteLLM's own rules
+            continue
         try:
             provider = lib.get_llm_provider(model)[1]
             lib.register_model({model: {"input_cost_per_token": inp, "output_cost_per_token": out,
@@ -104,13 +112,16 @@ def _register(prices: dict[str, tuple[float, float]]) -> None:
 class WorkerPool:
     """N worker processes making LiteLLM calls for the parent's event loop."""
 
-    def __init__(self, n: int, prices: dict[str, tuple[float, float]] | None = None):
+    def __init__(self, n: int, prices: dict[str, tuple[float, float]] | None = None, import_here: bool = True):
+        """`import_here`: import LiteLLM in this process first, for forked workers to inherit
+        (they start at once); else each worker imports it while this process goes on."""
         import gc
         import multiprocessing
 
         from ..models import load_litellm
 
-        load_litellm()  # imported (and configured) once here, inherited by forked workers
+        if import_here:
+            load_litellm()  # imported (and configured) once here, inherited by forked workers
         ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         gc.freeze()  # the objects made so far are shared: no collection in a worker copies their pages
         self.workers: list[_Worker] = []
@@ -214,7 +225,7 @@ def _die_with(parent: int) -> None:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             # PR_SET_PDEATHSIG (1) fires when the forking *thread* ends: the pool lives and is
-            # stopped inside one run (_runner.execute), on the thread that created it.
+            # stopped inside one run (runner._run, _runner.execute), on the thread that created it.
             libc.prctl(1, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass  # the liveness check in _serve still ends us

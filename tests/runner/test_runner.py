@@ -226,21 +226,31 @@ def _query(db: Path, sql: str):
         con.close()
 
 
-def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
+def _own_group() -> None:
+    """preexec_fn: SIGINT at its default, in a process group of its own (a terminal's Ctrl-C
+    reaches every process of the foreground group: the run's call workers and their server too)."""
+    interruptible()
+    os.setpgrp()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path, workers):
     n = 60
     with FakeOpenAI(delay=0.05) as server:
         _project(tmp_path, server, n=n, config={"concurrency": 2})
         env = {**os.environ, "TW_FAKE_KEY": SECRET, "PYTHONPATH": str(Path(__file__).parents[2])}
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path)],
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path),
+                                 "--workers", workers],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=interruptible)
+                                preexec_fn=_own_group)
         db = tmp_path / ".tierwise" / "results.db"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _count(db) < 6:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
+        assert "Traceback" not in err  # neither the run nor a worker or their server
         assert "run the same command again to resume" in err
         stored = _count(db)
         assert 6 <= stored < n
