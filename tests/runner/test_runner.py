@@ -13,7 +13,7 @@ import pytest
 from harness import load_project, results, run
 from tests.conftest import interruptible
 from tests.fake_openai import FakeOpenAI
-from tests.projfix import spec, write_project
+from tests.projfix import run_cli_in_fresh_process, spec, write_project
 
 SECRET = "sk-test-DO-NOT-STORE-1234567890"
 
@@ -68,12 +68,9 @@ def test_rerun_calls_nothing_already_stored(tmp_path, fake_openai):
 
 def test_a_rerun_with_every_result_stored_imports_no_litellm(tmp_path, fake_openai):
     run(_project(tmp_path, fake_openai), progress=False)
-    code = ("import sys\nfrom harness.cli import main\nsys.argv = ['tierwise', 'run', '--quiet']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('litellm' in sys.modules, file=sys.stderr)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    assert "0 called, 0 from cache, 6 already stored, 0 errors" in out.stdout, out.stderr
-    assert out.stderr.strip().splitlines()[-1] == "False"
+    out, err, imported = run_cli_in_fresh_process(tmp_path, "--quiet")
+    assert "0 called, 0 from cache, 6 already stored, 0 errors" in out, err
+    assert not imported
 
 
 def test_429_with_retry_after_is_honoured_then_succeeds(tmp_path, fake_openai):

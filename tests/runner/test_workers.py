@@ -1,12 +1,10 @@
 """API calls in worker processes: every result still graded, stored once, errors counted."""
 
-import sys
-
 import pytest
 
 from harness import load_project, results, run
 from harness.runner._workers import MIN_CALLS_PER_WORKER, default_workers
-from tests.projfix import spec, write_project
+from tests.projfix import run_cli_in_fresh_process, spec, write_project
 
 SECRET = "sk-test-workers-DO-NOT-STORE-123"
 
@@ -146,17 +144,10 @@ def test_workers_start_before_the_runs_first_part_and_import_litellm_themselves(
 
 
 def test_a_run_whose_workers_make_the_calls_never_imports_litellm_itself(tmp_path, fake_openai):
-    import os
-    import subprocess
-    from pathlib import Path
-
     _project(tmp_path, fake_openai)
-    code = ("import sys\nfrom harness.cli import main\nsys.argv = ['tierwise', 'run', '--quiet', '--workers', '2']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('litellm' in sys.modules, file=sys.stderr)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    assert "24 called, 0 from cache, 0 already stored, 0 errors" in out.stdout, out.stderr
-    assert out.stderr.strip().splitlines()[-1] == "False"
+    out, err, imported = run_cli_in_fresh_process(tmp_path, "--quiet", "--workers", "2")
+    assert "24 called, 0 from cache, 0 already stored, 0 errors" in out, err
+    assert not imported
 
 
 @pytest.mark.parametrize("workers", [1, None])  # None: 24 calls are too few for workers by default
