@@ -78,3 +78,17 @@ def tierwise(monkeypatch, capsys, *args: str) -> tuple[int | None, str, str]:
         main()
     out = capsys.readouterr()
     return exit_.value.code, out.out, out.err
+
+
+def run_cli_in_fresh_process(cwd, *args: str):
+    """`tierwise run ARGS` in a fresh interpreter in `cwd`: (its stdout, its stderr, and whether it
+    imported LiteLLM itself)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom harness.cli import main\nsys.argv = ['tierwise', 'run', *sys.argv[1:]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('litellm' in sys.modules, file=sys.stderr)\n")
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return out.stdout, out.stderr, out.stderr.strip().splitlines()[-1] == "True"

@@ -17,7 +17,7 @@ from ._plan import Plan, plan_run
 from ._estimate import DryRun, dry_run
 from ._progress import Progress
 from ._rounds import Budget, adaptive_rounds, run_parts
-from ._runner import RunCounts, RunOptions, SharedLocal
+from ._runner import RunCounts, RunOptions, SharedLocal, start_workers_early
 
 if TYPE_CHECKING:
     from ..decide import AdaptiveSettings
@@ -173,6 +173,13 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
                              local_threads=project.config.local_threads,
                              grade_timeout_s=project.config.grade_timeout_s, judges=plan.judges,
                              workers=workers if workers is not None else project.config.workers)
+        start_workers_early(plan.items, db, options)
+        if options.early_pool is not None:
+            # What the run's end needs (pandas to read the results, the summary's statistics) is
+            # imported now, while the workers import LiteLLM, not after the last response.
+            import pandas  # noqa: F401
+
+            from ..decide import summarize  # noqa: F401
         limiter = Budget(budget, project.config.concurrency) if budget is not None else None
         options.local = SharedLocal()
         counts = RunCounts(planned=len(plan.items))
@@ -192,6 +199,8 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
         except KeyboardInterrupt:
             counts.interrupted, status = True, "interrupted"
         finally:
+            if options.early_pool is not None:  # interrupted before the first part took them
+                options.early_pool.stop()
             options.local.stop()
             if stops:
                 info["stops"] = stops

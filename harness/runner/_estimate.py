@@ -136,7 +136,7 @@ class Estimator:
 def pending_calls(plan: Plan, store: Store, no_cache: bool) -> tuple[list[Item], int, int]:
     """(items that need a model call, how many are already stored, how many the cache answers)."""
     counts = RunCounts()
-    pending = _pending(plan, store, RunOptions(no_cache=no_cache), counts)
+    pending = _pending(plan.items, store, RunOptions(no_cache=no_cache), counts)
     cache = {} if no_cache else store.cached_responses([it.call_key for it in pending])
     calls = [it for it in pending if it.call_key not in cache]
     return calls, counts.reused, len(pending) - len(calls)

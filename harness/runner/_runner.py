@@ -30,6 +30,7 @@ class RunOptions:
     judges: dict[str, Any] = field(default_factory=dict)  # models the graders call, for every part of a run
     workers: int | None = None  # processes making API calls (1: this one); None: by the number of calls
     pool: Any = None  # the running part's worker processes (set by the runner)
+    early_pool: Any = None  # workers started before the first part (start_workers_early), for it to use
     local: Any = None  # SharedLocal: the engines (llama.cpp) for every part of a run (None: one per part)
 
 
@@ -83,9 +84,14 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
     """Run every pending item of the plan; returns what was done. Ctrl-C keeps finished work."""
     counts = RunCounts(planned=len(plan.items))
     judges = plan.judges or options.judges  # a round or budget batch is a part of the run's plan
-    pending = _pending(plan, store, options, counts)
+    pending = _pending(plan.items, store, options, counts)
     cache = {} if options.no_cache else store.cached_responses([it.call_key for it in pending])
-    pool = _pool(pending, cache, options)  # forked before any thread of this run starts
+    pool, options.early_pool = options.early_pool, None
+    if pool is None:
+        pool = _pool(pending, cache, options)
+    elif not _workers_for(pending, cache, options):
+        pool.stop()
+        pool = None
     counts.workers = len(pool.workers) if pool is not None else 1
     progress.start(pending)
     writer = Writer(store, progress.advance)
@@ -126,22 +132,50 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
 
 def _pool(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> Any:
     """Worker processes for the run's API calls, or None to make them in this process."""
-    api_calls = sum(1 for it in pending if provider_for(it.cand.kind).pooled and it.call_key not in cache)
-    from ._workers import WorkerPool, default_workers, unmapped_prices
+    from ._workers import WorkerPool, unmapped_prices
 
-    n = options.workers if options.workers is not None else default_workers(api_calls)
-    if n <= 1 or not api_calls:
+    n = _workers_for(pending, cache, options)
+    if n <= 1:
         return None
     if options.local is not None:  # fork with no llama.cpp thread in this process (restarted on demand)
         options.local.stop()
     return WorkerPool(n, unmapped_prices({id(it.cand): it.cand for it in pending}.values()))
 
 
-def _pending(plan: Plan, store: Store, options: RunOptions, counts: RunCounts) -> list[Item]:
+def _workers_for(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> int:
+    """How many call workers these pending items take: 0 with no API call to make."""
+    from ._workers import default_workers
+
+    api_calls = sum(1 for it in pending if provider_for(it.cand.kind).pooled and it.call_key not in cache)
+    if not api_calls:
+        return 0
+    return options.workers if options.workers is not None else default_workers(api_calls)
+
+
+def start_workers_early(items: list[Item], store: Store, options: RunOptions) -> None:
+    """Fork the call workers now, before this process imports LiteLLM, when running these items
+    will take workers: each imports LiteLLM (seconds) while this process finishes its start; the
+    first part of the run uses them (options.early_pool). Whether it will is decided as execute
+    decides it (stored, cached and local work calls no worker), so a run that makes no API call
+    starts no worker and imports no LiteLLM anywhere. Call it before any thread of the run starts."""
+    pooled = [it for it in items if provider_for(it.cand.kind).pooled]
+    if not pooled or options.workers == 1:
+        return
+    pending = _pending(pooled, store, options, RunCounts())
+    cache = {} if options.no_cache else store.cached_responses([it.call_key for it in pending])
+    n = _workers_for(pending, cache, options)
+    if n > 1:
+        from ._workers import WorkerPool, unmapped_prices
+
+        options.early_pool = WorkerPool(n, unmapped_prices({id(it.cand): it.cand for it in pending}.values()),
+                                        import_here=False)
+
+
+def _pending(items: list[Item], store: Store, options: RunOptions, counts: RunCounts) -> list[Item]:
     """Items that still need a call or a regrade; stored, valid, equally graded ones are skipped."""
     pending: list[Item] = []
     stored: dict[tuple[str, str], set[tuple[str, str, str, str]]] = {}
-    for it in plan.items:
+    for it in items:
         group = (it.task.name, it.cand.name)
         if group not in stored:
             stored[group] = set() if options.no_cache else store.reusable(*group)

@@ -6,10 +6,16 @@ was (the plan, per-model concurrency, grading, judges, local models, the one wri
 each result) and hands each API call to the least busy worker; the worker makes it with the same
 retries and timing (models/_calls.py) and sends the CallResult back.
 
-Workers are forked on Linux after LiteLLM is imported, so they start in milliseconds and share
-its memory; elsewhere they are spawned (each imports LiteLLM itself, which takes seconds). They
-ignore Ctrl-C: the parent handles it as ever (finished results are kept) and ends them. A worker
-that dies fails its calls in flight as recorded errors, never the run.
+Workers are forked on Linux, elsewhere spawned. A run that knows early it will make many API
+calls forks them before this process imports LiteLLM (the runner's start_workers_early, after
+planning): the first worker imports it (3-8 s) and forks the others from itself, while the parent
+finishes its start and imports what its end needs; the parent never imports it for their calls.
+(Each worker importing it for itself cost twice the CPU and, on a busy 2-core machine, more time
+than it saved: a 400-call run took 11 s against 8 s.) A pool made when the calls are
+about to start forks them after LiteLLM is imported here, so they start in milliseconds and share
+its memory (spawned workers each import it themselves). They ignore Ctrl-C: the parent handles
+it as ever (finished results are kept) and ends them. A worker that dies fails its calls in
+flight as recorded errors, never the run.
 
 Workers die with their parent, however it ends (SIGKILL included): a forked worker closes its
 copies of the parent's socket ends (its own and earlier workers'), so the parent's death is EOF
@@ -73,13 +79,15 @@ def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
     benchmark's loopback model). A worker registers these in its own copy of the map (forked or
     spawned: the parent's stays as it was). The cost LiteLLM computes there is never read:
     Tierwise prices each call itself in the parent (models/_pricing.py), so no figure changes.
+    Read from the price map's data alone, so the parent imports no LiteLLM for it; a model
+    LiteLLM prices by rules beyond that data is left out by the worker (_register).
     """
     from ..models import is_priced, provider_for
 
     out: dict[str, tuple[float, float]] = {}
     for cand in cands:
         model = cand.litellm_model
-        if not provider_for(cand.kind).pooled or not model or model in out or is_priced(model):
+        if not provider_for(cand.kind).pooled or not model or model in out or is_priced(model, data_only=True):
             continue
         price = cand.entry.price
         out[model] = ((price.input_per_mtok or 0.0) / 1e6, (price.output_per_mtok or 0.0) / 1e6) if price else (0.0, 0.0)
@@ -88,10 +96,12 @@ def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
 
 def _register(prices: dict[str, tuple[float, float]]) -> None:
     """Put the run's unmapped models in this worker's LiteLLM price map (see unmapped_prices)."""
-    from ..models import load_litellm
+    from ..models import is_priced, load_litellm
 
     lib = load_litellm()
     for model, (inp, out) in prices.items():
+        if is_priced(model):  # by LiteLLM's own rules
+            continue
         try:
             provider = lib.get_llm_provider(model)[1]
             lib.register_model({model: {"input_cost_per_token": inp, "output_cost_per_token": out,
@@ -104,19 +114,24 @@ def _register(prices: dict[str, tuple[float, float]]) -> None:
 class WorkerPool:
     """N worker processes making LiteLLM calls for the parent's event loop."""
 
-    def __init__(self, n: int, prices: dict[str, tuple[float, float]] | None = None):
+    def __init__(self, n: int, prices: dict[str, tuple[float, float]] | None = None, import_here: bool = True):
+        """`import_here`: import LiteLLM in this process first, for forked workers to inherit
+        (they start at once); else each worker imports it while this process goes on."""
         import gc
         import multiprocessing
 
         from ..models import load_litellm
 
-        load_litellm()  # imported (and configured) once here, inherited by forked workers
+        if import_here:
+            load_litellm()  # imported (and configured) once here, inherited by forked workers
         ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         gc.freeze()  # the objects made so far are shared: no collection in a worker copies their pages
         self.workers: list[_Worker] = []
         self._ids = 0
         forked = ctx.get_start_method() == "fork"
-        for _ in range(n):
+        if forked and not import_here:
+            self._start_chain(ctx, n, prices or {})
+        for _ in range(n - len(self.workers)):
             mine, theirs = socket.socketpair()
             # A forked worker inherits these parent ends (a spawned one inherits none): it closes them.
             parents = [mine] + [w.sock for w in self.workers] if forked else []
@@ -126,6 +141,19 @@ class WorkerPool:
             theirs.close()
             self.workers.append(_Worker(process, mine))
         gc.unfreeze()
+
+    def _start_chain(self, ctx: Any, n: int, prices: dict[str, tuple[float, float]]) -> None:
+        """One worker that imports LiteLLM once, then forks the other n - 1 from itself (its
+        children: it waits for them before it exits, and they die with it)."""
+        pairs = [socket.socketpair() for _ in range(n)]
+        mine = [a for a, _ in pairs]
+        theirs = [b for _, b in pairs]
+        process = ctx.Process(target=_first_worker_main, args=(theirs, prices, os.getpid(), mine),
+                              name="tierwise-call-worker", daemon=True)
+        process.start()
+        for sock in theirs:
+            sock.close()
+        self.workers += [_Worker(process, mine[0])] + [_Worker(None, sock) for sock in mine[1:]]
 
     async def open(self) -> None:
         """Attach the workers to the running loop (call once, inside it)."""
@@ -162,7 +190,7 @@ class WorkerPool:
                     future.set_result(result)
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             w.writer = None
-            code = w.process.exitcode
+            code = w.process.exitcode if w.process is not None else "unknown"
             for future in w.pending.values():
                 if not future.done():
                     future.set_result(CallResult(attempts=0, error=f"the call worker process died (exit code {code})",
@@ -188,10 +216,11 @@ class WorkerPool:
         """End the processes: those told to finish exit by themselves; the rest (an interrupted
         run's) are terminated, having nothing to save."""
         for w in self.workers:
-            w.process.join(timeout=2 if w.reader_task is not None and w.reader_task.done() else 0)
-            if w.process.is_alive():
-                w.process.terminate()
-            w.process.join(timeout=5)
+            if w.process is not None:  # else a child of the first worker: it ends with it
+                w.process.join(timeout=2 if w.reader_task is not None and w.reader_task.done() else 0)
+                if w.process.is_alive():
+                    w.process.terminate()
+                w.process.join(timeout=5)
             w.sock.close()
 
 
@@ -206,6 +235,33 @@ def _worker_main(sock: socket.socket, prices: dict[str, tuple[float, float]], pa
     asyncio.run(_serve(sock, parent))
 
 
+def _first_worker_main(socks: list[socket.socket], prices: dict[str, tuple[float, float]], parent: int,
+                       parent_ends: list[socket.socket]) -> None:
+    """The first worker of a chain: imports LiteLLM, forks a worker per other socket, serves the first."""
+    for end in parent_ends:
+        end.close()
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from ..models import load_litellm
+
+    load_litellm()  # once, for every worker of the chain
+    me, children = os.getpid(), []
+    for sock in socks[1:]:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _worker_main(sock, prices, me, [s for s in socks if s is not sock])
+            finally:
+                os._exit(0)
+        children.append(pid)
+        sock.close()
+    _register(prices)
+    asyncio.run(_serve(socks[0], parent))
+    for pid in children:  # they send their farewells, then exit: not killed by this one's end
+        os.waitpid(pid, 0)
+
+
 def _die_with(parent: int) -> None:
     """On Linux, ask the kernel for SIGKILL when the parent dies; if it already has, exit now."""
     if sys.platform.startswith("linux"):
@@ -214,7 +270,7 @@ def _die_with(parent: int) -> None:
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             # PR_SET_PDEATHSIG (1) fires when the forking *thread* ends: the pool lives and is
-            # stopped inside one run (_runner.execute), on the thread that created it.
+            # stopped inside one run (runner._run, _runner.execute), on the thread that created it.
             libc.prctl(1, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass  # the liveness check in _serve still ends us

@@ -13,7 +13,7 @@ import pytest
 from harness import load_project, results, run
 from tests.conftest import interruptible
 from tests.fake_openai import FakeOpenAI
-from tests.projfix import spec, write_project
+from tests.projfix import run_cli_in_fresh_process, spec, write_project
 
 SECRET = "sk-test-DO-NOT-STORE-1234567890"
 
@@ -68,12 +68,9 @@ def test_rerun_calls_nothing_already_stored(tmp_path, fake_openai):
 
 def test_a_rerun_with_every_result_stored_imports_no_litellm(tmp_path, fake_openai):
     run(_project(tmp_path, fake_openai), progress=False)
-    code = ("import sys\nfrom harness.cli import main\nsys.argv = ['tierwise', 'run', '--quiet']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('litellm' in sys.modules, file=sys.stderr)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    assert "0 called, 0 from cache, 6 already stored, 0 errors" in out.stdout, out.stderr
-    assert out.stderr.strip().splitlines()[-1] == "False"
+    out, err, imported = run_cli_in_fresh_process(tmp_path, "--quiet")
+    assert "0 called, 0 from cache, 6 already stored, 0 errors" in out, err
+    assert not imported
 
 
 def test_429_with_retry_after_is_honoured_then_succeeds(tmp_path, fake_openai):
@@ -226,21 +223,31 @@ def _query(db: Path, sql: str):
         con.close()
 
 
-def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path):
+def _own_group() -> None:
+    """preexec_fn: SIGINT at its default, in a process group of its own (a terminal's Ctrl-C
+    reaches every process of the foreground group: the run's call workers and their server too)."""
+    interruptible()
+    os.setpgrp()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_keeps_finished_results_and_exits_130(tmp_path, workers):
     n = 60
     with FakeOpenAI(delay=0.05) as server:
         _project(tmp_path, server, n=n, config={"concurrency": 2})
         env = {**os.environ, "TW_FAKE_KEY": SECRET, "PYTHONPATH": str(Path(__file__).parents[2])}
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path)],
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--quiet", "--project", str(tmp_path),
+                                 "--workers", workers],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                preexec_fn=interruptible)
+                                preexec_fn=_own_group)
         db = tmp_path / ".tierwise" / "results.db"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _count(db) < 6:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
+        assert "Traceback" not in err  # neither the run nor a worker or their server
         assert "run the same command again to resume" in err
         stored = _count(db)
         assert 6 <= stored < n

@@ -17,6 +17,16 @@ from tests.projfix import cases, spec, write_project
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc for the workers")
 
 
+def _descendants(pid: int) -> set[int]:
+    """The process's children, theirs, and so on (the first call worker may fork the others)."""
+    out, todo = set(), [pid]
+    while todo:
+        found = _children(todo.pop()) - out
+        out |= found
+        todo.extend(found)
+    return out
+
+
 def _children(pid: int) -> set[int]:
     out = set()
     for entry in Path("/proc").iterdir():
@@ -68,7 +78,7 @@ def test_sigkill_of_run_takes_its_call_workers_down_and_closes_its_output(tmp_pa
         workers: set[int] = set()
         try:
             assert _wait(lambda: server.count >= 2, 60), "the workers never called the server"
-            workers = _children(proc.pid)
+            workers = _descendants(proc.pid)
             assert len(workers) >= 2, workers
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)

@@ -4,7 +4,7 @@ import pytest
 
 from harness import load_project, results, run
 from harness.runner._workers import MIN_CALLS_PER_WORKER, default_workers
-from tests.projfix import spec, write_project
+from tests.projfix import run_cli_in_fresh_process, spec, write_project
 
 SECRET = "sk-test-workers-DO-NOT-STORE-123"
 
@@ -116,3 +116,52 @@ def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake
         assert stopped == [True] and shared.engines is None  # no llama.cpp thread alive at the fork
     finally:
         pool.stop()
+
+
+def _record_start(monkeypatch, events):
+    """Record, in order, the runner's checks of what is pending, each worker pool it makes (with
+    where LiteLLM is imported) and the run's first part."""
+    from harness.runner import _api, _runner, _workers
+
+    pool, pending, parts = _workers.WorkerPool, _runner._pending, _api.run_parts
+
+    def make_pool(n, prices=None, import_here=True):
+        events.append(f"pool import_here={import_here}")
+        return pool(n, prices, import_here)
+
+    monkeypatch.setattr(_workers, "WorkerPool", make_pool)
+    monkeypatch.setattr(_runner, "_pending", lambda *a: (events.append("pending"), pending(*a))[1])
+    monkeypatch.setattr(_api, "run_parts", lambda *a: (events.append("part"), parts(*a))[1])
+
+
+def test_workers_start_before_the_runs_first_part_and_import_litellm_themselves(tmp_path, fake_openai, monkeypatch):
+    events = []
+    _record_start(monkeypatch, events)
+    out = run(_project(tmp_path, fake_openai), progress=False, workers=2)
+    assert out.counts.workers == 2 and out.counts.called == 24 and out.counts.errors == 0
+    # the early check, the workers (LiteLLM imported in them), then the first part, which uses them
+    assert events == ["pending", "pool import_here=False", "part", "pending"]
+
+
+def test_a_run_whose_workers_make_the_calls_never_imports_litellm_itself(tmp_path, fake_openai):
+    _project(tmp_path, fake_openai)
+    out, err, imported = run_cli_in_fresh_process(tmp_path, "--quiet", "--workers", "2")
+    assert "24 called, 0 from cache, 0 already stored, 0 errors" in out, err
+    assert not imported
+
+
+@pytest.mark.parametrize("workers", [1, None])  # None: 24 calls are too few for workers by default
+def test_a_run_without_call_workers_starts_none_early(tmp_path, fake_openai, monkeypatch, workers):
+    events = []
+    _record_start(monkeypatch, events)
+    assert run(_project(tmp_path, fake_openai), progress=False, workers=workers).counts.workers == 1
+    assert not [e for e in events if e.startswith("pool")]
+
+
+def test_a_rerun_with_every_result_stored_starts_no_worker(tmp_path, fake_openai, monkeypatch):
+    project = _project(tmp_path, fake_openai)
+    run(project, progress=False, workers=2)
+    events = []
+    _record_start(monkeypatch, events)
+    assert run(project, progress=False, workers=2).counts.reused == 24
+    assert not [e for e in events if e.startswith("pool")]
