@@ -77,7 +77,7 @@ def process(client, doc_id: str, text: str) -> dict:
     date = client.complete("date_extraction", text=text, trace=doc_id, step="extract")
     team = client.complete("ticket_triage", ticket=text, trace=doc_id, step="classify")
     mood = client.complete("sentiment", review=text, trace=doc_id, step="analyse")
-    answered = mood.model if mood.stage is None else f"{mood.model} (cascade stage {mood.stage + 1})"
+    answered = mood.model if mood.stage is None else f"{mood.model} (cascade stage {mood.stage})"
     return {"doc": doc_id, "date": date.parsed, "team": team.parsed, "sentiment": mood.parsed,
             "models": [date.model, team.model, answered], "cost": date.cost + team.cost + mood.cost}
 

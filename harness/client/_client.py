@@ -73,7 +73,7 @@ class Reply:
     trace: str | None = None
     step: str | None = None
     error: str | None = None
-    stage: int | None = None  # a cascade entry: the stage whose answer this is (None when a fallback answered)
+    stage: int | None = None  # a cascade entry: the stage (1-based) whose answer this is (None when a fallback answered)
 
     @property
     def ok(self) -> bool:
