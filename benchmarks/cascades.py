@@ -18,7 +18,12 @@ outcome. With C cascades per task, the cascades are cheap_i > dear_j over ceil(C
 two dear stages (one dear stage when C = 1). Scores are pass/fail, or with `--scores continuous`
 a wrong answer earns a partial score uniform in [0, 0.6] (the Hoeffding-Bentkus p-values).
 
-    python benchmarks/cascades.py [--tasks 400] [--n 400] [--scores pass_fail|continuous]
+With `--adaptive` the single candidates are decided as `tierwise run --adaptive` decides them:
+the real stopping rule (decide/_sequential.adaptive_state) replayed over the sampled cases in
+rounds of 10, cheapest first, its anytime-valid p-values entering the same chain procedure beside
+the cascades (decided on every case, as an adaptive run runs their stages; "adaptive" row).
+
+    python benchmarks/cascades.py [--tasks 400] [--n 400] [--scores pass_fail|continuous] [--adaptive]
     python benchmarks/cascades.py --smoke        # a few seconds: the same code, few tasks
 """
 
@@ -37,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.decide._cascade import Cascade, Stage, replay, select_policies  # noqa: E402
 from harness.decide._selection import Candidate  # noqa: E402
+from harness.decide._sequential import AdaptivePlan, adaptive_candidates, adaptive_state  # noqa: E402
 
 POPULATION = 20_000
 GRID = (0.999, 0.995, 0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.0)  # the spec's default grid
@@ -104,8 +110,14 @@ def one_task(rng: np.random.Generator, n_cascades: int, informative: bool, n: in
     cascades = [_cascade(pop, pair, idx) for pair in pop.cascades]
     out = {}
     for procedure in procedures:
-        sel = select_policies(singles, cascades, bar, confidence, procedure)
-        chosen = [(v.cost, v.name, None) for v in sel.singles if v.qualifies]
+        if procedure == "adaptive":
+            plan = AdaptivePlan(threshold=bar, confidence=confidence, total=n,
+                                family_size=len(pop.names) + len(cascades))
+            state = adaptive_state({m: pop.scores[m][idx] for m in pop.names}, pop.cost, plan)
+            sel = select_policies(adaptive_candidates(state, pop.cost, len(cascades)), cascades, bar, confidence)
+        else:
+            sel = select_policies(singles, cascades, bar, confidence, procedure)
+        chosen = [(pop.cost[v.name], v.name, None) for v in sel.singles if v.qualifies]
         chosen += [(v.cost_per_call, v.name, v.threshold) for v in sel.cascades if v.qualifies]
         chosen.sort()
         below = [truth[(name, t)] < bar for _, name, t in chosen]
@@ -140,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scores", choices=("pass_fail", "continuous"), default="pass_fail")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--smoke", action="store_true", help="a few seconds: few tasks, the rule only")
+    ap.add_argument("--adaptive", action="store_true", help="also decide the singles by the adaptive stopping rule")
     args = ap.parse_args(argv)
     tasks = 6 if args.smoke else args.tasks
     procedures = ("graph",) if args.smoke else ("graph", "holm_all", "naive")
+    if args.adaptive:
+        procedures += ("adaptive",)
     start = time.perf_counter()
     mc = 3 * math.sqrt(0.05 * 0.95 / tasks)
     print(f"{tasks} tasks per scenario, n = {args.n}, confidence 0.95 (1 - confidence = 0.05; Monte Carlo 3-sigma "

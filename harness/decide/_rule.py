@@ -132,16 +132,12 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
         selection = final_selection(state, {n: float(i) for i, n in enumerate(state.stops)})
         if spec.cascades:  # the same anytime-valid p-values, in one family with the cascades
             from ._cascade_data import decide_with_cascades
+            from ._sequential import adaptive_candidates
 
             if groups is None:
                 groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
-            # the run's placeholders for unrun members make room for the cascades too
-            # (family_size counts them); the cascades are their own chains here, so keep only as
-            # many placeholders as the family has beyond the ones present
-            real = [v for v in selection.verdicts if v.name in state.stops]
-            unrun = [v for v in selection.verdicts if v.name not in state.stops]
-            spare = max(0, state.plan.family_size - len(real) - len(spec.cascades))
-            singles = [Evidence(v.name, v.cost, p_value=v.p_value, n=v.n, mean=v.mean) for v in real + unrun[:spare]]
+            ranks = {n: float(i) for i, n in enumerate(state.stops)}
+            singles = adaptive_candidates(state, ranks, len(spec.cascades))
             selection = decide_with_cascades(task, singles, groups, check_timeout_s)
         plan = state.plan
         for v in selection.verdicts:

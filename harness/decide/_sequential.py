@@ -401,8 +401,16 @@ def _waiting(name: str, plan: AdaptivePlan) -> Stop:
 def final_selection(state: AdaptiveState, costs: Mapping[str, float | None]) -> Selection:
     """Holm's step-down over the adaptive run's valid p-values: who qualifies, with FWER <= alpha."""
     plan = state.plan
+    return select(adaptive_candidates(state, costs), plan.threshold, plan.confidence, procedure="holm")
+
+
+def adaptive_candidates(state: AdaptiveState, costs: Mapping[str, float | None], cascades: int = 0
+                        ) -> list[Candidate]:
+    """The adaptive run's candidates as p-value evidence (valid under its stopping rule), plus one
+    untested member (p = 1) for each member of the family that is neither one of them nor one of
+    the `cascades` chains decided beside them (decide/_cascade.py)."""
     cands = [Candidate(name=s.name, cost=costs.get(s.name), p_value=s.p_value, n=s.cases_run,
                        mean=s.mean) for s in state.stops.values()]
-    missing = plan.family_size - len(cands)
-    cands += [Candidate(name=f"(unrun {i + 1})", cost=None, p_value=1.0, n=0) for i in range(missing)]
-    return select(cands, plan.threshold, plan.confidence, procedure="holm")
+    missing = state.plan.family_size - len(cands) - cascades
+    cands += [Candidate(name=f"(unrun {i + 1})", cost=None, p_value=1.0, n=0) for i in range(max(0, missing))]
+    return cands
