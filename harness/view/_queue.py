@@ -351,7 +351,8 @@ def _judge_settle(by_model, results: dict[str, Any], d: Any) -> tuple[str, int |
     seen = f"over-grading {over_count} of {len(human)} verdicts so far" if human else "no verdicts yet"
     if needed is None:
         return (f"{who}: at the current rates ({seen}) no number of verdicts lifts its corrected bound "
-                f"to {d.threshold:g}; more verdicts only confirm the shortfall"), None, model
+                f"to {d.threshold:g}; more verdicts only confirm the shortfall (they still measure the judge: its "
+                f"accuracy and kappa against people, which every judged decision of this task rests on)"), None, model
     more = max(0, needed - len(human))
     return (f"{who}: about {more} more human verdicts on its outputs would settle it "
             f"at the current rates ({seen}; {needed} in all)"), more, model
