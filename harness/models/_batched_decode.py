@@ -1,9 +1,10 @@
 """Greedy decoding of several chat requests at once in one llama.cpp context (opt-in: `batch:`).
 
 Each request is one sequence id in a context opened beside the model's own (n_seq_max = the
-batch, each sequence with the model's n_ctx cells: kv_unified off). The prompts are evaluated
-together, then every llama_decode carries one token per live sequence, so the weights are read
-once per step for all of them instead of once per request.
+batch, each sequence with n_ctx cells of its own). The prompts' common prefix
+is evaluated once and shared, the rest of the prompts together, then every llama_decode carries
+one token per live sequence, so the weights are read once per step for all of them instead of
+once per request.
 
 What a request gets is what `Llama.create_chat_completion` gives at temperature 0:
 - the prompt comes from llama-cpp-python's own chat handler (the model's chat template, its
@@ -145,8 +146,11 @@ class BatchContext:
         self.llama, self.size, self.n_ctx = llama, size, n_ctx
         params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
         params.n_seq_max = size
-        params.n_ctx = size * n_ctx
-        params.kv_unified = False   # each sequence its own n_ctx cells, as when decoded alone
+        params.n_ctx = size * n_ctx  # room for each sequence's n_ctx tokens (they are capped so)
+        # Each sequence in a buffer of its own, as when decoded alone: with one unified buffer the
+        # attention sums ran over other sequences' (masked) cells too, and 2 of 4 SmolLM2 titles
+        # came out different from sequential decoding; with separate ones, 4 of 4 the same.
+        params.kv_unified = False
         params.n_batch = max(params.n_batch, 512)
         self.ctx = llama_cpp.llama_init_from_model(llama._model.model, params)
         if not self.ctx:
@@ -189,14 +193,30 @@ class BatchContext:
                 out[seq] = np.ctypeslib.as_array(row, shape=(self.n_vocab,)).copy()
         return out
 
-    def run(self, sequences: list[Sequence]) -> None:
-        """Prefill every sequence, then decode greedily, one token per live sequence per step."""
-        self.lib.llama_memory_clear(self.memory, True)
-        pending = [(seq, pos, token, pos == len(s.prompt) - 1)
-                   for seq, s in enumerate(sequences) if not s.done for pos, token in enumerate(s.prompt)]
+    def _prefill(self, entries: list[tuple[int, int, int, bool]]) -> dict[int, np.ndarray]:
         logits: dict[int, np.ndarray] = {}
-        for start in range(0, len(pending), self.n_batch):  # a prompt may span two llama_decode calls
-            logits.update(self._decode(pending[start:start + self.n_batch]))
+        for start in range(0, len(entries), self.n_batch):  # a prompt may span two llama_decode calls
+            logits.update(self._decode(entries[start:start + self.n_batch]))
+        return logits
+
+    def run(self, sequences: list[Sequence]) -> None:
+        """Prefill every sequence, then decode greedily, one token per live sequence per step.
+
+        The prompts' common prefix (the system message, few-shot examples) is evaluated once, as
+        the first sequence, and its cells are shared with the others (llama_memory_seq_cp): the
+        same tokens at the same positions, so the same keys and values. One request at a time,
+        llama-cpp-python reuses the previous prompt's prefix the same way."""
+        self.lib.llama_memory_clear(self.memory, True)
+        live = [seq for seq, s in enumerate(sequences) if not s.done]
+        if not live:
+            return
+        shared = _common_prefix([sequences[seq].prompt for seq in live]) if len(live) > 1 else 0
+        if shared:
+            self._prefill([(live[0], pos, token, False) for pos, token in enumerate(sequences[live[0]].prompt[:shared])])
+            for seq in live[1:]:
+                self.lib.llama_memory_seq_cp(self.memory, live[0], seq, -1, -1)
+        logits = self._prefill([(seq, pos, sequences[seq].prompt[pos], pos == len(sequences[seq].prompt) - 1)
+                                for seq in live for pos in range(shared, len(sequences[seq].prompt))])
         position = [len(s.prompt) for s in sequences]
         while True:
             live = []
@@ -214,6 +234,17 @@ class BatchContext:
             if not live:
                 return
             logits = self._decode(live)
+
+
+def _common_prefix(prompts: list[list[int]]) -> int:
+    """The length of the prefix every prompt shares, leaving each at least its last token (whose
+    logits start its generation)."""
+    n = min(len(p) for p in prompts) - 1
+    first = prompts[0]
+    for i in range(max(n, 0)):
+        if any(p[i] != first[i] for p in prompts[1:]):
+            return i
+    return max(n, 0)
 
 
 def completion(llama: Any, s: Sequence, model: str) -> dict[str, Any]:
