@@ -35,16 +35,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-SYSTEM = "Write a short, specific title (under 10 words) for the text. Answer with the title only, on one line."
-PARAMS = {"temperature": 0, "max_tokens": 24}
+PARAMS = {"temperature": 0}
 
 
-def inputs(n: int) -> list[list[dict]]:
-    """n chat requests from the example's title_generation golden set (repeated past its 50)."""
-    lines = (ROOT / "golden_sets" / "title_generation.jsonl").read_text().splitlines()
-    texts = [json.loads(line)["vars"]["text"] for line in lines]
-    return [[{"role": "system", "content": SYSTEM}, {"role": "user", "content": texts[i % len(texts)]}]
-            for i in range(n)]
+def inputs(task: str, n: int) -> tuple[list[list[dict]], int]:
+    """n chat requests from one of the example's generation tasks, rendered with its spec's default
+    prompt (golden cases repeated past the set's end), and the spec's max_tokens."""
+    import jinja2
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "evals" / f"{task}.yaml").read_text())
+    lines = (ROOT / "golden_sets" / f"{task}.jsonl").read_text().splitlines()
+    cases = [json.loads(line)["vars"] for line in lines]
+    user = jinja2.Template(spec["prompt"]["user"])
+    return ([[{"role": "system", "content": spec["prompt"]["system"]},
+              {"role": "user", "content": user.render(**cases[i % len(cases)])}] for i in range(n)],
+            int(spec["params"]["max_tokens"]))
 
 
 async def _answer(engine, requests: list[list[dict]], batch: int) -> list[dict]:
@@ -63,6 +69,7 @@ def measure(engine, requests: list[list[dict]], batch: int) -> tuple[float, floa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--task", default="support_reply", choices=["support_reply", "title_generation"])
     ap.add_argument("--cases", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batches", default="4,8")
@@ -72,9 +79,9 @@ def main() -> None:
         args.cases, args.batches = 4, "2,4"
     from harness.models._inprocess import LocalModels
 
-    requests = inputs(args.cases)
+    requests, PARAMS["max_tokens"] = inputs(args.task, args.cases)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{args.model}: {args.cases} title_generation inputs, {args.threads} thread(s), "
+    print(f"{args.model}: {args.cases} {args.task} inputs, {args.threads} thread(s), "
           f"max_tokens {PARAMS['max_tokens']}, load average {load:.2f} at start")
     with LocalModels({"m": args.model}, threads=args.threads) as engine:
         asyncio.run(engine.generate("m", [{"role": "user", "content": "hi"}], {"max_tokens": 1}))  # load first

@@ -96,6 +96,8 @@ class Sequence:
     finish: str | None = None
     multibyte_fix: int = 0
     cancelled: Any = None  # a callable: True once nobody waits for this sequence
+    labels: list[bytes] | None = None  # an output.choices task: the answer is one of these
+    so_far: bytes = b""                # the text generated so far (for the label trie)
 
     @property
     def done(self) -> bool:
@@ -106,7 +108,7 @@ class Sequence:
             self.text, self.finish = llama.detokenize(self.tokens, prev_tokens=self.prompt), "stop"
             return
         self.tokens.append(token)
-        all_text = llama.detokenize(self.tokens, prev_tokens=self.prompt)
+        all_text = self.so_far = llama.detokenize(self.tokens, prev_tokens=self.prompt)
         for k, char in enumerate(all_text[-3:]):  # llama-cpp-python's multi-byte guard, as it is
             k = 3 - k
             for num, pattern in ((2, 192), (3, 224), (4, 240)):
@@ -130,6 +132,13 @@ def _sequence(llama: Any, n_ctx: int, messages: list[dict], params: dict[str, An
         max_tokens = n_ctx - len(prompt)
     max_tokens = min(max_tokens, n_ctx - len(prompt))
     s = Sequence(prompt, [s.encode("utf-8") for s in stop], max_tokens)
+    if params.get("grammar") is not None:
+        from ._batching import labels
+
+        choices = labels(params["grammar"])
+        if choices is None:
+            raise ValueError("batched decoding applies only an output.choices label grammar")
+        s.labels = [c.encode("utf-8") for c in choices]
     if at_once:
         s.text, s.finish = b"", "stop"
     return s
@@ -161,6 +170,40 @@ class BatchContext:
         self.vocab = llama._model.vocab
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.threads = 0
+        self._pieces: dict[bytes, list[int]] | None = None  # token text -> tokens (label trie)
+        self._eog: list[int] = []
+
+    def allowed(self, s: Sequence) -> list[int]:
+        """The tokens a label grammar lets follow `s.so_far`, as llama.cpp's grammar does: a token
+        whose text continues some label, or an end-of-generation token once a label is complete."""
+        if self._pieces is None:
+            self._pieces = {}
+            for token in range(self.n_vocab):
+                if self.lib.llama_vocab_is_eog(self.vocab, token):
+                    self._eog.append(token)
+                    continue
+                piece = self.llama.detokenize([token])
+                if piece:  # llama.cpp's grammar rejects tokens with no text (control tokens)
+                    self._pieces.setdefault(piece, []).append(token)
+        out: set[int] = set()
+        for label in s.labels or ():
+            if not label.startswith(s.so_far):
+                continue
+            rest = label[len(s.so_far):]
+            if not rest:
+                out.update(self._eog)
+            for k in range(1, len(rest) + 1):
+                out.update(self._pieces.get(rest[:k], ()))
+        return sorted(out)
+
+    def pick(self, row: np.ndarray, s: Sequence) -> int:
+        """The greedy token: the most likely one, among those the label grammar allows if any."""
+        if s.labels is None:
+            return int(np.argmax(row))
+        allowed = self.allowed(s)
+        if not allowed:  # the text left every label (a multi-byte split): end it, as a grammar would fail
+            return self._eog[0]
+        return allowed[int(np.argmax(row[allowed]))]
 
     def close(self) -> None:
         if self.ctx:
@@ -226,7 +269,7 @@ class BatchContext:
                 if s.cancelled is not None and s.cancelled():
                     s.finish = "cancelled"
                     continue
-                token = int(np.argmax(logits[seq]))
+                token = self.pick(logits[seq], s)
                 s.accept(token, self.llama, bool(self.lib.llama_vocab_is_eog(self.vocab, token)))
                 if not s.done:
                     live.append((seq, position[seq], token, True))

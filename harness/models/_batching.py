@@ -5,9 +5,11 @@ TIERWISE_LOCAL_BATCH=N for every local model without one), the runner keeps up t
 in flight, and the in-process engine decodes those that qualify together, one llama.cpp sequence
 each (_batched_decode.py), so the weights are read once per step for all of them.
 
-Which calls qualify (`batchable`): greedy ones (temperature 0) with no grammar, response_format,
-logprobs, logit_bias or repetition penalty. Everything else — output.choices and json_schema
-tasks, sampling, confidence signals — takes the sequential path, unchanged.
+Which calls qualify (`batchable`): greedy ones (temperature 0) with no response_format, logprobs,
+logit_bias or repetition penalty, and no grammar other than the label grammar of an
+`output: {choices}` task (_local.choices_grammar), which the batch applies as a label trie
+(`labels`). Everything else — json_schema tasks, other grammars, sampling, confidence signals —
+takes the sequential path, unchanged.
 
 `Batcher` is the queue, kept free of llama.cpp so it is unit-tested with a stand-in decoder:
 requests that arrive while the model is busy wait; when it is free, up to N waiting requests go
@@ -65,9 +67,31 @@ def batchable(params: dict[str, Any]) -> bool:
         if key in _NEUTRAL:
             if float(value) != _NEUTRAL[key]:
                 return False
+        elif key == "grammar":
+            if labels(value) is None:
+                return False  # a grammar other than a label set
         elif key not in _IGNORED_WHEN_GREEDY:
-            return False  # grammar, response_format, logprobs, logit_bias, …
+            return False  # response_format, logprobs, logit_bias, …
     return True
+
+
+def labels(grammar: Any) -> list[str] | None:
+    """The labels of an `output: {choices}` grammar (exactly what _local.choices_grammar writes),
+    or None for any other grammar. Takes the GBNF text or a LlamaGrammar holding it."""
+    import json
+
+    from ._local import choices_grammar
+
+    text = getattr(grammar, "_grammar", grammar)
+    if not isinstance(text, str) or not text.startswith("root ::= "):
+        return None
+    try:
+        found = json.loads("[" + text[len("root ::= "):].replace('" | "', '", "') + "]")
+    except ValueError:
+        return None
+    if not found or not all(isinstance(x, str) and x for x in found):
+        return None
+    return found if choices_grammar(found) == text else None
 
 
 @dataclass

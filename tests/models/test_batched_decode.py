@@ -70,3 +70,31 @@ def test_stop_strings_and_too_long_prompts_behave_as_when_decoded_alone():
     assert isinstance(too_long, ValueError) and "exceed context window" in str(too_long)
     assert stopped["choices"][0] == alone["choices"][0] and stopped["usage"] == alone["usage"]
     assert "," not in stopped["choices"][0]["message"]["content"]
+
+
+@pytest.mark.slow
+@needs_smollm2
+def test_label_grammar_is_applied_as_a_trie_with_the_grammar_paths_answers():
+    from harness.models._inprocess import llama_params
+    from harness.models._local import choices_grammar
+
+    lines = (ROOT / "golden_sets" / "sentiment.jsonl").read_text().splitlines()[:8]
+    prompts = [[{"role": "system", "content": "Classify the sentiment of the review: positive, negative or neutral."},
+                {"role": "user", "content": json.loads(line)["vars"]["review"]}] for line in lines]
+    params = llama_params({"temperature": 0, "max_tokens": 8,
+                           "extra_body": {"grammar": choices_grammar(["positive", "negative", "neutral"])}})
+    with LocalModels({"m": "smollm2-135m-instruct"}, threads=1) as engine:
+        alone = [engine._generate("m", messages, params)[0] for messages in prompts]
+        engine.batch["m"] = 8
+
+        async def main():
+            return await asyncio.gather(*(engine.generate("m", messages, params) for messages in prompts))
+
+        together = asyncio.run(main())
+        batches = engine._batchers["m"][1].batches
+    assert batches == [8]
+    answers = [b["choices"][0]["message"]["content"] for b in together]
+    assert set(answers) <= {"positive", "negative", "neutral"}
+    same = sum(a["choices"][0]["message"]["content"] == b["choices"][0]["message"]["content"]
+               and a["usage"] == b["usage"] for a, b in zip(alone, together))
+    assert same >= 7, list(zip([a["choices"][0]["message"]["content"] for a in alone], answers))

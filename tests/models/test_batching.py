@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from harness.errors import ConfigError
-from harness.models._batching import ENV, Batcher, batch_size, batchable
+from harness.models._batching import ENV, Batcher, batch_size, batchable, labels
 from harness.models._entry import ModelEntry
 
 
@@ -148,6 +148,8 @@ def test_a_request_cancelled_while_decoding_tells_the_decoder():
     ({"max_tokens": 8}, False),                                   # create_chat_completion samples at 0.2
     ({"temperature": 0.7}, False),
     ({"temperature": 0, "grammar": object()}, False),
+    ({"temperature": 0, "grammar": 'root ::= "yes" | "no"'}, True),     # an output.choices label set
+    ({"temperature": 0, "grammar": 'root ::= [a-z]+'}, False),
     ({"temperature": 0, "response_format": {"type": "json_object"}}, False),
     ({"temperature": 0, "logprobs": True, "top_logprobs": 0}, False),
     ({"temperature": 0, "logit_bias": {"1": 5}}, False),
@@ -176,3 +178,15 @@ def test_a_bad_batch_environment_setting_is_refused_with_the_fix(monkeypatch, va
 def test_batch_is_refused_beside_an_api_model():
     with pytest.raises(ValueError, match="batch: is for local: entries"):
         ModelEntry.model_validate({"litellm": "openai/gpt-4.1-mini", "batch": 4})
+
+
+@pytest.mark.parametrize("choices", [["positive", "negative"], ["a | b", 'say "hi"'], ["x"]])
+def test_label_grammars_are_read_back_exactly(choices):
+    from harness.models._local import choices_grammar
+
+    assert labels(choices_grammar(choices)) == choices
+
+
+@pytest.mark.parametrize("grammar", ['root ::= "a" "b"', 'root ::= [a-z]+', 'root ::= ""', "", 'root ::= "x" | y'])
+def test_other_grammars_are_not_label_sets(grammar):
+    assert labels(grammar) is None
