@@ -28,6 +28,10 @@ own process, with other work on the machine (load average 3.4-4.4 on 2 cores thr
     | batch 4    |    0.43 |      2.302 | 10/16                   | 412              |
     | batch 8    |    0.49 |      1.993 | 10/16                   | 416              |
 
+    smollm2-135m-instruct, 40 title_generation inputs (--task title_generation, max_tokens 24
+    then; load 3.81 -> 3.98): sequential 1.54 cases/s, 0.615 CPU s/case; batch 4 1.51, 0.649,
+    40/40 identical; batch 8 1.63, 0.601, 40/40.
+
 Qwen's answers move with the shape of the computation even without batching: one request at a
 time, evaluating each prompt whole instead of reusing the previous prompt's prefix (what
 llama-cpp-python does between calls) changed 1 of 8 support replies, and a batch of one through
