@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPECTED: dict[str, list[str]] = {
     "adaptive": ["12 tasks (pass_fail scores)", "calls: adaptive made", "wrong pick (below-bar model picked"],
     "audit_scale": ["us/row", "     300 "],
+    "batched": ["| mode | cases/s | CPU s/case | identical to sequential | generated tokens |", "| sequential |",
+                "| batch 2 |", "| batch 4 |", "batch 4: "],
     "cascades": ["tasks per scenario", "| cascades | confidence | procedure | wrong pick |"],
     "import_scale": ["import promptfoo, tests in csv", "     200 ", "     400 "],
     "local_price_under_load": ["as it is", "hogs beside smollm2", "cheapest by "],
@@ -48,7 +50,7 @@ EXPECTED: dict[str, list[str]] = {
                 "default (governor): busy / quiet speed"],
     "throughput": ["plain litellm.acompletion", "tierwise run --workers 1", "`tierwise --help` start:"],
 }
-NEEDS_LLAMA = {"local_path", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
+NEEDS_LLAMA = {"batched", "local_path", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
 WORK = {"cached_rerun", "store_scale"}  # take --work: a folder of the test's own, never a shared /tmp path
 
 

@@ -61,6 +61,8 @@ class ModelEntry(BaseModel):
     # What structured output the endpoint accepts (models/_structured.py; docs/formats.md).
     structured: Literal["json_schema", "json_object", "grammar", "guided", "structured_outputs", "tgi",
                         "none", "auto"] | None = None
+    # Greedy calls decoded together by a local engine (models/_batching.py; docs/formats.md).
+    batch: int | None = Field(None, ge=1, le=64)
     _kind: str = PrivateAttr("")
 
     @model_validator(mode="after")
@@ -83,6 +85,9 @@ class ModelEntry(BaseModel):
             beside = ", ".join(k + ":" for k in known_kinds() if provider_for(k).takes_structured)
             raise ValueError(f"structured: is for {beside} entries (a {kind}: entry is held to a task's "
                              f"contract by its provider)")
+        if self.batch is not None and not p.takes_batch:
+            beside = ", ".join(k + ":" for k in known_kinds() if provider_for(k).takes_batch)
+            raise ValueError(f"batch: is for {beside} entries (calls to a {kind}: entry are not decoded here)")
         p.check(self)
         return self
 

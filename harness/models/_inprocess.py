@@ -7,8 +7,9 @@ machine that matters: the server process and the client competed for the same co
 each call paid for HTTP, JSON and the server's own request handling.
 
 Generation runs on one worker thread, so the event loop stays free for grading and writing
-results, and the Llama object is never used by two calls at once. One model is loaded at a
-time and swapped on demand, so calls should be grouped by model (the runner does).
+results, and the Llama object is never used by two calls at once. Models stay loaded while they
+fit (least recently used out first); calls should still be grouped by model (the runner does).
+A model with `batch: N` decodes up to N greedy calls together (_batching.py, _batched_decode.py).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class LocalModels:
         self.resident_budget = resident_budget()
         self.load_s: dict[str, float] = {}
         self.loads = 0
+        self.batch: dict[str, int] = {}          # alias -> requests decoded together (route() sets it)
+        self._batchers: dict[str, tuple] = {}    # alias -> (event loop, _batching.Batcher)
+        self._contexts: dict[str, Any] = {}      # weights path -> _batched_decode.BatchContext
 
     def start(self) -> "LocalModels":
         """Check llama_cpp imports, find (assemble, verify) every model's weights, register the provider."""
@@ -94,6 +98,9 @@ class LocalModels:
 
     def route(self, cand: "Candidate") -> tuple["Candidate", dict[str, Any]]:
         """The candidate to hand to complete() (its LiteLLM model string pointed here) and its call arguments."""
+        from ._batching import batch_size
+
+        self.batch[cand.name] = batch_size(cand.entry)
         return dataclasses.replace(cand, litellm_model=f"{PROVIDER}/{self._key}/{cand.name}"), {}
 
     # -- on the worker thread -------------------------------------------------------------
@@ -105,7 +112,7 @@ class LocalModels:
             if logits_all and not getattr(self._resident[path], "_logits_all", False):
                 # llama.cpp gives log-probabilities only from a model loaded to keep every
                 # position's logits; loaded so only once a call asks (a confidence stage).
-                self._resident.pop(path).close()
+                self._close(path, self._resident.pop(path))
             else:
                 self._resident.move_to_end(path)
                 return self._resident[path]
@@ -113,7 +120,7 @@ class LocalModels:
 
         needed = _footprint(path)
         while self._resident and sum(map(_footprint, self._resident)) + needed > self.resident_budget:
-            self._resident.popitem(last=False)[1].close()
+            self._close(*self._resident.popitem(last=False))
         _quiet_notes()
         started = time.perf_counter()
         llama = lazy_llama_class()(model_path=path, n_ctx=self.n_ctx, n_threads=self.threads,
@@ -125,7 +132,52 @@ class LocalModels:
 
     def _unload(self) -> None:
         while self._resident:
-            self._resident.popitem(last=False)[1].close()
+            self._close(*self._resident.popitem(last=False))
+
+    def _close(self, path: str, llama: Any) -> None:
+        context = self._contexts.pop(path, None)
+        if context is not None:  # the batch context uses the model's weights: freed first
+            context.close()
+        llama.close()
+
+    def _generate_batch(self, alias: str, requests: list[tuple[list[dict], dict[str, Any], Any]]) -> list[Any]:
+        """Greedy-decode several requests together (on the worker thread); each gets its
+        (result, milliseconds) or its own exception. A request the batch cannot take (a chat
+        format with its own stopping rules), or a batch llama.cpp refuses, runs one at a time."""
+        from ._batched_decode import BatchContext, decode_batch
+
+        model = self._model(alias)
+        path = str(self.paths[alias])
+        context = self._contexts.get(path)
+        if context is None or context.size < len(requests):
+            if context is not None:
+                context.close()
+            context = self._contexts[path] = BatchContext(model, max(self.batch.get(alias, 1), len(requests)),
+                                                          self.n_ctx)
+        key = f"{alias} (batched)"  # its pace per token is not the sequential one's
+        context.set_threads(self.governor.threads(key) if self.governor is not None else self.threads)
+        started = time.perf_counter()
+        try:
+            results = decode_batch(context, requests)
+        except Exception:  # noqa: BLE001 - the batch as a whole: each request alone instead
+            results = [None] * len(requests)
+        seconds = time.perf_counter() - started
+        done = [r for r in results if isinstance(r, dict)]
+        if self.governor is not None and done:
+            self.governor.observe(key, seconds, sum(r["usage"]["prompt_tokens"] for r in done),
+                                  sum(r["usage"]["completion_tokens"] for r in done))
+        out: list[Any] = []
+        for (messages, params, cancelled), result in zip(requests, results):
+            if isinstance(result, dict):
+                out.append((result, seconds * 1000))
+            elif cancelled():
+                out.append(TierwiseError("cancelled"))
+            else:
+                try:
+                    out.append(self._generate(alias, messages, params))
+                except Exception as exc:  # noqa: BLE001 - this request's own failure
+                    out.append(exc)
+        return out
 
     def _generate(self, alias: str, messages: list[dict], params: dict[str, Any]) -> tuple[dict[str, Any], float]:
         model = self._model(alias, logits_all=bool(params.get("logprobs")))
@@ -154,8 +206,20 @@ class LocalModels:
             raise TierwiseError("the in-process local models were stopped")
         from ._timing import record
 
+        from ._batching import Batcher, batchable
+
         loop = asyncio.get_running_loop()
-        result, ms = await loop.run_in_executor(self._executor, self._generate, alias, messages, params)
+        size = self.batch.get(alias, 1)
+        if size > 1 and batchable(params):
+            # One queue per model and event loop: a run's parts may each run their own loop.
+            owner, batcher = self._batchers.get(alias, (None, None))
+            if owner is not loop:
+                batcher = Batcher(size, lambda requests: self._generate_batch(alias, requests),
+                                  lambda decode, requests: loop.run_in_executor(self._executor, decode, requests))
+                self._batchers[alias] = (loop, batcher)
+            result, ms = await batcher.submit(messages, params)
+        else:
+            result, ms = await loop.run_in_executor(self._executor, self._generate, alias, messages, params)
         record(ms)
         return result
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 @provider("local")
 class Local(Provider):
     engine = "llama.cpp"
+    takes_batch = True
 
     def identity(self, entry: "ModelEntry") -> dict[str, Any]:
         """Its weights file (size and sha256, or the pinned digest), not its name alone."""
@@ -34,7 +35,10 @@ class Local(Provider):
         cand.litellm_model = f"openai/{cand.name}"  # served under its catalog name as the alias
 
     def concurrency(self, entry: "ModelEntry", configured: int) -> int:
-        return 1  # one llama.cpp model answers one request at a time
+        """One request at a time, or the `batch:` it decodes together (models/_batching.py)."""
+        from ._batching import batch_size
+
+        return batch_size(entry)
 
     def charged_seconds(self, cand: "Candidate", prompt_tokens: int, completion_tokens: int,
                         latency_s: float | None) -> float | None:

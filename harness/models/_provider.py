@@ -42,6 +42,7 @@ class Provider:
     # that takes any also takes `extra:` (anything else, verbatim). Anything else is a typo.
     options: ClassVar[frozenset[str]] = frozenset()
     takes_structured: ClassVar[bool] = False  # whether `structured:` (models/_structured.py) applies
+    takes_batch: ClassVar[bool] = False  # whether `batch:` (models/_batching.py) applies
     # Sent the case's variables, not the rendered prompt (a python: rule): the prompt is no part
     # of its spec hash, its call key is the hash of the variables, and it reads no tokens.
     takes_vars: ClassVar[bool] = False
