@@ -22,8 +22,15 @@ class Local(Provider):
     takes_batch = True
 
     def identity(self, entry: "ModelEntry") -> dict[str, Any]:
-        """Its weights file (size and sha256, or the pinned digest), not its name alone."""
-        return {"kind": "local", "model": entry.ref, "weights": _local.weights_identity(entry.ref or "")}
+        """Its weights file (size and sha256, or the pinned digest), not its name alone; and the
+        batch it decodes in, when more than one (batched answers can differ from sequential ones,
+        so they are keyed and evidenced apart; models/_batching.py)."""
+        from ._batching import batch_size
+
+        identity = {"kind": "local", "model": entry.ref, "weights": _local.weights_identity(entry.ref or "")}
+        if (size := batch_size(entry)) > 1:
+            identity["batch"] = size
+        return identity
 
     def weights_bytes(self, entry: "ModelEntry") -> int | None:
         return _local.weights_bytes(entry.ref)

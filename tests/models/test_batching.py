@@ -190,3 +190,15 @@ def test_label_grammars_are_read_back_exactly(choices):
 @pytest.mark.parametrize("grammar", ['root ::= "a" "b"', 'root ::= [a-z]+', 'root ::= ""', "", 'root ::= "x" | y'])
 def test_other_grammars_are_not_label_sets(grammar):
     assert labels(grammar) is None
+
+
+def test_a_batched_entry_is_keyed_apart_from_the_sequential_one(monkeypatch):
+    from harness.models._entry import ModelEntry
+    from harness.models._identity import candidate_identity
+
+    monkeypatch.delenv("TIERWISE_LOCAL_BATCH", raising=False)
+    plain = candidate_identity(ModelEntry.model_validate({"local": "smollm2-135m-instruct"}))
+    batched = candidate_identity(ModelEntry.model_validate({"local": "smollm2-135m-instruct", "batch": 4}))
+    assert "batch" not in plain and batched == {**plain, "batch": 4}
+    monkeypatch.setenv("TIERWISE_LOCAL_BATCH", "8")
+    assert candidate_identity(ModelEntry.model_validate({"local": "smollm2-135m-instruct"}))["batch"] == 8
