@@ -31,7 +31,9 @@ over-/under-grading seen in the verdicts so far (add-one smoothed). WITHIN a can
 is random (seeded by the case id), never "most likely wrong first": the corrected bound is valid
 only when the labelled outputs are a random sample of that candidate's outputs, and picking the
 outputs the judge seems to have got wrong would bias the measured over-grading. This ordering
-is a heuristic for where to spend a person's time; it promises nothing itself.
+is a heuristic for where to spend a person's time; it promises nothing itself. Candidates it
+ranks equal (often all at 0, when no single verdict can move a bound) go the candidate the
+decision names first, then by how near the bar their mean is.
 
 Golden items come in the order `audit --sample` wrote them (newest captured first): with one
 captured output per input there is no disagreement to rank by.
@@ -209,7 +211,7 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
     if unknown:
         queue.note = "; ".join(filter(None, [queue.note, f"{unknown} outputs have nothing to compare with here "
                                              f"({pair.against}'s output for their case is not among the results)"]))
-    queue.items.sort(key=lambda it: (-it.priority, _shuffle_rank(it.key)))
+    queue.items.sort(key=lambda it: (-it.priority, _tie_rank(it.model, results, d), _shuffle_rank(it.key)))
     _count_verdicts(queue, d, given, judged)
     queue.settle, more, model = _judge_settle(by_model, results, d)
     if model is not None:
@@ -317,6 +319,19 @@ def _weight(pairs, result: Any, d: Any) -> float:
             after = corrected_lower_bound(human + [h], judged + [j], left, d.confidence).lower
             expected += p_j * p_h * abs(min(plain, after) - now)
     return expected / (abs(now - d.threshold) + expected) if expected > 0 else 0.0
+
+
+def _tie_rank(model: str | None, results: dict[str, Any], d: Any) -> tuple[int, float]:
+    """Among candidates one verdict moves equally (often not at all: a corrected bound at 0 stays
+    there), the candidate the decision names first, then the others by how near the bar their
+    mean is: a trial on the example spent 13 of 20 verdicts on SmolLM2 (mean 0.000) while the
+    model the decision is about waited."""
+    named = named_candidate(d)
+    if named is not None and named[0].model == model:
+        return (0, 0.0)
+    r = results.get(model)
+    mean = getattr(r, "mean", None)
+    return (1, abs(mean - d.threshold) if isinstance(mean, (int, float)) and mean == mean else 2.0)
 
 
 def named_candidate(d: Any) -> tuple[Any, str] | None:

@@ -216,3 +216,14 @@ def test_with_a_task_chosen_the_item_comes_before_the_queue_table(tmp_path):
     assert chosen.index('id="labeller"') < chosen.index('class="queues"')
     overview = client.get("/label").text
     assert overview.index('class="queues"') < overview.index('id="labeller"')
+
+
+def test_candidates_one_verdict_moves_equally_go_the_named_one_first_then_nearest_the_bar():
+    from types import SimpleNamespace as NS
+
+    from harness.view._queue import _tie_rank
+
+    cands = [NS(model="smol", mean=0.0, n=40), NS(model="mid", mean=0.5, n=40), NS(model="big", mean=0.2, n=40)]
+    d = NS(recommended="big", threshold=0.7, candidates=cands)
+    results = {c.model: c for c in cands}
+    assert sorted(results, key=lambda m: _tie_rank(m, results, d)) == ["big", "mid", "smol"]
