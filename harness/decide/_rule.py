@@ -237,6 +237,10 @@ def _correct_for_the_judge(task: Task, results: list[CandidateResult], judged: T
             r.qualifies = False
             r.why_not = (f"lower bound corrected for the judge's error {below(r.lower)} < {task.spec.threshold:g} "
                          f"(judge alone {r.plain_lower:.3f}; {corrected.n_labeled} human verdicts)")
+        elif not r.qualifies and r.why_not and r.lower < r.plain_lower:
+            # the text was the judge's grades alone: say the bound the decision uses first
+            r.why_not = (f"lower bound corrected for the judge's error {below(r.lower)} < {task.spec.threshold:g} "
+                         f"({corrected.n_labeled} human verdicts); judge alone: {r.why_not}")
 
 
 def pick(results: list[CandidateResult], first: CandidateResult | None = None
