@@ -227,3 +227,11 @@ def test_candidates_one_verdict_moves_equally_go_the_named_one_first_then_neares
     d = NS(recommended="big", threshold=0.7, candidates=cands)
     results = {c.model: c for c in cands}
     assert sorted(results, key=lambda m: _tie_rank(m, results, d)) == ["big", "mid", "smol"]
+
+
+def test_the_task_page_draws_the_cost_quality_chart_and_the_judge_against_people(tmp_path):
+    root = view_project(tmp_path / "proj", labels=LABELS)
+    page = _in(_client(root)).get("/task/j").text
+    pictures = page[page.index('id="pictures"'):page.index('id="bounds"')]
+    assert '<figure class="chart-box">' in pictures and "<svg" in pictures
+    assert "Judge (rows) against people (columns)" in pictures and "Judge against people:" in pictures
