@@ -14,17 +14,12 @@ from harness.commands import gate, recommend
 from harness.decide import Decision
 from harness.errors import SpecError
 from harness.registry import write_registry
+from tests.cascadefix import RULES as CASCADE_RULES  # half abstains on "no", echo answers
 from tests.projfix import cases, spec, tierwise, write_project
 
 CHOICES = {"choices": ["yes", "no"]}
 
-RULES = '''
-def half(vars):  # right on "yes" cases, abstains on the rest
-    return vars["text"] if vars["text"] == "yes" else None
-
-def echo(vars):
-    return vars["text"]
-
+RULES = CASCADE_RULES + '''
 def yes(vars):
     return "yes"
 

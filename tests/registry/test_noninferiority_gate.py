@@ -7,6 +7,7 @@ import yaml
 from harness import load_project, run
 from harness.commands import gate, recommend
 from harness.registry import read_evidence, write_registry
+from tests.cascadefix import RULES as CASCADE_RULES  # half abstains on "no", echo answers
 from tests.projfix import spec, write_project
 
 RULES = '''
@@ -68,13 +69,6 @@ def test_gate_refuses_a_change_once_the_spec_asks_for_a_tighter_margin(tmp_path)
     assert line.startswith("FAIL t: cheap is not shown non-inferior to dear by 0.02") and "fix: " in line
 
 
-CASCADE_RULES = '''
-def half(vars):  # answers the "yes" cases, abstains on the rest
-    return vars["text"] if vars["text"] == "yes" else None
-
-def echo(vars):
-    return vars["text"]
-'''
 
 
 def test_a_cascade_that_replaced_a_model_is_gated_on_its_noninferiority_test_as_a_model_is(tmp_path):
