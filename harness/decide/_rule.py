@@ -129,16 +129,17 @@ def _quality(task: Task, results: list[CandidateResult], frame: pd.DataFrame, st
         from ._adaptive import settled_lower
         from ._sequential import final_selection
 
-        selection = final_selection(state, {n: float(i) for i, n in enumerate(state.stops)})
+        ranks = {n: float(i) for i, n in enumerate(state.stops)}
         if spec.cascades:  # the same anytime-valid p-values, in one family with the cascades
             from ._cascade_data import decide_with_cascades
             from ._sequential import adaptive_candidates
 
             if groups is None:
                 groups = dict(tuple(frame.groupby("model", sort=False))) if len(frame) else {}
-            ranks = {n: float(i) for i, n in enumerate(state.stops)}
             singles = adaptive_candidates(state, ranks, len(spec.cascades))
             selection = decide_with_cascades(task, singles, groups, check_timeout_s)
+        else:
+            selection = final_selection(state, ranks)
         plan = state.plan
         for v in selection.verdicts:
             r = by_model.get(v.name)

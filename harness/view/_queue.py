@@ -211,7 +211,9 @@ def judge_queue(project: Any, task: Any, d: Any, rows: Any) -> TaskQueue:
     if unknown:
         queue.note = "; ".join(filter(None, [queue.note, f"{unknown} outputs have nothing to compare with here "
                                              f"({pair.against}'s output for their case is not among the results)"]))
-    queue.items.sort(key=lambda it: (-it.priority, _tie_rank(it.model, results, d), _shuffle_rank(it.key)))
+    named = named_candidate(d)
+    tie = {m: _tie_rank(m, results, d, named[0].model if named else None) for m in by_model}
+    queue.items.sort(key=lambda it: (-it.priority, tie.get(it.model, (2, 2.0)), _shuffle_rank(it.key)))
     _count_verdicts(queue, d, given, judged)
     queue.settle, more, model = _judge_settle(by_model, results, d)
     if model is not None:
@@ -321,13 +323,12 @@ def _weight(pairs, result: Any, d: Any) -> float:
     return expected / (abs(now - d.threshold) + expected) if expected > 0 else 0.0
 
 
-def _tie_rank(model: str | None, results: dict[str, Any], d: Any) -> tuple[int, float]:
+def _tie_rank(model: str | None, results: dict[str, Any], d: Any, named: str | None) -> tuple[int, float]:
     """Among candidates one verdict moves equally (often not at all: a corrected bound at 0 stays
     there), the candidate the decision names first, then the others by how near the bar their
     mean is: a trial on the example spent 13 of 20 verdicts on SmolLM2 (mean 0.000) while the
-    model the decision is about waited."""
-    named = named_candidate(d)
-    if named is not None and named[0].model == model:
+    model the decision is about waited. `named`: that candidate's model (named_candidate)."""
+    if named is not None and named == model:
         return (0, 0.0)
     r = results.get(model)
     mean = getattr(r, "mean", None)

@@ -226,7 +226,7 @@ def test_candidates_one_verdict_moves_equally_go_the_named_one_first_then_neares
     cands = [NS(model="smol", mean=0.0, n=40), NS(model="mid", mean=0.5, n=40), NS(model="big", mean=0.2, n=40)]
     d = NS(recommended="big", threshold=0.7, candidates=cands)
     results = {c.model: c for c in cands}
-    assert sorted(results, key=lambda m: _tie_rank(m, results, d)) == ["big", "mid", "smol"]
+    assert sorted(results, key=lambda m: _tie_rank(m, results, d, "big")) == ["big", "mid", "smol"]
 
 
 def test_the_task_page_draws_the_cost_quality_chart_and_the_judge_against_people(tmp_path):
