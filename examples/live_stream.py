@@ -35,6 +35,7 @@ its misses, and the script reports what `recommend` and `gate` decided without e
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -143,6 +144,8 @@ def prepare(workdir: Path, rare: int = 3, judge: str = "reply-rubric", replies: 
     from examples.live_reply import golden_cases as reply_cases, human_verdicts
 
     if workdir.exists():
+        if any(workdir.iterdir()) and not _a_demo(workdir):  # never delete a folder this script did not make
+            raise ValueError(f"{workdir} exists and is not a live_stream demo folder; fix: name a new or empty folder")
         shutil.rmtree(workdir)
     for folder in ("evals", "golden_sets", "labels"):
         (workdir / folder).mkdir(parents=True)
@@ -156,6 +159,12 @@ def prepare(workdir: Path, rare: int = 3, judge: str = "reply-rubric", replies: 
     (workdir / "labels" / "ticket_reply.jsonl").write_text(
         "".join(json.dumps(v) + "\n" for v in human_verdicts(cases)))
     (workdir / "registry.yaml").write_text("tasks: {}\n")
+
+
+def _a_demo(workdir: Path) -> bool:
+    """Whether the folder holds a project this script wrote (its catalog, with or without --local-judge)."""
+    config = workdir / "tierwise.yaml"
+    return config.is_file() and config.read_text() == CONFIG
 
 
 def tierwise(workdir: Path, *args: str) -> int:
@@ -198,11 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-judge", action="store_true",
                         help="judge the replies with the bundled local judge model (llama.cpp; minutes, not seconds)")
     args = parser.parse_args(argv)
+    if not 1 <= args.calls <= MAX_CALLS:
+        parser.error(f"--calls must be between 1 and {MAX_CALLS:,}, got {args.calls}")
+    if args.local_judge and importlib.util.find_spec("llama_cpp") is None:
+        parser.error("--local-judge runs the bundled judge model on llama.cpp, which is not installed; "
+                     "fix: pip install -e '.[local]'")
     workdir = Path(args.dir).resolve()
-    if args.local_judge:  # a real model judges: a smaller golden set and stream of replies (module docstring)
-        prepare(workdir, judge="local-judge", replies=LOCAL_JUDGE_CASES)
-    else:
-        prepare(workdir)
+    try:  # with --local-judge a real model judges: a smaller golden set and stream of replies (module docstring)
+        prepare(workdir, **({"judge": "local-judge", "replies": LOCAL_JUDGE_CASES} if args.local_judge else {}))
+    except ValueError as exc:
+        parser.error(f"--dir: {exc}")
     codes = {"run": tierwise(workdir, "run"), "first": tierwise(workdir, "recommend", "--write")}
     stream(workdir, args.calls, replies=LOCAL_JUDGE_PAIRS if args.local_judge else None)
     codes["promote"] = tierwise(workdir, "recommend", "--write")
@@ -222,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+MAX_CALLS = 100_000      # a demo stream, not a load test
 LOCAL_JUDGE_CASES = 40   # reply golden cases with --local-judge: its quick-reply outputs each cost two model calls
 LOCAL_JUDGE_PAIRS = 60   # shadowed replies with --local-judge: two judge calls each
 

@@ -48,3 +48,24 @@ def test_the_reply_task_is_promoted_from_judged_live_pairs_and_the_gate_says_why
     assert (p["labels"], p["misses"]) == (120, 1)  # people failed one reply the rubric passed
     assert live["upper"] == pytest.approx(p["judge_upper"] + p["miss_upper"], abs=1e-5) and live["upper"] < 0.15
     assert f"judged pairs (reply-rubric): {p['losses']} losses" in out
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--calls", "0"], "--calls must be between 1 and 100,000, got 0"),
+    (["--calls", "100001"], "--calls must be between 1 and 100,000"),
+])
+def test_a_bad_stream_size_is_refused_with_exit_2(tmp_path, capsys, args, why):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--dir", str(tmp_path / "demo"), *args])
+    assert exit_.value.code == 2 and why in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_folder_the_example_did_not_make_is_never_deleted(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--dir", str(mine)])
+    assert exit_.value.code == 2 and "is not a live_stream demo folder; fix: name a new or empty folder" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "keep me"
