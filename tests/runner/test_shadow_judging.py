@@ -23,6 +23,7 @@ from harness.fingerprint import live_judge_hash
 from harness.project import load_project
 from harness.store import Store
 from tests.projfix import spec, write_project
+from tests.shadowfix import store_pairs
 
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 needs_llama = pytest.mark.requires(HAS_LLAMA, "needs llama_cpp: pip install -e '.[local]'")
@@ -52,21 +53,9 @@ def make(root: Path, judge: dict) -> Path:
 
 def shadow(root: Path, n: int, capture: bool = True) -> None:
     """n shadow pairs (small against big) with the call's input in the usage ledger."""
-    at = time.time() - n
-    rows, ledger = [], []
-    for i in range(n):
-        text = f"what is six times seven, asked the {i}th time"
-        row = {"at": at + i, "call_id": f"k{i}", "task": "reply", "incumbent": "big", "challenger": "small",
-               "outcome": "ok", "agree": False}
-        if capture:
-            row.update(output=f"{text}: 42", incumbent_output=f"The answer to {text} is forty-two.")
-        rows.append(row)
-        ledger.append({"at": at + i, "call_id": f"k{i}", "task": "reply", "model": "big", "target": "python:rules:big",
-                       "attempt": 1, "kind": "primary", "outcome": "ok", "final": True,
-                       "input": json.dumps({"text": text}) if capture else None})
-    with Store(load_project(root).store_url()) as store:
-        store.append_usage(ledger)
-        store.write_shadow_calls(rows)
+    texts = [f"what is six times seven, asked the {i}th time" for i in range(n)]
+    store_pairs(load_project(root).store_url(),
+                [({"text": t}, f"The answer to {t} is forty-two.", f"{t}: 42") for t in texts], capture)
 
 
 def verdicts(root: Path) -> list[dict]:
@@ -138,10 +127,8 @@ def test_weights_llama_cpp_cannot_load_fail_each_pair_with_the_reason(tmp_path):
     shadow(root, 2)
     said = notes(root)
     assert any("judged 2 new shadow pairs" in n and "2 judge failures" in n for n in said)
-    note = next(n for n in said if n.startswith("shadow small against big"))
-    assert "in 0 judged pairs, 2 judge failures" in note
     rows = verdicts(root)
-    assert len(rows) == 2 and all(v["outcome"] is None and v["error"] for v in rows)
+    assert len(rows) == 2 and all(v["outcome"] is None and "Failed to load model" in v["error"] for v in rows)
     assert not [t for t in threading.enumerate() if t.name.startswith("tierwise-llama")]  # the engine stopped
 
 
