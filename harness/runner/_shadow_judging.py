@@ -99,7 +99,7 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     if served:
         try:
             engines = Engines.start(served, project.config.local_threads, note=out.said.append)
-        except TierwiseError as exc:  # weights missing or corrupt, llama.cpp absent: every pair a failure
+        except (TierwiseError, OSError) as exc:  # weights missing, corrupt or unreadable: every pair a failure
             return _engine_failed(out, task, store, todo, f"judge {name} could not start: {exc}")
     judging = Judging({name: cand}, store, no_cache=False, retries=project.config.retries,
                       backoff_s=project.config.retry_backoff_s, server=engines)
