@@ -71,9 +71,9 @@ def reply_rubric(vars: dict) -> str:
     return json.dumps({"reason": f"only {winner} names the right team and answers what was asked", "winner": winner})
 
 
-def golden_cases(n: int = 120, rare: int = 4) -> list[dict]:
-    """`n` tickets with the incumbent's reply as the reference; `rare` of them the challenger's blind spot."""
-    rng, cases = random.Random(11), []
+def golden_cases(n: int = 120) -> list[dict]:
+    """`n` tickets with the incumbent's reply as the reference; one in 30 the challenger's blind spot."""
+    rng, cases, rare = random.Random(11), [], max(1, n // 30)
     for i in range(n - rare):
         label = TEAMS[i % 3]
         ticket = f"{rng.choice(WORDS[label])}{', ' + CURT if i == 5 else ''} (ref {i})"

@@ -237,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 MAX_CALLS = 100_000      # a demo stream, not a load test
-LOCAL_JUDGE_CASES = 40   # reply golden cases with --local-judge: its quick-reply outputs each cost two model calls
-LOCAL_JUDGE_PAIRS = 60   # shadowed replies with --local-judge: two judge calls each
+# With --local-judge each of quick-reply's golden outputs and each shadowed reply costs two judge calls,
+# about 15 s each for Qwen 1.5B on this 2-core machine at load 5 (docs/production.md).
+LOCAL_JUDGE_CASES = 12   # reply golden cases
+LOCAL_JUDGE_PAIRS = 12   # shadowed replies
 
 
 def _entries(workdir: Path) -> dict[str, tuple[str, str]]:
