@@ -138,9 +138,18 @@ judge: {{labels: labels/ticket_reply.jsonl}}
 """
 
 
-def prepare(workdir: Path, rare: int = 3, judge: str = "reply-rubric", replies: int = 120) -> None:
+# With --local-judge the reply golden set is too small to show the bar (LOCAL_JUDGE_CASES): the team's
+# current entry, written by hand, keeps production on the incumbent, and the gate says what backs it.
+HAND_ENTRY = """\
+tasks:
+  ticket_reply: {model: "python:examples.live_reply:careful_reply", fallbacks: []}
+"""
+
+
+def prepare(workdir: Path, rare: int = 3, judge: str = "reply-rubric", replies: int = 120,
+            registry: str = "tasks: {}\n") -> None:
     """A fresh project: catalog with shadowing on, the two specs, their golden sets, the people's
-    verdicts on the reply task's golden outputs, an empty registry."""
+    verdicts on the reply task's golden outputs, the registry (empty by default)."""
     from examples.live_reply import golden_cases as reply_cases, human_verdicts
 
     if workdir.exists():
@@ -158,7 +167,7 @@ def prepare(workdir: Path, rare: int = 3, judge: str = "reply-rubric", replies: 
     (workdir / "golden_sets" / "ticket_reply.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
     (workdir / "labels" / "ticket_reply.jsonl").write_text(
         "".join(json.dumps(v) + "\n" for v in human_verdicts(cases)))
-    (workdir / "registry.yaml").write_text("tasks: {}\n")
+    (workdir / "registry.yaml").write_text(registry)
 
 
 def _a_demo(workdir: Path) -> bool:
@@ -214,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                      "fix: pip install -e '.[local]'")
     workdir = Path(args.dir).resolve()
     try:  # with --local-judge a real model judges: a smaller golden set and stream of replies (module docstring)
-        prepare(workdir, **({"judge": "local-judge", "replies": LOCAL_JUDGE_CASES} if args.local_judge else {}))
+        prepare(workdir, **({"judge": "local-judge", "replies": LOCAL_JUDGE_CASES, "registry": HAND_ENTRY}
+                            if args.local_judge else {}))
     except ValueError as exc:
         parser.error(f"--dir: {exc}")
     codes = {"run": tierwise(workdir, "run"), "first": tierwise(workdir, "recommend", "--write")}
