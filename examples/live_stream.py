@@ -28,7 +28,7 @@ threshold, its upper bound is not (it lacked the cases, it was not shown below t
     python examples/live_stream.py --local-judge                  # the bundled local judge model: minutes
 
 With `--local-judge` the reply task's judge is the bundled Qwen2.5-Coder 1.5B (llama.cpp, offline) on a
-smaller golden set and stream; whether quick-reply is promoted then depends on the model's verdicts and
+smaller golden set and stream, from the team's hand-written entry (12 cases cannot show the bar); whether quick-reply is promoted then depends on the model's verdicts and
 its misses, and the script reports what `recommend` and `gate` decided without expecting either.
 """
 
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
 
 MAX_CALLS = 100_000      # a demo stream, not a load test
 # With --local-judge each of quick-reply's golden outputs and each shadowed reply costs two judge calls,
-# about 15 s each for Qwen 1.5B on this 2-core machine at load 5 (docs/production.md).
+# 12-15 s each for Qwen 1.5B on a 2-core machine at load 4-6: 12 min 41 s in all (docs/production.md).
 LOCAL_JUDGE_CASES = 12   # reply golden cases
 LOCAL_JUDGE_PAIRS = 12   # shadowed replies
 
