@@ -14,8 +14,11 @@ verdict contract (graders/_judge.py), never a second judge.
 
 The judge sees the task's input (the incumbent's rendered prompt, from the template variables the
 ledger captured for the call) and the two answers labelled A and B, never a model's name. A local
-(llama.cpp) judge needs the run's model server, which `recommend` does not start: such a task's
-pairs are left unjudged, and the note says so.
+(llama.cpp) judge is started in this process for the read, as a run starts it (models.Engines,
+`local_threads:` from tierwise.yaml), only once there are pairs to judge, and stopped when they are
+judged: a read with nothing to judge imports neither llama.cpp nor LiteLLM. An engine that cannot
+start is a judge failure of every pair it was to judge: recorded with the reason, counted against
+the challenger, and judged again by the next read.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..decide import live_grader
+from ..errors import TierwiseError
 from ..fingerprint import live_judge_hash
-from ..models import provider_for
+from ..models import Engines, fine_switching, served_models
 from ..project import Case, Project, Task
 from ..store import Store
 from ._candidates import judges_for
@@ -50,10 +54,12 @@ class PairJudging:
     calls: int = 0           # judge calls made (not answered from the cache)
     cost: float | None = 0.0  # what the new verdicts' judge calls cost (None: the judge is unpriced)
     note: str = ""           # why nothing was judged, when nothing could be
+    said: list[str] = field(default_factory=list)  # what a local judge's engine told the user, or why it failed
 
     def notes(self) -> list[str]:
         """The lines `recommend` shows about this read's judging."""
         out = [f"live pairs not judged: {self.note}"] if self.note else []
+        out += self.said
         if self.judged:
             cost = f", ${self.cost:.4f}" if self.cost is not None else ", cost unknown"
             out.append(f"judged {self.judged} new shadow pairs ({self.calls} judge calls{cost})"
@@ -79,9 +85,6 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     if cand is None or not cand.available:
         out.note = f"judge {name or '(none)'} cannot run here: {cand.skip_reason if cand else 'not in the catalog'}"
         return out
-    if provider_for(cand.kind).engine is not None:
-        out.note = f"judge {name} is a local model; live pairs are judged by an API or python judge only"
-        return out
     done = store.shadow_verdicts(task.name, out.judge)
     todo = [r for r in rows if r["task"] == task.name and r["outcome"] == "ok" and r.get("output") is not None
             and r.get("incumbent_output") is not None
@@ -91,8 +94,15 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     if not todo:
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
+    served = served_models([cand])  # a local judge's engine (llama.cpp), started for this read only
+    engines = None
+    if served:
+        try:
+            engines = Engines.start(served, project.config.local_threads, note=out.said.append)
+        except (TierwiseError, OSError) as exc:  # weights missing, corrupt or unreadable: every pair a failure
+            return _engine_failed(out, task, store, todo, f"judge {name} could not start: {exc}")
     judging = Judging({name: cand}, store, no_cache=False, retries=project.config.retries,
-                      backoff_s=project.config.retry_backoff_s)
+                      backoff_s=project.config.retry_backoff_s, server=engines)
 
     async def one(row: dict[str, Any]) -> None:
         verdict = await _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]), out.judge)
@@ -105,15 +115,33 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
         await asyncio.gather(*(one(r) for r in todo))
 
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(every())
-    else:  # called from a running loop (a notebook): judge on a worker thread, as `run` does
-        from concurrent.futures import ThreadPoolExecutor
+        with fine_switching():
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.run(every())
+            else:  # called from a running loop (a notebook): judge on a worker thread, as `run` does
+                from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(1, thread_name_prefix="tierwise-judge") as pool:
-            pool.submit(asyncio.run, every()).result()
+                with ThreadPoolExecutor(1, thread_name_prefix="tierwise-judge") as pool:
+                    pool.submit(asyncio.run, every()).result()
+    finally:
+        if engines is not None:
+            died = engines.death()
+            engines.stop()
+            if died:
+                out.said.append(f"judge {name}'s engine died: {died}")
     out.calls = judging.calls
+    return out
+
+
+def _engine_failed(out: PairJudging, task: Task, store: Store, todo: list[dict[str, Any]], why: str) -> PairJudging:
+    """Every pair of this read a recorded judge failure (counted against the challenger until judged again)."""
+    now = time.time()
+    store.write_shadow_verdicts([{"shadow_id": r["id"], "task": task.name, "judge": out.judge, "judged_at": now,
+                                  "outcome": None, "orders": None, "error": why, "eval_cost": 0.0} for r in todo])
+    out.judged = out.failed = len(todo)
+    out.said.append(why)
     return out
 
 

@@ -6,7 +6,6 @@ verdicts, and the gate on the evidence written."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from harness.decide import CLAIM_LIVE, CLAIM_OFFLINE, Misses, PairTally, pair_la
 from harness.project import load_project
 from harness.registry import read_evidence
 from harness.store import Store
+from tests.shadowfix import store_pairs
 
 N = 80  # golden cases; the challenger answers badly on every eighth
 
@@ -124,21 +124,10 @@ def judge_log(project) -> list[dict]:
 
 def shadow(project, losses: list[bool], capture: bool = True, start_id: int = 0):
     """One shadow pair per call (1 = the challenger's answer is the bad one), its input in the ledger."""
-    at = time.time() - len(losses)
-    rows, ledger = [], []
-    for j, bad in enumerate(losses):
-        i = start_id + j
-        row = {"at": at + j, "call_id": f"k{i}", "task": "reply", "incumbent": "big", "challenger": "small",
-               "outcome": "ok", "agree": False}
-        if capture:
-            row.update(output=f"{'bad' if bad else 'good'} reply {i}", incumbent_output=f"good answer {i}")
-        rows.append(row)
-        ledger.append({"at": at + j, "call_id": f"k{i}", "task": "reply", "model": "big", "target": "python:pairmodels:big",
-                       "attempt": 1, "kind": "primary", "outcome": "ok", "final": True,
-                       "input": json.dumps({"text": f"question {i}", "i": i}) if capture else None})
-    with Store(project.store_url()) as store:
-        store.append_usage(ledger)
-        store.write_shadow_calls(rows)
+    store_pairs(project.store_url(), [({"text": f"question {i}", "i": i}, f"good answer {i}",
+                                       f"{'bad' if bad else 'good'} reply {i}")
+                                      for i, bad in enumerate(losses, start_id)],
+                capture, start_id, target="python:pairmodels:big")
 
 
 def decision(project):
