@@ -52,51 +52,77 @@ def test_default_workers_one_per_core_only_for_runs_with_many_api_calls(monkeypa
     assert default_workers(calls) == expected
 
 
-def test_workers_register_only_unmapped_models_and_the_parents_price_map_stays_as_it_was(tmp_path, fake_openai):
+def _in_fork(fn):
+    """fn's return value, computed in a forked child (whose LiteLLM patches leave this process alone)."""
     import multiprocessing
-
-    from harness.models import load_litellm
-    from harness.runner import candidates_for
-    from harness.runner._workers import _register, unmapped_prices
-
-    project = _project(tmp_path, fake_openai)
-    cands = candidates_for(project, project.select(None), check_keys=False)
-    prices = unmapped_prices(cands.values())
-    assert prices == {"openai/fake-model": (1e-6, 2e-6)}  # the catalog's price, per token
-    lib = load_litellm()
-    assert "openai/fake-model" not in lib.model_cost
-
-    def child(queue):
-        _register(prices)
-        queue.put(lib.cost_per_token(model="openai/fake-model", prompt_tokens=1000, completion_tokens=100))
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=child, args=(queue,))
+    proc = ctx.Process(target=lambda: queue.put(fn()))
     proc.start()
-    proc.join(30)
-    assert sum(queue.get(timeout=5)) == pytest.approx(1000 * 1e-6 + 100 * 2e-6)
-    assert "openai/fake-model" not in lib.model_cost
-    assert unmapped_prices([type("C", (), {"kind": "litellm", "litellm_model": "openai/gpt-4.1-mini",
-                                            "entry": None})()]) == {}  # LiteLLM prices it already
+    try:
+        return queue.get(timeout=60)
+    finally:
+        proc.join(30)
 
 
-def test_each_worker_is_given_the_runs_unmapped_models(tmp_path, fake_openai, monkeypatch):
-    import json
+def test_a_worker_skips_litellms_costing_and_success_logs_unless_a_callback_listens(fake_openai):
+    import asyncio
 
-    seen = tmp_path / "registered"
+    from harness.models import load_litellm, skip_unread_bookkeeping
+
+    lib = load_litellm()
+
+    def call(wait=0.0):
+        async def one():
+            response = await lib.acompletion(model="openai/gpt-4.1-mini", api_base=fake_openai.base_url,
+                                             api_key="sk-x", messages=[{"role": "user", "content": "yes"}],
+                                             num_retries=0, max_retries=0)
+            await asyncio.sleep(wait)  # LiteLLM's logging worker delivers success events after the call
+            return response.choices[0].message.content, response._hidden_params.get("response_cost")
+
+        return asyncio.run(one())
+
+    def worker():
+        from litellm.integrations.custom_logger import CustomLogger
+
+        skip_unread_bookkeeping()
+        quiet = call()
+
+        class Listener(CustomLogger):
+            events = 0
+
+            async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+                Listener.events += 1
+
+        lib.callbacks = [Listener()]
+        return quiet, call(wait=0.5), Listener.events
+
+    quiet, listened, events = _in_fork(worker)
+    assert quiet == ("yes", None)  # answered, and no cost computed that nobody reads
+    assert listened[0] == "yes" and listened[1] is not None and events == 1  # a listener gets all of it
+    assert call()[1] is not None  # this process (no skip) is as it was
+
+
+def test_each_worker_skips_what_only_litellms_callbacks_read(tmp_path, fake_openai, monkeypatch):
+    seen = tmp_path / "quiet"
     seen.mkdir()
 
-    def record(prices):  # forked: the worker runs this in place of _register
+    def record():  # forked: the worker runs this in place of _quiet
         import os
 
-        (seen / str(os.getpid())).write_text(json.dumps(prices))
+        from harness.models import load_litellm
 
-    monkeypatch.setattr("harness.runner._workers._register", record)
+        load_litellm()
+        (seen / str(os.getpid())).touch()
+
+    monkeypatch.setattr("harness.runner._workers._quiet", record)
     project = _project(tmp_path / "p", fake_openai)
-    assert run(project, progress=False, workers=2).counts.errors == 0
-    given = [json.loads(f.read_text()) for f in seen.iterdir()]
-    assert given == [{"openai/fake-model": [1e-6, 2e-6]}] * 2
+    out = run(project, progress=False, workers=2)
+    assert out.counts.errors == 0 and len(list(seen.iterdir())) == 2
+    frame = results(project)  # priced by Tierwise in the parent, from the tokens, as ever
+    expected = frame["prompt_tokens"] * 1e-6 + frame["completion_tokens"] * 2e-6
+    assert (frame["cost"] - expected).abs().max() < 1e-15
 
 
 def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake_openai):
@@ -125,9 +151,9 @@ def _record_start(monkeypatch, events):
 
     pool, pending, parts = _workers.WorkerPool, _runner._pending, _api.run_parts
 
-    def make_pool(n, prices=None, import_here=True):
+    def make_pool(n, import_here=True):
         events.append(f"pool import_here={import_here}")
-        return pool(n, prices, import_here)
+        return pool(n, import_here)
 
     monkeypatch.setattr(_workers, "WorkerPool", make_pool)
     monkeypatch.setattr(_runner, "_pending", lambda *a: (events.append("pending"), pending(*a))[1])
