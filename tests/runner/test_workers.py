@@ -14,9 +14,10 @@ def _key(monkeypatch):
     monkeypatch.setenv("TW_FAKE_KEY", SECRET)
 
 
-def _project(tmp_path, server, n=24):
-    models = {"api": {"litellm": "openai/fake-model", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
-                      "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}}
+def _project(tmp_path, server, n=24, model="fake-model"):
+    models = {"api": {"litellm": f"openai/{model}", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY"}}
+    if model == "fake-model":  # not in LiteLLM's map: priced in the catalog
+        models["api"]["price"] = {"input_per_mtok": 1.0, "output_per_mtok": 2.0}
     golden = [{"id": f"c{i:03d}", "vars": {"text": f"{('yes', 'no')[i % 2]} #c{i:03d}"},
                "expected": ("yes", "no")[i % 2]} for i in range(n)]
     write_project(tmp_path, models=models, config={"retries": 2, "retry_backoff_s": 0.05, "timeout_s": 5},
@@ -169,11 +170,16 @@ def test_workers_start_before_the_runs_first_part_and_import_litellm_themselves(
     assert events == ["pending", "pool import_here=False", "part", "pending"]
 
 
-def test_a_run_whose_workers_make_the_calls_never_imports_litellm_itself(tmp_path, fake_openai):
-    _project(tmp_path, fake_openai)
+@pytest.mark.parametrize("model", ["fake-model", "gpt-4.1-mini"])  # priced in the catalog; in LiteLLM's map
+def test_a_run_whose_workers_make_the_calls_never_imports_litellm_itself(tmp_path, fake_openai, model):
+    project = _project(tmp_path, fake_openai, model=model)
     out, err, imported = run_cli_in_fresh_process(tmp_path, "--quiet", "--workers", "2")
     assert "24 called, 0 from cache, 0 already stored, 0 errors" in out, err
     assert not imported
+    frame = results(project)
+    price = (1e-6, 2e-6) if model == "fake-model" else (0.4e-6, 1.6e-6)
+    expected = frame["prompt_tokens"] * price[0] + frame["completion_tokens"] * price[1]
+    assert frame["cost"].gt(0).all() and (frame["cost"] - expected).abs().max() < 1e-15
 
 
 @pytest.mark.parametrize("workers", [1, None])  # None: 24 calls are too few for workers by default
