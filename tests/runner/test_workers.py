@@ -197,3 +197,10 @@ def test_a_rerun_with_every_result_stored_starts_no_worker(tmp_path, fake_openai
     _record_start(monkeypatch, events)
     assert run(project, progress=False, workers=2).counts.reused == 24
     assert not [e for e in events if e.startswith("pool")]
+
+
+@pytest.mark.parametrize("workers, warmed", [(2, 1), (1, 0)])
+def test_the_callers_warm_up_runs_while_early_workers_start_and_only_then(tmp_path, fake_openai, workers, warmed):
+    calls = []
+    out = run(_project(tmp_path, fake_openai), progress=False, workers=workers, warm=lambda: calls.append(1))
+    assert out.counts.called == 24 and len(calls) == warmed
