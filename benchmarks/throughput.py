@@ -35,14 +35,34 @@ receive it while the first of them still imports LiteLLM); last response to exit
 0.3 s after (pandas and the statistics imported during the wait); whole command 9.1-9.6 s
 before, 7.9-8.8 s after, CPU (user) 8.4-9.0 s before, 7.4-8.2 s after.
 
-Why 1.5x as a whole command is out of reach for 2,000 calls on 2 cores with start-up work alone:
-both commands pay LiteLLM's import (3-4 s of CPU, nothing can be called before it), so with a
-bare span of S seconds and the harness's span S/1.53, the ratio is at most (3 + S) / (3 + S/1.53),
-1.37 for the issue's S of about 11 s, even with every other second of start-up hidden. Reaching
-1.5 needs the span itself faster. A lead, not yet followed: LiteLLM's own response costing
-(completion_cost, which Tierwise never reads) was about a third of the bare loop's CPU per call
-under cProfile (600 calls, this unmapped model); in a worker, where the model is registered
-(unmapped_prices), it is less, by an amount not measured here.
+The lead that followed: LiteLLM computes a cost and builds a success-log payload for every
+response, which Tierwise never reads (it prices each call itself from the tokens). The call
+workers now skip both while no LiteLLM callback listens (models/_litellm.skip_unread_bookkeeping):
+a worker's CPU per call fell from 4.4-5.2 ms to 3.0-3.3 ms (1,500-call loops against this server,
+interleaved, load 3-4). The parent's writer builds its upserts once (not per batch) and its
+redactor no longer decodes the environment per statement (writer CPU per row 0.60-0.75 ms ->
+0.42-0.59 ms), and the summary's imports happen while the workers import LiteLLM.
+
+Measured 2026-12-06, same shared 2-core machine (another session's llama.cpp beside it, load
+3.9-6.6), main 0950981 (A) against wip/api-speed 3d000e8 (B), interleaved A/B/A/B, each a
+`--workers 2 --rounds 2` run (medians of its two rounds):
+
+    --workers 2, 2,000 calls         A1             B1             A2             B2
+    load average (whole rounds)      3.9-4.4        5.2-6.0        6.1-6.6        4.3-5.0
+    span ratio                       0.97x          1.38x          1.40x          1.88x
+    whole ratio                      0.84x          1.69x          1.17x          1.73x
+    whole, harness calls/s           126.6          149.4          121.6          161.1
+    whole, harness CPU ms/call       7.92           6.47           7.61           6.05
+    whole, bare loop CPU ms/call     6.29           6.98           6.27           6.84
+
+The bare loop's own speed moved 88-151 calls/s between rounds with the other session's load, so
+single ratios swing; CPU per call is the steadier figure (the whole command's fell by a fifth,
+now below the bare loop's). A quiet machine was not available to check the issue's >= 1.5x on
+one. What the whole command still spends beyond the bare loop (timed from a server in the
+measuring process, load 4.8-5.4): 0.6-1.2 s more before the first request (the parent's start,
+0.8 s, before the first worker can begin LiteLLM's import; the first call's lazy set-up, 0.4 s
+of CPU, in each worker), against 0.6-0.9 s less after the last response (LiteLLM's exit is the
+bare loop's; the workers leave without it).
 """
 
 from __future__ import annotations

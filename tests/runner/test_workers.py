@@ -204,3 +204,19 @@ def test_the_callers_warm_up_runs_while_early_workers_start_and_only_then(tmp_pa
     calls = []
     out = run(_project(tmp_path, fake_openai), progress=False, workers=workers, warm=lambda: calls.append(1))
     assert out.counts.called == 24 and len(calls) == warmed
+
+
+def test_a_worker_honours_retry_after_and_retries_server_errors_and_malformed_bodies(tmp_path, fake_openai):
+    import time
+
+    project = _project(tmp_path, fake_openai, n=6)
+    fake_openai.fail("429", when="#c001", retry_after=1.0)
+    fake_openai.fail("500", when="#c002")
+    fake_openai.fail("malformed", when="#c003")
+    started = time.perf_counter()
+    out = run(project, progress=False, workers=2)
+    assert out.counts.errors == 0 and out.counts.workers == 2
+    assert time.perf_counter() - started >= 1.0  # the backoff alone is 0.05 s: the header was honoured
+    frame = results(project).set_index("case_id")
+    assert frame.loc[["c001", "c002", "c003"], "attempts"].tolist() == [2, 2, 2]
+    assert frame["score"].eq(1.0).all()
