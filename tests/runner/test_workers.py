@@ -220,3 +220,16 @@ def test_a_worker_honours_retry_after_and_retries_server_errors_and_malformed_bo
     frame = results(project).set_index("case_id")
     assert frame.loc[["c001", "c002", "c003"], "attempts"].tolist() == [2, 2, 2]
     assert frame["score"].eq(1.0).all()
+
+
+def test_the_chains_warm_up_calls_nothing_and_leaves_no_thread_to_fork_with(fake_openai):
+    def worker():
+        import threading
+
+        from harness.runner._workers import _quiet, _warm_up
+
+        _quiet()
+        _warm_up()
+        return threading.active_count()
+
+    assert _in_fork(worker) == 1 and fake_openai.count == 0
