@@ -55,10 +55,24 @@ Measured 2026-12-06, same shared 2-core machine (another session's llama.cpp bes
     whole, harness CPU ms/call       7.92           6.47           7.61           6.05
     whole, bare loop CPU ms/call     6.29           6.98           6.27           6.84
 
+Then the first worker of the chain makes one mock_response call before forking the others, so
+LiteLLM's first-call set-up is done once; main (A) against wip/api-speed a87b427 (B), again
+interleaved A/B/A/B, load 5.3-7.9:
+
+    --workers 2, 2,000 calls         A1             B1             A2             B2
+    load average (whole rounds)      6.4-7.3        6.6-7.9        5.5-6.0        5.3-6.1
+    span ratio                       1.44x          2.17x          1.31x          1.75x
+    whole ratio                      1.26x          1.51x          1.11x          1.38x
+    whole, harness calls/s           143.1          143.0          130.0          138.8
+    whole, harness CPU ms/call       7.74           5.95           8.35           8.44
+    whole, bare loop CPU ms/call     6.63           6.26           7.27           8.69
+
 The bare loop's own speed moved 88-151 calls/s between rounds with the other session's load, so
-single ratios swing; CPU per call is the steadier figure (the whole command's fell by a fifth,
-now below the bare loop's). A quiet machine was not available to check the issue's >= 1.5x on
-one. What the whole command still spends beyond the bare loop (timed from a server in the
+single ratios swing (the harness's own whole-command rate moved less: 122-143 calls/s on main,
+139-161 on the branch); CPU per call is the steadier figure (the whole command's fell by a fifth
+in the first session and is now at or below the bare loop's). Over the eight rounds the whole
+ratio was 0.84-1.26x on main and 1.38-1.73x on the branch (three of four >= 1.5x); a quiet
+machine was not available to check the issue's >= 1.5x on one. What the whole command still spends beyond the bare loop (timed from a server in the
 measuring process, load 4.8-5.4): 0.6-1.2 s more before the first request (the parent's start,
 0.8 s, before the first worker can begin LiteLLM's import; the first call's lazy set-up, 0.4 s
 of CPU, in each worker), against 0.6-0.9 s less after the last response (LiteLLM's exit is the

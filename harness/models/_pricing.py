@@ -119,14 +119,10 @@ def litellm_cost(model: str, pt: int, ct: int) -> float | None:
 
 
 @lru_cache(maxsize=256)
-def is_priced(model: str, data_only: bool = False) -> bool:
-    """Whether LiteLLM's local price map knows this model (read as data where it plainly does).
-    `data_only`: from the data alone, never importing LiteLLM (False then may be a model LiteLLM
-    still prices by its own rules)."""
+def is_priced(model: str) -> bool:
+    """Whether LiteLLM's local price map knows this model (read as data where it plainly does)."""
     if token_prices(model) is not None:
         return True
-    if data_only:
-        return False
     try:
         litellm().cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
         return True
