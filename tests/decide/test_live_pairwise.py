@@ -347,8 +347,63 @@ def test_audit_shows_no_agreement_claim_for_a_judged_task(make):
     project = make()
     shadow(project, [False] * 50)
     out = tierwise(project.root, "audit")
-    assert "reply: shadow small: PENDING" in out.output and "has its pairwise grader judge the pairs" in out.output
+    assert "reply: shadow small: PENDING" in out.output and "disagree" not in out.output
     assert "non-inferior on live traffic" not in out.output
+
+
+def _monitor(project) -> str:
+    from harness.commands import audit
+
+    (row,) = [m for m in audit(load_project(project.root)).monitors if m.monitor == "shadow small"]
+    return row.line()
+
+
+def test_audit_shows_the_judged_promotion_from_the_stored_verdicts(make):
+    project = make()
+    shadow(project, [False] * 400)
+    assert tierwise(project.root, "recommend", "--write").exit_code == 0
+    calls = len(judge_log(project))
+    line = _monitor(project)
+    assert len(judge_log(project)) == calls  # every pair had its verdict: audit judged nothing again
+    assert line.startswith("reply: shadow small: PROMOTED: non-inferior on live traffic (judged loss < 0.15 at 95%) "
+                           "against big: 0 losses, 400 ties, 0 wins in 400 judged pairs; loss upper bound ")
+    assert f"(0 of {N} human verdicts) < 0.15 at 95%" in line and "PENDING" not in line
+    live = read_evidence(load_project(project.root).registry_path).record("reply").live
+    assert f"loss upper bound {live.upper:.3f} = judge {live.pairwise.judge_upper:.3f}" in line  # recommend's bound
+
+
+def test_audit_shows_a_losing_challenger_pending_with_its_bound(make):
+    project = make()
+    shadow(project, [i % 4 == 0 for i in range(400)])
+    line = _monitor(project)
+    assert line.startswith("reply: shadow small: PENDING: against big: 100 losses, 300 ties, 0 wins in 400 judged pairs")
+    assert ">= 0.15 at 95%" in line and "more shadowed pairs are needed" in line
+
+
+def test_audit_counts_judge_failures_and_pairs_not_judged_yet(make, tmp_path):
+    project = make(judge="flaky")
+    (tmp_path / "judge.log.down").write_text("")
+    shadow(project, [False] * 3)
+    decision(project)  # three recorded judge failures
+    shadow(project, [False] * 2, start_id=3)  # stored after the last read: not judged yet
+    from harness.audit import live_monitors
+
+    loaded = load_project(project.root)
+    (row,) = live_monitors(loaded, loaded.store_url(), [])  # the monitor alone judges nothing
+    assert row.state == "pending" and "in 0 judged pairs, 3 judge failures" in row.text
+    assert "2 pairs not judged yet (`tierwise recommend` judges them)" in row.text
+    assert len(judge_log(project)) == 3  # the first read only (one failed call a pair)
+
+
+def test_audit_without_the_current_results_gets_no_credit_for_human_verdicts(make):
+    project = make()
+    shadow(project, [False] * 400)
+    decision(project)
+    from harness.audit import live_monitors
+
+    loaded = load_project(project.root)
+    (row,) = live_monitors(loaded, loaded.store_url(), [])
+    assert row.state == "pending" and "(0 of 0 human verdicts)" in row.text and "without human verdicts" in row.text
 
 
 def test_recommend_judges_from_inside_a_running_event_loop(make):
