@@ -253,6 +253,79 @@ def test_a_second_read_judges_nothing_twice(make):
     assert any("judged 1 new shadow pairs" in n for n in d.notes)
 
 
+def test_verdicts_are_written_in_batches_not_one_transaction_each(make, monkeypatch):
+    import harness.runner._shadow_judging as judging
+
+    monkeypatch.setattr(judging, "VERDICT_BATCH", 4)
+    sizes: list[int] = []
+    write = Store.write_shadow_verdicts
+    monkeypatch.setattr(Store, "write_shadow_verdicts", lambda self, rows: sizes.append(len(rows)) or write(self, rows))
+    project = make()
+    shadow(project, [False] * 10)
+    d = decision(project)
+    assert sum(sizes) == 10 and max(sizes) <= 4 and len(sizes) <= 4
+    assert any("judged 10 new shadow pairs" in n for n in d.notes)
+
+
+def test_a_slow_judges_verdict_is_written_within_a_flush_interval_not_at_the_end(make, monkeypatch):
+    import asyncio
+
+    import harness.runner._shadow_judging as judging
+
+    monkeypatch.setattr(judging, "FLUSH_S", 0.05)
+    judge_pair = judging._judge_pair
+    seen: list[set] = []
+
+    async def slow_second(task, grader, judging_, row, values, judge):
+        if row["call_id"] == "k1":  # k0's verdict is had at once; this pair's judge takes its time
+            await asyncio.sleep(0.5)
+            with Store(project.store_url()) as store:
+                seen.append({v["shadow_id"] for v in _all_verdicts(store)})
+        return await judge_pair(task, grader, judging_, row, values, judge)
+
+    monkeypatch.setattr(judging, "_judge_pair", slow_second)
+    project = make()
+    shadow(project, [False] * 2)
+    decision(project)
+    with Store(project.store_url()) as store:
+        k0 = next(r["id"] for r in store.shadow_calls("reply") if r["call_id"] == "k0")
+    assert seen == [{k0}]  # stored while the read was still judging
+
+
+def test_a_read_that_crashes_keeps_every_verdict_it_had_and_the_next_judges_the_rest(make, monkeypatch):
+    import harness.runner._shadow_judging as judging
+
+    import asyncio
+
+    judge_pair = judging._judge_pair
+    had: list[int] = []
+
+    async def crashing(task, grader, judging_, row, values, judge):
+        verdict = await judge_pair(task, grader, judging_, row, values, judge)
+        if row["call_id"] != "k5":
+            had.append(row["id"])
+            return verdict
+        while len(had) < 7:  # the others' verdicts are had (and wait in the batch), then the read dies
+            await asyncio.sleep(0.01)
+        raise RuntimeError("the machine went down")
+
+    monkeypatch.setattr(judging, "_judge_pair", crashing)
+    project = make()
+    shadow(project, [False] * 8)
+    with pytest.raises(RuntimeError, match="the machine went down"):
+        decision(project)
+    with Store(project.store_url()) as store:
+        kept = {v["shadow_id"] for v in _all_verdicts(store)}
+    assert kept == set(had) and len(kept) == 7  # nothing had before the crash is lost
+    asked = len(judge_log(project))
+    monkeypatch.setattr(judging, "_judge_pair", judge_pair)
+    d = decision(project)
+    assert any("judged 1 new shadow pairs" in n for n in d.notes)  # only the pair without a verdict
+    assert len(judge_log(project)) == asked  # and its judge's answers come from the cache: nothing is asked twice
+    with Store(project.store_url()) as store:
+        assert len(_all_verdicts(store)) == 8
+
+
 def test_pairs_without_captured_text_are_not_judged(make):
     project = make()
     shadow(project, [False] * 4, capture=False)
