@@ -12,5 +12,6 @@ from ._store import Store
 from ._usage import TRUNCATED, UsageWrite, fit_usage_row
 
 __all__ = ["MIGRATIONS", "RESULT_COLUMNS", "SCHEMA_VERSION", "AttemptKind", "AttemptOutcome", "GroupStatus",
-           "PruneResult", "ResultRow", "RunStatus", "Store", "TRUNCATED", "UsageWrite", "VERDICT_BATCH", "fit_usage_row",
+           "PruneResult", "ResultRow", "RunStatus", "Store", "TRUNCATED", "UsageWrite", "VERDICT_BATCH",
+           "fit_usage_row",
            "group_status", "prune_store", "require_complete", "run_info", "safe_url"]
