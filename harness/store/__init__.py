@@ -13,5 +13,4 @@ from ._usage import TRUNCATED, UsageWrite, fit_usage_row
 
 __all__ = ["MIGRATIONS", "RESULT_COLUMNS", "SCHEMA_VERSION", "AttemptKind", "AttemptOutcome", "GroupStatus",
            "PruneResult", "ResultRow", "RunStatus", "Store", "TRUNCATED", "UsageWrite", "VERDICT_BATCH",
-           "fit_usage_row",
-           "group_status", "prune_store", "require_complete", "run_info", "safe_url"]
+           "fit_usage_row", "group_status", "prune_store", "require_complete", "run_info", "safe_url"]
