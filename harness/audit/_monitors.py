@@ -14,8 +14,9 @@ results: judged pairs, losses, ties and wins, failures, the corrected loss bound
 `max_regression`, PROMOTED by the rule `recommend` applies (decide/_promote.py
 `pairwise_evidence`), else PENDING with what is missing. The monitor judges nothing itself: a
 plain `tierwise audit` judges new pairs through the recommendation it shows, before the monitors
-read them, and pairs not judged yet are counted as such; the label monitor needs captured outputs (Client(capture=True)) of a task whose
-output is a set of choices, compared with the golden set's expected labels; the rate monitors
+read them, and pairs not judged yet are counted as such. The label monitor needs captured outputs
+(Client(capture=True)) of a task whose output is a set of choices, compared with the golden set's
+expected labels; the rate monitors
 ("contract failures", "provider errors") need ledger rows and the registry model's stored results
 for the task, whose errors and contract breaks (the client's own contract check, re-applied to the
 stored outputs, latest result per case) are the evaluated rate. Production events are counted on
