@@ -4,9 +4,11 @@ pair (the incumbent's answer, the challenger's) not judged yet.
 Where it runs. Never on the application's call path: the client only stores the pair (with
 capture on, client/_shadow.py). `tierwise recommend` (and `tierwise audit`, which shows the
 recommendation) calls `judge_shadow_pairs` when it reads a judged task's live evidence, before
-decide/_live_pairwise.py bounds it. Each verdict is written as
-soon as it is had (store shadow_verdicts, keyed by the shadow row and the grader's fingerprint,
-fingerprint.live_judge_hash), so a re-read resumes: a pair with a verdict is never judged again,
+decide/_live_pairwise.py bounds it. Verdicts are written in batches (store shadow_verdicts,
+keyed by the shadow row and the grader's fingerprint, fingerprint.live_judge_hash), one transaction
+each: what waits is written every FLUSH_S seconds, at once when store.VERDICT_BATCH wait, and
+when the read ends or is interrupted, so a crash loses at most the verdicts of its last second
+(however slow the judge). A re-read resumes: a pair with a verdict is never judged again,
 and a pair whose judge failed is recorded as failed (it counts against the challenger) and judged
 again on the next read. The judge calls go through the run's own machinery (runner/_judging.py:
 timeouts, retries, the response cache, the judge's price), with the offline grader's prompts and
@@ -24,6 +26,7 @@ the challenger, and judged again by the next read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -34,11 +37,12 @@ from ..errors import TierwiseError
 from ..fingerprint import live_judge_hash
 from ..models import Engines, fine_switching, served_models
 from ..project import Case, Project, Task
-from ..store import Store
+from ..store import VERDICT_BATCH, Store
 from ._candidates import judges_for
 from ._judging import Judging
 
 MAX_PAIRS_PER_READ = 2000  # a backlog beyond this is judged by the next reads, never all at once
+FLUSH_S = 1.0              # a verdict waits at most about this long for its batch to be written
 NO_INPUT = "the call's input is not in the usage ledger; fix: run the client with ledger on and capture=True"
 
 
@@ -104,15 +108,26 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     judging = Judging({name: cand}, store, no_cache=False, retries=project.config.retries,
                       backoff_s=project.config.retry_backoff_s, server=engines)
 
+    written = _Batches(store)
+
     async def one(row: dict[str, Any]) -> None:
         verdict = await _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]), out.judge)
-        await asyncio.to_thread(store.write_shadow_verdicts, [verdict])
+        await written.add(verdict)
         out.judged += 1
         out.failed += verdict["outcome"] is None
         out.cost = None if out.cost is None or verdict["eval_cost"] is None else out.cost + verdict["eval_cost"]
 
     async def every() -> None:
-        await asyncio.gather(*(one(r) for r in todo))
+        done = asyncio.Event()
+        ticking = asyncio.create_task(written.every(FLUSH_S, done))
+        try:
+            await asyncio.gather(*(one(r) for r in todo))
+        finally:  # interrupted or not, every verdict had is written
+            done.set()
+            try:
+                await ticking
+            finally:
+                await written.flush()
 
     try:
         with fine_switching():
@@ -133,6 +148,39 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
                 out.said.append(f"judge {name}'s engine died: {died}")
     out.calls = judging.calls
     return out
+
+
+class _Batches:
+    """Verdicts waiting to be written: a batch as soon as VERDICT_BATCH wait, and what waits every
+    few seconds (`every`), one transaction each."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.waiting: list[dict[str, Any]] = []
+        self.lock = asyncio.Lock()  # one write at a time: batches in the order they were had
+
+    async def add(self, verdict: dict[str, Any]) -> None:
+        self.waiting.append(verdict)
+        if len(self.waiting) >= VERDICT_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            batch, self.waiting = self.waiting, []
+            if not batch:
+                return
+            try:
+                await asyncio.to_thread(self.store.write_shadow_verdicts, batch)
+            except BaseException:  # not written: kept for the final flush, which raises if the store still fails
+                self.waiting[:0] = batch
+                raise
+
+    async def every(self, seconds: float, done: asyncio.Event) -> None:
+        """Write what waits every `seconds` until `done` is set, then once more."""
+        while not done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), seconds)
+            await self.flush()
 
 
 def _engine_failed(out: PairJudging, task: Task, store: Store, todo: list[dict[str, Any]], why: str) -> PairJudging:

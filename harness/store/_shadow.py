@@ -49,21 +49,32 @@ def read_shadow_calls(engine: sa.Engine, task: str | None = None, challenger: st
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
+VERDICT_BATCH = 200  # verdicts a transaction at most: bounds a statement's parameters and what a failure undoes
+
+
 def write_shadow_verdicts(engine: sa.Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Store judge verdicts on shadow pairs (keys: shadow_verdicts' columns), replacing a failed
-    verdict on the same pair and judge: a pair with a verdict is never judged twice."""
+    verdict on the same pair and judge: a pair with a verdict is never judged twice.
+
+    In batches of at most VERDICT_BATCH, each one transaction (one delete of the verdicts it
+    replaces, one insert): a batch is stored whole or not at all, so a verdict never half-replaces
+    a failure, and a failure loses no earlier batch. A pair given twice keeps its last verdict."""
     from ..util import redactor
 
     hide = redactor()
     columns = [c.name for c in shadow_verdicts.columns if c.name != "id"]
-    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
-    if not values:
-        return 0
+    latest = {(row.get("shadow_id"), row.get("judge")): row for row in rows}
+    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in latest.values()]
     t = shadow_verdicts.c
-    with engine.begin() as conn:
-        for v in values:  # one transaction: a verdict never half-replaces a failure
-            conn.execute(shadow_verdicts.delete().where((t.shadow_id == v["shadow_id"]) & (t.judge == v["judge"])))
-        conn.execute(shadow_verdicts.insert(), values)
+    for start in range(0, len(values), VERDICT_BATCH):
+        batch = values[start:start + VERDICT_BATCH]
+        ids: dict[Any, list[Any]] = {}
+        for v in batch:
+            ids.setdefault(v["judge"], []).append(v["shadow_id"])
+        with engine.begin() as conn:
+            for judge, shadow_ids in ids.items():
+                conn.execute(shadow_verdicts.delete().where((t.judge == judge) & t.shadow_id.in_(shadow_ids)))
+            conn.execute(shadow_verdicts.insert(), batch)
     return len(values)
 
 
