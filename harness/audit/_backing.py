@@ -37,15 +37,21 @@ def backings(project: Any) -> tuple[dict[str, Backing], list[str]]:
     out: dict[str, Backing] = {}
     notes: list[str] = []
     for task, entry in sorted(registry.items()):
-        if not isinstance(entry, dict) or "cascade" in entry:
-            continue  # a cascade's stages are projected from its evaluated cost (project_spend)
+        if not isinstance(entry, dict):
+            continue
         try:
             record = evidence.record(task)
         except ValueError as exc:
             notes.append(f"{evidence_path(project.registry_path).name}: tasks.{task}: {exc}; "
                          f"its entry is projected without its claim")
             continue
-        if record is not None and record.target == entry.get("model"):
+        if record is None:
+            continue
+        if isinstance(entry.get("cascade"), list):  # backed by its offline bound; never projected as one model
+            if record.cascade is not None and [s.target for s in record.cascade.stages] == \
+                    [s.get("model") if isinstance(s, dict) else s for s in entry["cascade"]]:
+                out[task] = Backing(f"cascade {record.cascade.name}", "", CLAIM_OFFLINE, _offline(record))
+        elif record.target == entry.get("model"):
             out[task] = _backing(record)
     return out, notes
 
@@ -53,12 +59,15 @@ def backings(project: Any) -> tuple[dict[str, Backing], list[str]]:
 def _backing(record: TaskEvidence) -> Backing:
     live = record.live
     if live is None:
-        return Backing(record.model, record.target, CLAIM_OFFLINE,
-                       f"{CLAIM_OFFLINE}: lower {record.lower:.3f} >= threshold {record.threshold:g} "
-                       f"(n={record.n}, at {record.confidence:.0%})")
+        return Backing(record.model, record.target, CLAIM_OFFLINE, _offline(record))
     what = "disagreement" if live.kind == "agreement" or live.pairwise is None else \
         f"judged loss (corrected by {live.pairwise.labels} human verdicts)"
     return Backing(record.model, record.target, live.claim,
                    f"{live.claim} to {live.incumbent_model}: {what} upper {live.upper:.3f} < max_regression "
                    f"{live.margin:g} on {live.calls} shadowed calls to {live.window_end}, at {live.confidence:.0%} "
                    f"(not an offline bound)", live.incumbent_model)
+
+
+def _offline(record: TaskEvidence) -> str:
+    return (f"{CLAIM_OFFLINE}: lower {record.lower:.3f} >= threshold {record.threshold:g} "
+            f"(n={record.n}, at {record.confidence:.0%})")
