@@ -195,9 +195,12 @@ def _registry_entry(proj: Projection, t: TaskFigures, entry: Backing, decision: 
     ledger's calls ran another model (the entry was written since, e.g. promoted on live evidence),
     the entry's price on the measured tokens, so the projection shows what the entry saves."""
     proj.claim, proj.backing = entry.claim, entry.text
-    if proj.ran is None or proj.ran in (entry.model, entry.target) or entry.model not in cands:
+    cand = cands.get(entry.model)
+    # a usage export names a LiteLLM model as its provider reports it (gpt-4.1-mini for openai/gpt-4.1-mini)
+    names = {entry.model, entry.target, entry.target.split("/", 1)[-1], getattr(cand, "litellm_model", None)}
+    if proj.ran is None or proj.ran in names or cand is None:
         return
-    per_call, basis = _after_per_call(t, decision, cands[entry.model])
+    per_call, basis = _after_per_call(t, decision, cand)
     proj.after, proj.recommended, proj.from_registry = per_call * proj.calls_per_month, entry.model, True
     proj.basis = f"the registry's entry (production ran {proj.ran}): {basis}"
 

@@ -358,3 +358,18 @@ def test_a_malformed_evidence_record_is_a_note_not_a_crash(tmp_path, fake_openai
     assert any(n.startswith("registry.evidence.json: tasks.t: ") and n.endswith("projected without its claim")
                for n in result.notes)
     assert {p.task: p for p in result.projections}["t"].claim == ""
+
+
+def test_an_export_naming_the_entry_as_its_provider_does_is_the_entry_running(tmp_path, fake_openai, monkeypatch):
+    monkeypatch.setenv("TW_KEY", "sk-test-audit-0000000000")
+    project = _project(tmp_path, fake_openai, evaluate=True)
+    from harness.commands import recommend
+    from harness.registry import write_registry
+
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(
+        {"tasks": {"t": {"model": "openai/fake-model", "fallbacks": [], "pin": "the provider policy"}}}))
+    write_registry(load_project(tmp_path), recommend(load_project(tmp_path)))
+    project = load_project(tmp_path)
+    _fill(project, [_attempt(f"x{i}", "t", "fake-model", T0 + i, 0.01, 100) for i in range(4)])
+    proj = audit(project).projections[0]
+    assert (proj.ran, proj.from_registry, proj.claim, proj.after) == ("fake-model", False, "offline bound", proj.now)
