@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 
 import pytest
 
@@ -76,3 +77,26 @@ def test_a_folder_the_example_did_not_make_is_never_deleted(tmp_path, capsys):
         main(["--dir", str(mine)])
     assert exit_.value.code == 2 and "is not a live_stream demo folder; fix: name a new or empty folder" in capsys.readouterr().err
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_the_audit_projects_the_promoted_entries_on_their_live_claim(demo):
+    """Production ran the incumbents; the registry now holds the challengers, promoted on live evidence:
+    the projection shows the saving they bring and the claim behind each, and neither is offered as a
+    model that would save money "if it qualifies"."""
+    folder, out = demo
+    audit = out[out.index("$ tierwise audit --check"):]
+    assert "Projected monthly spend: now $1,500, with the registry's entries and the current recommendation " \
+           "$60.00 (-96%)" in audit
+    rows = {cells[0]: cells[3:] for cells in (re.split(r"\s{2,}", line) for line in audit.splitlines()
+                                                if line.startswith("ticket_") and "volumes:" in line)}
+    assert rows["ticket_reply"] == ["$900", "$30.00", "quick-reply", "live non-inferiority",
+                                    "the registry's entry (production ran careful-reply): its evaluated cost per call"]
+    assert rows["ticket_triage"] == ["$600", "$30.00", "quick-router", "live non-inferiority",
+                                     "the registry's entry (production ran careful-router): its evaluated cost per call"]
+    live = json.loads((folder / "registry.evidence.json").read_text())["tasks"]["ticket_reply"]["live"]
+    assert (f"  ticket_reply: quick-reply is backed by live non-inferiority to careful-reply: judged loss (corrected "
+            f"by 120 human verdicts) upper {live['upper']:.3f} < max_regression 0.15 on 1200 shadowed calls to "
+            f"{live['window_end']}, at 95% (not an offline bound)") in audit
+    assert "  ticket_triage: quick-router is backed by live non-inferiority to careful-router: disagreement upper " \
+           in audit
+    assert "if it qualifies" not in audit and "Where evaluation would pay most" not in audit

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..decide import CLAIM_LIVE
 from ..fmt import cents
+from ._backing import Backing, backings
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
 from ._monitors import MonitorRow
 from ._read import from_ledger
@@ -20,11 +22,12 @@ MIN_WINDOW_S = 7 * 86400.0
 
 @dataclass
 class Projection:
-    """Monthly spend at the measured rate: now, and with the current recommendation applied.
+    """Monthly spend at the measured rate: now (what production ran), and after: with the registry's
+    entries and the current recommendation applied.
 
-    After: the recommended model's price applied to the tokens measured per call (its own
-    evaluated cost per call when no tokens were measured); tasks without a recommended change
-    stay as they are.
+    After: the price of the model that will run (the recommended one; else the registry's entry, when
+    the ledger's calls ran another model, as after a promotion) applied to the tokens measured per call
+    (its own evaluated cost per call when no tokens were measured); other tasks stay as they are.
     """
 
     task: str
@@ -34,6 +37,10 @@ class Projection:
     recommended: str | None = None
     basis: str = ""
     volume_from: str = ""   # where calls_per_month comes from: the ledger's rate or tierwise.yaml's volumes:
+    ran: str | None = None  # the model that answered most of the ledger's calls
+    from_registry: bool = False  # after is the registry's entry, which production did not run yet
+    claim: str = ""         # what backs the model after: "offline bound" or "live non-inferiority" (_backing.py)
+    backing: str = ""       # that claim's figures, one line
 
 
 @dataclass
@@ -151,41 +158,72 @@ def project_spend(project: Any, result: AuditResult, decisions: dict[str, Any], 
     if short:
         result.notes.append(f"the ledger covers less than 7 days, so its rate may be a burst's: {', '.join(short)} "
                             f"projected from it anyway; set volumes: {{{short[0]}: CALLS_PER_MONTH}} in tierwise.yaml")
+    backed, unread = backings(project)
+    result.notes.extend(unread)
     for t in result.tasks:
         monthly, where = volumes[t.task]
         if monthly is None:
             continue
         now = t.cost_per_call * monthly
-        proj = Projection(t.task, monthly, now, now, basis="unchanged", volume_from=where)
+        proj = Projection(t.task, monthly, now, now, basis="unchanged", volume_from=where, ran=_ran(t))
         decision = decisions.get(t.task)
         if decision is not None and decision.status == "recommend" and decision.recommended in cands:
             per_call, proj.basis = _after_per_call(t, decision, cands[decision.recommended])
             proj.after, proj.recommended = per_call * monthly, decision.recommended
+            proj.claim = decision.claim
         elif decision is not None and decision.status == "recommend" and decision.cascade is not None \
                 and decision.cost_per_1k_recommended is not None:  # its stages' cost on the cases each saw
             proj.after, proj.recommended = decision.cost_per_1k_recommended / 1000 * monthly, decision.recommended
             proj.basis = "its evaluated cost per call (a cascade: each stage on the cases it saw)"
+            proj.claim = decision.claim
+        elif t.task in backed:
+            _registry_entry(proj, t, backed[t.task], decision, cands)
         result.projections.append(proj)
-        result.opportunities.extend(_opportunity(project, t, proj, decision, cands))
+        entry = backed[t.task].model if t.task in backed else None
+        result.opportunities.extend(_opportunity(project, t, proj, decision, cands, entry))
     result.opportunities.sort(key=lambda o: (-o.potential, o.task))
     del result.opportunities[5:]
+
+
+def _ran(t: TaskFigures) -> str | None:
+    """The model that answered most of a task's calls in the ledger (None: none answered)."""
+    return max(t.models.items(), key=lambda kv: (kv[1], kv[0]))[0] if t.models else None
+
+
+def _registry_entry(proj: Projection, t: TaskFigures, entry: Backing, decision: Any, cands: dict[str, Any]) -> None:
+    """With no change recommended, after is the registry's entry and the claim that backs it; when the
+    ledger's calls ran another model (the entry was written since, e.g. promoted on live evidence),
+    the entry's price on the measured tokens, so the projection shows what the entry saves."""
+    proj.claim, proj.backing = entry.claim, entry.text
+    cand = cands.get(entry.model)
+    # a usage export names a LiteLLM model as its provider reports it (gpt-4.1-mini for openai/gpt-4.1-mini)
+    names = {entry.model, entry.target, entry.target.split("/", 1)[-1], getattr(cand, "litellm_model", None)}
+    if proj.ran is None or proj.ran in names or cand is None:
+        return
+    per_call, basis = _after_per_call(t, decision, cand)
+    proj.after, proj.recommended, proj.from_registry = per_call * proj.calls_per_month, entry.model, True
+    proj.basis = f"the registry's entry (production ran {proj.ran}): {basis}"
 
 
 def _after_per_call(t: TaskFigures, decision: Any, cand: Any) -> tuple[float, str]:
     from ..models import cost_of
 
-    result = next((c for c in decision.candidates if c.model == cand.name), None)
+    result = next((c for c in (decision.candidates if decision is not None else []) if c.model == cand.name), None)
     p50_s = result.p50_ms / 1000 if result is not None and result.p50_ms == result.p50_ms else None
     if t.mean_prompt_tokens:
         return (cost_of(cand, round(t.mean_prompt_tokens), round(t.mean_completion_tokens or 0), p50_s) or 0.0,
                 "its price on the measured tokens per call")
-    if decision.cost_per_1k_recommended is not None:
+    if result is not None and result.cost_per_call is not None:
+        return result.cost_per_call, "its evaluated cost per call"
+    if decision is not None and decision.recommended == cand.name and decision.cost_per_1k_recommended is not None:
         return decision.cost_per_1k_recommended / 1000, "its evaluated cost per call"
     return t.cost_per_call, "unchanged (no price known)"
 
 
-def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, cands: dict[str, Any]
-                 ) -> list[Opportunity]:
+def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, cands: dict[str, Any],
+                 entry: str | None = None) -> list[Opportunity]:
+    """The most evaluation could save on a task a month, and how; `entry`: the registry's model, never an
+    opportunity itself (it runs, or will once deployed: the base is then its projected cost)."""
     from ..models import cost_of, wall_priced
 
     if proj.now <= 0:
@@ -193,9 +231,12 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
     if t.task not in project.tasks:
         return [Opportunity(t.task, proj.now, f"no eval spec yet: add evals/{t.task}.yaml and a golden set "
                                               f"(tierwise audit --sample {t.task} N drafts one from real inputs)")]
-    if proj.after is not None and proj.after < proj.now:
+    if proj.after is not None and proj.after < proj.now and not proj.from_registry:
+        live = decision.live if proj.claim == CLAIM_LIVE and decision is not None else None
+        shown = f"is shown non-inferior to {live['incumbent']} on live traffic" if live else "already qualifies"
         return [Opportunity(t.task, proj.now - proj.after,
-                            f"{proj.recommended} already qualifies: tierwise recommend --write, then gate")]
+                            f"{proj.recommended} {shown}: tierwise recommend --write, then gate")]
+    base = proj.after if proj.from_registry and proj.after is not None else proj.now
     evaluated = {c.model: c for c in decision.candidates} if decision is not None else {}
     priced = []
     for name in project.tasks[t.task].spec.candidates:
@@ -212,8 +253,8 @@ def _opportunity(project: Any, t: TaskFigures, proj: Projection, decision: Any, 
     if not priced:
         return []
     cheapest, _, name = min(priced)
-    potential = proj.now - cheapest * proj.calls_per_month
-    if potential <= 0:
+    potential = base - cheapest * proj.calls_per_month
+    if potential <= 0 or name == entry:  # no candidate is cheaper than the registry's own model
         return []
     status = decision.reason if decision is not None and decision.reason else f"run `tierwise run {t.task}`"
     monthly = f"{cents(cheapest * proj.calls_per_month)}/month"

@@ -40,11 +40,14 @@ def audit_text(r: "AuditResult") -> str:
         now = sum(x.now for x in r.projections)
         after = sum(x.after if x.after is not None else x.now for x in r.projections)
         change = f" ({pct((after - now) / now, 0, signed=True)})" if now > 0 else ""
-        lines += ["", f"Projected monthly spend: now {spend(now)}, "
-                      f"with the current recommendation {spend(after)}{change}",
-                  _table(["task", "calls/month", "from", "now", "after", "recommended", "after is"],
+        applied = "the registry's entries and the current recommendation" if any(
+            x.from_registry for x in r.projections) else "the current recommendation"
+        lines += ["", f"Projected monthly spend: now {spend(now)}, with {applied} {spend(after)}{change}",
+                  _table(["task", "calls/month", "from", "now", "after", "after runs", "backed by", "after is"],
                          [[x.task, f"{x.calls_per_month:,.0f}", x.volume_from, spend(x.now), spend(x.after),
-                           x.recommended or "-", x.basis] for x in r.projections])]
+                           x.recommended or "-", x.claim or "-", x.basis] for x in r.projections])]
+        lines += [f"  {x.task}: {x.recommended} is backed by {x.backing}" for x in r.projections
+                  if x.from_registry and x.backing]
     if r.monitors:
         lines += ["", "Live monitors:"] + [f"  {m.line()}" for m in r.monitors]
     if r.opportunities:

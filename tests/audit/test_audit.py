@@ -291,3 +291,85 @@ def test_cli_audit_json_and_an_unreadable_export_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "audit", "--from", str(path), "--project",
                            str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "spend.json:1: invalid JSON" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _written(tmp_path, fake_openai, monkeypatch, live: dict | None = None):
+    """The free rule written to the registry by `recommend --write` (an offline bound), the ledger still
+    showing the API model; with `live`, its evidence record says a live claim backs it instead."""
+    monkeypatch.setenv("TW_KEY", "sk-test-audit-0000000000")
+    project = _project(tmp_path, fake_openai, evaluate=True)
+    from harness.commands import recommend
+    from harness.registry import write_registry
+
+    write_registry(project, recommend(project))
+    if live is not None:
+        path = tmp_path / "registry.evidence.json"
+        doc = json.loads(path.read_text())
+        doc["tasks"]["t"]["live"] = live
+        path.write_text(json.dumps(doc))
+    project = load_project(tmp_path)
+    _fill(project, LEDGER)
+    return project
+
+
+LIVE = {"incumbent": "openai/fake-model", "incumbent_model": "api", "calls": 500, "disagreements": 2,
+        "window_start": "2026-12-01T00:00:00+00:00", "window_end": "2026-12-02T00:00:00+00:00", "upper": 0.021,
+        "margin": 0.05, "confidence": 0.95, "offline_upper": 1.0}
+
+
+def test_the_registry_entry_production_did_not_run_yet_is_projected_with_its_offline_claim(
+        tmp_path, fake_openai, monkeypatch):
+    result = audit(_written(tmp_path, fake_openai, monkeypatch))
+    proj = {p.task: p for p in result.projections}["t"]
+    assert (proj.recommended, proj.from_registry, proj.claim) == ("rule", True, "offline bound")
+    assert proj.now == pytest.approx(0.08 * 30) and proj.after == 0.0  # the saving the written entry brings
+    assert proj.basis.startswith("the registry's entry (production ran ")
+    assert [o.task for o in result.opportunities] == ["summary"]  # the entry itself is no opportunity
+    text = result.text()
+    assert "now $6.00, with the registry's entries and the current recommendation $3.60 (-40%)" in text
+    assert "t: rule is backed by offline bound: lower " in text
+
+
+def test_an_entry_backed_by_live_evidence_is_projected_with_its_live_claim_not_offered_if_it_qualifies(
+        tmp_path, fake_openai, monkeypatch):
+    result = audit(_written(tmp_path, fake_openai, monkeypatch, live=LIVE))
+    proj = {p.task: p for p in result.projections}["t"]
+    assert (proj.recommended, proj.claim, proj.after) == ("rule", "live non-inferiority", 0.0)
+    assert proj.backing == ("live non-inferiority to api: disagreement upper 0.021 < max_regression 0.05 on 500 "
+                            "shadowed calls to 2026-12-02T00:00:00+00:00, at 95% (not an offline bound)")
+    assert "  t: rule is backed by live non-inferiority to api: " in result.text()
+    assert not [o for o in result.opportunities if o.task == "t"]
+    assert "if it qualifies" not in result.text()
+
+
+def test_an_entry_production_already_runs_stays_unchanged_with_its_claim(tmp_path, fake_openai, monkeypatch):
+    project = _written(tmp_path, fake_openai, monkeypatch, live=LIVE)
+    with Store(project.store_url()) as store:  # a week later, production runs the rule
+        assert store.append_usage([_attempt(f"r{i}", "t", "rule", T0 + 2 * DAY + i, 0.0, 1)
+                                   for i in range(10)]).written == 10
+    proj = {p.task: p for p in audit(project).projections}["t"]
+    assert (proj.ran, proj.from_registry, proj.basis, proj.claim) == ("rule", False, "unchanged", "live non-inferiority")
+    assert proj.after == proj.now
+
+
+def test_a_malformed_evidence_record_is_a_note_not_a_crash(tmp_path, fake_openai, monkeypatch):
+    project = _written(tmp_path, fake_openai, monkeypatch, live={"calls": "many"})
+    result = audit(project)
+    assert any(n.startswith("registry.evidence.json: tasks.t: ") and n.endswith("projected without its claim")
+               for n in result.notes)
+    assert {p.task: p for p in result.projections}["t"].claim == ""
+
+
+def test_an_export_naming_the_entry_as_its_provider_does_is_the_entry_running(tmp_path, fake_openai, monkeypatch):
+    monkeypatch.setenv("TW_KEY", "sk-test-audit-0000000000")
+    project = _project(tmp_path, fake_openai, evaluate=True)
+    from harness.commands import recommend
+    from harness.registry import write_registry
+
+    (tmp_path / "registry.yaml").write_text(yaml.safe_dump(
+        {"tasks": {"t": {"model": "openai/fake-model", "fallbacks": [], "pin": "the provider policy"}}}))
+    write_registry(load_project(tmp_path), recommend(load_project(tmp_path)))
+    project = load_project(tmp_path)
+    _fill(project, [_attempt(f"x{i}", "t", "fake-model", T0 + i, 0.01, 100) for i in range(4)])
+    proj = audit(project).projections[0]
+    assert (proj.ran, proj.from_registry, proj.claim, proj.after) == ("fake-model", False, "offline bound", proj.now)
