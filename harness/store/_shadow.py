@@ -1,5 +1,6 @@
-"""Shadow-call rows (harness/client/_shadow.py): written redacted, read back in call order; and the
-pairwise judge's verdicts on them (runner/_shadow_judging.py)."""
+"""Shadow-call rows (harness/client/_shadow.py): written redacted, read back in call order; the
+pairwise judge's verdicts on them (runner/_shadow_judging.py); and the task judge's verdicts on
+sampled live calls of the incumbent (runner/_live_judging.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from ._schema import shadow_calls, shadow_verdicts
+from ._schema import live_verdicts, shadow_calls, shadow_verdicts
 
 _TEXT = ("error", "output", "incumbent_output")
 _WIDTHS = {"error_type": 100, "trace": 200, "call_id": 32}
@@ -73,3 +74,29 @@ def read_shadow_verdicts(engine: sa.Engine, task: str, judge: str) -> dict[int, 
     query = sa.select(shadow_verdicts).where((t.task == task) & (t.judge == judge))
     with engine.connect() as conn:
         return {r["shadow_id"]: dict(r) for r in conn.execute(query).mappings()}
+
+
+def write_live_verdicts(engine: sa.Engine, rows: Iterable[dict[str, Any]]) -> int:
+    """Store judge verdicts on live calls (keys: live_verdicts' columns), replacing a failed verdict
+    on the same call and judge: a call with a verdict is never judged twice."""
+    from ..util import redactor
+
+    hide = redactor()
+    columns = [c.name for c in live_verdicts.columns if c.name != "id"]
+    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
+    if not values:
+        return 0
+    t = live_verdicts.c
+    with engine.begin() as conn:
+        for v in values:  # one transaction: a verdict never half-replaces a failure
+            conn.execute(live_verdicts.delete().where((t.call_id == v["call_id"]) & (t.judge == v["judge"])))
+        conn.execute(live_verdicts.insert(), values)
+    return len(values)
+
+
+def read_live_verdicts(engine: sa.Engine, task: str, judge: str) -> dict[str, dict[str, Any]]:
+    """A task's verdicts on live calls by one judge (its grader fingerprint), by call id."""
+    t = live_verdicts.c
+    query = sa.select(live_verdicts).where((t.task == task) & (t.judge == judge))
+    with engine.connect() as conn:
+        return {r["call_id"]: dict(r) for r in conn.execute(query).mappings()}
