@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..decide import live_grader
-from ..errors import TierwiseError
 from ..fingerprint import live_judge_hash
-from ..models import Engines, fine_switching, served_models
 from ..project import Case, Project, Task
 from ..store import Store
 from ._candidates import judges_for
+from ._judge_session import LiveContext, judge_session
 from ._judging import Judging
 
 MAX_PAIRS_PER_READ = 2000  # a backlog beyond this is judged by the next reads, never all at once
@@ -94,44 +93,20 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     if not todo:
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
-    served = served_models([cand])  # a local judge's engine (llama.cpp), started for this read only
-    engines = None
-    if served:
-        try:
-            engines = Engines.start(served, project.config.local_threads, note=out.said.append)
-        except (TierwiseError, OSError) as exc:  # weights missing, corrupt or unreadable: every pair a failure
-            return _engine_failed(out, task, store, todo, f"judge {name} could not start: {exc}")
-    judging = Judging({name: cand}, store, no_cache=False, retries=project.config.retries,
-                      backoff_s=project.config.retry_backoff_s, server=engines)
 
-    async def one(row: dict[str, Any]) -> None:
+    async def one(judging: Judging, row: dict[str, Any]) -> None:
         verdict = await _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]), out.judge)
         await asyncio.to_thread(store.write_shadow_verdicts, [verdict])
         out.judged += 1
         out.failed += verdict["outcome"] is None
         out.cost = None if out.cost is None or verdict["eval_cost"] is None else out.cost + verdict["eval_cost"]
 
-    async def every() -> None:
-        await asyncio.gather(*(one(r) for r in todo))
+    async def every(judging: Judging) -> None:
+        await asyncio.gather(*(one(judging, r) for r in todo))
 
-    try:
-        with fine_switching():
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(every())
-            else:  # called from a running loop (a notebook): judge on a worker thread, as `run` does
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(1, thread_name_prefix="tierwise-judge") as pool:
-                    pool.submit(asyncio.run, every()).result()
-    finally:
-        if engines is not None:
-            died = engines.death()
-            engines.stop()
-            if died:
-                out.said.append(f"judge {name}'s engine died: {died}")
-    out.calls = judging.calls
+    out.calls, failed = judge_session(project, name, cand, store, out.said, every)
+    if failed is not None:  # the engine could not start: every pair a failure
+        return _engine_failed(out, task, store, todo, failed)
     return out
 
 
@@ -156,7 +131,7 @@ async def _judge_pair(task: Task, grader: Any, judging: Judging, row: dict[str, 
         users = [m["content"] for m in task.render(row["incumbent"], values) if m["role"] == "user"]
     except Exception as exc:  # noqa: BLE001 - a prompt that no longer renders these values fails this pair only
         return {**verdict, "error": f"the task's prompt does not render the call's input: {exc}"}
-    ctx = _PairContext(judging, row["challenger"], users[-1] if users else "", row["incumbent_output"])
+    ctx = LiveContext(judging, row["challenger"], users[-1] if users else "", row["incumbent_output"])
     case = Case(f"shadow-{row['id']}", values, row["incumbent_output"])
     grade = await grader.agrade(row["output"], case, ctx)
     detail = grade.detail or {}
@@ -164,22 +139,3 @@ async def _judge_pair(task: Task, grader: Any, judging: Judging, row: dict[str, 
     if "judge_error" in detail or "outcome" not in detail:
         return {**verdict, "error": grade.reason}
     return {**verdict, "outcome": detail["outcome"], "orders": json.dumps(detail.get("votes"), ensure_ascii=False)}
-
-
-class _PairContext:
-    """The judging context of one shadow pair (graders/_judge.py's JudgeContext): the other answer
-    is the incumbent's live one, whatever the grader's `against:` names offline."""
-
-    def __init__(self, judging: Judging, model: str, task_input: str, other: str):
-        self.judging, self.model, self.task_input, self.other = judging, model, task_input, other
-        self.new_cache: list[dict[str, Any]] = []
-
-    async def call(self, judge: str, messages, params, contract, variables):
-        reply = await self.judging.call(self, judge, messages, params, contract, variables)
-        if self.new_cache:  # a judge answer is cached at once: a crash later re-asks nothing
-            await asyncio.to_thread(self.judging.store.put_cache, self.new_cache)
-            self.new_cache = []
-        return reply
-
-    async def output_of(self, model: str, case: Case) -> str:
-        return self.other
