@@ -9,6 +9,7 @@ once there is work, so a read with nothing to judge imports neither llama.cpp no
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from ..errors import TierwiseError
@@ -49,6 +50,37 @@ def judge_session(project: Project, name: str, cand: Candidate, store: Store, sa
             if died:
                 said.append(f"judge {name}'s engine died: {died}")
     return judging.calls, None
+
+
+@dataclass
+class Judged:
+    """What `judge_each` did."""
+
+    judged: int = 0            # verdicts written
+    failed: int = 0            # of them, judge failures
+    cost: float | None = 0.0   # their judge calls' dollars (None: the judge is unpriced)
+    calls: int = 0             # judge calls made (not answered from the cache)
+    error: str | None = None   # why the judge could not start (then nothing was judged)
+
+
+def judge_each(project: Project, name: str, cand: Candidate, store: Store, said: list[str],
+               todo: list[dict[str, Any]], verdict_of: Callable[[Judging, dict[str, Any]], Awaitable[dict[str, Any]]],
+               write: Callable[[list[dict[str, Any]]], Any], failed: Callable[[dict[str, Any]], bool]) -> Judged:
+    """A judge session over `todo`: each row's verdict (`verdict_of`) written as soon as it is had."""
+    done = Judged()
+
+    async def one(judging: Judging, row: dict[str, Any]) -> None:
+        verdict = await verdict_of(judging, row)
+        await asyncio.to_thread(write, [verdict])
+        done.judged += 1
+        done.failed += failed(verdict)
+        done.cost = None if done.cost is None or verdict["eval_cost"] is None else done.cost + verdict["eval_cost"]
+
+    async def every(judging: Judging) -> None:
+        await asyncio.gather(*(one(judging, r) for r in todo))
+
+    done.calls, done.error = judge_session(project, name, cand, store, said, every)
+    return done
 
 
 class LiveContext:

@@ -21,7 +21,6 @@ response cache, the judge's price) with the offline grader's prompts and verdict
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from ..fingerprint import live_judge_hash
 from ..project import Case, Project, Task
 from ..store import Store
 from ._candidates import judges_for
-from ._judge_session import LiveContext, judge_session
+from ._judge_session import LiveContext, judge_each
 from ._judging import Judging
 from ._shadow_judging import NO_INPUT
 
@@ -91,21 +90,15 @@ def judge_live_calls(project: Project, task: Task, store: Store, calls: list[dic
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
 
-    async def one(judging: Judging, row: dict[str, Any]) -> None:
-        verdict = await _judge_call(task, grader, judging, row, inputs.get(row["call_id"]), out.judge)
-        await asyncio.to_thread(store.write_live_verdicts, [verdict])
-        out.judged += 1
-        out.failed += verdict["passed"] is None
-        out.cost = None if out.cost is None or verdict["eval_cost"] is None else out.cost + verdict["eval_cost"]
-
-    async def every(judging: Judging) -> None:
-        await asyncio.gather(*(one(judging, r) for r in todo))
-
-    out.calls, failed = judge_session(project, name, cand, store, out.said, every)
-    if failed is not None:  # the engine could not start: every call of this read a recorded failure
-        store.write_live_verdicts([_verdict(task, row, out.judge, error=failed) for row in todo])
+    done = judge_each(project, name, cand, store, out.said, todo,
+                      lambda judging, row: _judge_call(task, grader, judging, row, inputs.get(row["call_id"]),
+                                                       out.judge),
+                      store.write_live_verdicts, lambda v: v["passed"] is None)
+    out.judged, out.failed, out.cost, out.calls = done.judged, done.failed, done.cost, done.calls
+    if done.error is not None:  # the engine could not start: every call of this read a recorded failure
+        store.write_live_verdicts([_verdict(task, row, out.judge, error=done.error) for row in todo])
         out.judged = out.failed = len(todo)
-        out.said.append(failed)
+        out.said.append(done.error)
     return out
 
 

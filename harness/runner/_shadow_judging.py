@@ -23,7 +23,6 @@ the challenger, and judged again by the next read.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from ..fingerprint import live_judge_hash
 from ..project import Case, Project, Task
 from ..store import Store
 from ._candidates import judges_for
-from ._judge_session import LiveContext, judge_session
+from ._judge_session import LiveContext, judge_each
 from ._judging import Judging
 
 MAX_PAIRS_PER_READ = 2000  # a backlog beyond this is judged by the next reads, never all at once
@@ -94,19 +93,13 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
 
-    async def one(judging: Judging, row: dict[str, Any]) -> None:
-        verdict = await _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]), out.judge)
-        await asyncio.to_thread(store.write_shadow_verdicts, [verdict])
-        out.judged += 1
-        out.failed += verdict["outcome"] is None
-        out.cost = None if out.cost is None or verdict["eval_cost"] is None else out.cost + verdict["eval_cost"]
-
-    async def every(judging: Judging) -> None:
-        await asyncio.gather(*(one(judging, r) for r in todo))
-
-    out.calls, failed = judge_session(project, name, cand, store, out.said, every)
-    if failed is not None:  # the engine could not start: every pair a failure
-        return _engine_failed(out, task, store, todo, failed)
+    done = judge_each(project, name, cand, store, out.said, todo,
+                      lambda judging, row: _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]),
+                                                       out.judge),
+                      store.write_shadow_verdicts, lambda v: v["outcome"] is None)
+    if done.error is not None:  # the engine could not start: every pair a failure
+        return _engine_failed(out, task, store, todo, done.error)
+    out.judged, out.failed, out.cost, out.calls = done.judged, done.failed, done.cost, done.calls
     return out
 
 

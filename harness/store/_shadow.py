@@ -53,50 +53,44 @@ def read_shadow_calls(engine: sa.Engine, task: str | None = None, challenger: st
 def write_shadow_verdicts(engine: sa.Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Store judge verdicts on shadow pairs (keys: shadow_verdicts' columns), replacing a failed
     verdict on the same pair and judge: a pair with a verdict is never judged twice."""
-    from ..util import redactor
-
-    hide = redactor()
-    columns = [c.name for c in shadow_verdicts.columns if c.name != "id"]
-    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
-    if not values:
-        return 0
-    t = shadow_verdicts.c
-    with engine.begin() as conn:
-        for v in values:  # one transaction: a verdict never half-replaces a failure
-            conn.execute(shadow_verdicts.delete().where((t.shadow_id == v["shadow_id"]) & (t.judge == v["judge"])))
-        conn.execute(shadow_verdicts.insert(), values)
-    return len(values)
+    return _write_verdicts(engine, shadow_verdicts, "shadow_id", rows)
 
 
 def read_shadow_verdicts(engine: sa.Engine, task: str, judge: str) -> dict[int, dict[str, Any]]:
-    """A task's verdicts by one judge (its grader fingerprint), by shadow call id."""
-    t = shadow_verdicts.c
-    query = sa.select(shadow_verdicts).where((t.task == task) & (t.judge == judge))
-    with engine.connect() as conn:
-        return {r["shadow_id"]: dict(r) for r in conn.execute(query).mappings()}
+    """A task's verdicts on shadow pairs by one judge (its grader fingerprint), by shadow call id."""
+    return _read_verdicts(engine, shadow_verdicts, "shadow_id", task, judge)
 
 
 def write_live_verdicts(engine: sa.Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Store judge verdicts on live calls (keys: live_verdicts' columns), replacing a failed verdict
     on the same call and judge: a call with a verdict is never judged twice."""
-    from ..util import redactor
-
-    hide = redactor()
-    columns = [c.name for c in live_verdicts.columns if c.name != "id"]
-    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
-    if not values:
-        return 0
-    t = live_verdicts.c
-    with engine.begin() as conn:
-        for v in values:  # one transaction: a verdict never half-replaces a failure
-            conn.execute(live_verdicts.delete().where((t.call_id == v["call_id"]) & (t.judge == v["judge"])))
-        conn.execute(live_verdicts.insert(), values)
-    return len(values)
+    return _write_verdicts(engine, live_verdicts, "call_id", rows)
 
 
 def read_live_verdicts(engine: sa.Engine, task: str, judge: str) -> dict[str, dict[str, Any]]:
     """A task's verdicts on live calls by one judge (its grader fingerprint), by call id."""
-    t = live_verdicts.c
-    query = sa.select(live_verdicts).where((t.task == task) & (t.judge == judge))
+    return _read_verdicts(engine, live_verdicts, "call_id", task, judge)
+
+
+def _write_verdicts(engine: sa.Engine, table: sa.Table, key: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert verdict rows (redacted errors), each replacing the row of the same `key` and judge."""
+    from ..util import redactor
+
+    hide = redactor()
+    columns = [c.name for c in table.columns if c.name != "id"]
+    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
+    if not values:
+        return 0
+    t = table.c
+    with engine.begin() as conn:
+        for v in values:  # one transaction: a verdict never half-replaces a failure
+            conn.execute(table.delete().where((t[key] == v[key]) & (t.judge == v["judge"])))
+        conn.execute(table.insert(), values)
+    return len(values)
+
+
+def _read_verdicts(engine: sa.Engine, table: sa.Table, key: str, task: str, judge: str) -> dict[Any, dict[str, Any]]:
+    t = table.c
+    query = sa.select(table).where((t.task == task) & (t.judge == judge))
     with engine.connect() as conn:
-        return {r["call_id"]: dict(r) for r in conn.execute(query).mappings()}
+        return {r[key]: dict(r) for r in conn.execute(query).mappings()}
