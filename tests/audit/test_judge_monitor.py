@@ -198,3 +198,45 @@ def test_plain_audit_with_nothing_to_judge_imports_neither_litellm_nor_llama_cpp
         assert judged == []
     else:
         assert len(judged) == 1 and "OK" in judged[0] and "5 of 5 sampled calls judged" in judged[0], lines
+
+
+HAS_LLAMA = __import__("importlib.util").util.find_spec("llama_cpp") is not None
+
+
+@pytest.mark.requires(HAS_LLAMA, "needs llama_cpp: pip install -e '.[local]'")
+def test_a_local_judge_that_cannot_start_fails_every_sampled_call_recorded_and_counted(tmp_path, monkeypatch, capsys):
+    root = _project(tmp_path / "p")
+    _run(root, monkeypatch, capsys)   # golden results graded by the python judge
+    gguf = tmp_path / "judge.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 60)
+    cfg = yaml.safe_load((root / "tierwise.yaml").read_text())
+    cfg["models"]["judge"] = {"local": str(gguf), "price": {"per_hour": 1.0}}
+    (root / "tierwise.yaml").write_text(yaml.safe_dump(cfg))
+    _stream(root, ["good"] * 4)
+
+    class Unstartable:
+        @staticmethod
+        def start(*args, **kwargs):
+            raise ConfigError("local model 'judge.gguf': sha256 differs; fix: reinstall it")
+
+    monkeypatch.setattr("harness.runner._judge_session.Engines", Unstartable)
+    row = next(m for m in audit(root).monitors if m.monitor == "judged fails (judge)")
+    assert "4 of 4 sampled calls judged; 4 judge failures, counted as fails until judged again" in row.text
+    assert "judge: judge judge could not start: local model 'judge.gguf': sha256 differs" in row.text
+    project = load_project(root)
+    task = project.tasks["r"]
+    with Store(project.store_url()) as store:
+        rows = list(store.live_verdicts("r", live_judge_hash(task, judge_grader(task))).values())
+    assert len(rows) == 4 and all(v["passed"] is None and "could not start" in v["error"] for v in rows)
+
+
+def test_a_judge_that_cannot_run_here_leaves_the_monitor_pending_and_says_why(tmp_path, monkeypatch, capsys):
+    root = _project(tmp_path / "p")
+    _run(root, monkeypatch, capsys)
+    cfg = yaml.safe_load((root / "tierwise.yaml").read_text())
+    cfg["models"]["judge"] = {"litellm": "openai/gpt-4.1-mini"}
+    (root / "tierwise.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    _stream(root, ["good"] * 3)
+    row = next(m for m in audit(root).monitors if m.monitor == "judged fails (judge)")
+    assert row.state == "pending" and "0 of 3 sampled calls judged; not judged: judge judge cannot run here" in row.text
