@@ -108,6 +108,8 @@ def _judged(project: Any, task: Any, primary: str, store_url: str, picked: list[
 def _evaluated(task: Any, model: str, store_url: str, grader: Any) -> tuple[int, int] | None:
     """(cases, judged fails) of the model's latest stored result per golden case without an error,
     by the task's llm_judge grade; None without such results."""
+    import pandas as pd
+
     from ..store import Store
 
     index = task.graders.index(grader)
@@ -119,11 +121,13 @@ def _evaluated(task: Any, model: str, store_url: str, grader: Any) -> tuple[int,
             return None
         latest = frame.sort_values("id").drop_duplicates("case_id", keep="last")
         latest = latest[latest["error"].isna()]
-        grades = store.grades_frame([int(i) for i in latest["id"]]) if len(latest) else None
+        ids = [int(i) for i in latest["id"]]
+        parts = [store.grades_frame(ids[i:i + 500]) for i in range(0, len(ids), 500)]  # bounded IN lists
     finally:
         store.close()
-    if grades is None or grades.empty:
+    if not parts:
         return None
+    grades = pd.concat(parts, ignore_index=True)
     mine = grades[(grades["grader"] == "llm_judge") & (grades["idx"] == index)]
     if mine.empty:
         return None
