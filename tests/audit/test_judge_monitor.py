@@ -5,6 +5,7 @@ one, judge failures recorded and counted, and nothing imported when there is not
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,9 +19,9 @@ import yaml
 from harness import Client
 from harness.commands import audit
 from harness.errors import ConfigError
+from harness.fingerprint import live_judge_hash
 from harness.project import load_project
 from harness.runner import judge_grader, sampled
-from harness.fingerprint import live_judge_hash
 from harness.store import Store
 from tests.projfix import spec, tierwise, write_project
 
@@ -200,7 +201,7 @@ def test_plain_audit_with_nothing_to_judge_imports_neither_litellm_nor_llama_cpp
         assert len(judged) == 1 and "OK" in judged[0] and "5 of 5 sampled calls judged" in judged[0], lines
 
 
-HAS_LLAMA = __import__("importlib.util").util.find_spec("llama_cpp") is not None
+HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 
 
 @pytest.mark.requires(HAS_LLAMA, "needs llama_cpp: pip install -e '.[local]'")
