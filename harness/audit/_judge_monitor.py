@@ -38,8 +38,9 @@ false alarms on 0.110 of the streams.
 
 Alternatives rejected. The golden set's judged rate plugged in as known: 0.388 false alarms on the
 contract-failure benchmark (decide/_drift.py). A test of the mean score (scale: N judges): the grade's
-own `passed` (score >= pass_at) is what the decision counted offline, and a rate keeps the exact
-baseline bound; one event per call for both scales.
+own `passed` (score >= pass_at) is the verdict the grader states for both scales, and a 0/1 event keeps
+the exact (Clopper-Pearson) bound on the baseline that a bounded mean would have to replace with a
+looser one.
 
 Limits. Only the llm_judge grader is run live (a pairwise grader needs a second answer: the shadow
 route judges those pairs). A grader that takes its rubric from each case's expected text cannot judge
