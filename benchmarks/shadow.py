@@ -226,6 +226,18 @@ def _q(xs: list[int], q: float) -> str:
     return f"{np.percentile(xs, q):.0f}" if xs else "-"
 
 
+def _alarm_table(table: dict[str, dict], rejected: str, delay: str, sigma3: float) -> bool:
+    """Print a monitors' table; whether a monitor (not the `rejected` row) alarmed above ALPHA on null streams."""
+    print(f"| monitor | false alarms (null) | detected (drift) | {delay}: median | p90 |")
+    print("| --- | --- | --- | --- | --- |")
+    failed = False
+    for name, v in table.items():
+        detected = "-" if name == rejected else f"{v['detected']:.3f}"
+        print(f"| {name} | {v['null']:.3f} | {detected} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
+        failed |= name != rejected and v["null"] > ALPHA + sigma3
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--streams", type=int, default=1000)
@@ -262,21 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         failed |= row["loss"] >= PAIR_MARGIN and row["promoted"] > limit + sigma3
     print(f"\ndrift: alpha {ALPHA} per monitor, golden set {GOLDEN_N}, {a.streams} streams of {a.drift_calls} calls, "
           f"change at call {CHANGE_AT}")
-    print("| monitor | false alarms (null) | detected (drift) | delay: median | p90 |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, v in drift_table(rng, a.streams, a.drift_calls).items():
-        detected = "-" if name == "plug-in baseline" else f"{v['detected']:.3f}"
-        print(f"| {name} | {v['null']:.3f} | {detected} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
-        failed |= name != "plug-in baseline" and v["null"] > ALPHA + sigma3
+    failed |= _alarm_table(drift_table(rng, a.streams, a.drift_calls), "plug-in baseline", "delay", sigma3)
     print(f"\njudged fails: alpha {ALPHA}, golden set {JUDGED_N}, {a.streams} streams of {a.drift_calls} judged calls, "
           f"true fail {TRUE_FAIL} -> {TRUE_FAIL_AFTER} at judged call {CHANGE_AT}; judge false fail {FALSE_FAIL}, "
           f"false pass {FALSE_PASS}")
-    print("| monitor | false alarms (null) | detected (drift) | delay in judged calls: median | p90 |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, v in judged_table(rng, a.streams, a.drift_calls).items():
-        detected = "-" if name == "judge harsher live" else f"{v['detected']:.3f}"
-        print(f"| {name} | {v['null']:.3f} | {detected} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
-        failed |= name == "judged fails" and v["null"] > ALPHA + sigma3
+    failed |= _alarm_table(judged_table(rng, a.streams, a.drift_calls), "judge harsher live", "delay in judged calls",
+                           sigma3)
     if a.client_calls:
         c = client_stream(a.client_calls)
         st, p = c["stats"], c["promotion"]
