@@ -48,6 +48,13 @@ def test_the_reply_task_is_promoted_from_judged_live_pairs_and_the_gate_says_why
     assert (p["labels"], p["misses"]) == (120, 1)  # people failed one reply the rubric passed
     assert live["upper"] == pytest.approx(p["judge_upper"] + p["miss_upper"], abs=1e-5) and live["upper"] < 0.15
     assert f"judged pairs (reply-rubric): {p['losses']} losses" in out
+    # audit's shadow monitor reads the same stored verdicts and shows the bound the evidence records
+    audit = out[out.index("$ tierwise audit --check"):]
+    assert (f"ticket_reply: shadow quick-reply: PROMOTED: non-inferior on live traffic (judged loss < 0.15 at 95%) "
+            f"against careful-reply: {p['losses']} losses, {p['ties']} ties, 0 wins in 1200 judged pairs; loss upper "
+            f"bound {live['upper']:.3f} = judge {p['judge_upper']:.3f} + misses {p['miss_upper']:.3f} (1 of 120 human "
+            f"verdicts) < 0.15 at 95%") in audit
+    assert "has its pairwise grader judge the pairs" not in audit
 
 
 @pytest.mark.parametrize("args, why", [

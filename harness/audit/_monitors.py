@@ -7,8 +7,16 @@ stream from the store in call order, so looking at it after every call, or once 
 same stated false-alarm rate.
 
 What each needs: promotion needs shadow rows (harness/client/_shadow.py) and the spec's
-`max_regression`; the label monitor needs captured outputs (Client(capture=True)) of a task whose
-output is a set of choices, compared with the golden set's expected labels; the rate monitors
+`max_regression`. For a task a judge grades (open-ended outputs) the shadow monitor shows the
+pairwise route (decide/_live_pairwise.py) from the verdicts already stored (store shadow_verdicts,
+under the task's pairwise grader's fingerprint) and the human verdicts matched to the current
+results: judged pairs, losses, ties and wins, failures, the corrected loss bound against
+`max_regression`, PROMOTED by the rule `recommend` applies (decide/_promote.py
+`pairwise_evidence`), else PENDING with what is missing. The monitor judges nothing itself: a
+plain `tierwise audit` judges new pairs through the recommendation it shows, before the monitors
+read them, and pairs not judged yet are counted as such. The label monitor needs captured outputs
+(Client(capture=True)) of a task whose output is a set of choices, compared with the golden set's
+expected labels; the rate monitors
 ("contract failures", "provider errors") need ledger rows and the registry model's stored results
 for the task, whose errors and contract breaks (the client's own contract check, re-applied to the
 stored outputs, latest result per case) are the evaluated rate. Production events are counted on
@@ -36,7 +44,10 @@ import datetime as _dt
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MonitorStatus = Literal["promoted", "pending", "ok", "alarm"]
 
@@ -58,8 +69,11 @@ class MonitorRow:
         return f"{self.task}: {self.monitor}: {self.state.upper()}{when}: {body}{fix}"
 
 
-def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]]) -> list[MonitorRow]:
-    """Every monitor the store has data for, per task (tasks in name order)."""
+def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]],
+                  current: Callable[[str], pd.DataFrame] | None = None) -> list[MonitorRow]:
+    """Every monitor the store has data for, per task (tasks in name order). `current(task)`: the
+    task's current stored results (those a recommendation reads), to match human verdicts to its
+    outputs for a judged task's pairwise bound; without it no human verdict corrects the judge."""
     from ..decide import label_monitor, promotion
     from ..registry import read_evidence, read_registry
     from ..store import Store
@@ -84,10 +98,8 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
                                       f"{len(mine)} shadowed calls, but evals/{name}.yaml sets no max_regression; "
                                       f"set one to test non-inferiority"))
                 continue
-            if task.uses_judge:  # equal texts prove nothing for open-ended outputs
-                out.append(MonitorRow(name, f"shadow {challenger}", "pending", None,
-                                      f"{len(mine)} shadowed calls; a judge grades {name}, so `tierwise recommend` "
-                                      f"has its pairwise grader judge the pairs and decides promotion"))
+            if task.uses_judge:  # equal texts prove nothing for open-ended outputs: the pairwise route
+                out += _pairwise_rows(task, mine, store_url, current)
                 continue
             p = promotion([not r["agree"] for r in mine], spec.max_regression, spec.confidence)
             since = mine[p.since - 1]["at"] if p.since else None
@@ -106,6 +118,40 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
                 m = label_monitor(labels, golden, choices, 1 - spec.confidence)
                 since = times[m.since - 1] if m.since else None
                 out.append(MonitorRow(name, "label mix", "alarm" if m.alarm else "ok", since, m.text, m.fix))
+    return out
+
+
+def _pairwise_rows(task: Any, rows: list[dict[str, Any]], store_url: str,
+                   current: Callable[[str], pd.DataFrame] | None) -> list[MonitorRow]:
+    """A challenger's pairwise route against each incumbent it shadowed, from the stored verdicts."""
+    from ..decide import live_grader, pairwise_evidence, pairwise_shortfall, task_judged
+    from ..fingerprint import live_judge_hash
+    from ..store import Store
+
+    challenger, monitor = rows[0]["challenger"], f"shadow {rows[0]['challenger']}"
+    grader = live_grader(task)
+    if grader is None:
+        return [MonitorRow(task.name, monitor, "pending", None,
+                           f"{len(rows)} shadowed calls; a judge grades {task.name} and none compares answers pairwise "
+                           f"(agreement bounds the loss only for outputs graded by value); fix: add a `pairwise` "
+                           f"grader to {task.path}")]
+    with Store(store_url) as store:
+        verdicts = store.shadow_verdicts(task.name, live_judge_hash(task, grader))
+    judged = task_judged(task, current(task.name)) if current is not None else None
+    out = []
+    for incumbent in dict.fromkeys(r["incumbent"] for r in rows):
+        ev = pairwise_evidence(task, rows, incumbent, challenger, verdicts, judged)
+        assert ev is not None  # rows of the pair, a pairwise grader and max_regression: the caller checked
+        p = ev.pairwise or {}
+        waiting = (f"; {p['pending']} pairs not judged yet (`tierwise recommend` judges them)"
+                   if p.get("pending") and ev.calls else "")
+        if ev.shown:
+            text = (f"non-inferior on live traffic (judged loss < {ev.margin:g} at {ev.confidence:.0%}) against "
+                    f"{incumbent}: {ev.text}{waiting}")
+            out.append(MonitorRow(task.name, monitor, "promoted", None, text))
+        else:
+            text = f"against {incumbent}: {ev.text}{waiting}; {pairwise_shortfall(task, ev)}"
+            out.append(MonitorRow(task.name, monitor, "pending", None, text))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..audit import (
     AuditResult,
@@ -21,7 +22,10 @@ from ..audit import (
 from ..errors import ConfigError, TierwiseError
 from ..models import resolve_candidates
 from ..project import Project, load_project
-from ._recommend import recommend
+from ._recommend import current_results, recommend
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_ALARM = 0, 1
 
@@ -79,26 +83,37 @@ def audit(project: Project | str | Path = ".", source: str | Path | None = None,
         rows, shown = from_ledger(proj.store_url(store)), "the usage ledger"
     result = summarise(rows, shown)
     result.notes.extend(skipped)
+    decisions: dict = {}
+    frame = None  # the results the recommendation read: the pairwise monitors match human verdicts to them
     if proj is not None and rows and recommendation:
-        decisions, cands = _decisions(proj, result, store)
+        decisions, cands, frame = _decisions(proj, result, store)
         project_spend(proj, result, decisions, cands)
     if proj is not None and source is None:
-        result.monitors = live_monitors(proj, proj.store_url(store), rows)
+        loaded = proj
+
+        def current(task: str) -> pd.DataFrame:
+            if frame is not None and task in decisions:
+                return frame[frame["task"] == task]
+            return current_results(loaded, [task], store)
+
+        result.monitors = live_monitors(proj, proj.store_url(store), rows, current)
     if sample is not None:
         task, n = sample
         result.sample = write_sample(proj, task, n, store, out)
     return result
 
 
-def _decisions(project: Project, result: AuditResult, store: str | None) -> tuple[dict, dict]:
-    """The current recommendation for the audited tasks, and every candidate of the project."""
+def _decisions(project: Project, result: AuditResult, store: str | None) -> tuple[dict, dict, pd.DataFrame | None]:
+    """The current recommendation for the audited tasks, every candidate of the project, and the
+    results the recommendation read."""
     try:
         rec = recommend(project, [t.task for t in result.tasks if t.task in project.tasks] or None, store)
         names = sorted({n for t in project.tasks.values() for n in t.spec.candidates})
-        return {d.task: d for d in rec.decisions}, resolve_candidates(project.config, names, check_keys=False)
+        return ({d.task: d for d in rec.decisions}, resolve_candidates(project.config, names, check_keys=False),
+                rec.frame)
     except TierwiseError as exc:
         result.notes.append(f"no recommendation to project ({exc})")
-        return {}, {}
+        return {}, {}, None
 
 
 def _load(project: Project | str | Path, required: bool) -> Project | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from ..audit import measured_volumes
 from ..decide import Recommendation, decide, live_grader, promote, recorded_settings, task_judged
@@ -13,6 +14,9 @@ from ..project import Project
 from ..registry import Written, read_registry, write_registry
 from ..runner import candidates_for, judge_shadow_pairs, plan_run
 from ..store import RESULT_COLUMNS, Store, require_complete, safe_url
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNREAD_COLUMNS = ("messages", "params")  # the rendered prompts and call parameters: nothing in deciding reads them
 
@@ -38,14 +42,7 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
             selected = project.select(tasks)
             cands = candidates_for(project, selected, check_keys=True)
             all_runs = db.runs()
-            # Each task as it was last run: adaptive or full, and with how many repeats per case.
-            settings = {t.name: recorded_settings(t, all_runs) for t in selected}
-            current_keys: dict = {}
-            for task in selected:
-                current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
-            # Every column but those nothing here reads: they are most of each row's bytes.
-            columns = [c for c in RESULT_COLUMNS if c not in UNREAD_COLUMNS]
-            frame = db.results_frame([t.name for t in selected], current=current_keys, columns=columns)
+            settings, frame = _current_results(db, selected, cands, all_runs)
             used = set(frame["run_id"].unique()) if len(frame) else set()
             runs = [r for r in all_runs if r["id"] in used]
             stored = db.stored_pairs([t.name for t in selected])
@@ -70,6 +67,30 @@ def recommend(project: Project, tasks: list[str] | None = None, store: str | Non
         decisions.append(decision)
     skipped = {n: c.skip_reason for n, c in cands.items() if not c.available}
     return Recommendation(decisions, safe_url(url), runs, skipped, frame)
+
+
+def _current_results(db: Store, selected: list, cands: dict, all_runs: list[dict]) -> tuple[dict, pd.DataFrame]:
+    """Each task's recorded settings, and the stored results current for the spec and catalog
+    (the rows a decision reads)."""
+    # Each task as it was last run: adaptive or full, and with how many repeats per case.
+    settings = {t.name: recorded_settings(t, all_runs) for t in selected}
+    current_keys: dict = {}
+    for task in selected:
+        current_keys.update(plan_run([task], cands, repeats=settings[task.name][1]).current_keys())
+    # Every column but those nothing here reads: they are most of each row's bytes.
+    columns = [c for c in RESULT_COLUMNS if c not in UNREAD_COLUMNS]
+    return settings, db.results_frame([t.name for t in selected], current=current_keys, columns=columns)
+
+
+def current_results(project: Project, tasks: list[str], store: str | None = None) -> pd.DataFrame:
+    """The stored results a recommendation of `tasks` would read, without deciding or judging
+    anything (audit's pairwise monitors match human verdicts to them)."""
+    url = project.store_url(store)
+    if Store.missing(url):
+        return Store.empty_frame()
+    with Store(url) as db:
+        selected = project.select(tasks)
+        return _current_results(db, selected, candidates_for(project, selected, check_keys=True), db.runs())[1]
 
 
 def _judge_live_pairs(project: Project, tasks: list, db: Store, shadow: list[dict]) -> tuple[dict, dict]:

@@ -147,9 +147,10 @@ def recorded_settings(task: Task, runs: list[dict[str, Any]]) -> tuple[AdaptiveS
     return mode, (mode.repeats if mode is not None else repeats or task.spec.repeats)
 
 
-def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings
-                  ) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """For the runner: each candidate's line so far, and the case ids each runs next."""
+def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings,
+                  check_timeout_s: float = GRADE_TIMEOUT_S) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """For the runner: each candidate's line so far, and the case ids each runs next.
+    `check_timeout_s`: the project's grade_timeout_s, the bound on a cascade's `check` verifier."""
     state, data = replay(task, frame, settings)
     lines = {name: stop.text for name, stop in state.stops.items()}
     wanted = next_cases(task, state, data)
@@ -159,7 +160,7 @@ def adaptive_next(task: Task, frame: pd.DataFrame, settings: AdaptiveSettings
         from ._cascade_data import cascade_needs
 
         groups = {m: frame[frame["model"] == m] for m in task.spec.candidates} if len(frame) else {}
-        for label, needs in cascade_needs(task, groups, GRADE_TIMEOUT_S).items():
+        for label, needs in cascade_needs(task, groups, check_timeout_s).items():
             count = sum(len(c) for c in needs.values())
             lines[label] = (f"cascade: {count} stage result{'s' if count != 1 else ''} to go "
                             f"({', '.join(f'{m} {len(c)}' for m, c in needs.items())})")

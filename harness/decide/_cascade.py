@@ -94,6 +94,7 @@ from typing import Sequence
 import numpy as np
 from scipy import special as _sp
 
+from ..util import below
 from ._selection import Candidate, _Evidence
 from .stats import binomial_p_value, clopper_pearson_lower, is_binary
 
@@ -429,7 +430,7 @@ def _cascade_verdict(c: Cascade, run, tests, levels: list[float | None], rejecte
     if not passed:
         at = f" at its most deferring threshold {point:g}" if point is not None else ""
         conf = f"{round((1 - shown) * 100, 6):g}%"
-        why = f"lower bound {lower:.3f} < {threshold:g}{at} at {conf} (mean {rep.scores.mean():.3f}, n={c.n}, p={p:.3g})"
+        why = f"lower bound {below(lower)} < {threshold:g}{at} at {conf} (mean {rep.scores.mean():.3f}, n={c.n}, p={p:.3g})"
     last = len(c.stages) - 1
     failed = np.asarray(c.stages[last].errors, dtype=bool) if c.stages[last].errors is not None else np.zeros(c.n, bool)
     curve = [{"threshold": t, "mean": float(r.scores.mean()) if c.n else None,

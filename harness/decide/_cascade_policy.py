@@ -176,7 +176,7 @@ def _compare(task: Task, frame: Any, name: str, scores: dict[str, float], curren
     margin = task.spec.max_regression or 0.0
     ni = noninferiority(xa, xb, margin=margin, confidence=task.spec.confidence)
     return Comparison(current_res.model, name, ni.n, float(xa.mean()), float(sum(xb) / len(xb)), ni.method,
-                      ni.p_value, ni.describe(name, current_res.model), margin=margin,
+                      ni.p_value, ni.describe(name, current_res.model, task.spec.max_regression is not None), margin=margin,
                       confidence=task.spec.confidence, diff=ni.diff, lower=ni.lower, shown=ni.shown,
                       required=task.spec.max_regression is not None)
 

@@ -65,11 +65,14 @@ class NonInferiority:
     proposed_only: int | None = None   # pass/fail only: cases only the proposed model passed
     incumbent_only: int | None = None  # pass/fail only: cases only the incumbent passed
 
-    def describe(self, proposed: str = "proposed", incumbent: str = "incumbent") -> str:
-        """One line for recommend, the report and the gate."""
+    def describe(self, proposed: str = "proposed", incumbent: str = "incumbent", required: bool = True) -> str:
+        """One line for recommend, the report and the gate. `required`: the spec sets
+        max_regression, so a change needs this shown; without it the line is information only
+        and says so, rather than an alarming "NOT shown" about a test nothing asked for."""
         conf = f"{round(self.confidence * 100, 6):g}%"
         test = "Tango score test" if self.method == "tango_score" else "paired t"
-        verdict = "non-inferiority shown" if self.shown else "non-inferiority NOT shown"
+        verdict = ("non-inferiority shown" if self.shown else "non-inferiority NOT shown" if required
+                   else "a drop is not ruled out (information only: the spec sets no max_regression)")
         head = (f"{proposed} vs {incumbent} on {self.n} shared cases: difference {self.diff:+.3f}, "
                 f"{conf} lower bound {self.lower:+.3f} vs margin {-self.margin or 0.0:g}; {verdict} "
                 f"({test}, p={self.p_value:.3g})")
@@ -220,7 +223,7 @@ def compare(frame: Any, current: str, proposed: str, margin: float = 0.0, confid
         return None
     xa, xb = a.loc[common].to_numpy(dtype=float), b.loc[common].to_numpy(dtype=float)
     ni = noninferiority(xa, xb, margin=margin, confidence=confidence)
-    detail = ni.describe(proposed, current)
+    detail = ni.describe(proposed, current, required)
     return Comparison(current, proposed, ni.n, float(xa.mean()), float(xb.mean()), ni.method, ni.p_value, detail,
                       margin=margin, confidence=confidence, diff=ni.diff, lower=ni.lower, shown=ni.shown,
                       required=required)

@@ -273,7 +273,7 @@ def _refusal(task: Task, decision: Decision, ev: LiveEvidence | None, inc: Candi
     if not inc.qualifies:
         return f"not promoted: the incumbent {inc.model} does not qualify offline ({inc.why_not})"
     if not ev.shown:
-        return _pairwise_short(task, ev) if ev.pairwise is not None else "not promoted yet"
+        return pairwise_shortfall(task, ev) if ev.pairwise is not None else "not promoted yet"
     up = offline_upper(ch.n, ch.mean, ch.method, spec.confidence)
     if up < spec.threshold:
         return (f"not promoted: the golden set shows {ch.model} below the bar (upper bound {up:.3f} < threshold "
@@ -288,8 +288,9 @@ def _refusal(task: Task, decision: Decision, ev: LiveEvidence | None, inc: Candi
     return ""
 
 
-def _pairwise_short(task: Task, ev: LiveEvidence) -> str:
-    """Why pairwise live evidence does not show the challenger yet, and what would."""
+def pairwise_shortfall(task: Task, ev: LiveEvidence) -> str:
+    """Why pairwise live evidence does not show the challenger yet, and what would (the line
+    `recommend` notes and `audit`'s shadow monitor shows)."""
     from ._live_pairwise import MIN_MISS_LABELS
 
     p = ev.pairwise or {}
@@ -300,7 +301,8 @@ def _pairwise_short(task: Task, ev: LiveEvidence) -> str:
         return (f"not promoted: {p['no_text']} shadow pairs have no stored answers to judge; fix: run the client "
                 f"with capture=True (harness.Client(..., capture=True)) so each pair and its input are stored")
     if not ev.calls and p.get("pending"):
-        return f"not promoted: {p['pending']} shadow pairs are not judged yet (see the note on the judge)"
+        return (f"not promoted: {p['pending']} shadow pairs are not judged yet (`tierwise recommend` has the "
+                f"task's pairwise grader judge them; see its note on the judge)")
     if p.get("labels", 0) < MIN_MISS_LABELS:
         return (f"not promoted: no correction for the judge without human verdicts on {ev.challenger}'s outputs "
                 f"({p.get('labels', 0)}); fix: add {more} to {where} (`tierwise view` queues them)")

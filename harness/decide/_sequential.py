@@ -328,7 +328,7 @@ def _judge(name: str, x: np.ndarray, plan: AdaptivePlan) -> Stop:
     where = f"at {n} of {big_n}"
     mean = float(x.mean())
     if p_comb <= plan.alpha / plan.family_size:
-        why = (f"lower bound {lower:.3f} >= {t:g}" if n < big_n
+        why = (f"lower bound {below(lower)} >= {t:g}" if n < big_n
                else f"p={p_comb:.3g} <= {plan.alpha / plan.family_size:.3g}")
         return Stop(name, "qualified", n, big_n, lower, upper, p_comb, f"qualified {where}: {why}", mean)
     if upper < t:

@@ -17,6 +17,7 @@ from ._structured import FIX as STRUCTURED_FIX
 from ._structured import describe as describe_structured
 from ._structured import probe as probe_structured
 from ._litellm import litellm as load_litellm
+from ._litellm import skip_unread_bookkeeping
 from ._local import LocalServer, choices_grammar, start_local, weights_identity
 from ._pricing import cost_of, is_priced, litellm_prices, price_map_version, prompt_tokens, wall_priced
 from ._timing import fine_switching
@@ -25,5 +26,5 @@ __all__ = ["ABSTAINED", "PROBABILITIES", "CALL_OPTIONS", "CallResult", "Candidat
            "Provider", "candidate_identity", "call_kwargs", "call_litellm", "choices_grammar", "complete", "constraint",
            "cost_of", "entry_for_target", "fine_switching", "is_priced", "known_kinds", "litellm_call", "litellm_prices",
            "load_litellm", "price_map_version", "prompt_tokens", "provider", "provider_for", "resolve_candidates",
-           "secret_label", "served_models", "skip", "start_local", "structured", "takes_seed", "wall_priced", "weights_identity",
+           "secret_label", "served_models", "skip", "skip_unread_bookkeeping", "start_local", "structured", "takes_seed", "wall_priced", "weights_identity",
            "STRUCTURED_FIX", "describe_structured", "probe_structured", "unconstrained"]

@@ -130,7 +130,9 @@ def _kind_problem(given: dict[str, Any], kinds: list[str]) -> str:
     stray = [k for k in given if k not in options]
     if stray:
         close = difflib.get_close_matches(stray[0], known, n=1, cutoff=0.75)
-        text += f"; {stray[0]!r} is not a registered provider" + (f": did you mean {close[0]!r}?" if close else "")
+        text += f"; {stray[0]!r} is not a registered provider" + (
+            f": did you mean {close[0]!r}?" if close else
+            "; fix: a model kind of your own is registered with @provider in a module listed under plugins: in tierwise.yaml")
     return text
 
 

@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,23 @@ def token_prices(model: str) -> tuple[float, float] | None:
     if not all(isinstance(p, (int, float)) for p in prices):
         return None
     return float(prices[0]), float(prices[1])
+
+
+# A price that changes above a prompt size (`input_cost_per_token_above_200k_tokens`); a cache
+# write's time-to-live (`cache_creation_input_token_cost_above_1hr`) is not one.
+_TOKEN_TIER = re.compile(r"_above_[0-9.]+[km]?_tokens")
+
+
+def flat_token_prices(model: str) -> tuple[float, float] | None:
+    """(input, output) dollars per token where they alone price a call's tokens: the model's
+    entry has no threshold tiers (`…_above_200k_tokens`), no tiered table and no off-peak hours,
+    so LiteLLM's cost_per_token for any prompt and completion is prompt × input + completion ×
+    output, to the last bit (tests/models/test_price_map.py checks every such entry). None
+    otherwise: ask LiteLLM."""
+    entry = model_entry(model)
+    if entry is None or any(_TOKEN_TIER.search(key) or "tiered" in key or "off_peak" in key for key in entry):
+        return None
+    return token_prices(model)
 
 
 def supports(model: str, capability: str) -> bool | None:

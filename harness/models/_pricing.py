@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from ._litellm import litellm
 from ._provider import provider_for
-from ._price_map import map_digest, token_prices
+from ._price_map import flat_token_prices, map_digest, token_prices
 
 if TYPE_CHECKING:
     from ._catalog import Candidate
@@ -105,7 +105,13 @@ def prompt_tokens(cand: "Candidate", messages: list[dict[str, str]]) -> int:
 
 
 def litellm_cost(model: str, pt: int, ct: int) -> float | None:
-    """Dollars for a call's tokens per LiteLLM's price map; None when the map lacks the model."""
+    """Dollars for a call's tokens per LiteLLM's price map; None when the map lacks the model.
+    A flat per-token price is read from the map as data, the same figure LiteLLM's cost_per_token
+    gives (models/_price_map.flat_token_prices): a run whose calls its workers make then imports
+    no LiteLLM to price them, and a result costs a multiplication, not LiteLLM's lookup."""
+    flat = flat_token_prices(model)
+    if flat is not None:
+        return pt * flat[0] + ct * flat[1]
     if not is_priced(model):
         return None
     prompt_cost, completion_cost = litellm().cost_per_token(model=model, prompt_tokens=pt, completion_tokens=ct)
@@ -113,14 +119,10 @@ def litellm_cost(model: str, pt: int, ct: int) -> float | None:
 
 
 @lru_cache(maxsize=256)
-def is_priced(model: str, data_only: bool = False) -> bool:
-    """Whether LiteLLM's local price map knows this model (read as data where it plainly does).
-    `data_only`: from the data alone, never importing LiteLLM (False then may be a model LiteLLM
-    still prices by its own rules)."""
+def is_priced(model: str) -> bool:
+    """Whether LiteLLM's local price map knows this model (read as data where it plainly does)."""
     if token_prices(model) is not None:
         return True
-    if data_only:
-        return False
     try:
         litellm().cost_per_token(model=model, prompt_tokens=1, completion_tokens=1)
         return True

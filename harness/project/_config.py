@@ -56,6 +56,7 @@ class ProjectConfig(_Strict):
     workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
     shadow: dict[Annotated[str, Field(min_length=1, max_length=200)], ShadowEntry] = Field(default_factory=dict)
     monitor: dict[Annotated[str, Field(min_length=1, max_length=200)], MonitorEntry] = Field(default_factory=dict)
+    plugins: list[str] = Field(default_factory=list)  # modules registering model kinds and graders (_plugins.py)
 
     _root: Path | None = PrivateAttr(None)  # the folder it was loaded from (the probe cache lives there)
 
@@ -78,6 +79,9 @@ def load_config(root: Path) -> ProjectConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE}: must be a mapping of settings (store, models, ...)")
+    from ._plugins import load_plugins
+
+    load_plugins(root, data.get("plugins"), CONFIG_FILE)  # before the models: they may use its kinds
     try:
         config = ProjectConfig.model_validate(data)
     except ValidationError as exc:

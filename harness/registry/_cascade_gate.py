@@ -20,7 +20,7 @@ from typing import Any
 
 from ..decide import entry_label, qualification
 from ..project import Project
-from ..util import threshold_text
+from ..util import below, threshold_text
 from ..decide.stats import binomial_upper_tail
 from ._consistency import ROUNDING, evidence_problems
 from ._evidence import TaskEvidence, evidence_path
@@ -85,7 +85,7 @@ def check_cascade(project: Project, name: str, entry: dict[str, Any], evidence: 
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
     at = f" at confidence >= {cascade.threshold:g}" if cascade.threshold is not None else ""
-    text = (f"cascade {cascade.name}{at}, lower {record.lower:.3f} ≥ {threshold_text(task.spec.threshold)} "
+    text = (f"cascade {cascade.name}{at}, lower {below(record.lower)} ≥ {threshold_text(task.spec.threshold)} "
             f"(n={record.n}); first stage defers {cascade.deferral_rate:.1%}")
     if entry.get("pin"):
         text += f"; pinned ({entry['pin']})"

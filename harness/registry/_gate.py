@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from ..decide import entry_cascade, limit_shortfalls, live_shortfalls, qualification
 from ..project import Project, Task
-from ..util import threshold_text
+from ..util import below, threshold_text
 from ._consistency import evidence_problems
 from ._evidence import EvidenceFile, ModelEvidence, TaskEvidence, evidence_path
 
@@ -174,7 +174,7 @@ def check_entry(project: Project, name: str, entry: dict[str, Any], evidence: Ev
                 for why in qualification(task, records[fb], record.judge_agreement).shortfalls]
     if quality:
         return TaskGate(name, FAIL, "; ".join(quality), fix)
-    text = f"{main.model}, lower {main.lower:.3f} ≥ {threshold_text(task.spec.threshold)} (n={main.n})"
+    text = f"{main.model}, lower {below(main.lower)} ≥ {threshold_text(task.spec.threshold)} (n={main.n})"
     if live is not None:
         what = "disagreement" if live.kind == "agreement" else f"judged loss (corrected by {live.pairwise.labels} human verdicts)"
         text = (f"{main.model}, live non-inferior to {live.incumbent_model}: {what} upper {live.upper:.3f} < "

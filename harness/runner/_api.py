@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import ConfigError
 from ..models import price_map_version, probe_structured
@@ -82,7 +82,7 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
         shard: tuple[int, int] | None = None, progress: Progress | bool = True,
         argv: list[str] | None = None, adaptive: bool | None = None, repeats: int | None = None,
         budget: float | None = None, max_errors: float | None = None, run_group: str | None = None,
-        workers: int | None = None) -> RunResult:
+        workers: int | None = None, warm: Callable[[], Any] | None = None) -> RunResult:
     """Evaluate tasks against their candidates; every finished call is stored at once.
 
     `adaptive`: run in rounds and stop candidates once settled (None: each spec's `adaptive:`);
@@ -91,14 +91,16 @@ def run(project: Project, tasks: list[str] | None = None, models: list[str] | No
     max_error_rate for `RunResult.failed`; `shard` (i, n) evaluates only the cases whose case hash
     falls in shard i of n, and the runs of shard jobs sharing a `run_group` are read as one.
     `workers`: processes making the API calls (1: this one; None: tierwise.yaml's `workers:`,
-    else one per core when there are many calls to make).
+    else one per core when there are many calls to make). `warm`: what the caller will need once
+    the run has ended (an import, say), done while the call workers start up, when they start
+    before the calls (else not at all): this process would only wait then.
 
     Works inside a running event loop too (a notebook): the run then goes on in a worker
     thread with its own loop, and this call waits for it. `await arun(...)` is the async form.
     """
     kwargs = dict(tasks=tasks, models=models, limit=limit, store=store, no_cache=no_cache, shard=shard,
                   progress=progress, argv=argv, adaptive=adaptive, repeats=repeats, budget=budget,
-                  max_errors=max_errors, run_group=run_group, workers=workers)
+                  max_errors=max_errors, run_group=run_group, workers=workers, warm=warm)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -136,7 +138,7 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
          shard: tuple[int, int] | None = None, progress: Progress | bool = True,
          argv: list[str] | None = None, adaptive: bool | None = None, repeats: int | None = None,
          budget: float | None = None, max_errors: float | None = None, run_group: str | None = None,
-         workers: int | None = None) -> RunResult:
+         workers: int | None = None, warm: Callable[[], Any] | None = None) -> RunResult:
     selected = project.select(tasks)
     cands = candidates_for(project, selected, models)
     prog = progress if isinstance(progress, Progress) else Progress(enabled=bool(progress))
@@ -180,6 +182,9 @@ def _run(project: Project, tasks: list[str] | None = None, models: list[str] | N
             import pandas  # noqa: F401
 
             from ..decide import summarize  # noqa: F401
+
+            if warm is not None:
+                warm()
         limiter = Budget(budget, project.config.concurrency) if budget is not None else None
         options.local = SharedLocal()
         counts = RunCounts(planned=len(plan.items))

@@ -9,14 +9,17 @@ once there is work, so a read with nothing to judge imports neither llama.cpp no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from ..errors import TierwiseError
 from ..models import Candidate, Engines, fine_switching, served_models
 from ..project import Project
-from ..store import Store
+from ..store import VERDICT_BATCH, Store
 from ._judging import Judging
+
+FLUSH_S = 1.0  # a verdict waits at most about this long for its batch to be written
 
 
 def judge_session(project: Project, name: str, cand: Candidate, store: Store, said: list[str],
@@ -66,21 +69,66 @@ class Judged:
 def judge_each(project: Project, name: str, cand: Candidate, store: Store, said: list[str],
                todo: list[dict[str, Any]], verdict_of: Callable[[Judging, dict[str, Any]], Awaitable[dict[str, Any]]],
                write: Callable[[list[dict[str, Any]]], Any], failed: Callable[[dict[str, Any]], bool]) -> Judged:
-    """A judge session over `todo`: each row's verdict (`verdict_of`) written as soon as it is had."""
+    """A judge session over `todo`: each row's verdict (`verdict_of`) written in batches by `write`, one
+    transaction each: at once when VERDICT_BATCH wait, what waits every FLUSH_S seconds, and the rest
+    when the session ends or is interrupted (a crash loses at most its last second of verdicts)."""
     done = Judged()
+    written = _Batches(write)
 
     async def one(judging: Judging, row: dict[str, Any]) -> None:
         verdict = await verdict_of(judging, row)
-        await asyncio.to_thread(write, [verdict])
+        await written.add(verdict)
         done.judged += 1
         done.failed += failed(verdict)
         done.cost = None if done.cost is None or verdict["eval_cost"] is None else done.cost + verdict["eval_cost"]
 
     async def every(judging: Judging) -> None:
-        await asyncio.gather(*(one(judging, r) for r in todo))
+        stop = asyncio.Event()
+        ticking = asyncio.create_task(written.every(FLUSH_S, stop))
+        try:
+            await asyncio.gather(*(one(judging, r) for r in todo))
+        finally:  # interrupted or not, every verdict had is written
+            stop.set()
+            try:
+                await ticking
+            finally:
+                await written.flush()
 
     done.calls, done.error = judge_session(project, name, cand, store, said, every)
     return done
+
+
+class _Batches:
+    """Verdicts waiting to be written: a batch as soon as VERDICT_BATCH wait, and what waits every
+    few seconds (`every`), one transaction each."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], Any]):
+        self.write = write
+        self.waiting: list[dict[str, Any]] = []
+        self.lock = asyncio.Lock()  # one write at a time: batches in the order they were had
+
+    async def add(self, verdict: dict[str, Any]) -> None:
+        self.waiting.append(verdict)
+        if len(self.waiting) >= VERDICT_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            batch, self.waiting = self.waiting, []
+            if not batch:
+                return
+            try:
+                await asyncio.to_thread(self.write, batch)
+            except BaseException:  # not written: kept for the final flush, which raises if the store still fails
+                self.waiting[:0] = batch
+                raise
+
+    async def every(self, seconds: float, done: asyncio.Event) -> None:
+        """Write what waits every `seconds` until `done` is set, then once more."""
+        while not done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), seconds)
+            await self.flush()
 
 
 class LiveContext:

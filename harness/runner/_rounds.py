@@ -162,7 +162,7 @@ def adaptive_rounds(plan: Plan, settings: dict[str, Any], store: Store, options:
         stops: dict[str, dict[str, str]] = {}
         for name, task in tasks.items():
             rows = frame[frame["task"] == name] if len(frame) else frame
-            state_stops, wanted = adaptive_next(task, rows, settings[name])
+            state_stops, wanted = adaptive_next(task, rows, settings[name], options.grade_timeout_s)
             stops[name] = state_stops
             for model, case_ids in wanted.items():
                 for case_id in case_ids:

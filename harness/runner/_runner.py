@@ -132,14 +132,14 @@ def execute(plan: Plan, store: Store, options: RunOptions, progress: Any) -> Run
 
 def _pool(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> Any:
     """Worker processes for the run's API calls, or None to make them in this process."""
-    from ._workers import WorkerPool, unmapped_prices
+    from ._workers import WorkerPool
 
     n = _workers_for(pending, cache, options)
     if n <= 1:
         return None
     if options.local is not None:  # fork with no llama.cpp thread in this process (restarted on demand)
         options.local.stop()
-    return WorkerPool(n, unmapped_prices({id(it.cand): it.cand for it in pending}.values()))
+    return WorkerPool(n)
 
 
 def _workers_for(pending: list[Item], cache: dict[str, dict], options: RunOptions) -> int:
@@ -165,10 +165,9 @@ def start_workers_early(items: list[Item], store: Store, options: RunOptions) ->
     cache = {} if options.no_cache else store.cached_responses([it.call_key for it in pending])
     n = _workers_for(pending, cache, options)
     if n > 1:
-        from ._workers import WorkerPool, unmapped_prices
+        from ._workers import WorkerPool
 
-        options.early_pool = WorkerPool(n, unmapped_prices({id(it.cand): it.cand for it in pending}.values()),
-                                        import_here=False)
+        options.early_pool = WorkerPool(n, import_here=False)
 
 
 def _pending(items: list[Item], store: Store, options: RunOptions, counts: RunCounts) -> list[Item]:

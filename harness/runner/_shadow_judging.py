@@ -4,9 +4,11 @@ pair (the incumbent's answer, the challenger's) not judged yet.
 Where it runs. Never on the application's call path: the client only stores the pair (with
 capture on, client/_shadow.py). `tierwise recommend` (and `tierwise audit`, which shows the
 recommendation) calls `judge_shadow_pairs` when it reads a judged task's live evidence, before
-decide/_live_pairwise.py bounds it. Each verdict is written as
-soon as it is had (store shadow_verdicts, keyed by the shadow row and the grader's fingerprint,
-fingerprint.live_judge_hash), so a re-read resumes: a pair with a verdict is never judged again,
+decide/_live_pairwise.py bounds it. Verdicts are written in batches (store shadow_verdicts,
+keyed by the shadow row and the grader's fingerprint, fingerprint.live_judge_hash), one transaction
+each (runner/_judge_session.py): what waits is written every FLUSH_S seconds, at once when
+store.VERDICT_BATCH wait, and when the read ends or is interrupted, so a crash loses at most the verdicts of its last second
+(however slow the judge). A re-read resumes: a pair with a verdict is never judged again,
 and a pair whose judge failed is recorded as failed (it counts against the challenger) and judged
 again on the next read. The judge calls go through the run's own machinery (runner/_judging.py:
 timeouts, retries, the response cache, the judge's price), with the offline grader's prompts and
@@ -93,13 +95,13 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
 
-    done = judge_each(project, name, cand, store, out.said, todo,
-                      lambda judging, row: _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]),
-                                                       out.judge),
-                      store.write_shadow_verdicts, lambda v: v["outcome"] is None)
-    if done.error is not None:  # the engine could not start: every pair a failure
-        return _engine_failed(out, task, store, todo, done.error)
-    out.judged, out.failed, out.cost, out.calls = done.judged, done.failed, done.cost, done.calls
+    session = judge_each(project, name, cand, store, out.said, todo,
+                         lambda judging, row: _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]),
+                                                          out.judge),
+                         store.write_shadow_verdicts, lambda v: v["outcome"] is None)
+    if session.error is not None:  # the engine could not start: every pair a failure
+        return _engine_failed(out, task, store, todo, session.error)
+    out.judged, out.failed, out.cost, out.calls = session.judged, session.failed, session.cost, session.calls
     return out
 
 

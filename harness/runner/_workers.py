@@ -35,7 +35,7 @@ import socket
 import struct
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ..models import CallResult
 
@@ -70,51 +70,34 @@ class _Worker:
     lag: list[float] = field(default_factory=list)
 
 
-def unmapped_prices(cands: Iterable[Any]) -> dict[str, tuple[float, float]]:
-    """(input, output) dollars per token for the models a run's worker processes call (pooled:
-    litellm:) that LiteLLM's price map lacks: the catalog's token price, else zero.
+def _quiet() -> None:
+    """Spare this worker LiteLLM's costing and success logs, which nothing here reads: Tierwise
+    prices each call itself in the parent (models/_pricing.py), so no figure changes."""
+    from ..models import load_litellm, skip_unread_bookkeeping
 
-    LiteLLM prices every response it returns, and for a model its map lacks that lookup fails the
-    slow way on every call (0.6 of a worker's 4.5 ms of CPU per call against the throughput
-    benchmark's loopback model). A worker registers these in its own copy of the map (forked or
-    spawned: the parent's stays as it was). The cost LiteLLM computes there is never read:
-    Tierwise prices each call itself in the parent (models/_pricing.py), so no figure changes.
-    Read from the price map's data alone, so the parent imports no LiteLLM for it; a model
-    LiteLLM prices by rules beyond that data is left out by the worker (_register).
-    """
-    from ..models import is_priced, provider_for
-
-    out: dict[str, tuple[float, float]] = {}
-    for cand in cands:
-        model = cand.litellm_model
-        if not provider_for(cand.kind).pooled or not model or model in out or is_priced(model, data_only=True):
-            continue
-        price = cand.entry.price
-        out[model] = ((price.input_per_mtok or 0.0) / 1e6, (price.output_per_mtok or 0.0) / 1e6) if price else (0.0, 0.0)
-    return out
+    load_litellm()
+    skip_unread_bookkeeping()
 
 
-def _register(prices: dict[str, tuple[float, float]]) -> None:
-    """Put the run's unmapped models in this worker's LiteLLM price map (see unmapped_prices)."""
-    from ..models import is_priced, load_litellm
+def _warm_up() -> None:
+    """One call LiteLLM answers itself (`mock_response`: no request leaves the process), made by
+    the first worker of a chain before it forks the others: the set-up LiteLLM does on a
+    process's first call (lazy imports, model schemas: 0.3 s of CPU, the first real call then
+    0.02 s) is done once for the chain, not once in each worker. Its event loop and the threads
+    it used are gone before the fork."""
+    from ..models import load_litellm
 
-    lib = load_litellm()
-    for model, (inp, out) in prices.items():
-        if is_priced(model):  # by LiteLLM's own rules
-            continue
-        try:
-            provider = lib.get_llm_provider(model)[1]
-            lib.register_model({model: {"input_cost_per_token": inp, "output_cost_per_token": out,
-                                        "litellm_provider": provider, "mode": "chat"}},
-                               add_to_provider_model_sets=False)
-        except Exception:  # noqa: BLE001 - a speed-up only: the call itself says what is wrong with the model
-            continue
+    try:
+        asyncio.run(load_litellm().acompletion(model="openai/tierwise-warm-up", api_key="none", mock_response="ok",
+                                               messages=[{"role": "user", "content": "ok"}]))
+    except Exception:  # noqa: BLE001 - a speed-up only: the first real call does the set-up instead
+        pass
 
 
 class WorkerPool:
     """N worker processes making LiteLLM calls for the parent's event loop."""
 
-    def __init__(self, n: int, prices: dict[str, tuple[float, float]] | None = None, import_here: bool = True):
+    def __init__(self, n: int, import_here: bool = True):
         """`import_here`: import LiteLLM in this process first, for forked workers to inherit
         (they start at once); else each worker imports it while this process goes on."""
         import gc
@@ -130,25 +113,25 @@ class WorkerPool:
         self._ids = 0
         forked = ctx.get_start_method() == "fork"
         if forked and not import_here:
-            self._start_chain(ctx, n, prices or {})
+            self._start_chain(ctx, n)
         for _ in range(n - len(self.workers)):
             mine, theirs = socket.socketpair()
             # A forked worker inherits these parent ends (a spawned one inherits none): it closes them.
             parents = [mine] + [w.sock for w in self.workers] if forked else []
-            process = ctx.Process(target=_worker_main, args=(theirs, prices or {}, os.getpid(), parents),
+            process = ctx.Process(target=_worker_main, args=(theirs, os.getpid(), parents),
                                   name="tierwise-call-worker", daemon=True)
             process.start()
             theirs.close()
             self.workers.append(_Worker(process, mine))
         gc.unfreeze()
 
-    def _start_chain(self, ctx: Any, n: int, prices: dict[str, tuple[float, float]]) -> None:
+    def _start_chain(self, ctx: Any, n: int) -> None:
         """One worker that imports LiteLLM once, then forks the other n - 1 from itself (its
         children: it waits for them before it exits, and they die with it)."""
         pairs = [socket.socketpair() for _ in range(n)]
         mine = [a for a, _ in pairs]
         theirs = [b for _, b in pairs]
-        process = ctx.Process(target=_first_worker_main, args=(theirs, prices, os.getpid(), mine),
+        process = ctx.Process(target=_first_worker_main, args=(theirs, os.getpid(), mine),
                               name="tierwise-call-worker", daemon=True)
         process.start()
         for sock in theirs:
@@ -224,39 +207,35 @@ class WorkerPool:
             w.sock.close()
 
 
-def _worker_main(sock: socket.socket, prices: dict[str, tuple[float, float]], parent: int,
-                 parent_ends: list[socket.socket]) -> None:
+def _worker_main(sock: socket.socket, parent: int, parent_ends: list[socket.socket]) -> None:
     for end in parent_ends:
         end.close()  # else this worker holds its own socket open and never sees the parent's EOF
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler (inherited): the parent ends us quietly
-    _register(prices)
+    _quiet()
     asyncio.run(_serve(sock, parent))
 
 
-def _first_worker_main(socks: list[socket.socket], prices: dict[str, tuple[float, float]], parent: int,
-                       parent_ends: list[socket.socket]) -> None:
+def _first_worker_main(socks: list[socket.socket], parent: int, parent_ends: list[socket.socket]) -> None:
     """The first worker of a chain: imports LiteLLM, forks a worker per other socket, serves the first."""
     for end in parent_ends:
         end.close()
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from ..models import load_litellm
-
-    load_litellm()  # once, for every worker of the chain
+    _quiet()  # LiteLLM imported once, for every worker of the chain
+    _warm_up()
     me, children = os.getpid(), []
     for sock in socks[1:]:
         pid = os.fork()
         if pid == 0:
             try:
-                _worker_main(sock, prices, me, [s for s in socks if s is not sock])
+                _worker_main(sock, me, [s for s in socks if s is not sock])
             finally:
                 os._exit(0)
         children.append(pid)
         sock.close()
-    _register(prices)
     asyncio.run(_serve(socks[0], parent))
     for pid in children:  # they send their farewells, then exit: not killed by this one's end
         os.waitpid(pid, 0)

@@ -50,9 +50,12 @@ def read_shadow_calls(engine: sa.Engine, task: str | None = None, challenger: st
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
+VERDICT_BATCH = 200  # verdicts a transaction at most: bounds a statement's parameters and what a failure undoes
+
+
 def write_shadow_verdicts(engine: sa.Engine, rows: Iterable[dict[str, Any]]) -> int:
     """Store judge verdicts on shadow pairs (keys: shadow_verdicts' columns), replacing a failed
-    verdict on the same pair and judge: a pair with a verdict is never judged twice."""
+    verdict on the same pair and judge: a pair with a verdict is never judged twice (_write_verdicts)."""
     return _write_verdicts(engine, shadow_verdicts, "shadow_id", rows)
 
 
@@ -73,19 +76,27 @@ def read_live_verdicts(engine: sa.Engine, task: str, judge: str) -> dict[str, di
 
 
 def _write_verdicts(engine: sa.Engine, table: sa.Table, key: str, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert verdict rows (redacted errors), each replacing the row of the same `key` and judge."""
+    """Insert verdict rows (errors redacted), each replacing the row of the same `key` and judge.
+
+    In batches of at most VERDICT_BATCH, each one transaction (one delete of the verdicts it
+    replaces, one insert): a batch is stored whole or not at all, so a verdict never half-replaces
+    a failure, and a failure loses no earlier batch. A row given twice keeps its last verdict."""
     from ..util import redactor
 
     hide = redactor()
     columns = [c.name for c in table.columns if c.name != "id"]
-    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in rows]
-    if not values:
-        return 0
+    latest = {(row.get(key), row.get("judge")): row for row in rows}
+    values = [{**{c: row.get(c) for c in columns}, "error": hide(row.get("error"))} for row in latest.values()]
     t = table.c
-    with engine.begin() as conn:
-        for v in values:  # one transaction: a verdict never half-replaces a failure
-            conn.execute(table.delete().where((t[key] == v[key]) & (t.judge == v["judge"])))
-        conn.execute(table.insert(), values)
+    for start in range(0, len(values), VERDICT_BATCH):
+        batch = values[start:start + VERDICT_BATCH]
+        ids: dict[Any, list[Any]] = {}
+        for v in batch:
+            ids.setdefault(v["judge"], []).append(v[key])
+        with engine.begin() as conn:
+            for judge, keys in ids.items():
+                conn.execute(table.delete().where((t.judge == judge) & t[key].in_(keys)))
+            conn.execute(table.insert(), batch)
     return len(values)
 
 

@@ -66,9 +66,8 @@ def matches_current(table: sa.Table):
     return sa.and_(*(results.c[name] == table.c[name] for name in _CURRENT_COLUMNS))
 
 
-def dialect_insert(conn: sa.Connection):
-    """INSERT with ON CONFLICT for the dialects that have it (SQLite, PostgreSQL), else None."""
-    name = conn.dialect.name
+def dialect_insert(name: str):
+    """INSERT with ON CONFLICT for the dialects (by name) that have it (SQLite, PostgreSQL), else None."""
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif name == "postgresql":

@@ -253,6 +253,81 @@ def test_a_second_read_judges_nothing_twice(make):
     assert any("judged 1 new shadow pairs" in n for n in d.notes)
 
 
+def test_verdicts_are_written_in_batches_not_one_transaction_each(make, monkeypatch):
+    import harness.runner._judge_session as session
+
+    monkeypatch.setattr(session, "VERDICT_BATCH", 4)
+    monkeypatch.setattr(session, "FLUSH_S", 3600.0)  # no timed flush: a loaded machine must not add writes
+    sizes: list[int] = []
+    write = Store.write_shadow_verdicts
+    monkeypatch.setattr(Store, "write_shadow_verdicts", lambda self, rows: sizes.append(len(rows)) or write(self, rows))
+    project = make()
+    shadow(project, [False] * 10)
+    d = decision(project)
+    assert sum(sizes) == 10 and sizes == [4, 4, 2]
+    assert any("judged 10 new shadow pairs" in n for n in d.notes)
+
+
+def test_a_slow_judges_verdict_is_written_within_a_flush_interval_not_at_the_end(make, monkeypatch):
+    import asyncio
+
+    import harness.runner._judge_session as session
+    import harness.runner._shadow_judging as judging
+
+    monkeypatch.setattr(session, "FLUSH_S", 0.05)
+    judge_pair = judging._judge_pair
+    seen: list[set] = []
+
+    async def slow_second(task, grader, judging_, row, values, judge):
+        if row["call_id"] == "k1":  # k0's verdict is had at once; this pair's judge takes its time
+            await asyncio.sleep(0.5)
+            with Store(project.store_url()) as store:
+                seen.append({v["shadow_id"] for v in _all_verdicts(store)})
+        return await judge_pair(task, grader, judging_, row, values, judge)
+
+    monkeypatch.setattr(judging, "_judge_pair", slow_second)
+    project = make()
+    shadow(project, [False] * 2)
+    decision(project)
+    with Store(project.store_url()) as store:
+        k0 = next(r["id"] for r in store.shadow_calls("reply") if r["call_id"] == "k0")
+    assert seen == [{k0}]  # stored while the read was still judging
+
+
+def test_a_read_that_crashes_keeps_every_verdict_it_had_and_the_next_judges_the_rest(make, monkeypatch):
+    import harness.runner._shadow_judging as judging
+
+    import asyncio
+
+    judge_pair = judging._judge_pair
+    had: list[int] = []
+
+    async def crashing(task, grader, judging_, row, values, judge):
+        verdict = await judge_pair(task, grader, judging_, row, values, judge)
+        if row["call_id"] != "k5":
+            had.append(row["id"])
+            return verdict
+        while len(had) < 7:  # the others' verdicts are had (and wait in the batch), then the read dies
+            await asyncio.sleep(0.01)
+        raise RuntimeError("the machine went down")
+
+    monkeypatch.setattr(judging, "_judge_pair", crashing)
+    project = make()
+    shadow(project, [False] * 8)
+    with pytest.raises(RuntimeError, match="the machine went down"):
+        decision(project)
+    with Store(project.store_url()) as store:
+        kept = {v["shadow_id"] for v in _all_verdicts(store)}
+    assert kept == set(had) and len(kept) == 7  # nothing had before the crash is lost
+    asked = len(judge_log(project))
+    monkeypatch.setattr(judging, "_judge_pair", judge_pair)
+    d = decision(project)
+    assert any("judged 1 new shadow pairs" in n for n in d.notes)  # only the pair without a verdict
+    assert len(judge_log(project)) == asked  # and its judge's answers come from the cache: nothing is asked twice
+    with Store(project.store_url()) as store:
+        assert len(_all_verdicts(store)) == 8
+
+
 def test_pairs_without_captured_text_are_not_judged(make):
     project = make()
     shadow(project, [False] * 4, capture=False)
@@ -347,8 +422,63 @@ def test_audit_shows_no_agreement_claim_for_a_judged_task(make):
     project = make()
     shadow(project, [False] * 50)
     out = tierwise(project.root, "audit")
-    assert "reply: shadow small: PENDING" in out.output and "has its pairwise grader judge the pairs" in out.output
+    assert "reply: shadow small: PENDING" in out.output and "disagree" not in out.output
     assert "non-inferior on live traffic" not in out.output
+
+
+def _monitor(project) -> str:
+    from harness.commands import audit
+
+    (row,) = [m for m in audit(load_project(project.root)).monitors if m.monitor == "shadow small"]
+    return row.line()
+
+
+def test_audit_shows_the_judged_promotion_from_the_stored_verdicts(make):
+    project = make()
+    shadow(project, [False] * 400)
+    assert tierwise(project.root, "recommend", "--write").exit_code == 0
+    calls = len(judge_log(project))
+    line = _monitor(project)
+    assert len(judge_log(project)) == calls  # every pair had its verdict: audit judged nothing again
+    assert line.startswith("reply: shadow small: PROMOTED: non-inferior on live traffic (judged loss < 0.15 at 95%) "
+                           "against big: 0 losses, 400 ties, 0 wins in 400 judged pairs; loss upper bound ")
+    assert f"(0 of {N} human verdicts) < 0.15 at 95%" in line and "PENDING" not in line
+    live = read_evidence(load_project(project.root).registry_path).record("reply").live
+    assert f"loss upper bound {live.upper:.3f} = judge {live.pairwise.judge_upper:.3f}" in line  # recommend's bound
+
+
+def test_audit_shows_a_losing_challenger_pending_with_its_bound(make):
+    project = make()
+    shadow(project, [i % 4 == 0 for i in range(400)])
+    line = _monitor(project)
+    assert line.startswith("reply: shadow small: PENDING: against big: 100 losses, 300 ties, 0 wins in 400 judged pairs")
+    assert ">= 0.15 at 95%" in line and "more shadowed pairs are needed" in line
+
+
+def test_audit_counts_judge_failures_and_pairs_not_judged_yet(make, tmp_path):
+    project = make(judge="flaky")
+    (tmp_path / "judge.log.down").write_text("")
+    shadow(project, [False] * 3)
+    decision(project)  # three recorded judge failures
+    shadow(project, [False] * 2, start_id=3)  # stored after the last read: not judged yet
+    from harness.audit import live_monitors
+
+    loaded = load_project(project.root)
+    (row,) = live_monitors(loaded, loaded.store_url(), [])  # the monitor alone judges nothing
+    assert row.state == "pending" and "in 0 judged pairs, 3 judge failures" in row.text
+    assert "2 pairs not judged yet (`tierwise recommend` judges them)" in row.text
+    assert len(judge_log(project)) == 3  # the first read only (one failed call a pair)
+
+
+def test_audit_without_the_current_results_gets_no_credit_for_human_verdicts(make):
+    project = make()
+    shadow(project, [False] * 400)
+    decision(project)
+    from harness.audit import live_monitors
+
+    loaded = load_project(project.root)
+    (row,) = live_monitors(loaded, loaded.store_url(), [])
+    assert row.state == "pending" and "(0 of 0 human verdicts)" in row.text and "without human verdicts" in row.text
 
 
 def test_recommend_judges_from_inside_a_running_event_loop(make):

@@ -382,3 +382,10 @@ def test_a_candidates_figures_name_the_price_map_its_costs_came_from(tmp_path):
     versions = {c.model: c.price_map_version for c in decision.candidates}
     assert versions == {"rule": price_map_version(), "dear": price_map_version()}
     assert decision.to_dict()["candidates"][0]["price_map_version"] == price_map_version()  # recommend --json
+
+
+def test_without_max_regression_the_paired_line_is_information_not_an_alarm(tmp_path):
+    d = _switched(tmp_path, 180, 196)  # no max_regression: the switch needs only the bound
+    assert not d.comparison.required and not d.comparison.shown
+    assert "NOT shown" not in d.comparison.detail
+    assert "a drop is not ruled out (information only: the spec sets no max_regression)" in d.comparison.detail

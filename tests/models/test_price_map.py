@@ -45,6 +45,46 @@ def test_token_prices_are_litellms():
     assert differ == []
 
 
+TOKENS = [(0, 0), (1, 1), (137, 9), (1000, 100), (250_000, 3_000), (1_500_000, 40_000)]
+
+
+def test_a_flat_priced_calls_cost_is_litellms_to_the_last_bit():
+    from harness.models._pricing import litellm_cost
+
+    flat = [m for m in chat_models() if _price_map.flat_token_prices(m) is not None]
+    assert len(flat) > 100 and set(EXAMPLE) <= set(flat)
+    differ = []
+    for model in flat:
+        for pt, ct in TOKENS:
+            prompt, completion = litellm().cost_per_token(model=model, prompt_tokens=pt, completion_tokens=ct)
+            if litellm_cost(model, pt, ct) != float(prompt) + float(completion):
+                differ.append((model, pt, ct))
+    assert differ == []
+
+
+@pytest.mark.parametrize("model", EXAMPLE)
+@pytest.mark.parametrize("pt, ct", TOKENS[1:])
+def test_a_flat_priced_calls_cost_is_litellms_completion_cost(model, pt, ct):
+    from harness.models._pricing import litellm_cost
+
+    lib = litellm()
+    response = lib.ModelResponse(model=model, choices=[{"message": {"role": "assistant", "content": "x"}}],
+                                 usage={"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct})
+    assert litellm_cost(model, pt, ct) == pytest.approx(lib.completion_cost(completion_response=response, model=model),
+                                                        rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("model", ["gemini/gemini-2.5-pro", "openai/gpt-5.4", "deepseek/deepseek-v4-flash"])
+def test_tiered_or_time_of_day_prices_are_left_to_litellm(model):
+    from harness.models._pricing import litellm_cost
+
+    if _price_map.model_entry(model) is None:
+        pytest.skip(f"{model} is not in this LiteLLM's map")
+    assert _price_map.flat_token_prices(model) is None
+    prompt, completion = litellm().cost_per_token(model=model, prompt_tokens=300_000, completion_tokens=1_000)
+    assert litellm_cost(model, 300_000, 1_000) == float(prompt) + float(completion)
+
+
 def test_response_schema_support_is_litellms_where_the_map_says():
     differ = [m for m in chat_models() if _price_map.supports(m, "supports_response_schema") not in
               (None, bool(litellm().supports_response_schema(model=m)))]

@@ -75,3 +75,14 @@ def test_echoed_key_is_absent_from_the_postgres_store(tmp_path, fake_openai, pg_
 def test_registered_secret_is_redacted_whatever_its_shape(monkeypatch):
     register_secret("plain-value-xyz", "WHATEVER")
     assert redact("got plain-value-xyz back") == "got <WHATEVER> back"
+
+
+def test_a_secret_put_in_the_environment_or_changed_after_a_redaction_is_redacted(monkeypatch):
+    from harness.util import redact
+
+    monkeypatch.setenv("TW_LATE_TOKEN", "first-secret-value")
+    assert redact("a first-secret-value b") == "a <TW_LATE_TOKEN> b"
+    monkeypatch.setenv("TW_LATE_TOKEN", "second-secret-value")
+    assert redact("first-secret-value second-secret-value") == "first-secret-value <TW_LATE_TOKEN>"
+    monkeypatch.delenv("TW_LATE_TOKEN")
+    assert redact("second-secret-value") == "second-secret-value"

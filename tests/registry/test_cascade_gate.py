@@ -62,7 +62,7 @@ def _line(root: Path, task: str) -> str:
 def test_the_gate_passes_cascade_entries_without_a_store(written):
     result = gate(load_project(written))
     assert result.ok, result.text()
-    assert "PASS c: cascade ladder at confidence >= 0.5, lower 0.912 ≥ 0.80 (n=40); first stage defers 50.0%" \
+    assert "PASS c: cascade ladder at confidence >= 0.5, lower 0.911 ≥ 0.80 (n=40); first stage defers 50.0%" \
         in result.text()
     assert "fallbacks alt 0.903" in _line(written, "t")
 

@@ -358,3 +358,26 @@ def test_an_adaptive_run_calls_a_cascades_dear_stage_only_where_the_cheap_one_de
     assert d.recommended == "sure>strong"
     assert [s["seen"] for s in verdict["stages"]] == [120, 40]
     assert "4 policies (3 models, 1 cascade)" in d.procedure  # the cascade counted once
+
+
+def test_an_adaptive_run_bounds_a_cascades_check_verifier_by_the_projects_grade_timeout(tmp_path, monkeypatch):
+    """The cascade's stages are replayed between rounds with its `check` verifiers: each bounded by
+    tierwise.yaml's grade_timeout_s (as the decision and the client bound it), not the default."""
+    from harness.decide import _cascade_data
+
+    seen: list[float] = []
+    original = _cascade_data.cascade_needs
+
+    def needs(task, groups, check_timeout_s):
+        seen.append(check_timeout_s)
+        return original(task, groups, check_timeout_s)
+
+    monkeypatch.setattr(_cascade_data, "cascade_needs", needs)
+    models = {**LADDER, "sure": {"python": "simrules:sure", "price": {"per_call": 0.0}}}
+    write_project(tmp_path, models=models, files={"simrules.py": CASCADE_RULES}, config={"grade_timeout_s": 0.7},
+                  golden={"t": [{"id": f"c{i:03d}", "vars": {"text": f"x{i}"}, "expected": f"x{i}"}
+                                for i in range(30)]},
+                  specs={"t": spec(candidates=["strong", {"cascade": ["sure", "strong"], "defer": ["abstain"]}],
+                                   threshold=0.5)})
+    run(load_project(tmp_path), progress=False, adaptive=True)
+    assert seen and set(seen) == {0.7}

@@ -1,7 +1,7 @@
 """runner/_shadow_judging.py with a local (llama.cpp) judge: `recommend` starts it only when there are
 shadow pairs to judge, judges them with the real bundled model and stops it; a judge that cannot
 start or load fails every pair, recorded and counted; with nothing to judge, neither llama.cpp nor
-LiteLLM is imported."""
+LiteLLM is imported (by recommend, or by audit and its pairwise monitor)."""
 
 from __future__ import annotations
 
@@ -90,13 +90,17 @@ def test_with_nothing_to_judge_recommend_imports_neither_llama_cpp_nor_litellm(t
                                           "eval_cost": 0.0} for r in store.shadow_calls("reply")])
     code = ("import json, sys\nfrom harness.commands import recommend\nfrom harness.project import load_project\n"
             "d = recommend(load_project(sys.argv[1])).decisions[0]\n"
-            "print(json.dumps([[m for m in ('litellm', 'llama_cpp') if m in sys.modules], d.notes]))")
+            "from harness.commands import audit\n"  # audit's recommendation and its pairwise monitor too
+            "shown = [m.line() for m in audit(load_project(sys.argv[1])).monitors]\n"
+            "print(json.dumps([[m for m in ('litellm', 'llama_cpp') if m in sys.modules], d.notes, shown]))")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     done = subprocess.run([sys.executable, "-c", code, str(root)], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    imported, said = json.loads(done.stdout.splitlines()[-1])
+    imported, said, shown = json.loads(done.stdout.splitlines()[-1])
     assert imported == []
     assert not any("judged" in n and "new shadow pairs" in n for n in said)
+    assert [m.split(": ")[:3] for m in shown] == [["reply", "shadow small", "PENDING"]]
+    assert ("in 3 judged pairs" if state == "judged" else "3 shadow pairs have no stored answers") in shown[0]
 
 
 @needs_llama

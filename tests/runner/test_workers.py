@@ -14,9 +14,10 @@ def _key(monkeypatch):
     monkeypatch.setenv("TW_FAKE_KEY", SECRET)
 
 
-def _project(tmp_path, server, n=24):
-    models = {"api": {"litellm": "openai/fake-model", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY",
-                      "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}}
+def _project(tmp_path, server, n=24, model="fake-model"):
+    models = {"api": {"litellm": f"openai/{model}", "api_base": server.base_url, "api_key_env": "TW_FAKE_KEY"}}
+    if model == "fake-model":  # not in LiteLLM's map: priced in the catalog
+        models["api"]["price"] = {"input_per_mtok": 1.0, "output_per_mtok": 2.0}
     golden = [{"id": f"c{i:03d}", "vars": {"text": f"{('yes', 'no')[i % 2]} #c{i:03d}"},
                "expected": ("yes", "no")[i % 2]} for i in range(n)]
     write_project(tmp_path, models=models, config={"retries": 2, "retry_backoff_s": 0.05, "timeout_s": 5},
@@ -52,51 +53,77 @@ def test_default_workers_one_per_core_only_for_runs_with_many_api_calls(monkeypa
     assert default_workers(calls) == expected
 
 
-def test_workers_register_only_unmapped_models_and_the_parents_price_map_stays_as_it_was(tmp_path, fake_openai):
+def _in_fork(fn):
+    """fn's return value, computed in a forked child (whose LiteLLM patches leave this process alone)."""
     import multiprocessing
-
-    from harness.models import load_litellm
-    from harness.runner import candidates_for
-    from harness.runner._workers import _register, unmapped_prices
-
-    project = _project(tmp_path, fake_openai)
-    cands = candidates_for(project, project.select(None), check_keys=False)
-    prices = unmapped_prices(cands.values())
-    assert prices == {"openai/fake-model": (1e-6, 2e-6)}  # the catalog's price, per token
-    lib = load_litellm()
-    assert "openai/fake-model" not in lib.model_cost
-
-    def child(queue):
-        _register(prices)
-        queue.put(lib.cost_per_token(model="openai/fake-model", prompt_tokens=1000, completion_tokens=100))
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=child, args=(queue,))
+    proc = ctx.Process(target=lambda: queue.put(fn()))
     proc.start()
-    proc.join(30)
-    assert sum(queue.get(timeout=5)) == pytest.approx(1000 * 1e-6 + 100 * 2e-6)
-    assert "openai/fake-model" not in lib.model_cost
-    assert unmapped_prices([type("C", (), {"kind": "litellm", "litellm_model": "openai/gpt-4.1-mini",
-                                            "entry": None})()]) == {}  # LiteLLM prices it already
+    try:
+        return queue.get(timeout=60)
+    finally:
+        proc.join(30)
 
 
-def test_each_worker_is_given_the_runs_unmapped_models(tmp_path, fake_openai, monkeypatch):
-    import json
+def test_a_worker_skips_litellms_costing_and_success_logs_unless_a_callback_listens(fake_openai):
+    import asyncio
 
-    seen = tmp_path / "registered"
+    from harness.models import load_litellm, skip_unread_bookkeeping
+
+    lib = load_litellm()
+
+    def call(wait=0.0):
+        async def one():
+            response = await lib.acompletion(model="openai/gpt-4.1-mini", api_base=fake_openai.base_url,
+                                             api_key="sk-x", messages=[{"role": "user", "content": "yes"}],
+                                             num_retries=0, max_retries=0)
+            await asyncio.sleep(wait)  # LiteLLM's logging worker delivers success events after the call
+            return response.choices[0].message.content, response._hidden_params.get("response_cost")
+
+        return asyncio.run(one())
+
+    def worker():
+        from litellm.integrations.custom_logger import CustomLogger
+
+        skip_unread_bookkeeping()
+        quiet = call()
+
+        class Listener(CustomLogger):
+            events = 0
+
+            async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+                Listener.events += 1
+
+        lib.callbacks = [Listener()]
+        return quiet, call(wait=0.5), Listener.events
+
+    quiet, listened, events = _in_fork(worker)
+    assert quiet == ("yes", None)  # answered, and no cost computed that nobody reads
+    assert listened[0] == "yes" and listened[1] is not None and events == 1  # a listener gets all of it
+    assert call()[1] is not None  # this process (no skip) is as it was
+
+
+def test_each_worker_skips_what_only_litellms_callbacks_read(tmp_path, fake_openai, monkeypatch):
+    seen = tmp_path / "quiet"
     seen.mkdir()
 
-    def record(prices):  # forked: the worker runs this in place of _register
+    def record():  # forked: the worker runs this in place of _quiet
         import os
 
-        (seen / str(os.getpid())).write_text(json.dumps(prices))
+        from harness.models import load_litellm
 
-    monkeypatch.setattr("harness.runner._workers._register", record)
+        load_litellm()
+        (seen / str(os.getpid())).touch()
+
+    monkeypatch.setattr("harness.runner._workers._quiet", record)
     project = _project(tmp_path / "p", fake_openai)
-    assert run(project, progress=False, workers=2).counts.errors == 0
-    given = [json.loads(f.read_text()) for f in seen.iterdir()]
-    assert given == [{"openai/fake-model": [1e-6, 2e-6]}] * 2
+    out = run(project, progress=False, workers=2)
+    assert out.counts.errors == 0 and len(list(seen.iterdir())) == 2
+    frame = results(project)  # priced by Tierwise in the parent, from the tokens, as ever
+    expected = frame["prompt_tokens"] * 1e-6 + frame["completion_tokens"] * 2e-6
+    assert (frame["cost"] - expected).abs().max() < 1e-15
 
 
 def test_a_runs_local_engine_is_stopped_before_workers_are_forked(tmp_path, fake_openai):
@@ -125,9 +152,9 @@ def _record_start(monkeypatch, events):
 
     pool, pending, parts = _workers.WorkerPool, _runner._pending, _api.run_parts
 
-    def make_pool(n, prices=None, import_here=True):
+    def make_pool(n, import_here=True):
         events.append(f"pool import_here={import_here}")
-        return pool(n, prices, import_here)
+        return pool(n, import_here)
 
     monkeypatch.setattr(_workers, "WorkerPool", make_pool)
     monkeypatch.setattr(_runner, "_pending", lambda *a: (events.append("pending"), pending(*a))[1])
@@ -143,11 +170,16 @@ def test_workers_start_before_the_runs_first_part_and_import_litellm_themselves(
     assert events == ["pending", "pool import_here=False", "part", "pending"]
 
 
-def test_a_run_whose_workers_make_the_calls_never_imports_litellm_itself(tmp_path, fake_openai):
-    _project(tmp_path, fake_openai)
+@pytest.mark.parametrize("model", ["fake-model", "gpt-4.1-mini"])  # priced in the catalog; in LiteLLM's map
+def test_a_run_whose_workers_make_the_calls_never_imports_litellm_itself(tmp_path, fake_openai, model):
+    project = _project(tmp_path, fake_openai, model=model)
     out, err, imported = run_cli_in_fresh_process(tmp_path, "--quiet", "--workers", "2")
     assert "24 called, 0 from cache, 0 already stored, 0 errors" in out, err
     assert not imported
+    frame = results(project)
+    price = (1e-6, 2e-6) if model == "fake-model" else (0.4e-6, 1.6e-6)
+    expected = frame["prompt_tokens"] * price[0] + frame["completion_tokens"] * price[1]
+    assert frame["cost"].gt(0).all() and (frame["cost"] - expected).abs().max() < 1e-15
 
 
 @pytest.mark.parametrize("workers", [1, None])  # None: 24 calls are too few for workers by default
@@ -165,3 +197,39 @@ def test_a_rerun_with_every_result_stored_starts_no_worker(tmp_path, fake_openai
     _record_start(monkeypatch, events)
     assert run(project, progress=False, workers=2).counts.reused == 24
     assert not [e for e in events if e.startswith("pool")]
+
+
+@pytest.mark.parametrize("workers, warmed", [(2, 1), (1, 0)])
+def test_the_callers_warm_up_runs_while_early_workers_start_and_only_then(tmp_path, fake_openai, workers, warmed):
+    calls = []
+    out = run(_project(tmp_path, fake_openai), progress=False, workers=workers, warm=lambda: calls.append(1))
+    assert out.counts.called == 24 and len(calls) == warmed
+
+
+def test_a_worker_honours_retry_after_and_retries_server_errors_and_malformed_bodies(tmp_path, fake_openai):
+    import time
+
+    project = _project(tmp_path, fake_openai, n=6)
+    fake_openai.fail("429", when="#c001", retry_after=1.0)
+    fake_openai.fail("500", when="#c002")
+    fake_openai.fail("malformed", when="#c003")
+    started = time.perf_counter()
+    out = run(project, progress=False, workers=2)
+    assert out.counts.errors == 0 and out.counts.workers == 2
+    assert time.perf_counter() - started >= 1.0  # the backoff alone is 0.05 s: the header was honoured
+    frame = results(project).set_index("case_id")
+    assert frame.loc[["c001", "c002", "c003"], "attempts"].tolist() == [2, 2, 2]
+    assert frame["score"].eq(1.0).all()
+
+
+def test_the_chains_warm_up_calls_nothing_and_leaves_no_thread_to_fork_with(fake_openai):
+    def worker():
+        import threading
+
+        from harness.runner._workers import _quiet, _warm_up
+
+        _quiet()
+        _warm_up()
+        return threading.active_count()
+
+    assert _in_fork(worker) == 1 and fake_openai.count == 0
