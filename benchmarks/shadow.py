@@ -18,6 +18,14 @@ detected and the delay after the change (median, 90th percentile). `plug-in base
 rejected alternative: the same martingale against the golden set's observed rate k0/n0 instead of
 its upper bound, to show why the bound is needed.
 
+Judged fails (an llm_judge task, harness/audit/_judge_monitor.py): the same rate monitor on the
+judge's FAIL verdicts over the sampled calls, against the judge's FAIL count on a golden set of 100.
+True fail rate 0.10, rising to 0.25 at judged call 1,000 (drift); the judge calls a good output a fail
+with probability 0.05 and a bad one a pass with probability 0.20, on golden and live outputs alike
+(the monitor's assumption). Delays are in judged calls (at the default judge_rate 0.05, twenty times
+as many production calls). `judge harsher live` breaks the assumption (false fails 0.05 offline,
+0.10 live, nothing else changed): the false-alarm rate it shows is the assumption's weight.
+
 Pairwise (open-ended tasks, harness/decide/_live_pairwise.py; margin 0.10): each shadow pair is a
 loss for the challenger with probability l (what a person would say). A simulated judge with a known
 error rate sees it: it misses a loss (calls it a tie) with probability q_miss and calls a non-loss a
@@ -131,6 +139,31 @@ def drift_table(rng: np.random.Generator, streams: int, calls: int) -> dict[str,
     return out
 
 
+JUDGED_N, TRUE_FAIL, TRUE_FAIL_AFTER, FALSE_FAIL, FALSE_PASS = 100, 0.10, 0.25, 0.05, 0.20
+
+
+def _judged_fail(true_fail: np.ndarray | float, false_fail: float = FALSE_FAIL) -> np.ndarray | float:
+    """P(the judge says FAIL) for outputs whose true fail rate is `true_fail`."""
+    return true_fail * (1 - FALSE_PASS) + (1 - true_fail) * false_fail
+
+
+def judged_table(rng: np.random.Generator, streams: int, calls: int) -> dict[str, dict]:
+    out = {k: {"null": 0, "detected": 0, "delays": []} for k in ("judged fails", "judge harsher live")}
+    changed = np.arange(calls) >= CHANGE_AT
+    for _ in range(streams):
+        k0 = int(rng.binomial(JUDGED_N, _judged_fail(TRUE_FAIL)))
+        null = (rng.random(calls) < _judged_fail(TRUE_FAIL)).astype(float)
+        out["judged fails"]["null"] += rate_monitor(null, k0, JUDGED_N, ALPHA).alarm
+        drift = rng.random(calls) < _judged_fail(np.where(changed, TRUE_FAIL_AFTER, TRUE_FAIL))
+        _count(out["judged fails"], rate_monitor(drift.astype(float), k0, JUDGED_N, ALPHA).since)
+        harsh = (rng.random(calls) < _judged_fail(TRUE_FAIL, 2 * FALSE_FAIL)).astype(float)
+        out["judge harsher live"]["null"] += rate_monitor(harsh, k0, JUDGED_N, ALPHA).alarm
+    for v in out.values():
+        v["null"] /= streams
+        v["detected"] /= streams
+    return out
+
+
 def _count(row: dict, since: int | None) -> None:
     if since is not None and since > CHANGE_AT:
         row["detected"] += 1
@@ -193,6 +226,18 @@ def _q(xs: list[int], q: float) -> str:
     return f"{np.percentile(xs, q):.0f}" if xs else "-"
 
 
+def _alarm_table(table: dict[str, dict], rejected: str, delay: str, sigma3: float) -> bool:
+    """Print a monitors' table; whether a monitor (not the `rejected` row) alarmed above ALPHA on null streams."""
+    print(f"| monitor | false alarms (null) | detected (drift) | {delay}: median | p90 |")
+    print("| --- | --- | --- | --- | --- |")
+    failed = False
+    for name, v in table.items():
+        detected = "-" if name == rejected else f"{v['detected']:.3f}"
+        print(f"| {name} | {v['null']:.3f} | {detected} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
+        failed |= name != rejected and v["null"] > ALPHA + sigma3
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--streams", type=int, default=1000)
@@ -229,12 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         failed |= row["loss"] >= PAIR_MARGIN and row["promoted"] > limit + sigma3
     print(f"\ndrift: alpha {ALPHA} per monitor, golden set {GOLDEN_N}, {a.streams} streams of {a.drift_calls} calls, "
           f"change at call {CHANGE_AT}")
-    print("| monitor | false alarms (null) | detected (drift) | delay: median | p90 |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, v in drift_table(rng, a.streams, a.drift_calls).items():
-        detected = "-" if name == "plug-in baseline" else f"{v['detected']:.3f}"
-        print(f"| {name} | {v['null']:.3f} | {detected} | {_q(v['delays'], 50)} | {_q(v['delays'], 90)} |")
-        failed |= name != "plug-in baseline" and v["null"] > ALPHA + sigma3
+    failed |= _alarm_table(drift_table(rng, a.streams, a.drift_calls), "plug-in baseline", "delay", sigma3)
+    print(f"\njudged fails: alpha {ALPHA}, golden set {JUDGED_N}, {a.streams} streams of {a.drift_calls} judged calls, "
+          f"true fail {TRUE_FAIL} -> {TRUE_FAIL_AFTER} at judged call {CHANGE_AT}; judge false fail {FALSE_FAIL}, "
+          f"false pass {FALSE_PASS}")
+    failed |= _alarm_table(judged_table(rng, a.streams, a.drift_calls), "judge harsher live", "delay in judged calls",
+                           sigma3)
     if a.client_calls:
         c = client_stream(a.client_calls)
         st, p = c["stats"], c["promotion"]

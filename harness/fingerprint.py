@@ -210,7 +210,8 @@ def _judged_by(task: HashedTask, grader: Any) -> dict[str, Any]:
 
 
 def live_judge_hash(task: HashedTask, grader: Any) -> str:
-    """The identity of a pairwise grader judging live shadow pairs (runner/_shadow_judging.py):
+    """The identity of a judge grader judging live outputs: a pairwise grader on shadow pairs
+    (runner/_shadow_judging.py), an llm_judge on sampled incumbent calls (runner/_live_judging.py):
     its options and code and the judge's catalog entry, not `against:` (live, the other answer is
     the incumbent's own). A stored verdict is reused only under the same hash."""
     options = {k: v for k, v in grader.options.items() if k != "against"}

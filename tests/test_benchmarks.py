@@ -41,7 +41,7 @@ EXPECTED: dict[str, list[str]] = {
     "report_scale": ["setup: 180 results (60 cases x 3 models, 2 tasks)", "recommend:", "index.html:", "verdicts: task_1"],
     "shadow": ["| 0.030 |", "(error)", "| contract failures |", "| label mix |", "| plug-in baseline |",
                "| lenient judge (miss 0.5, false 0) | 0.12 |", "judge alone: promoted",
-               "shadow rows stored", "promotion replayed from the store"],
+               "shadow rows stored", "promotion replayed from the store", "| judged fails |", "| judge harsher live |"],
     "startup": ["| after | tierwise --help |", "| after | tierwise validate |", "| after | tierwise models |",
                 "| after | tierwise gate |"],
     "store_scale": ["sqlite, 6,000 results (3,000 current)", "| after | recommend |", "| after | report |",

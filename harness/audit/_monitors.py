@@ -77,6 +77,7 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
     from ..decide import label_monitor, promotion
     from ..registry import read_evidence, read_registry
     from ..store import Store
+    from ._judge_monitor import judge_rows
 
     store = Store(store_url)
     try:
@@ -108,6 +109,7 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
             out += _cascade_rows(project, name, entry, records, ledger_rows)
         else:
             out += _rate_rows(project, name, store_url, ledger_rows)
+            out += judge_rows(project, name, store_url, ledger_rows)  # an llm_judge task (_judge_monitor.py)
         choices = spec.output.choices if spec.output is not None else None
         if choices:
             labels, times = _labels(ledger_rows, name)

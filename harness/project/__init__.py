@@ -7,6 +7,7 @@ from ._config import (
            CONFIG_FILE,
            DEFAULT_STORE,
            GRADE_TIMEOUT_S,
+           MonitorEntry,
            ProjectConfig,
            ShadowEntry,
            check_shadow,
@@ -21,6 +22,6 @@ from ._scaffold import NEXT_STEPS, init_project
 from ._specs import Task, TaskSpec, load_task, prompt_env
 from ._yaml import pydantic_error, read_text, read_yaml
 
-__all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "GRADE_TIMEOUT_S", "CascadeSpec", "Case", "Check", "Contract", "GoldenSet", "ModelEntry", "Price", "Project", "ProjectConfig",
+__all__ = ["NEXT_STEPS", "CONFIG_FILE", "DEFAULT_STORE", "GRADE_TIMEOUT_S", "CascadeSpec", "Case", "Check", "Contract", "GoldenSet", "ModelEntry", "MonitorEntry", "Price", "Project", "ProjectConfig",
            "Labels", "ShadowEntry", "Task", "TaskSpec", "check_shadow", "import_check", "init_project", "load_catalog", "load_config", "label_identity", "live_lines", "load_labels", "template_lines", "Verdict", "load_golden_set", "load_project", "load_task", "prompt_env", "signal_name", "signal_record",
            "pydantic_error", "read_text", "read_yaml", "shared_budget"]

@@ -30,6 +30,18 @@ class ShadowEntry(_Strict):
     fresh_days: float = Field(30.0, gt=0, le=3650, allow_inf_nan=False)  # the gate accepts live evidence this long
 
 
+DEFAULT_JUDGE_RATE = 0.05      # share of a judged task's captured incumbent calls its judge grades live
+DEFAULT_JUDGE_PER_READ = 200   # judge calls one `tierwise audit` makes at most per task; the rest wait
+
+
+class MonitorEntry(_Strict):
+    """`monitor: {task: {...}}`: settings of a task's drift monitors (harness/audit/_judge_monitor.py).
+    A task without an entry uses the defaults."""
+
+    judge_rate: float = Field(DEFAULT_JUDGE_RATE, ge=0, le=1, allow_inf_nan=False)  # 0: no live judging
+    judge_per_read: int = Field(DEFAULT_JUDGE_PER_READ, ge=1, le=10_000)
+
+
 class ProjectConfig(_Strict):
     store: str = DEFAULT_STORE
     registry: str = "registry.yaml"
@@ -43,6 +55,7 @@ class ProjectConfig(_Strict):
     grade_timeout_s: float = Field(GRADE_TIMEOUT_S, gt=0, le=3600)  # per grader and output (docs/security.md)
     workers: int | None = Field(None, ge=1, le=64)  # processes making API calls; None: by the run's size
     shadow: dict[Annotated[str, Field(min_length=1, max_length=200)], ShadowEntry] = Field(default_factory=dict)
+    monitor: dict[Annotated[str, Field(min_length=1, max_length=200)], MonitorEntry] = Field(default_factory=dict)
     plugins: list[str] = Field(default_factory=list)  # modules registering model kinds and graders (_plugins.py)
 
     _root: Path | None = PrivateAttr(None)  # the folder it was loaded from (the probe cache lives there)
@@ -50,6 +63,10 @@ class ProjectConfig(_Strict):
     @property
     def root(self) -> Path | None:
         return self._root
+
+    def monitor_of(self, task: str) -> MonitorEntry:
+        """The task's monitor settings (the defaults without a `monitor:` entry)."""
+        return self.monitor.get(task) or MonitorEntry()
 
 
 def load_config(root: Path) -> ProjectConfig:

@@ -89,8 +89,9 @@ def load_project(root: str | Path = ".") -> Project:
         project.tasks[task.name] = task
     if not project.tasks:
         raise SpecError(f"{evals_dir}: no eval specs (evals/<task>.yaml); fix: add one or run `tierwise init`")
-    for name in config.shadow:
-        if name not in project.tasks:
-            raise ConfigError(f"tierwise.yaml: shadow.{name}: unknown task {name!r}; known: "
-                              f"{', '.join(sorted(project.tasks))}")
+    for key, names in (("shadow", config.shadow), ("monitor", config.monitor)):
+        for name in names:
+            if name not in project.tasks:
+                raise ConfigError(f"tierwise.yaml: {key}.{name}: unknown task {name!r}; known: "
+                                  f"{', '.join(sorted(project.tasks))}")
     return project

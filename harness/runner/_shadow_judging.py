@@ -6,8 +6,8 @@ capture on, client/_shadow.py). `tierwise recommend` (and `tierwise audit`, whic
 recommendation) calls `judge_shadow_pairs` when it reads a judged task's live evidence, before
 decide/_live_pairwise.py bounds it. Verdicts are written in batches (store shadow_verdicts,
 keyed by the shadow row and the grader's fingerprint, fingerprint.live_judge_hash), one transaction
-each: what waits is written every FLUSH_S seconds, at once when store.VERDICT_BATCH wait, and
-when the read ends or is interrupted, so a crash loses at most the verdicts of its last second
+each (runner/_judge_session.py): what waits is written every FLUSH_S seconds, at once when
+store.VERDICT_BATCH wait, and when the read ends or is interrupted, so a crash loses at most the verdicts of its last second
 (however slow the judge). A re-read resumes: a pair with a verdict is never judged again,
 and a pair whose judge failed is recorded as failed (it counts against the challenger) and judged
 again on the next read. The judge calls go through the run's own machinery (runner/_judging.py:
@@ -25,24 +25,20 @@ the challenger, and judged again by the next read.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..decide import live_grader
-from ..errors import TierwiseError
 from ..fingerprint import live_judge_hash
-from ..models import Engines, fine_switching, served_models
 from ..project import Case, Project, Task
-from ..store import VERDICT_BATCH, Store
+from ..store import Store
 from ._candidates import judges_for
+from ._judge_session import LiveContext, judge_each
 from ._judging import Judging
 
 MAX_PAIRS_PER_READ = 2000  # a backlog beyond this is judged by the next reads, never all at once
-FLUSH_S = 1.0              # a verdict waits at most about this long for its batch to be written
 NO_INPUT = "the call's input is not in the usage ledger; fix: run the client with ledger on and capture=True"
 
 
@@ -98,89 +94,15 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     if not todo:
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
-    served = served_models([cand])  # a local judge's engine (llama.cpp), started for this read only
-    engines = None
-    if served:
-        try:
-            engines = Engines.start(served, project.config.local_threads, note=out.said.append)
-        except (TierwiseError, OSError) as exc:  # weights missing, corrupt or unreadable: every pair a failure
-            return _engine_failed(out, task, store, todo, f"judge {name} could not start: {exc}")
-    judging = Judging({name: cand}, store, no_cache=False, retries=project.config.retries,
-                      backoff_s=project.config.retry_backoff_s, server=engines)
 
-    written = _Batches(store)
-
-    async def one(row: dict[str, Any]) -> None:
-        verdict = await _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]), out.judge)
-        await written.add(verdict)
-        out.judged += 1
-        out.failed += verdict["outcome"] is None
-        out.cost = None if out.cost is None or verdict["eval_cost"] is None else out.cost + verdict["eval_cost"]
-
-    async def every() -> None:
-        done = asyncio.Event()
-        ticking = asyncio.create_task(written.every(FLUSH_S, done))
-        try:
-            await asyncio.gather(*(one(r) for r in todo))
-        finally:  # interrupted or not, every verdict had is written
-            done.set()
-            try:
-                await ticking
-            finally:
-                await written.flush()
-
-    try:
-        with fine_switching():
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(every())
-            else:  # called from a running loop (a notebook): judge on a worker thread, as `run` does
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(1, thread_name_prefix="tierwise-judge") as pool:
-                    pool.submit(asyncio.run, every()).result()
-    finally:
-        if engines is not None:
-            died = engines.death()
-            engines.stop()
-            if died:
-                out.said.append(f"judge {name}'s engine died: {died}")
-    out.calls = judging.calls
+    session = judge_each(project, name, cand, store, out.said, todo,
+                         lambda judging, row: _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]),
+                                                          out.judge),
+                         store.write_shadow_verdicts, lambda v: v["outcome"] is None)
+    if session.error is not None:  # the engine could not start: every pair a failure
+        return _engine_failed(out, task, store, todo, session.error)
+    out.judged, out.failed, out.cost, out.calls = session.judged, session.failed, session.cost, session.calls
     return out
-
-
-class _Batches:
-    """Verdicts waiting to be written: a batch as soon as VERDICT_BATCH wait, and what waits every
-    few seconds (`every`), one transaction each."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.waiting: list[dict[str, Any]] = []
-        self.lock = asyncio.Lock()  # one write at a time: batches in the order they were had
-
-    async def add(self, verdict: dict[str, Any]) -> None:
-        self.waiting.append(verdict)
-        if len(self.waiting) >= VERDICT_BATCH:
-            await self.flush()
-
-    async def flush(self) -> None:
-        async with self.lock:
-            batch, self.waiting = self.waiting, []
-            if not batch:
-                return
-            try:
-                await asyncio.to_thread(self.store.write_shadow_verdicts, batch)
-            except BaseException:  # not written: kept for the final flush, which raises if the store still fails
-                self.waiting[:0] = batch
-                raise
-
-    async def every(self, seconds: float, done: asyncio.Event) -> None:
-        """Write what waits every `seconds` until `done` is set, then once more."""
-        while not done.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(done.wait(), seconds)
-            await self.flush()
 
 
 def _engine_failed(out: PairJudging, task: Task, store: Store, todo: list[dict[str, Any]], why: str) -> PairJudging:
@@ -204,7 +126,7 @@ async def _judge_pair(task: Task, grader: Any, judging: Judging, row: dict[str, 
         users = [m["content"] for m in task.render(row["incumbent"], values) if m["role"] == "user"]
     except Exception as exc:  # noqa: BLE001 - a prompt that no longer renders these values fails this pair only
         return {**verdict, "error": f"the task's prompt does not render the call's input: {exc}"}
-    ctx = _PairContext(judging, row["challenger"], users[-1] if users else "", row["incumbent_output"])
+    ctx = LiveContext(judging, row["challenger"], users[-1] if users else "", row["incumbent_output"])
     case = Case(f"shadow-{row['id']}", values, row["incumbent_output"])
     grade = await grader.agrade(row["output"], case, ctx)
     detail = grade.detail or {}
@@ -212,22 +134,3 @@ async def _judge_pair(task: Task, grader: Any, judging: Judging, row: dict[str, 
     if "judge_error" in detail or "outcome" not in detail:
         return {**verdict, "error": grade.reason}
     return {**verdict, "outcome": detail["outcome"], "orders": json.dumps(detail.get("votes"), ensure_ascii=False)}
-
-
-class _PairContext:
-    """The judging context of one shadow pair (graders/_judge.py's JudgeContext): the other answer
-    is the incumbent's live one, whatever the grader's `against:` names offline."""
-
-    def __init__(self, judging: Judging, model: str, task_input: str, other: str):
-        self.judging, self.model, self.task_input, self.other = judging, model, task_input, other
-        self.new_cache: list[dict[str, Any]] = []
-
-    async def call(self, judge: str, messages, params, contract, variables):
-        reply = await self.judging.call(self, judge, messages, params, contract, variables)
-        if self.new_cache:  # a judge answer is cached at once: a crash later re-asks nothing
-            await asyncio.to_thread(self.judging.store.put_cache, self.new_cache)
-            self.new_cache = []
-        return reply
-
-    async def output_of(self, model: str, case: Case) -> str:
-        return self.other

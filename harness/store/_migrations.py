@@ -191,6 +191,25 @@ def _m009_shadow_verdicts(conn: sa.Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ix_shadow_verdict ON shadow_verdicts (shadow_id, judge)"))
 
 
+def _m010_live_verdicts(conn: sa.Connection) -> None:
+    # The judge's verdicts on sampled live calls as 010 created them; _schema.py says what each column holds.
+    sa.Table(
+        "live_verdicts", sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("call_id", sa.String(32), nullable=False),
+        sa.Column("task", sa.String(200), nullable=False),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("judge", sa.String(64), nullable=False),
+        sa.Column("at", sa.Float, nullable=False),
+        sa.Column("judged_at", sa.Float, nullable=False),
+        sa.Column("passed", sa.Boolean),
+        sa.Column("score", sa.Float),
+        sa.Column("error", sa.Text),
+        sa.Column("eval_cost", sa.Float),
+    ).create(conn, checkfirst=True)
+    conn.execute(sa.text("CREATE UNIQUE INDEX IF NOT EXISTS ix_live_verdict ON live_verdicts (call_id, judge)"))
+
+
 def _add_columns(conn: sa.Connection, table: str, columns: list[tuple[str, str]]) -> None:
     """ALTER TABLE … ADD COLUMN for each (name, SQL type) the table lacks (see the module's
     docstring for why one may be there already). The types are spelled as SQLAlchemy compiled
@@ -211,5 +230,6 @@ MIGRATIONS: list[tuple[str, Callable[[sa.Connection], None]]] = [
     ("007_result_confidence", _m007_result_confidence),
     ("008_usage_cascade_stage", _m008_usage_cascade_stage),
     ("009_shadow_verdicts", _m009_shadow_verdicts),
+    ("010_live_verdicts", _m010_live_verdicts),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

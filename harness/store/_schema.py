@@ -182,6 +182,26 @@ shadow_verdicts = sa.Table(
 )
 
 
+# The task's own judge grader (llm_judge, pointwise) on a sampled live call of the incumbent
+# (010_live_verdicts; runner/_live_judging.py), for the judged-fail drift monitor (audit). One row
+# per (call, judge); `passed` NULL when the judge gave no verdict (`error` says why; the call is
+# judged again on the next read and counts as a fail until it is, as a judge error does offline).
+live_verdicts = sa.Table(
+    "live_verdicts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(32), nullable=False),    # usage_ledger.call_id
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),     # the model whose answer was judged
+    sa.Column("judge", sa.String(64), nullable=False),      # fingerprint of the judge grader (judge, options)
+    sa.Column("at", sa.Float, nullable=False),              # unix time of the judged call (its ledger row)
+    sa.Column("judged_at", sa.Float, nullable=False),
+    sa.Column("passed", sa.Boolean),                        # the grader's verdict; NULL: the judge failed
+    sa.Column("score", sa.Float),
+    sa.Column("error", sa.Text),                            # redacted
+    sa.Column("eval_cost", sa.Float),                       # the judge's dollars (NULL: unpriced)
+)
+
+
 @dataclass
 class ResultRow:
     """One finished call (or failure) with its grades, ready to be written."""

@@ -489,6 +489,18 @@ class Store:
 
         return read_shadow_verdicts(self.engine, task, judge)
 
+    def write_live_verdicts(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Store the judge's verdicts on sampled live calls; see store/_shadow.py."""
+        from ._shadow import write_live_verdicts
+
+        return write_live_verdicts(self.engine, rows)
+
+    def live_verdicts(self, task: str, judge: str) -> dict[str, dict[str, Any]]:
+        """A task's verdicts on sampled live calls by one judge fingerprint, by call id."""
+        from ._shadow import read_live_verdicts
+
+        return read_live_verdicts(self.engine, task, judge)
+
     def call_inputs(self, call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The template variables of these client calls, where the ledger captured them."""
         from ._usage import call_inputs

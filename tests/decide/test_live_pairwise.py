@@ -254,10 +254,10 @@ def test_a_second_read_judges_nothing_twice(make):
 
 
 def test_verdicts_are_written_in_batches_not_one_transaction_each(make, monkeypatch):
-    import harness.runner._shadow_judging as judging
+    import harness.runner._judge_session as session
 
-    monkeypatch.setattr(judging, "VERDICT_BATCH", 4)
-    monkeypatch.setattr(judging, "FLUSH_S", 3600.0)  # no timed flush: a loaded machine must not add writes
+    monkeypatch.setattr(session, "VERDICT_BATCH", 4)
+    monkeypatch.setattr(session, "FLUSH_S", 3600.0)  # no timed flush: a loaded machine must not add writes
     sizes: list[int] = []
     write = Store.write_shadow_verdicts
     monkeypatch.setattr(Store, "write_shadow_verdicts", lambda self, rows: sizes.append(len(rows)) or write(self, rows))
@@ -271,9 +271,10 @@ def test_verdicts_are_written_in_batches_not_one_transaction_each(make, monkeypa
 def test_a_slow_judges_verdict_is_written_within_a_flush_interval_not_at_the_end(make, monkeypatch):
     import asyncio
 
+    import harness.runner._judge_session as session
     import harness.runner._shadow_judging as judging
 
-    monkeypatch.setattr(judging, "FLUSH_S", 0.05)
+    monkeypatch.setattr(session, "FLUSH_S", 0.05)
     judge_pair = judging._judge_pair
     seen: list[set] = []
 

@@ -113,7 +113,7 @@ def test_a_judge_that_cannot_start_fails_every_pair_recorded_and_counted(tmp_pat
         def start(*args, **kwargs):
             raise ConfigError("local model 'broken.gguf': sha256 differs; fix: reinstall it")
 
-    monkeypatch.setattr("harness.runner._shadow_judging.Engines", Unstartable)
+    monkeypatch.setattr("harness.runner._judge_session.Engines", Unstartable)
     said = notes(root)
     assert any("judge judge could not start: local model 'broken.gguf': sha256 differs" in n for n in said)
     assert any("judged 3 new shadow pairs" in n and "3 judge failures, counted against the challenger" in n for n in said)

@@ -249,6 +249,22 @@ SHADOW_VERDICTS = """CREATE TABLE shadow_verdicts (
 )"""
 IX_009 = ["CREATE UNIQUE INDEX IF NOT EXISTS ix_shadow_verdict ON shadow_verdicts (shadow_id, judge)"]
 
+LIVE_VERDICTS = """CREATE TABLE live_verdicts (
+\tid {serial} NOT NULL,
+\tcall_id VARCHAR(32) NOT NULL,
+\ttask VARCHAR(200) NOT NULL,
+\tmodel VARCHAR(200) NOT NULL,
+\tjudge VARCHAR(64) NOT NULL,
+\tat FLOAT NOT NULL,
+\tjudged_at FLOAT NOT NULL,
+\tpassed BOOLEAN,
+\tscore FLOAT,
+\terror TEXT,
+\teval_cost FLOAT,
+\tPRIMARY KEY (id)
+)"""
+IX_010 = ["CREATE UNIQUE INDEX IF NOT EXISTS ix_live_verdict ON live_verdicts (call_id, judge)"]
+
 
 @dataclass(frozen=True)
 class OldStore:
@@ -295,10 +311,16 @@ OLD_STORES = [
                                 "008_usage_cascade_stage"),
              (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
               USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006, *ALTER_008)),
-    # today's: a new store must have exactly this schema (009 added the verdicts on shadow pairs)
     OldStore("009 (shadow verdicts)", ("001_initial", "002_result_lookup_index", "003_usage_ledger", "004_judge_cost",
                                        "005_run_groups", "006_shadow_calls", "007_result_confidence",
                                        "008_usage_cascade_stage", "009_shadow_verdicts"),
              (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
               USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006, *ALTER_008, SHADOW_VERDICTS, *IX_009)),
+    # today's: a new store must have exactly this schema (010 added the judge's verdicts on live calls)
+    OldStore("010 (live verdicts)", ("001_initial", "002_result_lookup_index", "003_usage_ledger", "004_judge_cost",
+                                     "005_run_groups", "006_shadow_calls", "007_result_confidence",
+                                     "008_usage_cascade_stage", "009_shadow_verdicts", "010_live_verdicts"),
+             (MIGRATIONS_TABLE, RUNS_5bb252b, RESULTS_424f68f, GRADES_069cd9a, RESPONSE_CACHE, *IX_002,
+              USAGE_LEDGER, *IX_003, *IX_005, SHADOW_CALLS, *IX_006, *ALTER_008, SHADOW_VERDICTS, *IX_009,
+              LIVE_VERDICTS, *IX_010)),
 ]

@@ -173,14 +173,14 @@ def test_a_migrated_store_takes_new_rows_after_its_old_ones(tmp_path, request, b
 @pytest.mark.parametrize("old", OLD)
 def test_a_migrated_store_has_exactly_the_schema_of_a_new_one(tmp_path, request, backend, old):
     """Migrated from 001 (the frozen first migration) and from every later version, the schema is
-    a new store's; and a new store's is the one today's tierwise (009, the shadow verdicts) wrote."""
+    a new store's; and a new store's is the one today's tierwise (010, the live verdicts) wrote."""
     old_url, new_url = _url(backend, tmp_path, request, "old.db"), _url(backend, tmp_path, request, "new.db")
     _write_old_store(old_url, old)
     Store(old_url).close()
     Store(new_url).close()
     migrated, new = _schema(old_url), _schema(new_url)
     assert set(new) == {"tierwise_migrations", "runs", "results", "grades", "response_cache", "usage_ledger",
-                        "shadow_calls", "shadow_verdicts"}
+                        "shadow_calls", "shadow_verdicts", "live_verdicts"}
     assert migrated == new
 
 
