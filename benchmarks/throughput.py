@@ -86,7 +86,7 @@ with the benchmark itself; main at 2773067; `--workers 2 --rounds 3`, 2,000 call
     whole: python, import litellm, loop     129.7   1.000         7.65
     whole: tierwise run --workers 2         207.6   1.601         7.05
 
-The whole command is 1.60x the bare loop's calls per second (rounds 1.51-1.62x), start-up,
+The whole command is 1.60x the bare loop's calls per second (round by round 1.53-1.60x), start-up,
 planning, grading, SQLite commits and the summary included, at less CPU per call.
 """
 
