@@ -12,7 +12,8 @@ from ._audit import (
            project_spend,
            summarise,
 )
-from ._monitors import MonitorRow, live_monitors
+from ._monitor_rows import MonitorRow
+from ._monitors import live_monitors
 from ._read import USAGE_COLUMNS, Usage, UsageError, from_file, from_ledger, read_usage
 from ._sample import write_sample
 

@@ -10,7 +10,7 @@ from ..decide import CLAIM_LIVE
 from ..fmt import cents
 from ._backing import Backing, backings
 from ._figures import SECONDS_PER_MONTH, Pipelines, TaskFigures, calls_of, pipelines, span_seconds, task_figures
-from ._monitors import MonitorRow
+from ._monitor_rows import MonitorRow
 from ._read import from_ledger
 
 JSON_VERSION = 1

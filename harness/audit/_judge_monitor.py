@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._monitors import MonitorRow, _first_attempts, _primary
+from ._monitor_rows import MonitorRow, first_attempts, primary_model
 
 FIX = ("re-evaluate the task with recent production cases in its golden set (tierwise audit --sample TASK N, "
        "then tierwise run TASK); if the judge is at fault, check it against people's verdicts (judge: labels:)")
@@ -68,10 +68,10 @@ def judge_rows(project: Any, task: str, store_url: str, ledger_rows: list[dict[s
     settings = project.config.monitor_of(task)
     if grader is None or settings.judge_rate == 0:
         return []
-    primary = _primary(project, task)
+    primary = primary_model(project, task)
     if primary is None:
         return []
-    picked = [r for r in _first_attempts(ledger_rows, task, primary)
+    picked = [r for r in first_attempts(ledger_rows, task, primary)
               if r.get("outcome") in ("ok", "contract_failed") and r.get("output") is not None
               and sampled(r["call_id"], settings.judge_rate)]
     if not picked:

@@ -41,32 +41,13 @@ without a call, is not an observation of it.
 from __future__ import annotations
 
 import datetime as _dt
-import re
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable
+
+from ._judge_monitor import judge_rows
+from ._monitor_rows import MonitorRow, first_attempts, output_labels, primary_model
 
 if TYPE_CHECKING:
     import pandas as pd
-
-MonitorStatus = Literal["promoted", "pending", "ok", "alarm"]
-
-
-@dataclass
-class MonitorRow:
-    task: str
-    monitor: str            # "shadow <challenger>" | "label mix"
-    state: MonitorStatus
-    since: float | None     # unix time of the call at which it was promoted or raised
-    text: str
-    fix: str = ""
-
-    def line(self) -> str:
-        when = f" since {_iso(self.since)}" if self.since is not None else ""
-        fix = f"; fix: {self.fix}" if self.state == "alarm" and self.fix else ""
-        body = re.sub(r"^(ok: |ALARM since (call \d+): )", lambda m: f"at {m.group(2)}: " if m.group(2) else "",
-                      self.text)
-        return f"{self.task}: {self.monitor}: {self.state.upper()}{when}: {body}{fix}"
 
 
 def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]],
@@ -77,7 +58,6 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
     from ..decide import label_monitor, promotion
     from ..registry import read_evidence, read_registry
     from ..store import Store
-    from ._judge_monitor import judge_rows
 
     store = Store(store_url)
     try:
@@ -112,7 +92,7 @@ def live_monitors(project: Any, store_url: str, ledger_rows: list[dict[str, Any]
             out += judge_rows(project, name, store_url, ledger_rows)  # an llm_judge task (_judge_monitor.py)
         choices = spec.output.choices if spec.output is not None else None
         if choices:
-            labels, times = _labels(ledger_rows, name)
+            labels, times = output_labels(ledger_rows, name)
             if labels:
                 golden = [str(c.expected) for c in task.golden.cases]
                 m = label_monitor(labels, golden, choices, 1 - spec.confidence)
@@ -159,10 +139,10 @@ def _rate_rows(project: Any, task: str, store_url: str, ledger_rows: list[dict[s
     """The contract-failure and provider-error monitors of one task (none without a baseline)."""
     from ..decide import rate_monitor
 
-    primary = _primary(project, task)
+    primary = primary_model(project, task)
     if primary is None:
         return []
-    firsts = _first_attempts(ledger_rows, task, primary)
+    firsts = first_attempts(ledger_rows, task, primary)
     if not firsts:
         return []
     evaluated = _evaluated(project, task, primary, store_url)
@@ -177,31 +157,6 @@ def _rate_rows(project: Any, task: str, store_url: str, ledger_rows: list[dict[s
         since = times[m.since - 1] if m.since else None
         rows.append(MonitorRow(task, monitor, "alarm" if m.alarm else "ok", since, m.text, m.fix))
     return rows
-
-
-def _primary(project: Any, task: str) -> str | None:
-    """The catalog name of the registry's model for the task (None without an entry)."""
-    from ..client import build_routes
-    from ..registry import read_registry
-
-    registry = read_registry(project.registry_path)
-    if task not in registry:
-        return None
-    route = build_routes(project, {task: registry[task]}).get(task)
-    return route.hops[0].name if route is not None else None
-
-
-def _first_attempts(rows: list[dict[str, Any]], task: str, model: str) -> list[dict[str, Any]]:
-    """Each call's first attempt (rows are oldest first), when `model` made it."""
-    seen: set[str] = set()
-    out = []
-    for r in rows:
-        if r["task"] != task or r["call_id"] in seen:
-            continue
-        seen.add(r["call_id"])
-        if r["model"] == model:
-            out.append(r)
-    return out
 
 
 def _evaluated(project: Any, task: str, model: str, store_url: str) -> tuple[int, int, int] | None:
@@ -223,21 +178,6 @@ def _evaluated(project: Any, task: str, model: str, store_url: str) -> tuple[int
     broken = sum(contract.verdict(out or "").reason is not None
                  for out, err in zip(latest["output"], latest["error"]) if not isinstance(err, str))
     return len(latest), errors, int(broken)
-
-
-def _labels(rows: list[dict[str, Any]], task: str) -> tuple[list[str], list[float]]:
-    """The answer of each finished call of a task whose output was captured, oldest first."""
-    labels, times = [], []
-    for r in rows:
-        if r["task"] == task and r.get("final") and r.get("outcome") in ("ok", "contract_failed") \
-                and r.get("output") is not None:
-            labels.append(str(r["output"]).strip())
-            times.append(float(r["at"]))
-    return labels, times
-
-
-def _iso(at: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
 
 DEFERRAL_FIX = ("re-evaluate the task with recent production cases in its golden set (tierwise audit --sample "

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._monitor_rows import output_labels
 from ._read import UsageError, from_ledger
 
 ORDER = ("disagreement", "flagged", "random")
@@ -133,9 +134,8 @@ def _flags(project: Any, task: str, ledger: list[dict[str, Any]], calls: dict[st
     if not choices:
         return flags
     from ..decide import label_monitor
-    from ._monitors import _labels
 
-    labels, _ = _labels(ledger, task)
+    labels, _ = output_labels(ledger, task)
     if not labels:
         return flags
     golden = [str(c.expected) for c in project.tasks[task].golden.cases]
