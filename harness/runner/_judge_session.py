@@ -68,10 +68,13 @@ class Judged:
 
 def judge_each(project: Project, name: str, cand: Candidate, store: Store, said: list[str],
                todo: list[dict[str, Any]], verdict_of: Callable[[Judging, dict[str, Any]], Awaitable[dict[str, Any]]],
-               write: Callable[[list[dict[str, Any]]], Any], failed: Callable[[dict[str, Any]], bool]) -> Judged:
+               write: Callable[[list[dict[str, Any]]], Any], failed: Callable[[dict[str, Any]], bool],
+               failure: Callable[[dict[str, Any], str], dict[str, Any]]) -> Judged:
     """A judge session over `todo`: each row's verdict (`verdict_of`) written in batches by `write`, one
     transaction each: at once when VERDICT_BATCH wait, what waits every FLUSH_S seconds, and the rest
-    when the session ends or is interrupted (a crash loses at most its last second of verdicts)."""
+    when the session ends or is interrupted (a crash loses at most its last second of verdicts).
+    A judge that cannot start fails every row: `failure(row, why)` is written for each (counted
+    against it until a later read judges it) and `why` is said."""
     done = Judged()
     written = _Batches(write)
 
@@ -95,6 +98,10 @@ def judge_each(project: Project, name: str, cand: Candidate, store: Store, said:
                 await written.flush()
 
     done.calls, done.error = judge_session(project, name, cand, store, said, every)
+    if done.error is not None:
+        write([failure(row, done.error) for row in todo])
+        done.judged = done.failed = len(todo)
+        said.append(done.error)
     return done
 
 

@@ -93,12 +93,9 @@ def judge_live_calls(project: Project, task: Task, store: Store, calls: list[dic
     done = judge_each(project, name, cand, store, out.said, todo,
                       lambda judging, row: _judge_call(task, grader, judging, row, inputs.get(row["call_id"]),
                                                        out.judge),
-                      store.write_live_verdicts, lambda v: v["passed"] is None)
+                      store.write_live_verdicts, lambda v: v["passed"] is None,
+                      lambda row, why: _verdict(task, row, out.judge, error=why))
     out.judged, out.failed, out.cost, out.calls = done.judged, done.failed, done.cost, done.calls
-    if done.error is not None:  # the engine could not start: every call of this read a recorded failure
-        store.write_live_verdicts([_verdict(task, row, out.judge, error=done.error) for row in todo])
-        out.judged = out.failed = len(todo)
-        out.said.append(done.error)
     return out
 
 

@@ -98,28 +98,21 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
     session = judge_each(project, name, cand, store, out.said, todo,
                          lambda judging, row: _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]),
                                                           out.judge),
-                         store.write_shadow_verdicts, lambda v: v["outcome"] is None)
-    if session.error is not None:  # the engine could not start: every pair a failure
-        return _engine_failed(out, task, store, todo, session.error)
+                         store.write_shadow_verdicts, lambda v: v["outcome"] is None,
+                         lambda row, why: _pair_verdict(task, row, out.judge, error=why))
     out.judged, out.failed, out.cost, out.calls = session.judged, session.failed, session.cost, session.calls
     return out
 
 
-def _engine_failed(out: PairJudging, task: Task, store: Store, todo: list[dict[str, Any]], why: str) -> PairJudging:
-    """Every pair of this read a recorded judge failure (counted against the challenger until judged again)."""
-    now = time.time()
-    store.write_shadow_verdicts([{"shadow_id": r["id"], "task": task.name, "judge": out.judge, "judged_at": now,
-                                  "outcome": None, "orders": None, "error": why, "eval_cost": 0.0} for r in todo])
-    out.judged = out.failed = len(todo)
-    out.said.append(why)
-    return out
+def _pair_verdict(task: Task, row: dict[str, Any], judge: str, **values: Any) -> dict[str, Any]:
+    return {"shadow_id": row["id"], "task": task.name, "judge": judge, "judged_at": time.time(),
+            "outcome": None, "orders": None, "error": None, "eval_cost": 0.0, **values}
 
 
 async def _judge_pair(task: Task, grader: Any, judging: Judging, row: dict[str, Any],
                       values: dict[str, Any] | None, judge: str) -> dict[str, Any]:
     """One pair's verdict row: the grader's outcome (win | tie | loss for the challenger), or a failure."""
-    verdict = {"shadow_id": row["id"], "task": task.name, "judge": judge, "judged_at": time.time(),
-               "outcome": None, "orders": None, "error": None, "eval_cost": 0.0}
+    verdict = _pair_verdict(task, row, judge)
     if values is None:
         return {**verdict, "error": NO_INPUT}
     try:
