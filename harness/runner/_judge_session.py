@@ -117,18 +117,20 @@ class _Batches:
     async def add(self, verdict: dict[str, Any]) -> None:
         self.waiting.append(verdict)
         if len(self.waiting) >= VERDICT_BATCH:
-            await self.flush()
+            await self.flush(full_only=True)
 
-    async def flush(self) -> None:
+    async def flush(self, full_only: bool = False) -> None:
+        """Write what waits, VERDICT_BATCH at most a transaction (verdicts had while an earlier batch
+        was being written wait here, so a flush may find more than one batch); `full_only`: full
+        batches only, the rest waits for the timer or the session's end."""
         async with self.lock:
-            batch, self.waiting = self.waiting, []
-            if not batch:
-                return
-            try:
-                await asyncio.to_thread(self.write, batch)
-            except BaseException:  # not written: kept for the final flush, which raises if the store still fails
-                self.waiting[:0] = batch
-                raise
+            while len(self.waiting) >= (VERDICT_BATCH if full_only else 1):
+                batch, self.waiting = self.waiting[:VERDICT_BATCH], self.waiting[VERDICT_BATCH:]
+                try:
+                    await asyncio.to_thread(self.write, batch)
+                except BaseException:  # not written: kept for the final flush, which raises if the store still fails
+                    self.waiting[:0] = batch
+                    raise
 
     async def every(self, seconds: float, done: asyncio.Event) -> None:
         """Write what waits every `seconds` until `done` is set, then once more."""
