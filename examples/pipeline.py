@@ -6,6 +6,9 @@ Each incoming support email goes through three task calls that share one trace i
     classify  ticket_triage    which team gets it               (a demo entry: the keyword rule)
     analyse   sentiment        how upset the customer is        (registry: a cascade, rule then Qwen 1.5B)
 
+Then the week's release notes get titles (title_generation; registry: a cascade, the changelog
+rule then Qwen 0.5B): a short changelog entry is its own title, free; a longer one goes to the model.
+
 The call sites name the task and the step; the registry decides the model, the client renders
 the prompt that model was evaluated with, falls back or escalates when needed, and writes one
 usage-ledger row per attempt. Afterwards `tierwise audit` shows spend per task, per step and
@@ -17,10 +20,11 @@ rule answers when several cue words agree, Qwen 1.5B when it abstains; docs/form
 the script works on a copy of the project whose sentiment entry is the lexicon rule alone (a
 demo entry, not evidence-backed), so it runs without llama.cpp. ticket_triage has no registry
 entry (nothing qualifies on the example's 120 cases), so the copy gets a demo entry for it too:
-the keyword rule.
+the keyword rule. The release-note titles need Qwen 0.5B for the entries the rule passes on, so
+--rules-only skips them.
 
-    python examples/pipeline.py                 # local model for the analyse step (llama.cpp)
-    python examples/pipeline.py --rules-only    # all three steps on python rules (no llama.cpp)
+    python examples/pipeline.py                 # local models for the analyse and title steps (llama.cpp)
+    python examples/pipeline.py --rules-only    # the three email steps on python rules (no llama.cpp)
     tierwise audit --project reports/pipeline-demo
 """
 
@@ -45,6 +49,15 @@ DOCUMENTS = [
     "Please delete my account and all my data before 1 Aug 2024.",
     "The invoice dated 2024-02-29 shows the wrong VAT number, can you send a corrected one? Love the product.",
 ]
+
+RELEASE_NOTES = [
+    "v5.3.0: Added two-step approval for expenses over a set amount.",
+    "Fixed: the calendar widget showed Sunday as the first day of the week for every locale.",
+    "Removed the old Dropbox integration (replaced by the new file connector).",
+    "Team admins can now export the full audit trail of their workspace as CSV, filtered by member, "
+    "action or date range, from Settings > Security.",
+]
+
 
 def _rule(function: str) -> dict:
     return {"model": f"python:examples.rules:{function}", "fallbacks": [], "max_tokens": 4, "temperature": 0.0}
@@ -99,6 +112,14 @@ def main() -> None:
                 out = process(client, f"doc-{round_}-{i}", text)
                 print(f"{out['doc']}: date={out['date']} team={out['team']} sentiment={out['sentiment']} "
                       f"via {', '.join(out['models'])} (${out['cost']:.2e})")
+        if args.rules_only:
+            print("\nrelease-note titles: skipped with --rules-only (the title cascade's second stage is Qwen 0.5B)")
+        else:
+            print("\nrelease-note titles (title_generation: the changelog rule, Qwen 0.5B when it passes):")
+            for i, note in enumerate(RELEASE_NOTES):
+                title = client.complete("title_generation", text=note, trace=f"notes-{i}", step="title")
+                via = title.model if title.stage is None else f"{title.model} (cascade stage {title.stage})"
+                print(f"  {title.parsed!r} via {via} (${title.cost:.2e})  <- {note[:60]}...")
     print(f"\n$ tierwise audit --project {workdir}\n")
     print(audit(workdir).text())
 

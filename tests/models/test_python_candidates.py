@@ -141,3 +141,23 @@ def test_the_example_date_rule_reads_written_out_years(text, iso):
     from examples.rules import extract_date
 
     assert extract_date({"text": text}) == iso
+
+
+@pytest.mark.parametrize("text, title", [
+    ("v2.4.1: Fixed login loop on Firefox. Users who signed in with SSO were sent back.", "Fixed login loop on Firefox"),
+    ("Added: bulk delete for archived projects.", "Bulk delete for archived projects"),
+    ("New: calendar sync with Outlook - events created in either app now show up in both.", "Calendar sync with Outlook"),
+    ("Deprecated: API keys without scopes.", "API keys without scopes deprecated"),
+    ("version 10.0 - Added dark mode to the mobile apps (iOS and Android).", "Added dark mode to the mobile apps"),
+    # not a changelog entry, or too long to be its own title: a model's job
+    ("User: Where do I change my password?\nAgent: Settings > Security.", None),
+    ("Customer: The app crashes when I open settings. Agent: Fixed in 4.2.", None),
+    ("The mayor announced a new bike lane network on Tuesday.", None),
+    ("Fixed an issue where some users saw a blank dashboard after upgrading to the newest release.", None),
+    ("Fixed.", None),
+    ("", None),
+])
+def test_the_example_changelog_rule_answers_short_entries_and_abstains_otherwise(text, title):
+    from examples.rules import changelog_title_sure
+
+    assert changelog_title_sure({"text": text}) == title
