@@ -107,25 +107,26 @@ class LocalModels:
     def _model(self, alias: str, logits_all: bool = False) -> Any:
         # Keyed by the weights file, not the alias: a judge that is the same model as a
         # candidate (local-judge and qwen-1.5b in the example) shares one load and its cache.
+        # llama.cpp gives log-probabilities only from a model loaded to keep every position's
+        # logits, which costs a full-vocabulary projection per prompt token (Qwen's 152k-token
+        # vocabulary: Qwen 0.5B's calls on long prompts ran several times slower). So a call that
+        # asks for them (a confidence stage) gets an instance of its own, and every other call of
+        # the model keeps the plain one; the weights are memory-mapped, shared by the two.
         path = str(self.paths[alias])
-        if path in self._resident:
-            if logits_all and not getattr(self._resident[path], "_logits_all", False):
-                # llama.cpp gives log-probabilities only from a model loaded to keep every
-                # position's logits; loaded so only once a call asks (a confidence stage).
-                self._close(path, self._resident.pop(path))
-            else:
-                self._resident.move_to_end(path)
-                return self._resident[path]
+        key = path + _LOGITS_ALL if logits_all else path
+        if key in self._resident:
+            self._resident.move_to_end(key)
+            return self._resident[key]
         from ._lazy_grammar import lazy_llama_class
 
-        needed = _footprint(path)
+        needed = _footprint(key)
         while self._resident and sum(map(_footprint, self._resident)) + needed > self.resident_budget:
             self._close(*self._resident.popitem(last=False))
         _quiet_notes()
         started = time.perf_counter()
         llama = lazy_llama_class()(model_path=path, n_ctx=self.n_ctx, n_threads=self.threads,
                                    n_threads_batch=self.threads, verbose=False, logits_all=logits_all)
-        self._resident[path] = llama
+        self._resident[key] = llama
         self.loads += 1
         self.load_s[alias] = time.perf_counter() - started
         return llama
@@ -252,10 +253,14 @@ def resident_budget(meminfo: Path = Path("/proc/meminfo")) -> int:
     return 0  # unknown: one model at a time, as before
 
 
-def _footprint(path: str) -> int:
-    """The memory a loaded model takes: its weights and about 64 MB of context and buffers."""
+_LOGITS_ALL = " (logits_all)"  # the resident key of a model's instance that keeps every position's logits
+
+
+def _footprint(key: str) -> int:
+    """The memory a loaded model takes: its weights and about 64 MB of context and buffers
+    (a logits_all instance counted as the same again: conservative, its weights are shared)."""
     try:
-        return Path(path).stat().st_size + 64 * 2**20
+        return Path(key.removesuffix(_LOGITS_ALL)).stat().st_size + 64 * 2**20
     except OSError:
         return 0
 

@@ -13,9 +13,10 @@ class FakeLlama:
     opened: list[str] = []
     closed: list[str] = []
 
-    def __init__(self, model_path: str, **_kw):
+    def __init__(self, model_path: str, logits_all: bool = False, **_kw):
         self.path = model_path
-        FakeLlama.opened.append(Path(model_path).name)
+        self.logits_all = logits_all
+        FakeLlama.opened.append(Path(model_path).name + (" (logits_all)" if logits_all else ""))
 
     def close(self):
         FakeLlama.closed.append(Path(self.path).name)
@@ -53,6 +54,17 @@ def test_over_the_budget_the_least_recently_used_goes_first(engine):
         engine._model(alias)
     assert FakeLlama.closed == ["c.gguf"]  # b was used after c
     assert list(engine._resident) == [str(engine.paths["b"]), str(engine.paths["a"])]
+
+
+def test_calls_that_ask_for_logprobs_get_an_instance_of_their_own(engine):
+    # A confidence stage needs every position's logits (a full-vocabulary projection per prompt
+    # token); the model's other calls must not pay for it, before or after.
+    engine.resident_budget = 2 * 2**30
+    plain = engine._model("a")
+    probs = engine._model("a", logits_all=True)
+    assert not plain.logits_all and probs.logits_all
+    assert engine._model("a") is plain and engine._model("a", logits_all=True) is probs
+    assert FakeLlama.opened == ["a.gguf", "a.gguf (logits_all)"] and FakeLlama.closed == []
 
 
 def test_an_unknown_budget_keeps_one_model_as_before(engine):
