@@ -54,12 +54,16 @@ Neither monotone Q in lambda nor independence is used. Conditions applied after 
 
 p-values, one-sided, H0: "mean score < threshold", each valid at every n:
 - pass/fail scores: exact binomial, P(Binomial(n, threshold) >= successes) (_selection.py);
-- continuous scores in [0, 1]: Hoeffding-Bentkus (Bates, Angelopoulos, Lei, Malik, Jordan 2021,
-  "Distribution-free, risk-controlling prediction sets", J. ACM 68(6), Prop. 3 and 4), on the
-  loss 1 - score with risk level 1 - threshold: min(exp(-n h(r ^ a, a)), e P(Bin(n, a) <= ceil(n r))),
-  r the mean loss, a = 1 - threshold, h(x, a) = x log(x/a) + (1-x) log((1-x)/(1-a)). Single
+- continuous scores in [0, 1]: min(1, 2 min(p_HB, p_bet)), Bonferroni over two valid tests:
+  Hoeffding-Bentkus (Bates, Angelopoulos, Lei, Malik, Jordan 2021, "Distribution-free,
+  risk-controlling prediction sets", J. ACM 68(6), Prop. 3 and 4), on the loss 1 - score with risk
+  level 1 - threshold: min(exp(-n h(r ^ a, a)), e P(Bin(n, a) <= ceil(n r))), r the mean loss,
+  a = 1 - threshold, h(x, a) = x log(x/a) + (1-x) log((1-x)/(1-a)); and the betting test
+  (Waudby-Smith & Ramdas 2024, JRSS-B 86(1); _sequential.py), 1 / max_t K_t(threshold) over the
+  cases in the seeded order, which learns the scores' variance (HB sees only their mean and is as
+  loose as the worst variance: titles at 0.52 on 50 cases, HB 0.156, betting 0.0014). Single
   candidates with continuous scores keep _selection.py's bootstrap p-value (approximate; its limit
-  is stated there); a cascade uses HB because LTT needs p-values valid at every grid point.
+  is stated there); a cascade uses these because LTT needs p-values valid at every grid point.
 
 Alternatives, measured by benchmarks/cascades.py (400 simulated tasks per row, n = 400, bars
 0.85/0.90, confidence 0.95, dear stages at bar - 0.03 … bar + 0.07; table in docs/decisions.md):
@@ -224,16 +228,52 @@ def hoeffding_bentkus_lower(mean: float, n: int, confidence: float) -> float:
     return lo
 
 
-def _p_and_lower(scores: np.ndarray, threshold: float):
-    """(p-value, bound function of a level, method) for one replayed score vector."""
+CONTINUOUS_METHOD = "hoeffding-bentkus + betting"
+
+
+def continuous_p_value(scores: np.ndarray, threshold: float, tune: float) -> float:
+    """p-value for H0 "true mean < threshold" from scores in [0, 1], valid at every n: twice the
+    smaller of the Hoeffding-Bentkus p-value and the betting one (Bonferroni over the two).
+
+    HB sees only the mean, so it is as loose as the worst variance allows: on titles whose scores
+    sit in [0.25, 1] around 0.52, 50 cases gave HB p = 0.156 where the betting test, which learns
+    the variance as it goes, gave 0.0014. Betting (Waudby-Smith & Ramdas 2024, "Estimating means of
+    bounded random variables by betting", JRSS-B 86(1); _sequential.anytime_p_value, the adaptive
+    runs' own test) is valid for any bets fixed before each score, in a case order fixed before
+    any score (the seeded order); `tune` only tunes the bets. Which of the two is smaller is not
+    known in advance, so both are paid for: min(1, 2 min(p_HB, p_bet)) is valid whichever it is.
+    """
+    from ._sequential import anytime_p_value
+
+    scores = np.asarray(scores, dtype=float)
+    hb = hoeffding_bentkus_p_value(float(scores.mean()) if len(scores) else 0.0, len(scores), threshold)
+    bet = anytime_p_value(scores, threshold, tune)
+    return min(1.0, 2 * min(hb, bet))
+
+
+def continuous_lower(scores: np.ndarray, level: float, tune: float) -> float:
+    """The lower bound dual to continuous_p_value at `level`: the larger of HB's and the betting
+    sequence's bound, each at level / 2."""
+    from ._sequential import TRUNCATION, _lower_at, predictable_bets
+
+    scores = np.asarray(scores, dtype=float)
+    if not len(scores):
+        return 0.0
+    hb = hoeffding_bentkus_lower(float(scores.mean()), len(scores), 1 - level / 2)
+    bet = _lower_at(scores, predictable_bets(scores, tune), level / 2, TRUNCATION)
+    return max(hb, float(bet) if math.isfinite(bet) else 0.0)
+
+
+def _p_and_lower(scores: np.ndarray, threshold: float, tune: float):
+    """(p-value, bound function of a level, method) for one replayed score vector (in the seeded
+    case order); `tune`: the level the betting test's bets are tuned to (continuous scores)."""
     n = len(scores)
     if is_binary(scores):
         k = int(scores.sum())
         return binomial_p_value(k, n, threshold), \
             (lambda level: clopper_pearson_lower(k, n, 1 - level) if n else 0.0), "exact"
-    mean = float(scores.mean())
-    return hoeffding_bentkus_p_value(mean, n, threshold), \
-        (lambda level: hoeffding_bentkus_lower(mean, n, 1 - level)), "hoeffding-bentkus"
+    return continuous_p_value(scores, threshold, tune), \
+        (lambda level: continuous_lower(scores, level, tune)), CONTINUOUS_METHOD
 
 
 # --------------------------------------------------------------------------- the procedure
@@ -385,7 +425,9 @@ def select_policies(singles: Sequence[Candidate], cascades: Sequence[Cascade], t
     alpha = 1 - confidence
     ev = [_Evidence(c, threshold) for c in singles]
     runs = [[(t, replay(c, t)) for t in c.points] for c in cascades]
-    tests = [[_p_and_lower(r.scores, threshold) for _, r in run] for run in runs]
+    # the bets of a continuous test are tuned to the first level Holm asks of a chain, halved (Bonferroni)
+    tune = alpha / (2 * max(1, len(singles) + len(cascades) + len(untested)))
+    tests = [[_p_and_lower(r.scores, threshold, tune) for _, r in run] for run in runs]
     chains = [[e.p] for e in ev] + [[p for p, _, _ in t] for t in tests] + [[1.0] for _ in untested]
     levels, rejected = _levels(chains, alpha, procedure)
     shown_default = alpha / max(1, len(chains))  # the level a candidate never reached is shown at

@@ -14,6 +14,8 @@ from harness.decide._cascade import (
     Stage,
     chain_procedure,
     clopper_pearson_interval,
+    continuous_lower,
+    continuous_p_value,
     hoeffding_bentkus_lower,
     hoeffding_bentkus_p_value,
     replay,
@@ -79,6 +81,50 @@ def test_hoeffding_bentkus_lower_is_dual_to_its_p_value():
     for mean, n in ((0.93, 100), (0.8, 40), (0.99, 500)):
         low = hoeffding_bentkus_lower(mean, n, 0.95)
         assert hoeffding_bentkus_p_value(mean, n, low) <= 0.05 < hoeffding_bentkus_p_value(mean, n, low + 1e-6)
+
+
+def test_continuous_p_value_is_bonferroni_over_hb_and_betting():
+    from harness.decide._sequential import anytime_p_value
+
+    rng = np.random.default_rng(3)
+    for x, t in ((0.25 + 0.75 * rng.beta(2, 2, 50), 0.4), (rng.beta(9, 1, 200), 0.85), (np.ones(30), 0.9)):
+        hb = hoeffding_bentkus_p_value(float(x.mean()), len(x), t)
+        bet = anytime_p_value(x, t, 0.001)
+        assert continuous_p_value(x, t, 0.001) == pytest.approx(min(1.0, 2 * min(hb, bet)), rel=1e-12)
+
+
+def test_continuous_p_value_keeps_its_level_at_the_boundary():
+    """True mean exactly at the bar, low and high variance, several n: P(p <= alpha) <= alpha."""
+    rng = np.random.default_rng(12)
+    draws = ((0.52, lambda n: 0.25 + 0.75 * rng.beta(1.125, 2.0, n)),     # titles-like: [0.25, 1], mean 0.52
+             (0.85, lambda n: np.where(rng.random(n) < 0.8, 1.0, rng.random(n) * 0.5)),  # lumpy
+             (0.9, lambda n: rng.beta(9, 1, n)))
+    for true_mean, draw in draws:
+        sample = draw(200_000)
+        assert abs(sample.mean() - true_mean) < 0.003  # the draw's mean is the bar
+        for n in (20, 50, 200):
+            hits = sum(continuous_p_value(draw(n), true_mean, 0.05) <= 0.05 for _ in range(2000))
+            assert hits / 2000 <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 2000), (true_mean, n, hits)
+
+
+def test_continuous_lower_is_dual_to_its_p_value():
+    rng = np.random.default_rng(4)
+    for x in (0.25 + 0.75 * rng.beta(2, 2, 50), rng.beta(9, 1, 120), rng.random(40)):
+        low = continuous_lower(x, 0.01, 0.005)
+        assert continuous_p_value(x, low - 1e-6, 0.005) <= 0.01 < continuous_p_value(x, low + 1e-4, 0.005)
+
+
+def test_a_low_variance_cascade_is_shown_where_hb_alone_could_not():
+    # The example's title cascade: scores in [0.25, 1] around 0.52 on 50 cases, bar 0.4, 9 policies.
+    # HB alone sees only the mean (p 0.156 there); the betting test learns the small variance.
+    rng = np.random.default_rng(5)
+    noise = rng.standard_normal(50)
+    x = 0.525 + 0.12 * (noise - noise.mean()) / noise.std()  # mean 0.525, sd 0.12, within [0.25, 1]
+    assert x.min() >= 0.25 and x.max() <= 1.0
+    assert hoeffding_bentkus_p_value(float(x.mean()), 50, 0.4) > 0.05 / 9
+    c = Cascade("rule>model", [_stage("rule", x, [True] * 50), _stage("model", x, [False] * 50)])
+    verdict = select_policies([], [c], 0.4, 0.95, untested=[f"u{i}" for i in range(8)]).cascades[0]
+    assert verdict.method == "hoeffding-bentkus + betting" and verdict.qualifies and verdict.lower >= 0.4
 
 
 def _stage(name, scores, defers, cost=None, latency=None, confidence=None):
