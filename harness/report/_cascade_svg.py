@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..decide import Decision
 from ._fmt import money as _money
 from ._svg import H, W, X0, Y0, Y1, _e, _nice_ceiling, _YScale  # the task chart's frame and score scale
+from ..util import below
 
 X1 = W - 72  # room on the right for the cost axis
 
@@ -94,7 +95,7 @@ def cascade_svg(d: Decision, row: dict) -> str:
         group.append(f'<circle class="pt {"ok" if p["certified"] else "short"}" cx="{x:.1f}" cy="{y:.1f}" r="5"/></g>')
         out.append("".join(group))
         if chosen:
-            label = f"chosen: lower bound {row['lower']:.3f}"
+            label = f"chosen: lower bound {below(row['lower'])}"
             ly = y - 16 if y - 16 >= Y0 + 12 else ys(row["lower"]) + 16  # above the ring, else below the whisker
             anchor = "end" if x + len(label) * 3.2 > X1 else "middle"
             out.append(f'<g class="labels"><text class="label rec" x="{x:.1f}" y="{ly:.1f}" '

@@ -15,6 +15,7 @@ from html import escape
 
 from ..decide import Decision
 from ._fmt import money as _money
+from ..util import below
 
 W, H = 680, 360
 X0, X1, Y0, Y1 = 64, W - 20, 16, H - 52   # the plot area
@@ -69,7 +70,7 @@ def _points(d: Decision) -> tuple[list[Point], list[str]]:
             skipped.append(f"{c.model} (no price)")
             continue
         status = "qualifies" if c.qualifies else f"falls short: {c.why_not}"
-        tip = (f"{c.model} — mean {c.mean:.3f}, lower bound {c.lower:.3f} (n={c.n}), "
+        tip = (f"{c.model} — mean {c.mean:.3f}, lower bound {below(c.lower)} (n={c.n}), "
                f"{_money(c.cost_per_call * 1000)} per 1,000 calls; {status}")
         points.append(Point(c.model, c.cost_per_call * 1000, c.mean, c.lower, c.qualifies,
                             c.model == d.recommended, c.model == d.current_model, tip))

@@ -9,6 +9,7 @@ from typing import Any
 from ..decide import Against, Decision, Recommendation, cascade_result, entry_label, projected_monthly
 from ._data import judge_lines
 from ._fmt import confidence, money, pct, signed_money
+from ..util import below
 
 
 def run_table(summary: Any) -> str:
@@ -96,7 +97,7 @@ def _task_block(d: Decision) -> str:
         fallbacks = ", ".join(d.fallbacks) or "none"
         lines.append(f"  {verb + ':':<11} {best.target}  [{best.model}]   fallbacks: {fallbacks}")
         at = f" at {confidence(1 - best.level, 4)}" if best.level and not best.adaptive else ""
-        lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {best.lower:.3f}{at} ({best.method}, n={best.n})"
+        lines.append(f"  quality:    mean {best.mean:.3f}, lower bound {below(best.lower)}{at} ({best.method}, n={best.n})"
                      f"   errors {pct(best.error_rate)}   p95 {_ms(best.p95_ms)}")
         if best.consistency:
             lines.append("  per case:   " + ", ".join(f"{k} on {n}" for k, n in best.consistency.items()))
@@ -144,7 +145,7 @@ def cascade_lines(d: Decision) -> list[str]:
         cost = "unpriced" if c["cost_per_call"] is None or math.isnan(c["cost_per_call"]) \
             else money(c["cost_per_call"] * 1000)
         role = " (recommended)" if d.cascade is not None and d.cascade["name"] == c["name"] else ""
-        lines.append(f"{c['name']}: certified{at}{role}: mean {c['mean']:.3f}, lower bound {c['lower']:.3f} "
+        lines.append(f"{c['name']}: certified{at}{role}: mean {c['mean']:.3f}, lower bound {below(c['lower'])} "
                      f"(n={c['n']}); first stage defers {pct(c['deferral_rate'])} [{pct(lo)}, {pct(hi)}]; "
                      f"{cost} per 1,000 calls, p95 {_ms(c['p95_ms'])}")
     return lines
