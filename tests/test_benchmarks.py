@@ -36,6 +36,8 @@ EXPECTED: dict[str, list[str]] = {
                   "normal           n= 100:"],
     "local_path": ["plain llama-cpp-python:", "tierwise run (in-process):", "ratio tierwise / plain:",
                    "same answers:"],
+    "logits_all": ["| model loaded | cases/s | CPU s per case |", "| plain |", "| logits_all |",
+                   "logits_all costs these calls"],
     "many_candidates": ["rule (Holm)", "10 cheap at 0.895 + 1 at 0.97", "cheap 0.8 < mid 0.97 < dear 0.99, n=400"],
     "promptfoo_corpus": ["12 promptfoo suites from", "| outcome | suites |", "slowest import+validate:"],
     "report_scale": ["setup: 180 results (60 cases x 3 models, 2 tasks)", "recommend:", "index.html:", "verdicts: task_1"],
@@ -50,7 +52,7 @@ EXPECTED: dict[str, list[str]] = {
                 "default (governor): busy / quiet speed"],
     "throughput": ["plain litellm.acompletion", "tierwise run --workers 1", "`tierwise --help` start:"],
 }
-NEEDS_LLAMA = {"batched", "local_path", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
+NEEDS_LLAMA = {"batched", "local_path", "logits_all", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
 WORK = {"cached_rerun", "store_scale"}  # take --work: a folder of the test's own, never a shared /tmp path
 
 
