@@ -350,7 +350,9 @@ def sentiment_lexicon_sure(vars: dict) -> str | None:
 # "Tag:" prefix or as the entry's first word.
 _CHANGELOG_TAGS = ("added", "changed", "deprecated", "removed", "fixed", "security", "new", "improved",
                    "updated", "performance")
-_VERSION = re.compile(r"^\s*(?:version\s+)?v?\d+(?:\.\d+)+\S*\s*[:\-\u2013\u2014]\s*", re.I)
+# "v3.2.0:", "version 10.0 -", "2.4.1-beta:"; no two parts can match the same characters, so a
+# long run of digits and dots is read once, not backtracked over
+_VERSION = re.compile(r"^\s*(?:version\s+)?v?\d+(?:\.\d+)+(?:[+-][a-z0-9.]*)?\s*[:\-\u2013\u2014]\s*", re.I)
 _TAG = re.compile(r"^(?P<tag>" + "|".join(_CHANGELOG_TAGS) + r")(?P<colon>\s*:)?\s+", re.I)
 _SPEAKER = re.compile(r"^\s*[A-Z][\w .'-]{0,30}:\s", re.M)  # "User: ...", "Agent: ..." lines: a thread
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)])[.!?](?:\s|$)|:\s|;\s|\s[\u2013\u2014-]\s", re.I)
