@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -35,22 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 def _side(model: str, task: str, cases: int, logits_all: bool, threads: int) -> dict:
     import llama_cpp
-    import yaml
 
+    from harness import load_project
     from harness.models._local import weights_path
 
-    spec = yaml.safe_load((ROOT / "evals" / f"{task}.yaml").read_text())
-    rows = [json.loads(line) for line in (ROOT / spec["golden_set"]).read_text().splitlines() if line.strip()]
-    rows = rows[:cases]
-
-    def render(template: str, vars: dict) -> str:
-        for k, v in vars.items():
-            template = template.replace("{{ " + k + " }}", str(v))
-        return template
-
-    messages = [[{"role": "system", "content": spec["prompt"]["system"]},
-                 {"role": "user", "content": render(spec["prompt"]["user"], r["vars"])}] for r in rows]
-    params = {k: v for k, v in (spec.get("params") or {}).items() if k in ("temperature", "max_tokens", "stop")}
+    spec = load_project(ROOT).tasks[task]
+    messages = [spec.render("", case.vars) for case in spec.golden.cases[:cases]]  # the task's default prompt
+    params = {k: v for k, v in spec.spec.params.model_dump().items()
+              if k in ("temperature", "max_tokens", "stop") and v is not None}
     llama = llama_cpp.Llama(model_path=str(weights_path(model)), n_ctx=2048, n_threads=threads,
                             n_threads_batch=threads, verbose=False, logits_all=logits_all)
     llama.create_chat_completion(messages=[{"role": "user", "content": "hi"}], max_tokens=1)  # warm
