@@ -354,7 +354,7 @@ _CHANGELOG_TAGS = ("added", "changed", "deprecated", "removed", "fixed", "securi
 # long run of digits and dots is read once, not backtracked over
 _VERSION = re.compile(r"^\s*(?:version\s+)?v?\d+(?:\.\d+)+(?:[+-][a-z0-9.]*)?\s*[:\-\u2013\u2014]\s*", re.I)
 _TAG = re.compile(r"^(?P<tag>" + "|".join(_CHANGELOG_TAGS) + r")(?P<colon>\s*:)?\s+", re.I)
-_SPEAKER = re.compile(r"^\s*[A-Z][\w .'-]{0,30}:\s", re.M)  # "User: ...", "Agent: ..." lines: a thread
+_SPEAKER = re.compile(r"\s*(?P<name>[A-Z][\w .'-]{0,30}):\s")  # "User: ...", "Agent: ...": a thread
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)])[.!?](?:\s|$)|:\s|;\s|\s[\u2013\u2014-]\s", re.I)
 _PARENS = re.compile(r"\s*\([^()]*\)")
 TITLE_MAX_WORDS = 9  # the task asks for "under 10 words"
@@ -368,15 +368,16 @@ def changelog_title_sure(vars: dict) -> str | None:
     tag ("Fixed:", "Added:", "Security:") or one of those words as its first word. The title is the
     first clause (up to the first full stop, colon, semicolon or dash) without the "Tag:" prefix,
     parentheses or a leading article, and only when it has at most TITLE_MAX_WORDS words: longer
-    entries need summarising, which is a model's job. A text with speaker lines ("User: ...") is a
-    support thread, never a changelog.
+    entries need summarising, which is a model's job. A text that opens with a speaker
+    ("User: ...") is a support thread, never a changelog, and a text of several lines is no entry.
     """
     text = _text(vars, "text").strip()
     if not text or "\n" in text:
         return None
     body = _VERSION.sub("", text, count=1)
     tag = _TAG.match(body)
-    if tag is None or any(m.group().strip(" :").lower() not in _CHANGELOG_TAGS for m in _SPEAKER.finditer(body)):
+    speaker = _SPEAKER.match(body)  # the text is one line: a speaker can only open it
+    if tag is None or speaker is not None and speaker.group("name").strip().lower() not in _CHANGELOG_TAGS:
         return None
     if tag.group("colon"):  # "Fixed: the export button ..." -> "the export button ..."
         body = body[tag.end():]
