@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from ..errors import TierwiseError
 from ..models import Candidate, Engines, fine_switching, served_models
-from ..project import Project
+from ..project import Project, Task
 from ..store import VERDICT_BATCH, Store
+from ._candidates import judges_for
 from ._judging import Judging
 
 FLUSH_S = 1.0  # a verdict waits at most about this long for its batch to be written
@@ -53,6 +54,34 @@ def judge_session(project: Project, name: str, cand: Candidate, store: Store, sa
             if died:
                 said.append(f"judge {name}'s engine died: {died}")
     return judging.calls, None
+
+
+@dataclass
+class ReadJudging:
+    """What one read judged of a task's live evidence (shadow pairs, sampled live calls)."""
+
+    task: str
+    judge: str = ""           # the grader's fingerprint its verdicts are stored under ("" without one)
+    judged: int = 0           # new verdicts this read
+    failed: int = 0           # of them, judge failures
+    left: int = 0             # rows left for the next read (over the read's cap)
+    calls: int = 0            # judge calls made (not answered from the cache)
+    cost: float | None = 0.0  # what this read's judge calls cost (None: the judge is unpriced)
+    note: str = ""            # why nothing could be judged
+    said: list[str] = field(default_factory=list)  # what a local judge's engine said, or why it failed
+
+    def took(self, done: "Judged") -> "ReadJudging":
+        """This read with what `judge_each` did."""
+        self.judged, self.failed, self.cost, self.calls = done.judged, done.failed, done.cost, done.calls
+        return self
+
+
+def ready_judge(project: Project, task: Task, name: str) -> tuple[Candidate | None, str]:
+    """The catalog's judge `name` for the task, or None and why it cannot run here."""
+    cand = judges_for(project, [task]).get(name)
+    if cand is None or not cand.available:
+        return None, f"judge {name or '(none)'} cannot run here: {cand.skip_reason if cand else 'not in the catalog'}"
+    return cand, ""
 
 
 @dataclass

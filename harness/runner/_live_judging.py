@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..fingerprint import live_judge_hash
 from ..project import Case, Project, Task
 from ..store import Store
-from ._candidates import judges_for
-from ._judge_session import LiveContext, judge_each
+from ._judge_session import LiveContext, ReadJudging, judge_each, ready_judge
 from ._judging import Judging
 from ._shadow_judging import NO_INPUT
 
@@ -50,19 +48,8 @@ def judge_grader(task: Task) -> Any | None:
     return next((g for g in task.graders if g.name == "llm_judge"), None)
 
 
-@dataclass
-class LiveJudging:
-    """What one read judged of a task's sampled live calls."""
-
-    task: str
-    judge: str = ""           # the grader's fingerprint its verdicts are stored under ("" without one)
-    judged: int = 0           # new verdicts this read
-    failed: int = 0           # of them, judge failures
-    left: int = 0             # sampled calls left for the next read (over judge_per_read)
-    calls: int = 0            # judge calls made (not answered from the cache)
-    cost: float | None = 0.0  # what this read's judge calls cost (None: the judge is unpriced)
-    note: str = ""            # why nothing could be judged
-    said: list[str] = field(default_factory=list)  # what a local judge's engine said, or why it failed
+class LiveJudging(ReadJudging):
+    """What one read judged of a task's sampled live calls (`left`: over judge_per_read)."""
 
 
 def judge_live_calls(project: Project, task: Task, store: Store, calls: list[dict[str, Any]],
@@ -84,19 +71,16 @@ def judge_live_calls(project: Project, task: Task, store: Store, calls: list[dic
     if not todo:
         return out
     name = grader.options.get("judge") or ""
-    cand = judges_for(project, [task]).get(name)
-    if cand is None or not cand.available:
-        out.note = f"judge {name or '(none)'} cannot run here: {cand.skip_reason if cand else 'not in the catalog'}"
+    cand, out.note = ready_judge(project, task, name)
+    if cand is None:
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
 
-    done = judge_each(project, name, cand, store, out.said, todo,
-                      lambda judging, row: _judge_call(task, grader, judging, row, inputs.get(row["call_id"]),
-                                                       out.judge),
-                      store.write_live_verdicts, lambda v: v["passed"] is None,
-                      lambda row, why: _verdict(task, row, out.judge, error=why))
-    out.judged, out.failed, out.cost, out.calls = done.judged, done.failed, done.cost, done.calls
-    return out
+    return out.took(judge_each(project, name, cand, store, out.said, todo,
+                               lambda judging, row: _judge_call(task, grader, judging, row,
+                                                                inputs.get(row["call_id"]), out.judge),
+                               store.write_live_verdicts, lambda v: v["passed"] is None,
+                               lambda row, why: _verdict(task, row, out.judge, error=why)))
 
 
 def _verdict(task: Task, row: dict[str, Any], judge: str, **values: Any) -> dict[str, Any]:

@@ -27,34 +27,21 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..decide import live_grader
 from ..fingerprint import live_judge_hash
 from ..project import Case, Project, Task
 from ..store import Store
-from ._candidates import judges_for
-from ._judge_session import LiveContext, judge_each
+from ._judge_session import LiveContext, ReadJudging, judge_each, ready_judge
 from ._judging import Judging
 
 MAX_PAIRS_PER_READ = 2000  # a backlog beyond this is judged by the next reads, never all at once
 NO_INPUT = "the call's input is not in the usage ledger; fix: run the client with ledger on and capture=True"
 
 
-@dataclass
-class PairJudging:
-    """What one read judged of a task's shadow pairs."""
-
-    task: str
-    judge: str = ""          # the grader's fingerprint its verdicts are stored under ("" without one)
-    judged: int = 0          # new verdicts
-    failed: int = 0          # of them, judge failures
-    left: int = 0            # pairs left for the next read (over MAX_PAIRS_PER_READ)
-    calls: int = 0           # judge calls made (not answered from the cache)
-    cost: float | None = 0.0  # what the new verdicts' judge calls cost (None: the judge is unpriced)
-    note: str = ""           # why nothing was judged, when nothing could be
-    said: list[str] = field(default_factory=list)  # what a local judge's engine told the user, or why it failed
+class PairJudging(ReadJudging):
+    """What one read judged of a task's shadow pairs (`left`: over MAX_PAIRS_PER_READ)."""
 
     def notes(self) -> list[str]:
         """The lines `recommend` shows about this read's judging."""
@@ -80,10 +67,8 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
         return out
     out.judge = live_judge_hash(task, grader)
     name = grader.options.get("judge") or ""
-    judges = judges_for(project, [task])
-    cand = judges.get(name)
-    if cand is None or not cand.available:
-        out.note = f"judge {name or '(none)'} cannot run here: {cand.skip_reason if cand else 'not in the catalog'}"
+    cand, out.note = ready_judge(project, task, name)
+    if cand is None:
         return out
     done = store.shadow_verdicts(task.name, out.judge)
     todo = [r for r in rows if r["task"] == task.name and r["outcome"] == "ok" and r.get("output") is not None
@@ -95,13 +80,11 @@ def judge_shadow_pairs(project: Project, task: Task, store: Store, rows: list[di
         return out
     inputs = store.call_inputs(r["call_id"] for r in todo)
 
-    session = judge_each(project, name, cand, store, out.said, todo,
-                         lambda judging, row: _judge_pair(task, grader, judging, row, inputs.get(row["call_id"]),
-                                                          out.judge),
-                         store.write_shadow_verdicts, lambda v: v["outcome"] is None,
-                         lambda row, why: _pair_verdict(task, row, out.judge, error=why))
-    out.judged, out.failed, out.cost, out.calls = session.judged, session.failed, session.cost, session.calls
-    return out
+    return out.took(judge_each(project, name, cand, store, out.said, todo,
+                               lambda judging, row: _judge_pair(task, grader, judging, row,
+                                                                inputs.get(row["call_id"]), out.judge),
+                               store.write_shadow_verdicts, lambda v: v["outcome"] is None,
+                               lambda row, why: _pair_verdict(task, row, out.judge, error=why)))
 
 
 def _pair_verdict(task: Task, row: dict[str, Any], judge: str, **values: Any) -> dict[str, Any]:
