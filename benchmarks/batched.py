@@ -32,6 +32,19 @@ own process, with other work on the machine (load average 3.4-4.4 on 2 cores thr
     then; load 3.81 -> 3.98): sequential 1.54 cases/s, 0.615 CPU s/case; batch 4 1.51, 0.649,
     40/40 identical; batch 8 1.63, 0.601, 40/40.
 
+Measured here on 2026-12-06, quiet (nothing else running, load average under 1.8), 2 threads,
+32 inputs, Qwen2.5-Coder 0.5B; contact_extraction's JSON schema is batched since then, each
+sequence with its own grammar:
+
+    | task (max_tokens) | sequential | batch 8 | batch 16 | batch 32 | identical at 32 |
+    | contact_extraction (96) | 0.73 cases/s, 2.714 CPU s/case | 0.93 (1.28x) | 1.00 (1.38x) | 1.06 (1.46x), 1.814 | 29/32 |
+    | support_reply (80)      | 0.87 cases/s, 2.277 CPU s/case | -            | 0.99 (1.13x) | 1.03 (1.19x), 1.897 | 22/32 |
+
+Support replies gain less: their prompts are long (help-centre notes) and their answers short
+(about 30 tokens), and prompt evaluation costs the same per token batched or not.
+`benchmarks/decode_steps.py` shows the ceiling: a step of 32 sequences costs 0.52 of 32 single
+steps here, so generation alone can gain at most about 1.9-2x, whole cases less.
+
 Qwen's answers move with the shape of the computation even without batching: one request at a
 time, evaluating each prompt whole instead of reusing the previous prompt's prefix (what
 llama-cpp-python does between calls) changed 1 of 8 support replies, and a batch of one through
@@ -73,7 +86,9 @@ PARAMS = {"temperature": 0}
 
 def inputs(task: str, n: int) -> tuple[list[list[dict]], int]:
     """n chat requests from one of the example's generation tasks, rendered with its spec's default
-    prompt (golden cases repeated past the set's end), and the spec's max_tokens."""
+    prompt (golden cases repeated past the set's end), and the spec's max_tokens; a json_schema
+    task's schema goes into PARAMS as the engine receives it (a response_format it turns into a
+    grammar)."""
     import jinja2
     import yaml
 
@@ -81,6 +96,9 @@ def inputs(task: str, n: int) -> tuple[list[list[dict]], int]:
     lines = (ROOT / "golden_sets" / f"{task}.jsonl").read_text().splitlines()
     cases = [json.loads(line)["vars"] for line in lines]
     user = jinja2.Template(spec["prompt"]["user"])
+    schema = (spec.get("output") or {}).get("json_schema")
+    if schema:
+        PARAMS["response_format"] = {"type": "json_object", "schema": schema}
     return ([[{"role": "system", "content": spec["prompt"]["system"]},
               {"role": "user", "content": user.render(**cases[i % len(cases)])}] for i in range(n)],
             int(spec["params"]["max_tokens"]))
@@ -102,7 +120,7 @@ def measure(engine, requests: list[list[dict]], batch: int) -> tuple[float, floa
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="smollm2-135m-instruct")
-    ap.add_argument("--task", default="support_reply", choices=["support_reply", "title_generation"])
+    ap.add_argument("--task", default="support_reply", choices=["support_reply", "title_generation", "contact_extraction"])
     ap.add_argument("--cases", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batches", default="4,8")

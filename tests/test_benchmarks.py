@@ -36,6 +36,7 @@ EXPECTED: dict[str, list[str]] = {
                   "normal           n= 100:"],
     "local_path": ["plain llama-cpp-python:", "tierwise run (in-process):", "ratio tierwise / plain:",
                    "same answers:"],
+    "decode_steps": ["| tokens in the step | one sequence, k tokens: ms a token (gain) |", "| 4 |"],
     "logits_all": ["| model loaded | cases/s | CPU s per case |", "| plain |", "| logits_all |",
                    "logits_all costs these calls"],
     "many_candidates": ["rule (Holm)", "10 cheap at 0.895 + 1 at 0.97", "cheap 0.8 < mid 0.97 < dear 0.99, n=400"],
@@ -52,7 +53,7 @@ EXPECTED: dict[str, list[str]] = {
                 "default (governor): busy / quiet speed"],
     "throughput": ["plain litellm.acompletion", "tierwise run --workers 1", "`tierwise --help` start:"],
 }
-NEEDS_LLAMA = {"batched", "local_path", "logits_all", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
+NEEDS_LLAMA = {"batched", "decode_steps", "local_path", "logits_all", "local_price_under_load", "threads"}  # a real GGUF model through llama.cpp: marked slow
 WORK = {"cached_rerun", "store_scale"}  # take --work: a folder of the test's own, never a shared /tmp path
 
 

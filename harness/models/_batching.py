@@ -5,11 +5,11 @@ TIERWISE_LOCAL_BATCH=N for every local model without one), the runner keeps up t
 in flight, and the in-process engine decodes those that qualify together, one llama.cpp sequence
 each (_batched_decode.py), so the weights are read once per step for all of them.
 
-Which calls qualify (`batchable`): greedy ones (temperature 0) with no response_format, logprobs,
-logit_bias or repetition penalty, and no grammar other than the label grammar of an
-`output: {choices}` task (_local.choices_grammar), which the batch applies as a label trie
-(`labels`). Everything else — json_schema tasks, other grammars, sampling, confidence signals —
-takes the sequential path, unchanged.
+Which calls qualify (`batchable`): greedy ones (temperature 0) with no logprobs, logit_bias or
+repetition penalty. The label grammar of an `output: {choices}` task (_local.choices_grammar) is
+applied as a label trie (`labels`), any other grammar (a json_schema task's) by llama.cpp's grammar
+sampler, asked lazily (_lazy_grammar.Grammar). Sampling and confidence signals take
+llama-cpp-python's path, unchanged.
 
 `Batcher` is the queue, kept free of llama.cpp so it is unit-tested with a stand-in decoder:
 requests that arrive while the model is busy wait; when it is free, up to N waiting requests go
@@ -60,18 +60,23 @@ def batch_size(entry: "ModelEntry | None") -> int:
 
 
 def batchable(params: dict[str, Any]) -> bool:
-    """Whether a call's create_chat_completion parameters allow batched greedy decoding."""
+    """Whether a call's create_chat_completion parameters allow batched greedy decoding:
+    temperature 0, no penalty, log-probabilities or logit bias; a grammar or a JSON
+    response_format is applied as llama-cpp-python applies it."""
     if params.get("temperature") is None or float(params["temperature"]) != 0.0:
         return False  # create_chat_completion's default is 0.2: sampling
     for key, value in params.items():
         if key in _NEUTRAL:
             if float(value) != _NEUTRAL[key]:
                 return False
+        elif key == "response_format":
+            if not isinstance(value, dict) or value.get("type") not in ("text", "json_object"):
+                return False
         elif key == "grammar":
-            if labels(value) is None:
-                return False  # a grammar other than a label set
+            if labels(value) is None and not (hasattr(value, "_grammar") and hasattr(value, "_root")):
+                return False  # neither a label set nor a parsed LlamaGrammar
         elif key not in _IGNORED_WHEN_GREEDY:
-            return False  # response_format, logprobs, logit_bias, …
+            return False  # logprobs, logit_bias, …
     return True
 
 

@@ -27,15 +27,14 @@ from typing import Any
 import numpy as np
 
 
-class LazyGrammarSampler:
-    """Stands in for llama-cpp-python's sampler chain within one generation: `sample` picks
-    and accepts a token, as `LlamaSampler.sample` (llama_sampler_sample) does."""
+class Grammar:
+    """One generation's llama.cpp grammar, asked lazily: is this one token allowed, and (only when
+    it is not) which tokens of the whole vocabulary are. The grammar moves on with `accept`."""
 
-    def __init__(self, llama: Any, chain: Any, grammar: Any):
+    def __init__(self, llama: Any, grammar: Any):
         import llama_cpp
 
         self._lib = llama_cpp
-        self._chain = chain  # a LlamaSampler: penalties, then greedy (no grammar)
         self._grammar = llama_cpp.llama_sampler_init_grammar(
             llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
         if not self._grammar:
@@ -48,38 +47,85 @@ class LazyGrammarSampler:
         self.full_passes = 0  # steps where the grammar rejected the free pick (for tests, benchmarks)
         self.steps = 0
 
-    def _candidates(self, ctx: Any, idx: int) -> Any:
-        logits = self._lib.llama_get_logits_ith(ctx.ctx, idx)
+    def candidates(self, logits: Any) -> Any:
+        """The whole vocabulary with these logits, as a llama_token_data_array over one buffer."""
         self._view["id"] = self._ids
-        self._view["logit"] = np.ctypeslib.as_array(logits, shape=(self._n,))
+        self._view["logit"] = logits
         self._view["p"] = 0.0
         return self._lib.llama_token_data_array(data=self._data, size=self._n, selected=-1, sorted=False)
 
-    def _allowed(self, token: int) -> bool:
+    def allowed(self, token: int) -> bool:
         self._single.id, self._single.logit, self._single.p = token, 1.0, 0.0
         one = self._lib.llama_token_data_array(data=ctypes.pointer(self._single), size=1, selected=-1, sorted=False)
         self._lib.llama_sampler_apply(self._grammar, ctypes.byref(one))
         return not math.isinf(self._single.logit)
 
-    def sample(self, ctx: Any, idx: int = -1) -> int:
+    def mask(self, cur: Any) -> None:
+        """Set every token the grammar rejects to -inf in `cur` (a candidates() array)."""
+        self.full_passes += 1
+        self._lib.llama_sampler_apply(self._grammar, ctypes.byref(cur))
+
+    def pick(self, row: np.ndarray) -> int:
+        """The greedy token the grammar allows after this row of logits (not yet accepted)."""
         self.steps += 1
-        cur = self._candidates(ctx, idx)
-        self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(cur))
-        token = int(self._data[cur.selected].id)
-        if not self._allowed(token):
-            self.full_passes += 1
-            cur = self._candidates(ctx, idx)
-            self._lib.llama_sampler_apply(self._grammar, ctypes.byref(cur))
-            self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(cur))
-            token = int(self._data[cur.selected].id)
+        token = int(np.argmax(row))
+        if self.allowed(token):
+            return token
+        self.mask(self.candidates(row))
+        return int(np.argmax(self._view["logit"]))
+
+    def accept(self, token: int) -> None:
         self._lib.llama_sampler_accept(self._grammar, token)
-        self._lib.llama_sampler_accept(self._chain.sampler, token)
-        return token
 
     def close(self) -> None:
         if self._grammar:
             self._lib.llama_sampler_free(self._grammar)
             self._grammar = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class LazyGrammarSampler:
+    """Stands in for llama-cpp-python's sampler chain within one generation: `sample` picks
+    and accepts a token, as `LlamaSampler.sample` (llama_sampler_sample) does."""
+
+    def __init__(self, llama: Any, chain: Any, grammar: Any):
+        import llama_cpp
+
+        self._lib = llama_cpp
+        self._chain = chain  # a LlamaSampler: penalties, then greedy (no grammar)
+        self.grammar = Grammar(llama, grammar)
+
+    @property
+    def full_passes(self) -> int:
+        return self.grammar.full_passes
+
+    @property
+    def steps(self) -> int:
+        return self.grammar.steps
+
+    def sample(self, ctx: Any, idx: int = -1) -> int:
+        self.grammar.steps += 1
+        n = self.grammar._n
+        logits = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(ctx.ctx, idx), shape=(n,))
+        cur = self.grammar.candidates(logits)
+        self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(cur))
+        token = int(self.grammar._data[cur.selected].id)
+        if not self.grammar.allowed(token):
+            cur = self.grammar.candidates(logits)
+            self.grammar.mask(cur)
+            self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(cur))
+            token = int(self.grammar._data[cur.selected].id)
+        self.grammar.accept(token)
+        self._lib.llama_sampler_accept(self._chain.sampler, token)
+        return token
+
+    def close(self) -> None:
+        self.grammar.close()
         self._chain.close()
 
     def __del__(self) -> None:

@@ -27,6 +27,17 @@ def _prompts() -> list[list[dict]]:
     return titles + replies
 
 
+def _alone_then_together(engine, prompts, params, batch, rounds=1):
+    """The answers one request at a time, then `rounds` times all requests at once with `batch`."""
+    alone = [engine._generate("m", messages, params)[0] for messages in prompts]
+    engine.batch["m"] = batch
+
+    async def main():
+        return await asyncio.gather(*(engine.generate("m", messages, params) for messages in prompts))
+
+    return alone, *(asyncio.run(main()) for _ in range(rounds))
+
+
 async def _answers(engine, params, batched):
     engine.batch["m"] = 8 if batched else 1
     return await asyncio.gather(*(engine.generate("m", messages, params) for messages in _prompts()))
@@ -84,13 +95,7 @@ def test_label_grammar_is_applied_as_a_trie_with_the_grammar_paths_answers():
     params = llama_params({"temperature": 0, "max_tokens": 8,
                            "extra_body": {"grammar": choices_grammar(["positive", "negative", "neutral"])}})
     with LocalModels({"m": "smollm2-135m-instruct"}, threads=1) as engine:
-        alone = [engine._generate("m", messages, params)[0] for messages in prompts]
-        engine.batch["m"] = 8
-
-        async def main():
-            return await asyncio.gather(*(engine.generate("m", messages, params) for messages in prompts))
-
-        together = asyncio.run(main())
+        alone, together = _alone_then_together(engine, prompts, params, 8)
         batches = engine._batchers["m"][1].batches
     assert batches == [8]
     answers = [b["choices"][0]["message"]["content"] for b in together]
@@ -98,3 +103,33 @@ def test_label_grammar_is_applied_as_a_trie_with_the_grammar_paths_answers():
     same = sum(a["choices"][0]["message"]["content"] == b["choices"][0]["message"]["content"]
                and a["usage"] == b["usage"] for a, b in zip(alone, together))
     assert same >= 7, list(zip([a["choices"][0]["message"]["content"] for a in alone], answers))
+
+
+@pytest.mark.slow
+@needs_smollm2
+def test_a_json_schema_is_applied_by_the_grammar_with_the_sequential_answers_and_the_prefix_kept():
+    from harness.models._inprocess import llama_params
+
+    schema = {"type": "object", "properties": {k: {"type": ["string", "null"]} for k in ("name", "email")},
+              "required": ["name", "email"], "additionalProperties": False}
+    lines = (ROOT / "golden_sets" / "contact_extraction.jsonl").read_text().splitlines()[:8]
+    prompts = [[{"role": "system", "content": "Extract the sender's name and email as JSON; null when missing."},
+                {"role": "user", "content": json.loads(line)["vars"]["signature"]}] for line in lines]
+    params = llama_params({"temperature": 0, "max_tokens": 64,
+                           "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}})
+    with LocalModels({"m": "smollm2-135m-instruct"}, threads=1) as engine:
+        # the second round starts from the instructions the first left in the context
+        alone, together, again = _alone_then_together(engine, prompts, params, 4, rounds=2)
+        batches = engine._batchers["m"][1].batches
+        context = next(iter(engine._contexts.values()))
+        kept = context._kept
+    assert batches == [4, 4]  # this event loop's batcher: the second round's
+    assert kept is not None and len(kept[1]) > 10  # the last batch's first sequence, kept for the next
+    texts = [b["choices"][0]["message"]["content"] for b in together]
+    finished = [t for t, b in zip(texts, together) if b["choices"][0]["finish_reason"] == "stop"]
+    assert len(finished) >= 6, texts
+    for text in finished:  # the grammar held every answer it let end to the schema
+        assert set(json.loads(text)) == {"name", "email"}, text
+    same = sum(a["choices"][0]["message"]["content"] == t for a, t in zip(alone, texts))
+    assert same >= 7, list(zip([a["choices"][0]["message"]["content"] for a in alone], texts))
+    assert [b["choices"][0]["message"]["content"] for b in again] == texts

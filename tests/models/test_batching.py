@@ -142,6 +142,11 @@ def test_a_request_cancelled_while_decoding_tells_the_decoder():
     assert told == [True]
 
 
+class _Parsed:
+    """What a parsed LlamaGrammar offers batched decoding: its GBNF text and root rule."""
+    _grammar, _root = 'root ::= [a-z]+', "root"
+
+
 @pytest.mark.parametrize("params, expected", [
     ({"temperature": 0, "max_tokens": 8, "stop": ["\n"], "seed": 1}, True),
     ({"temperature": 0.0, "top_p": 0.9, "repeat_penalty": 1.0}, True),
@@ -149,13 +154,15 @@ def test_a_request_cancelled_while_decoding_tells_the_decoder():
     ({"temperature": 0.7}, False),
     ({"temperature": 0, "grammar": object()}, False),
     ({"temperature": 0, "grammar": 'root ::= "yes" | "no"'}, True),     # an output.choices label set
-    ({"temperature": 0, "grammar": 'root ::= [a-z]+'}, False),
-    ({"temperature": 0, "response_format": {"type": "json_object"}}, False),
+    ({"temperature": 0, "grammar": 'root ::= [a-z]+'}, False),      # GBNF text: the engine parses it first
+    ({"temperature": 0, "grammar": _Parsed()}, True),             # a parsed grammar (a json_schema task's)
+    ({"temperature": 0, "response_format": {"type": "json_object", "schema": {}}}, True),
+    ({"temperature": 0, "response_format": {"type": "json_schema"}}, False),  # llama_params maps it first
     ({"temperature": 0, "logprobs": True, "top_logprobs": 0}, False),
     ({"temperature": 0, "logit_bias": {"1": 5}}, False),
     ({"temperature": 0, "frequency_penalty": 0.5}, False),
 ])
-def test_only_plain_greedy_calls_are_batched(params, expected):
+def test_only_greedy_calls_without_penalties_or_logprobs_are_batched(params, expected):
     assert batchable(params) is expected
 
 
