@@ -124,10 +124,10 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batches", default="4,8")
-    ap.add_argument("--smoke", action="store_true", help="4 cases, batch 2 and 4")
+    ap.add_argument("--smoke", action="store_true", help="2 title cases, batch 2")
     args = ap.parse_args()
     if args.smoke:
-        args.cases, args.batches = 4, "2,4"
+        args.task, args.cases, args.batches = "title_generation", 2, "2"
     from harness.models._inprocess import LocalModels
 
     requests, PARAMS["max_tokens"] = inputs(args.task, args.cases)

@@ -83,10 +83,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=60)
     parser.add_argument("--hogs", type=int, default=1)
-    parser.add_argument("--smoke", action="store_true", help="seconds: 8 cases, the same code path")
+    parser.add_argument("--smoke", action="store_true", help="seconds: 3 cases, the same code path")
     args = parser.parse_args()
     if args.smoke:
-        args.cases = 8
+        args.cases = 3
     from harness.models._threads import usable_cpus
 
     cores = usable_cpus()

@@ -24,7 +24,7 @@ EXPECTED: dict[str, list[str]] = {
     "adaptive": ["12 tasks (pass_fail scores)", "calls: adaptive made", "wrong pick (below-bar model picked"],
     "audit_scale": ["us/row", "     300 "],
     "batched": ["| mode | cases/s | CPU s/case | identical to sequential | generated tokens |", "| sequential |",
-                "| batch 2 |", "| batch 4 |", "batch 4: "],
+                "| batch 2 |", "batch 2: "],
     "cascades": ["tasks per scenario", "| cascades | confidence | procedure | wrong pick |"],
     "import_scale": ["import promptfoo, tests in csv", "     200 ", "     400 "],
     "local_price_under_load": ["as it is", "hogs beside smollm2", "cheapest by "],

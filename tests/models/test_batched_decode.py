@@ -112,24 +112,24 @@ def test_a_json_schema_is_applied_by_the_grammar_with_the_sequential_answers_and
 
     schema = {"type": "object", "properties": {k: {"type": ["string", "null"]} for k in ("name", "email")},
               "required": ["name", "email"], "additionalProperties": False}
-    lines = (ROOT / "golden_sets" / "contact_extraction.jsonl").read_text().splitlines()[:8]
+    lines = (ROOT / "golden_sets" / "contact_extraction.jsonl").read_text().splitlines()[:4]
     prompts = [[{"role": "system", "content": "Extract the sender's name and email as JSON; null when missing."},
                 {"role": "user", "content": json.loads(line)["vars"]["signature"]}] for line in lines]
     params = llama_params({"temperature": 0, "max_tokens": 64,
                            "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}})
     with LocalModels({"m": "smollm2-135m-instruct"}, threads=1) as engine:
         # the second round starts from the instructions the first left in the context
-        alone, together, again = _alone_then_together(engine, prompts, params, 4, rounds=2)
+        alone, together, again = _alone_then_together(engine, prompts, params, 2, rounds=2)
         batches = engine._batchers["m"][1].batches
         context = next(iter(engine._contexts.values()))
         kept = context._kept
-    assert batches == [4, 4]  # this event loop's batcher: the second round's
+    assert batches == [2, 2]  # this event loop's batcher: the second round's
     assert kept is not None and len(kept[1]) > 10  # the last batch's first sequence, kept for the next
     texts = [b["choices"][0]["message"]["content"] for b in together]
     finished = [t for t, b in zip(texts, together) if b["choices"][0]["finish_reason"] == "stop"]
-    assert len(finished) >= 6, texts
+    assert len(finished) >= 3, texts
     for text in finished:  # the grammar held every answer it let end to the schema
         assert set(json.loads(text)) == {"name", "email"}, text
     same = sum(a["choices"][0]["message"]["content"] == t for a, t in zip(alone, texts))
-    assert same >= 7, list(zip([a["choices"][0]["message"]["content"] for a in alone], texts))
+    assert same >= 3, list(zip([a["choices"][0]["message"]["content"] for a in alone], texts))
     assert [b["choices"][0]["message"]["content"] for b in again] == texts
