@@ -19,13 +19,11 @@ import numpy as np
 from ..project import GRADE_TIMEOUT_S, Task
 
 from ._sequential import (
-    TRUNCATION,
     AdaptivePlan,
     AdaptiveState,
-    _lower_at,
     adaptive_state,
     case_order,
-    predictable_bets,
+    lower_bound,
 )
 from .stats import BootstrapBound, clopper_pearson_lower, is_binary
 
@@ -111,7 +109,7 @@ def settled_lower(x: np.ndarray, plan: AdaptivePlan, level: float) -> float:
     if len(x) == 0:
         return 0.0
     r = plan.efficacy_share
-    low = _lower_at(x, predictable_bets(x, plan.efficacy_alpha), r * level, TRUNCATION)
+    low = lower_bound(x, r * level, tune=plan.efficacy_alpha)
     if len(x) >= plan.total:
         conf = 1 - (1 - r) * level
         fixed = clopper_pearson_lower(int(x.sum()), len(x), conf) if is_binary(x) else BootstrapBound(x).lower(conf)

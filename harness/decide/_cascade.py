@@ -254,14 +254,13 @@ def continuous_p_value(scores: np.ndarray, threshold: float, tune: float) -> flo
 def continuous_lower(scores: np.ndarray, level: float, tune: float) -> float:
     """The lower bound dual to continuous_p_value at `level`: the larger of HB's and the betting
     sequence's bound, each at level / 2."""
-    from ._sequential import TRUNCATION, _lower_at, predictable_bets
+    from ._sequential import lower_bound
 
     scores = np.asarray(scores, dtype=float)
     if not len(scores):
         return 0.0
     hb = hoeffding_bentkus_lower(float(scores.mean()), len(scores), 1 - level / 2)
-    bet = _lower_at(scores, predictable_bets(scores, tune), level / 2, TRUNCATION)
-    return max(hb, float(bet) if math.isfinite(bet) else 0.0)
+    return max(hb, lower_bound(scores, level / 2, tune=tune))
 
 
 def _p_and_lower(scores: np.ndarray, threshold: float, tune: float):

@@ -170,11 +170,13 @@ def _lower_at(x: np.ndarray, lam: np.ndarray, alpha: float, truncation: float) -
     return lo
 
 
-def lower_bound(x: Sequence[float], alpha: float, truncation: float = TRUNCATION) -> float:
-    """The lower confidence sequence's value after all of x (running intersection included)."""
+def lower_bound(x: Sequence[float], alpha: float, truncation: float = TRUNCATION,
+                tune: float | None = None) -> float:
+    """The lower confidence sequence's value after all of x (running intersection included);
+    `tune` only tunes the bets (default: alpha), as in anytime_p_value."""
     _check_alpha(alpha)
     a = _as_unit_scores(x)
-    return _lower_at(a, predictable_bets(a, alpha), alpha, truncation)
+    return _lower_at(a, predictable_bets(a, alpha if tune is None else tune), alpha, truncation)
 
 
 def upper_bound(x: Sequence[float], alpha: float, truncation: float = TRUNCATION) -> float:

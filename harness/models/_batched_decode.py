@@ -302,7 +302,7 @@ class BatchContext:
         while True:
             entries = []
             for seq, s in enumerate(sequences):
-                if s.done or seq not in rows:
+                if s.done:
                     continue
                 if s.cancelled is not None and s.cancelled():
                     s.finish = "cancelled"

@@ -109,10 +109,10 @@ class LocalModels:
         # candidate (local-judge and qwen-1.5b in the example) shares one load and its cache.
         # llama.cpp gives log-probabilities only from a model loaded to keep every position's
         # logits, which costs a full-vocabulary projection per prompt token (Qwen's 152k-token
-        # vocabulary: Qwen 0.5B's plain calls 1.2x slower on relevance prompts, benchmarks/
-        # logits_all.py). So a call that
-        # asks for them (a confidence stage) gets an instance of its own, and every other call of
-        # the model keeps the plain one; the weights are memory-mapped, shared by the two.
+        # vocabulary: Qwen 0.5B's plain calls 1.2x slower on relevance prompts,
+        # benchmarks/logits_all.py). So a call that asks for them (a confidence stage) gets an
+        # instance of its own, and every other call of the model keeps the plain one; the
+        # weights are memory-mapped, shared by the two.
         path = str(self.paths[alias])
         key = path + _LOGITS_ALL if logits_all else path
         if key in self._resident:
